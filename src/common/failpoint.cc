@@ -1,0 +1,63 @@
+#include "common/failpoint.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unistd.h>
+
+namespace sluice {
+
+const std::vector<std::string>& AllFailpoints() {
+  static const std::vector<std::string> kFailpoints = {
+      "ingest.after_stage_write",   // staging Parquet written under temp names, not fsynced
+      "ingest.after_fsync",         // temp files durable, catalog not yet updated
+      "ingest.after_catalog_commit",// ledger entry committed, files still under temp names
+      "ingest.after_rename",        // files at final names
+      "curate.before_commit",       // merge done inside the open transaction
+      "curate.after_commit",        // curated committed, marts not yet refreshed
+      "marts.before_commit",
+      "marts.after_commit",         // marts committed, nothing published yet
+      "publish.after_write",        // new snapshot directory written, not yet current
+      "publish.after_swap",         // `current` switched, catalog not yet told
+  };
+  return kFailpoints;
+}
+
+namespace {
+
+std::map<std::string, std::string, std::less<>> ParseArmed() {
+  std::map<std::string, std::string, std::less<>> armed;
+  const char* env = std::getenv("SLUICE_FAILPOINTS");
+  if (env == nullptr) return armed;
+  std::string spec(env);
+  size_t pos = 0;
+  while (pos <= spec.size()) {
+    size_t comma = spec.find(',', pos);
+    if (comma == std::string::npos) comma = spec.size();
+    std::string item = spec.substr(pos, comma - pos);
+    size_t eq = item.find('=');
+    if (!item.empty()) {
+      armed[item.substr(0, eq)] = eq == std::string::npos ? "crash" : item.substr(eq + 1);
+    }
+    pos = comma + 1;
+  }
+  return armed;
+}
+
+}  // namespace
+
+Status Failpoint(std::string_view name) {
+  static const auto armed = ParseArmed();
+  if (armed.empty()) return Status::OK();
+  auto it = armed.find(name);
+  if (it == armed.end()) return Status::OK();
+  if (it->second == "error") {
+    return Status::IOError(std::string(name), "injected error (SLUICE_FAILPOINTS)");
+  }
+  // "crash": die the way kill -9 does, without flushing or running destructors.
+  ::kill(::getpid(), SIGKILL);
+  ::_exit(137);
+}
+
+}  // namespace sluice

@@ -1,0 +1,26 @@
+// Named failpoints for crash tests (cf. RocksDB TEST_SYNC_POINT).
+//
+// SLUICE_FAILPOINTS="commit.after_stage_write=crash,publish.before_swap=crash" makes the process
+// die with SIGKILL (as `kill -9` would) when it reaches that point; "=error" makes Hit() return an
+// IOError instead, for tests of error paths. Unset, a failpoint costs one branch on a bool.
+// Every failpoint name is listed in kFailpoints (failpoint.cc) so tests can iterate them.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sluice {
+
+// All failpoint names compiled into the binary, in commit-protocol order.
+const std::vector<std::string>& AllFailpoints();
+
+// Crashes or returns an error if `name` is armed via SLUICE_FAILPOINTS; OK otherwise.
+// Thread-safe (the environment is read once).
+Status Failpoint(std::string_view name);
+
+}  // namespace sluice
+
+#define SLUICE_FAILPOINT(name) RETURN_IF_ERROR(::sluice::Failpoint(name))

@@ -1,0 +1,64 @@
+// A data contract: the columns a source's records must have, their types and rules.
+//
+// Parsed from the user's contracts/<name>.yaml. The validator (ingest/) enforces it row by row;
+// the schema registry (catalog/) compares versions of it. Plain data, safe to share read-only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sluice {
+
+enum class TypeKind { kString, kInt64, kDouble, kDecimal, kBool, kDate, kTimestamp };
+
+struct ColumnType {
+  TypeKind kind = TypeKind::kString;
+  int precision = 0;  // decimal only: 1..18
+  int scale = 0;      // decimal only: 0..precision
+
+  // The contract spelling: "string", "int64", "decimal(12,2)", ...
+  std::string Name() const;
+  // The DuckDB type used in staging, curated and published tables: "VARCHAR", "DECIMAL(12,2)", ...
+  std::string DuckType() const;
+  bool operator==(const ColumnType&) const = default;
+};
+
+// Parses "string", "int64", "double", "decimal(p,s)", "bool", "date", "timestamp".
+// InvalidArgument names the known types when `text` is none of them.
+Result<ColumnType> ParseColumnType(const std::string& text);
+
+struct ColumnSpec {
+  std::string name;
+  ColumnType type;
+  bool required = false;
+  std::vector<std::string> enum_values;  // empty: any value
+  std::optional<double> min;             // numeric types only
+  std::optional<double> max;
+  std::optional<std::string> pattern;    // RE2 syntax, must match the whole string value
+  int line = 0;                          // 1-based line in the contract file, for messages
+};
+
+struct Contract {
+  std::string name;
+  std::string compatibility = "full_transitive";
+  std::vector<ColumnSpec> columns;
+  std::string path;  // the file it was read from, as given
+
+  // Index into `columns`, or -1.
+  int Find(const std::string& column) const;
+};
+
+// Reads and validates a contract file. Errors name the file, line and field:
+// "contracts/orders.yaml:7:15: columns.amount.type: unknown type 'money' (known: string, ...)".
+Result<Contract> LoadContract(const std::string& path);
+// Same, from text already in memory; `path` is used in messages only.
+Result<Contract> ParseContract(const std::string& text, const std::string& path);
+
+// True for names usable as table, source and column identifiers: [a-z_][a-z0-9_]{0,62}.
+// Everything the user names is checked against this before it reaches SQL or a path.
+bool IsValidIdentifier(const std::string& name);
+
+}  // namespace sluice

@@ -1,0 +1,77 @@
+// The catalog: the lake's DuckDB database and the tables sluice keeps about its own state.
+//
+//   meta.batches       the batch ledger: one row per committed batch (G1 counts, G2 identity)
+//   meta.files         staging files of each batch, by (day, tenant) partition
+//   meta.applied       which batches each curated table has merged (G3 idempotency)
+//   meta.pending_partitions  (day, tenant) partitions changed in curated, not yet in marts
+//   meta.tables        per curated table / mart: version, published version, changed partitions
+//   dlq.<source>       dead-lettered rows
+//   curated.<table>, marts.<table>
+//   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
+//
+// Catalog owns the one DuckDB connection of a process. The lake file is ATTACHed as `lake` and
+// made the default database, so user SQL and models name tables `curated.orders` etc. Only one
+// process may open a lake for writing (DuckDB's file lock); Open reports Unavailable otherwise.
+// Not safe for concurrent use. Everything the scale-out catalog (PostgreSQL) must replace is
+// behind this class and Ledger.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/env.h"
+#include "common/status.h"
+#include "duck/duck.h"
+#include "spec/spec.h"
+
+namespace sluice {
+
+struct CatalogOptions {
+  bool read_only = false;
+  duck::OpenOptions duck;
+};
+
+class Catalog {
+ public:
+  // Opens (creating the lake directory and database if needed) and creates missing schemas and
+  // meta tables, dlq tables for each source, and staging views. Read-only opens never create
+  // anything and restrict file access to the lake directory.
+  static Result<std::unique_ptr<Catalog>> Open(const ProjectSpec& spec, const CatalogOptions& options,
+                                               Env* env = Env::Default());
+
+  duck::Connection& conn() { return *conn_; }
+  const ProjectSpec& spec() const { return spec_; }
+  Env* env() { return env_; }
+  const std::string& lake() const { return spec_.lake; }
+
+  // BEGIN / COMMIT / ROLLBACK on the lake connection.
+  Status Begin();
+  Status Commit();
+  Status Rollback();
+
+  // Rebuilds staging.<source> over the files meta.files lists for it.
+  Status RefreshStagingView(const SourceSpec& source);
+  // Writes DuckDB's WAL into the database file (keeps restarts fast).
+  Status Checkpoint();
+
+ private:
+  Catalog(ProjectSpec spec, Env* env) : spec_(std::move(spec)), env_(env) {}
+  Status CreateSchema();
+
+  ProjectSpec spec_;
+  Env* env_;
+  std::unique_ptr<duck::Connection> conn_;
+};
+
+// Columns every staged row carries besides its contract columns, and their DuckDB types.
+struct MetaColumn {
+  const char* name;
+  const char* type;
+};
+const std::vector<MetaColumn>& StagingMetaColumns();
+
+// "CREATE TABLE ... (contract columns, extra...)"-style column list: "order_id VARCHAR, ...".
+std::string ColumnDefinitions(const Contract& contract);
+
+}  // namespace sluice

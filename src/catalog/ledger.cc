@@ -1,0 +1,181 @@
+#include "catalog/ledger.h"
+
+#include <filesystem>
+
+#include "common/failpoint.h"
+
+namespace sluice {
+
+using duck::Literal;
+
+namespace {
+
+std::string Timestamp(int64_t micros) {
+  return "make_timestamp(" + std::to_string(micros) + "::BIGINT)";
+}
+
+constexpr const char* kBatchColumns =
+    "source, batch_id, batch_seq, content_hash, file, rows_read, rows_staged, rows_dead, status, "
+    "correlation_id, epoch_us(started_at), epoch_us(committed_at), decode_ms, stage_ms";
+
+std::vector<BatchRecord> ToRecords(const duck::Rows& rows) {
+  std::vector<BatchRecord> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    BatchRecord b;
+    b.source = rows.At(r, 0);
+    b.batch_id = rows.At(r, 1);
+    b.batch_seq = rows.IntAt(r, 2);
+    b.content_hash = rows.At(r, 3);
+    b.file = rows.At(r, 4);
+    b.rows_read = rows.IntAt(r, 5);
+    b.rows_staged = rows.IntAt(r, 6);
+    b.rows_dead = rows.IntAt(r, 7);
+    b.status = rows.At(r, 8);
+    b.correlation_id = rows.At(r, 9);
+    b.started_at = rows.IntAt(r, 10);
+    b.committed_at = rows.IntAt(r, 11);
+    b.decode_ms = rows.IntAt(r, 12);
+    b.stage_ms = rows.IntAt(r, 13);
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+Result<std::optional<BatchRecord>> FindOne(Catalog& catalog, const std::string& where) {
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(std::string("SELECT ") + kBatchColumns +
+                                        " FROM meta.batches WHERE " + where +
+                                        " ORDER BY batch_seq LIMIT 1"));
+  auto records = ToRecords(rows);
+  if (records.empty()) return std::optional<BatchRecord>();
+  return std::optional<BatchRecord>(std::move(records[0]));
+}
+
+}  // namespace
+
+bool IsValidBatchId(const std::string& id) {
+  if (id.empty() || id.size() > 128 || id[0] == '.') return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<std::optional<BatchRecord>> FindBatch(Catalog& catalog, const std::string& source,
+                                             const std::string& batch_id) {
+  return FindOne(catalog, "source = " + Literal(source) + " AND batch_id = " + Literal(batch_id));
+}
+
+Result<std::optional<BatchRecord>> FindBatchByHash(Catalog& catalog, const std::string& source,
+                                                   const std::string& content_hash) {
+  return FindOne(catalog,
+                 "source = " + Literal(source) + " AND content_hash = " + Literal(content_hash));
+}
+
+Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog) {
+  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query(std::string("SELECT ") + kBatchColumns +
+                                                         " FROM meta.batches ORDER BY batch_seq"));
+  return ToRecords(rows);
+}
+
+std::string StagingTmpDir(const std::string& source, const std::string& batch_id) {
+  return "staging/" + source + "/_tmp/" + batch_id;
+}
+
+Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
+                   const std::string& dlq_table) {
+  auto& conn = catalog.conn();
+  RETURN_IF_ERROR(catalog.Begin());
+  auto body = [&]() -> Status {
+    ASSIGN_OR_RETURN(record.batch_seq,
+                     conn.QueryInt("SELECT coalesce(max(batch_seq), 0) + 1 FROM meta.batches"));
+    record.committed_at = catalog.env()->NowMicros();
+    RETURN_IF_ERROR(conn.Execute(
+        "INSERT INTO meta.batches VALUES (" + Literal(record.source) + ", " +
+        Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
+        Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
+        std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
+        std::to_string(record.rows_dead) + ", " + Literal(record.status) + ", " +
+        Literal(record.correlation_id) + ", " + Timestamp(record.started_at) + ", " +
+        Timestamp(record.committed_at) + ", " + std::to_string(record.decode_ms) + ", " +
+        std::to_string(record.stage_ms) + ")"));
+    if (!files.empty()) {
+      std::string values;
+      for (const auto& f : files) {
+        if (!values.empty()) values += ", ";
+        values += "(" + Literal(record.source) + ", " + Literal(record.batch_id) + ", " +
+                  Literal(f.path) + ", " + Literal(f.tmp_path) + ", " +
+                  (f.day.empty() ? "NULL" : "DATE " + Literal(f.day)) + ", " +
+                  (f.tenant.empty() ? "NULL" : Literal(f.tenant)) + ", " +
+                  std::to_string(f.rows) + ")";
+      }
+      RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.files VALUES " + values));
+    }
+    if (!dlq_table.empty()) {
+      RETURN_IF_ERROR(conn.Execute("INSERT INTO dlq." + duck::Ident(record.source) +
+                                   " SELECT * FROM " + dlq_table));
+    }
+    return Status::OK();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)catalog.Rollback();
+    return st.WithContext("committing batch " + record.batch_id + " of " + record.source);
+  }
+  RETURN_IF_ERROR(catalog.Commit());
+  SLUICE_FAILPOINT("ingest.after_catalog_commit");
+
+  Env* env = catalog.env();
+  const std::string& lake = catalog.lake();
+  for (const auto& f : files) {
+    std::string to = lake + "/" + f.path;
+    RETURN_IF_ERROR(env->CreateDirs(std::filesystem::path(to).parent_path().string()));
+    RETURN_IF_ERROR(env->Rename(lake + "/" + f.tmp_path, to));
+  }
+  for (const auto& f : files) {
+    RETURN_IF_ERROR(env->SyncDir(std::filesystem::path(lake + "/" + f.path).parent_path().string()));
+  }
+  SLUICE_FAILPOINT("ingest.after_rename");
+  return env->RemoveAll(lake + "/" + StagingTmpDir(record.source, record.batch_id));
+}
+
+Status RecoverStaging(Catalog& catalog) {
+  Env* env = catalog.env();
+  const std::string& lake = catalog.lake();
+  namespace fs = std::filesystem;
+  for (const auto& source : catalog.spec().sources) {
+    std::string tmp_root = lake + "/staging/" + source.name + "/_tmp";
+    std::error_code ec;
+    if (!fs::exists(tmp_root, ec)) continue;
+    for (const auto& entry : fs::directory_iterator(tmp_root, ec)) {
+      std::string batch_id = entry.path().filename().string();
+      ASSIGN_OR_RETURN(auto batch, FindBatch(catalog, source.name, batch_id));
+      if (batch) {
+        // Committed: roll forward the renames the crash interrupted.
+        ASSIGN_OR_RETURN(duck::Rows files,
+                         catalog.conn().Query("SELECT tmp_path, path FROM meta.files WHERE source = " +
+                                              Literal(source.name) + " AND batch_id = " +
+                                              Literal(batch_id)));
+        for (size_t r = 0; r < files.rows.size(); ++r) {
+          std::string from = lake + "/" + files.At(r, 0), to = lake + "/" + files.At(r, 1);
+          if (env->Exists(to)) continue;
+          if (!env->Exists(from)) {
+            return Status::Corruption("staging file of committed batch " + batch_id +
+                                      " is missing: " + to);
+          }
+          RETURN_IF_ERROR(env->CreateDirs(fs::path(to).parent_path().string()));
+          RETURN_IF_ERROR(env->Rename(from, to));
+          RETURN_IF_ERROR(env->SyncDir(fs::path(to).parent_path().string()));
+        }
+      }
+      // Uncommitted (or finished): nothing in it is visible; remove it.
+      RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+    }
+    RETURN_IF_ERROR(env->RemoveAll(tmp_root));
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice

@@ -1,0 +1,71 @@
+// The batch ledger (meta.batches) and the commit protocol of one staged batch.
+//
+// A batch is identified by (source, batch_id) (G2). Its ledger row, its staging files and its
+// dead letters become visible in one catalog transaction (G4); files are written under temp
+// names first and renamed after that transaction, and RecoverStaging finishes or undoes what a
+// crash interrupted (G5).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+
+namespace sluice {
+
+struct BatchRecord {
+  std::string source;
+  std::string batch_id;
+  int64_t batch_seq = 0;  // commit order of the lake: ties in curate go to the higher seq
+  std::string content_hash;
+  std::string file;
+  int64_t rows_read = 0;
+  int64_t rows_staged = 0;
+  int64_t rows_dead = 0;
+  std::string status = "committed";
+  std::string correlation_id;
+  int64_t started_at = 0;    // UTC micros
+  int64_t committed_at = 0;  // UTC micros
+  int64_t decode_ms = 0;
+  int64_t stage_ms = 0;
+};
+
+// A staging file of a batch: written at tmp_path, visible at path (both relative to the lake).
+struct StagedFile {
+  std::string tmp_path;
+  std::string path;
+  std::string day;     // "" when the source is not partitioned by day
+  std::string tenant;  // "" when not partitioned by tenant
+  int64_t rows = 0;
+};
+
+// True for batch ids usable in paths and SQL: [A-Za-z0-9_.:-]{1,128}, not starting with '.'.
+bool IsValidBatchId(const std::string& id);
+
+// The batch with this id, if committed.
+Result<std::optional<BatchRecord>> FindBatch(Catalog& catalog, const std::string& source,
+                                             const std::string& batch_id);
+// A committed batch of `source` with this content hash, if any.
+Result<std::optional<BatchRecord>> FindBatchByHash(Catalog& catalog, const std::string& source,
+                                                   const std::string& content_hash);
+// All committed batches, in commit order.
+Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog);
+
+// Staging directory of a source's in-flight batch, relative to the lake.
+std::string StagingTmpDir(const std::string& source, const std::string& batch_id);
+
+// The commit protocol: in one transaction, assigns record.batch_seq and inserts the ledger row,
+// the files, and the dead letters held in temp table `dlq_table` (may be empty: none); then
+// renames every file from tmp_path to path, fsyncs, and removes the batch's temp directory.
+// On error before the transaction commits nothing is visible; after it, RecoverStaging completes.
+Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
+                   const std::string& dlq_table);
+
+// Run at open: for each leftover temp directory, finishes the renames of a committed batch or
+// deletes the files of an uncommitted one. Corruption when a committed file is missing entirely.
+Status RecoverStaging(Catalog& catalog);
+
+}  // namespace sluice

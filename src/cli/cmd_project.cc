@@ -1,0 +1,41 @@
+// `sluice init` and `sluice generate`: example projects and generated data.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "sample/example_project.h"
+#include "sample/orders_generator.h"
+
+namespace sluice::cli {
+
+int Fail(const std::string& message) {
+  std::cerr << "error: " << message << std::endl;
+  return 1;
+}
+
+int Init(const InitArgs& args) {
+  OrderGeneratorOptions options;
+  options.orders = 200;
+  options.batches = 3;
+  Status st = WriteExampleProject(args.dir, options);
+  if (!st.ok()) return Fail(st.message());
+  std::cout << "created example project in " << args.dir << "\n"
+            << "  sluice.yaml, contracts/orders.yaml, models/daily_revenue.sql,\n"
+            << "  landing/orders/ with " << options.batches << " generated batches\n"
+            << "next: sluice run --project " << args.dir << std::endl;
+  return 0;
+}
+
+int Generate(const GenerateArgs& args) {
+  OrderGeneratorOptions options;
+  options.orders = args.orders;
+  options.batches = args.batches;
+  options.seed = args.seed;
+  options.format = args.format;
+  Status st = GenerateOrders(options, args.dir, args.dir + "/expected.json");
+  if (!st.ok()) return Fail(st.message());
+  std::cout << "wrote " << args.batches << " " << args.format << " files and expected.json to "
+            << args.dir << std::endl;
+  return 0;
+}
+
+}  // namespace sluice::cli

@@ -1,0 +1,117 @@
+// `sluice run` and `sluice ingest`: the pipeline, with a progress line on a terminal.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "engine/engine.h"
+#include "engine/summary.h"
+
+namespace sluice::cli {
+
+namespace {
+
+std::string Thousands(int64_t v) {
+  std::string s = std::to_string(v < 0 ? -v : v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return (v < 0 ? "-" : "") + s;
+}
+
+std::string Secs(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f s", s);
+  return buf;
+}
+
+// Progress on stderr when it is a terminal: one line, rewritten in place.
+ProgressFn TerminalProgress() {
+  if (!::isatty(STDERR_FILENO)) return {};
+  return [](const std::string& stage, int64_t done, int64_t total, const std::string& detail) {
+    std::fprintf(stderr, "\r\033[K%-8s %lld/%lld %s", stage.c_str(), static_cast<long long>(done + 1),
+                 static_cast<long long>(total), detail.c_str());
+    std::fflush(stderr);
+  };
+}
+
+void ClearProgress() {
+  if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
+}
+
+void PrintSummary(const RunSummary& s) {
+  int64_t batches = 0, dups = 0, read = 0, staged = 0, dead = 0;
+  for (const auto& b : s.batches) {
+    if (b.duplicate) { ++dups; continue; }
+    ++batches; read += b.rows_read; staged += b.rows_staged; dead += b.rows_dead;
+  }
+  if (s.nothing_to_do) {
+    std::cout << "nothing to do: " << s.batches.size()
+              << " landing files are all in the ledger already" << std::endl;
+    return;
+  }
+  std::cout << "ingest   " << batches << " batches (" << dups << " duplicates skipped): "
+            << Thousands(read) << " rows read = " << Thousands(staged) << " staged + "
+            << Thousands(dead) << " dead-lettered  [" << Secs(s.ingest_seconds) << "]\n";
+  for (const auto& [name, merged] : s.curate_rows_merged) {
+    std::cout << "curate   " << name << ": " << Thousands(merged) << " rows merged from "
+              << Thousands(s.curate_rows_in.at(name)) << " incoming, "
+              << s.curate_partitions.at(name) << " partitions changed\n";
+  }
+  std::cout << "         [" << Secs(s.curate_seconds) << "]\n";
+  for (const auto& [name, parts] : s.mart_partitions) {
+    std::cout << "marts    " << name << ": "
+              << (parts < 0 ? std::string("rebuilt whole") : std::to_string(parts) + " partitions refreshed")
+              << "\n";
+  }
+  std::cout << "         [" << Secs(s.marts_seconds) << "]\n";
+  std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]"
+            << std::endl;
+}
+
+}  // namespace
+
+int Run(const RunArgs& args) {
+  auto engine = Engine::Open(args.project);
+  if (!engine.ok()) return Fail(engine.status().message());
+  RunOptions options;
+  options.full_refresh = args.full_refresh;
+  if (!args.json) options.progress = TerminalProgress();
+  auto summary = (*engine)->Run(options);
+  ClearProgress();
+  if (!summary.ok()) return Fail(summary.status().message());
+  if (args.json) {
+    std::cout << RunSummaryJson(*summary).dump() << std::endl;
+  } else {
+    PrintSummary(*summary);
+  }
+  return 0;
+}
+
+int Ingest(const IngestArgs& args) {
+  auto engine = Engine::Open(args.project);
+  if (!engine.ok()) return Fail(engine.status().message());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& file : args.files) {
+    auto outcome = (*engine)->IngestFile(args.source, file, args.batch_id);
+    if (!outcome.ok()) return Fail(outcome.status().message());
+    const IngestOutcome& o = *outcome;
+    if (args.json) {
+      out.push_back(IngestOutcomeJson(o));
+    } else if (o.duplicate) {
+      std::cout << file << ": duplicate of batch " << o.batch_id << ", nothing done" << std::endl;
+    } else {
+      std::cout << file << ": batch " << o.batch_id << ": " << Thousands(o.rows_read)
+                << " rows read = " << Thousands(o.rows_staged) << " staged + "
+                << Thousands(o.rows_dead) << " dead-lettered" << std::endl;
+    }
+  }
+  if (args.json) {
+    int64_t dups = 0;
+    for (const auto& o : out) dups += o["duplicate"].get<bool>() ? 1 : 0;
+    std::cout << nlohmann::json{{"status", "ok"}, {"duplicates", dups}, {"batches", out}}.dump()
+              << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace sluice::cli

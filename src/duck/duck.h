@@ -1,0 +1,102 @@
+// The only code in sluice that calls duckdb_*: RAII wrappers over DuckDB's C API.
+//
+// A Connection owns its database instance (in-memory; the lake's file is ATTACHed by the catalog
+// layer) and one DuckDB connection. Results are read through data chunks and vectors only (the
+// value accessors of the deprecated API crash on some types). None of these classes is safe for
+// concurrent use; give each thread its own Connection, or serialize.
+#pragma once
+
+#include <duckdb.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sluice::duck {
+
+// A fully materialized query result with every cell rendered as text (NULL -> nullopt).
+// Numbers print in DuckDB's canonical form; DATE as 2026-01-03, TIMESTAMP as
+// 2026-01-03 10:15:00[.ffffff]. Types without a rendering here are an InvalidArgument asking
+// the caller to cast (callers showing user SQL cast every column to VARCHAR in SQL).
+struct Rows {
+  std::vector<std::string> names;
+  std::vector<std::string> types;  // DuckDB type names, e.g. "VARCHAR", "DECIMAL(12,2)"
+  std::vector<std::vector<std::optional<std::string>>> rows;
+
+  // Cell (r, c), or `fallback` when NULL.
+  std::string At(size_t r, size_t c, const std::string& fallback = "") const;
+  int64_t IntAt(size_t r, size_t c) const;  // 0 when NULL or not a number
+};
+
+struct OpenOptions {
+  int threads = 0;               // 0: DuckDB's default (one per core)
+  std::string memory_limit;      // e.g. "1GB"; empty: DuckDB's default
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const OpenOptions& options = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one or more statements, discarding their results.
+  Status Execute(const std::string& sql);
+  // Runs the statement(s) and materializes the last result.
+  Result<Rows> Query(const std::string& sql);
+  // First column of the first row as an integer; NotFound when there is no row, 0 for NULL.
+  Result<int64_t> QueryInt(const std::string& sql);
+
+  // Interrupts the running query from another thread (the only thread-safe member).
+  void Interrupt();
+
+  duckdb_connection raw() { return conn_; }
+
+ private:
+  Connection(duckdb_database db, duckdb_connection conn) : db_(db), conn_(conn) {}
+  duckdb_database db_ = nullptr;
+  duckdb_connection conn_ = nullptr;
+};
+
+// Quotes a string as a SQL literal: O'Hara -> 'O''Hara'.
+std::string Literal(std::string_view value);
+// Quotes an identifier: my col -> "my col".
+std::string Ident(std::string_view name);
+
+// Appends rows to an existing table chunk by chunk, writing straight into DuckDB's vectors.
+// Column types are given as DuckDB type names matching the table ("BIGINT", "DECIMAL(12,2)").
+// Supported: VARCHAR, BIGINT, INTEGER, DOUBLE, BOOLEAN, DATE, TIMESTAMP, DECIMAL(p<=18,s).
+class ChunkAppender {
+ public:
+  static Result<std::unique_ptr<ChunkAppender>> Create(Connection& conn, const std::string& schema,
+                                                       const std::string& table,
+                                                       const std::vector<std::string>& types);
+  ~ChunkAppender();
+
+  // Rows per chunk; callers fill rows [0, n) of the current chunk with n <= Capacity().
+  static size_t Capacity();
+  // Raw data of column c in the current chunk: int64_t* for BIGINT/TIMESTAMP/DECIMAL,
+  // int32_t* for INTEGER/DATE, double*, bool*. Not for VARCHAR (use SetString).
+  void* Data(size_t c);
+  void SetString(size_t c, size_t row, std::string_view value);
+  void SetNull(size_t c, size_t row);
+  // Appends rows [0, n) of the current chunk and starts a fresh one.
+  Status FlushChunk(size_t n);
+  // Flushes DuckDB's appender; call once at the end (the destructor discards on error paths).
+  Status Close();
+
+ private:
+  ChunkAppender() = default;
+  Status NewChunk();
+  duckdb_appender appender_ = nullptr;
+  std::vector<duckdb_logical_type> types_;
+  duckdb_data_chunk chunk_ = nullptr;
+  std::vector<duckdb_vector> vectors_;
+};
+
+}  // namespace sluice::duck

@@ -1,0 +1,225 @@
+#include "engine/engine.h"
+
+#include <unistd.h>
+
+#include "catalog/ledger.h"
+#include "common/hash.h"
+#include "engine/summary.h"
+#include "ingest/decoder.h"
+#include "storage/publish.h"
+#include "storage/staging.h"
+#include "transform/curate.h"
+#include "transform/marts.h"
+
+namespace sluice {
+
+namespace {
+
+double Seconds(Env* env, int64_t start_us) {
+  return static_cast<double>(env->MonotonicMicros() - start_us) / 1e6;
+}
+
+// A fresh correlation id: 32 hex digits from the clock, pid and a counter.
+std::string NewCorrelationId(Env* env) {
+  static int64_t counter = 0;
+  std::string seed = std::to_string(env->NowMicros()) + "/" + std::to_string(::getpid()) + "/" +
+                     std::to_string(++counter);
+  return ContentHash(seed);
+}
+
+Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std::string& path,
+                           const std::string& data) {
+  DecodeOptions options;
+  options.csv_delimiter = source.csv_delimiter;
+  if (!source.partition_by.tenant.empty()) options.path_columns.push_back(source.partition_by.tenant);
+  ASSIGN_OR_RETURN(ContractValidator validator, ContractValidator::Create(source.contract, options));
+  switch (source.format) {
+    case SourceFormat::kJsonl: return validator.DecodeJsonl(data);
+    case SourceFormat::kCsv: return validator.DecodeCsv(data);
+    case SourceFormat::kParquet: {
+      // Parquet rows arrive as JSON objects, so one validator serves every format.
+      ASSIGN_OR_RETURN(duck::Rows rows,
+                       catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
+                                            duck::Literal(path) + ") t"));
+      std::vector<std::string> records;
+      records.reserve(rows.rows.size());
+      for (size_t r = 0; r < rows.rows.size(); ++r) records.push_back(rows.At(r, 0));
+      return validator.DecodeJsonRecords(records);
+    }
+  }
+  return Status::InvalidArgument("unknown format");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir) {
+  ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
+  ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, CatalogOptions{}));
+  RETURN_IF_ERROR(RecoverStaging(*catalog).WithContext("recovering staging"));
+  RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
+  for (const auto& source : catalog->spec().sources) {
+    RETURN_IF_ERROR(catalog->RefreshStagingView(source));
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(catalog)));
+}
+
+Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const std::string& path,
+                                         const std::string& batch_id) {
+  Catalog& catalog = *catalog_;
+  Env* env = catalog.env();
+  const SourceSpec* source = spec().FindSource(source_name);
+  if (source == nullptr) {
+    std::string known;
+    for (const auto& s : spec().sources) known += (known.empty() ? "" : ", ") + s.name;
+    return Status::NotFound("unknown source '" + source_name + "' (sources: " + known + ")");
+  }
+  if (!batch_id.empty() && !IsValidBatchId(batch_id)) {
+    return Status::InvalidArgument("invalid batch id '" + batch_id +
+                                   "': use letters, digits, '_', '.', ':' or '-' (at most 128)");
+  }
+  const int64_t start = env->MonotonicMicros();
+  IngestOutcome out;
+  out.source = source_name;
+  out.file = path;
+  ASSIGN_OR_RETURN(std::string data, env->ReadFile(path));
+  const std::string hash = ContentHash(data);
+  out.batch_id = batch_id.empty() ? hash : batch_id;
+
+  // G2: the same batch again is a no-op; a used id with other content is refused.
+  ASSIGN_OR_RETURN(auto existing, FindBatch(catalog, source_name, out.batch_id));
+  if (existing) {
+    if (existing->content_hash != hash) {
+      return Status::AlreadyExists("batch id '" + out.batch_id + "' of source '" + source_name +
+                                   "' was already used for different content (file " +
+                                   existing->file + "); choose a new batch id");
+    }
+    out.duplicate = true;
+  } else if (batch_id.empty()) {
+    ASSIGN_OR_RETURN(auto same, FindBatchByHash(catalog, source_name, hash));
+    if (same) {
+      out.duplicate = true;
+      out.batch_id = same->batch_id;
+    }
+  }
+  if (out.duplicate) {
+    out.seconds = Seconds(env, start);
+    return out;
+  }
+
+  BatchRecord record;
+  record.source = source_name;
+  record.batch_id = out.batch_id;
+  record.content_hash = hash;
+  record.file = path;
+  record.correlation_id = NewCorrelationId(env);
+  record.started_at = env->NowMicros();
+  ASSIGN_OR_RETURN(RecordBatch batch, Decode(catalog, *source, path, data));
+  record.decode_ms = (env->MonotonicMicros() - start) / 1000;
+  record.rows_read = batch.rows_read;
+  record.rows_staged = static_cast<int64_t>(batch.rows());
+  record.rows_dead = static_cast<int64_t>(batch.dead.size());
+  if (record.rows_read != record.rows_staged + record.rows_dead) {
+    // G1 is checked, not assumed.
+    return Status::Corruption("batch " + out.batch_id + " does not reconcile: read " +
+                              std::to_string(record.rows_read) + ", staged " +
+                              std::to_string(record.rows_staged) + ", dead-lettered " +
+                              std::to_string(record.rows_dead));
+  }
+  BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
+  const int64_t stage_start = env->MonotonicMicros();
+  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
+  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
+  record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
+  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));
+  RETURN_IF_ERROR(catalog.RefreshStagingView(*source));
+
+  out.rows_read = record.rows_read;
+  out.rows_staged = record.rows_staged;
+  out.rows_dead = record.rows_dead;
+  for (const auto& d : batch.dead) out.dead_by_reason[d.reason]++;
+  out.seconds = Seconds(env, start);
+  return out;
+}
+
+Result<RunSummary> Engine::Run(const RunOptions& options) {
+  RunSummary summary;
+  Env* env = catalog_->env();
+  const int64_t run_started = env->NowMicros();
+  int64_t t0 = env->MonotonicMicros();
+  std::vector<std::pair<const SourceSpec*, std::string>> work;
+  for (const auto& source : spec().sources) {
+    ASSIGN_OR_RETURN(auto files, env->Glob(source.path));
+    for (auto& f : files) work.emplace_back(&source, std::move(f));
+  }
+  for (size_t i = 0; i < work.size(); ++i) {
+    if (options.progress) {
+      options.progress("ingest", static_cast<int64_t>(i), static_cast<int64_t>(work.size()),
+                       work[i].second);
+    }
+    ASSIGN_OR_RETURN(IngestOutcome o, IngestFile(work[i].first->name, work[i].second));
+    if (!o.duplicate) summary.nothing_to_do = false;
+    summary.batches.push_back(std::move(o));
+  }
+  summary.ingest_seconds = Seconds(env, t0);
+
+  RETURN_IF_ERROR(Curate(options, summary));
+  RETURN_IF_ERROR(Publish(summary));
+  RETURN_IF_ERROR(catalog_->conn().Execute(
+      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(run_started) +
+      "::BIGINT), now()::TIMESTAMP, 'ok', " + duck::Literal(RunSummaryJson(summary).dump()) + ")"));
+  RETURN_IF_ERROR(catalog_->Checkpoint());
+  return summary;
+}
+
+Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
+  Env* env = catalog_->env();
+  int64_t t0 = env->MonotonicMicros();
+  for (const auto& table : spec().tables) {
+    if (table.kind != TableKind::kCurated) continue;
+    if (options.progress) options.progress("curate", 0, 1, table.name);
+    ASSIGN_OR_RETURN(CurateResult r, CurateTable(*catalog_, table, options.full_refresh));
+    summary.curate_rows_in[table.name] = r.rows_in;
+    summary.curate_rows_merged[table.name] = r.rows_merged;
+    summary.curate_partitions[table.name] = r.partitions;
+    if (r.batches > 0) summary.nothing_to_do = false;
+  }
+  summary.curate_seconds = Seconds(env, t0);
+  t0 = env->MonotonicMicros();
+  if (options.progress) options.progress("marts", 0, 1, "");
+  ASSIGN_OR_RETURN(MartsResult m, RefreshMarts(*catalog_, options.full_refresh));
+  summary.mart_partitions = m.partitions;
+  if (!m.partitions.empty()) summary.nothing_to_do = false;
+  summary.marts_seconds = Seconds(env, t0);
+  return Status::OK();
+}
+
+Status Engine::Publish(RunSummary& summary) {
+  Env* env = catalog_->env();
+  int64_t t0 = env->MonotonicMicros();
+  for (const auto& table : spec().tables) {
+    PublishTarget target;
+    target.table = table.name;
+    if (table.kind == TableKind::kCurated) {
+      target.layer = "curated";
+      const SourceSpec* source = spec().FindSource(table.from);
+      if (!source->partition_by.day.empty()) {
+        target.day_key = "day";
+        target.day_expr = "CAST(" + duck::Ident(source->partition_by.day) + " AS DATE)";
+      }
+      if (!source->partition_by.tenant.empty()) {
+        target.tenant_key = "tenant";
+        target.tenant_expr = duck::Ident(source->partition_by.tenant);
+      }
+    } else {
+      target.layer = "marts";
+      target.day_key = target.day_expr = table.partition_by.day;
+      target.tenant_key = target.tenant_expr = table.partition_by.tenant;
+    }
+    ASSIGN_OR_RETURN(bool published, PublishTable(*catalog_, target));
+    if (published) ++summary.published;
+  }
+  summary.publish_seconds = Seconds(env, t0);
+  return Status::OK();
+}
+
+}  // namespace sluice

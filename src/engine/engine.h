@@ -1,0 +1,82 @@
+// The engine: the one layer that knows all others. It opens a project's lake (recovering what a
+// crash left behind), ingests batches through the commit protocol, and runs the pipeline
+// stages in order: ingest -> curate -> marts -> publish.
+//
+// One Engine per process holds the lake's write lock; not safe for concurrent use.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "common/status.h"
+#include "spec/spec.h"
+
+namespace sluice {
+
+struct IngestOutcome {
+  std::string source;
+  std::string file;
+  std::string batch_id;
+  bool duplicate = false;  // G2: the same batch was committed before; nothing was done
+  int64_t rows_read = 0;
+  int64_t rows_staged = 0;
+  int64_t rows_dead = 0;
+  std::map<std::string, int64_t> dead_by_reason;
+  double seconds = 0;
+};
+
+struct StageTiming {
+  double seconds = 0;
+};
+
+struct RunSummary {
+  bool nothing_to_do = true;
+  std::vector<IngestOutcome> batches;  // includes duplicates
+  double ingest_seconds = 0;
+  std::map<std::string, int64_t> curate_rows_in, curate_rows_merged, curate_partitions;
+  double curate_seconds = 0;
+  std::map<std::string, int64_t> mart_partitions;  // -1: rebuilt whole
+  double marts_seconds = 0;
+  int64_t published = 0;
+  double publish_seconds = 0;
+};
+
+// Progress of a long step, for the terminal display: stage, done, total, detail.
+using ProgressFn = std::function<void(const std::string&, int64_t, int64_t, const std::string&)>;
+
+struct RunOptions {
+  bool full_refresh = false;
+  ProgressFn progress;  // may be empty
+};
+
+class Engine {
+ public:
+  // Loads the project, opens its lake for writing and recovers from any interrupted commit.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& project_dir);
+
+  // Ingests one file as one batch of `source` (G1, G2). `batch_id` empty: the content hash.
+  // AlreadyExists when an explicit batch id was used for different content.
+  Result<IngestOutcome> IngestFile(const std::string& source, const std::string& path,
+                                   const std::string& batch_id = "");
+
+  // Ingests every file of every source not yet in the ledger, then curates, refreshes marts
+  // and publishes. Aborted when a quality gate fails (nothing of that step is visible).
+  Result<RunSummary> Run(const RunOptions& options);
+
+  Catalog& catalog() { return *catalog_; }
+  const ProjectSpec& spec() const { return catalog_->spec(); }
+
+ private:
+  explicit Engine(std::unique_ptr<Catalog> catalog) : catalog_(std::move(catalog)) {}
+  Status Curate(const RunOptions& options, RunSummary& summary);
+  Status Publish(RunSummary& summary);
+
+  std::unique_ptr<Catalog> catalog_;
+};
+
+}  // namespace sluice

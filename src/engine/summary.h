@@ -1,0 +1,16 @@
+// Run summaries as JSON: what `sluice run --json` prints and what meta.runs keeps.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/engine.h"
+
+namespace sluice {
+
+// {"status":"ok","nothing_to_do":false,"ingest":{...},"curate":{...},"marts":{...},"publish":{...}}
+nlohmann::json RunSummaryJson(const RunSummary& summary);
+nlohmann::json IngestOutcomeJson(const IngestOutcome& outcome);
+
+}  // namespace sluice

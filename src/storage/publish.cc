@@ -1,0 +1,172 @@
+#include "storage/publish.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/failpoint.h"
+
+namespace sluice {
+
+using duck::Ident;
+using duck::Literal;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string TableDir(const Catalog& catalog, const PublishTarget& t) {
+  return catalog.lake() + "/published/" + t.layer + "/" + t.table;
+}
+
+// "day=2026-01-03/tenant_id=t07" for a pending (day, tenant) row, in the target's keys.
+std::string PartitionDir(const PublishTarget& t, const std::string& day, const std::string& tenant) {
+  std::string out;
+  if (!t.day_key.empty()) out = t.day_key + "=" + day;
+  if (!t.tenant_key.empty()) out += (out.empty() ? "" : "/") + t.tenant_key + "=" + tenant;
+  return out;
+}
+
+Status SyncTree(Env* env, const std::string& dir) {
+  ASSIGN_OR_RETURN(auto files, env->ListFilesRecursive(dir));
+  std::set<std::string> dirs{dir};
+  for (const auto& f : files) {
+    RETURN_IF_ERROR(env->SyncFile(f));
+    for (fs::path p = fs::path(f).parent_path(); p.string().size() > dir.size(); p = p.parent_path()) {
+      dirs.insert(p.string());
+    }
+  }
+  for (const auto& d : dirs) RETURN_IF_ERROR(env->SyncDir(d));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
+  auto& conn = catalog.conn();
+  Env* env = catalog.env();
+  ASSIGN_OR_RETURN(duck::Rows vrow, conn.Query("SELECT version, published_version FROM meta.tables"
+                                               " WHERE table_name = " + Literal(target.table)));
+  if (vrow.rows.empty()) return false;
+  int64_t version = vrow.IntAt(0, 0), published = vrow.IntAt(0, 1);
+  if (version <= published) return false;
+
+  const std::string dir = TableDir(catalog, target);
+  const std::string vname = "v" + std::to_string(version);
+  const std::string current = dir + "/current";
+  RETURN_IF_ERROR(env->CreateDirs(dir));
+
+  std::error_code ec;
+  fs::path prev = fs::exists(current, ec) ? fs::read_symlink(current, ec) : fs::path();
+  if (prev.filename() == vname) {
+    // A crash after the swap: the version is published, only the catalog was not told.
+  } else {
+    const std::string tmp = dir + "/" + vname + ".tmp";
+    RETURN_IF_ERROR(env->RemoveAll(tmp));
+    RETURN_IF_ERROR(env->CreateDirs(tmp));
+    std::string select = "SELECT *";
+    std::string by;
+    auto add_part = [&](const std::string& key, const std::string& expr) {
+      if (key.empty()) return;
+      // A partition key that is already a column of the table stays as it is.
+      if (key != expr) select += ", " + expr + " AS " + Ident(key);
+      by += (by.empty() ? "" : ", ") + Ident(key);
+    };
+    add_part(target.day_key, target.day_expr);
+    add_part(target.tenant_key, target.tenant_expr);
+    select += " FROM " + target.layer + "." + Ident(target.table);
+
+    std::set<std::string> changed;
+    bool incremental = !prev.empty() && target.partitioned();
+    if (incremental) {
+      ASSIGN_OR_RETURN(duck::Rows pend,
+                       conn.Query("SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
+                                  "meta.publish_pending WHERE table_name = " +
+                                  Literal(target.table)));
+      for (size_t r = 0; r < pend.rows.size(); ++r) {
+        // A (NULL, NULL) row means "everything changed" (a full rebuild upstream).
+        if (!pend.rows[r][0] && !pend.rows[r][1]) incremental = false;
+        changed.insert(PartitionDir(target, pend.At(r, 0), pend.At(r, 1)));
+      }
+    }
+    if (incremental) {
+      std::string cond;
+      if (!target.day_key.empty()) cond = "p." + Ident(target.day_key) + " = c.day";
+      if (!target.tenant_key.empty()) {
+        cond += (cond.empty() ? "" : " AND ") + ("p." + Ident(target.tenant_key) + " = c.tenant");
+      }
+      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN (SELECT DISTINCT day, tenant FROM "
+               "meta.publish_pending WHERE table_name = " + Literal(target.table) + ") c ON " + cond;
+    }
+    std::string copy;
+    if (!target.partitioned()) {
+      copy = "COPY (" + select + ") TO " + Literal(tmp + "/data_0.parquet") + " (FORMAT parquet)";
+    } else {
+      copy = "COPY (" + select + ") TO " + Literal(tmp) + " (FORMAT parquet, PARTITION_BY (" + by +
+             "), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE)";
+    }
+    RETURN_IF_ERROR(conn.Execute(copy).WithContext("publishing " + target.layer + "." + target.table));
+    if (incremental) {
+      // Unchanged partitions of the previous version: hard links, no copy.
+      fs::path prev_dir = fs::path(dir) / prev;
+      ASSIGN_OR_RETURN(auto old_files, env->ListFilesRecursive(prev_dir.string()));
+      for (const auto& f : old_files) {
+        fs::path rel = fs::path(f).lexically_relative(prev_dir);
+        if (changed.count(rel.parent_path().string())) continue;
+        fs::path to = fs::path(tmp) / rel;
+        RETURN_IF_ERROR(env->CreateDirs(to.parent_path().string()));
+        fs::create_hard_link(f, to, ec);
+        if (ec) return Status::IOError(to.string(), "hard link: " + ec.message());
+      }
+    }
+    RETURN_IF_ERROR(SyncTree(env, tmp));
+    SLUICE_FAILPOINT("publish.after_write");
+    RETURN_IF_ERROR(env->RemoveAll(dir + "/" + vname));
+    RETURN_IF_ERROR(env->Rename(tmp, dir + "/" + vname));
+    std::string link_tmp = current + ".tmp";
+    (void)env->RemoveAll(link_tmp);
+    fs::create_directory_symlink(vname, link_tmp, ec);
+    if (ec) return Status::IOError(link_tmp, "symlink: " + ec.message());
+    RETURN_IF_ERROR(env->Rename(link_tmp, current));
+    RETURN_IF_ERROR(env->SyncDir(dir));
+    SLUICE_FAILPOINT("publish.after_swap");
+  }
+
+  RETURN_IF_ERROR(catalog.Begin());
+  Status st = conn.Execute(
+      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(target.table) +
+      "; UPDATE meta.tables SET published_version = " + std::to_string(version) +
+      ", published_at = now()::TIMESTAMP WHERE table_name = " + Literal(target.table));
+  if (!st.ok()) {
+    (void)catalog.Rollback();
+    return st;
+  }
+  RETURN_IF_ERROR(catalog.Commit());
+
+  // Keep the new version and the one before it; older ones have had a whole publish to drain.
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name == "current" || name == vname || entry.path().filename() == prev.filename()) continue;
+    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+  }
+  return true;
+}
+
+Status RecoverPublished(Catalog& catalog) {
+  std::error_code ec;
+  for (const char* layer : {"curated", "marts"}) {
+    fs::path root = fs::path(catalog.lake()) / "published" / layer;
+    if (!fs::exists(root, ec)) continue;
+    for (const auto& table : fs::directory_iterator(root, ec)) {
+      for (const auto& entry : fs::directory_iterator(table.path(), ec)) {
+        std::string name = entry.path().filename().string();
+        if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
+          RETURN_IF_ERROR(catalog.env()->RemoveAll(entry.path().string()));
+        }
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice

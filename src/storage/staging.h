@@ -1,0 +1,33 @@
+// Staging: a batch's valid rows as immutable Parquet files, hive-partitioned by day and tenant:
+//   <lake>/staging/<source>/day=2026-01-03/tenant=t07/<batch_id>_0.parquet
+// Each row carries its contract columns plus _batch_id, _ingested_at, _correlation_id and
+// _source_line. Files are written under the batch's temp directory; the commit protocol
+// (catalog/ledger.h) makes them visible.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "catalog/ledger.h"
+#include "ingest/record_batch.h"
+
+namespace sluice {
+
+struct BatchStamp {
+  std::string batch_id;
+  std::string correlation_id;
+  int64_t ingested_at = 0;  // UTC micros
+};
+
+// Loads `batch` into the connection's temp table `batch_rows` (contract + meta columns) and
+// its dead letters into `batch_dlq` (the dlq.<source> layout). Replaces earlier contents.
+Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
+                       const BatchStamp& stamp);
+
+// Writes `batch_rows` as Parquet under StagingTmpDir(source, batch id), fsyncs the files and
+// their directories, and returns them with the final paths they will be renamed to.
+Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,
+                                                  const BatchStamp& stamp);
+
+}  // namespace sluice

@@ -1,0 +1,96 @@
+#include "transform/marts.h"
+
+#include "common/failpoint.h"
+#include "common/hash.h"
+#include "transform/quality.h"
+
+namespace sluice {
+
+using duck::Ident;
+using duck::Literal;
+
+namespace {
+
+Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, MartsResult& result) {
+  auto& conn = catalog.conn();
+  const std::string target = "marts." + Ident(mart.name);
+  const std::string model_hash = ContentHash(mart.sql);
+  ASSIGN_OR_RETURN(duck::Rows meta, conn.Query("SELECT model_hash FROM meta.tables WHERE table_name = " +
+                                               Literal(mart.name) + " AND layer = 'marts'"));
+  ASSIGN_OR_RETURN(int64_t exists,
+                   conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
+                                 "AND schema_name = 'marts' AND table_name = " + Literal(mart.name)));
+  bool full = full_refresh || !exists || meta.rows.empty() || meta.At(0, 0) != model_hash ||
+              mart.partition_by.empty();
+  const std::string model = "(" + mart.sql + "\n)";
+  if (full) {
+    if (!full_refresh && exists && !meta.rows.empty() && meta.At(0, 0) == model_hash &&
+        result.pending_partitions == 0) {
+      return Status::OK();  // unpartitioned and nothing changed upstream
+    }
+    RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TABLE " + target + " AS SELECT * FROM " + model)
+                        .WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
+    result.partitions[mart.name] = -1;
+    // Published copy: everything changed.
+    RETURN_IF_ERROR(conn.Execute("DELETE FROM meta.publish_pending WHERE table_name = " +
+                                 Literal(mart.name) + "; INSERT INTO meta.publish_pending SELECT " +
+                                 Literal(mart.name) + ", NULL, NULL"));
+  } else {
+    if (result.pending_partitions == 0) return Status::OK();
+    std::string cond;
+    if (!mart.partition_by.day.empty()) {
+      cond = "CAST(m." + Ident(mart.partition_by.day) + " AS DATE) IS NOT DISTINCT FROM p.day";
+    }
+    if (!mart.partition_by.tenant.empty()) {
+      cond += (cond.empty() ? "" : " AND ") +
+              ("CAST(m." + Ident(mart.partition_by.tenant) + " AS VARCHAR) IS NOT DISTINCT FROM p.tenant");
+    }
+    const std::string touched = "(SELECT DISTINCT day, tenant FROM meta.pending_partitions)";
+    RETURN_IF_ERROR(conn.Execute(
+        "DELETE FROM " + target + " m USING " + touched + " p WHERE " + cond + ";"
+        "INSERT INTO " + target + " SELECT m.* FROM " + model + " m SEMI JOIN " + touched +
+        " p ON " + cond + ";"
+        "INSERT INTO meta.publish_pending SELECT " + Literal(mart.name) + ", day, tenant FROM " +
+        touched).WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
+    result.partitions[mart.name] = result.pending_partitions;
+  }
+  RETURN_IF_ERROR(conn.Execute(
+      "INSERT INTO meta.tables (table_name, layer, version, published_version) VALUES (" +
+      Literal(mart.name) + ", 'marts', 0, 0) ON CONFLICT DO NOTHING;"
+      "UPDATE meta.tables SET version = version + 1, model_hash = " + Literal(model_hash) +
+      ", updated_at = now()::TIMESTAMP, rows = (SELECT count(*) FROM " + target +
+      ") WHERE table_name = " + Literal(mart.name)));
+  ASSIGN_OR_RETURN(result.rows[mart.name], conn.QueryInt("SELECT count(*) FROM " + target));
+  ASSIGN_OR_RETURN(auto failures, RunTableTests(catalog, "marts", mart));
+  if (!failures.empty()) return Status::Aborted(DescribeFailures("marts", mart.name, failures));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh) {
+  MartsResult result;
+  auto& conn = catalog.conn();
+  RETURN_IF_ERROR(catalog.Begin());
+  auto body = [&]() -> Status {
+    ASSIGN_OR_RETURN(result.pending_partitions,
+                     conn.QueryInt("SELECT count(*) FROM (SELECT DISTINCT day, tenant FROM "
+                                   "meta.pending_partitions)"));
+    for (const auto& t : catalog.spec().tables) {
+      if (t.kind == TableKind::kMart) RETURN_IF_ERROR(RefreshOne(catalog, t, full_refresh, result));
+    }
+    RETURN_IF_ERROR(conn.Execute("DELETE FROM meta.pending_partitions"));
+    SLUICE_FAILPOINT("marts.before_commit");
+    return Status::OK();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)catalog.Rollback();
+    return st;
+  }
+  RETURN_IF_ERROR(catalog.Commit());
+  if (!result.partitions.empty()) SLUICE_FAILPOINT("marts.after_commit");
+  return result;
+}
+
+}  // namespace sluice

@@ -1,0 +1,28 @@
+// Marts: SQL models over curated tables (and other marts), kept equal to their SQL (G6).
+//
+// A mart with `partition_by: {day: c1, tenant: c2}` is refreshed incrementally: the rows of the
+// (day, tenant) partitions that curate changed (meta.pending_partitions) are deleted and
+// recomputed from the model; all other partitions are untouched. This is exact when the model
+// is partition-local (each output row depends only on curated rows of its own partition), which
+// is what declaring partition_by asserts. A mart without partition_by, one whose SQL changed,
+// or `full_refresh` is rebuilt whole. All marts refresh in one transaction with their tests.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "spec/spec.h"
+
+namespace sluice {
+
+struct MartsResult {
+  int64_t pending_partitions = 0;
+  std::map<std::string, int64_t> partitions;  // per mart: partitions recomputed (-1: full)
+  std::map<std::string, int64_t> rows;        // per mart: rows after refresh
+};
+
+// Refreshes every mart of the spec; Aborted (rolled back) when a mart's test fails.
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh);
+
+}  // namespace sluice

@@ -1,0 +1,390 @@
+#include "spec/spec.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <unistd.h>
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kSluiceYaml = R"(name: shop
+lake: lake                       # relative to this file
+sources:
+  orders:
+    type: files                  # files | http | nats | postgres
+    path: landing/orders/*.jsonl # glob; each file is one batch
+    format: jsonl                # jsonl | csv | parquet
+    contract: contracts/orders.yaml
+    partition_by: {day: created_at, tenant: tenant_id}
+tables:
+  orders:                        # curated: merge by key
+    from: orders
+    key: [order_id]
+    version: seq                 # highest wins
+    tests: [{not_null: order_id}, {unique: order_id}]
+  daily_revenue:                 # mart: a SQL model over curated tables
+    sql: models/daily_revenue.sql
+    partition_by: {day: day, tenant: tenant_id}
+)";
+
+const char* kOrdersContract = R"(name: orders
+compatibility: full_transitive   # default; backward | forward | full | none (+ _transitive)
+columns:
+  order_id:   {type: string, required: true}
+  tenant_id:  {type: string, required: true}
+  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
+  amount:     {type: decimal(12,2), min: 0}
+  created_at: {type: timestamp, required: true}
+  seq:        {type: int64, required: true}
+)";
+
+const char* kDailyRevenueSql = R"(-- revenue per day and tenant
+SELECT CAST(created_at AS DATE) AS day, tenant_id, sum(amount) AS revenue
+FROM curated.orders
+WHERE status <> 'cancelled'
+GROUP BY ALL
+)";
+
+class SpecTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sluice_spec_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& rel, const std::string& text) {
+    fs::path p = fs::path(dir_) / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
+  // The design's example project, with `sluice.yaml` replaced by `spec` when given.
+  void WriteExample(const std::string& spec = kSluiceYaml) {
+    Write("sluice.yaml", spec);
+    Write("contracts/orders.yaml", kOrdersContract);
+    Write("models/daily_revenue.sql", kDailyRevenueSql);
+  }
+  // Writes the example with `from` replaced by `to` in sluice.yaml.
+  void WriteExampleWith(const std::string& from, const std::string& to) {
+    std::string spec = kSluiceYaml;
+    size_t pos = spec.find(from);
+    ASSERT_NE(pos, std::string::npos) << from;
+    spec.replace(pos, from.size(), to);
+    WriteExample(spec);
+  }
+  // Loads the project and asserts InvalidArgument containing every one of `parts`.
+  void ExpectInvalid(std::initializer_list<std::string> parts) {
+    auto r = LoadProject(dir_);
+    ASSERT_FALSE(r.ok()) << "expected an error";
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
+    for (const auto& p : parts) {
+      EXPECT_NE(r.status().message().find(p), std::string::npos)
+          << "missing '" << p << "' in: " << r.status().message();
+    }
+  }
+
+  std::string dir_;
+};
+
+TEST_F(SpecTest, LoadsDesignExample) {
+  WriteExample();
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const ProjectSpec& p = *r;
+  std::string root = fs::canonical(dir_).string();
+  EXPECT_EQ(p.name, "shop");
+  EXPECT_EQ(p.root, root);
+  EXPECT_EQ(p.spec_path, root + "/sluice.yaml");
+  EXPECT_EQ(p.lake, root + "/lake");
+
+  ASSERT_EQ(p.sources.size(), 1u);
+  const SourceSpec& s = p.sources[0];
+  EXPECT_EQ(s.name, "orders");
+  EXPECT_EQ(s.type, "files");
+  EXPECT_EQ(s.path, root + "/landing/orders/*.jsonl");
+  EXPECT_EQ(s.format, SourceFormat::kJsonl);
+  EXPECT_EQ(s.contract_path, root + "/contracts/orders.yaml");
+  EXPECT_EQ(s.contract.name, "orders");
+  EXPECT_EQ(s.contract.columns.size(), 6u);
+  EXPECT_EQ(s.partition_by.day, "created_at");
+  EXPECT_EQ(s.partition_by.tenant, "tenant_id");
+  EXPECT_EQ(s.csv_delimiter, ',');
+  EXPECT_EQ(s.line, 4);
+  EXPECT_EQ(p.FindSource("orders"), &p.sources[0]);
+  EXPECT_EQ(p.FindSource("nope"), nullptr);
+
+  ASSERT_EQ(p.tables.size(), 2u);
+  const TableSpec& orders = p.tables[0];
+  EXPECT_EQ(orders.name, "orders");
+  EXPECT_EQ(orders.kind, TableKind::kCurated);
+  EXPECT_EQ(orders.from, "orders");
+  EXPECT_EQ(orders.key, std::vector<std::string>{"order_id"});
+  EXPECT_EQ(orders.version, "seq");
+  EXPECT_EQ(orders.partition_by.day, "created_at");
+  EXPECT_EQ(orders.partition_by.tenant, "tenant_id");
+  ASSERT_EQ(orders.tests.size(), 2u);
+  EXPECT_EQ(orders.tests[0].kind, "not_null");
+  EXPECT_EQ(orders.tests[0].Describe(), "not_null(order_id)");
+  EXPECT_EQ(orders.tests[1].Describe(), "unique(order_id)");
+  EXPECT_EQ(orders.tests[1].line, 15);
+  EXPECT_EQ(orders.line, 11);
+
+  const TableSpec& mart = p.tables[1];
+  EXPECT_EQ(mart.name, "daily_revenue");
+  EXPECT_EQ(mart.kind, TableKind::kMart);
+  EXPECT_EQ(mart.sql_path, root + "/models/daily_revenue.sql");
+  EXPECT_EQ(mart.sql, kDailyRevenueSql);
+  EXPECT_EQ(mart.partition_by.day, "day");
+  EXPECT_EQ(mart.partition_by.tenant, "tenant_id");
+  EXPECT_TRUE(mart.depends_on.empty());
+  EXPECT_EQ(p.FindTable("daily_revenue"), &p.tables[1]);
+  EXPECT_EQ(p.FindTable("nope"), nullptr);
+}
+
+TEST_F(SpecTest, RelativeProjectDirAndDefaults) {
+  Write("sluice.yaml",
+        "name: p\nsources:\n  events:\n    path: in/*.csv\n    format: csv\n"
+        "    csv: {delimiter: \";\"}\n    contract: c.yaml\n"
+        "tables:\n  events:\n    from: events\n    key: id\n    version: at\n"
+        "    tests:\n      - unique: [id, at]\n"
+        "      - accepted_values: {column: kind, values: [a, b]}\n");
+  Write("c.yaml", "name: events\ncolumns:\n  id: {type: int64}\n  at: {type: date}\n"
+                  "  kind: {type: string}\n");
+  std::string cwd = fs::current_path().string();
+  fs::current_path(fs::path(dir_).parent_path());
+  auto r = LoadProject(fs::path(dir_).filename().string() + "/");
+  fs::current_path(cwd);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string root = fs::canonical(dir_).string();
+  EXPECT_EQ(r->root, root);
+  EXPECT_EQ(r->lake, root + "/lake");
+  EXPECT_EQ(r->sources[0].format, SourceFormat::kCsv);
+  EXPECT_EQ(r->sources[0].csv_delimiter, ';');
+  EXPECT_TRUE(r->sources[0].partition_by.empty());
+  const TableSpec& t = r->tables[0];
+  EXPECT_EQ(t.key, std::vector<std::string>{"id"});
+  EXPECT_TRUE(t.partition_by.empty());
+  ASSERT_EQ(t.tests.size(), 2u);
+  EXPECT_EQ(t.tests[0].Describe(), "unique(id, at)");
+  EXPECT_EQ(t.tests[1].Describe(), "accepted_values(kind)");
+  EXPECT_EQ(t.tests[1].values, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(SpecTest, MissingSluiceYamlIsNotFound) {
+  auto r = LoadProject(dir_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r.status().message().find("no sluice.yaml in " + dir_), std::string::npos);
+  EXPECT_NE(r.status().message().find("sluice init"), std::string::npos);
+  EXPECT_EQ(LoadProject(dir_ + "/does/not/exist").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(SpecTest, MartsOrderedByDependencyStably) {
+  std::string spec = std::string(kSluiceYaml) +
+                     "  top:\n    sql: models/top.sql\n"
+                     "  a_first:\n    sql: models/a.sql\n"
+                     "  standalone:\n    sql: models/s.sql\n";
+  WriteExample(spec);
+  Write("models/top.sql", "SELECT * FROM Marts.a_first JOIN marts.daily_revenue USING (day)\n"
+                          "-- marts.ignored_in_comment\nSELECT 'marts.ignored_in_string'");
+  Write("models/a.sql", "select * from MARTS.daily_revenue");
+  Write("models/s.sql", "select 1 /* marts.top */");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::string> names;
+  for (const auto& t : r->tables) names.push_back(t.name);
+  // Each step takes the earliest mart in file order whose dependencies are placed.
+  EXPECT_EQ(names, (std::vector<std::string>{"orders", "daily_revenue", "a_first", "top",
+                                             "standalone"}));
+  EXPECT_EQ(r->FindTable("top")->depends_on,
+            (std::vector<std::string>{"a_first", "daily_revenue"}));
+  EXPECT_TRUE(r->FindTable("standalone")->depends_on.empty());
+}
+
+TEST_F(SpecTest, CuratedTablesComeFirst) {
+  std::string spec = kSluiceYaml;
+  spec += "  orders_copy:\n    from: orders\n    key: [order_id, tenant_id]\n    version: created_at\n";
+  WriteExample(spec);
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->tables.size(), 3u);
+  EXPECT_EQ(r->tables[0].name, "orders");
+  EXPECT_EQ(r->tables[1].name, "orders_copy");
+  EXPECT_EQ(r->tables[2].name, "daily_revenue");
+}
+
+TEST_F(SpecTest, BadIdentifiers) {
+  WriteExampleWith("  orders:                        # curated",
+                   "  \"orders; DROP TABLE x\":  # curated");
+  ExpectInvalid({"sluice.yaml:11:3", "tables.orders; DROP TABLE x", "not a valid table name"});
+  WriteExampleWith("name: shop", "name: Shop");
+  ExpectInvalid({"sluice.yaml:1:7", "name", "project"});
+  WriteExampleWith("sources:\n  orders:", "sources:\n  ../orders:");
+  ExpectInvalid({"sluice.yaml:4:3", "source"});
+}
+
+TEST_F(SpecTest, UnknownTopLevelKey) {
+  WriteExampleWith("lake: lake", "lake: lake\nwarehouse: pg");
+  ExpectInvalid({"sluice.yaml:3:1", "warehouse", "unknown key", "tables"});
+}
+
+TEST_F(SpecTest, MissingContractFile) {
+  WriteExampleWith("contract: contracts/orders.yaml", "contract: contracts/ordres.yaml");
+  ExpectInvalid({"sluice.yaml:8:15", "sources.orders.contract", "contracts/ordres.yaml"});
+}
+
+TEST_F(SpecTest, ContractErrorsPropagate) {
+  WriteExample();
+  Write("contracts/orders.yaml", "name: orders\ncolumns:\n  id: {type: money}\n");
+  ExpectInvalid({"contracts/orders.yaml:3:", "columns.id.type", "money"});
+}
+
+TEST_F(SpecTest, KeyColumnNotInContract) {
+  WriteExampleWith("key: [order_id]", "key: [order_id, ordr]");
+  ExpectInvalid({"sluice.yaml:13:", "tables.orders.key", "'ordr'", "contract 'orders'",
+                 "contracts/orders.yaml"});
+}
+
+TEST_F(SpecTest, VersionColumnErrors) {
+  WriteExampleWith("version: seq ", "version: seqq ");
+  ExpectInvalid({"sluice.yaml:14:14", "tables.orders.version", "'seqq'", "contracts/orders.yaml"});
+  WriteExampleWith("version: seq ", "version: status ");
+  ExpectInvalid({"sluice.yaml:14:", "tables.orders.version", "string", "int64"});
+}
+
+TEST_F(SpecTest, CuratedStructureErrors) {
+  WriteExampleWith("    from: orders\n", "    from: orders\n    sql: models/daily_revenue.sql\n");
+  ExpectInvalid({"sluice.yaml:", "tables.orders", "both"});
+  WriteExampleWith("    from: orders\n", "");
+  ExpectInvalid({"sluice.yaml:11:3", "tables.orders", "from", "sql"});
+  WriteExampleWith("    from: orders\n", "    from: order\n");
+  ExpectInvalid({"sluice.yaml:12:11", "tables.orders.from", "'order'"});
+  WriteExampleWith("    version: seq ", "    partition_by: {day: created_at}\n    version: seq ");
+  ExpectInvalid({"sluice.yaml:14:", "tables.orders.partition_by", "unknown key"});
+}
+
+TEST_F(SpecTest, TestErrors) {
+  WriteExampleWith("{unique: order_id}", "{positive: amount}");
+  ExpectInvalid({"sluice.yaml:15:", "positive", "not_null", "accepted_values"});
+  WriteExampleWith("{not_null: order_id}", "{not_null: orderid}");
+  ExpectInvalid({"sluice.yaml:15:", "tables.orders.tests[0]", "'orderid'"});
+}
+
+TEST_F(SpecTest, MartTestsAcceptAnyColumn) {
+  WriteExampleWith("    partition_by: {day: day, tenant: tenant_id}\n",
+                   "    partition_by: {day: day, tenant: tenant_id}\n"
+                   "    tests: [{not_null: revenue}]\n");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->FindTable("daily_revenue")->tests[0].Describe(), "not_null(revenue)");
+}
+
+TEST_F(SpecTest, MartReferencingUnknownCuratedTable) {
+  WriteExample();
+  Write("models/daily_revenue.sql", "SELECT 1\nFROM curated.orders o\n  JOIN curated.ordrs x ON true");
+  ExpectInvalid({"models/daily_revenue.sql:3:8", "tables.daily_revenue.sql", "curated.ordrs"});
+  Write("models/daily_revenue.sql", "SELECT * FROM marts.orders");
+  ExpectInvalid({"models/daily_revenue.sql:1:15", "marts.orders", "curated"});
+  Write("models/daily_revenue.sql", "SELECT * FROM staging.payments");
+  ExpectInvalid({"models/daily_revenue.sql:1:", "staging.payments"});
+}
+
+TEST_F(SpecTest, MissingSqlFile) {
+  WriteExampleWith("sql: models/daily_revenue.sql", "sql: models/nope.sql");
+  ExpectInvalid({"sluice.yaml:17:10", "tables.daily_revenue.sql", "models/nope.sql"});
+}
+
+TEST_F(SpecTest, MartCycle) {
+  WriteExample(std::string(kSluiceYaml) + "  a:\n    sql: models/a.sql\n  b:\n    sql: models/b.sql\n");
+  Write("models/a.sql", "select * from marts.b");
+  Write("models/b.sql", "select * from marts.a");
+  ExpectInvalid({"sluice.yaml:20:10", "tables.a.sql", "cycle", "a -> b -> a"});
+  Write("models/a.sql", "select * from marts.a");
+  Write("models/b.sql", "select 1");
+  ExpectInvalid({"cycle", "a -> a"});
+}
+
+TEST_F(SpecTest, PartitionErrors) {
+  WriteExample();
+  Write("contracts/orders.yaml", std::string(kOrdersContract) + "  region: {type: string}\n");
+  std::string spec = kSluiceYaml;
+  spec.replace(spec.find("tenant: tenant_id}"), 18, "tenant: region}");
+  Write("sluice.yaml", spec);
+  ExpectInvalid({"sluice.yaml:9:", "sources.orders.partition_by.tenant", "region", "required"});
+
+  WriteExampleWith("{day: created_at, tenant: tenant_id}", "{day: seq}");
+  ExpectInvalid({"sluice.yaml:9:", "partition_by.day", "date or timestamp"});
+  WriteExampleWith("{day: created_at, tenant: tenant_id}", "{tenant: seq}");
+  ExpectInvalid({"partition_by.tenant", "string"});
+  WriteExampleWith("{day: created_at, tenant: tenant_id}", "{day: nope}");
+  ExpectInvalid({"partition_by.day", "'nope'"});
+  WriteExampleWith("{day: created_at, tenant: tenant_id}", "{hour: created_at}");
+  ExpectInvalid({"partition_by.hour", "unknown key"});
+}
+
+TEST_F(SpecTest, SourceErrors) {
+  WriteExampleWith("type: files ", "type: nats ");
+  ExpectInvalid({"sluice.yaml:5:11", "sources.orders.type", "source type 'nats' is not supported yet"});
+  WriteExampleWith("type: files ", "type: ftp ");
+  ExpectInvalid({"sources.orders.type", "'ftp'"});
+  WriteExampleWith("format: jsonl ", "format: xml ");
+  ExpectInvalid({"sluice.yaml:7:13", "sources.orders.format", "xml", "parquet"});
+  WriteExampleWith("format: jsonl ", "format: csv\n    csv: {delimiter: \"ab\"}\n");
+  ExpectInvalid({"sources.orders.csv.delimiter"});
+  WriteExampleWith("format: jsonl ", "format: jsonl\n    csv: {delimiter: \";\"}\n");
+  ExpectInvalid({"sources.orders.csv", "format"});
+  WriteExampleWith("    path: landing/orders/*.jsonl", "");
+  ExpectInvalid({"sources.orders.path", "missing"});
+}
+
+TEST_F(SpecTest, MalformedYaml) {
+  WriteExampleWith("    key: [order_id]", "\tkey: [order_id]");
+  ExpectInvalid({"sluice.yaml:13:1", "tab"});
+  WriteExampleWith("key: [order_id]", "key: [order_id");
+  ExpectInvalid({"sluice.yaml:"});
+  WriteExample(std::string(kSluiceYaml) + "  daily_revenue:\n    sql: models/daily_revenue.sql\n");
+  ExpectInvalid({"sluice.yaml:19:3", "tables.daily_revenue", "duplicate"});
+}
+
+TEST_F(SpecTest, EmptyAndNonMappingFiles) {
+  WriteExample("");
+  ExpectInvalid({"sluice.yaml", "empty"});
+  WriteExample("- name: shop\n- sources: {}\n");
+  ExpectInvalid({"sluice.yaml:1:1", "mapping"});
+  WriteExample("name: shop\nsources: [orders]\n");
+  ExpectInvalid({"sluice.yaml:2:10", "sources", "mapping"});
+  WriteExample("name: shop\ntables:\n  t: 5\n");
+  ExpectInvalid({"sluice.yaml:3:6", "tables.t"});
+}
+
+TEST_F(SpecTest, NoSourcesOrTablesIsFine) {
+  WriteExample("name: empty_project\nlake: /var/tmp/x/../lake/\n");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lake, "/var/tmp/lake");
+  EXPECT_TRUE(r->sources.empty());
+  EXPECT_TRUE(r->tables.empty());
+}
+
+TEST_F(SpecTest, HugeSpecIsRefused) {
+  WriteExample(std::string(kSluiceYaml) + "# " + std::string(5 << 20, 'x') + "\n");
+  ExpectInvalid({"too large"});
+}
+
+TEST(TableTestDescribe, Formats) {
+  TableTest t;
+  t.kind = "unique";
+  t.columns = {"a", "b"};
+  EXPECT_EQ(t.Describe(), "unique(a, b)");
+}
+
+}  // namespace
+}  // namespace sluice

@@ -44,8 +44,9 @@ class ContractValidator {
 
   const Contract& contract() const;
 
+  struct Impl;  // internal (ingest/decoder_impl.h), shared by the per-format decoders
+
  private:
-  struct Impl;
   explicit ContractValidator(Impl* impl);
   Impl* impl_ = nullptr;
 };

@@ -113,8 +113,8 @@ int ShowStatus(const StatusArgs& args) {
   if (!opened.ok()) return Fail(opened.status().message());
   Catalog& catalog = **opened;
   auto& conn = catalog.conn();
-  nlohmann::json out = {{"project", catalog.spec().name}, {"lake", catalog.lake()}};
-  nlohmann::json sources = nlohmann::json::object();
+  nlohmann::ordered_json out = {{"project", catalog.spec().name}, {"lake", catalog.lake()}};
+  nlohmann::ordered_json sources = nlohmann::ordered_json::object();
   for (const auto& s : catalog.spec().sources) {
     auto r = conn.Query(
         "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_staged), 0), "
@@ -126,7 +126,7 @@ int ShowStatus(const StatusArgs& args) {
                        {"rows_staged", r->IntAt(0, 2)}, {"rows_dead", r->IntAt(0, 3)},
                        {"last_batch_at", r->At(0, 4)},  {"dlq_rows", r->IntAt(0, 5)}};
   }
-  nlohmann::json tables = nlohmann::json::object();
+  nlohmann::ordered_json tables = nlohmann::ordered_json::object();
   auto t = conn.Query(
       "SELECT table_name, layer, rows, version, published_version, CAST(updated_at AS VARCHAR), "
       "CAST(epoch(now()::TIMESTAMP - updated_at) AS BIGINT) FROM meta.tables ORDER BY layer, table_name");
@@ -142,8 +142,8 @@ int ShowStatus(const StatusArgs& args) {
   out["sources"] = sources;
   out["tables"] = tables;
   out["last_run"] = run->rows.empty()
-                        ? nlohmann::json(nullptr)
-                        : nlohmann::json{{"started_at", run->At(0, 0)},
+                        ? nlohmann::ordered_json(nullptr)
+                        : nlohmann::ordered_json{{"started_at", run->At(0, 0)},
                                          {"finished_at", run->At(0, 1)}, {"status", run->At(0, 2)}};
   if (args.json) {
     std::cout << out.dump() << std::endl;

@@ -23,6 +23,7 @@
 #include <duckdb.h>
 
 #include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cinttypes>
@@ -251,12 +252,14 @@ std::string CellText(duckdb_vector vector, duckdb_logical_type type, idx_t row) 
       return std::to_string(static_cast<uint32_t*>(data)[row]);
     case DUCKDB_TYPE_UBIGINT:
       return std::to_string(static_cast<uint64_t*>(data)[row]);
-    case DUCKDB_TYPE_FLOAT:
-      std::snprintf(buf, sizeof buf, "%.9g", static_cast<float*>(data)[row]);
-      return buf;
-    case DUCKDB_TYPE_DOUBLE:
-      std::snprintf(buf, sizeof buf, "%.17g", static_cast<double*>(data)[row]);
-      return buf;
+    case DUCKDB_TYPE_FLOAT: {  // the shortest text that reads back as the same value
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<float*>(data)[row]);
+      return std::string(buf, ec == std::errc() ? end : buf);
+    }
+    case DUCKDB_TYPE_DOUBLE: {
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double*>(data)[row]);
+      return std::string(buf, ec == std::errc() ? end : buf);
+    }
     case DUCKDB_TYPE_DATE: {
       duckdb_date_struct d = duckdb_from_date(static_cast<duckdb_date*>(data)[row]);
       std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", d.year, d.month, d.day);

@@ -177,8 +177,7 @@ RecordBatch ContractValidator::Impl::NewBatch() const {
 // ---------------------------------------------------------------------------------------------
 // RowBuilder
 
-void RowBuilder::SetFromText(int col, std::string_view text, std::string_view got,
-                             bool bool_digits) {
+void RowBuilder::SetFromText(int col, std::string_view text, bool quoted, bool bool_digits) {
   Slot& s = slots_[col];
   const ColumnType& type = rule(col).spec->type;
   s.text = text;
@@ -212,17 +211,15 @@ void RowBuilder::SetFromText(int col, std::string_view text, std::string_view go
       outcome = ParseTimestamp(text, &s.i64);
       break;
   }
-  switch (outcome) {
-    case ParseOutcome::kOk:
-      s.state = Slot::State::kValue;
-      break;
-    case ParseOutcome::kBadSyntax:
-      SetTypeError(col, got);
-      break;
-    case ParseOutcome::kOutOfRange:
-      SetError(col, reason::kOutOfRange,
-               TruncateForMessage(got) + " does not fit " + rule(col).type_name);
-      break;
+  if (outcome == ParseOutcome::kOk) {
+    s.state = Slot::State::kValue;
+    return;
+  }
+  const std::string got = quoted ? QuoteForMessage(text) : TruncateForMessage(text);
+  if (outcome == ParseOutcome::kBadSyntax) {
+    SetTypeError(col, got);
+  } else {
+    SetError(col, reason::kOutOfRange, got + " does not fit " + rule(col).type_name);
   }
 }
 

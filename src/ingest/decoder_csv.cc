@@ -67,7 +67,7 @@ Result<RecordBatch> ContractValidator::DecodeCsv(std::string_view data) const {
         slot.state = Slot::State::kValue;
         slot.str = slot.text = text;
       } else {
-        row.SetFromText(col, text, QuoteForMessage(text), /*bool_digits=*/true);
+        row.SetFromText(col, text, /*quoted=*/true, /*bool_digits=*/true);
       }
     }
     row.Finish(record.line, record.raw);

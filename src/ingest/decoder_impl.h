@@ -71,9 +71,9 @@ class RowBuilder {
   Slot& slot(int col) { return slots_[col]; }
   const ColumnRule& rule(int col) const { return impl_.rules[col]; }
 
-  // Parses `text` as a value of column `col` (CSV fields, JSON strings for decimal, date and
-  // timestamp). `got` is how the value is shown in a bad_type message.
-  void SetFromText(int col, std::string_view text, std::string_view got, bool bool_digits);
+  // Parses `text` as a value of column `col` (CSV fields, JSON numbers, JSON strings for decimal,
+  // date and timestamp). With `quoted`, messages show the text as a quoted string.
+  void SetFromText(int col, std::string_view text, bool quoted, bool bool_digits);
   // Marks column `col` as failed with `reason`: "expected <type>, got <got>" for bad_type.
   void SetTypeError(int col, std::string_view got);
   void SetError(int col, const char* reason, std::string message);

@@ -127,7 +127,7 @@ class JsonRecordDecoder {
           slot.state = Slot::State::kValue;
           slot.str = slot.text = s;
         } else {
-          row_.SetFromText(col, s, QuoteForMessage(s), /*bool_digits=*/false);
+          row_.SetFromText(col, s, /*quoted=*/true, /*bool_digits=*/false);
         }
         return simdjson::SUCCESS;
       }
@@ -141,7 +141,7 @@ class JsonRecordDecoder {
         if (kind == TypeKind::kInt64 && !is_integer) {
           row_.SetTypeError(col, text);
         } else {
-          row_.SetFromText(col, text, text, /*bool_digits=*/false);
+          row_.SetFromText(col, text, /*quoted=*/false, /*bool_digits=*/false);
         }
         return simdjson::SUCCESS;
       }

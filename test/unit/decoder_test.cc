@@ -1,7 +1,10 @@
 #include "ingest/decoder.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -409,6 +412,56 @@ TEST(DecoderJsonRecords, NumberedFromOne) {
   EXPECT_EQ(b.dead[1].reason, reason::kMalformedRecord);
   EXPECT_EQ(b.dead[2].line, 5);
   EXPECT_EQ(b.dead[2].reason, reason::kMissingRequired);
+}
+
+TEST(DecoderJsonl, MutatedLinesAgreeWithAFullJsonValidator) {
+  // On Demand parsing validates only what it touches; the decoder must consume everything. Random
+  // mutations of valid lines are classified malformed exactly when simdjson's DOM parser (which
+  // validates the whole document) rejects them, and every batch reconciles.
+  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString), Col("n", TypeKind::kInt64),
+                                       Col("x", TypeKind::kDouble)}));
+  const std::vector<std::string> seeds = {
+      R"({"id":"a\"b","n":12,"x":-1.5e3,"extra":{"k":[1,true,null,"s\u00e9"]}})",
+      R"({"n":-7,"list":[[],[{}],{"a":{"b":false}}],"id":"z"})"};
+  const std::string alphabet = "{}[]\",:-+.eE0123456789 tfnrul\\ax";
+  std::mt19937 rng(7);
+  std::vector<std::string> records;
+  for (int i = 0; i < 4000; ++i) {
+    std::string line = seeds[i % seeds.size()];
+    const int edits = 1 + static_cast<int>(rng() % 3);
+    for (int e = 0; e < edits && !line.empty(); ++e) {
+      const size_t pos = rng() % line.size();
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 4) {
+        case 0: line.erase(pos, 1); break;
+        case 1: line.insert(pos, 1, c); break;
+        case 2: line[pos] = c; break;
+        default: line.resize(pos); break;
+      }
+    }
+    records.push_back(line);
+  }
+  auto r = v.DecodeJsonRecords(records);
+  ASSERT_TRUE(r.ok());
+  ExpectReconciled(*r, 3);
+  std::map<int64_t, std::string> dead_reason;
+  for (const DeadLetter& d : r->dead) dead_reason[d.line] = d.reason;
+  simdjson::dom::parser dom;
+  int checked = 0, valid = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    simdjson::dom::element doc;
+    const auto err = dom.parse(records[i]).get(doc);
+    if (err == simdjson::NUMBER_ERROR) continue;  // e.g. 1e999: valid JSON the DOM refuses
+    const bool valid_object = !err && doc.is_object();
+    const auto it = dead_reason.find(static_cast<int64_t>(i) + 1);
+    const bool malformed = it != dead_reason.end() && it->second == reason::kMalformedRecord;
+    EXPECT_EQ(malformed, !valid_object) << records[i];
+    ++checked;
+    valid += valid_object;
+  }
+  EXPECT_GT(checked, 3000);
+  EXPECT_GT(valid, 300);  // both kinds are well represented
+  EXPECT_LT(valid, checked - 300) << valid;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,567 @@
+#include "harness.h"
+
+#include <duckdb.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "sample/example_project.h"
+
+extern char** environ;
+
+namespace sluice::e2e {
+
+namespace fs = std::filesystem;
+
+// ---- Child processes ------------------------------------------------------------------------
+
+std::string ProcessResult::Describe() const {
+  std::ostringstream s;
+  if (timed_out) {
+    s << "timed out";
+  } else if (signaled) {
+    s << "killed by signal " << term_signal << " (" << strsignal(term_signal) << ")";
+  } else {
+    s << "exit " << exit_code;
+  }
+  s << " after " << seconds << " s";
+  auto tail = [](const std::string& text) {
+    return text.size() > 2000 ? "..." + text.substr(text.size() - 2000) : text;
+  };
+  s << "\n  stderr: " << tail(err) << "\n  stdout: " << tail(out);
+  return s.str();
+}
+
+const std::string& SluiceBinary() {
+  static const std::string kBinary = SLUICE_BINARY;
+  return kBinary;
+}
+
+ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
+                         const ProcessOptions& options) {
+  ProcessResult result;
+  // Everything the child needs is built before fork(): after it only async-signal-safe calls.
+  std::vector<std::string> argv_s = {binary};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::set<std::string> replaced = {"SLUICE_FAILPOINTS"};
+  for (const auto& [k, v] : options.env) replaced.insert(k);
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    if (replaced.count(kv.substr(0, kv.find('='))) == 0) env_s.push_back(kv);
+  }
+  for (const auto& [k, v] : options.env) env_s.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2: " << std::strerror(errno);
+    return result;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ADD_FAILURE() << "fork: " << std::strerror(errno);
+    return result;
+  }
+  if (pid == 0) {
+    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) ::_exit(126);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::execve(binary.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+
+  const auto deadline = start + std::chrono::seconds(options.timeout_seconds);
+  auto ms_left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now())
+        .count();
+  };
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  char buf[1 << 16];
+  while (open_fds > 0) {
+    long long left = ms_left();
+    if (left <= 0) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    int n = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 1000)));
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      ssize_t r = ::read(fds[i].fd, buf, sizeof buf);
+      if (r > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(r));
+      } else if (r == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  while (true) {
+    pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (w < 0 && errno != EINTR) break;
+    if (ms_left() <= 0 && !result.timed_out) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+    }
+    ::usleep(2000);
+  }
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (WIFSIGNALED(status)) {
+    result.signaled = true;
+    result.term_signal = WTERMSIG(status);
+  } else if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  }
+  return result;
+}
+
+// ---- Files ----------------------------------------------------------------------------------
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp: " << std::strerror(errno);
+  }
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  if (std::getenv("SLUICE_KEEP_TMP") != nullptr) {
+    std::cerr << "[harness] kept " << path_ << "\n";
+    return;
+  }
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void WriteFileOrDie(const std::string& path, const std::string& data) {
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << data;
+  EXPECT_TRUE(out.good()) << "cannot write " << path;
+}
+
+void CopyTree(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::create_directories(to, ec);
+  fs::copy(from, to, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+  EXPECT_FALSE(ec) << "copy " << from << " -> " << to << ": " << ec.message();
+}
+
+std::vector<std::string> FindFiles(const std::string& dir, bool (*pred)(const std::string&)) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    std::string rel = fs::relative(it->path(), dir, ec).string();
+    if (it->is_regular_file(ec) && pred(rel)) out.push_back(rel);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> ListTree(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) return out;
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+       it.increment(ec)) {
+    out.push_back(fs::relative(it->path(), dir, ec).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// ---- Projects -------------------------------------------------------------------------------
+
+ProcessResult Project::Sluice(const std::string& command, const std::vector<std::string>& args,
+                              const std::vector<std::pair<std::string, std::string>>& env) const {
+  std::vector<std::string> all = {command};
+  all.insert(all.end(), args.begin(), args.end());
+  all.push_back("--project");
+  all.push_back(dir_);
+  ProcessOptions options;
+  options.cwd = dir_;
+  options.env = env;
+  return RunProcess(SluiceBinary(), all, options);
+}
+
+Json Project::RunJson(const std::vector<std::string>& extra) const {
+  std::vector<std::string> args = {"--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  ProcessResult r = Sluice("run", args);
+  if (!r.ok()) {
+    ADD_FAILURE() << "sluice run failed: " << r.Describe();
+    return nullptr;
+  }
+  try {
+    return Json::parse(r.out);
+  } catch (const Json::exception& e) {
+    ADD_FAILURE() << "sluice run --json printed no JSON (" << e.what() << "): " << r.out;
+    return nullptr;
+  }
+}
+
+Json Project::Query(const std::string& sql) const {
+  ProcessResult r = Sluice("query", {sql, "--format", "json"});
+  if (!r.ok()) {
+    ADD_FAILURE() << "sluice query failed: " << sql << "\n" << r.Describe();
+    return Json::array();
+  }
+  try {
+    return Json::parse(r.out);
+  } catch (const Json::exception& e) {
+    ADD_FAILURE() << "sluice query --format json printed no JSON (" << e.what() << "): " << r.out;
+    return Json::array();
+  }
+}
+
+namespace {
+
+// RFC 4180 records; an unquoted empty field is NULL (as `sluice query --format csv` writes it).
+std::vector<std::vector<std::string>> ParseCsv(const std::string& data) {
+  std::vector<std::vector<std::string>> records;
+  size_t i = 0;
+  while (i < data.size()) {
+    std::vector<std::string> rec;
+    while (true) {
+      std::string field;
+      bool quoted = false;
+      if (i < data.size() && data[i] == '"') {
+        quoted = true;
+        ++i;
+        while (i < data.size()) {
+          if (data[i] == '"') {
+            if (i + 1 < data.size() && data[i + 1] == '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
+            ++i;
+            break;
+          }
+          field += data[i++];
+        }
+      }
+      while (i < data.size() && data[i] != ',' && data[i] != '\n') field += data[i++];
+      if (!field.empty() && field.back() == '\r') field.pop_back();
+      rec.push_back(quoted || !field.empty() ? field : "NULL");
+      if (i < data.size() && data[i] == ',') {
+        ++i;
+        continue;
+      }
+      ++i;
+      break;
+    }
+    records.push_back(std::move(rec));
+  }
+  return records;
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> Project::Rows(const std::string& sql) const {
+  // CSV keeps the query's column order and DuckDB's own rendering of each value (exact
+  // decimals, timestamps), unlike JSON objects.
+  ProcessResult r = Sluice("query", {sql, "--format", "csv"});
+  if (!r.ok()) {
+    ADD_FAILURE() << "sluice query failed: " << sql << "\n" << r.Describe();
+    return {};
+  }
+  auto records = ParseCsv(r.out);
+  if (!records.empty()) records.erase(records.begin());  // header
+  return records;
+}
+
+std::string Project::Scalar(const std::string& sql) const {
+  auto rows = Rows(sql);
+  if (rows.size() != 1 || rows[0].size() != 1) {
+    ADD_FAILURE() << "expected one value from: " << sql << " (got " << rows.size() << " rows)";
+    return "";
+  }
+  return rows[0][0];
+}
+
+Project MakeExampleProject(const std::string& dir, const OrderGeneratorOptions& options) {
+  Status s = WriteExampleProject(dir, options);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return Project(dir);
+}
+
+Snapshot TakeSnapshot(const Project& project) {
+  // Columns that differ between two correct runs over the same input.
+  const std::string kVolatile =
+      "'_ingested_at', '_correlation_id', 'ingested_at', 'correlation_id', 'started_at', "
+      "'committed_at'";
+  Snapshot snap;
+  for (const char* table : {"staging.orders", "curated.orders", "marts.daily_revenue",
+                            "dlq.orders", "meta.batches"}) {
+    snap[table] = project.Rows("SELECT COLUMNS(lambda c: c NOT IN (" + kVolatile +
+                               "))::VARCHAR FROM " + table + " ORDER BY ALL");
+  }
+  return snap;
+}
+
+namespace {
+std::string RowText(const std::vector<std::string>& row) {
+  std::string s;
+  for (const auto& v : row) s += (s.empty() ? "" : " | ") + v.substr(0, 200);
+  return s;
+}
+}  // namespace
+
+void ExpectSameSnapshot(const Snapshot& expected, const Snapshot& actual, const std::string& what) {
+  for (const auto& [table, rows] : expected) {
+    auto it = actual.find(table);
+    if (it == actual.end()) {
+      ADD_FAILURE() << what << ": " << table << " missing";
+      continue;
+    }
+    const auto& got = it->second;
+    if (rows == got) continue;
+    size_t i = 0;
+    while (i < rows.size() && i < got.size() && rows[i] == got[i]) ++i;
+    ADD_FAILURE() << what << ": " << table << " differs (" << rows.size() << " rows expected, "
+                  << got.size() << " found); first difference at row " << i
+                  << "\n  expected: " << (i < rows.size() ? RowText(rows[i]) : "<none>")
+                  << "\n  actual:   " << (i < got.size() ? RowText(got[i]) : "<none>");
+  }
+}
+
+// ---- An independent reader ------------------------------------------------------------------
+
+struct DuckReader::Impl {
+  duckdb_database db = nullptr;
+  duckdb_connection con = nullptr;
+};
+
+DuckReader::DuckReader() : impl_(new Impl) {
+  if (duckdb_open(nullptr, &impl_->db) != DuckDBSuccess ||
+      duckdb_connect(impl_->db, &impl_->con) != DuckDBSuccess) {
+    ADD_FAILURE() << "cannot open an in-memory DuckDB";
+  }
+}
+
+DuckReader::~DuckReader() {
+  if (impl_->con != nullptr) duckdb_disconnect(&impl_->con);
+  if (impl_->db != nullptr) duckdb_close(&impl_->db);
+  delete impl_;
+}
+
+DuckReader::Result DuckReader::Query(const std::string& sql) {
+  Result out;
+  duckdb_result res;
+  // Everything as VARCHAR, read through data chunks (the brief's hazard: the deprecated
+  // value accessors crash on some types).
+  std::string wrapped = "SELECT COLUMNS(*)::VARCHAR FROM (" + sql + "\n)";
+  if (duckdb_query(impl_->con, wrapped.c_str(), &res) != DuckDBSuccess) {
+    const char* e = duckdb_result_error(&res);
+    out.error = e != nullptr ? e : "unknown error";
+    duckdb_destroy_result(&res);
+    return out;
+  }
+  idx_t cols = duckdb_column_count(&res);
+  for (idx_t c = 0; c < cols; ++c) out.names.emplace_back(duckdb_column_name(&res, c));
+  while (true) {
+    duckdb_data_chunk chunk = duckdb_fetch_chunk(res);
+    if (chunk == nullptr) break;
+    idx_t n = duckdb_data_chunk_get_size(chunk);
+    std::vector<duckdb_string_t*> data(cols);
+    std::vector<uint64_t*> validity(cols);
+    for (idx_t c = 0; c < cols; ++c) {
+      duckdb_vector v = duckdb_data_chunk_get_vector(chunk, c);
+      data[c] = static_cast<duckdb_string_t*>(duckdb_vector_get_data(v));
+      validity[c] = duckdb_vector_get_validity(v);
+    }
+    for (idx_t r = 0; r < n; ++r) {
+      std::vector<std::optional<std::string>> row(cols);
+      for (idx_t c = 0; c < cols; ++c) {
+        if (validity[c] != nullptr && !duckdb_validity_row_is_valid(validity[c], r)) continue;
+        duckdb_string_t* s = &data[c][r];
+        row[c] = std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
+      }
+      out.rows.push_back(std::move(row));
+    }
+    duckdb_destroy_data_chunk(&chunk);
+  }
+  duckdb_destroy_result(&res);
+  return out;
+}
+
+std::vector<std::vector<std::string>> DuckReader::Rows(const std::string& sql) {
+  Result r = Query(sql);
+  if (!r.error.empty()) {
+    ADD_FAILURE() << "DuckDB (test reader): " << r.error << "\n  in: " << sql;
+    return {};
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (auto& row : r.rows) {
+    std::vector<std::string> out;
+    for (auto& v : row) out.push_back(v.value_or("NULL"));
+    rows.push_back(std::move(out));
+  }
+  return rows;
+}
+
+std::string Quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+std::vector<std::vector<std::string>> ReadPublished(DuckReader& duck, const Project& project,
+                                                    const std::string& layer,
+                                                    const std::string& table,
+                                                    const std::string& columns) {
+  std::string glob = project.Lake() + "/published/" + layer + "/" + table + "/current/**/*.parquet";
+  return duck.Rows("SELECT " + columns + " FROM read_parquet(" + Quote(glob) +
+                   ", hive_partitioning = true) ORDER BY ALL");
+}
+
+// ---- Assertions shared by the suites --------------------------------------------------------
+
+void ExpectCleanFailure(const ProcessResult& r, const std::string& what) {
+  EXPECT_FALSE(r.signaled) << what << ": " << r.Describe();
+  EXPECT_FALSE(r.timed_out) << what << ": " << r.Describe();
+  EXPECT_NE(r.exit_code, 0) << what << ": " << r.Describe();
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << what << ": stderr should start with 'error: ': "
+                                           << r.err;
+  std::string trimmed = r.err;
+  while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
+  EXPECT_EQ(trimmed.find('\n'), std::string::npos) << what << ": stderr should be one line: "
+                                                   << r.err;
+  for (const char* bad : {"terminate called", "Aborted", "what():", "Segmentation", "core dumped",
+                          "Assertion", "INTERNAL Error", "internal error"}) {
+    EXPECT_EQ(r.err.find(bad), std::string::npos) << what << ": stderr has '" << bad << "': "
+                                                  << r.err;
+  }
+}
+
+namespace {
+
+// The select list for a published table, adapting to whether the hive partition column
+// (e.g. tenant) or the table's own column (tenant_id) is in the files.
+std::string PublishedColumns(DuckReader& duck, const std::string& glob,
+                             const std::vector<std::pair<std::string, std::string>>& wanted) {
+  DuckReader::Result d = duck.Query("DESCRIBE SELECT * FROM read_parquet(" + Quote(glob) +
+                                    ", hive_partitioning = true)");
+  std::set<std::string> have;
+  for (auto& row : d.rows) {
+    if (!row.empty() && row[0]) have.insert(*row[0]);
+  }
+  std::string list;
+  for (const auto& [column, fallback] : wanted) {
+    std::string expr = have.count(column) || fallback.empty() ? column : fallback;
+    list += (list.empty() ? "" : ", ") + ("CAST(" + expr + " AS VARCHAR) AS " + column);
+  }
+  return list;
+}
+
+}  // namespace
+
+void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const std::string& what) {
+  struct Table {
+    std::string layer, name, engine_table;
+    std::vector<std::pair<std::string, std::string>> columns;  // column, fallback expression
+  };
+  const std::vector<Table> tables = {
+      {"curated", "orders", "curated.orders",
+       {{"order_id", ""}, {"tenant_id", "tenant"}, {"status", ""}, {"amount", ""},
+        {"created_at", ""}, {"seq", ""}}},
+      {"marts", "daily_revenue", "marts.daily_revenue",
+       {{"day", ""}, {"tenant_id", "tenant"}, {"orders", ""}, {"revenue", ""}}},
+  };
+  for (const Table& t : tables) {
+    std::string base = project.Lake() + "/published/" + t.layer + "/" + t.name;
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_symlink(base + "/current", ec))
+        << what << ": " << base << "/current is not a symlink";
+    std::string glob = base + "/current/**/*.parquet";
+    std::string cols = PublishedColumns(duck, glob, t.columns);
+    auto published = duck.Rows("SELECT " + cols + " FROM read_parquet(" + Quote(glob) +
+                               ", hive_partitioning = true) ORDER BY ALL");
+    std::string engine_cols;
+    for (const auto& [column, fallback] : t.columns) {
+      engine_cols += (engine_cols.empty() ? "" : ", ") +
+                     ("CAST(" + column + " AS VARCHAR) AS " + column);
+    }
+    auto engine = project.Rows("SELECT " + engine_cols + " FROM " + t.engine_table +
+                               " ORDER BY ALL");
+    EXPECT_FALSE(engine.empty()) << what << ": " << t.engine_table << " is empty";
+    EXPECT_EQ(published.size(), engine.size())
+        << what << ": published " << t.layer << "/" << t.name << " row count";
+    EXPECT_TRUE(published == engine)
+        << what << ": published " << t.layer << "/" << t.name << " differs from "
+        << t.engine_table;
+  }
+}
+
+std::vector<std::string> TempLeftovers(const std::string& lake) {
+  std::vector<std::string> out;
+  for (const std::string& rel : ListTree(lake)) {
+    for (const auto& part : fs::path(rel)) {
+      std::string p = part.string();
+      std::string lower;
+      for (char c : p) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      bool part_file = lower.size() > 5 && lower.compare(lower.size() - 5, 5, ".part") == 0;
+      if (lower.find("tmp") != std::string::npos || part_file) {
+        out.push_back(rel);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::string Basename(const std::string& path) { return fs::path(path).filename().string(); }
+
+}  // namespace sluice::e2e

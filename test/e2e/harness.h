@@ -1,0 +1,169 @@
+// The end-to-end harness: runs the real `sluice` binary as a child process on throw-away
+// projects, and reads what it leaves behind through the CLI and, independently, through an
+// in-process DuckDB (the published Parquet files).
+//
+// Nothing here is shared between threads; each test builds its own projects.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sample/orders_generator.h"
+
+namespace sluice::e2e {
+
+using Json = nlohmann::json;
+
+// ---- Child processes ------------------------------------------------------------------------
+
+struct ProcessOptions {
+  std::string cwd;                                        // empty: the test's own
+  std::vector<std::pair<std::string, std::string>> env;   // added to (or replacing) ours
+  int timeout_seconds = 300;                              // then SIGKILL, timed_out = true
+};
+
+struct ProcessResult {
+  int exit_code = -1;       // valid when !signaled && !timed_out
+  bool signaled = false;    // died by a signal (term_signal)
+  int term_signal = 0;
+  bool timed_out = false;
+  std::string out, err;
+  double seconds = 0;
+
+  bool ok() const { return !signaled && !timed_out && exit_code == 0; }
+  // "exit 1 after 0.3 s; stderr: ..." for assertion messages.
+  std::string Describe() const;
+};
+
+// Runs `binary args...` (no shell) and waits for it, capturing stdout and stderr.
+// SLUICE_FAILPOINTS is never inherited from the test's environment; pass it in options.env.
+ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
+                         const ProcessOptions& options);
+
+// The binary under test (SLUICE_BINARY, set by CMake).
+const std::string& SluiceBinary();
+
+// ---- Files ----------------------------------------------------------------------------------
+
+// A directory under /tmp, removed with everything in it on destruction unless SLUICE_KEEP_TMP
+// is set in the environment (then its path is printed so it can be inspected).
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix = "sluice-e2e");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& data);
+void CopyTree(const std::string& from, const std::string& to);
+// Regular files below dir whose path (relative to dir) matches `pred`.
+std::vector<std::string> FindFiles(const std::string& dir, bool (*pred)(const std::string&));
+// Every path below `dir` (files, dirs, symlinks), relative to it, sorted.
+std::vector<std::string> ListTree(const std::string& dir);
+
+// ---- Projects -------------------------------------------------------------------------------
+
+// A project directory driven through the binary. Every command gets --project <dir> and runs
+// with <dir> as its working directory.
+class Project {
+ public:
+  explicit Project(std::string dir) : dir_(std::move(dir)) {}
+  const std::string& dir() const { return dir_; }
+  std::string Path(const std::string& rel) const { return dir_ + "/" + rel; }
+  std::string Landing() const { return Path("landing/orders"); }
+  std::string Lake() const { return Path("lake"); }
+
+  // `sluice <command> <args...> --project <dir>`.
+  ProcessResult Sluice(const std::string& command, const std::vector<std::string>& args = {},
+                       const std::vector<std::pair<std::string, std::string>>& env = {}) const;
+  // `sluice run --json [extra]`; expects success and returns the parsed summary (null and a
+  // test failure otherwise).
+  Json RunJson(const std::vector<std::string>& extra = {}) const;
+  // `sluice query SQL --format json`; expects success and returns the array of rows.
+  Json Query(const std::string& sql) const;
+  // Rows of a query as strings ("NULL" for null), in the query's order; every value rendered
+  // the same way whatever its JSON type, so that two result sets compare exactly.
+  std::vector<std::vector<std::string>> Rows(const std::string& sql) const;
+  // The single value of a one-row, one-column query, as a string.
+  std::string Scalar(const std::string& sql) const;
+
+ private:
+  std::string dir_;
+};
+
+// Writes the example project into dir (WriteExampleProject) with the given generator options.
+Project MakeExampleProject(const std::string& dir, const OrderGeneratorOptions& options);
+
+// Content of every table a user can query, ordered, minus the columns that legitimately differ
+// between two runs over the same input (ingestion/commit times, correlation ids):
+// staging.orders, curated.orders, marts.daily_revenue, dlq.orders, meta.batches.
+using Snapshot = std::map<std::string, std::vector<std::vector<std::string>>>;
+Snapshot TakeSnapshot(const Project& project);
+// EXPECT_EQ per table, reporting the first differing row.
+void ExpectSameSnapshot(const Snapshot& expected, const Snapshot& actual, const std::string& what);
+
+// ---- An independent reader ------------------------------------------------------------------
+
+// An in-memory DuckDB in the test process, for reading published Parquet files as another
+// tool would. Every value comes back as text (cast to VARCHAR), NULL as nullopt.
+class DuckReader {
+ public:
+  DuckReader();
+  ~DuckReader();
+  DuckReader(const DuckReader&) = delete;
+  DuckReader& operator=(const DuckReader&) = delete;
+
+  struct Result {
+    std::string error;  // empty when the query succeeded
+    std::vector<std::string> names;
+    std::vector<std::vector<std::optional<std::string>>> rows;
+  };
+  Result Query(const std::string& sql);
+  // Rows as strings ("NULL" for null); a test failure if the query fails.
+  std::vector<std::vector<std::string>> Rows(const std::string& sql);
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
+
+// SQL string literal.
+std::string Quote(const std::string& s);
+
+// ---- Assertions shared by the suites --------------------------------------------------------
+
+// A failure the way users should see one: a non-zero exit (no signal, no timeout), stderr a
+// single line "error: ..." and no sign of an escaped exception or abort.
+void ExpectCleanFailure(const ProcessResult& r, const std::string& what);
+
+// The published copies (curated.orders, marts.daily_revenue) read by `duck` from the Parquet
+// files under <lake>/published/.../current equal the engine's tables, and `current` is a
+// symlink to a version directory.
+void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const std::string& what);
+
+// Paths below the lake that look like leftovers of an interrupted write: any path component
+// containing "tmp" (case-insensitive) or ending in ".part".
+std::vector<std::string> TempLeftovers(const std::string& lake);
+
+std::string Basename(const std::string& path);
+
+// Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet
+// with hive partitioning and selects `columns` (a SQL select list), ordered by all.
+std::vector<std::vector<std::string>> ReadPublished(DuckReader& duck, const Project& project,
+                                                    const std::string& layer,
+                                                    const std::string& table,
+                                                    const std::string& columns);
+
+}  // namespace sluice::e2e

@@ -1,5 +1,6 @@
 #include "catalog/catalog.h"
 
+#include "catalog/ledger.h"
 #include "duck/duck.h"
 
 namespace sluice {
@@ -80,7 +81,11 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
     return st.WithContext("opening " + db_path);
   }
   RETURN_IF_ERROR(cat->conn_->Execute("USE lake; ATTACH ':memory:' AS staging"));
-  if (!options.read_only) RETURN_IF_ERROR(cat->CreateSchema());
+  if (!options.read_only) {
+    RETURN_IF_ERROR(cat->CreateSchema());
+    // Before any view reads staging: finish or undo batches a crash interrupted.
+    RETURN_IF_ERROR(RecoverStaging(*cat).WithContext("recovering staging"));
+  }
   for (const auto& source : spec.sources) RETURN_IF_ERROR(cat->RefreshStagingView(source));
   if (options.read_only) {
     // User SQL may read the lake and nothing else, and may not change settings back.

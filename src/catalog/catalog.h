@@ -35,8 +35,9 @@ struct CatalogOptions {
 class Catalog {
  public:
   // Opens (creating the lake directory and database if needed) and creates missing schemas and
-  // meta tables, dlq tables for each source, and staging views. Read-only opens never create
-  // anything and restrict file access to the lake directory.
+  // meta tables, dlq tables for each source, recovers staging (RecoverStaging) and creates the
+  // staging views. Read-only opens never create or recover anything and restrict file access
+  // to the lake directory.
   static Result<std::unique_ptr<Catalog>> Open(const ProjectSpec& spec, const CatalogOptions& options,
                                                Env* env = Env::Default());
 

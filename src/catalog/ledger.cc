@@ -1,5 +1,7 @@
 #include "catalog/ledger.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "common/failpoint.h"
@@ -138,7 +140,10 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     RETURN_IF_ERROR(env->SyncDir(std::filesystem::path(lake + "/" + f.path).parent_path().string()));
   }
   SLUICE_FAILPOINT("ingest.after_rename");
-  return env->RemoveAll(lake + "/" + StagingTmpDir(record.source, record.batch_id));
+  const std::string tmp = lake + "/" + StagingTmpDir(record.source, record.batch_id);
+  RETURN_IF_ERROR(env->RemoveAll(tmp));
+  ::rmdir(std::filesystem::path(tmp).parent_path().c_str());  // "_tmp" itself, when empty
+  return Status::OK();
 }
 
 Status RecoverStaging(Catalog& catalog) {

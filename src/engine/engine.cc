@@ -55,11 +55,7 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
   ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, CatalogOptions{}));
-  RETURN_IF_ERROR(RecoverStaging(*catalog).WithContext("recovering staging"));
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
-  for (const auto& source : catalog->spec().sources) {
-    RETURN_IF_ERROR(catalog->RefreshStagingView(source));
-  }
   return std::unique_ptr<Engine>(new Engine(std::move(catalog)));
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "common/failpoint.h"
@@ -165,6 +166,17 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
   RETURN_IF_ERROR(conn.Execute(copy).WithContext("writing staging files of " + stamp.batch_id));
   SLUICE_FAILPOINT("ingest.after_stage_write");
 
+  // Rows per partition, to record with each file (one file per partition).
+  std::map<std::pair<std::string, std::string>, int64_t> partition_rows;
+  {
+    std::string day = p.day.empty() ? "''" : "CAST(CAST(" + Ident(p.day) + " AS DATE) AS VARCHAR)";
+    std::string tenant = p.tenant.empty() ? "''" : Ident(p.tenant);
+    ASSIGN_OR_RETURN(duck::Rows counts, conn.Query("SELECT " + day + ", " + tenant +
+                                                   ", count(*) FROM batch_rows GROUP BY ALL"));
+    for (size_t r = 0; r < counts.rows.size(); ++r) {
+      partition_rows[{counts.At(r, 0), counts.At(r, 1)}] = counts.IntAt(r, 2);
+    }
+  }
   ASSIGN_OR_RETURN(auto written, env->ListFilesRecursive(tmp_abs));
   std::set<std::string> dirs;
   for (const auto& abs : written) {
@@ -176,6 +188,9 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
       if (f.day.empty()) f.day = HiveValue(seg.string(), "day");
       if (f.tenant.empty()) f.tenant = HiveValue(seg.string(), "tenant");
     }
+    auto& rows_left = partition_rows[{f.day, f.tenant}];
+    f.rows = rows_left;  // all of a partition's rows are in its first (only) file
+    rows_left = 0;
     RETURN_IF_ERROR(env->SyncFile(abs));
     dirs.insert(fs::path(abs).parent_path().string());
     files.push_back(std::move(f));

@@ -1,0 +1,291 @@
+// Publishing: versioned Parquet copies of curated tables and marts behind a `current` symlink,
+// unchanged partitions hard-linked from the previous version, old versions kept one publish.
+#include "storage/publish.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "duck/duck.h"
+#include "engine/engine.h"
+#include "spec/spec.h"
+
+namespace sluice {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* kSpec = R"(name: shop
+lake: lake
+sources:
+  orders:
+    type: files
+    path: landing/orders/*.jsonl
+    format: jsonl
+    contract: contracts/orders.yaml
+    partition_by: {day: created_at, tenant: tenant_id}
+tables:
+  orders:
+    from: orders
+    key: [order_id]
+    version: seq
+  daily_revenue:
+    sql: models/daily_revenue.sql
+    partition_by: {day: day, tenant: tenant_id}
+)";
+
+const char* kContract = R"(name: orders
+columns:
+  order_id:   {type: string, required: true}
+  tenant_id:  {type: string, required: true}
+  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
+  amount:     {type: decimal(12,2), min: 0}
+  created_at: {type: timestamp, required: true}
+  seq:        {type: int64, required: true}
+)";
+
+const char* kDailyRevenue =
+    "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue\n"
+    "FROM curated.orders WHERE status <> 'cancelled' GROUP BY ALL\n";
+
+std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
+                  const std::string& amount, const std::string& day, int seq) {
+  return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
+         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
+         std::to_string(seq) + "}\n";
+}
+
+std::string Dump(const duck::Rows& r) {
+  std::string out;
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    for (size_t c = 0; c < r.rows[i].size(); ++c) out += (c ? "|" : "") + r.At(i, c, "NULL");
+    out += "\n";
+  }
+  return out;
+}
+
+ino_t Inode(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+// Files of a version directory by path relative to it, with their inodes.
+std::map<std::string, ino_t> Files(const std::string& dir) {
+  std::map<std::string, ino_t> out;
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file()) out[fs::path(e.path()).lexically_relative(dir).string()] = Inode(e.path());
+  }
+  return out;
+}
+
+std::set<std::string> Entries(const std::string& dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) out.insert(e.path().filename().string());
+  return out;
+}
+
+// Parent directory ("day=.../tenant=...") of a relative file path.
+std::string PartOf(const std::string& rel) { return fs::path(rel).parent_path().string(); }
+
+class PublishTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sluice_publish_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    Write("sluice.yaml", kSpec);
+    Write("contracts/orders.yaml", kContract);
+    Write("models/daily_revenue.sql", kDailyRevenue);
+    OpenEngine();
+  }
+  void TearDown() override {
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+  void Write(const std::string& rel, const std::string& text) {
+    fs::path p = fs::path(dir_) / rel;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+  }
+  void OpenEngine() {
+    engine_.reset();
+    auto e = Engine::Open(dir_);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    engine_ = std::move(e).value();
+  }
+  RunSummary Run() {
+    auto r = engine_->Run(RunOptions{});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : RunSummary{};
+  }
+  std::string Q(const std::string& sql) {
+    auto r = engine_->catalog().conn().Query(sql);
+    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
+    return r.ok() ? Dump(*r) : "<error>";
+  }
+  // Reads the published copy as another process would: a fresh connection, files only.
+  std::string ReadPublished(const std::string& select_list, const std::string& table_dir) {
+    auto c = duck::Connection::Open();
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return "<error>";
+    auto r = (*c)->Query("SELECT " + select_list + " FROM read_parquet(" +
+                         duck::Literal(table_dir + "/current/**/*.parquet") +
+                         ", hive_partitioning = true) ORDER BY ALL");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? Dump(*r) : "<error>";
+  }
+  std::string CuratedDir() { return dir_ + "/lake/published/curated/orders"; }
+  std::string MartDir() { return dir_ + "/lake/published/marts/daily_revenue"; }
+  std::string Current(const std::string& table_dir) {
+    std::error_code ec;
+    EXPECT_TRUE(fs::is_symlink(table_dir + "/current")) << table_dir;
+    return fs::read_symlink(table_dir + "/current", ec).string();
+  }
+  // The published curated copy equals curated.orders (including the partition columns).
+  void ExpectCuratedPublished() {
+    const std::string cols =
+        "order_id, tenant_id, status, CAST(amount AS VARCHAR), CAST(created_at AS VARCHAR), seq, "
+        "_batch_id, _batch_seq, _source_line";
+    EXPECT_EQ(ReadPublished(cols + ", CAST(day AS VARCHAR), CAST(tenant AS VARCHAR)", CuratedDir()),
+              Q("SELECT " + cols + ", CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id FROM "
+                "curated.orders ORDER BY ALL"));
+  }
+  void ExpectMartPublished() {
+    const std::string cols = "CAST(day AS VARCHAR), CAST(tenant_id AS VARCHAR), orders, CAST(revenue AS VARCHAR)";
+    EXPECT_EQ(ReadPublished(cols, MartDir()), Q("SELECT " + cols + " FROM marts.daily_revenue ORDER BY ALL"));
+  }
+
+  std::string dir_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(PublishTest, VersionsHardLinksAndRetention) {
+  Write("landing/orders/01.jsonl", Order("o1", "t1", "paid", "10.00", "2026-01-01", 1) +
+                                       Order("o2", "t1", "paid", "5.00", "2026-01-01", 1) +
+                                       Order("o3", "t2", "paid", "7.00", "2026-01-01", 1) +
+                                       Order("o4", "t1", "created", "3.00", "2026-01-02", 1));
+  RunSummary r1 = Run();
+  EXPECT_EQ(r1.published, 2);
+  EXPECT_EQ(Current(CuratedDir()), "v1");
+  EXPECT_EQ(Current(MartDir()), "v1");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v1"}));
+  const auto v1 = Files(CuratedDir() + "/v1");
+  std::set<std::string> parts1;
+  for (const auto& [rel, ino] : v1) parts1.insert(PartOf(rel));
+  EXPECT_EQ(parts1, (std::set<std::string>{"day=2026-01-01/tenant=t1", "day=2026-01-01/tenant=t2",
+                                           "day=2026-01-02/tenant=t1"}));
+  ExpectCuratedPublished();
+  ExpectMartPublished();
+  EXPECT_EQ(ReadPublished("order_id", CuratedDir()), "o1\no2\no3\no4\n");
+  EXPECT_EQ(Q("SELECT table_name, version, published_version FROM meta.tables ORDER BY 1"),
+            "daily_revenue|1|1\norders|1|1\n");
+
+  // Second run touches (2026-01-01, t1) only.
+  Write("landing/orders/02.jsonl", Order("o2", "t1", "cancelled", "5.00", "2026-01-01", 2));
+  RunSummary r2 = Run();
+  EXPECT_EQ(r2.published, 2);
+  EXPECT_EQ(Current(CuratedDir()), "v2");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v1", "v2"}));
+  const auto v2 = Files(CuratedDir() + "/v2");
+  std::set<std::string> parts2;
+  for (const auto& [rel, ino] : v2) parts2.insert(PartOf(rel));
+  EXPECT_EQ(parts2, parts1);
+  for (const auto& [rel, ino] : v2) {
+    SCOPED_TRACE(rel);
+    if (PartOf(rel) == "day=2026-01-01/tenant=t1") {
+      for (const auto& [old_rel, old_ino] : v1) EXPECT_NE(ino, old_ino);  // rewritten
+    } else {
+      ASSERT_EQ(v1.count(rel), 1u);
+      EXPECT_EQ(ino, v1.at(rel));  // a hard link of v1's file
+    }
+  }
+  ExpectCuratedPublished();
+  ExpectMartPublished();
+  // The mart's unchanged partitions are hard links too.
+  EXPECT_EQ(Current(MartDir()), "v2");
+  const auto m1 = Files(MartDir() + "/v1");
+  const auto m2 = Files(MartDir() + "/v2");
+  EXPECT_EQ(m1.size(), 3u);
+  EXPECT_EQ(m2.size(), 3u);
+  for (const auto& [rel, ino] : m2) {
+    SCOPED_TRACE(rel);
+    ASSERT_EQ(m1.count(rel), 1u);
+    if (PartOf(rel) == "day=2026-01-01/tenant_id=t1") {
+      EXPECT_NE(ino, m1.at(rel));
+    } else {
+      EXPECT_EQ(ino, m1.at(rel));
+    }
+  }
+
+  // Third run: o4 leaves (01-02, t1), which becomes empty, for (01-03, t2); o5 joins (01-01, t2).
+  Write("landing/orders/03.jsonl", Order("o4", "t2", "paid", "20.00", "2026-01-03", 2) +
+                                       Order("o5", "t2", "paid", "4.00", "2026-01-01", 1));
+  Run();
+  EXPECT_EQ(Current(CuratedDir()), "v3");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v2", "v3"}));  // v1 removed
+  const auto v3 = Files(CuratedDir() + "/v3");
+  std::set<std::string> parts3;
+  for (const auto& [rel, ino] : v3) parts3.insert(PartOf(rel));
+  EXPECT_EQ(parts3, (std::set<std::string>{"day=2026-01-01/tenant=t1", "day=2026-01-01/tenant=t2",
+                                           "day=2026-01-03/tenant=t2"}));
+  for (const auto& [rel, ino] : v3) {
+    SCOPED_TRACE(rel);
+    if (PartOf(rel) == "day=2026-01-01/tenant=t1") {
+      ASSERT_EQ(v2.count(rel), 1u);
+      EXPECT_EQ(ino, v2.at(rel));
+    } else {
+      for (const auto& [old_rel, old_ino] : v2) EXPECT_NE(ino, old_ino);
+    }
+  }
+  ExpectCuratedPublished();
+  ExpectMartPublished();
+  EXPECT_EQ(ReadPublished("order_id, CAST(day AS VARCHAR), CAST(tenant AS VARCHAR)", CuratedDir()),
+            "o1|2026-01-01|t1\no2|2026-01-01|t1\no3|2026-01-01|t2\no4|2026-01-03|t2\no5|2026-01-01|t2\n");
+
+  // Nothing new: no publish, and the retained versions stay.
+  RunSummary r4 = Run();
+  EXPECT_EQ(r4.published, 0);
+  EXPECT_EQ(Current(CuratedDir()), "v3");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v2", "v3"}));
+
+  Write("landing/orders/04.jsonl", Order("o6", "t1", "paid", "1.00", "2026-01-01", 1));
+  Run();
+  EXPECT_EQ(Current(CuratedDir()), "v4");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v3", "v4"}));
+  EXPECT_EQ(Entries(MartDir()), (std::set<std::string>{"current", "v3", "v4"}));
+  ExpectCuratedPublished();
+  ExpectMartPublished();
+  EXPECT_EQ(Q("SELECT table_name, version, published_version FROM meta.tables ORDER BY 1"),
+            "daily_revenue|4|4\norders|4|4\n");
+  EXPECT_EQ(Q("SELECT count(*) FROM meta.publish_pending"), "0\n");
+}
+
+TEST_F(PublishTest, ReopenRemovesHalfWrittenVersions) {
+  Write("landing/orders/01.jsonl", Order("o1", "t1", "paid", "10.00", "2026-01-01", 1));
+  Run();
+  engine_.reset();
+  fs::create_directories(CuratedDir() + "/v2.tmp/day=2026-01-01/tenant=t1");
+  std::ofstream(CuratedDir() + "/v2.tmp/day=2026-01-01/tenant=t1/data_0.parquet") << "partial";
+  OpenEngine();
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v1"}));
+  ExpectCuratedPublished();
+  Write("landing/orders/02.jsonl", Order("o2", "t1", "paid", "1.00", "2026-01-01", 1));
+  Run();
+  EXPECT_EQ(Current(CuratedDir()), "v2");
+  ExpectCuratedPublished();
+}
+
+}  // namespace
+}  // namespace sluice

@@ -445,5 +445,21 @@ TEST_F(LedgerTest, RecoverReportsCorruptionWhenCommittedFileIsGone) {
   EXPECT_NE(e.status().message().find(o.batch_id), std::string::npos);
 }
 
+// meta.files.rows should hold each staging file's row count (StagedFile::rows); the sum over a
+// batch's files is its rows_staged.
+TEST_F(LedgerTest, MetaFilesRecordRowsPerFile) {
+  std::string text = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
+                     Order("o2", "t2", "paid", "2.00", "2026-01-02", 1) +
+                     Order("o3", "t2", "paid", "3.00", "2026-01-02", 1);
+  IngestOutcome o = Ingest(Input("a.jsonl", text));
+  auto files = cat().conn().Query("SELECT path, rows FROM meta.files WHERE batch_id = " +
+                                  duck::Literal(o.batch_id) + " ORDER BY path");
+  ASSERT_TRUE(files.ok());
+  ASSERT_EQ(files->rows.size(), 2u);
+  EXPECT_EQ(files->IntAt(0, 1), 1) << files->At(0, 0);  // (2026-01-01, t1): o1
+  EXPECT_EQ(files->IntAt(1, 1), 2) << files->At(1, 0);  // (2026-01-02, t2): o2, o3
+  EXPECT_EQ(Int("SELECT sum(rows) FROM meta.files"), o.rows_staged);
+}
+
 }  // namespace
 }  // namespace sluice

@@ -335,15 +335,34 @@ Project MakeExampleProject(const std::string& dir, const OrderGeneratorOptions& 
 }
 
 Snapshot TakeSnapshot(const Project& project) {
-  // Columns that differ between two correct runs over the same input.
-  const std::string kVolatile =
-      "'_ingested_at', '_correlation_id', 'ingested_at', 'correlation_id', 'started_at', "
-      "'committed_at'";
+  // Columns that differ between two correct runs over the same input: ingestion and commit
+  // times, durations (*_ms), correlation ids, and the landing file's absolute path (compared
+  // by its name instead).
+  const std::string kKeep =
+      "lambda c: c NOT IN ('_ingested_at', '_correlation_id', 'ingested_at', 'correlation_id', "
+      "'started_at', 'committed_at', 'file') AND NOT suffix(c, '_ms')";
   Snapshot snap;
   for (const char* table : {"staging.orders", "curated.orders", "marts.daily_revenue",
                             "dlq.orders", "meta.batches"}) {
-    snap[table] = project.Rows("SELECT COLUMNS(lambda c: c NOT IN (" + kVolatile +
-                               "))::VARCHAR FROM " + table + " ORDER BY ALL");
+    std::string extra = std::string(table) == "meta.batches"
+                            ? ", regexp_replace(file, '^.*/', '') AS file_name"
+                            : "";
+    std::string sql = "SELECT COLUMNS(" + kKeep + ")::VARCHAR" + extra + " FROM " + table +
+                      " ORDER BY ALL";
+    ProcessResult r = project.Sluice("query", {sql, "--format", "csv"});
+    if (!r.ok() && r.err.find("does not exist") != std::string::npos) {
+      // A table not created yet (e.g. curated before the first run) is part of the state too.
+      snap[table] = {{"<table does not exist>"}};
+      continue;
+    }
+    if (!r.ok()) {
+      ADD_FAILURE() << "snapshot of " << table << " failed: " << r.Describe();
+      snap[table] = {{"<query failed>"}};
+      continue;
+    }
+    auto records = ParseCsv(r.out);
+    if (!records.empty()) records.erase(records.begin());
+    snap[table] = std::move(records);
   }
   return snap;
 }
@@ -548,6 +567,9 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
 std::vector<std::string> TempLeftovers(const std::string& lake) {
   std::vector<std::string> out;
   for (const std::string& rel : ListTree(lake)) {
+    // An empty working directory (e.g. staging/<source>/_tmp) is not a leftover; files in it are.
+    std::error_code ec;
+    if (fs::is_directory(fs::symlink_status(lake + "/" + rel, ec))) continue;
     for (const auto& part : fs::path(rel)) {
       std::string p = part.string();
       std::string lower;

@@ -153,8 +153,8 @@ void ExpectCleanFailure(const ProcessResult& r, const std::string& what);
 // symlink to a version directory.
 void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const std::string& what);
 
-// Paths below the lake that look like leftovers of an interrupted write: any path component
-// containing "tmp" (case-insensitive) or ending in ".part".
+// Files below the lake that look like leftovers of an interrupted write: a path component
+// containing "tmp" (case-insensitive) or ending in ".part". Empty directories do not count.
 std::vector<std::string> TempLeftovers(const std::string& lake);
 
 std::string Basename(const std::string& path);

@@ -64,8 +64,12 @@ TEST_F(PipelineTest, RunSummaryReconciles) {
   EXPECT_EQ(s["ingest"]["rows_read"], ex["lines_total"]) << s.dump();
   EXPECT_EQ(s["ingest"]["rows_staged"], ex["events_valid"]) << s.dump();
   EXPECT_EQ(s["ingest"]["rows_dead"], dead) << s.dump();
-  EXPECT_EQ(s["curate"]["tables"]["orders"]["rows_in"], ex["events_valid"]) << s.dump();
-  EXPECT_GT(s["curate"]["tables"]["orders"]["rows_merged"].get<int64_t>(), 0) << s.dump();
+  // Into an empty table, every key is merged once; what counts as "in" (staged rows or rows
+  // after dedup per key) is the engine's choice, between the two.
+  EXPECT_EQ(s["curate"]["tables"]["orders"]["rows_merged"], ex["orders"]) << s.dump();
+  EXPECT_GE(s["curate"]["tables"]["orders"]["rows_in"].get<int64_t>(), ex["orders"].get<int64_t>());
+  EXPECT_LE(s["curate"]["tables"]["orders"]["rows_in"].get<int64_t>(),
+            ex["events_valid"].get<int64_t>());
   EXPECT_TRUE(s["marts"]["tables"].contains("daily_revenue")) << s.dump();
   EXPECT_GE(s["publish"]["tables"].get<int64_t>(), 2) << s.dump();
 }

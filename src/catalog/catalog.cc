@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS meta.runs (
 Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
                                                const CatalogOptions& options, Env* env) {
   std::unique_ptr<Catalog> cat(new Catalog(spec, env));
+  cat->read_only_ = options.read_only;
   std::string db_path = spec.lake + "/sluice.duckdb";
   if (options.read_only) {
     if (!env->Exists(db_path)) {
@@ -114,7 +115,7 @@ Status Catalog::Checkpoint() { return conn_->Execute("CHECKPOINT lake"); }
 
 Status Catalog::RefreshStagingView(const SourceSpec& source) {
   ASSIGN_OR_RETURN(duck::Rows files,
-                   conn_->Query("SELECT path FROM meta.files WHERE source = " +
+                   conn_->Query("SELECT path, tmp_path FROM meta.files WHERE source = " +
                                 Literal(source.name) + " ORDER BY path"));
   std::string view = "CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS ";
   bool partitioned = !source.partition_by.empty();
@@ -134,8 +135,13 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
   }
   std::string list;
   for (size_t i = 0; i < files.rows.size(); ++i) {
-    if (i) list += ", ";
-    list += Literal(spec_.lake + "/" + files.At(i, 0));
+    std::string path = spec_.lake + "/" + files.At(i, 0);
+    if (read_only_ && !env_->Exists(path)) {
+      // A crash between a batch's commit and its renames, not yet recovered by a writer: the
+      // committed file is still under its temp name.
+      path = spec_.lake + "/" + files.At(i, 1);
+    }
+    list += (i ? ", " : "") + Literal(path);
   }
   std::string opts;
   if (partitioned) {

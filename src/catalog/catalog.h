@@ -62,6 +62,7 @@ class Catalog {
 
   ProjectSpec spec_;
   Env* env_;
+  bool read_only_ = false;
   std::unique_ptr<duck::Connection> conn_;
 };
 

@@ -8,7 +8,19 @@
 namespace sluice::cli {
 
 int Fail(const std::string& message) {
-  std::cerr << "error: " << message << std::endl;
+  // One line: DuckDB's messages span several (hints, "LINE 1:" with a caret under it).
+  std::string line;
+  size_t pos = 0;
+  while (pos <= message.size()) {
+    size_t nl = message.find('\n', pos);
+    if (nl == std::string::npos) nl = message.size();
+    std::string part = message.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (part.find_first_not_of(" ^\t\r") == std::string::npos) continue;  // blank or caret
+    if (line.find(part) != std::string::npos) continue;                   // repeated context
+    line += (line.empty() ? "" : " | ") + part;
+  }
+  std::cerr << "error: " << line << std::endl;
   return 1;
 }
 

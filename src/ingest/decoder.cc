@@ -26,7 +26,7 @@ bool IsSafePathValue(std::string_view v) {
   if (v.empty() || v.size() > 128 || v[0] == '.') return false;
   for (char c : v) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '=' || c == '-';
+                    c == '_' || c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -277,7 +277,7 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
       if (r.path_column && !IsSafePathValue(s.str)) {
         *why = reason::kBadPartitionValue;
         *message = QuoteForMessage(s.str) +
-                   " cannot be a partition path segment (allowed: [A-Za-z0-9_.=-]{1,128}, "
+                   " cannot be a partition path segment (allowed: [A-Za-z0-9_.-]{1,128}, "
                    "not starting with '.')";
         return false;
       }

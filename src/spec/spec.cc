@@ -322,6 +322,12 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
   for (size_t i = 0; i < t->key.size(); ++i) {
     YAML::Node at = key->value.IsSequence() ? key->value[i] : key->value;
     RETURN_IF_ERROR(CheckColumn(at, field + ".key", t->key[i], &contract));
+    // A NULL key or version has no place in "the highest version per key wins" (G3).
+    if (!contract.columns[static_cast<size_t>(contract.Find(t->key[i]))].required) {
+      return file_.Error(at, field + ".key",
+                         "key column '" + t->key[i] + "' must be required: true in contract '" +
+                             contract.name + "' (" + contract.path + ")");
+    }
     if (!seen.insert(t->key[i]).second) {
       return file_.Error(at, field + ".key", "column '" + t->key[i] + "' is listed twice");
     }
@@ -345,6 +351,11 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
       return file_.Error(version->value, field + ".version",
                          "column '" + t->version + "' is " + vcol.type.Name() +
                              "; a version column must be int64, double, decimal, date or timestamp");
+  }
+  if (!vcol.required) {
+    return file_.Error(version->value, field + ".version",
+                       "version column '" + t->version + "' must be required: true in contract '" +
+                           contract.name + "' (" + contract.path + ")");
   }
 
   if (const YamlEntry* tests = FindEntry(keys, "tests")) {

@@ -20,12 +20,16 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, Ma
   ASSIGN_OR_RETURN(int64_t exists,
                    conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
                                  "AND schema_name = 'marts' AND table_name = " + Literal(mart.name)));
-  bool full = full_refresh || !exists || meta.rows.empty() || meta.At(0, 0) != model_hash ||
-              mart.partition_by.empty();
+  bool upstream_rebuilt = false;
+  for (const auto& dep : mart.depends_on) {
+    upstream_rebuilt |= result.partitions.count(dep) && result.partitions.at(dep) < 0;
+  }
+  bool full = full_refresh || upstream_rebuilt || !exists || meta.rows.empty() ||
+              meta.At(0, 0) != model_hash || mart.partition_by.empty();
   const std::string model = "(" + mart.sql + "\n)";
   if (full) {
-    if (!full_refresh && exists && !meta.rows.empty() && meta.At(0, 0) == model_hash &&
-        result.pending_partitions == 0) {
+    if (!full_refresh && !upstream_rebuilt && exists && !meta.rows.empty() &&
+        meta.At(0, 0) == model_hash && result.pending_partitions == 0) {
       return Status::OK();  // unpartitioned and nothing changed upstream
     }
     RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TABLE " + target + " AS SELECT * FROM " + model)

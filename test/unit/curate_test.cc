@@ -76,12 +76,12 @@ constexpr const char* kContent =
 // One project directory with its own lake.
 class Project {
  public:
-  explicit Project(const std::string& yaml) {
+  explicit Project(const std::string& yaml, const std::string& contract = kContract) {
     char tmpl[] = "/tmp/sluice_curate_test_XXXXXX";
     if (mkdtemp(tmpl) == nullptr) ADD_FAILURE() << "mkdtemp";
     dir_ = tmpl;
     Write("sluice.yaml", yaml);
-    Write("contracts/orders.yaml", kContract);
+    Write("contracts/orders.yaml", contract);
     auto e = Engine::Open(dir_);
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     if (e.ok()) engine_ = std::move(e).value();
@@ -450,6 +450,32 @@ TEST(CurateTest, FailedGateNamesOffendingValues) {
   EXPECT_NE(r.status().message().find("accepted_values(status)"), std::string::npos);
   EXPECT_NE(r.status().message().find("shipped"), std::string::npos) << r.status().message();
   EXPECT_EQ(p.Q(kContent), "o1|t1|paid|1.00|2026-01-01|1|b1\n");
+}
+
+// G3 needs a value to compare: a nullable key or version column would make "the highest version
+// per key" depend on how NULLs happen to be ordered, so the spec refuses both, naming them.
+TEST(CurateTest, NullableKeyOrVersionColumnIsRefusedBySpec) {
+  char tmpl[] = "/tmp/sluice_curate_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const fs::path dir = tmpl;
+  fs::create_directories(dir / "contracts");
+  std::ofstream(dir / "contracts/orders.yaml") << kContract;
+  std::string by_amount = SpecYaml("[order_id]");
+  by_amount.replace(by_amount.find("version: seq"), 12, "version: amount");  // amount is nullable
+  std::ofstream(dir / "sluice.yaml") << by_amount;
+  auto r = LoadProject(dir.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("sluice.yaml:"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("version column 'amount' must be required"), std::string::npos)
+      << r.status().message();
+
+  std::ofstream(dir / "sluice.yaml", std::ios::trunc) << SpecYaml("[status]");  // nullable key
+  r = LoadProject(dir.string());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("key column 'status' must be required"), std::string::npos)
+      << r.status().message();
+  fs::remove_all(dir);
 }
 
 }  // namespace

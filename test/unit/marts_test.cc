@@ -329,5 +329,23 @@ TEST_F(MartsTest, ChangedModelIsRebuiltWhole) {
   ExpectEqualsModel("daily_revenue");
 }
 
+// A mart over a mart whose SQL changed: its input was rebuilt whole, so it must be too (G6).
+TEST_F(MartsTest, MartOverRebuiltMartFollowsIt) {
+  Batch1();
+  Run();
+  Batch2();
+  Run();
+  EXPECT_EQ(Q(kBig), "");
+  // Cancelled orders now count: (01-01, t1) has revenue 15.00 again.
+  Write("models/daily_revenue.sql",
+        "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue\n"
+        "FROM curated.orders GROUP BY ALL\n");
+  OpenEngine();
+  Run();
+  ExpectEqualsModel("daily_revenue");
+  EXPECT_EQ(Q(kBig), "2026-01-01|t1|15.00\n");
+  ExpectEqualsModel("big_days");
+}
+
 }  // namespace
 }  // namespace sluice

@@ -287,5 +287,19 @@ TEST_F(PublishTest, ReopenRemovesHalfWrittenVersions) {
   ExpectCuratedPublished();
 }
 
+// Tenant values become directory names; DuckDB escapes characters such as '=' there, so such
+// values are dead-lettered (bad_partition_value) instead of being published under a mangled name.
+TEST_F(PublishTest, TenantUnsafeInPathIsDeadLetteredNotPublished) {
+  Write("landing/orders/01.jsonl", Order("o1", "a=b", "paid", "10.00", "2026-01-01", 1) +
+                                       Order("o2", "t1", "paid", "5.00", "2026-01-01", 1));
+  Run();
+  Write("landing/orders/02.jsonl", Order("o2", "t1", "shipped", "5.00", "2026-01-01", 2));
+  Run();
+  EXPECT_EQ(Current(CuratedDir()), "v2");
+  EXPECT_EQ(ReadPublished("order_id, status", CuratedDir()), "o2|shipped\n");
+  ExpectCuratedPublished();
+  ExpectMartPublished();
+}
+
 }  // namespace
 }  // namespace sluice

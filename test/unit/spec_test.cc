@@ -156,7 +156,7 @@ TEST_F(SpecTest, RelativeProjectDirAndDefaults) {
         "tables:\n  events:\n    from: events\n    key: id\n    version: at\n"
         "    tests:\n      - unique: [id, at]\n"
         "      - accepted_values: {column: kind, values: [a, b]}\n");
-  Write("c.yaml", "name: events\ncolumns:\n  id: {type: int64}\n  at: {type: date}\n"
+  Write("c.yaml", "name: events\ncolumns:\n  id: {type: int64, required: true}\n  at: {type: date, required: true}\n"
                   "  kind: {type: string}\n");
   std::string cwd = fs::current_path().string();
   fs::current_path(fs::path(dir_).parent_path());

@@ -10,7 +10,8 @@
 -- shape it: read_json(ignore_errors=true) silently loses valid rows, so every line is read as
 -- text and classified here; and DuckDB does not short-circuit AND inside a CASE condition, so
 -- the JSON functions sit in nested CASEs behind json_valid. The only lines the reader itself
--- rejects are invalid UTF-8 (store_rejects keeps each of them, with its line number).
+-- rejects are invalid UTF-8 (and lines over its 2 MB maximum): store_rejects keeps each of them,
+-- with its line number, and they go to the DLQ.
 
 -- @setup
 SET TimeZone = 'UTC';
@@ -93,7 +94,10 @@ COPY (
 INSERT INTO dlq
 SELECT ${BATCH_NO}, NULL, reason, line FROM classified WHERE reason IS NOT NULL
 UNION ALL
-SELECT ${BATCH_NO}, line, 'bad_encoding', csv_line FROM rejects;
+SELECT ${BATCH_NO}, line,
+       CASE WHEN error_type::VARCHAR = 'INVALID_UNICODE' THEN 'bad_encoding' ELSE 'malformed_record' END,
+       csv_line
+FROM rejects;
 
 -- @step changes
 -- Per key, the batch's winning row (highest seq; within a batch, equal seqs are exact

@@ -95,7 +95,7 @@ INSERT INTO dlq
 SELECT ${BATCH_NO}, NULL, reason, line FROM classified WHERE reason IS NOT NULL
 UNION ALL
 SELECT ${BATCH_NO}, line,
-       CASE WHEN error_type::VARCHAR = 'INVALID_UNICODE' THEN 'bad_encoding' ELSE 'malformed_record' END,
+       CASE WHEN error_type::VARCHAR = 'INVALID ENCODING' THEN 'bad_encoding' ELSE 'malformed_record' END,
        csv_line
 FROM rejects;
 

@@ -4,22 +4,16 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
 
-const char* kOrdersContract = R"(name: orders
-compatibility: full_transitive   # default
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
+const std::string kOrdersContract =
+    std::string("name: orders\ncompatibility: full_transitive   # default\n") +
+    testing::kOrdersColumns;
 
 // Asserts an InvalidArgument whose message contains every one of `parts`.
 void ExpectInvalid(const Result<Contract>& r, std::initializer_list<std::string> parts) {
@@ -256,18 +250,11 @@ TEST(ContractTest, HostileInputNeverThrows) {
 
 class LoadContractTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice_contract_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
+    return testing::WriteFile(dir_, name, text);
   }
-  std::string dir_;
+  testing::TempDir tmp_{"sluice_contract_test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(LoadContractTest, ReadsFile) {

@@ -3,10 +3,7 @@
 #include "transform/curate.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,59 +11,15 @@
 #include "catalog/catalog.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::string SpecYaml(const std::string& key, const std::string& tests = "") {
-  return "name: shop\n"
-         "lake: lake\n"
-         "sources:\n"
-         "  orders:\n"
-         "    type: files\n"
-         "    path: landing/orders/*.jsonl\n"
-         "    format: jsonl\n"
-         "    contract: contracts/orders.yaml\n"
-         "    partition_by: {day: created_at, tenant: tenant_id}\n"
-         "tables:\n"
-         "  orders:\n"
-         "    from: orders\n"
-         "    key: " + key + "\n"
-         "    version: seq\n" +
-         (tests.empty() ? "" : "    tests: " + tests + "\n");
-}
-
-const char* kContract = R"(name: orders
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
-
-std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
-                  const std::string& amount, const std::string& day, int seq) {
-  return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
-         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
-         std::to_string(seq) + "}\n";
-}
-
-// Cells joined by '|', rows by '\n'; NULL as "NULL".
-std::string Dump(duck::Connection& conn, const std::string& sql) {
-  auto r = conn.Query(sql);
-  EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-  if (!r.ok()) return "<error>";
-  std::string out;
-  for (size_t i = 0; i < r->rows.size(); ++i) {
-    for (size_t c = 0; c < r->rows[i].size(); ++c) out += (c ? "|" : "") + r->At(i, c, "NULL");
-    out += "\n";
-  }
-  return out;
-}
+using testing::Dump;
+using testing::Order;
+using testing::OrdersSpec;
+using testing::kOrdersContract;
 
 // The business content of curated.orders, with the batch each row came from.
 constexpr const char* kContent =
@@ -76,25 +29,15 @@ constexpr const char* kContent =
 // One project directory with its own lake.
 class Project {
  public:
-  explicit Project(const std::string& yaml, const std::string& contract = kContract) {
-    char tmpl[] = "/tmp/sluice_curate_test_XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) ADD_FAILURE() << "mkdtemp";
-    dir_ = tmpl;
+  explicit Project(const std::string& yaml, const std::string& contract = kOrdersContract)
+      : tmp_("sluice_curate_test"), dir_(tmp_.path()) {
     Write("sluice.yaml", yaml);
     Write("contracts/orders.yaml", contract);
-    auto e = Engine::Open(dir_);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    if (e.ok()) engine_ = std::move(e).value();
-  }
-  ~Project() {
-    engine_.reset();
-    fs::remove_all(dir_);
+    engine_ = testing::OpenEngine(dir_);
   }
 
   void Write(const std::string& rel, const std::string& text) {
-    fs::path p = fs::path(dir_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
+    testing::WriteFile(dir_, rel, text);
   }
   // Ingests `text` as batch `id` (from a file outside the source's glob).
   void Ingest(const std::string& id, const std::string& text, int64_t dead = 0) {
@@ -114,20 +57,17 @@ class Project {
   }
   Catalog& cat() { return engine_->catalog(); }
   std::string Q(const std::string& sql) { return Dump(cat().conn(), sql); }
-  int64_t Int(const std::string& sql) {
-    auto r = cat().conn().QueryInt(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-    return r.ok() ? *r : -1;
-  }
+  int64_t Int(const std::string& sql) { return testing::QueryInt(cat().conn(), sql); }
   bool ok() const { return engine_ != nullptr; }
 
  private:
-  std::string dir_;
-  std::unique_ptr<Engine> engine_;
+  testing::TempDir tmp_;
+  const std::string dir_;
+  std::unique_ptr<Engine> engine_;  // after tmp_: closed before the directory is removed
 };
 
 TEST(CurateTest, HighestVersionWinsLateOlderLosesEqualLaterWins) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   p.Ingest("b1", Order("o1", "t1", "created", "10.00", "2026-01-01", 1) +
                      Order("o1", "t1", "paid", "11.00", "2026-01-01", 3) +
@@ -168,7 +108,7 @@ TEST(CurateTest, HighestVersionWinsLateOlderLosesEqualLaterWins) {
 }
 
 TEST(CurateTest, DuplicatesAndTiesWithinOneBatch) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   std::string dup = Order("o2", "t1", "paid", "2.00", "2026-01-01", 4);
   p.Ingest("b1", Order("o1", "t1", "created", "1.00", "2026-01-01", 5) + dup + dup +
@@ -185,7 +125,7 @@ TEST(CurateTest, DuplicatesAndTiesWithinOneBatch) {
 }
 
 TEST(CurateTest, CompositeKey) {
-  Project p(SpecYaml("[tenant_id, order_id]"));
+  Project p(OrdersSpec("[tenant_id, order_id]"));
   ASSERT_TRUE(p.ok());
   p.Ingest("b1", Order("o1", "t1", "created", "1.00", "2026-01-01", 1) +
                      Order("o1", "t2", "paid", "2.00", "2026-01-01", 1) +
@@ -206,7 +146,7 @@ TEST(CurateTest, CompositeKey) {
 }
 
 TEST(CurateTest, BatchWithoutValidRowsIsAppliedAndChangesNothing) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   p.Ingest("b1", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1));
   p.CurateOk();
@@ -259,7 +199,7 @@ TEST(CurateTest, ResultDoesNotDependOnBatchOrder) {
   for (const auto& c : cases) {
     SCOPED_TRACE(std::to_string(c.order[0]) + std::to_string(c.order[1]) +
                  std::to_string(c.order[2]) + (c.curate_each ? " curate each" : " curate once"));
-    Project p(SpecYaml("[order_id]"));
+    Project p(OrdersSpec("[order_id]"));
     ASSERT_TRUE(p.ok());
     for (int i : c.order) {
       p.Ingest(OrderBatches()[i].first, OrderBatches()[i].second);
@@ -272,7 +212,7 @@ TEST(CurateTest, ResultDoesNotDependOnBatchOrder) {
 }
 
 TEST(CurateTest, NothingPendingChangesNothing) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   for (const auto& [id, text] : OrderBatches()) p.Ingest(id, text);
   p.CurateOk();
@@ -297,7 +237,7 @@ TEST(CurateTest, NothingPendingChangesNothing) {
 }
 
 TEST(CurateTest, FullRefreshEqualsIncremental) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   // Incremental, batch by batch, in an order where late data arrives after newer data.
   for (int i : {2, 0, 1}) {
@@ -321,7 +261,7 @@ TEST(CurateTest, FullRefreshEqualsIncremental) {
 }
 
 TEST(CurateTest, TouchedPartitionsCountOldAndNewPartitionOfMovedKeys) {
-  Project p(SpecYaml("[order_id]"));
+  Project p(OrdersSpec("[order_id]"));
   ASSERT_TRUE(p.ok());
   auto pending = [&] {
     return p.Q("SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM meta.pending_partitions ORDER BY ALL");
@@ -391,7 +331,7 @@ TEST(CurateTest, FailingQualityGateRollsBackTheMerge) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.test_name);
-    Project p(SpecYaml("[order_id, tenant_id]", tests));
+    Project p(OrdersSpec("[order_id, tenant_id]", tests));
     ASSERT_TRUE(p.ok());
     p.Ingest("b1", Order("o1", "t1", "created", "1.00", "2026-01-01", 1) +
                        Order("o2", "t1", "paid", "2.00", "2026-01-01", 1));
@@ -439,7 +379,7 @@ TEST(CurateTest, FailingQualityGateRollsBackTheMerge) {
 }
 
 TEST(CurateTest, FailedGateNamesOffendingValues) {
-  Project p(SpecYaml("[order_id]", "[{accepted_values: {column: status, values: [paid]}}]"));
+  Project p(OrdersSpec("[order_id]", "[{accepted_values: {column: status, values: [paid]}}]"));
   ASSERT_TRUE(p.ok());
   p.Ingest("b1", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1));
   p.CurateOk();
@@ -455,27 +395,24 @@ TEST(CurateTest, FailedGateNamesOffendingValues) {
 // G3 needs a value to compare: a nullable key or version column would make "the highest version
 // per key" depend on how NULLs happen to be ordered, so the spec refuses both, naming them.
 TEST(CurateTest, NullableKeyOrVersionColumnIsRefusedBySpec) {
-  char tmpl[] = "/tmp/sluice_curate_test_XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl), nullptr);
-  const fs::path dir = tmpl;
-  fs::create_directories(dir / "contracts");
-  std::ofstream(dir / "contracts/orders.yaml") << kContract;
-  std::string by_amount = SpecYaml("[order_id]");
+  testing::TempDir tmp("sluice_curate_test");
+  const std::string& dir = tmp.path();
+  testing::WriteFile(dir, "contracts/orders.yaml", kOrdersContract);
+  std::string by_amount = OrdersSpec("[order_id]");
   by_amount.replace(by_amount.find("version: seq"), 12, "version: amount");  // amount is nullable
-  std::ofstream(dir / "sluice.yaml") << by_amount;
-  auto r = LoadProject(dir.string());
+  testing::WriteFile(dir, "sluice.yaml", by_amount);
+  auto r = LoadProject(dir);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("sluice.yaml:"), std::string::npos) << r.status().message();
   EXPECT_NE(r.status().message().find("version column 'amount' must be required"), std::string::npos)
       << r.status().message();
 
-  std::ofstream(dir / "sluice.yaml", std::ios::trunc) << SpecYaml("[status]");  // nullable key
-  r = LoadProject(dir.string());
+  testing::WriteFile(dir, "sluice.yaml", OrdersSpec("[status]"));  // nullable key
+  r = LoadProject(dir);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("key column 'status' must be required"), std::string::npos)
       << r.status().message();
-  fs::remove_all(dir);
 }
 
 }  // namespace

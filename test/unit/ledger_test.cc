@@ -3,7 +3,6 @@
 #include "catalog/ledger.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -15,81 +14,30 @@
 #include "common/hash.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kSpec = R"(name: shop
-lake: lake
-sources:
-  orders:
-    type: files
-    path: landing/orders/*.jsonl
-    format: jsonl
-    contract: contracts/orders.yaml
-    partition_by: {day: created_at, tenant: tenant_id}
-tables:
-  orders:
-    from: orders
-    key: [order_id]
-    version: seq
-)";
+using testing::Order;
+using testing::OrdersSpec;
+using testing::kOrdersContract;
 
-const char* kContract = R"(name: orders
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
-
-std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
-                  const std::string& amount, const std::string& day, int seq) {
-  return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
-         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
-         std::to_string(seq) + "}\n";
-}
-
-class LedgerTest : public ::testing::Test {
+class LedgerTest : public testing::ProjectTest {
  protected:
+  LedgerTest() : ProjectTest("sluice_ledger_test") {}
   void SetUp() override {
-    char tmpl[] = "/tmp/sluice_ledger_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    Write("sluice.yaml", kSpec);
-    Write("contracts/orders.yaml", kContract);
+    Write("sluice.yaml", OrdersSpec());
+    Write("contracts/orders.yaml", kOrdersContract);
     OpenEngine();
   }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
 
-  void Write(const std::string& rel, const std::string& text) {
-    fs::path p = fs::path(dir_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
   // Input files live outside the source's glob, so only IngestFile sees them.
   std::string Input(const std::string& name, const std::string& text) {
     Write("in/" + name, text);
     return dir_ + "/in/" + name;
-  }
-  void OpenEngine() {
-    engine_.reset();
-    auto e = Engine::Open(dir_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-  }
-  Catalog& cat() { return engine_->catalog(); }
-  int64_t Int(const std::string& sql) {
-    auto r = cat().conn().QueryInt(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-    return r.ok() ? *r : -1;
   }
   IngestOutcome Ingest(const std::string& path, const std::string& id = "") {
     auto r = engine_->IngestFile("orders", path, id);
@@ -97,9 +45,6 @@ class LedgerTest : public ::testing::Test {
     return r.ok() ? *r : IngestOutcome{};
   }
   std::string lake() { return dir_ + "/lake"; }
-
-  std::string dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(LedgerTest, IsValidBatchId) {

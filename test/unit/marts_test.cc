@@ -3,10 +3,8 @@
 #include "transform/marts.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,48 +13,22 @@
 #include "catalog/catalog.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kSpec = R"(name: shop
-lake: lake
-sources:
-  orders:
-    type: files
-    path: landing/orders/*.jsonl
-    format: jsonl
-    contract: contracts/orders.yaml
-    partition_by: {day: created_at, tenant: tenant_id}
-tables:
-  orders:
-    from: orders
-    key: [order_id]
-    version: seq
-  daily_revenue:
-    sql: models/daily_revenue.sql
-    partition_by: {day: day, tenant: tenant_id}
-  big_days:
-    sql: models/big_days.sql
-    partition_by: {day: day, tenant: tenant_id}
-  stamped:
-    sql: models/stamped.sql
-    partition_by: {day: day, tenant: tenant_id}
-  totals:
-    sql: models/totals.sql
-)";
+using testing::MartTable;
+using testing::Order;
+using testing::OrdersSpec;
+using testing::kOrdersContract;
 
-const char* kContract = R"(name: orders
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
+const std::string kSpec =
+    OrdersSpec("[order_id]", "",
+               MartTable("daily_revenue") + MartTable("big_days") + MartTable("stamped") +
+                   MartTable("totals", /*partitioned=*/false));
 
 const char* kDailyRevenue = R"(-- revenue per day and tenant
 SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue
@@ -74,13 +46,6 @@ const char* kStamped =
 // Not partitioned: rebuilt whole whenever anything changed.
 const char* kTotals = "SELECT tenant_id, count(*) AS orders FROM curated.orders GROUP BY ALL";
 
-std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
-                  const std::string& amount, const std::string& day, int seq) {
-  return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
-         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
-         std::to_string(seq) + "}\n";
-}
-
 constexpr const char* kRevenue =
     "SELECT CAST(day AS VARCHAR), tenant_id, orders, CAST(revenue AS VARCHAR) FROM "
     "marts.daily_revenue ORDER BY ALL";
@@ -88,59 +53,17 @@ constexpr const char* kBig =
     "SELECT CAST(day AS VARCHAR), tenant_id, CAST(revenue AS VARCHAR) FROM marts.big_days ORDER BY ALL";
 constexpr const char* kTotalsQ = "SELECT tenant_id, orders FROM marts.totals ORDER BY ALL";
 
-class MartsTest : public ::testing::Test {
+class MartsTest : public testing::ProjectTest {
  protected:
+  MartsTest() : ProjectTest("sluice_marts_test") {}
   void SetUp() override {
-    char tmpl[] = "/tmp/sluice_marts_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     Write("sluice.yaml", kSpec);
-    Write("contracts/orders.yaml", kContract);
+    Write("contracts/orders.yaml", kOrdersContract);
     Write("models/daily_revenue.sql", kDailyRevenue);
     Write("models/big_days.sql", kBigDays);
     Write("models/stamped.sql", kStamped);
     Write("models/totals.sql", kTotals);
     OpenEngine();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-
-  void Write(const std::string& rel, const std::string& text) {
-    fs::path p = fs::path(dir_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
-  void OpenEngine() {
-    engine_.reset();
-    auto e = Engine::Open(dir_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-  }
-  RunSummary Run(bool full_refresh = false) {
-    RunOptions options;
-    options.full_refresh = full_refresh;
-    auto r = engine_->Run(options);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : RunSummary{};
-  }
-  duck::Connection& conn() { return engine_->catalog().conn(); }
-  std::string Q(const std::string& sql) {
-    auto r = conn().Query(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-    if (!r.ok()) return "<error>";
-    std::string out;
-    for (size_t i = 0; i < r->rows.size(); ++i) {
-      for (size_t c = 0; c < r->rows[i].size(); ++c) out += (c ? "|" : "") + r->At(i, c, "NULL");
-      out += "\n";
-    }
-    return out;
-  }
-  int64_t Int(const std::string& sql) {
-    auto r = conn().QueryInt(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-    return r.ok() ? *r : -1;
   }
   // G6: marts.<m> equals its model's SQL over the current tables (EXCEPT ALL both ways empty).
   void ExpectEqualsModel(const std::string& mart) {
@@ -184,9 +107,6 @@ class MartsTest : public ::testing::Test {
     Write("landing/orders/03.jsonl", Order("o4", "t2", "paid", "20.00", "2026-01-03", 2) +
                                          Order("o5", "t2", "paid", "4.00", "2026-01-01", 1));
   }
-
-  std::string dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(MartsTest, IncrementalRefreshRecomputesOnlyTouchedPartitions) {

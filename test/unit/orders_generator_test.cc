@@ -18,6 +18,7 @@
 
 #include "common/env.h"
 #include "sample/example_project.h"
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
@@ -25,23 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "sluice-gen-XXXXXX").string();
-    char* p = ::mkdtemp(tmpl.data());
-    EXPECT_NE(p, nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::string Read(const std::string& path) {
   auto r = Env::Default()->ReadFile(path);

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -18,60 +17,24 @@
 #include "duck/duck.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
 
 namespace fs = std::filesystem;
 
-const char* kSpec = R"(name: shop
-lake: lake
-sources:
-  orders:
-    type: files
-    path: landing/orders/*.jsonl
-    format: jsonl
-    contract: contracts/orders.yaml
-    partition_by: {day: created_at, tenant: tenant_id}
-tables:
-  orders:
-    from: orders
-    key: [order_id]
-    version: seq
-  daily_revenue:
-    sql: models/daily_revenue.sql
-    partition_by: {day: day, tenant: tenant_id}
-)";
+using testing::Dump;
+using testing::MartTable;
+using testing::Order;
+using testing::OrdersSpec;
+using testing::kOrdersContract;
 
-const char* kContract = R"(name: orders
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
+const std::string kSpec = OrdersSpec("[order_id]", "", MartTable("daily_revenue"));
 
 const char* kDailyRevenue =
     "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue\n"
     "FROM curated.orders WHERE status <> 'cancelled' GROUP BY ALL\n";
-
-std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
-                  const std::string& amount, const std::string& day, int seq) {
-  return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
-         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
-         std::to_string(seq) + "}\n";
-}
-
-std::string Dump(const duck::Rows& r) {
-  std::string out;
-  for (size_t i = 0; i < r.rows.size(); ++i) {
-    for (size_t c = 0; c < r.rows[i].size(); ++c) out += (c ? "|" : "") + r.At(i, c, "NULL");
-    out += "\n";
-  }
-  return out;
-}
 
 ino_t Inode(const std::string& path) {
   struct stat st {};
@@ -99,52 +62,23 @@ std::set<std::string> Entries(const std::string& dir) {
 // Parent directory ("day=.../tenant=...") of a relative file path.
 std::string PartOf(const std::string& rel) { return fs::path(rel).parent_path().string(); }
 
-class PublishTest : public ::testing::Test {
+class PublishTest : public testing::ProjectTest {
  protected:
+  PublishTest() : ProjectTest("sluice_publish_test") {}
   void SetUp() override {
-    char tmpl[] = "/tmp/sluice_publish_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     Write("sluice.yaml", kSpec);
-    Write("contracts/orders.yaml", kContract);
+    Write("contracts/orders.yaml", kOrdersContract);
     Write("models/daily_revenue.sql", kDailyRevenue);
     OpenEngine();
-  }
-  void TearDown() override {
-    engine_.reset();
-    fs::remove_all(dir_);
-  }
-  void Write(const std::string& rel, const std::string& text) {
-    fs::path p = fs::path(dir_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-  }
-  void OpenEngine() {
-    engine_.reset();
-    auto e = Engine::Open(dir_);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    engine_ = std::move(e).value();
-  }
-  RunSummary Run() {
-    auto r = engine_->Run(RunOptions{});
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? *r : RunSummary{};
-  }
-  std::string Q(const std::string& sql) {
-    auto r = engine_->catalog().conn().Query(sql);
-    EXPECT_TRUE(r.ok()) << sql << ": " << r.status().ToString();
-    return r.ok() ? Dump(*r) : "<error>";
   }
   // Reads the published copy as another process would: a fresh connection, files only.
   std::string ReadPublished(const std::string& select_list, const std::string& table_dir) {
     auto c = duck::Connection::Open();
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     if (!c.ok()) return "<error>";
-    auto r = (*c)->Query("SELECT " + select_list + " FROM read_parquet(" +
+    return Dump(**c, "SELECT " + select_list + " FROM read_parquet(" +
                          duck::Literal(table_dir + "/current/**/*.parquet") +
                          ", hive_partitioning = true) ORDER BY ALL");
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return r.ok() ? Dump(*r) : "<error>";
   }
   std::string CuratedDir() { return dir_ + "/lake/published/curated/orders"; }
   std::string MartDir() { return dir_ + "/lake/published/marts/daily_revenue"; }
@@ -166,9 +100,6 @@ class PublishTest : public ::testing::Test {
     const std::string cols = "CAST(day AS VARCHAR), CAST(tenant_id AS VARCHAR), orders, CAST(revenue AS VARCHAR)";
     EXPECT_EQ(ReadPublished(cols, MartDir()), Q("SELECT " + cols + " FROM marts.daily_revenue ORDER BY ALL"));
   }
-
-  std::string dir_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(PublishTest, VersionsHardLinksAndRetention) {

@@ -4,10 +4,10 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
-#include <unistd.h>
+
+#include "support/test_project.h"
 
 namespace sluice {
 namespace {
@@ -34,16 +34,10 @@ tables:
     partition_by: {day: day, tenant: tenant_id}
 )";
 
-const char* kOrdersContract = R"(name: orders
-compatibility: full_transitive   # default; backward | forward | full | none (+ _transitive)
-columns:
-  order_id:   {type: string, required: true}
-  tenant_id:  {type: string, required: true}
-  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled]}
-  amount:     {type: decimal(12,2), min: 0}
-  created_at: {type: timestamp, required: true}
-  seq:        {type: int64, required: true}
-)";
+const std::string kOrdersContract =
+    std::string("name: orders\n"
+                "compatibility: full_transitive   # default; backward | forward | full | none (+ _transitive)\n") +
+    testing::kOrdersColumns;
 
 const char* kDailyRevenueSql = R"(-- revenue per day and tenant
 SELECT CAST(created_at AS DATE) AS day, tenant_id, sum(amount) AS revenue
@@ -54,17 +48,8 @@ GROUP BY ALL
 
 class SpecTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sluice_spec_test_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void Write(const std::string& rel, const std::string& text) {
-    fs::path p = fs::path(dir_) / rel;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
+    testing::WriteFile(dir_, rel, text);
   }
   // The design's example project, with `sluice.yaml` replaced by `spec` when given.
   void WriteExample(const std::string& spec = kSluiceYaml) {
@@ -91,7 +76,8 @@ class SpecTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
+  testing::TempDir tmp_{"sluice_spec_test"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SpecTest, LoadsDesignExample) {

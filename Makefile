@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup build demo test bench clean
+.PHONY: all setup build demo test test-asan bench clean
 all: build
 
 setup:
@@ -15,11 +15,18 @@ build: setup
 demo: build
 	@bash scripts/demo.sh $(BUILD)/sluice
 
-test: build
+# The unit tests under ASan/UBSan first, then the whole suite (its summary is the last one).
+test: build test-asan
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+test-asan: setup
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSLUICE_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 300
 
 bench: build
 	@bash bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan

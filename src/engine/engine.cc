@@ -141,6 +141,21 @@ Result<RunSummary> Engine::Run(const RunOptions& options) {
   RunSummary summary;
   Env* env = catalog_->env();
   const int64_t run_started = env->NowMicros();
+  Status st = RunStages(options, summary);
+  // Every run is recorded, failed ones with their reason, for `sluice status`.
+  std::string record = st.ok() ? RunSummaryJson(summary).dump()
+                               : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
+  RETURN_IF_ERROR(catalog_->conn().Execute(
+      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(run_started) +
+      "::BIGINT), now()::TIMESTAMP, " + duck::Literal(st.ok() ? "ok" : "failed") + ", " +
+      duck::Literal(record) + ")"));
+  if (!st.ok()) return st;
+  RETURN_IF_ERROR(catalog_->Checkpoint());
+  return summary;
+}
+
+Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
+  Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
   std::vector<std::pair<const SourceSpec*, std::string>> work;
   for (const auto& source : spec().sources) {
@@ -157,14 +172,8 @@ Result<RunSummary> Engine::Run(const RunOptions& options) {
     summary.batches.push_back(std::move(o));
   }
   summary.ingest_seconds = Seconds(env, t0);
-
   RETURN_IF_ERROR(Curate(options, summary));
-  RETURN_IF_ERROR(Publish(summary));
-  RETURN_IF_ERROR(catalog_->conn().Execute(
-      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(run_started) +
-      "::BIGINT), now()::TIMESTAMP, 'ok', " + duck::Literal(RunSummaryJson(summary).dump()) + ")"));
-  RETURN_IF_ERROR(catalog_->Checkpoint());
-  return summary;
+  return Publish(summary);
 }
 
 Status Engine::Curate(const RunOptions& options, RunSummary& summary) {

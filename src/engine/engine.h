@@ -73,6 +73,7 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<Catalog> catalog) : catalog_(std::move(catalog)) {}
+  Status RunStages(const RunOptions& options, RunSummary& summary);
   Status Curate(const RunOptions& options, RunSummary& summary);
   Status Publish(RunSummary& summary);
 

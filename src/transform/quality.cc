@@ -8,11 +8,16 @@ using duck::Literal;
 namespace {
 
 // SQL selecting one text column `v` per offending row of `test` on `rel`.
-std::string FailingRowsSql(const TableTest& test, const std::string& rel) {
+std::string FailingRowsSql(const TableTest& test, const TableSpec& table, const std::string& rel) {
   if (test.kind == "not_null") {
-    std::string cond;
+    std::string cond, key;
     for (const auto& c : test.columns) cond += (cond.empty() ? "" : " OR ") + Ident(c) + " IS NULL";
-    return "SELECT 'NULL' AS v FROM " + rel + " WHERE " + cond;
+    // Name offending rows by their key where the table has one.
+    for (const auto& k : table.key) {
+      key += (key.empty() ? "" : " || '|' || ") + ("coalesce(CAST(" + Ident(k) + " AS VARCHAR), 'NULL')");
+    }
+    return "SELECT " + (key.empty() ? std::string("'NULL'") : key) + " AS v FROM " + rel +
+           " WHERE " + cond;
   }
   if (test.kind == "unique") {
     std::string cols, concat;
@@ -37,11 +42,12 @@ Result<std::vector<TestFailure>> RunTableTests(Catalog& catalog, const std::stri
   std::vector<TestFailure> failures;
   const std::string rel = layer + "." + Ident(table.name);
   for (const auto& test : table.tests) {
-    std::string sql = FailingRowsSql(test, rel);
+    std::string sql = FailingRowsSql(test, table, rel);
+    // The count of failing rows and up to five distinct offending values, in order.
     ASSIGN_OR_RETURN(duck::Rows rows,
-                     catalog.conn().Query("SELECT count(*), string_agg(v, ', ') FILTER (WHERE rn <= 5)"
-                                          " FROM (SELECT v, row_number() OVER () AS rn FROM (" +
-                                          sql + "))"));
+                     catalog.conn().Query("SELECT count(*), array_to_string(list_slice("
+                                          "list(DISTINCT v ORDER BY v), 1, 5), ', ') FROM (" +
+                                          sql + ")"));
     int64_t n = rows.IntAt(0, 0);
     if (n > 0) failures.push_back({test.Describe(), n, rows.At(0, 1)});
   }

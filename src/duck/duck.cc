@@ -1,7 +1,9 @@
 #include "duck/duck.h"
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace sluice::duck {
@@ -164,6 +166,29 @@ Result<duckdb_logical_type> LogicalTypeFromName(const std::string& name) {
   return Status::InvalidArgument("appender does not support type " + name);
 }
 
+// SLUICE_TRACE_SQL=1 prints every statement with its wall time to stderr (for profiling).
+class SqlTrace {
+ public:
+  explicit SqlTrace(const std::string& sql) : sql_(sql) {
+    static const bool enabled = std::getenv("SLUICE_TRACE_SQL") != nullptr;
+    if (enabled) start_ = std::chrono::steady_clock::now();
+    enabled_ = enabled;
+  }
+  ~SqlTrace() {
+    if (!enabled_) return;
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
+                    .count();
+    std::string head = sql_.substr(0, 160);
+    for (char& ch : head) ch = (ch == '\n') ? ' ' : ch;
+    std::fprintf(stderr, "[sql %8.1f ms] %s\n", ms, head.c_str());
+  }
+
+ private:
+  const std::string& sql_;
+  bool enabled_ = false;
+  std::chrono::steady_clock::time_point start_;
+};
+
 }  // namespace
 
 std::string Rows::At(size_t r, size_t c, const std::string& fallback) const {
@@ -215,6 +240,7 @@ Connection::~Connection() {
 void Connection::Interrupt() { duckdb_interrupt(conn_); }
 
 Status Connection::Execute(const std::string& sql) {
+  SqlTrace trace(sql);
   duckdb_result res;
   if (duckdb_query(conn_, sql.c_str(), &res) != DuckDBSuccess) {
     std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error";
@@ -226,6 +252,7 @@ Status Connection::Execute(const std::string& sql) {
 }
 
 Result<Rows> Connection::Query(const std::string& sql) {
+  SqlTrace trace(sql);
   duckdb_result res;
   if (duckdb_query(conn_, sql.c_str(), &res) != DuckDBSuccess) {
     std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error";

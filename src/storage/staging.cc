@@ -155,11 +155,11 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
   std::string copy;
   if (parts.empty()) {
     copy = "COPY (" + select + ") TO " + Literal(tmp_abs + "/" + stamp.batch_id + "_0.parquet") +
-           " (FORMAT parquet, COMPRESSION zstd)";
+           " (FORMAT parquet)";
   } else {
     std::string by;
     for (const auto& c : parts) by += (by.empty() ? "" : ", ") + c;
-    copy = "COPY (" + select + ") TO " + Literal(tmp_abs) + " (FORMAT parquet, COMPRESSION zstd," +
+    copy = "COPY (" + select + ") TO " + Literal(tmp_abs) + " (FORMAT parquet," +
            " PARTITION_BY (" + by + "), FILENAME_PATTERN " + Literal(stamp.batch_id + "_{i}") +
            ", OVERWRITE_OR_IGNORE)";
   }

@@ -26,7 +26,43 @@ struct IngestArgs {
 struct QueryArgs { std::string project = "."; std::string sql; std::string format = "table"; };
 struct StatusArgs { std::string project = "."; bool json = false; };
 
+// `sluice schema check [SOURCE] [--against REV_OR_FILE]`, `schema history SOURCE`,
+// `schema diff SOURCE V1 V2` (cmd_schema.cc).
+struct SchemaArgs {
+  std::string project = ".";
+  std::string action;   // check | history | diff
+  std::string source;   // empty for check: every source
+  std::string against;  // check: a git revision or a contract file to compare with
+  int64_t v1 = 0, v2 = 0;
+  bool json = false;
+};
+// `sluice batches list|release ID|drop ID` (cmd_batches.cc).
+struct BatchesArgs {
+  std::string project = ".";
+  std::string action;  // list | release | drop
+  std::string id;
+  std::string status;  // list: only batches with this status
+  bool json = false;
+};
+// `sluice dlq list [SOURCE] [--reason R] [--batch B]`, `dlq show ID`,
+// `dlq redrive SOURCE [--reason R]` (cmd_dlq.cc).
+struct DlqArgs {
+  std::string project = ".";
+  std::string action;  // list | show | redrive
+  std::string source;
+  std::string reason;
+  std::string batch;
+  int64_t id = 0;
+  bool json = false;
+};
+// `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
+struct VacuumArgs { std::string project = "."; bool json = false; };
+
 int Init(const InitArgs& args);
+int Schema(const SchemaArgs& args);
+int Batches(const BatchesArgs& args);
+int Dlq(const DlqArgs& args);
+int Vacuum(const VacuumArgs& args);
 int Generate(const GenerateArgs& args);
 int Run(const RunArgs& args);
 int Ingest(const IngestArgs& args);

@@ -51,6 +51,57 @@ int main(int argc, char** argv) {
   c_st->add_option("--project", st.project, "Project directory (default: .)");
   c_st->add_flag("--json", st.json, "Print as JSON");
 
+  SchemaArgs sch;
+  auto* c_sch = app.add_subcommand("schema", "Contract versions and compatibility");
+  c_sch->require_subcommand(1);
+  c_sch->add_option("--project", sch.project, "Project directory (default: .)");
+  auto* c_sch_check = c_sch->add_subcommand("check", "Exit non-zero if a contract change is incompatible");
+  c_sch_check->add_option("source", sch.source, "Only this source (default: all)");
+  c_sch_check->add_option("--against", sch.against, "A git revision or contract file to compare with");
+  c_sch_check->add_flag("--json", sch.json, "Print as JSON");
+  auto* c_sch_hist = c_sch->add_subcommand("history", "Registered versions of a source's contract");
+  c_sch_hist->add_option("source", sch.source, "Source")->required();
+  c_sch_hist->add_flag("--json", sch.json, "Print as JSON");
+  auto* c_sch_diff = c_sch->add_subcommand("diff", "Column changes between two versions");
+  c_sch_diff->add_option("source", sch.source, "Source")->required();
+  c_sch_diff->add_option("v1", sch.v1, "Older version")->required();
+  c_sch_diff->add_option("v2", sch.v2, "Newer version")->required();
+  c_sch_diff->add_flag("--json", sch.json, "Print as JSON");
+
+  BatchesArgs bat;
+  auto* c_bat = app.add_subcommand("batches", "List, release or drop batches");
+  c_bat->require_subcommand(1);
+  c_bat->add_option("--project", bat.project, "Project directory (default: .)");
+  auto* c_bat_list = c_bat->add_subcommand("list", "Batches in the ledger");
+  c_bat_list->add_option("--status", bat.status, "Only this status (e.g. quarantined)");
+  c_bat_list->add_flag("--json", bat.json, "Print as JSON");
+  auto* c_bat_rel = c_bat->add_subcommand("release", "Promote a quarantined batch");
+  c_bat_rel->add_option("id", bat.id, "Batch id")->required();
+  auto* c_bat_drop = c_bat->add_subcommand("drop", "Discard a quarantined batch");
+  c_bat_drop->add_option("id", bat.id, "Batch id")->required();
+
+  DlqArgs dlq;
+  auto* c_dlq = app.add_subcommand("dlq", "Inspect and redrive dead-lettered rows");
+  c_dlq->require_subcommand(1);
+  c_dlq->add_option("--project", dlq.project, "Project directory (default: .)");
+  auto* c_dlq_list = c_dlq->add_subcommand("list", "Dead-lettered rows");
+  c_dlq_list->add_option("source", dlq.source, "Only this source");
+  c_dlq_list->add_option("--reason", dlq.reason, "Only this reason");
+  c_dlq_list->add_option("--batch", dlq.batch, "Only this batch");
+  c_dlq_list->add_flag("--json", dlq.json, "Print as JSON");
+  auto* c_dlq_show = c_dlq->add_subcommand("show", "One dead-lettered row in full");
+  c_dlq_show->add_option("id", dlq.id, "DLQ row id")->required();
+  c_dlq_show->add_flag("--json", dlq.json, "Print as JSON");
+  auto* c_dlq_redrive = c_dlq->add_subcommand("redrive", "Re-validate rows against the current contract");
+  c_dlq_redrive->add_option("source", dlq.source, "Source")->required();
+  c_dlq_redrive->add_option("--reason", dlq.reason, "Only rows with this reason");
+  c_dlq_redrive->add_flag("--json", dlq.json, "Print as JSON");
+
+  VacuumArgs vac;
+  auto* c_vac = app.add_subcommand("vacuum", "Apply retention: delete expired DLQ rows");
+  c_vac->add_option("--project", vac.project, "Project directory (default: .)");
+  c_vac->add_flag("--json", vac.json, "Print as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -68,6 +119,19 @@ int main(int argc, char** argv) {
     }
     if (*c_q) return Query(q);
     if (*c_st) return ShowStatus(st);
+    if (*c_sch) {
+      sch.action = *c_sch_check ? "check" : *c_sch_hist ? "history" : "diff";
+      return Schema(sch);
+    }
+    if (*c_bat) {
+      bat.action = *c_bat_list ? "list" : *c_bat_rel ? "release" : "drop";
+      return Batches(bat);
+    }
+    if (*c_dlq) {
+      dlq.action = *c_dlq_list ? "list" : *c_dlq_show ? "show" : "redrive";
+      return Dlq(dlq);
+    }
+    if (*c_vac) return Vacuum(vac);
   } catch (const std::exception& e) {
     return Fail(std::string("internal error: ") + e.what());
   }

@@ -155,6 +155,7 @@ Result<duckdb_logical_type> LogicalTypeFromName(const std::string& name) {
   if (name == "BIGINT") return duckdb_create_logical_type(DUCKDB_TYPE_BIGINT);
   if (name == "INTEGER") return duckdb_create_logical_type(DUCKDB_TYPE_INTEGER);
   if (name == "DOUBLE") return duckdb_create_logical_type(DUCKDB_TYPE_DOUBLE);
+  if (name == "FLOAT") return duckdb_create_logical_type(DUCKDB_TYPE_FLOAT);
   if (name == "BOOLEAN") return duckdb_create_logical_type(DUCKDB_TYPE_BOOLEAN);
   if (name == "DATE") return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
   if (name == "TIMESTAMP") return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);

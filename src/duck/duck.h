@@ -70,7 +70,7 @@ std::string Ident(std::string_view name);
 
 // Appends rows to an existing table chunk by chunk, writing straight into DuckDB's vectors.
 // Column types are given as DuckDB type names matching the table ("BIGINT", "DECIMAL(12,2)").
-// Supported: VARCHAR, BIGINT, INTEGER, DOUBLE, BOOLEAN, DATE, TIMESTAMP, DECIMAL(p<=18,s).
+// Supported: VARCHAR, BIGINT, INTEGER, FLOAT, DOUBLE, BOOLEAN, DATE, TIMESTAMP, DECIMAL(p<=18,s).
 class ChunkAppender {
  public:
   static Result<std::unique_ptr<ChunkAppender>> Create(Connection& conn, const std::string& schema,
@@ -81,7 +81,7 @@ class ChunkAppender {
   // Rows per chunk; callers fill rows [0, n) of the current chunk with n <= Capacity().
   static size_t Capacity();
   // Raw data of column c in the current chunk: int64_t* for BIGINT/TIMESTAMP/DECIMAL,
-  // int32_t* for INTEGER/DATE, double*, bool*. Not for VARCHAR (use SetString).
+  // int32_t* for INTEGER/DATE, float*, double*, bool*. Not for VARCHAR (use SetString).
   void* Data(size_t c);
   void SetString(size_t c, size_t row, std::string_view value);
   void SetNull(size_t c, size_t row);

@@ -2,6 +2,10 @@
 // The formats themselves live in decoder_json.cc and decoder_csv.cc.
 #include "ingest/decoder.h"
 
+#include <cfloat>
+#include <climits>
+#include <cmath>
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -186,8 +190,20 @@ void RowBuilder::SetFromText(int col, std::string_view text, bool quoted, bool b
     case TypeKind::kString:
       s.str = text;
       break;
+    case TypeKind::kInt32:
+      outcome = ParseInt64(text, &s.i64);
+      if (outcome == ParseOutcome::kOk && (s.i64 < INT32_MIN || s.i64 > INT32_MAX)) {
+        outcome = ParseOutcome::kOutOfRange;
+      }
+      break;
     case TypeKind::kInt64:
       outcome = ParseInt64(text, &s.i64);
+      break;
+    case TypeKind::kFloat:
+      outcome = ParseDouble(text, &s.f64);
+      if (outcome == ParseOutcome::kOk && std::fabs(s.f64) > FLT_MAX) {
+        outcome = ParseOutcome::kOutOfRange;
+      }
       break;
     case TypeKind::kDouble:
       outcome = ParseDouble(text, &s.f64);
@@ -263,6 +279,12 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
                    std::to_string(impl_.options.max_field_bytes) + " bytes";
         return false;
       }
+      if (spec.max_length && static_cast<int64_t>(s.str.size()) > *spec.max_length) {
+        *why = reason::kTooLong;
+        *message = "value of " + std::to_string(s.str.size()) + " bytes is longer than max_length " +
+                   std::to_string(*spec.max_length);
+        return false;
+      }
       if (!r.enum_set.empty() && !r.enum_set.contains(s.str)) {
         *why = reason::kNotInEnum;
         *message = QuoteForMessage(s.str) + " is not one of:";
@@ -282,12 +304,14 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
         return false;
       }
       return true;
+    case TypeKind::kInt32:
     case TypeKind::kInt64:
       numeric = static_cast<double>(s.i64);
       break;
     case TypeKind::kDecimal:
       numeric = static_cast<double>(s.i64) / kPow10[spec.type.scale];
       break;
+    case TypeKind::kFloat:
     case TypeKind::kDouble:
       numeric = s.f64;
       break;
@@ -342,9 +366,11 @@ void RowBuilder::Append() {
       case TypeKind::kTimestamp:
         col.i64.push_back(valid ? s.i64 : 0);
         break;
+      case TypeKind::kInt32:
       case TypeKind::kDate:
         col.i32.push_back(valid ? static_cast<int32_t>(s.i64) : 0);
         break;
+      case TypeKind::kFloat:
       case TypeKind::kDouble:
         col.f64.push_back(valid ? s.f64 : 0.0);
         break;

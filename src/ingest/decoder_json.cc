@@ -132,13 +132,14 @@ class JsonRecordDecoder {
         return simdjson::SUCCESS;
       }
       case od::json_type::number: {
-        if (kind != TypeKind::kInt64 && kind != TypeKind::kDouble && kind != TypeKind::kDecimal) {
+        if (kind != TypeKind::kInt32 && kind != TypeKind::kInt64 && kind != TypeKind::kFloat &&
+            kind != TypeKind::kDouble && kind != TypeKind::kDecimal) {
           break;
         }
         const std::string_view text = TrimJsonSpace(value.raw_json_token());
         bool is_integer = false;
         if (!ScanJsonNumber(text, &is_integer)) return simdjson::NUMBER_ERROR;
-        if (kind == TypeKind::kInt64 && !is_integer) {
+        if ((kind == TypeKind::kInt64 || kind == TypeKind::kInt32) && !is_integer) {
           row_.SetTypeError(col, text);
         } else {
           row_.SetFromText(col, text, /*quoted=*/false, /*bool_digits=*/false);

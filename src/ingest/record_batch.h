@@ -15,8 +15,8 @@ namespace sluice {
 // One typed column. Which vector holds the values depends on the column's TypeKind:
 //   kString              -> str_data/str_offsets (value i is [offsets[i], offsets[i+1]))
 //   kInt64, kDecimal     -> i64 (decimals scaled by 10^scale), kTimestamp -> i64 (UTC micros)
-//   kDate                -> i32 (days since 1970-01-01)
-//   kDouble              -> f64
+//   kInt32               -> i32, kDate -> i32 (days since 1970-01-01)
+//   kDouble, kFloat      -> f64 (floats are narrowed when staged)
 //   kBool                -> u8 (0/1)
 // `valid[i]` is 0 for NULL; the value slot then holds a zero / empty string.
 struct ColumnData {
@@ -45,6 +45,8 @@ inline constexpr const char* kNotInEnum = "not_in_enum";
 inline constexpr const char* kOutOfRange = "out_of_range";
 inline constexpr const char* kPatternMismatch = "pattern_mismatch";
 inline constexpr const char* kFieldTooLarge = "field_too_large";     // > DecodeOptions limit
+inline constexpr const char* kTooLong = "too_long";                  // > the column's max_length
+inline constexpr const char* kCheckFailed = "check_failed";          // a contract check was false
 inline constexpr const char* kBadPartitionValue = "bad_partition_value";  // unsafe in a path
 }  // namespace reason
 

@@ -7,7 +7,8 @@
 namespace sluice {
 namespace {
 
-constexpr const char* kKnownTypes = "string, int64, double, decimal(p,s), bool, date, timestamp";
+constexpr const char* kKnownTypes =
+    "string, int32, int64, float, double, decimal(p,s), bool, date, timestamp";
 
 // Columns the engine adds to every staged row, or uses as hive partition directories.
 const std::vector<std::string>& ReservedColumns() {
@@ -42,7 +43,8 @@ int ParseSmallInt(const std::string& s) {
 }
 
 bool IsNumeric(TypeKind k) {
-  return k == TypeKind::kInt64 || k == TypeKind::kDouble || k == TypeKind::kDecimal;
+  return k == TypeKind::kInt32 || k == TypeKind::kInt64 || k == TypeKind::kFloat ||
+         k == TypeKind::kDouble || k == TypeKind::kDecimal;
 }
 
 // In a flow mapping, `{type: decimal(12,2)}` reads as type "decimal(12" plus a key "2)" with no
@@ -96,7 +98,8 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
   ASSIGN_OR_RETURN(auto entries, file.Entries(entry.value, field));
   std::string joined_decimal = RejoinFlowDecimal(&entries);
   RETURN_IF_ERROR(file.CheckKeys(entries, field,
-                                 {"type", "required", "enum", "min", "max", "pattern"}));
+                                 {"type", "required", "enum", "min", "max", "pattern",
+                                  "max_length", "default"}));
   const YamlEntry* type_entry = nullptr;
   for (const auto& e : entries) {
     if (e.key == "type") type_entry = &e;
@@ -137,6 +140,19 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
       }
       ASSIGN_OR_RETURN(std::string p, file.String(e.value, f));
       col.pattern = std::move(p);
+    } else if (e.key == "max_length") {
+      if (col.type.kind != TypeKind::kString) {
+        return file.Error(e.key_node, f, "max_length only applies to string columns, not " + type_name);
+      }
+      ASSIGN_OR_RETURN(double v, file.Number(e.value, f));
+      if (v < 1 || v != static_cast<double>(static_cast<int64_t>(v))) {
+        return file.Error(e.value, f, "must be a positive whole number of bytes");
+      }
+      col.max_length = static_cast<int64_t>(v);
+    } else if (e.key == "default") {
+      if (!e.value.IsScalar()) return file.Error(e.value, f, "must be a single value");
+      ASSIGN_OR_RETURN(std::string d, file.String(e.value, f));
+      col.default_value = std::move(d);
     }
   }
   if (col.min && col.max && *col.min > *col.max) {
@@ -145,10 +161,49 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
   return col;
 }
 
+// `checks: ["a > 0", {name: n, expr: "..."}]`; unnamed checks are called check_1, check_2, ...
+Result<std::vector<ContractCheck>> ParseChecks(const YamlFile& file, const YamlEntry& entry) {
+  std::vector<ContractCheck> checks;
+  if (entry.value.IsNull()) return checks;
+  if (!entry.value.IsSequence()) {
+    return file.Error(entry.value, "checks",
+                      "expected a list such as [{name: positive, expr: \"amount > 0\"}]");
+  }
+  for (size_t i = 0; i < entry.value.size(); ++i) {
+    const std::string f = "checks[" + std::to_string(i) + "]";
+    YAML::Node item = entry.value[i];
+    ContractCheck check;
+    check.line = item.Mark().line + 1;
+    check.name = "check_" + std::to_string(i + 1);
+    if (item.IsScalar()) {
+      ASSIGN_OR_RETURN(check.expr, file.String(item, f));
+    } else {
+      ASSIGN_OR_RETURN(auto kv, file.Entries(item, f));
+      RETURN_IF_ERROR(file.CheckKeys(kv, f, {"name", "expr"}));
+      for (const auto& e : kv) {
+        if (e.key == "name") {
+          ASSIGN_OR_RETURN(check.name, file.String(e.value, f + ".name"));
+          if (!IsValidIdentifier(check.name)) {
+            return file.Error(e.value, f + ".name", "'" + check.name + "' is not a valid name");
+          }
+        } else {
+          ASSIGN_OR_RETURN(check.expr, file.String(e.value, f + ".expr"));
+        }
+      }
+    }
+    if (Trim(check.expr).empty()) return file.Error(item, f, "the check has no expression");
+    if (check.expr.find(';') != std::string::npos) {
+      return file.Error(item, f, "a check is one SQL expression; ';' is not allowed");
+    }
+    checks.push_back(std::move(check));
+  }
+  return checks;
+}
+
 Result<Contract> ParseContractDocument(const std::string& text, const std::string& path) {
   ASSIGN_OR_RETURN(YamlFile file, YamlFile::Parse(text, path));
   ASSIGN_OR_RETURN(auto top, file.Entries(file.root(), ""));
-  RETURN_IF_ERROR(file.CheckKeys(top, "", {"name", "compatibility", "columns"}));
+  RETURN_IF_ERROR(file.CheckKeys(top, "", {"name", "compatibility", "columns", "checks"}));
   Contract contract;
   contract.path = path;
   const YamlEntry* columns = nullptr;
@@ -172,6 +227,8 @@ Result<Contract> ParseContractDocument(const std::string& text, const std::strin
       }
     } else if (e.key == "columns") {
       columns = &e;
+    } else if (e.key == "checks") {
+      ASSIGN_OR_RETURN(contract.checks, ParseChecks(file, e));
     }
   }
   if (!has_name) return file.Error(file.root(), "name", "missing; a contract needs a name");
@@ -197,7 +254,9 @@ Result<Contract> ParseContractDocument(const std::string& text, const std::strin
 std::string ColumnType::Name() const {
   switch (kind) {
     case TypeKind::kString: return "string";
+    case TypeKind::kInt32: return "int32";
     case TypeKind::kInt64: return "int64";
+    case TypeKind::kFloat: return "float";
     case TypeKind::kDouble: return "double";
     case TypeKind::kDecimal:
       return "decimal(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
@@ -211,7 +270,9 @@ std::string ColumnType::Name() const {
 std::string ColumnType::DuckType() const {
   switch (kind) {
     case TypeKind::kString: return "VARCHAR";
+    case TypeKind::kInt32: return "INTEGER";
     case TypeKind::kInt64: return "BIGINT";
+    case TypeKind::kFloat: return "FLOAT";
     case TypeKind::kDouble: return "DOUBLE";
     case TypeKind::kDecimal:
       return "DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
@@ -225,7 +286,9 @@ std::string ColumnType::DuckType() const {
 Result<ColumnType> ParseColumnType(const std::string& text) {
   ColumnType t;
   if (text == "string") { t.kind = TypeKind::kString; return t; }
+  if (text == "int32") { t.kind = TypeKind::kInt32; return t; }
   if (text == "int64") { t.kind = TypeKind::kInt64; return t; }
+  if (text == "float") { t.kind = TypeKind::kFloat; return t; }
   if (text == "double") { t.kind = TypeKind::kDouble; return t; }
   if (text == "bool") { t.kind = TypeKind::kBool; return t; }
   if (text == "date") { t.kind = TypeKind::kDate; return t; }

@@ -4,6 +4,7 @@
 // the schema registry (catalog/) compares versions of it. Plain data, safe to share read-only.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,21 +13,23 @@
 
 namespace sluice {
 
-enum class TypeKind { kString, kInt64, kDouble, kDecimal, kBool, kDate, kTimestamp };
+enum class TypeKind { kString, kInt32, kInt64, kFloat, kDouble, kDecimal, kBool, kDate, kTimestamp };
 
 struct ColumnType {
   TypeKind kind = TypeKind::kString;
   int precision = 0;  // decimal only: 1..18
   int scale = 0;      // decimal only: 0..precision
 
-  // The contract spelling: "string", "int64", "decimal(12,2)", ...
+  // The contract spelling: "string", "int32", "int64", "float", "decimal(12,2)", ...
   std::string Name() const;
-  // The DuckDB type used in staging, curated and published tables: "VARCHAR", "DECIMAL(12,2)", ...
+  // The DuckDB type used in staging, curated and published tables: "VARCHAR", "INTEGER",
+  // "BIGINT", "FLOAT", "DOUBLE", "DECIMAL(12,2)", "BOOLEAN", "DATE", "TIMESTAMP".
   std::string DuckType() const;
   bool operator==(const ColumnType&) const = default;
 };
 
-// Parses "string", "int64", "double", "decimal(p,s)", "bool", "date", "timestamp".
+// Parses "string", "int32", "int64", "float", "double", "decimal(p,s)", "bool", "date",
+// "timestamp".
 // InvalidArgument names the known types when `text` is none of them.
 Result<ColumnType> ParseColumnType(const std::string& text);
 
@@ -38,13 +41,33 @@ struct ColumnSpec {
   std::optional<double> min;             // numeric types only
   std::optional<double> max;
   std::optional<std::string> pattern;    // RE2 syntax, must match the whole string value
+  std::optional<int64_t> max_length;     // string only: at most this many bytes
+  // The value old rows read when this column did not exist yet (schema evolution), as YAML
+  // text; a column without one that is not `required` defaults to NULL.
+  std::optional<std::string> default_value;
   int line = 0;                          // 1-based line in the contract file, for messages
+
+  // True when old data can be read with this column absent: a declared default, or nullable.
+  bool HasDefault() const { return default_value.has_value() || !required; }
+  bool operator==(const ColumnSpec&) const = default;
+};
+
+// A row-level rule across columns, as a SQL boolean expression over the contract's columns:
+// `checks: [{name: small_or_jpy, expr: "amount <= 10000 OR currency = 'JPY'"}]`. A row for which
+// it is false is dead-lettered with reason `check_failed` naming the check; NULL passes (as in
+// SQL CHECK constraints).
+struct ContractCheck {
+  std::string name;
+  std::string expr;
+  int line = 0;
+  bool operator==(const ContractCheck&) const = default;
 };
 
 struct Contract {
   std::string name;
   std::string compatibility = "full_transitive";
   std::vector<ColumnSpec> columns;
+  std::vector<ContractCheck> checks;
   std::string path;  // the file it was read from, as given
 
   // Index into `columns`, or -1.

@@ -342,7 +342,9 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
   RETURN_IF_ERROR(CheckColumn(version->value, field + ".version", t->version, &contract));
   const ColumnSpec& vcol = contract.columns[static_cast<size_t>(contract.Find(t->version))];
   switch (vcol.type.kind) {
+    case TypeKind::kInt32:
     case TypeKind::kInt64:
+    case TypeKind::kFloat:
     case TypeKind::kDouble:
     case TypeKind::kDecimal:
     case TypeKind::kDate:
@@ -350,7 +352,7 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
     default:
       return file_.Error(version->value, field + ".version",
                          "column '" + t->version + "' is " + vcol.type.Name() +
-                             "; a version column must be int64, double, decimal, date or timestamp");
+                             "; a version column must be int32, int64, float, double, decimal, date or timestamp");
   }
   if (!vcol.required) {
     return file_.Error(version->value, field + ".version",

@@ -41,9 +41,15 @@ void FillColumn(duck::ChunkAppender& app, size_t c, const ColumnData& col, size_
         std::memcpy(app.Data(c), col.i64.data() + begin, n * sizeof(int64_t));
       }
       break;
+    case TypeKind::kInt32:
     case TypeKind::kDate:
       std::memcpy(app.Data(c), col.i32.data() + begin, n * sizeof(int32_t));
       break;
+    case TypeKind::kFloat: {
+      auto* out = static_cast<float*>(app.Data(c));
+      for (size_t r = 0; r < n; ++r) out[r] = static_cast<float>(col.f64[begin + r]);
+      break;
+    }
     case TypeKind::kDouble:
       std::memcpy(app.Data(c), col.f64.data() + begin, n * sizeof(double));
       break;

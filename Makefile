@@ -1,5 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both set up what is missing first.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 .PHONY: all setup build demo test test-asan bench clean
@@ -13,7 +14,7 @@ build: setup
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@bash scripts/demo.sh $(BUILD)/sluice
+	@bash scripts/demo.sh $(BUILD)/src/cli/sluice
 
 # The unit tests under ASan/UBSan first, then the whole suite (its summary is the last one).
 test: build test-asan

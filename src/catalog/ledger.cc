@@ -136,9 +136,7 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     RETURN_IF_ERROR(env->CreateDirs(std::filesystem::path(to).parent_path().string()));
     RETURN_IF_ERROR(env->Rename(lake + "/" + f.tmp_path, to));
   }
-  for (const auto& f : files) {
-    RETURN_IF_ERROR(env->SyncDir(std::filesystem::path(lake + "/" + f.path).parent_path().string()));
-  }
+  if (!files.empty()) RETURN_IF_ERROR(env->SyncFileSystem(lake));  // the renames, durably
   SLUICE_FAILPOINT("ingest.after_rename");
   const std::string tmp = lake + "/" + StagingTmpDir(record.source, record.batch_id);
   RETURN_IF_ERROR(env->RemoveAll(tmp));

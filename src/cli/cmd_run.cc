@@ -49,21 +49,24 @@ void PrintSummary(const RunSummary& s) {
               << " landing files are all in the ledger already" << std::endl;
     return;
   }
-  std::cout << "ingest   " << batches << " batches (" << dups << " duplicates skipped): "
+  std::cout << "ingest   " << batches << " batches, " << dups << " duplicates skipped: "
             << Thousands(read) << " rows read = " << Thousands(staged) << " staged + "
             << Thousands(dead) << " dead-lettered  [" << Secs(s.ingest_seconds) << "]\n";
+  std::string curate;
   for (const auto& [name, merged] : s.curate_rows_merged) {
-    std::cout << "curate   " << name << ": " << Thousands(merged) << " rows merged from "
-              << Thousands(s.curate_rows_in.at(name)) << " incoming, "
-              << s.curate_partitions.at(name) << " partitions changed\n";
+    curate += (curate.empty() ? "" : "; ") + name + ": " + Thousands(merged) + " rows merged (" +
+              Thousands(s.curate_rows_in.at(name)) + " incoming), " +
+              std::to_string(s.curate_partitions.at(name)) + " partitions changed";
   }
-  std::cout << "         [" << Secs(s.curate_seconds) << "]\n";
+  std::cout << "curate   " << (curate.empty() ? "no curated tables" : curate) << "  ["
+            << Secs(s.curate_seconds) << "]\n";
+  std::string marts;
   for (const auto& [name, parts] : s.mart_partitions) {
-    std::cout << "marts    " << name << ": "
-              << (parts < 0 ? std::string("rebuilt whole") : std::to_string(parts) + " partitions refreshed")
-              << "\n";
+    marts += (marts.empty() ? "" : "; ") + name + ": " +
+             (parts < 0 ? std::string("rebuilt whole") : std::to_string(parts) + " partitions refreshed");
   }
-  std::cout << "         [" << Secs(s.marts_seconds) << "]\n";
+  std::cout << "marts    " << (marts.empty() ? "nothing to refresh" : marts) << "  ["
+            << Secs(s.marts_seconds) << "]\n";
   std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]"
             << std::endl;
 }

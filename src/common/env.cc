@@ -85,6 +85,16 @@ Status Env::SyncDir(const std::string& dir) {
   return SyncFile(dir.empty() ? std::string(".") : dir);
 }
 
+Status Env::SyncFileSystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError(path, std::strerror(errno));
+  int rc = ::syncfs(fd);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) return Status::IOError(path, std::string("syncfs: ") + std::strerror(err));
+  return Status::OK();
+}
+
 Status Env::Rename(const std::string& from, const std::string& to) {
   if (::rename(from.c_str(), to.c_str()) != 0) {
     return Status::IOError(from, std::string("rename to ") + to + ": " + std::strerror(errno));

@@ -2,8 +2,9 @@
 BUILD ?= build
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
 
-.PHONY: all setup build demo test test-asan bench clean
+.PHONY: all setup build demo test test-asan test-fuzz bench clean
 all: build
 
 setup:
@@ -16,8 +17,9 @@ build: setup
 demo: build
 	@bash scripts/demo.sh $(BUILD)/src/cli/sluice
 
-# The unit tests under ASan/UBSan first, then the whole suite (its summary is the last one).
-test: build test-asan
+# The unit tests under ASan/UBSan and the fuzz targets first, then the whole suite (its summary is
+# the last one).
+test: build test-asan test-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 test-asan: setup
@@ -26,8 +28,14 @@ test-asan: setup
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit --timeout 300
 
+# libFuzzer targets (fuzz/README.md), built with clang, each run FUZZ_SECONDS on its seed corpus.
+test-fuzz: setup
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target contract_fuzz jsonl_fuzz csv_fuzz value_parser_fuzz
+	@bash fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 bench: build
 	@bash bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

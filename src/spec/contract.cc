@@ -145,7 +145,8 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
         return file.Error(e.key_node, f, "max_length only applies to string columns, not " + type_name);
       }
       ASSIGN_OR_RETURN(double v, file.Number(e.value, f));
-      if (v < 1 || v != static_cast<double>(static_cast<int64_t>(v))) {
+      // Compare before converting: a double beyond int64's range does not convert (UB).
+      if (!(v >= 1 && v <= 9.0e18) || v != static_cast<double>(static_cast<int64_t>(v))) {
         return file.Error(e.value, f, "must be a positive whole number of bytes");
       }
       col.max_length = static_cast<int64_t>(v);

@@ -1,11 +1,13 @@
 #include "spec/yaml_file.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <exception>
 #include <filesystem>
 #include <set>
+#include <string_view>
 #include <system_error>
 
 #include "common/env.h"
@@ -32,6 +34,61 @@ bool FindIndentTab(const std::string& text, int* line, int* col) {
     ++l;
   }
   return false;
+}
+
+// Offset of the first byte of `text` that does not start a valid UTF-8 sequence, or npos.
+size_t InvalidUtf8Offset(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // overlong
+      if (c == 0xED) hi = 0x9F;  // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // overlong
+      if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
+    }
+    bool ok = len != 0 && n - i >= len && p[i + 1] >= lo && p[i + 1] <= hi;
+    for (size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
+    if (!ok) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// yaml-cpp passes invalid UTF-8 through into scalars and turns a NUL byte into a stray 0xA0, from
+// where either would reach messages, dead letters and DuckDB (which refuses invalid UTF-8 in
+// VARCHAR). YAML allows neither, so the whole text is checked first: an error naming the 0-based
+// line and column of the first bad byte, or "" when the text is fine.
+std::string FindBadByte(const std::string& text, int* line, int* col) {
+  size_t bad = InvalidUtf8Offset(text);
+  std::string what = "invalid UTF-8 (spec files are UTF-8 text)";
+  const size_t nul = text.find('\0');
+  if (nul < bad) {
+    bad = nul;
+    what = "NUL character (not allowed in YAML)";
+  }
+  if (bad == std::string::npos) return "";
+  size_t line_start = 0;
+  if (bad > 0) {
+    const size_t newline = text.rfind('\n', bad - 1);
+    if (newline != std::string::npos) line_start = newline + 1;
+  }
+  *line = static_cast<int>(
+      std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+  *col = static_cast<int>(bad - line_start);
+  return what;
 }
 
 const char* NodeTypeName(const YAML::Node& node) {
@@ -68,6 +125,13 @@ std::string JoinNames(const std::vector<std::string>& names) {
 }
 
 Result<YamlFile> YamlFile::Parse(const std::string& text, const std::string& path) {
+  int line = 0, col = 0;
+  if (std::string bad = FindBadByte(text, &line, &col); !bad.empty()) {
+    YAML::Mark mark;
+    mark.line = line;
+    mark.column = col;
+    return Status::InvalidArgument(LocatedMessage(path, mark, "", bad));
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -147,6 +211,7 @@ Result<std::string> YamlFile::String(const YAML::Node& node, const std::string& 
   }
   const std::string& s = node.Scalar();
   if (s.find('\0') != std::string::npos) return Error(node, field, "contains a NUL character");
+  if (InvalidUtf8Offset(s) != std::string_view::npos) return Error(node, field, "is not valid UTF-8");
   return s;
 }
 

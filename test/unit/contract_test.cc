@@ -246,6 +246,27 @@ TEST(ContractTest, HostileInputNeverThrows) {
                 {"t.yaml:3:", "columns"});
   ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: int64, min: .nan}\n", "t.yaml"),
                 {"columns.a.min"});
+  ExpectInvalid(
+      ParseContract("name: t\ncolumns:\n  a: {type: string, max_length: 1e300}\n", "t.yaml"),
+      {"columns.a.max_length", "whole number"});
+}
+
+// Found by fuzz/contract_fuzz: yaml-cpp passes invalid UTF-8 through into enum values and from
+// there into dead-letter messages (DuckDB refuses invalid UTF-8 in VARCHAR).
+TEST(ContractTest, InvalidUtf8IsRefusedWithItsPosition) {
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: string, enum: [x\xff]}\n", "t.yaml"),
+                {"t.yaml:3:29", "UTF-8"});
+  ExpectInvalid(ParseContract("name: t\xed\xa0\x80\ncolumns:\n  a: {type: string}\n", "t.yaml"),
+                {"t.yaml:1:8", "UTF-8"});
+  // yaml-cpp turns a NUL byte inside a scalar into a stray 0xA0 byte.
+  const char kNul[] = "name: t\ncolumns:\n  a: {type: string, enum: [x\0y]}\n";
+  ExpectInvalid(ParseContract(std::string(kNul, sizeof(kNul) - 1), "t.yaml"),
+                {"t.yaml:3:29", "NUL"});
+  Result<Contract> ok = ParseContract(
+      "\xef\xbb\xbfname: t\ncolumns:\n  a: {type: string, enum: [\xc3\xbc, \xf0\x9f\x98\x80]}\n",
+      "t.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->columns[0].enum_values[1], "\xf0\x9f\x98\x80");
 }
 
 class LoadContractTest : public ::testing::Test {

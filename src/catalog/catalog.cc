@@ -27,6 +27,23 @@ std::string ColumnDefinitions(const Contract& contract) {
   return out;
 }
 
+std::string StagingRows(const Contract& contract, const std::string& scan) {
+  // An empty relation typed by the contract, unioned by name with the files: a column no file
+  // has yet reads NULL, and a column whose files hold a narrower type (int32 before a widening)
+  // reads the contract's type. A declared default fills what is missing.
+  std::string typed, defaults;
+  for (const auto& c : contract.columns) {
+    typed += (typed.empty() ? "" : ", ") + ("CAST(NULL AS " + c.type.DuckType() + ") AS " + Ident(c.name));
+    if (c.default_value) {
+      defaults += (defaults.empty() ? "" : ", ") +
+                  ("coalesce(" + Ident(c.name) + ", CAST(" + Literal(*c.default_value) + " AS " +
+                   c.type.DuckType() + ")) AS " + Ident(c.name));
+    }
+  }
+  return "(SELECT *" + (defaults.empty() ? "" : " REPLACE (" + defaults + ")") + " FROM (SELECT " +
+         typed + " WHERE false UNION ALL BY NAME SELECT * FROM " + scan + "))";
+}
+
 namespace {
 
 constexpr const char* kMetaSchema = R"sql(
@@ -55,6 +72,19 @@ CREATE TABLE IF NOT EXISTS meta.tables (
   updated_at TIMESTAMP, published_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS meta.runs (
   started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, status VARCHAR NOT NULL, summary VARCHAR);
+CREATE TABLE IF NOT EXISTS meta.schemas (
+  source VARCHAR NOT NULL, version BIGINT NOT NULL, fingerprint VARCHAR NOT NULL,
+  columns VARCHAR NOT NULL, checks VARCHAR, compatibility VARCHAR NOT NULL,
+  registered_at TIMESTAMP NOT NULL, PRIMARY KEY (source, version));
+CREATE TABLE IF NOT EXISTS meta.test_results (
+  run_started_at TIMESTAMP NOT NULL, layer VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+  test VARCHAR NOT NULL, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
+  failing_rows BIGINT NOT NULL, sample VARCHAR, batch_ids VARCHAR, checked_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.quarantine (
+  source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
+  tests VARCHAR NOT NULL, failures VARCHAR NOT NULL, sample VARCHAR,
+  run_started_at TIMESTAMP, quarantined_at TIMESTAMP NOT NULL, released_at TIMESTAMP,
+  dropped_at TIMESTAMP);
 )sql";
 
 }  // namespace
@@ -105,6 +135,40 @@ Status Catalog::CreateSchema() {
         " (batch_id VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, column_name VARCHAR,"
         " message VARCHAR, raw VARCHAR, correlation_id VARCHAR, ingested_at TIMESTAMP)"));
   }
+  return CreateDlqIdentity();
+}
+
+// DLQ rows' identity and state (dlq_id, status, redriven_batch), the ledger's redrive lineage
+// (parent_batches) and CSV headers (csv_header): added with ALTER so lakes created before get
+// them too, in the same column order. DLQ rows of such lakes get ids here, in (source, batch,
+// line) order. meta.counters holds the last dlq_id handed out: ids are never reused, even after
+// vacuum deleted the newest rows.
+Status Catalog::CreateDlqIdentity() {
+  RETURN_IF_ERROR(conn_->Execute(
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS parent_batches VARCHAR;"
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS csv_header VARCHAR;"
+      "CREATE TABLE IF NOT EXISTS meta.counters (name VARCHAR NOT NULL, value BIGINT NOT NULL);"
+      "INSERT INTO meta.counters SELECT 'dlq_id', 0"
+      " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));
+  for (const auto& source : spec_.sources) {
+    const std::string t = "dlq." + Ident(source.name);
+    RETURN_IF_ERROR(conn_->Execute(
+        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS dlq_id BIGINT;"
+        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS status VARCHAR;"
+        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS redriven_batch VARCHAR"));
+    ASSIGN_OR_RETURN(int64_t unnumbered,
+                     conn_->QueryInt("SELECT count(*) FROM " + t + " WHERE dlq_id IS NULL"));
+    if (unnumbered == 0) continue;
+    RETURN_IF_ERROR(conn_->Execute(
+        "BEGIN TRANSACTION;"
+        "UPDATE " + t + " SET dlq_id = n.id, status = coalesce(" + t + ".status, 'open') FROM ("
+        "  SELECT rowid AS rid, (SELECT value FROM meta.counters WHERE name = 'dlq_id') +"
+        "    row_number() OVER (ORDER BY batch_id, line, rowid) AS id"
+        "  FROM " + t + " WHERE dlq_id IS NULL) n WHERE " + t + ".rowid = n.rid;"
+        "UPDATE meta.counters SET value = value + " + std::to_string(unnumbered) +
+        " WHERE name = 'dlq_id';"
+        "COMMIT"));
+  }
   return Status::OK();
 }
 
@@ -116,7 +180,9 @@ Status Catalog::Checkpoint() { return conn_->Execute("CHECKPOINT lake"); }
 Status Catalog::RefreshStagingView(const SourceSpec& source) {
   ASSIGN_OR_RETURN(duck::Rows files,
                    conn_->Query("SELECT path, tmp_path FROM meta.files WHERE source = " +
-                                Literal(source.name) + " ORDER BY path"));
+                                Literal(source.name) + " AND batch_id NOT IN (SELECT batch_id "
+                                "FROM meta.batches WHERE status = 'dropped' AND source = " +
+                                Literal(source.name) + ") ORDER BY path"));
   std::string view = "CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS ";
   bool partitioned = !source.partition_by.empty();
   if (files.rows.empty()) {
@@ -152,7 +218,9 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
     }
     opts += "}";
   }
-  return conn_->Execute(view + "SELECT * FROM read_parquet([" + list + "]" + opts + ")");
+  // Files staged under older contract versions may lack columns added since (G7).
+  return conn_->Execute(view + StagingRows(source.contract, "read_parquet([" + list + "]" + opts +
+                                                                ", union_by_name = true)"));
 }
 
 }  // namespace sluice

@@ -60,6 +60,75 @@ void PrintTable(const duck::Rows& rows) {
   std::cout << "(" << rows.rows.size() << (rows.rows.size() == 1 ? " row)" : " rows)") << std::endl;
 }
 
+// Quality gates for `sluice status`: per test, its result in the latest run that checked it
+// (the worst of that run: fail > bypassed > warn > pass), and the batches still quarantined.
+Result<nlohmann::ordered_json> GateStatus(duck::Connection& conn) {
+  nlohmann::ordered_json counts = {{"pass", 0}, {"warn", 0}, {"fail", 0}, {"bypassed", 0}};
+  nlohmann::ordered_json out = {{"tests", {{"counts", counts}, {"results", nlohmann::ordered_json::array()}}},
+                                {"quarantined", nlohmann::ordered_json::array()}};
+  // A lake written before quality gates were recorded has no such tables (read-only: not created).
+  ASSIGN_OR_RETURN(int64_t have, conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE "
+                                               "database_name = 'lake' AND schema_name = 'meta' AND "
+                                               "table_name IN ('test_results', 'quarantine')"));
+  if (have < 2) return out;
+  ASSIGN_OR_RETURN(duck::Rows t, conn.Query(
+      "SELECT r.layer, r.table_name, r.test, any_value(r.severity), CASE max(CASE r.status WHEN "
+      "'fail' THEN 4 WHEN 'bypassed' THEN 3 WHEN 'warn' THEN 2 ELSE 1 END) WHEN 4 THEN 'fail' WHEN 3 "
+      "THEN 'bypassed' WHEN 2 THEN 'warn' ELSE 'pass' END, max(r.failing_rows), "
+      "string_agg(DISTINCT r.sample, '; ') FILTER (WHERE r.status <> 'pass'), "
+      "string_agg(DISTINCT r.batch_ids, ', ') FILTER (WHERE r.status <> 'pass'), "
+      "CAST(max(r.checked_at) AS VARCHAR) FROM meta.test_results r JOIN (SELECT layer, table_name, "
+      "test, max(run_started_at) AS run FROM meta.test_results GROUP BY ALL) l ON l.layer = r.layer "
+      "AND l.table_name = r.table_name AND l.test = r.test AND l.run = r.run_started_at "
+      "GROUP BY r.layer, r.table_name, r.test ORDER BY r.layer, r.table_name, r.test"));
+  auto opt = [](const duck::Rows& rows, size_t r, size_t c) {
+    return rows.rows[r][c] ? nlohmann::ordered_json(*rows.rows[r][c]) : nlohmann::ordered_json(nullptr);
+  };
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const std::string status = t.At(r, 4);
+    out["tests"]["counts"][status] = out["tests"]["counts"][status].get<int64_t>() + 1;
+    out["tests"]["results"].push_back({{"table", t.At(r, 0) + "." + t.At(r, 1)}, {"test", t.At(r, 2)},
+                                       {"severity", t.At(r, 3)}, {"status", status},
+                                       {"failing_rows", t.IntAt(r, 5)}, {"sample", opt(t, r, 6)},
+                                       {"batches", opt(t, r, 7)}, {"checked_at", t.At(r, 8)}});
+  }
+  ASSIGN_OR_RETURN(duck::Rows q, conn.Query(
+      "SELECT b.source, b.batch_id, q.table_name, q.tests, q.sample, CAST(q.quarantined_at AS VARCHAR) "
+      "FROM meta.batches b JOIN (SELECT * FROM meta.quarantine QUALIFY row_number() OVER (PARTITION BY "
+      "source, batch_id ORDER BY quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = "
+      "b.batch_id WHERE b.status = 'quarantined' ORDER BY b.batch_seq"));
+  for (size_t r = 0; r < q.rows.size(); ++r) {
+    out["quarantined"].push_back({{"source", q.At(r, 0)}, {"batch_id", q.At(r, 1)},
+                                  {"table", "curated." + q.At(r, 2)}, {"failed_tests", q.At(r, 3)},
+                                  {"sample", opt(q, r, 4)}, {"quarantined_at", q.At(r, 5)}});
+  }
+  return out;
+}
+
+void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordered_json& quarantined) {
+  const auto& c = tests["counts"];
+  if (tests["results"].empty()) return;
+  std::cout << "\ntests (latest run of each): " << c["pass"] << " pass, " << c["warn"] << " warn, "
+            << c["fail"] << " fail" << (c["bypassed"].get<int64_t>() ? ", " + c["bypassed"].dump() + " bypassed" : "")
+            << "\n";
+  for (const auto& r : tests["results"]) {
+    if (r["status"] == "pass") continue;
+    std::cout << "  " << r["status"].get<std::string>() << "  " << r["table"].get<std::string>() << ": "
+              << r["test"].get<std::string>() << ": " << r["failing_rows"] << " failing rows";
+    if (!r["sample"].is_null()) std::cout << " (e.g. " << r["sample"].get<std::string>() << ")";
+    if (!r["batches"].is_null()) std::cout << " [batches " << r["batches"].get<std::string>() << "]";
+    std::cout << "\n";
+  }
+  if (quarantined.empty()) return;
+  std::cout << "\nquarantined batches (`sluice batches release|drop ID`)\n";
+  for (const auto& q : quarantined) {
+    std::cout << "  " << q["source"].get<std::string>() << "/" << q["batch_id"].get<std::string>()
+              << ": " << q["table"].get<std::string>() << ": " << q["failed_tests"].get<std::string>();
+    if (!q["sample"].is_null()) std::cout << " (" << q["sample"].get<std::string>() << ")";
+    std::cout << ", since " << q["quarantined_at"].get<std::string>() << "\n";
+  }
+}
+
 }  // namespace
 
 int Query(const QueryArgs& args) {
@@ -141,6 +210,10 @@ int ShowStatus(const StatusArgs& args) {
   if (!run.ok()) return Fail(run.status().message());
   out["sources"] = sources;
   out["tables"] = tables;
+  auto gates = GateStatus(conn);
+  if (!gates.ok()) return Fail(gates.status().message());
+  out["tests"] = (*gates)["tests"];
+  out["quarantined"] = (*gates)["quarantined"];
   out["last_run"] = run->rows.empty()
                         ? nlohmann::ordered_json(nullptr)
                         : nlohmann::ordered_json{{"started_at", run->At(0, 0)},
@@ -166,6 +239,7 @@ int ShowStatus(const StatusArgs& args) {
               << "), updated " << s["updated_at"].get<std::string>() << ", "
               << s["freshness_seconds"] << " s ago\n";
   }
+  PrintGateStatus(out["tests"], out["quarantined"]);
   std::cout.flush();
   return 0;
 }

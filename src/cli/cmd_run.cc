@@ -38,6 +38,28 @@ void ClearProgress() {
   if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
 }
 
+// Quality gates that did not pass: warnings, bypassed failures of released batches, and
+// quarantined batches (stdout, after the summary).
+void PrintGates(const RunSummary& s) {
+  auto failure = [](const TestOutcome& o) {
+    return o.test + ": " + std::to_string(o.failing_rows) + " failing rows" +
+           (o.sample.empty() ? "" : " (e.g. " + o.sample + ")");
+  };
+  for (const auto& n : s.test_warnings) {
+    std::cout << "warn     " << n.layer << "." << n.table << ": " << failure(n.outcome) << "\n";
+  }
+  for (const auto& n : s.test_bypassed) {
+    std::cout << "bypassed " << n.layer << "." << n.table << ": " << failure(n.outcome)
+              << " (released batch applied anyway)\n";
+  }
+  for (const auto& q : s.quarantined) {
+    std::cout << "QUARANTINED batch " << q.batch_id << " (curated." << q.table << "): ";
+    for (size_t i = 0; i < q.failures.size(); ++i) std::cout << (i ? "; " : "") << failure(q.failures[i]);
+    std::cout << "\n";
+  }
+  std::cout.flush();
+}
+
 void PrintSummary(const RunSummary& s) {
   int64_t batches = 0, dups = 0, read = 0, staged = 0, dead = 0;
   for (const auto& b : s.batches) {
@@ -69,6 +91,7 @@ void PrintSummary(const RunSummary& s) {
             << Secs(s.marts_seconds) << "]\n";
   std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]"
             << std::endl;
+  PrintGates(s);
 }
 
 }  // namespace
@@ -86,6 +109,13 @@ int Run(const RunArgs& args) {
     std::cout << RunSummaryJson(*summary).dump() << std::endl;
   } else {
     PrintSummary(*summary);
+  }
+  if (!summary->quarantined.empty()) {
+    // Exit 3 (not 1): the run itself succeeded and published, but CI should notice.
+    std::cerr << "warning: " << summary->quarantined.size()
+              << " batch(es) quarantined by quality gates; see `sluice batches list --status "
+                 "quarantined`, then `sluice batches release ID` or `drop ID`" << std::endl;
+    return 3;
   }
   return 0;
 }

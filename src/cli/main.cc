@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   c_sch_diff->add_option("v1", sch.v1, "Older version")->required();
   c_sch_diff->add_option("v2", sch.v2, "Newer version")->required();
   c_sch_diff->add_flag("--json", sch.json, "Print as JSON");
+  // `sluice schema check --project DIR`: --project belongs to `schema`.
+  for (auto* c : {c_sch_check, c_sch_hist, c_sch_diff}) c->fallthrough();
 
   BatchesArgs bat;
   auto* c_bat = app.add_subcommand("batches", "List, release or drop batches");
@@ -79,6 +81,8 @@ int main(int argc, char** argv) {
   c_bat_rel->add_option("id", bat.id, "Batch id")->required();
   auto* c_bat_drop = c_bat->add_subcommand("drop", "Discard a quarantined batch");
   c_bat_drop->add_option("id", bat.id, "Batch id")->required();
+  // `sluice batches list --project DIR` as well as `sluice batches --project DIR list`.
+  for (auto* c : {c_bat_list, c_bat_rel, c_bat_drop}) c->fallthrough();
 
   DlqArgs dlq;
   auto* c_dlq = app.add_subcommand("dlq", "Inspect and redrive dead-lettered rows");

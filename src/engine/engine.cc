@@ -4,6 +4,8 @@
 
 #include "catalog/ledger.h"
 #include "common/hash.h"
+#include "engine/row_checks.h"
+#include "engine/schema_evolution.h"
 #include "engine/summary.h"
 #include "ingest/decoder.h"
 #include "storage/publish.h"
@@ -27,8 +29,9 @@ std::string NewCorrelationId(Env* env) {
   return ContentHash(seed);
 }
 
+// Parquet rows are decoded from `records` (JSON objects, kept for the rows' raw text).
 Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std::string& path,
-                           const std::string& data) {
+                           const std::string& data, std::vector<std::string>& records) {
   DecodeOptions options;
   options.csv_delimiter = source.csv_delimiter;
   if (!source.partition_by.tenant.empty()) options.path_columns.push_back(source.partition_by.tenant);
@@ -41,7 +44,6 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
       ASSIGN_OR_RETURN(duck::Rows rows,
                        catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
                                             duck::Literal(path) + ") t"));
-      std::vector<std::string> records;
       records.reserve(rows.rows.size());
       for (size_t r = 0; r < rows.rows.size(); ++r) records.push_back(rows.At(r, 0));
       return validator.DecodeJsonRecords(records);
@@ -54,8 +56,13 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
 
 Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
+  // Contract checks must bind before any data is touched (opening the lake recovers staging).
+  for (const auto& source : spec.sources) RETURN_IF_ERROR(ValidateContractChecks(source.contract));
   ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, CatalogOptions{}));
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
+  // G7: register the working contracts; refuse an incompatible change before any data moves.
+  ASSIGN_OR_RETURN(auto schema_changes, EvolveSchemas(*catalog));
+  (void)schema_changes;
   return std::unique_ptr<Engine>(new Engine(std::move(catalog)));
 }
 
@@ -109,10 +116,23 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.file = path;
   record.correlation_id = NewCorrelationId(env);
   record.started_at = env->NowMicros();
-  ASSIGN_OR_RETURN(RecordBatch batch, Decode(catalog, *source, path, data));
+  std::vector<std::string> parquet_records;
+  ASSIGN_OR_RETURN(RecordBatch batch, Decode(catalog, *source, path, data, parquet_records));
   record.decode_ms = (env->MonotonicMicros() - start) / 1000;
+  record.csv_header = batch.csv_header;
+  BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
+  const int64_t stage_start = env->MonotonicMicros();
+  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
+  // Contract checks move failing rows from batch_rows to the dead letters (before staging).
+  auto raw_text = [&](size_t row) -> std::string {
+    const RawSpan& span = batch.raw_spans[row];
+    if (source->format == SourceFormat::kParquet) return parquet_records[span.offset];
+    return data.substr(span.offset, span.length);
+  };
+  ASSIGN_OR_RETURN(int64_t failed_checks,
+                   ApplyContractChecks(catalog, source->contract, batch, raw_text, stamp));
   record.rows_read = batch.rows_read;
-  record.rows_staged = static_cast<int64_t>(batch.rows());
+  record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
   record.rows_dead = static_cast<int64_t>(batch.dead.size());
   if (record.rows_read != record.rows_staged + record.rows_dead) {
     // G1 is checked, not assumed.
@@ -121,9 +141,6 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
                               std::to_string(record.rows_staged) + ", dead-lettered " +
                               std::to_string(record.rows_dead));
   }
-  BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
-  const int64_t stage_start = env->MonotonicMicros();
-  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
   ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));
@@ -141,13 +158,15 @@ Result<RunSummary> Engine::Run(const RunOptions& options) {
   RunSummary summary;
   Env* env = catalog_->env();
   const int64_t run_started = env->NowMicros();
+  run_started_ = run_started;
   Status st = RunStages(options, summary);
   // Every run is recorded, failed ones with their reason, for `sluice status`.
   std::string record = st.ok() ? RunSummaryJson(summary).dump()
                                : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
   RETURN_IF_ERROR(catalog_->conn().Execute(
       "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(run_started) +
-      "::BIGINT), now()::TIMESTAMP, " + duck::Literal(st.ok() ? "ok" : "failed") + ", " +
+      "::BIGINT), now()::TIMESTAMP, " +
+      duck::Literal(!st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined") + ", " +
       duck::Literal(record) + ")"));
   if (!st.ok()) return st;
   RETURN_IF_ERROR(catalog_->Checkpoint());
@@ -182,7 +201,11 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   for (const auto& table : spec().tables) {
     if (table.kind != TableKind::kCurated) continue;
     if (options.progress) options.progress("curate", 0, 1, table.name);
-    ASSIGN_OR_RETURN(CurateResult r, CurateTable(*catalog_, table, options.full_refresh));
+    ASSIGN_OR_RETURN(CurateResult r, CurateTable(*catalog_, table, options.full_refresh, run_started_));
+    for (const auto& q : r.quarantined) summary.quarantined.push_back({table.name, q.batch_id, q.failures});
+    for (const auto& w : r.warnings) summary.test_warnings.push_back({"curated", table.name, w});
+    for (const auto& b : r.bypassed) summary.test_bypassed.push_back({"curated", table.name, b});
+    if (!r.quarantined.empty()) summary.nothing_to_do = false;
     summary.curate_rows_in[table.name] = r.rows_in;
     summary.curate_rows_merged[table.name] = r.rows_merged;
     summary.curate_partitions[table.name] = r.partitions;
@@ -191,7 +214,12 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   summary.curate_seconds = Seconds(env, t0);
   t0 = env->MonotonicMicros();
   if (options.progress) options.progress("marts", 0, 1, "");
-  ASSIGN_OR_RETURN(MartsResult m, RefreshMarts(*catalog_, options.full_refresh));
+  ASSIGN_OR_RETURN(MartsResult m, RefreshMarts(*catalog_, options.full_refresh, run_started_));
+  for (const auto& [mart, outcomes] : m.tests) {
+    for (const auto& o : outcomes) {
+      if (o.failed()) summary.test_warnings.push_back({"marts", mart, o});
+    }
+  }
   summary.mart_partitions = m.partitions;
   if (!m.partitions.empty()) summary.nothing_to_do = false;
   summary.marts_seconds = Seconds(env, t0);

@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 #include "common/status.h"
 #include "spec/spec.h"
+#include "transform/quality.h"
 
 namespace sluice {
 
@@ -34,6 +35,20 @@ struct StageTiming {
   double seconds = 0;
 };
 
+// A batch a quality gate quarantined in this run (see transform/quarantine.h).
+struct QuarantineNote {
+  std::string table;  // the curated table whose `error` test it failed
+  std::string batch_id;
+  std::vector<TestOutcome> failures;
+};
+
+// A failed test that did not block: severity warn, or an error test a released batch bypassed.
+struct TestNote {
+  std::string layer;
+  std::string table;
+  TestOutcome outcome;
+};
+
 struct RunSummary {
   bool nothing_to_do = true;
   std::vector<IngestOutcome> batches;  // includes duplicates
@@ -44,6 +59,9 @@ struct RunSummary {
   double marts_seconds = 0;
   int64_t published = 0;
   double publish_seconds = 0;
+  std::vector<QuarantineNote> quarantined;  // non-empty: `sluice run` exits 3
+  std::vector<TestNote> test_warnings;
+  std::vector<TestNote> test_bypassed;
 };
 
 // Progress of a long step, for the terminal display: stage, done, total, detail.
@@ -65,7 +83,9 @@ class Engine {
                                    const std::string& batch_id = "");
 
   // Ingests every file of every source not yet in the ledger, then curates, refreshes marts
-  // and publishes. Aborted when a quality gate fails (nothing of that step is visible).
+  // and publishes. A batch failing an `error` test of a curated table is quarantined (listed in
+  // the summary) while the others flow; Aborted when a mart's `error` test fails (the marts
+  // step is rolled back and nothing is published).
   Result<RunSummary> Run(const RunOptions& options);
 
   Catalog& catalog() { return *catalog_; }
@@ -78,6 +98,7 @@ class Engine {
   Status Publish(RunSummary& summary);
 
   std::unique_ptr<Catalog> catalog_;
+  int64_t run_started_ = 0;  // the current run's id in meta.runs / meta.test_results
 };
 
 }  // namespace sluice

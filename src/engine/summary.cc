@@ -36,8 +36,34 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
   for (const auto& [name, parts] : s.mart_partitions) {
     marts["tables"][name] = {{"partitions", parts}, {"full", parts < 0}};
   }
-  return {{"status", "ok"},
+  auto outcome_json = [](const TestOutcome& o) {
+    return nlohmann::json{{"test", o.test},
+                          {"severity", o.severity == Severity::kWarn ? "warn" : "error"},
+                          {"failing_rows", o.failing_rows},
+                          {"sample", o.sample}};
+  };
+  nlohmann::json quarantined = nlohmann::json::array();
+  for (const auto& q : s.quarantined) {
+    nlohmann::json failures = nlohmann::json::array();
+    for (const auto& f : q.failures) failures.push_back(outcome_json(f));
+    quarantined.push_back({{"table", q.table}, {"batch_id", q.batch_id}, {"failures", failures}});
+  }
+  auto notes = [&](const std::vector<TestNote>& v) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : v) {
+      nlohmann::json j = outcome_json(n.outcome);
+      j["layer"] = n.layer;
+      j["table"] = n.table;
+      out.push_back(std::move(j));
+    }
+    return out;
+  };
+  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3).
+  return {{"status", s.quarantined.empty() ? "ok" : "quarantined"},
           {"nothing_to_do", s.nothing_to_do},
+          {"quarantined", quarantined},
+          {"test_warnings", notes(s.test_warnings)},
+          {"test_bypassed", notes(s.test_bypassed)},
           {"ingest", ingest},
           {"curate", curate},
           {"marts", marts},

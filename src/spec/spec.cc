@@ -1,6 +1,7 @@
 #include "spec/spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -62,6 +63,8 @@ class ProjectLoader {
   Status CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,
                      const Contract* contract);
   Status ResolveMartRefs();
+  // Every `relationships` test names an existing table (and, for curated, a contract column).
+  Status ResolveRelationships();
   Status OrderTables();
 
   // Checks that `name` is an identifier usable as a `kind` name.
@@ -78,11 +81,28 @@ class ProjectLoader {
   std::vector<TableSpec> marts_;
   std::map<std::string, YAML::Node> sql_nodes_;   // mart name -> its `sql:` value, for messages
   std::map<std::string, std::string> sql_paths_;  // mart name -> path as written
+  struct RelationshipRef {
+    YAML::Node to_node, field_node;
+    std::string field, table, column;
+  };
+  std::vector<RelationshipRef> relationship_refs_;  // checked once every table is known
 };
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables"}));
+  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq"}));
+  if (const YamlEntry* dlq = FindEntry(top, "dlq"); dlq && !dlq->value.IsNull()) {
+    ASSIGN_OR_RETURN(auto entries, file_.Entries(dlq->value, "dlq"));
+    RETURN_IF_ERROR(file_.CheckKeys(entries, "dlq", {"retention"}));
+    if (const YamlEntry* retention = FindEntry(entries, "retention")) {
+      ASSIGN_OR_RETURN(std::string text, file_.String(retention->value, "dlq.retention"));
+      spec_.dlq_retention_seconds = ParseDuration(text);
+      if (!spec_.dlq_retention_seconds) {
+        return file_.Error(retention->value, "dlq.retention",
+                           "'" + text + "' is not a duration (a number and s, m, h or d: 30d)");
+      }
+    }
+  }
   const YamlEntry* name = FindEntry(top, "name");
   if (name == nullptr) return file_.Error(file_.root(), "name", "missing; a project needs a name");
   ASSIGN_OR_RETURN(spec_.name, file_.String(name->value, "name"));
@@ -104,6 +124,7 @@ Status ProjectLoader::Load() {
     for (const auto& e : entries) RETURN_IF_ERROR(ParseTable(e));
   }
   RETURN_IF_ERROR(ResolveMartRefs());
+  RETURN_IF_ERROR(ResolveRelationships());
   return OrderTables();
 }
 
@@ -407,50 +428,174 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
     return file_.Error(entry.value, field,
                        "expected a list such as [{not_null: id}, {unique: id}]");
   }
-  const std::vector<std::string> kinds = {"not_null", "unique", "accepted_values"};
+  const std::vector<std::string> kinds = {"not_null", "unique", "accepted_values", "relationships",
+                                          "range", "freshness", "row_count_change", "sql"};
   for (size_t i = 0; i < entry.value.size(); ++i) {
     const std::string f = field + "[" + std::to_string(i) + "]";
     YAML::Node item = entry.value[i];
-    if (!item.IsMap() || item.size() != 1) {
+    if (!item.IsMap() || item.size() < 1 || item.size() > 2) {
       return file_.Error(item, f,
                          "expected one test such as {not_null: id}, {unique: [a, b]} or "
-                         "{accepted_values: {column: c, values: [...]}}");
+                         "{range: {column: c, min: 0}, severity: warn}");
     }
     ASSIGN_OR_RETURN(auto kv, file_.Entries(item, f));
-    const YamlEntry& e = kv[0];
     TableTest test;
+    const YamlEntry* test_entry = nullptr;
+    for (const auto& e : kv) {
+      if (e.key == "severity") {
+        ASSIGN_OR_RETURN(std::string sev, file_.String(e.value, f + ".severity"));
+        if (sev != "error" && sev != "warn") {
+          return file_.Error(e.value, f + ".severity",
+                             "unknown severity '" + sev + "' (known: error, warn)");
+        }
+        test.severity = sev == "warn" ? Severity::kWarn : Severity::kError;
+      } else if (test_entry != nullptr) {
+        return file_.Error(e.key_node, f,
+                           "one test per list item: '" + test_entry->key + "' and '" + e.key +
+                               "' (only `severity` may sit beside a test)");
+      } else {
+        test_entry = &e;
+      }
+    }
+    if (test_entry == nullptr) {
+      return file_.Error(item, f, "names no test, only a severity (known tests: " + JoinNames(kinds) + ")");
+    }
+    const YamlEntry& e = *test_entry;
     test.kind = e.key;
     test.line = e.key_node.Mark().line + 1;
     const std::string tf = f + "." + e.key;
+    // The options mapping of a test written as {kind: {...}}, with its required keys.
+    std::vector<YamlEntry> opts;
+    auto options = [&](const std::vector<std::string>& known,
+                       const std::vector<std::string>& required) -> Status {
+      ASSIGN_OR_RETURN(opts, file_.Entries(e.value, tf));
+      RETURN_IF_ERROR(file_.CheckKeys(opts, tf, known));
+      for (const auto& r : required) {
+        if (FindEntry(opts, r) == nullptr) {
+          return file_.Error(e.value, tf, "missing `" + r + "` (needs: " + JoinNames(required) + ")");
+        }
+      }
+      return Status::OK();
+    };
+    std::vector<YAML::Node> column_nodes;  // where each of test.columns was written
+    auto column_option = [&]() -> Status {
+      const YamlEntry* column = FindEntry(opts, "column");
+      ASSIGN_OR_RETURN(std::string col, file_.String(column->value, tf + ".column"));
+      test.columns.push_back(std::move(col));
+      column_nodes.push_back(column->value);
+      return Status::OK();
+    };
     if (e.key == "not_null") {
       ASSIGN_OR_RETURN(std::string col, file_.String(e.value, tf));
       test.columns.push_back(std::move(col));
+      column_nodes.push_back(e.value);
     } else if (e.key == "unique") {
       ASSIGN_OR_RETURN(test.columns, file_.StringList(e.value, tf, /*allow_single=*/true));
       if (test.columns.empty()) return file_.Error(e.value, tf, "names no columns");
-    } else if (e.key == "accepted_values") {
-      ASSIGN_OR_RETURN(auto opts, file_.Entries(e.value, tf));
-      RETURN_IF_ERROR(file_.CheckKeys(opts, tf, {"column", "values"}));
-      const YamlEntry* column = FindEntry(opts, "column");
-      const YamlEntry* values = FindEntry(opts, "values");
-      if (column == nullptr || values == nullptr) {
-        return file_.Error(e.value, tf, "needs both `column` and `values`");
+      for (size_t c = 0; c < test.columns.size(); ++c) {
+        column_nodes.push_back(e.value.IsSequence() ? e.value[c] : e.value);
       }
-      ASSIGN_OR_RETURN(std::string col, file_.String(column->value, tf + ".column"));
-      test.columns.push_back(std::move(col));
+    } else if (e.key == "accepted_values") {
+      RETURN_IF_ERROR(options({"column", "values"}, {"column", "values"}));
+      RETURN_IF_ERROR(column_option());
+      const YamlEntry* values = FindEntry(opts, "values");
       ASSIGN_OR_RETURN(test.values, file_.StringList(values->value, tf + ".values", false));
       if (test.values.empty()) return file_.Error(values->value, tf + ".values", "lists no values");
+    } else if (e.key == "relationships") {
+      RETURN_IF_ERROR(options({"column", "to", "field"}, {"column", "to", "field"}));
+      RETURN_IF_ERROR(column_option());
+      const YamlEntry* to = FindEntry(opts, "to");
+      ASSIGN_OR_RETURN(test.to_table, file_.String(to->value, tf + ".to"));
+      const size_t dot = test.to_table.find('.');
+      const std::string layer = dot == std::string::npos ? "" : test.to_table.substr(0, dot);
+      if ((layer != "curated" && layer != "marts") ||
+          !IsValidIdentifier(test.to_table.substr(dot + 1))) {
+        return file_.Error(to->value, tf + ".to",
+                           "'" + test.to_table + "' is not a table; write curated.<table> or marts.<table>");
+      }
+      const YamlEntry* to_field = FindEntry(opts, "field");
+      ASSIGN_OR_RETURN(test.to_field, file_.String(to_field->value, tf + ".field"));
+      RETURN_IF_ERROR(CheckColumn(to_field->value, tf + ".field", test.to_field, nullptr));
+      relationship_refs_.push_back({to->value, to_field->value, tf, test.to_table, test.to_field});
+    } else if (e.key == "range") {
+      RETURN_IF_ERROR(options({"column", "min", "max"}, {"column"}));
+      RETURN_IF_ERROR(column_option());
+      for (const char* bound : {"min", "max"}) {
+        if (const YamlEntry* b = FindEntry(opts, bound)) {
+          ASSIGN_OR_RETURN(std::string v, file_.String(b->value, tf + "." + bound));
+          if (v.empty()) return file_.Error(b->value, tf + "." + bound, "is empty");
+          (std::string(bound) == "min" ? test.min : test.max) = std::move(v);
+        }
+      }
+      if (test.min.empty() && test.max.empty()) {
+        return file_.Error(e.value, tf, "needs `min`, `max` or both");
+      }
+    } else if (e.key == "freshness") {
+      RETURN_IF_ERROR(options({"column", "max_age"}, {"column", "max_age"}));
+      RETURN_IF_ERROR(column_option());
+      const YamlEntry* age = FindEntry(opts, "max_age");
+      ASSIGN_OR_RETURN(test.max_age, file_.String(age->value, tf + ".max_age"));
+      std::optional<int64_t> secs = ParseDuration(test.max_age);
+      if (!secs || *secs <= 0) {
+        return file_.Error(age->value, tf + ".max_age",
+                           "'" + test.max_age + "' is not a duration; write e.g. 30m, 24h or 7d");
+      }
+      test.max_age_seconds = *secs;
+      if (contract != nullptr && contract->Find(test.columns[0]) >= 0) {
+        TypeKind k = contract->columns[static_cast<size_t>(contract->Find(test.columns[0]))].type.kind;
+        if (k != TypeKind::kDate && k != TypeKind::kTimestamp) {
+          return file_.Error(column_nodes[0], tf + ".column",
+                             "column '" + test.columns[0] + "' is not a date or timestamp");
+        }
+      }
+    } else if (e.key == "row_count_change") {
+      RETURN_IF_ERROR(options({"max_pct"}, {"max_pct"}));
+      const YamlEntry* pct = FindEntry(opts, "max_pct");
+      ASSIGN_OR_RETURN(test.max_pct, file_.Number(pct->value, tf + ".max_pct"));
+      if (test.max_pct < 0) return file_.Error(pct->value, tf + ".max_pct", "must be >= 0");
+    } else if (e.key == "sql") {
+      ASSIGN_OR_RETURN(test.sql, file_.String(e.value, tf));
+      while (!test.sql.empty() && (std::isspace(static_cast<unsigned char>(test.sql.back())) ||
+                                   test.sql.back() == ';')) {
+        test.sql.pop_back();
+      }
+      if (test.sql.empty()) {
+        return file_.Error(e.value, tf, "is empty; write a query returning the failing rows");
+      }
     } else {
       return file_.Error(e.key_node, tf,
                          "unknown test '" + e.key + "' (known: " + JoinNames(kinds) + ")");
     }
     for (size_t c = 0; c < test.columns.size(); ++c) {
-      YAML::Node at = e.value;
-      if (e.key == "unique" && e.value.IsSequence()) at = e.value[c];
-      if (e.key == "accepted_values") at = e.value["column"];
-      RETURN_IF_ERROR(CheckColumn(at, tf, test.columns[c], contract));
+      RETURN_IF_ERROR(CheckColumn(column_nodes[c], tf, test.columns[c], contract));
     }
     tests->push_back(std::move(test));
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ResolveRelationships() {
+  for (const auto& ref : relationship_refs_) {
+    const std::string layer = ref.table.substr(0, ref.table.find('.'));
+    const std::string name = ref.table.substr(ref.table.find('.') + 1);
+    const std::vector<TableSpec>& pool = layer == "curated" ? curated_ : marts_;
+    const TableSpec* target = nullptr;
+    for (const auto& t : pool) {
+      if (t.name == name) target = &t;
+    }
+    if (target == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& t : pool) known.push_back(layer + "." + t.name);
+      return file_.Error(ref.to_node, ref.field + ".to",
+                         "unknown table " + ref.table + " (known: " +
+                             (known.empty() ? std::string("none") : JoinNames(known)) + ")");
+    }
+    if (layer == "curated") {
+      const SourceSpec* source = spec_.FindSource(target->from);
+      if (source != nullptr) {
+        RETURN_IF_ERROR(CheckColumn(ref.field_node, ref.field + ".field", ref.column, &source->contract));
+      }
+    }
   }
   return Status::OK();
 }
@@ -553,9 +698,37 @@ Status ProjectLoader::OrderTables() {
 }  // namespace
 
 std::string TableTest::Describe() const {
+  if (kind == "row_count_change") return kind;
+  if (kind == "sql") {
+    // The query itself, on one line and shortened: it is the test's only name.
+    std::string q;
+    for (char c : sql) {
+      bool space = std::isspace(static_cast<unsigned char>(c));
+      if (space && (q.empty() || q.back() == ' ')) continue;
+      q += space ? ' ' : c;
+    }
+    if (q.size() > 60) q = q.substr(0, 57) + "...";
+    return "sql(" + q + ")";
+  }
   std::string out = kind + "(";
   for (size_t i = 0; i < columns.size(); ++i) out += (i ? ", " : "") + columns[i];
   return out + ")";
+}
+
+std::optional<int64_t> ParseDuration(const std::string& text) {
+  if (text.size() < 2 || text.size() > 12) return std::nullopt;
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  switch (text.back()) {
+    case 's': return n;
+    case 'm': return n * 60;
+    case 'h': return n * 3600;
+    case 'd': return n * 86400;
+    default: return std::nullopt;
+  }
 }
 
 const SourceSpec* ProjectSpec::FindSource(const std::string& name) const {

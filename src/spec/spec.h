@@ -5,6 +5,8 @@
 // InvalidArgument that names the file, line and field. Plain data, safe to share read-only.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,15 +38,35 @@ struct SourceSpec {
   int line = 0;
 };
 
-// A table test from `tests:`: not_null, unique, accepted_values.
+// How a failing table test is treated: `error` blocks (quarantines the batch on curated, fails
+// the marts step), `warn` is recorded in meta.test_results and lets the data through.
+enum class Severity { kError, kWarn };
+
+// A table test from `tests:`. Every kind takes an optional sibling `severity: warn|error`:
+//   {not_null: c}, {unique: c | [a, b]}, {accepted_values: {column: c, values: [...]}},
+//   {relationships: {column: c, to: curated.t, field: f}}, {range: {column: c, min: x, max: y}},
+//   {freshness: {column: c, max_age: 24h}}, {row_count_change: {max_pct: 50}}, {sql: "SELECT ..."}.
 struct TableTest {
-  std::string kind;                 // "not_null" | "unique" | "accepted_values"
-  std::vector<std::string> columns; // unique may name several: {unique: [a, b]}
-  std::vector<std::string> values;  // accepted_values: {accepted_values: {column: c, values: [...]}}
+  std::string kind;                 // one of the kinds above
+  std::vector<std::string> columns; // unique may name several; row_count_change and sql none
+  std::vector<std::string> values;  // accepted_values
+  Severity severity = Severity::kError;
+  std::string to_table;             // relationships: "curated.customers" or "marts.x"
+  std::string to_field;             // relationships: the referenced column
+  std::string min, max;             // range: bounds as written ("" = unbounded), inclusive
+  std::string max_age;              // freshness: as written, e.g. "24h"
+  int64_t max_age_seconds = 0;      // freshness: parsed
+  double max_pct = 0;               // row_count_change
+  std::string sql;                  // sql: a query returning the failing rows
   int line = 0;
-  // "not_null(order_id)", "accepted_values(status)": how the test is named in messages.
+  // "not_null(order_id)", "range(amount)", "row_count_change", "sql(SELECT ...)": how the test
+  // is named in messages and in meta.test_results.
   std::string Describe() const;
+  const char* SeverityName() const { return severity == Severity::kWarn ? "warn" : "error"; }
 };
+
+// "30s", "30m", "24h", "7d" as seconds; nullopt for anything else.
+std::optional<int64_t> ParseDuration(const std::string& text);
 
 enum class TableKind { kCurated, kMart };
 
@@ -71,6 +93,9 @@ struct ProjectSpec {
   std::string lake;       // absolute lake directory
   std::vector<SourceSpec> sources;  // in file order
   std::vector<TableSpec> tables;    // curated first, then marts in dependency order
+  // `dlq: {retention: 30d}`: `sluice vacuum` deletes DLQ rows ingested longer ago than this
+  // many seconds; nullopt (the default) keeps them forever.
+  std::optional<int64_t> dlq_retention_seconds;
 
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;

@@ -2,6 +2,7 @@
 
 #include "common/failpoint.h"
 #include "transform/quality.h"
+#include "transform/quarantine.h"
 
 namespace sluice {
 
@@ -39,33 +40,53 @@ std::string TenantExpr(const SourceSpec& s, const std::string& t) {
                                        : "CAST(" + t + "." + Ident(s.partition_by.tenant) + " AS VARCHAR)";
 }
 
-}  // namespace
+// A batch to apply: its ledger id and commit order; `released` batches bypass the gates.
+struct PendingBatch {
+  std::string batch_id;
+  int64_t seq = 0;
+  bool released = false;
+};
 
-Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool full_refresh) {
+// The batches of `source` that `table` has not applied (all of them on a full refresh), in
+// commit order. Quarantined and dropped batches are never pending.
+Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const TableSpec& table,
+                                                 const SourceSpec& source, bool full_refresh) {
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(
+                       "SELECT b.batch_id, b.batch_seq, b.status = 'released' FROM meta.batches b "
+                       "WHERE b.source = " + Literal(source.name) +
+                       " AND b.status IN ('committed', 'released')" +
+                       (full_refresh ? std::string()
+                                     : " AND NOT EXISTS (SELECT 1 FROM meta.applied a WHERE "
+                                       "a.table_name = " + Literal(table.name) +
+                                       " AND a.batch_id = b.batch_id)") +
+                       " ORDER BY b.batch_seq"));
+  std::vector<PendingBatch> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), rows.At(r, 2) == "true"});
+  }
+  return out;
+}
+
+// Merges `batches` into curated.<table> (after emptying it when `reset`) and records them
+// applied, with the partitions they changed; adds the counts to `result`. In the caller's
+// transaction.
+Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* source,
+                    const std::vector<PendingBatch>& batches, bool reset, CurateResult& result) {
   auto& conn = catalog.conn();
-  const SourceSpec* source = catalog.spec().FindSource(table.from);
-  if (source == nullptr) return Status::InvalidArgument("table " + table.name + ": unknown source");
-  RETURN_IF_ERROR(EnsureTable(catalog, table, *source));
-  CurateResult result;
-
-  RETURN_IF_ERROR(catalog.Begin());
-  auto body = [&]() -> Status {
+  const bool full_refresh = reset;
+  {
     const std::string target = "curated." + Ident(table.name);
     if (full_refresh) {
       RETURN_IF_ERROR(conn.Execute("DELETE FROM " + target + "; DELETE FROM meta.applied WHERE "
                                    "table_name = " + Literal(table.name)));
     }
-    ASSIGN_OR_RETURN(duck::Rows pending,
-                     conn.Query("SELECT b.batch_id, b.batch_seq FROM meta.batches b WHERE b.source = " +
-                                Literal(source->name) + " AND b.status = 'committed' AND NOT EXISTS "
-                                "(SELECT 1 FROM meta.applied a WHERE a.table_name = " +
-                                Literal(table.name) + " AND a.batch_id = b.batch_id) ORDER BY b.batch_seq"));
-    result.batches = static_cast<int64_t>(pending.rows.size());
-    if (pending.rows.empty() && !full_refresh) return Status::OK();
+    result.batches += static_cast<int64_t>(batches.size());
+    if (batches.empty() && !full_refresh) return Status::OK();
 
     std::string seqs;
-    for (size_t r = 0; r < pending.rows.size(); ++r) {
-      seqs += (r ? ", (" : "(") + Literal(pending.At(r, 0)) + ", " + pending.At(r, 1) + ")";
+    for (size_t r = 0; r < batches.size(); ++r) {
+      seqs += (r ? ", (" : "(") + Literal(batches[r].batch_id) + ", " + std::to_string(batches[r].seq) + ")";
     }
     ASSIGN_OR_RETURN(duck::Rows files,
                      conn.Query("SELECT f.path FROM meta.files f WHERE f.source = " +
@@ -86,14 +107,17 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
       }
       // The winner per key among the incoming rows (ties: later batch, then later line).
       incoming = "SELECT " + cols + ", s._batch_id, v.seq AS _batch_seq, s._source_line, "
-                 "s._ingested_at, s._correlation_id FROM read_parquet([" + list + "], "
-                 "hive_partitioning = false) s JOIN (VALUES " + seqs + ") v(batch_id, seq) "
+                 "s._ingested_at, s._correlation_id FROM " +
+                 // Files of older contract versions lack later columns: union by name (G7).
+                 StagingRows(source->contract, "read_parquet([" + list + "], hive_partitioning = "
+                             "false, union_by_name = true)") + " s JOIN (VALUES " + seqs + ") v(batch_id, seq) "
                  "ON s._batch_id = v.batch_id QUALIFY row_number() OVER (PARTITION BY " +
                  Join(table.key, "s.", ", ") + " ORDER BY s." + Ident(table.version) +
                  " DESC, v.seq DESC, s._source_line DESC) = 1";
     }
     RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TEMP TABLE curate_incoming AS " + incoming));
-    ASSIGN_OR_RETURN(result.rows_in, conn.QueryInt("SELECT count(*) FROM curate_incoming"));
+    ASSIGN_OR_RETURN(int64_t rows_in, conn.QueryInt("SELECT count(*) FROM curate_incoming"));
+    result.rows_in += rows_in;
 
     // Rows that beat the current state: new keys, higher versions, or equal versions from a
     // later batch. Late and duplicate events lose here and change nothing (G3).
@@ -109,7 +133,8 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
         "AS _replaces FROM curate_incoming i LEFT JOIN " + target + " c ON " + on +
         " WHERE c._batch_seq IS NULL OR i." + ver + " > c." + ver + " OR (i." + ver + " = c." + ver +
         " AND i._batch_seq > c._batch_seq)"));
-    ASSIGN_OR_RETURN(result.rows_merged, conn.QueryInt("SELECT count(*) FROM curate_winners"));
+    ASSIGN_OR_RETURN(int64_t rows_merged, conn.QueryInt("SELECT count(*) FROM curate_winners"));
+    result.rows_merged += rows_merged;
 
     // Partitions changed: where winners land, and where the rows they replace were.
     RETURN_IF_ERROR(conn.Execute(
@@ -117,7 +142,8 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
         "SELECT " + DayExpr(*source, "w") + " AS day, " + TenantExpr(*source, "w") +
         " AS tenant FROM curate_winners w UNION ALL SELECT _old_day, _old_tenant FROM "
         "curate_winners WHERE _replaces)"));
-    ASSIGN_OR_RETURN(result.partitions, conn.QueryInt("SELECT count(*) FROM curate_touched"));
+    ASSIGN_OR_RETURN(int64_t partitions, conn.QueryInt("SELECT count(*) FROM curate_touched"));
+    result.partitions += partitions;
 
     std::string del_on;
     for (const auto& k : table.key) {
@@ -125,7 +151,7 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
     }
     RETURN_IF_ERROR(conn.Execute(
         "DELETE FROM " + target + " USING curate_winners w WHERE w._replaces AND " + del_on + ";"
-        "INSERT INTO " + target + " SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
+        "INSERT INTO " + target + " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
         "curate_winners;"
         "INSERT INTO meta.pending_partitions SELECT day, tenant FROM curate_touched;"
         "INSERT INTO meta.publish_pending SELECT " + Literal(table.name) +
@@ -136,20 +162,115 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
         "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP, rows = "
         "(SELECT count(*) FROM " + target + ") WHERE table_name = " + Literal(table.name)));
 
-    ASSIGN_OR_RETURN(auto failures, RunTableTests(catalog, "curated", table));
-    if (!failures.empty()) {
-      return Status::Aborted(DescribeFailures("curated", table.name, failures));
+  }
+  return Status::OK();
+}
+
+// What one curate transaction did: committed, or rolled back by a blocking test failure.
+struct Step {
+  bool committed = false;
+  std::vector<TestOutcome> outcomes;
+};
+
+// One transaction: merge `batches`, run the table's tests, and commit with their results unless
+// an error test fails (then roll back; `bypass` commits anyway, recording it).
+Result<Step> TryStep(Catalog& catalog, const TableSpec& table, const SourceSpec* source,
+                     const std::vector<PendingBatch>& batches, bool reset, bool bypass,
+                     int64_t run_started_us, CurateResult& result) {
+  CurateResult step_result;
+  Step step;
+  RETURN_IF_ERROR(catalog.Begin());
+  auto body = [&]() -> Status {
+    TestContext context;
+    ASSIGN_OR_RETURN(context.rows_before,
+                     catalog.conn().QueryInt("SELECT count(*) FROM curated." + Ident(table.name)));
+    RETURN_IF_ERROR(MergeBatches(catalog, table, source, batches, reset, step_result));
+    if (batches.empty()) {  // only a reset: nothing to gate
+      step.committed = true;
+      return Status::OK();
     }
+    ASSIGN_OR_RETURN(step.outcomes, RunTableTests(catalog, "curated", table, context));
+    if (!bypass && !BlockingFailures(step.outcomes).empty()) return Status::OK();
+    TestRecord record{run_started_us, "curated", table.name, {}, bypass};
+    for (const auto& b : batches) record.batch_ids.push_back(b.batch_id);
+    RETURN_IF_ERROR(RecordTestResults(catalog, record, step.outcomes));
+    step.committed = true;
     SLUICE_FAILPOINT("curate.before_commit");
     return Status::OK();
   };
   Status st = body();
+  if (!st.ok() || !step.committed) {
+    (void)catalog.Rollback();
+    if (!st.ok()) return st;
+    return step;
+  }
+  RETURN_IF_ERROR(catalog.Commit());
+  if (step_result.batches > 0 || reset) SLUICE_FAILPOINT("curate.after_commit");
+  result.batches += step_result.batches;
+  result.rows_in += step_result.rows_in;
+  result.rows_merged += step_result.rows_merged;
+  result.partitions += step_result.partitions;
+  for (const auto& o : step.outcomes) {
+    if (o.failed()) (bypass && o.blocking() ? result.bypassed : result.warnings).push_back(o);
+  }
+  return step;
+}
+
+// Records batch `b` quarantined with the tests it failed, in its own transaction.
+Status Quarantine(Catalog& catalog, const TableSpec& table, const SourceSpec& source,
+                  const PendingBatch& b, const std::vector<TestOutcome>& outcomes,
+                  int64_t run_started_us, CurateResult& result) {
+  RETURN_IF_ERROR(catalog.Begin());
+  Status st = [&]() -> Status {
+    RETURN_IF_ERROR(QuarantineBatch(catalog, table.name, source.name, b.batch_id, run_started_us,
+                                    BlockingFailures(outcomes)));
+    return RecordTestResults(catalog, {run_started_us, "curated", table.name, {b.batch_id}, false},
+                             outcomes);
+  }();
   if (!st.ok()) {
     (void)catalog.Rollback();
     return st;
   }
   RETURN_IF_ERROR(catalog.Commit());
-  if (result.batches > 0 || full_refresh) SLUICE_FAILPOINT("curate.after_commit");
+  result.quarantined.push_back({b.batch_id, BlockingFailures(outcomes)});
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool full_refresh,
+                                 int64_t run_started_us) {
+  const SourceSpec* source = catalog.spec().FindSource(table.from);
+  if (source == nullptr) return Status::InvalidArgument("table " + table.name + ": unknown source");
+  RETURN_IF_ERROR(EnsureTable(catalog, table, *source));
+  CurateResult result;
+  ASSIGN_OR_RETURN(std::vector<PendingBatch> pending,
+                   PendingBatches(catalog, table, *source, full_refresh));
+  if (pending.empty() && !full_refresh) return result;
+
+  // The common case: every pending batch at once, in one transaction with the tests.
+  ASSIGN_OR_RETURN(Step all, TryStep(catalog, table, source, pending, full_refresh, false,
+                                     run_started_us, result));
+  if (all.committed) return result;
+
+  // An error test failed. Apply the batches one at a time, in commit order, to find the ones
+  // that fail it: those are quarantined, the others are applied (G3: the order of application
+  // does not change the final state, so a batch released later lands as if applied in order).
+  if (pending.size() == 1 && !full_refresh && !pending[0].released) {
+    RETURN_IF_ERROR(Quarantine(catalog, table, *source, pending[0], all.outcomes, run_started_us, result));
+    return result;
+  }
+  if (full_refresh) {
+    ASSIGN_OR_RETURN(Step reset, TryStep(catalog, table, source, {}, true, true, 0, result));
+    (void)reset;
+  }
+  for (const auto& b : pending) {
+    ASSIGN_OR_RETURN(Step one, TryStep(catalog, table, source, {b}, false, b.released,
+                                       run_started_us, result));
+    if (!one.committed) {
+      RETURN_IF_ERROR(Quarantine(catalog, table, *source, b, one.outcomes, run_started_us, result));
+    }
+  }
   return result;
 }
 

@@ -8,22 +8,38 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "spec/spec.h"
+#include "transform/quality.h"
 
 namespace sluice {
+
+// A batch that failed an `error` test and was quarantined (see quarantine.h).
+struct QuarantinedBatch {
+  std::string batch_id;
+  std::vector<TestOutcome> failures;  // the blocking failures it caused
+};
 
 struct CurateResult {
   int64_t batches = 0;       // batches applied
   int64_t rows_in = 0;       // staged rows read from those batches
   int64_t rows_merged = 0;   // rows inserted or replaced in the curated table
   int64_t partitions = 0;    // (day, tenant) partitions changed
+  std::vector<QuarantinedBatch> quarantined;  // not applied
+  std::vector<TestOutcome> warnings;          // failed `warn` tests of committed steps
+  std::vector<TestOutcome> bypassed;          // failed `error` tests of released batches
 };
 
-// Merges pending batches into curated.<table> and runs its tests, all in one transaction.
-// A failing test rolls everything back and returns Aborted naming the tests (quality gate).
-// `full_refresh` rebuilds the table from every staged batch instead.
-Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool full_refresh);
+// Merges pending batches (status committed or released, not yet applied) into curated.<table>
+// and runs its tests, all in one transaction with their results (meta.test_results). When an
+// `error` test fails, that transaction is rolled back and the batches are applied one at a
+// time in commit order, each in its own transaction: a batch that fails is quarantined and the
+// others are applied. `warn` failures never block; released batches bypass the gates.
+// `full_refresh` rebuilds the table from every such staged batch instead. `run_started_us`
+// identifies the run in meta.test_results (0: now). Errors: a test's SQL failed, I/O, DuckDB.
+Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool full_refresh,
+                                 int64_t run_started_us = 0);
 
 }  // namespace sluice

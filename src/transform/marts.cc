@@ -27,6 +27,10 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, Ma
   bool full = full_refresh || upstream_rebuilt || !exists || meta.rows.empty() ||
               meta.At(0, 0) != model_hash || mart.partition_by.empty();
   const std::string model = "(" + mart.sql + "\n)";
+  TestContext context;  // row_count_change compares with the mart before this refresh
+  if (exists) {
+    ASSIGN_OR_RETURN(context.rows_before, conn.QueryInt("SELECT count(*) FROM " + target));
+  }
   if (full) {
     if (!full_refresh && !upstream_rebuilt && exists && !meta.rows.empty() &&
         meta.At(0, 0) == model_hash && result.pending_partitions == 0) {
@@ -65,14 +69,25 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, Ma
       ", updated_at = now()::TIMESTAMP, rows = (SELECT count(*) FROM " + target +
       ") WHERE table_name = " + Literal(mart.name)));
   ASSIGN_OR_RETURN(result.rows[mart.name], conn.QueryInt("SELECT count(*) FROM " + target));
-  ASSIGN_OR_RETURN(auto failures, RunTableTests(catalog, "marts", mart));
-  if (!failures.empty()) return Status::Aborted(DescribeFailures("marts", mart.name, failures));
+  ASSIGN_OR_RETURN(auto outcomes, RunTableTests(catalog, "marts", mart, context));
+  result.tests.emplace_back(mart.name, outcomes);
+  auto blocking = BlockingFailures(outcomes);
+  if (!blocking.empty()) return Status::Aborted(DescribeFailures("marts", mart.name, blocking));
+  return Status::OK();
+}
+
+// Records the results of every mart test run so far (meta.test_results), in the caller's
+// transaction.
+Status RecordMartTests(Catalog& catalog, const MartsResult& result, int64_t run_started_us) {
+  for (const auto& [name, outcomes] : result.tests) {
+    RETURN_IF_ERROR(RecordTestResults(catalog, {run_started_us, "marts", name, {}, false}, outcomes));
+  }
   return Status::OK();
 }
 
 }  // namespace
 
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh) {
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us) {
   MartsResult result;
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(catalog.Begin());
@@ -84,12 +99,19 @@ Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh) {
       if (t.kind == TableKind::kMart) RETURN_IF_ERROR(RefreshOne(catalog, t, full_refresh, result));
     }
     RETURN_IF_ERROR(conn.Execute("DELETE FROM meta.pending_partitions"));
+    RETURN_IF_ERROR(RecordMartTests(catalog, result, run_started_us));
     SLUICE_FAILPOINT("marts.before_commit");
     return Status::OK();
   };
   Status st = body();
   if (!st.ok()) {
     (void)catalog.Rollback();
+    if (st.code() == StatusCode::kAborted && !result.tests.empty()) {
+      // A failed gate: the refresh is undone, but what the tests found is kept.
+      RETURN_IF_ERROR(catalog.Begin());
+      Status rec = RecordMartTests(catalog, result, run_started_us);
+      RETURN_IF_ERROR(rec.ok() ? catalog.Commit() : catalog.Rollback());
+    }
     return st;
   }
   RETURN_IF_ERROR(catalog.Commit());

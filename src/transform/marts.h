@@ -10,9 +10,12 @@
 
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "spec/spec.h"
+#include "transform/quality.h"
 
 namespace sluice {
 
@@ -20,9 +23,14 @@ struct MartsResult {
   int64_t pending_partitions = 0;
   std::map<std::string, int64_t> partitions;  // per mart: partitions recomputed (-1: full)
   std::map<std::string, int64_t> rows;        // per mart: rows after refresh
+  // Per mart refreshed, in order: its test outcomes (recorded in meta.test_results).
+  std::vector<std::pair<std::string, std::vector<TestOutcome>>> tests;
 };
 
-// Refreshes every mart of the spec; Aborted (rolled back) when a mart's test fails.
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh);
+// Refreshes every mart of the spec. Aborted, naming the tests, when a mart's `error` test fails:
+// the whole marts step is rolled back (the test results are still recorded, and the pending
+// partitions stay pending for the next run); `warn` failures are only recorded.
+// `run_started_us` identifies the run in meta.test_results (0: now).
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us = 0);
 
 }  // namespace sluice

@@ -1,5 +1,9 @@
 #include "transform/quality.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
 namespace sluice {
 
 using duck::Ident;
@@ -7,8 +11,33 @@ using duck::Literal;
 
 namespace {
 
-// SQL selecting one text column `v` per offending row of `test` on `rel`.
-std::string FailingRowsSql(const TableTest& test, const TableSpec& table, const std::string& rel) {
+// A range bound as SQL: numbers as written, anything else (dates, timestamps) as a literal that
+// DuckDB casts to the column's type.
+std::string Bound(const std::string& v) {
+  char* end = nullptr;
+  std::strtod(v.c_str(), &end);
+  bool number = !v.empty() && end == v.c_str() + v.size() && std::isfinite(std::strtod(v.c_str(), nullptr));
+  return number ? v : Literal(v);
+}
+
+// "<layer>.<name>" of a relationships target, quoted.
+std::string TargetRelation(const std::string& to_table) {
+  size_t dot = to_table.find('.');
+  return to_table.substr(0, dot) + "." + Ident(to_table.substr(dot + 1));
+}
+
+Result<bool> TableExists(Catalog& catalog, const std::string& to_table) {
+  size_t dot = to_table.find('.');
+  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
+                                  "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
+                                  "AND schema_name = " + Literal(to_table.substr(0, dot)) +
+                                  " AND table_name = " + Literal(to_table.substr(dot + 1))));
+  return n > 0;
+}
+
+// SQL selecting one text column `v` per offending row of a row-level test on `rel`.
+Result<std::string> FailingRowsSql(Catalog& catalog, const TableTest& test, const TableSpec& table,
+                                   const std::string& rel) {
   if (test.kind == "not_null") {
     std::string cond, key;
     for (const auto& c : test.columns) cond += (cond.empty() ? "" : " OR ") + Ident(c) + " IS NULL";
@@ -27,35 +56,115 @@ std::string FailingRowsSql(const TableTest& test, const TableSpec& table, const 
     }
     return "SELECT " + concat + " AS v FROM " + rel + " GROUP BY " + cols + " HAVING count(*) > 1";
   }
-  // accepted_values
-  std::string list;
-  for (const auto& v : test.values) list += (list.empty() ? "" : ", ") + Literal(v);
-  const std::string col = Ident(test.columns.at(0));
-  return "SELECT CAST(" + col + " AS VARCHAR) AS v FROM " + rel + " WHERE " + col +
-         " IS NOT NULL AND CAST(" + col + " AS VARCHAR) NOT IN (" + list + ")";
+  if (test.kind == "accepted_values") {
+    std::string list;
+    for (const auto& v : test.values) list += (list.empty() ? "" : ", ") + Literal(v);
+    const std::string col = Ident(test.columns.at(0));
+    return "SELECT CAST(" + col + " AS VARCHAR) AS v FROM " + rel + " WHERE " + col +
+           " IS NOT NULL AND CAST(" + col + " AS VARCHAR) NOT IN (" + list + ")";
+  }
+  if (test.kind == "relationships") {
+    const std::string col = Ident(test.columns.at(0));
+    std::string base = "SELECT CAST(t." + col + " AS VARCHAR) AS v FROM " + rel + " t WHERE t." +
+                       col + " IS NOT NULL";
+    // A target not created yet has no rows: every non-null value dangles.
+    ASSIGN_OR_RETURN(bool exists, TableExists(catalog, test.to_table));
+    if (!exists) return base;
+    return base + " AND NOT EXISTS (SELECT 1 FROM " + TargetRelation(test.to_table) + " r WHERE r." +
+           Ident(test.to_field) + " = t." + col + ")";
+  }
+  if (test.kind == "range") {
+    const std::string col = Ident(test.columns.at(0));
+    std::string cond;
+    if (!test.min.empty()) cond = col + " < " + Bound(test.min);
+    if (!test.max.empty()) cond += (cond.empty() ? "" : " OR ") + col + " > " + Bound(test.max);
+    return "SELECT CAST(" + col + " AS VARCHAR) AS v FROM " + rel + " WHERE " + col +
+           " IS NOT NULL AND (" + cond + ")";
+  }
+  // sql: every row the query returns is a failing row.
+  return "SELECT CAST(t AS VARCHAR) AS v FROM (" + test.sql + "\n) t";
+}
+
+// "3d 4h", "2h 5m", "40s".
+std::string Age(int64_t s) {
+  if (s >= 86400) return std::to_string(s / 86400) + "d " + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h " + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m " + std::to_string(s % 60) + "s";
+  return std::to_string(s) + "s";
+}
+
+Result<TestOutcome> RunTest(Catalog& catalog, const TableTest& test, const TableSpec& table,
+                            const std::string& rel, const TestContext& context) {
+  TestOutcome out;
+  out.test = test.Describe();
+  out.severity = test.severity;
+  auto& conn = catalog.conn();
+  if (test.kind == "freshness") {
+    const std::string col = Ident(test.columns.at(0));
+    ASSIGN_OR_RETURN(duck::Rows r,
+                     conn.Query("SELECT CAST(max(" + col + ") AS VARCHAR), CAST(epoch(make_timestamp(" +
+                                std::to_string(catalog.env()->NowMicros()) + "::BIGINT) - CAST(max(" +
+                                col + ") AS TIMESTAMP)) AS BIGINT) FROM " + rel));
+    if (r.rows.empty() || !r.rows[0][1]) return out;  // no rows: nothing is stale
+    int64_t age = r.IntAt(0, 1);
+    if (age > test.max_age_seconds) {
+      out.failing_rows = 1;
+      out.sample = "max(" + test.columns[0] + ") = " + r.At(0, 0) + ", " + Age(age) + " old (max_age " +
+                   test.max_age + ")";
+    }
+    return out;
+  }
+  if (test.kind == "row_count_change") {
+    ASSIGN_OR_RETURN(int64_t after, conn.QueryInt("SELECT count(*) FROM " + rel));
+    const int64_t before = context.rows_before;
+    if (before <= 0) return out;  // the first load from empty (or unknown) never fails
+    double pct = 100.0 * static_cast<double>(after - before) / static_cast<double>(before);
+    if (std::fabs(pct) > test.max_pct) {
+      out.failing_rows = after > before ? after - before : before - after;
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "%lld -> %lld rows (%+.1f%%, max %g%%)",
+                    static_cast<long long>(before), static_cast<long long>(after), pct, test.max_pct);
+      out.sample = buf;
+    }
+    return out;
+  }
+  ASSIGN_OR_RETURN(std::string sql, FailingRowsSql(catalog, test, table, rel));
+  // The count of failing rows and up to five distinct offending values, in order.
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   conn.Query("SELECT count(*), array_to_string(list_slice(list(DISTINCT v ORDER BY v), "
+                              "1, 5), ', ') FROM (" + sql + ")"));
+  out.failing_rows = rows.IntAt(0, 0);
+  if (out.failed()) out.sample = rows.At(0, 1);
+  return out;
 }
 
 }  // namespace
 
-Result<std::vector<TestFailure>> RunTableTests(Catalog& catalog, const std::string& layer,
-                                               const TableSpec& table) {
-  std::vector<TestFailure> failures;
+Result<std::vector<TestOutcome>> RunTableTests(Catalog& catalog, const std::string& layer,
+                                               const TableSpec& table, const TestContext& context) {
+  std::vector<TestOutcome> outcomes;
   const std::string rel = layer + "." + Ident(table.name);
   for (const auto& test : table.tests) {
-    std::string sql = FailingRowsSql(test, table, rel);
-    // The count of failing rows and up to five distinct offending values, in order.
-    ASSIGN_OR_RETURN(duck::Rows rows,
-                     catalog.conn().Query("SELECT count(*), array_to_string(list_slice("
-                                          "list(DISTINCT v ORDER BY v), 1, 5), ', ') FROM (" +
-                                          sql + ")"));
-    int64_t n = rows.IntAt(0, 0);
-    if (n > 0) failures.push_back({test.Describe(), n, rows.At(0, 1)});
+    Result<TestOutcome> o = RunTest(catalog, test, table, rel, context);
+    if (!o.ok()) {
+      return o.status().WithContext("test " + test.Describe() + " on " + layer + "." + table.name +
+                                    " (sluice.yaml:" + std::to_string(test.line) + ")");
+    }
+    outcomes.push_back(std::move(*o));
   }
-  return failures;
+  return outcomes;
+}
+
+std::vector<TestOutcome> BlockingFailures(const std::vector<TestOutcome>& outcomes) {
+  std::vector<TestOutcome> out;
+  for (const auto& o : outcomes) {
+    if (o.blocking()) out.push_back(o);
+  }
+  return out;
 }
 
 std::string DescribeFailures(const std::string& layer, const std::string& table,
-                             const std::vector<TestFailure>& failures) {
+                             const std::vector<TestOutcome>& failures) {
   std::string out = "quality gate failed on " + layer + "." + table + ": ";
   for (size_t i = 0; i < failures.size(); ++i) {
     const auto& f = failures[i];
@@ -63,6 +172,32 @@ std::string DescribeFailures(const std::string& layer, const std::string& table,
     if (!f.sample.empty()) out += " (e.g. " + f.sample + ")";
   }
   return out;
+}
+
+Status RecordTestResults(Catalog& catalog, const TestRecord& record,
+                         const std::vector<TestOutcome>& outcomes) {
+  if (outcomes.empty()) return Status::OK();
+  std::string batches;
+  for (const auto& b : record.batch_ids) batches += (batches.empty() ? "" : ", ") + b;
+  const std::string run = record.run_started_us > 0
+                              ? "make_timestamp(" + std::to_string(record.run_started_us) + "::BIGINT)"
+                              : "now()::TIMESTAMP";
+  std::string values;
+  for (const auto& o : outcomes) {
+    const char* status = !o.failed()                           ? "pass"
+                         : o.severity == Severity::kWarn       ? "warn"
+                         : record.bypassed                     ? "bypassed"
+                                                               : "fail";
+    values += std::string(values.empty() ? "" : ", ") + "(" + run + ", " + Literal(record.layer) +
+              ", " + Literal(record.table) + ", " + Literal(o.test) + ", " +
+              Literal(o.severity == Severity::kWarn ? "warn" : "error") + ", " + Literal(status) +
+              ", " + std::to_string(o.failing_rows) + ", " +
+              (o.sample.empty() ? std::string("NULL") : Literal(o.sample)) + ", " +
+              (batches.empty() ? std::string("NULL") : Literal(batches)) + ", now()::TIMESTAMP)";
+  }
+  return catalog.conn().Execute(
+      "INSERT INTO meta.test_results (run_started_at, layer, table_name, test, severity, status, "
+      "failing_rows, sample, batch_ids, checked_at) VALUES " + values);
 }
 
 }  // namespace sluice

@@ -1,6 +1,6 @@
 // G7/G8 bad input: a bad spec or contract is a clear one-line error naming the file and line;
 // bad rows land in the DLQ with a reason while the good rows of their batch load; nothing
-// crashes. And the quality gate: a failing table test fails the run and publishes nothing.
+// crashes. And the quality gate: failing batches are quarantined and publish nothing.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -217,8 +217,8 @@ TEST(BadInput, HostileQueryIsRefusedWithoutDamage) {
   EXPECT_FALSE(fs::exists("/tmp/sluice-e2e-exfil.csv"));
 }
 
-// The quality gate: a failing table test fails the run, names the test, and leaves the
-// published snapshot as it was.
+// The quality gate: batches failing a table test are quarantined (exit 3, naming the test), the
+// published snapshot stays as it was until they are released.
 TEST(QualityGate, FailingTestStopsPublishing) {
   TempDir tmp;
   OrderGeneratorOptions o;
@@ -247,10 +247,12 @@ TEST(QualityGate, FailingTestStopsPublishing) {
   for (const char* f : {"batch-0003.jsonl", "batch-0004.jsonl"}) {
     fs::rename(tmp.path() + "/held/" + f, p.Landing() + "/" + f);
   }
+  // Both batches fail the test: they are quarantined (exit 3), nothing of them is visible.
   ProcessResult r = p.Sluice("run");
-  ExpectCleanFailure(r, "failing accepted_values test");
-  EXPECT_NE(r.err.find("accepted_values"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("status"), std::string::npos) << r.err;
+  EXPECT_EQ(r.exit_code, 3) << r.Describe();
+  EXPECT_NE(r.out.find("QUARANTINED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("accepted_values(status)"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("quarantined"), std::string::npos) << r.err;
   EXPECT_EQ(fs::read_symlink(p.Lake() + "/published/curated/orders/current").string(), current);
   EXPECT_EQ(ReadPublished(duck, p, "curated", "orders", cols), published);
   EXPECT_EQ(ReadPublished(duck, p, "marts", "daily_revenue",
@@ -258,8 +260,15 @@ TEST(QualityGate, FailingTestStopsPublishing) {
             published_mart);
   EXPECT_TRUE(TempLeftovers(p.Lake()).empty()) << ::testing::PrintToString(TempLeftovers(p.Lake()));
 
-  // With the test fixed, the next run goes through and publishes the whole state.
+  // With the test fixed and the quarantined batches released, the next run goes through and
+  // publishes the whole state.
   WriteFileOrDie(p.Path("sluice.yaml"), ExampleSluiceYaml("jsonl"));
+  Json listed = Json::parse(p.Sluice("batches", {"list", "--status", "quarantined", "--json"}).out);
+  ASSERT_EQ(listed.size(), 2u) << listed.dump();
+  for (const auto& b : listed) {
+    ProcessResult rel = p.Sluice("batches", {"release", b["batch_id"].get<std::string>()});
+    ASSERT_TRUE(rel.ok()) << rel.Describe();
+  }
   ProcessResult fixed = p.Sluice("run", {"--json"});
   ASSERT_TRUE(fixed.ok()) << fixed.Describe();
   Json ex = Json::parse(ReadFileOrDie(p.Landing() + "/expected.json"));

@@ -1,6 +1,7 @@
 // Curate: merge by key with highest-version-wins semantics (G3), touched partitions, and the
-// quality gates that roll a merge back.
+// quality gates that quarantine a failing batch.
 #include "transform/curate.h"
+#include "transform/quarantine.h"
 
 #include <gtest/gtest.h>
 
@@ -311,7 +312,7 @@ struct GateCase {
   std::string fix_batch;     // a later batch that makes the table pass again ("": none can)
 };
 
-TEST(CurateTest, FailingQualityGateRollsBackTheMerge) {
+TEST(CurateTest, FailingQualityGateQuarantinesTheBatch) {
   const std::string tests =
       "[{unique: order_id}, {not_null: status}, "
       "{accepted_values: {column: status, values: [created, paid, shipped]}}]";
@@ -348,32 +349,36 @@ TEST(CurateTest, FailingQualityGateRollsBackTheMerge) {
 
     p.Ingest("bad", c.bad_batch);
     auto r = p.Curate();
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.status().code(), StatusCode::kAborted) << r.status().ToString();
-    EXPECT_NE(r.status().message().find(c.test_name), std::string::npos) << r.status().message();
-    EXPECT_NE(r.status().message().find("curated.orders"), std::string::npos) << r.status().message();
-    EXPECT_NE(r.status().message().find(std::to_string(c.failing_rows) + " failing row"),
-              std::string::npos)
-        << r.status().message();
+    // The failing batch is quarantined, not applied; curate itself succeeds.
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->batches, 0);
+    ASSERT_EQ(r->quarantined.size(), 1u);
+    EXPECT_EQ(r->quarantined[0].batch_id, "bad");
     // Only the failing test is named.
-    for (const char* other : {"unique(order_id)", "not_null(status)", "accepted_values(status)"}) {
-      if (std::string(other) != c.test_name) {
-        EXPECT_EQ(r.status().message().find(other), std::string::npos) << r.status().message();
-      }
-    }
+    ASSERT_EQ(r->quarantined[0].failures.size(), 1u);
+    EXPECT_EQ(r->quarantined[0].failures[0].test, c.test_name);
+    EXPECT_EQ(r->quarantined[0].failures[0].failing_rows, c.failing_rows);
+    EXPECT_NE(p.Q("SELECT failures FROM meta.quarantine").find("curated.orders"), std::string::npos);
+    EXPECT_EQ(p.Q("SELECT status FROM meta.batches WHERE batch_id = 'bad'"), "quarantined\n");
     EXPECT_EQ(state(), before);
 
-    // The gate holds on retry, and the connection is still usable.
+    // The gate holds on retry (the batch is no longer pending), and the connection is usable.
     auto again = p.Curate();
-    ASSERT_FALSE(again.ok());
-    EXPECT_EQ(again.status().code(), StatusCode::kAborted);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_EQ(again->batches, 0);
+    EXPECT_TRUE(again->quarantined.empty());
     EXPECT_EQ(state(), before);
 
-    // A later batch that fixes the data lets both batches through.
+    // A later batch that fixes the data flows; after release the quarantined one is applied.
     if (c.fix_batch.empty()) continue;
     p.Ingest("fix", c.fix_batch);
     CurateResult fixed = p.CurateOk();
-    EXPECT_EQ(fixed.batches, 2);
+    EXPECT_EQ(fixed.batches, 1);
+    EXPECT_TRUE(fixed.quarantined.empty());
+    ASSERT_TRUE(ReleaseBatch(p.cat(), "bad").ok());
+    CurateResult released = p.CurateOk();
+    EXPECT_EQ(released.batches, 1);
+    EXPECT_TRUE(released.bypassed.empty());
     EXPECT_EQ(p.Int("SELECT count(*) FROM meta.applied"), 3);
   }
 }
@@ -385,10 +390,11 @@ TEST(CurateTest, FailedGateNamesOffendingValues) {
   p.CurateOk();
   p.Ingest("b2", Order("o2", "t1", "shipped", "1.00", "2026-01-01", 1));
   auto r = p.Curate();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
-  EXPECT_NE(r.status().message().find("accepted_values(status)"), std::string::npos);
-  EXPECT_NE(r.status().message().find("shipped"), std::string::npos) << r.status().message();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->quarantined.size(), 1u);
+  EXPECT_EQ(r->quarantined[0].failures.at(0).test, "accepted_values(status)");
+  EXPECT_EQ(r->quarantined[0].failures.at(0).sample, "shipped");
+  EXPECT_NE(p.Q("SELECT sample FROM meta.quarantine").find("shipped"), std::string::npos);
   EXPECT_EQ(p.Q(kContent), "o1|t1|paid|1.00|2026-01-01|1|b1\n");
 }
 

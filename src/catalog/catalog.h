@@ -5,6 +5,7 @@
 //   meta.applied       which batches each curated table has merged (G3 idempotency)
 //   meta.pending_partitions  (day, tenant) partitions changed in curated, not yet in marts
 //   meta.tables        per curated table / mart: version, published version, changed partitions
+//   meta.schemas       every registered version of each source's contract (schema_registry.h)
 //   dlq.<source>       dead-lettered rows
 //   curated.<table>, marts.<table>
 //   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
@@ -75,5 +76,11 @@ const std::vector<MetaColumn>& StagingMetaColumns();
 
 // "CREATE TABLE ... (contract columns, extra...)"-style column list: "order_id VARCHAR, ...".
 std::string ColumnDefinitions(const Contract& contract);
+
+// A parenthesized SELECT over `scan` (a read_parquet(..., union_by_name = true) call over
+// staging files) that yields every column of `contract` with its contract type, whatever
+// contract version each file was written under: columns a file lacks read the column's declared
+// default, or NULL; other columns (meta, hive partitions, removed ones) pass through.
+std::string StagingRows(const Contract& contract, const std::string& scan);
 
 }  // namespace sluice

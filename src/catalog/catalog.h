@@ -5,8 +5,9 @@
 //   meta.applied       which batches each curated table has merged (G3 idempotency)
 //   meta.pending_partitions  (day, tenant) partitions changed in curated, not yet in marts
 //   meta.tables        per curated table / mart: version, published version, changed partitions
+//   meta.counters      the last dlq_id handed out (ids are unique across the lake, never reused)
 //   meta.schemas       every registered version of each source's contract (schema_registry.h)
-//   dlq.<source>       dead-lettered rows
+//   dlq.<source>       dead-lettered rows: dlq_id, status ('open' | 'redriven'), redriven_batch
 //   curated.<table>, marts.<table>
 //   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
 //
@@ -60,6 +61,7 @@ class Catalog {
  private:
   Catalog(ProjectSpec spec, Env* env) : spec_(std::move(spec)), env_(env) {}
   Status CreateSchema();
+  Status CreateDlqIdentity();
 
   ProjectSpec spec_;
   Env* env_;

@@ -87,7 +87,7 @@ std::string StagingTmpDir(const std::string& source, const std::string& batch_id
 }
 
 Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
-                   const std::string& dlq_table) {
+                   const std::string& dlq_table, const std::function<Status()>& in_transaction) {
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(catalog.Begin());
   auto body = [&]() -> Status {
@@ -95,14 +95,18 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
                      conn.QueryInt("SELECT coalesce(max(batch_seq), 0) + 1 FROM meta.batches"));
     record.committed_at = catalog.env()->NowMicros();
     RETURN_IF_ERROR(conn.Execute(
-        "INSERT INTO meta.batches VALUES (" + Literal(record.source) + ", " +
+        "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
+        "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
+        "stage_ms, parent_batches, csv_header) VALUES (" + Literal(record.source) + ", " +
         Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
         Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
         std::to_string(record.rows_dead) + ", " + Literal(record.status) + ", " +
         Literal(record.correlation_id) + ", " + Timestamp(record.started_at) + ", " +
         Timestamp(record.committed_at) + ", " + std::to_string(record.decode_ms) + ", " +
-        std::to_string(record.stage_ms) + ")"));
+        std::to_string(record.stage_ms) + ", " +
+        (record.parent_batches.empty() ? "NULL" : Literal(record.parent_batches)) + ", " +
+        (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ")"));
     if (!files.empty()) {
       std::string values;
       for (const auto& f : files) {
@@ -116,9 +120,17 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
       RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.files VALUES " + values));
     }
     if (!dlq_table.empty()) {
-      RETURN_IF_ERROR(conn.Execute("INSERT INTO dlq." + duck::Ident(record.source) +
-                                   " SELECT * FROM " + dlq_table));
+      // Ids continue the lake's counter, in line order; the counter moves in this transaction.
+      RETURN_IF_ERROR(conn.Execute(
+          "INSERT INTO dlq." + duck::Ident(record.source) +
+          " (batch_id, line, reason, column_name, message, raw, correlation_id, ingested_at,"
+          " dlq_id, status) SELECT d.batch_id, d.line, d.reason, d.column_name, d.message, d.raw,"
+          " d.correlation_id, d.ingested_at, (SELECT value FROM meta.counters WHERE name = "
+          "'dlq_id') + row_number() OVER (ORDER BY d.line), 'open' FROM " + dlq_table + " d;"
+          "UPDATE meta.counters SET value = value + (SELECT count(*) FROM " + dlq_table +
+          ") WHERE name = 'dlq_id'"));
     }
+    if (in_transaction) RETURN_IF_ERROR(in_transaction());
     return Status::OK();
   };
   Status st = body();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,10 @@ struct BatchRecord {
   int64_t committed_at = 0;  // UTC micros
   int64_t decode_ms = 0;
   int64_t stage_ms = 0;
+  // A redrive batch: the batches its rows were dead-lettered from, comma-separated; else "".
+  std::string parent_batches;
+  // A CSV batch: its header record as read, so dead-lettered rows can be re-parsed; else "".
+  std::string csv_header;
 };
 
 // A staging file of a batch: written at tmp_path, visible at path (both relative to the lake).
@@ -61,8 +66,12 @@ std::string StagingTmpDir(const std::string& source, const std::string& batch_id
 // the files, and the dead letters held in temp table `dlq_table` (may be empty: none); then
 // renames every file from tmp_path to path, fsyncs, and removes the batch's temp directory.
 // On error before the transaction commits nothing is visible; after it, RecoverStaging completes.
+// Dead letters get the next dlq_ids of the lake (meta.counters), in line order, status 'open'.
+// `in_transaction`, when given, runs inside the same transaction after the inserts (a redrive
+// marks its DLQ rows there); its error rolls everything back.
 Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
-                   const std::string& dlq_table);
+                   const std::string& dlq_table,
+                   const std::function<Status()>& in_transaction = {});
 
 // Run at open: for each leftover temp directory, finishes the renames of a committed batch or
 // deletes the files of an uncommitted one. Corruption when a committed file is missing entirely.

@@ -100,6 +100,8 @@ int main(int argc, char** argv) {
   c_dlq_redrive->add_option("source", dlq.source, "Source")->required();
   c_dlq_redrive->add_option("--reason", dlq.reason, "Only rows with this reason");
   c_dlq_redrive->add_flag("--json", dlq.json, "Print as JSON");
+  // `sluice dlq list --project DIR` as well as `sluice dlq --project DIR list`.
+  for (auto* c : {c_dlq_list, c_dlq_show, c_dlq_redrive}) c->fallthrough();
 
   VacuumArgs vac;
   auto* c_vac = app.add_subcommand("vacuum", "Apply retention: delete expired DLQ rows");

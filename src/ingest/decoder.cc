@@ -331,7 +331,7 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
   return true;
 }
 
-void RowBuilder::Finish(int64_t line, std::string_view raw) {
+void RowBuilder::Finish(int64_t line, std::string_view raw, RawSpan span) {
   for (size_t c = 0; c < slots_.size(); ++c) {
     std::string message;
     const char* why = nullptr;
@@ -343,6 +343,7 @@ void RowBuilder::Finish(int64_t line, std::string_view raw) {
   }
   Append();
   batch_->source_line.push_back(line);
+  batch_->raw_spans.push_back(span);
 }
 
 void RowBuilder::DeadRecord(int64_t line, const char* why, std::string message,

@@ -11,6 +11,7 @@ namespace sluice {
 
 Result<RecordBatch> ContractValidator::DecodeCsv(std::string_view data) const {
   RecordBatch batch = impl_->NewBatch();
+  const char* const input = data.data();
   if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);  // UTF-8 byte order mark
   CsvReader reader(data, impl_->options.csv_delimiter);
   CsvRecord record;
@@ -34,6 +35,7 @@ Result<RecordBatch> ContractValidator::DecodeCsv(std::string_view data) const {
     }
   }
   const size_t field_count = record.size();
+  batch.csv_header = std::string(record.raw);
 
   RowBuilder row(*impl_, &batch);
   while (reader.Next(&record)) {
@@ -70,7 +72,8 @@ Result<RecordBatch> ContractValidator::DecodeCsv(std::string_view data) const {
         row.SetFromText(col, text, /*quoted=*/true, /*bool_digits=*/true);
       }
     }
-    row.Finish(record.line, record.raw);
+    row.Finish(record.line, record.raw,
+               RawSpan{static_cast<uint64_t>(record.raw.data() - input), record.raw.size()});
   }
   return batch;
 }

@@ -79,8 +79,9 @@ class RowBuilder {
   void SetError(int col, const char* reason, std::string message);
 
   // Checks the slots in contract order: appends the row, or records the first failure as the
-  // record's single DeadLetter. `raw` is the record's input text.
-  void Finish(int64_t line, std::string_view raw);
+  // record's single DeadLetter. `raw` is the record's input text, `span` where it is in the input
+  // (kept with the row: RecordBatch::raw_spans).
+  void Finish(int64_t line, std::string_view raw, RawSpan span);
   // Records a record-level failure (malformed_record, bad_encoding).
   void DeadRecord(int64_t line, const char* reason, std::string message, std::string_view raw);
 

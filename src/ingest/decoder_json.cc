@@ -40,8 +40,9 @@ class JsonRecordDecoder {
   JsonRecordDecoder(const ContractValidator::Impl& impl, RecordBatch* batch)
       : impl_(impl), batch_(batch), row_(impl, batch) {}
 
-  // Classifies one record (without its line ending) as a row or a dead letter.
-  void Decode(std::string_view record, int64_t line) {
+  // Classifies one record (without its line ending) as a row or a dead letter; `offset` is
+  // where it is in the input (RawSpan).
+  void Decode(std::string_view record, int64_t line, uint64_t offset) {
     ++batch_->rows_read;
     if (!simdjson::validate_utf8(record.data(), record.size())) {
       row_.DeadRecord(line, reason::kBadEncoding, "invalid UTF-8", record);
@@ -52,7 +53,7 @@ class JsonRecordDecoder {
       row_.DeadRecord(line, reason::kMalformedRecord, std::move(error), record);
       return;
     }
-    row_.Finish(line, record);
+    row_.Finish(line, record, RawSpan{offset, record.size()});
   }
 
  private:
@@ -238,6 +239,7 @@ class JsonRecordDecoder {
 Result<RecordBatch> ContractValidator::DecodeJsonl(std::string_view data) const {
   RecordBatch batch = impl_->NewBatch();
   JsonRecordDecoder decoder(*impl_, &batch);
+  const char* const input = data.data();
   if (data.starts_with("\xEF\xBB\xBF")) data.remove_prefix(3);  // UTF-8 byte order mark
   int64_t line = 0;
   size_t pos = 0;
@@ -249,7 +251,7 @@ Result<RecordBatch> ContractValidator::DecodeJsonl(std::string_view data) const 
     pos = end + 1;
     if (record.ends_with('\r')) record.remove_suffix(1);
     if (IsBlank(record)) continue;
-    decoder.Decode(record, line);
+    decoder.Decode(record, line, static_cast<uint64_t>(record.data() - input));
   }
   return batch;
 }
@@ -260,7 +262,7 @@ Result<RecordBatch> ContractValidator::DecodeJsonRecords(
   JsonRecordDecoder decoder(*impl_, &batch);
   // Every element is a record the caller counted: even a blank one is classified (malformed).
   for (size_t i = 0; i < records.size(); ++i) {
-    decoder.Decode(records[i], static_cast<int64_t>(i) + 1);
+    decoder.Decode(records[i], static_cast<int64_t>(i) + 1, i);
   }
   return batch;
 }

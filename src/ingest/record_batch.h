@@ -58,11 +58,22 @@ struct DeadLetter {
   std::string raw;       // the input record as read; invalid UTF-8 bytes escaped as \xNN
 };
 
+// Where a valid row's record is in the decoder's input, so that its raw text can be recovered
+// later (a contract check failing after decoding) without copying every record. DecodeJsonl and
+// DecodeCsv: a byte range of `data` as passed (a leading BOM included in the offsets);
+// DecodeJsonRecords: offset is the element's index and length its size.
+struct RawSpan {
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct RecordBatch {
   std::vector<ColumnData> columns;     // one per contract column, in contract order
   std::vector<int64_t> source_line;    // per valid row: its line (as DeadLetter::line)
+  std::vector<RawSpan> raw_spans;      // per valid row: its record in the input
   std::vector<DeadLetter> dead;
   int64_t rows_read = 0;               // G1: rows_read == rows() + dead.size()
+  std::string csv_header;              // DecodeCsv: the header record as read (to re-parse rows)
 
   size_t rows() const { return source_line.size(); }
 };

@@ -90,17 +90,30 @@ Status LoadRows(Catalog& catalog, const SourceSpec& source, const RecordBatch& b
 }
 
 Status LoadDeadLetters(Catalog& catalog, const RecordBatch& batch, const BatchStamp& stamp) {
-  auto& conn = catalog.conn();
-  RETURN_IF_ERROR(conn.Execute(
+  RETURN_IF_ERROR(catalog.conn().Execute(
       "CREATE OR REPLACE TEMP TABLE batch_dlq (batch_id VARCHAR, line BIGINT, reason VARCHAR,"
       " column_name VARCHAR, message VARCHAR, raw VARCHAR, correlation_id VARCHAR,"
       " ingested_at TIMESTAMP)"));
+  return AppendDeadLetters(catalog, batch, 0, stamp);
+}
+
+// "day=2026-01-03" -> "2026-01-03" for key "day"; "" when `segment` is not key=value.
+std::string HiveValue(const std::string& segment, const std::string& key) {
+  std::string prefix = key + "=";
+  return segment.rfind(prefix, 0) == 0 ? segment.substr(prefix.size()) : "";
+}
+
+}  // namespace
+
+Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
+                         const BatchStamp& stamp) {
+  auto& conn = catalog.conn();
   ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(
                                  conn, "main", "batch_dlq",
                                  {"VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
                                   "VARCHAR", "TIMESTAMP"}));
   const size_t cap = duck::ChunkAppender::Capacity();
-  for (size_t begin = 0; begin < batch.dead.size(); begin += cap) {
+  for (size_t begin = from; begin < batch.dead.size(); begin += cap) {
     size_t n = std::min(cap, batch.dead.size() - begin);
     for (size_t r = 0; r < n; ++r) {
       const DeadLetter& d = batch.dead[begin + r];
@@ -117,14 +130,6 @@ Status LoadDeadLetters(Catalog& catalog, const RecordBatch& batch, const BatchSt
   }
   return app->Close();
 }
-
-// "day=2026-01-03" -> "2026-01-03" for key "day"; "" when `segment` is not key=value.
-std::string HiveValue(const std::string& segment, const std::string& key) {
-  std::string prefix = key + "=";
-  return segment.rfind(prefix, 0) == 0 ? segment.substr(prefix.size()) : "";
-}
-
-}  // namespace
 
 Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
                        const BatchStamp& stamp) {

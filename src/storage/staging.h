@@ -25,6 +25,11 @@ struct BatchStamp {
 Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
                        const BatchStamp& stamp);
 
+// Appends batch.dead[from..] to `batch_dlq` (created by LoadBatchTables): the rows a later
+// row-level step (contract checks) moved out of `batch_rows`.
+Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
+                         const BatchStamp& stamp);
+
 // Writes `batch_rows` as Parquet under StagingTmpDir(source, batch id), fsyncs the files and
 // their directories, and returns them with the final paths they will be renamed to.
 Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,

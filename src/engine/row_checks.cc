@@ -1,0 +1,119 @@
+#include "engine/row_checks.h"
+
+#include <algorithm>
+
+#include "duck/duck.h"
+#include "ingest/record_batch.h"
+
+namespace sluice {
+
+namespace {
+
+// The expression parenthesised on lines of its own, so that a trailing "--" comment in it
+// cannot swallow the SQL around it.
+std::string Parenthesised(const std::string& expr) { return "(\n" + expr + "\n)"; }
+
+// True when the parentheses of `expr` balance outside string literals, quoted identifiers and
+// comments. DuckDB would accept "a > 0) OR (true" inside our parentheses, changing what the
+// check means in the surrounding SQL.
+bool Balanced(const std::string& expr) {
+  int depth = 0;
+  for (size_t i = 0; i < expr.size(); ++i) {
+    const char c = expr[i];
+    if (c == '\'' || c == '"') {
+      const size_t end = expr.find(c, i + 1);  // '' and "" escapes are two quoted runs
+      if (end == std::string::npos) return false;
+      i = end;
+    } else if (c == '-' && i + 1 < expr.size() && expr[i + 1] == '-') {
+      const size_t end = expr.find('\n', i);
+      if (end == std::string::npos) break;
+      i = end;
+    } else if (c == '/' && i + 1 < expr.size() && expr[i + 1] == '*') {
+      const size_t end = expr.find("*/", i + 2);
+      if (end == std::string::npos) return false;
+      i = end + 1;
+    } else if (c == '(') {
+      ++depth;
+    } else if (c == ')' && --depth < 0) {
+      return false;
+    }
+  }
+  return depth == 0;
+}
+
+std::string Where(const Contract& contract, const ContractCheck& check) {
+  return contract.path + ":" + std::to_string(check.line) + ": checks." + check.name;
+}
+
+}  // namespace
+
+Status ValidateContractChecks(const Contract& contract) {
+  if (contract.checks.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(auto conn, duck::Connection::Open());
+  std::string ddl = "CREATE TABLE batch_rows (" + ColumnDefinitions(contract);
+  for (const auto& m : StagingMetaColumns()) ddl += std::string(", ") + m.name + " " + m.type;
+  RETURN_IF_ERROR(conn->Execute(ddl + ")"));
+  for (const auto& check : contract.checks) {
+    if (!Balanced(check.expr)) {
+      return Status::InvalidArgument(Where(contract, check) + ": '" + check.expr +
+                                     "' is not one expression: its parentheses, quotes or "
+                                     "comments do not balance");
+    }
+    auto rows = conn->Query("SELECT " + Parenthesised(check.expr) + " AS ok FROM batch_rows LIMIT 0");
+    if (!rows.ok()) {
+      return Status::InvalidArgument(Where(contract, check) + ": cannot evaluate '" + check.expr +
+                                     "' over the contract's columns: " + rows.status().message());
+    }
+    if (rows->types.empty() || rows->types[0] != "BOOLEAN") {
+      return Status::InvalidArgument(Where(contract, check) + ": '" + check.expr +
+                                     "' is not a boolean expression (its type is " +
+                                     (rows->types.empty() ? "unknown" : rows->types[0]) + ")");
+    }
+  }
+  return Status::OK();
+}
+
+Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, RecordBatch& batch,
+                                    const RowRawText& raw, const BatchStamp& stamp) {
+  if (contract.checks.empty() || batch.rows() == 0) return 0;
+  auto& conn = catalog.conn();
+  // The index of the first check that is false for the row; NULL when all pass or are NULL.
+  std::string first_failing = "CASE";
+  for (size_t i = 0; i < contract.checks.size(); ++i) {
+    first_failing += " WHEN " + Parenthesised(contract.checks[i].expr) + " IS FALSE THEN " +
+                     std::to_string(i);
+  }
+  first_failing += " END";
+  Status st = conn.Execute(
+      "CREATE OR REPLACE TEMP TABLE batch_check_failed AS SELECT line, k FROM (SELECT "
+      "_source_line AS line, " + first_failing + " AS k FROM batch_rows) WHERE k IS NOT NULL");
+  if (!st.ok()) {
+    return Status::InvalidArgument(contract.path + ": checks: evaluating the contract's checks on batch " +
+                                   stamp.batch_id + " failed: " + st.message());
+  }
+  ASSIGN_OR_RETURN(duck::Rows failed, conn.Query("SELECT line, k FROM batch_check_failed ORDER BY line"));
+  if (failed.rows.empty()) return 0;
+  const size_t first_new = batch.dead.size();
+  for (size_t r = 0; r < failed.rows.size(); ++r) {
+    const int64_t line = failed.IntAt(r, 0);
+    const auto k = static_cast<size_t>(failed.IntAt(r, 1));
+    // Lines increase with the rows of a batch: find the row by binary search.
+    auto it = std::lower_bound(batch.source_line.begin(), batch.source_line.end(), line);
+    if (it == batch.source_line.end() || *it != line || k >= contract.checks.size()) {
+      return Status::Corruption("batch " + stamp.batch_id + ": check result for unknown line " +
+                                std::to_string(line));
+    }
+    const auto row = static_cast<size_t>(it - batch.source_line.begin());
+    const ContractCheck& check = contract.checks[k];
+    batch.dead.push_back(DeadLetter{line, reason::kCheckFailed, check.name, check.expr, raw(row)});
+  }
+  RETURN_IF_ERROR(conn.Execute(
+      "DELETE FROM batch_rows WHERE _source_line IN (SELECT line FROM batch_check_failed)"));
+  RETURN_IF_ERROR(AppendDeadLetters(catalog, batch, first_new, stamp));
+  // Dead letters in line order, as the decoder produced them.
+  std::stable_sort(batch.dead.begin(), batch.dead.end(),
+                   [](const DeadLetter& a, const DeadLetter& b) { return a.line < b.line; });
+  return static_cast<int64_t>(failed.rows.size());
+}
+
+}  // namespace sluice

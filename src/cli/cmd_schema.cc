@@ -1,7 +1,321 @@
+// `sluice schema check|history|diff`: the schema registry from the command line.
+//
+// `check` is a data contract test for CI: it compares each working-copy contract with the
+// registered versions (or with the contract at a git revision, or in a given file) under the
+// contract's compatibility mode plus lineage-aware compatibility, prints one line per violation
+// and exits 1 if there is any. It only reads: the lake is opened read-only, and a project
+// without a lake has nothing registered to compare with.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "catalog/catalog.h"
+#include "catalog/schema_registry.h"
 #include "cli/commands.h"
+#include "engine/schema_evolution.h"
+#include "spec/compatibility.h"
 
 namespace sluice::cli {
 
-int Schema(const SchemaArgs&) { return Fail("not implemented yet"); }
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+struct GitOutput {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs `git args...` (fork/exec, no shell) and captures its stdout; stderr is discarded.
+GitOutput RunGit(const std::vector<std::string>& args) {
+  GitOutput result;
+  int fds[2];
+  if (::pipe(fds) != 0) return result;
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return result;
+  }
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (FILE* null = std::fopen("/dev/null", "w")) ::dup2(::fileno(null), STDERR_FILENO);
+    std::vector<char*> argv;
+    static char git[] = "git";
+    argv.push_back(git);
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp("git", argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) result.out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) == pid && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+std::string TrimNewline(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+// The contract of `source` at git revision `rev` of the project's repository; nullopt when the
+// file does not exist there (a source added since). InvalidArgument for an unknown revision.
+Result<std::optional<Contract>> ContractAtRevision(const ProjectSpec& spec, const SourceSpec& source,
+                                                   const std::string& rev) {
+  GitOutput top = RunGit({"-C", spec.root, "rev-parse", "--show-toplevel"});
+  if (top.exit_code != 0) {
+    return Status::InvalidArgument("--against " + rev + ": not a file, and " + spec.root +
+                                   " is not in a git repository");
+  }
+  if (RunGit({"-C", spec.root, "rev-parse", "--verify", "--quiet", rev + "^{commit}"}).exit_code != 0) {
+    return Status::InvalidArgument("--against " + rev + ": neither a file nor a git revision");
+  }
+  std::string rel = fs::path(source.contract_path).lexically_relative(TrimNewline(top.out)).string();
+  GitOutput show = RunGit({"-C", spec.root, "show", rev + ":" + rel});
+  if (show.exit_code != 0) return std::optional<Contract>();
+  ASSIGN_OR_RETURN(Contract c, ParseContract(show.out, rev + ":" + rel));
+  return std::optional<Contract>(std::move(c));
+}
+
+Json ViolationJson(const Violation& v) {
+  return Json{{"column", v.column},     {"old", v.old_def},   {"new", v.new_def},
+              {"rule", v.rule},         {"direction", v.direction}, {"mode", v.mode},
+              {"against_version", v.against_version}, {"detail", v.detail}};
+}
+
+std::string ColumnsSummary(const Contract& c) {
+  std::string out;
+  for (const auto& col : c.columns) {
+    out += (out.empty() ? "" : ", ") + col.name + " " + col.type.Name() + (col.required ? " required" : "");
+    if (col.default_value) out += " default=" + *col.default_value;
+  }
+  return out;
+}
+
+int Check(const ProjectSpec& spec, const SchemaArgs& args) {
+  std::vector<const SourceSpec*> sources;
+  for (const auto& s : spec.sources) {
+    if (args.source.empty() || s.name == args.source) sources.push_back(&s);
+  }
+  if (sources.empty()) return Fail("unknown source '" + args.source + "'");
+
+  // What to compare with: a contract file, a git revision, or the registry.
+  std::optional<Contract> file_contract;
+  std::error_code ec;
+  if (!args.against.empty() && fs::is_regular_file(args.against, ec)) {
+    auto c = LoadContract(args.against);
+    if (!c.ok()) return Fail(c.status().message());
+    file_contract = *c;
+    if (sources.size() > 1) {
+      // A file names one contract: compare it with the source whose contract has its name.
+      std::vector<const SourceSpec*> match;
+      for (const auto* s : sources) {
+        if (s->contract.name == file_contract->name) match.push_back(s);
+      }
+      if (match.size() != 1) {
+        return Fail("--against " + args.against + ": give the source to compare it with");
+      }
+      sources = match;
+    }
+  }
+  std::unique_ptr<Catalog> catalog;
+  bool no_lake = false;
+  if (args.against.empty()) {
+    CatalogOptions options;
+    options.read_only = true;
+    auto cat = Catalog::Open(spec, options);
+    if (!cat.ok() && cat.status().code() == StatusCode::kNotFound) {
+      no_lake = true;
+    } else if (!cat.ok()) {
+      return Fail(cat.status().message());
+    } else {
+      catalog = std::move(cat).value();
+    }
+  }
+  auto scratch = duck::Connection::Open();
+  if (!scratch.ok()) return Fail(scratch.status().message());
+
+  // With --json, only the JSON report goes to stdout.
+  std::ostringstream discard;
+  std::ostream& text = args.json ? discard : std::cout;
+  Json report = {{"sources", Json::object()}};
+  int incompatible = 0;
+  for (const SourceSpec* source : sources) {
+    std::vector<ContractVersion> history;
+    std::string against;
+    if (file_contract) {
+      history.push_back({0, *file_contract});
+      against = args.against;
+    } else if (!args.against.empty()) {
+      auto c = ContractAtRevision(spec, *source, args.against);
+      if (!c.ok()) return Fail(c.status().message());
+      if (*c) history.push_back({0, **c});
+      against = args.against;
+    } else if (catalog) {
+      auto h = SchemaHistory(*catalog, source->name);
+      // A lake from before the registry has no meta.schemas yet: nothing registered.
+      if (h.ok()) history = ToContractVersions(*h);
+      if (!history.empty()) against = "v" + std::to_string(history.back().version);
+    }
+    Json entry = {{"compatibility", source->contract.compatibility}, {"against", against}};
+    std::vector<Violation> violations;
+    Status defaults = ValidateDefaults(**scratch, source->contract);
+    if (history.empty()) {
+      entry["status"] = "nothing_registered";
+      text << source->name << ": nothing registered to compare with"
+                << (no_lake ? " (no lake yet)" : args.against.empty() ? "" : " in " + args.against)
+                << "\n";
+    } else {
+      auto v = CheckAgainstHistory(history, source->contract);
+      if (!v.ok()) return Fail(v.status().message());
+      violations = std::move(v).value();
+      for (auto& l : CheckLineage(history.back().contract, source->contract,
+                                  FindColumnUsers(spec, source->name), history.back().version)) {
+        violations.push_back(std::move(l));
+      }
+    }
+    if (!defaults.ok()) {
+      ++incompatible;
+      entry["status"] = "invalid";
+      entry["error"] = defaults.message();
+      text << source->name << ": " << defaults.message() << "\n";
+    } else if (!violations.empty()) {
+      ++incompatible;
+      entry["status"] = "incompatible";
+      for (const auto& v : violations) text << source->name << ": " << v.Describe() << "\n";
+    } else if (!history.empty()) {
+      bool same = SchemaFingerprint(history.back().contract) == SchemaFingerprint(source->contract);
+      entry["status"] = same ? "unchanged" : "compatible";
+      text << source->name << ": " << (same ? "unchanged, " : "") << "compatible with " << against
+                << " (" << source->contract.compatibility << ")\n";
+    }
+    entry["violations"] = Json::array();
+    for (const auto& v : violations) entry["violations"].push_back(ViolationJson(v));
+    report["sources"][source->name] = entry;
+  }
+  report["compatible"] = incompatible == 0;
+  if (args.json) std::cout << report.dump(2) << "\n";
+  if (incompatible > 0) {
+    return Fail(std::to_string(incompatible) + " contract(s) with incompatible changes");
+  }
+  if (!args.json) std::cout << "compatible" << std::endl;
+  return 0;
+}
+
+Result<std::vector<SchemaVersion>> LoadHistory(const ProjectSpec& spec, const std::string& source) {
+  if (spec.FindSource(source) == nullptr) return Status::NotFound("unknown source '" + source + "'");
+  CatalogOptions options;
+  options.read_only = true;
+  ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, options));
+  ASSIGN_OR_RETURN(auto history, SchemaHistory(*catalog, source));
+  if (history.empty()) {
+    return Status::NotFound("no version of " + source + " is registered yet (run `sluice run`)");
+  }
+  return history;
+}
+
+int History(const ProjectSpec& spec, const SchemaArgs& args) {
+  auto history = LoadHistory(spec, args.source);
+  if (!history.ok()) return Fail(history.status().message());
+  if (args.json) {
+    Json out = Json::array();
+    for (const auto& v : *history) {
+      out.push_back({{"version", v.version},
+                     {"fingerprint", v.fingerprint},
+                     {"registered_at", v.registered_at},
+                     {"compatibility", v.contract.compatibility},
+                     {"columns", Json::parse(ColumnsToJson(v.contract))}});
+    }
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "version  fingerprint   registered_at                compatibility        columns\n";
+  for (const auto& v : *history) {
+    char line[160];
+    std::snprintf(line, sizeof line, "v%-7lld %-13s %-28s %-20s ", static_cast<long long>(v.version),
+                  v.fingerprint.substr(0, 12).c_str(), v.registered_at.c_str(),
+                  v.contract.compatibility.c_str());
+    std::cout << line << ColumnsSummary(v.contract) << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
+int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
+  auto history = LoadHistory(spec, args.source);
+  if (!history.ok()) return Fail(history.status().message());
+  const SchemaVersion* a = nullptr;
+  const SchemaVersion* b = nullptr;
+  for (const auto& v : *history) {
+    if (v.version == args.v1) a = &v;
+    if (v.version == args.v2) b = &v;
+  }
+  for (auto [p, n] : {std::pair{a, args.v1}, std::pair{b, args.v2}}) {
+    if (p == nullptr) {
+      return Fail("no version " + std::to_string(n) + " of " + args.source + " (registered: v1..v" +
+                  std::to_string(history->back().version) + ")");
+    }
+  }
+  Json out = {{"source", args.source}, {"from", args.v1}, {"to", args.v2},
+              {"added", Json::array()}, {"removed", Json::array()}, {"changed", Json::array()}};
+  std::vector<std::string> lines;
+  for (const auto& c : b->contract.columns) {
+    if (a->contract.Find(c.name) < 0) {
+      out["added"].push_back(DescribeColumn(c));
+      lines.push_back("+ " + DescribeColumn(c));
+    }
+  }
+  for (const auto& c : a->contract.columns) {
+    int j = b->contract.Find(c.name);
+    if (j < 0) {
+      out["removed"].push_back(DescribeColumn(c));
+      lines.push_back("- " + DescribeColumn(c));
+      continue;
+    }
+    std::string before = DescribeColumn(c), after = DescribeColumn(b->contract.columns[static_cast<size_t>(j)]);
+    if (before != after) {
+      out["changed"].push_back({{"old", before}, {"new", after}});
+      lines.push_back("~ " + before + " -> " + after);
+    }
+  }
+  if (a->contract.compatibility != b->contract.compatibility) {
+    out["compatibility"] = {{"old", a->contract.compatibility}, {"new", b->contract.compatibility}};
+    lines.push_back("~ compatibility " + a->contract.compatibility + " -> " + b->contract.compatibility);
+  }
+  if (args.json) {
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << args.source << " v" << args.v1 << " -> v" << args.v2 << "\n";
+  if (lines.empty()) std::cout << "(no column changes)\n";
+  for (const auto& l : lines) std::cout << l << "\n";
+  std::cout << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int Schema(const SchemaArgs& args) {
+  auto spec = LoadProject(args.project);
+  if (!spec.ok()) return Fail(spec.status().message());
+  if (args.action == "check") return Check(*spec, args);
+  if (args.action == "history") return History(*spec, args);
+  return Diff(*spec, args);
+}
 
 }  // namespace sluice::cli

@@ -10,6 +10,7 @@ namespace sluice {
 
 const std::vector<std::string>& AllFailpoints() {
   static const std::vector<std::string> kFailpoints = {
+      "schema.before_commit",       // contract version registered and tables evolved, uncommitted
       "ingest.after_stage_write",   // staging Parquet written under temp names, not fsynced
       "ingest.after_fsync",         // temp files durable, catalog not yet updated
       "ingest.after_catalog_commit",// ledger entry committed, files still under temp names

@@ -2,15 +2,15 @@
 // The formats themselves live in decoder_json.cc and decoder_csv.cc.
 #include "ingest/decoder.h"
 
-#include <cfloat>
-#include <climits>
-#include <cmath>
-
 #include <simdjson.h>
 
+#include <cfloat>
 #include <charconv>
+#include <climits>
+#include <cmath>
 #include <utility>
 
+#include "common/utf8.h"
 #include "ingest/decoder_impl.h"
 
 namespace sluice {
@@ -34,32 +34,6 @@ bool IsSafePathValue(std::string_view v) {
     if (!ok) return false;
   }
   return true;
-}
-
-// Length of the valid UTF-8 sequence at p[0..n), or 0 if p[0] does not start one.
-size_t Utf8SequenceLength(const unsigned char* p, size_t n) {
-  const unsigned char c = p[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // overlong
-    if (c == 0xED) hi = 0x9F;  // surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // overlong
-    if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
-  } else {
-    return 0;
-  }
-  if (n < len || p[1] < lo || p[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-  }
-  return len;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "spec/yaml_file.h"
 
+#include "common/utf8.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -34,37 +36,6 @@ bool FindIndentTab(const std::string& text, int* line, int* col) {
     ++l;
   }
   return false;
-}
-
-// Offset of the first byte of `text` that does not start a valid UTF-8 sequence, or npos.
-size_t InvalidUtf8Offset(std::string_view text) {
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  for (size_t i = 0; i < n;) {
-    const unsigned char c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;  // overlong
-      if (c == 0xED) hi = 0x9F;  // surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;  // overlong
-      if (c == 0xF4) hi = 0x8F;  // > U+10FFFF
-    }
-    bool ok = len != 0 && n - i >= len && p[i + 1] >= lo && p[i + 1] <= hi;
-    for (size_t k = 2; ok && k < len; ++k) ok = p[i + k] >= 0x80 && p[i + k] <= 0xBF;
-    if (!ok) return i;
-    i += len;
-  }
-  return std::string_view::npos;
 }
 
 // yaml-cpp passes invalid UTF-8 through into scalars and turns a NUL byte into a stray 0xA0, from

@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(build-essential cmake pkg-config git ca-certificates
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libsimdjson-dev
-  libxxhash-dev libre2-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsimdjson-dev
+  libxxhash-dev libre2-dev libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-14 for llvm-symbolizer
   postgresql postgresql-client procps)
 

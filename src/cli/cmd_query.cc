@@ -188,12 +188,14 @@ int ShowStatus(const StatusArgs& args) {
     auto r = conn.Query(
         "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_staged), 0), "
         "coalesce(sum(rows_dead), 0), CAST(max(committed_at) AS VARCHAR), "
-        "(SELECT count(*) FROM dlq." + duck::Ident(s.name) + ") FROM meta.batches WHERE source = " +
+        "(SELECT count(*) FROM dlq." + duck::Ident(s.name) + "), (SELECT count(*) FROM dlq." +
+        duck::Ident(s.name) + " d WHERE d.status = 'open') FROM meta.batches WHERE source = " +
         duck::Literal(s.name));
     if (!r.ok()) return Fail(r.status().message());
     sources[s.name] = {{"batches", r->IntAt(0, 0)},     {"rows_read", r->IntAt(0, 1)},
                        {"rows_staged", r->IntAt(0, 2)}, {"rows_dead", r->IntAt(0, 3)},
-                       {"last_batch_at", r->At(0, 4)},  {"dlq_rows", r->IntAt(0, 5)}};
+                       {"last_batch_at", r->At(0, 4)},  {"dlq_rows", r->IntAt(0, 5)},
+                       {"dlq_open", r->IntAt(0, 6)}};
   }
   nlohmann::ordered_json tables = nlohmann::ordered_json::object();
   auto t = conn.Query(
@@ -229,7 +231,8 @@ int ShowStatus(const StatusArgs& args) {
   for (auto& [name, s] : sources.items()) {
     std::cout << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]
               << " rows read = " << s["rows_staged"] << " staged + " << s["rows_dead"]
-              << " dead-lettered; DLQ " << s["dlq_rows"] << " rows; last batch "
+              << " dead-lettered; DLQ " << s["dlq_open"] << " open of " << s["dlq_rows"]
+              << " rows; last batch "
               << s["last_batch_at"].get<std::string>() << "\n";
   }
   std::cout << "\ntables\n";

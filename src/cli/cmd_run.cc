@@ -66,6 +66,13 @@ void PrintSummary(const RunSummary& s) {
     if (b.duplicate) { ++dups; continue; }
     ++batches; read += b.rows_read; staged += b.rows_staged; dead += b.rows_dead;
   }
+  for (const auto& change : s.schemas) {
+    std::cout << "schema   " << change.source << ": contract v" << change.version << " registered";
+    for (size_t i = 0; i < change.evolved_tables.size(); ++i) {
+      std::cout << (i ? ", " : "; evolved ") << "curated." << change.evolved_tables[i];
+    }
+    std::cout << "\n";
+  }
   if (s.nothing_to_do) {
     std::cout << "nothing to do: " << s.batches.size()
               << " landing files are all in the ledger already" << std::endl;

@@ -62,8 +62,7 @@ Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir) {
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
   // G7: register the working contracts; refuse an incompatible change before any data moves.
   ASSIGN_OR_RETURN(auto schema_changes, EvolveSchemas(*catalog));
-  (void)schema_changes;
-  return std::unique_ptr<Engine>(new Engine(std::move(catalog)));
+  return std::unique_ptr<Engine>(new Engine(std::move(catalog), std::move(schema_changes)));
 }
 
 Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const std::string& path,
@@ -156,6 +155,11 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
 
 Result<RunSummary> Engine::Run(const RunOptions& options) {
   RunSummary summary;
+  summary.schemas = std::move(schema_changes_);
+  schema_changes_.clear();
+  for (const auto& change : summary.schemas) {
+    if (!change.first) summary.nothing_to_do = false;  // tables evolved: republished below
+  }
   Env* env = catalog_->env();
   const int64_t run_started = env->NowMicros();
   run_started_ = run_started;

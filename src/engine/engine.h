@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "engine/schema_evolution.h"
 #include "common/status.h"
 #include "spec/spec.h"
 #include "transform/quality.h"
@@ -62,6 +63,7 @@ struct RunSummary {
   std::vector<QuarantineNote> quarantined;  // non-empty: `sluice run` exits 3
   std::vector<TestNote> test_warnings;
   std::vector<TestNote> test_bypassed;
+  std::vector<SchemaChange> schemas;  // contract versions registered when the engine opened
 };
 
 // Progress of a long step, for the terminal display: stage, done, total, detail.
@@ -92,12 +94,14 @@ class Engine {
   const ProjectSpec& spec() const { return catalog_->spec(); }
 
  private:
-  explicit Engine(std::unique_ptr<Catalog> catalog) : catalog_(std::move(catalog)) {}
+  Engine(std::unique_ptr<Catalog> catalog, std::vector<SchemaChange> schema_changes)
+      : catalog_(std::move(catalog)), schema_changes_(std::move(schema_changes)) {}
   Status RunStages(const RunOptions& options, RunSummary& summary);
   Status Curate(const RunOptions& options, RunSummary& summary);
   Status Publish(RunSummary& summary);
 
   std::unique_ptr<Catalog> catalog_;
+  std::vector<SchemaChange> schema_changes_;  // reported by the first Run
   int64_t run_started_ = 0;  // the current run's id in meta.runs / meta.test_results
 };
 

@@ -58,9 +58,17 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
     }
     return out;
   };
+  nlohmann::json schemas = nlohmann::json::array();
+  for (const auto& change : s.schemas) {
+    schemas.push_back({{"source", change.source},
+                       {"version", change.version},
+                       {"first", change.first},
+                       {"evolved_tables", change.evolved_tables}});
+  }
   // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3).
   return {{"status", s.quarantined.empty() ? "ok" : "quarantined"},
           {"nothing_to_do", s.nothing_to_do},
+          {"schemas", schemas},
           {"quarantined", quarantined},
           {"test_warnings", notes(s.test_warnings)},
           {"test_bypassed", notes(s.test_bypassed)},

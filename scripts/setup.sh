@@ -47,7 +47,7 @@ case "$(uname -m)" in
   aarch64) ARCH=arm64; LIB_SHA=d3a1dec3ffba3fcefa8a15480c80dc244b109cc004e3414a32fa23681e89b0c5 ;;
   *) echo "setup: no pinned libduckdb for $(uname -m); set SLUICE_DUCKDB_DIR" >&2; exit 1 ;;
 esac
-CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/sluice"
+CACHE="${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sluice"
 mkdir -p "$CACHE"
 
 fetch() {  # fetch NPM_SPEC TARBALL SHA256

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "sample/example_project.h"
+#include "support/csv.h"
 
 extern char** environ;
 
@@ -264,44 +265,15 @@ Json Project::Query(const std::string& sql) const {
 
 namespace {
 
-// RFC 4180 records; an unquoted empty field is NULL (as `sluice query --format csv` writes it).
+// Query output as text rows, NULL as "NULL" (as `sluice query --format csv` leaves it empty).
 std::vector<std::vector<std::string>> ParseCsv(const std::string& data) {
-  std::vector<std::vector<std::string>> records;
-  size_t i = 0;
-  while (i < data.size()) {
-    std::vector<std::string> rec;
-    while (true) {
-      std::string field;
-      bool quoted = false;
-      if (i < data.size() && data[i] == '"') {
-        quoted = true;
-        ++i;
-        while (i < data.size()) {
-          if (data[i] == '"') {
-            if (i + 1 < data.size() && data[i + 1] == '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            ++i;
-            break;
-          }
-          field += data[i++];
-        }
-      }
-      while (i < data.size() && data[i] != ',' && data[i] != '\n') field += data[i++];
-      if (!field.empty() && field.back() == '\r') field.pop_back();
-      rec.push_back(quoted || !field.empty() ? field : "NULL");
-      if (i < data.size() && data[i] == ',') {
-        ++i;
-        continue;
-      }
-      ++i;
-      break;
-    }
-    records.push_back(std::move(rec));
+  std::vector<std::vector<std::string>> out;
+  for (auto& rec : testing::ParseCsv(data)) {
+    std::vector<std::string> row;
+    for (auto& f : rec) row.push_back(f ? std::move(*f) : "NULL");
+    out.push_back(std::move(row));
   }
-  return records;
+  return out;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "common/env.h"
 #include "sample/example_project.h"
+#include "support/csv.h"
 #include "support/test_project.h"
 
 namespace sluice {
@@ -197,45 +198,6 @@ std::string ClassifyJsonLine(const std::string& line, Event* e) {
   return Classify(r, /*csv=*/false, e);
 }
 
-// RFC 4180 records of a whole file (no fields with line breaks are generated, but quotes are).
-std::vector<std::vector<std::optional<std::string>>> ParseCsv(const std::string& data) {
-  std::vector<std::vector<std::optional<std::string>>> records;
-  size_t i = 0;
-  while (i < data.size()) {
-    std::vector<std::optional<std::string>> rec;
-    while (true) {
-      std::string field;
-      bool quoted = false;
-      if (i < data.size() && data[i] == '"') {
-        quoted = true;
-        ++i;
-        while (i < data.size()) {
-          if (data[i] == '"') {
-            if (i + 1 < data.size() && data[i + 1] == '"') {
-              field += '"';
-              i += 2;
-              continue;
-            }
-            ++i;
-            break;
-          }
-          field += data[i++];
-        }
-      } else {
-        while (i < data.size() && data[i] != ',' && data[i] != '\n') field += data[i++];
-      }
-      rec.push_back(quoted || !field.empty() ? std::optional<std::string>(field) : std::nullopt);
-      if (i < data.size() && data[i] == ',') {
-        ++i;
-        continue;
-      }
-      ++i;  // '\n' or end
-      break;
-    }
-    records.push_back(std::move(rec));
-  }
-  return records;
-}
 
 struct Derived {
   std::map<std::string, Event> final_state;
@@ -280,7 +242,7 @@ Derived Rederive(const std::string& dir, const Json& expected, bool csv) {
         take(reason, e);
       }
     } else {
-      auto records = ParseCsv(data);
+      auto records = testing::ParseCsv(data);
       EXPECT_FALSE(records.empty());
       std::vector<std::string> header;
       for (auto& f : records[0]) header.push_back(f.value_or(""));

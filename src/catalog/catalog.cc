@@ -85,6 +85,18 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
   tests VARCHAR NOT NULL, failures VARCHAR NOT NULL, sample VARCHAR,
   run_started_at TIMESTAMP, quarantined_at TIMESTAMP NOT NULL, released_at TIMESTAMP,
   dropped_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS meta.stream_offsets (
+  source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, stream VARCHAR NOT NULL,
+  first_seq UBIGINT NOT NULL, last_seq UBIGINT NOT NULL, messages BIGINT NOT NULL,
+  redelivered BIGINT NOT NULL, committed_at TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.idempotency (
+  source VARCHAR NOT NULL, idempotency_key VARCHAR NOT NULL, batch_id VARCHAR NOT NULL,
+  content_hash VARCHAR NOT NULL, accepted BIGINT NOT NULL, dead_lettered BIGINT NOT NULL,
+  correlation_id VARCHAR NOT NULL, accepted_at TIMESTAMP NOT NULL,
+  PRIMARY KEY (source, idempotency_key));
+CREATE TABLE IF NOT EXISTS meta.watermarks (
+  source VARCHAR NOT NULL, partition VARCHAR NOT NULL, max_event_time TIMESTAMP NOT NULL,
+  watermark TIMESTAMP NOT NULL, late_rows BIGINT NOT NULL, updated_at TIMESTAMP NOT NULL);
 )sql";
 
 }  // namespace
@@ -147,6 +159,7 @@ Status Catalog::CreateDlqIdentity() {
   RETURN_IF_ERROR(conn_->Execute(
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS parent_batches VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS csv_header VARCHAR;"
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS rows_late BIGINT;"
       "CREATE TABLE IF NOT EXISTS meta.counters (name VARCHAR NOT NULL, value BIGINT NOT NULL);"
       "INSERT INTO meta.counters SELECT 'dlq_id', 0"
       " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));

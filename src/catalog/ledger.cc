@@ -97,7 +97,7 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     RETURN_IF_ERROR(conn.Execute(
         "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
         "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
-        "stage_ms, parent_batches, csv_header) VALUES (" + Literal(record.source) + ", " +
+        "stage_ms, parent_batches, csv_header, rows_late) VALUES (" + Literal(record.source) + ", " +
         Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
         Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
@@ -106,7 +106,8 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
         Timestamp(record.committed_at) + ", " + std::to_string(record.decode_ms) + ", " +
         std::to_string(record.stage_ms) + ", " +
         (record.parent_batches.empty() ? "NULL" : Literal(record.parent_batches)) + ", " +
-        (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ")"));
+        (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ", " +
+        std::to_string(record.rows_late) + ")"));
     if (!files.empty()) {
       std::string values;
       for (const auto& f : files) {

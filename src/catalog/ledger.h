@@ -36,6 +36,8 @@ struct BatchRecord {
   std::string parent_batches;
   // A CSV batch: its header record as read, so dead-lettered rows can be re-parsed; else "".
   std::string csv_header;
+  // Rows whose event time was behind their partition's watermark when they arrived (streams).
+  int64_t rows_late = 0;
 };
 
 // A staging file of a batch: written at tmp_path, visible at path (both relative to the lake).

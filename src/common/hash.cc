@@ -2,6 +2,9 @@
 
 #include <xxhash.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstdio>
 
 namespace sluice {
@@ -12,6 +15,12 @@ std::string ContentHash(std::string_view data) {
   std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
                 static_cast<unsigned long long>(h.low64));
   return buf;
+}
+
+std::string NewCorrelationId(int64_t now_micros) {
+  static std::atomic<int64_t> counter{0};
+  return ContentHash(std::to_string(now_micros) + "/" + std::to_string(::getpid()) + "/" +
+                     std::to_string(++counter));
 }
 
 }  // namespace sluice

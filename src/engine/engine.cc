@@ -1,7 +1,5 @@
 #include "engine/engine.h"
 
-#include <unistd.h>
-
 #include "catalog/ledger.h"
 #include "common/hash.h"
 #include "engine/row_checks.h"
@@ -19,14 +17,6 @@ namespace {
 
 double Seconds(Env* env, int64_t start_us) {
   return static_cast<double>(env->MonotonicMicros() - start_us) / 1e6;
-}
-
-// A fresh correlation id: 32 hex digits from the clock, pid and a counter.
-std::string NewCorrelationId(Env* env) {
-  static int64_t counter = 0;
-  std::string seed = std::to_string(env->NowMicros()) + "/" + std::to_string(::getpid()) + "/" +
-                     std::to_string(++counter);
-  return ContentHash(seed);
 }
 
 // Parquet rows are decoded from `records` (JSON objects, kept for the rows' raw text).
@@ -113,7 +103,7 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.batch_id = out.batch_id;
   record.content_hash = hash;
   record.file = path;
-  record.correlation_id = NewCorrelationId(env);
+  record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
   std::vector<std::string> parquet_records;
   ASSIGN_OR_RETURN(RecordBatch batch, Decode(catalog, *source, path, data, parquet_records));
@@ -164,17 +154,40 @@ Result<RunSummary> Engine::Run(const RunOptions& options) {
   const int64_t run_started = env->NowMicros();
   run_started_ = run_started;
   Status st = RunStages(options, summary);
-  // Every run is recorded, failed ones with their reason, for `sluice status`.
-  std::string record = st.ok() ? RunSummaryJson(summary).dump()
-                               : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
-  RETURN_IF_ERROR(catalog_->conn().Execute(
-      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(run_started) +
-      "::BIGINT), now()::TIMESTAMP, " +
-      duck::Literal(!st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined") + ", " +
-      duck::Literal(record) + ")"));
+  RETURN_IF_ERROR(RecordRun(run_started, st, summary));
   if (!st.ok()) return st;
   RETURN_IF_ERROR(catalog_->Checkpoint());
   return summary;
+}
+
+Result<RunSummary> Engine::Transform(const RunOptions& options) {
+  RunSummary summary;
+  summary.schemas = std::move(schema_changes_);
+  schema_changes_.clear();
+  for (const auto& change : summary.schemas) {
+    if (!change.first) summary.nothing_to_do = false;  // tables evolved: republished below
+  }
+  for (const auto& source : spec().sources) {
+    if (source.streaming()) RETURN_IF_ERROR(catalog_->RefreshStagingView(source));
+  }
+  const int64_t started = catalog_->env()->NowMicros();
+  run_started_ = started;
+  Status st = Curate(options, summary);
+  if (st.ok()) st = Publish(summary);
+  if (!st.ok() || !summary.nothing_to_do) RETURN_IF_ERROR(RecordRun(started, st, summary));
+  if (!st.ok()) return st;
+  return summary;
+}
+
+// Every run is recorded, failed ones with their reason, for `sluice status`.
+Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& summary) {
+  std::string record = st.ok() ? RunSummaryJson(summary).dump()
+                               : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
+  return catalog_->conn().Execute(
+      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(started) +
+      "::BIGINT), now()::TIMESTAMP, " +
+      duck::Literal(!st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined") + ", " +
+      duck::Literal(record) + ")");
 }
 
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
@@ -182,6 +195,7 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
   int64_t t0 = env->MonotonicMicros();
   std::vector<std::pair<const SourceSpec*, std::string>> work;
   for (const auto& source : spec().sources) {
+    if (source.streaming()) continue;  // events arrive through `sluice serve`
     ASSIGN_OR_RETURN(auto files, env->Glob(source.path));
     for (auto& f : files) work.emplace_back(&source, std::move(f));
   }

@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/stream_ledger.h"
 #include "engine/schema_evolution.h"
+#include "engine/stream_batch.h"
+#include "ingest/decoder.h"
 #include "common/status.h"
 #include "spec/spec.h"
 #include "transform/quality.h"
@@ -90,6 +93,19 @@ class Engine {
   // step is rolled back and nothing is published).
   Result<RunSummary> Run(const RunOptions& options);
 
+  // Stages one micro-batch of a stream source (engine/stream_batch.h) as one committed batch.
+  // Parts whose Idempotency-Key was answered before are not staged again (G2). `range`, for a
+  // NATS batch, is recorded in the same transaction as the rows; its batch id is derived from
+  // it. Staging views are not refreshed (Transform does, before curating).
+  Result<MicroBatchResult> IngestMicroBatch(const std::string& source,
+                                            const std::vector<StreamPart>& parts,
+                                            const StreamRange* range = nullptr);
+
+  // Curates, refreshes marts and publishes what was staged since the last time (the stages of
+  // Run after ingest), for `sluice serve`'s scheduler. Recorded in meta.runs unless it found
+  // nothing to do.
+  Result<RunSummary> Transform(const RunOptions& options);
+
   Catalog& catalog() { return *catalog_; }
   const ProjectSpec& spec() const { return catalog_->spec(); }
 
@@ -100,7 +116,11 @@ class Engine {
   Status Curate(const RunOptions& options, RunSummary& summary);
   Status Publish(RunSummary& summary);
 
+  Result<const ContractValidator*> StreamValidator(const SourceSpec& source);
+  Status RecordRun(int64_t started, const Status& st, const RunSummary& summary);
+
   std::unique_ptr<Catalog> catalog_;
+  std::map<std::string, ContractValidator> validators_;  // stream sources' decoders, by source
   std::vector<SchemaChange> schema_changes_;  // reported by the first Run
   int64_t run_started_ = 0;  // the current run's id in meta.runs / meta.test_results
 };

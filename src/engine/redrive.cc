@@ -1,7 +1,5 @@
 #include "engine/redrive.h"
 
-#include <unistd.h>
-
 #include <map>
 #include <set>
 
@@ -102,12 +100,6 @@ Result<RecordBatch> Revalidate(const SourceSpec& source, const std::vector<DeadR
   return out;
 }
 
-std::string NewCorrelationId(Env* env) {
-  static int64_t counter = 0;
-  return ContentHash("redrive/" + std::to_string(env->NowMicros()) + "/" +
-                     std::to_string(::getpid()) + "/" + std::to_string(++counter));
-}
-
 // Loads the still-failing rows' new reasons into temp table `redrive_failed`.
 Status LoadFailed(duck::Connection& conn, const std::vector<DeadLetter>& dead) {
   RETURN_IF_ERROR(conn.Execute(
@@ -179,7 +171,7 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
   record.batch_id = "redrive-" + hash;
   record.content_hash = hash;
   record.file = "dlq." + source_name;
-  record.correlation_id = NewCorrelationId(env);
+  record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
   out.batch_id = record.batch_id;
   ASSIGN_OR_RETURN(auto existing, FindBatch(catalog, source_name, record.batch_id));

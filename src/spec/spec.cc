@@ -53,6 +53,10 @@ class ProjectLoader {
 
  private:
   Status ParseSource(const YamlEntry& entry);
+  Status ParseTransform(const YamlEntry& entry);
+  Status ParseNats(const YamlEntry& entry, SourceSpec* source);
+  Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
+  Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);
   Status ParseSourcePartition(const YamlEntry& entry, SourceSpec* source);
   Status ParseTable(const YamlEntry& entry);
   Status ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
@@ -90,7 +94,10 @@ class ProjectLoader {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq"}));
+  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform"}));
+  if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
+    RETURN_IF_ERROR(ParseTransform(*transform));
+  }
   if (const YamlEntry* dlq = FindEntry(top, "dlq"); dlq && !dlq->value.IsNull()) {
     ASSIGN_OR_RETURN(auto entries, file_.Entries(dlq->value, "dlq"));
     RETURN_IF_ERROR(file_.CheckKeys(entries, "dlq", {"retention"}));
@@ -139,36 +146,52 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
                        "expected a mapping such as {type: files, path: ..., contract: ...}");
   }
   ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, field));
-  RETURN_IF_ERROR(file_.CheckKeys(keys, field,
-                                  {"type", "path", "format", "contract", "partition_by", "csv"}));
-
   if (const YamlEntry* type = FindEntry(keys, "type")) {
-    ASSIGN_OR_RETURN(source.type, file_.String(type->value, field + ".type"));
-    if (source.type == "http" || source.type == "nats" || source.type == "postgres" ||
-        source.type == "kafka") {
+    ASSIGN_OR_RETURN(std::string t, file_.String(type->value, field + ".type"));
+    if (t == "files") {
+      source.type = SourceType::kFiles;
+    } else if (t == "http") {
+      source.type = SourceType::kHttp;
+    } else if (t == "nats") {
+      source.type = SourceType::kNats;
+    } else if (t == "postgres" || t == "kafka") {
       return file_.Error(type->value, field + ".type",
-                         "source type '" + source.type + "' is not supported yet (supported: files)");
-    }
-    if (source.type != "files") {
+                         "source type '" + t + "' is not supported yet (supported: files, http, nats)");
+    } else {
       return file_.Error(type->value, field + ".type",
-                         "unknown source type '" + source.type +
-                             "' (known: files, http, nats, postgres; supported: files)");
+                         "unknown source type '" + t +
+                             "' (known: files, http, nats, postgres; supported: files, http, nats)");
     }
   }
+  std::vector<std::string> allowed = {"type", "format", "contract", "partition_by", "event_time",
+                                      "allowed_lateness"};
+  if (source.type == SourceType::kFiles) {
+    allowed.insert(allowed.end(), {"path", "csv"});
+  } else {
+    allowed.push_back("batch");
+    if (source.type == SourceType::kNats) allowed.push_back("nats");
+  }
+  RETURN_IF_ERROR(file_.CheckKeys(keys, field, allowed));
 
-  const YamlEntry* path = FindEntry(keys, "path");
-  if (path == nullptr) {
-    return file_.Error(entry.key_node, field + ".path",
-                       "missing; a files source needs a glob such as landing/orders/*.jsonl");
+  if (source.type == SourceType::kFiles) {
+    const YamlEntry* path = FindEntry(keys, "path");
+    if (path == nullptr) {
+      return file_.Error(entry.key_node, field + ".path",
+                         "missing; a files source needs a glob such as landing/orders/*.jsonl");
+    }
+    ASSIGN_OR_RETURN(std::string glob, file_.String(path->value, field + ".path"));
+    if (glob.empty()) return file_.Error(path->value, field + ".path", "is empty");
+    source.path = Absolute(spec_.root, glob);
   }
-  ASSIGN_OR_RETURN(std::string glob, file_.String(path->value, field + ".path"));
-  if (glob.empty()) return file_.Error(path->value, field + ".path", "is empty");
-  source.path = Absolute(spec_.root, glob);
 
   if (const YamlEntry* format = FindEntry(keys, "format")) {
     ASSIGN_OR_RETURN(std::string f, file_.String(format->value, field + ".format"));
     if (f == "jsonl") {
       source.format = SourceFormat::kJsonl;
+    } else if (source.streaming()) {
+      return file_.Error(format->value, field + ".format",
+                         "a " + std::string(SourceTypeName(source.type)) +
+                             " source takes JSON events: format jsonl (found '" + f + "')");
     } else if (f == "csv") {
       source.format = SourceFormat::kCsv;
     } else if (f == "parquet") {
@@ -178,6 +201,13 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
                          "unknown format '" + f + "' (known: jsonl, csv, parquet)");
     }
   }
+  if (const YamlEntry* nats = FindEntry(keys, "nats")) RETURN_IF_ERROR(ParseNats(*nats, &source));
+  if (source.type == SourceType::kNats && source.nats.stream.empty()) {
+    return file_.Error(entry.key_node, field + ".nats",
+                       "missing; a nats source needs {url: nats://127.0.0.1:4222, stream: ORDERS,"
+                       " subject: orders.>}");
+  }
+  if (const YamlEntry* batch = FindEntry(keys, "batch")) RETURN_IF_ERROR(ParseBatch(*batch, &source));
 
   if (const YamlEntry* csv = FindEntry(keys, "csv")) {
     const std::string f = field + ".csv";
@@ -222,7 +252,121 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
   if (const YamlEntry* part = FindEntry(keys, "partition_by")) {
     RETURN_IF_ERROR(ParseSourcePartition(*part, &source));
   }
+  RETURN_IF_ERROR(ParseEventTime(keys, &source));
   spec_.sources.push_back(std::move(source));
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseTransform(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "transform"));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "transform", {"interval", "max_rows"}));
+  for (const auto& e : keys) {
+    ASSIGN_OR_RETURN(std::string v, file_.String(e.value, "transform." + e.key));
+    if (e.key == "interval") {
+      std::optional<int64_t> ms = ParseDurationMillis(v);
+      if (!ms || *ms <= 0) {
+        return file_.Error(e.value, "transform.interval",
+                           "'" + v + "' is not a duration; write e.g. 500ms, 5s or 1m");
+      }
+      spec_.transform_interval_ms = *ms;
+    } else {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) {
+        return file_.Error(e.value, "transform.max_rows", "expected a positive number, found '" + v + "'");
+      }
+      spec_.transform_max_rows = n;
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseNats(const YamlEntry& entry, SourceSpec* source) {
+  const std::string field = "sources." + source->name + ".nats";
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, field));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"url", "stream", "subject", "durable"}));
+  NatsSourceSpec& n = source->nats;
+  n.url = "nats://127.0.0.1:4222";
+  n.durable = "sluice_" + source->name;
+  for (const auto& e : keys) {
+    ASSIGN_OR_RETURN(std::string v, file_.String(e.value, field + "." + e.key));
+    if (v.empty()) return file_.Error(e.value, field + "." + e.key, "is empty");
+    if (e.key == "url") {
+      if (v.rfind("nats://", 0) != 0) {
+        return file_.Error(e.value, field + ".url", "expected nats://host:port, found '" + v + "'");
+      }
+      n.url = v;
+    } else if (e.key == "stream" || e.key == "durable") {
+      // JetStream names: no spaces, dots, wildcards or path separators.
+      if (v.find_first_of(" \t.*>/\\") != std::string::npos) {
+        return file_.Error(e.value, field + "." + e.key,
+                           "'" + v + "' is not a valid JetStream name (no spaces, '.', '*', '>', '/')");
+      }
+      (e.key == "stream" ? n.stream : n.durable) = v;
+    } else {
+      n.subject = v;
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseBatch(const YamlEntry& entry, SourceSpec* source) {
+  const std::string field = "sources." + source->name + ".batch";
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, field));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"max_rows", "max_wait"}));
+  for (const auto& e : keys) {
+    ASSIGN_OR_RETURN(std::string v, file_.String(e.value, field + "." + e.key));
+    if (e.key == "max_rows") {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1 || n > 10000000) {
+        return file_.Error(e.value, field + ".max_rows",
+                           "expected a number of rows from 1 to 10000000, found '" + v + "'");
+      }
+      source->batch.max_rows = n;
+    } else {
+      std::optional<int64_t> ms = ParseDurationMillis(v);
+      if (!ms || *ms <= 0) {
+        return file_.Error(e.value, field + ".max_wait",
+                           "'" + v + "' is not a duration; write e.g. 200ms, 1s or 1m");
+      }
+      source->batch.max_wait_ms = *ms;
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source) {
+  const std::string field = "sources." + source->name;
+  if (const YamlEntry* e = FindEntry(keys, "event_time")) {
+    ASSIGN_OR_RETURN(std::string column, file_.String(e->value, field + ".event_time"));
+    int idx = source->contract.Find(column);
+    if (idx < 0) {
+      return file_.Error(e->value, field + ".event_time",
+                         "column '" + column + "' is not in contract '" + source->contract.name +
+                             "' (" + source->contract.path + ")");
+    }
+    if (source->contract.columns[static_cast<size_t>(idx)].type.kind != TypeKind::kTimestamp) {
+      return file_.Error(e->value, field + ".event_time",
+                         "column '" + column + "' is " +
+                             source->contract.columns[static_cast<size_t>(idx)].type.Name() +
+                             "; event time needs a timestamp column");
+    }
+    source->event_time = column;
+  }
+  if (const YamlEntry* e = FindEntry(keys, "allowed_lateness")) {
+    if (source->event_time.empty()) {
+      return file_.Error(e->key_node, field + ".allowed_lateness",
+                         "needs event_time: the timestamp column lateness is measured on");
+    }
+    ASSIGN_OR_RETURN(std::string v, file_.String(e->value, field + ".allowed_lateness"));
+    std::optional<int64_t> ms = ParseDurationMillis(v);
+    if (!ms) {
+      return file_.Error(e->value, field + ".allowed_lateness",
+                         "'" + v + "' is not a duration; write e.g. 30s, 5m or 1h");
+    }
+    source->allowed_lateness_ms = *ms;
+  }
   return Status::OK();
 }
 
@@ -729,6 +873,28 @@ std::optional<int64_t> ParseDuration(const std::string& text) {
     case 'd': return n * 86400;
     default: return std::nullopt;
   }
+}
+
+std::optional<int64_t> ParseDurationMillis(const std::string& text) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0) {
+    std::string digits = text.substr(0, text.size() - 2);
+    if (digits.size() > 12 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return std::stoll(digits);
+  }
+  std::optional<int64_t> s = ParseDuration(text);
+  if (!s) return std::nullopt;
+  return *s * 1000;
+}
+
+const char* SourceTypeName(SourceType type) {
+  switch (type) {
+    case SourceType::kFiles: return "files";
+    case SourceType::kHttp: return "http";
+    case SourceType::kNats: return "nats";
+  }
+  return "?";
 }
 
 const SourceSpec* ProjectSpec::FindSource(const std::string& name) const {

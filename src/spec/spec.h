@@ -26,17 +26,47 @@ struct PartitionBy {
 
 enum class SourceFormat { kJsonl, kCsv, kParquet };
 
+// How a source's data arrives: files found by a glob on every `sluice run`, or events pushed to
+// `sluice serve` (HTTP) or pulled by it from a NATS JetStream stream.
+enum class SourceType { kFiles, kHttp, kNats };
+
+// `nats:` of a `type: nats` source: a durable pull consumer on `stream`, filtered by `subject`.
+struct NatsSourceSpec {
+  std::string url;      // nats://127.0.0.1:4222
+  std::string stream;
+  std::string subject;  // may hold wildcards; empty: the whole stream
+  std::string durable;  // the consumer's durable name; default sluice_<source>
+};
+
+// `batch:` of a stream source: a micro-batch is cut at `max_rows` rows or `max_wait_ms` after
+// its first event, whichever comes first.
+struct MicroBatchSpec {
+  int64_t max_rows = 10000;
+  int64_t max_wait_ms = 1000;
+};
+
 struct SourceSpec {
   std::string name;
-  std::string type = "files";     // only "files" for now
-  std::string path;               // glob, absolute (resolved against the project root)
+  SourceType type = SourceType::kFiles;
+  std::string path;               // files: glob, absolute (resolved against the project root)
   SourceFormat format = SourceFormat::kJsonl;
   std::string contract_path;      // absolute
   Contract contract;
   PartitionBy partition_by;
   char csv_delimiter = ',';       // csv only: `csv: {delimiter: ";"}`
+  NatsSourceSpec nats;            // type nats only
+  MicroBatchSpec batch;           // http and nats
+  // Event time: a timestamp column of the contract (`event_time:`), "" for none. The watermark
+  // of a (source, tenant) partition is the largest event time seen minus `allowed_lateness`;
+  // an event older than the watermark when it arrives is counted late (and still merged, G3).
+  std::string event_time;
+  int64_t allowed_lateness_ms = 0;
   int line = 0;
+
+  bool streaming() const { return type != SourceType::kFiles; }
 };
+
+const char* SourceTypeName(SourceType type);
 
 // How a failing table test is treated: `error` blocks (quarantines the batch on curated, fails
 // the marts step), `warn` is recorded in meta.test_results and lets the data through.
@@ -67,6 +97,8 @@ struct TableTest {
 
 // "30s", "30m", "24h", "7d" as seconds; nullopt for anything else.
 std::optional<int64_t> ParseDuration(const std::string& text);
+// As ParseDuration, in milliseconds, also taking "250ms".
+std::optional<int64_t> ParseDurationMillis(const std::string& text);
 
 enum class TableKind { kCurated, kMart };
 
@@ -96,6 +128,10 @@ struct ProjectSpec {
   // `dlq: {retention: 30d}`: `sluice vacuum` deletes DLQ rows ingested longer ago than this
   // many seconds; nullopt (the default) keeps them forever.
   std::optional<int64_t> dlq_retention_seconds;
+  // `transform: {interval: 5s, max_rows: 100000}`: under `sluice serve`, curate, marts and
+  // publishing run every `interval`, or sooner once `max_rows` rows were staged since the last.
+  int64_t transform_interval_ms = 5000;
+  int64_t transform_max_rows = 1000000;
 
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;

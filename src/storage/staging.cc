@@ -1,5 +1,6 @@
 #include "storage/staging.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -81,7 +82,7 @@ Status LoadRows(Catalog& catalog, const SourceSpec& source, const RecordBatch& b
     for (size_t r = 0; r < n; ++r) {
       app->SetString(ncols, r, stamp.batch_id);
       static_cast<int64_t*>(app->Data(ncols + 1))[r] = stamp.ingested_at;
-      app->SetString(ncols + 2, r, stamp.correlation_id);
+      app->SetString(ncols + 2, r, stamp.CorrelationFor(batch.source_line[begin + r]));
       static_cast<int64_t*>(app->Data(ncols + 3))[r] = batch.source_line[begin + r];
     }
     RETURN_IF_ERROR(app->FlushChunk(n));
@@ -105,6 +106,13 @@ std::string HiveValue(const std::string& segment, const std::string& key) {
 
 }  // namespace
 
+const std::string& BatchStamp::CorrelationFor(int64_t line) const {
+  if (parts.empty()) return correlation_id;
+  auto it = std::upper_bound(parts.begin(), parts.end(), line,
+                             [](int64_t l, const auto& part) { return l < part.first; });
+  return it == parts.begin() ? correlation_id : std::prev(it)->second;
+}
+
 Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
                          const BatchStamp& stamp) {
   auto& conn = catalog.conn();
@@ -123,7 +131,7 @@ Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from
       if (d.column.empty()) app->SetNull(3, r); else app->SetString(3, r, d.column);
       app->SetString(4, r, d.message);
       app->SetString(5, r, d.raw);
-      app->SetString(6, r, stamp.correlation_id);
+      app->SetString(6, r, stamp.CorrelationFor(d.line));
       static_cast<int64_t*>(app->Data(7))[r] = stamp.ingested_at;
     }
     RETURN_IF_ERROR(app->FlushChunk(n));

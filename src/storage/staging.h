@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -18,6 +19,12 @@ struct BatchStamp {
   std::string batch_id;
   std::string correlation_id;
   int64_t ingested_at = 0;  // UTC micros
+  // A micro-batch of several requests or messages: (first line, correlation id) of each part,
+  // ascending; a row (or dead letter) at line L takes the id of the last part starting at or
+  // before L. Empty: every row takes `correlation_id`.
+  std::vector<std::pair<int64_t, std::string>> parts;
+
+  const std::string& CorrelationFor(int64_t line) const;
 };
 
 // Loads `batch` into the connection's temp table `batch_rows` (contract + meta columns) and

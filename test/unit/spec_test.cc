@@ -94,7 +94,7 @@ TEST_F(SpecTest, LoadsDesignExample) {
   ASSERT_EQ(p.sources.size(), 1u);
   const SourceSpec& s = p.sources[0];
   EXPECT_EQ(s.name, "orders");
-  EXPECT_EQ(s.type, "files");
+  EXPECT_EQ(s.type, SourceType::kFiles);
   EXPECT_EQ(s.path, root + "/landing/orders/*.jsonl");
   EXPECT_EQ(s.format, SourceFormat::kJsonl);
   EXPECT_EQ(s.contract_path, root + "/contracts/orders.yaml");
@@ -316,9 +316,66 @@ TEST_F(SpecTest, PartitionErrors) {
   ExpectInvalid({"partition_by.hour", "unknown key"});
 }
 
+TEST_F(SpecTest, StreamSources) {
+  const std::string files_source =
+      "    type: files                  # files | http | nats | postgres\n"
+      "    path: landing/orders/*.jsonl # glob; each file is one batch\n";
+  WriteExampleWith(files_source,
+                   "    type: nats\n"
+                   "    nats: {url: nats://127.0.0.1:4333, stream: ORDERS, subject: orders.>}\n"
+                   "    batch: {max_rows: 5000, max_wait: 250ms}\n"
+                   "    event_time: created_at\n"
+                   "    allowed_lateness: 30s\n");
+  auto spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const SourceSpec& s = spec->sources[0];
+  EXPECT_EQ(s.type, SourceType::kNats);
+  EXPECT_EQ(s.nats.url, "nats://127.0.0.1:4333");
+  EXPECT_EQ(s.nats.stream, "ORDERS");
+  EXPECT_EQ(s.nats.subject, "orders.>");
+  EXPECT_EQ(s.nats.durable, "sluice_orders");
+  EXPECT_EQ(s.batch.max_rows, 5000);
+  EXPECT_EQ(s.batch.max_wait_ms, 250);
+  EXPECT_EQ(s.event_time, "created_at");
+  EXPECT_EQ(s.allowed_lateness_ms, 30000);
+  EXPECT_EQ(spec->transform_interval_ms, 5000);
+
+  WriteExampleWith(files_source, "    type: http\n");
+  spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->sources[0].type, SourceType::kHttp);
+  EXPECT_EQ(spec->sources[0].batch.max_rows, 10000);
+
+  WriteExampleWith(files_source, "    type: nats\n");
+  ExpectInvalid({"sources.orders.nats", "missing"});
+  WriteExampleWith(files_source + "    format: jsonl                # jsonl | csv | parquet\n",
+                   "    type: http\n    format: csv\n");
+  ExpectInvalid({"sources.orders.format", "JSON events"});
+  WriteExampleWith(files_source, "    type: http\n    path: x\n");
+  ExpectInvalid({"sources.orders.path", "unknown key"});
+  WriteExampleWith(files_source, "    type: http\n    batch: {max_wait: soon}\n");
+  ExpectInvalid({"sources.orders.batch.max_wait", "'soon'"});
+  WriteExampleWith(files_source, "    type: http\n    event_time: status\n");
+  ExpectInvalid({"sources.orders.event_time", "timestamp"});
+  WriteExampleWith(files_source, "    type: http\n    allowed_lateness: 5m\n");
+  ExpectInvalid({"sources.orders.allowed_lateness", "needs event_time"});
+  WriteExampleWith(files_source,
+                   "    type: nats\n    nats: {stream: ORD.ERS}\n");
+  ExpectInvalid({"sources.orders.nats.stream", "not a valid JetStream name"});
+  WriteExampleWith("name: shop", "name: shop\ntransform: {interval: 2s, max_rows: 50000}");
+  spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->transform_interval_ms, 2000);
+  EXPECT_EQ(spec->transform_max_rows, 50000);
+  WriteExampleWith("name: shop", "name: shop\ntransform: {interval: never}");
+  ExpectInvalid({"transform.interval", "'never'"});
+}
+
 TEST_F(SpecTest, SourceErrors) {
-  WriteExampleWith("type: files ", "type: nats ");
-  ExpectInvalid({"sluice.yaml:5:11", "sources.orders.type", "source type 'nats' is not supported yet"});
+  WriteExampleWith("type: files ", "type: kafka ");
+  ExpectInvalid({"sluice.yaml:5:11", "sources.orders.type", "source type 'kafka' is not supported yet"});
+  WriteExampleWith("type: files ", "type: nats ");  // keeps its `path:`
+  ExpectInvalid({"sources.orders.path", "unknown key"});
   WriteExampleWith("type: files ", "type: ftp ");
   ExpectInvalid({"sources.orders.type", "'ftp'"});
   WriteExampleWith("format: jsonl ", "format: xml ");

@@ -1,0 +1,45 @@
+// Micro-batches of stream sources: what `sluice serve` hands the engine and what it gets back.
+//
+// A micro-batch gathers parts -- the NDJSON body of an HTTP request, or one NATS message as one
+// line -- into one batch of the ledger, committed through the same protocol as a file (G1, G4,
+// G5). Within it, rows are numbered in arrival order (part after part), so ties in curate go to
+// the later event; each row keeps its part's correlation id.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sluice {
+
+struct StreamPart {
+  std::string data;             // NDJSON: zero or more events, one per line
+  std::string correlation_id;   // carried into the rows, dead letters and ledger; never empty
+  std::string idempotency_key;  // HTTP: a retry with this key is answered, not staged again
+  uint64_t stream_seq = 0;      // NATS: the message's stream sequence
+};
+
+// What became of one part.
+struct PartResult {
+  enum class Kind {
+    kStaged,    // committed in this micro-batch
+    kReplay,    // its Idempotency-Key was answered before: the earlier answer, nothing staged
+    kConflict,  // its Idempotency-Key was used before for a different body: refused
+  };
+  Kind kind = Kind::kStaged;
+  std::string batch_id;  // the batch that holds (or held) its rows
+  std::string correlation_id;
+  int64_t accepted = 0;  // rows staged
+  int64_t dead_lettered = 0;
+};
+
+struct MicroBatchResult {
+  std::string batch_id;  // empty when every part was a replay or conflict: nothing committed
+  int64_t rows_read = 0;
+  int64_t rows_staged = 0;
+  int64_t rows_dead = 0;
+  int64_t rows_late = 0;
+  std::vector<PartResult> parts;  // one per part, in order
+};
+
+}  // namespace sluice

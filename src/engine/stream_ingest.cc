@@ -1,0 +1,190 @@
+// Engine::IngestMicroBatch: the commit of one micro-batch of a stream source.
+#include <algorithm>
+#include <set>
+
+#include "catalog/ledger.h"
+#include "common/hash.h"
+#include "engine/engine.h"
+#include "engine/row_checks.h"
+#include "storage/staging.h"
+
+namespace sluice {
+
+namespace {
+
+// The part a line of the micro-batch belongs to, given each part's first line (ascending).
+size_t PartOf(const std::vector<int64_t>& first_lines, int64_t line) {
+  auto it = std::upper_bound(first_lines.begin(), first_lines.end(), line);
+  return static_cast<size_t>(it - first_lines.begin()) - 1;
+}
+
+}  // namespace
+
+Result<const ContractValidator*> Engine::StreamValidator(const SourceSpec& source) {
+  auto it = validators_.find(source.name);
+  if (it == validators_.end()) {
+    DecodeOptions options;
+    if (!source.partition_by.tenant.empty()) options.path_columns.push_back(source.partition_by.tenant);
+    ASSIGN_OR_RETURN(ContractValidator v, ContractValidator::Create(source.contract, options));
+    it = validators_.emplace(source.name, std::move(v)).first;
+  }
+  return &it->second;
+}
+
+Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name,
+                                                  const std::vector<StreamPart>& parts,
+                                                  const StreamRange* range) {
+  Catalog& catalog = *catalog_;
+  Env* env = catalog.env();
+  const SourceSpec* source = spec().FindSource(source_name);
+  if (source == nullptr || !source->streaming()) {
+    return Status::InvalidArgument("'" + source_name + "' is not a stream source");
+  }
+  const int64_t start = env->MonotonicMicros();
+  MicroBatchResult out;
+  out.parts.resize(parts.size());
+
+  // G2 per request: an Idempotency-Key answered before gets that answer again.
+  std::vector<std::string> keys;
+  std::vector<std::string> hashes(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].idempotency_key.empty()) continue;
+    keys.push_back(parts[i].idempotency_key);
+    hashes[i] = ContentHash(parts[i].data);
+  }
+  ASSIGN_OR_RETURN(auto answered, FindIdempotentAnswers(catalog, source_name, keys));
+  std::map<std::string, size_t> first_with_key;  // key -> the part of this batch that stages it
+  std::vector<size_t> staged;                     // parts staged here, in order
+  for (size_t i = 0; i < parts.size(); ++i) {
+    PartResult& r = out.parts[i];
+    r.correlation_id = parts[i].correlation_id;
+    const std::string& key = parts[i].idempotency_key;
+    if (!key.empty()) {
+      if (auto a = answered.find(key); a != answered.end()) {
+        r.kind = a->second.content_hash == hashes[i] ? PartResult::Kind::kReplay
+                                                     : PartResult::Kind::kConflict;
+        r.batch_id = a->second.batch_id;
+        r.correlation_id = a->second.correlation_id;
+        r.accepted = a->second.accepted;
+        r.dead_lettered = a->second.dead_lettered;
+        continue;
+      }
+      if (auto f = first_with_key.find(key); f != first_with_key.end()) {
+        // A retry arriving while its first attempt is in this same batch: answered below.
+        r.kind = hashes[f->second] == hashes[i] ? PartResult::Kind::kReplay
+                                                : PartResult::Kind::kConflict;
+        continue;
+      }
+      first_with_key[key] = i;
+    }
+    staged.push_back(i);
+  }
+  if (staged.empty()) return out;
+
+  // One input: the parts' lines, each part starting on a new line.
+  std::string data;
+  std::vector<int64_t> first_lines;  // per staged part
+  BatchStamp stamp;
+  int64_t lines = 0;
+  for (size_t i : staged) {
+    first_lines.push_back(lines + 1);
+    stamp.parts.emplace_back(lines + 1, parts[i].correlation_id);
+    data += parts[i].data;
+    if (!parts[i].data.empty() && parts[i].data.back() != '\n') data += '\n';
+    lines += std::count(parts[i].data.begin(), parts[i].data.end(), '\n') +
+             (!parts[i].data.empty() && parts[i].data.back() != '\n' ? 1 : 0);
+  }
+
+  BatchRecord record;
+  record.source = source_name;
+  record.content_hash = ContentHash(data);
+  record.started_at = env->NowMicros();
+  if (range != nullptr) {
+    record.batch_id = "nats-" + std::to_string(range->first_seq) + "-" + std::to_string(range->last_seq);
+    record.file = "nats:" + range->stream + "/" + std::to_string(range->first_seq) + "-" +
+                  std::to_string(range->last_seq);
+  } else {
+    record.batch_id = "http-" + NewCorrelationId(record.started_at).substr(0, 20);
+    record.file = "http:" + std::to_string(staged.size()) + " requests";
+  }
+  record.correlation_id = stamp.parts.size() == 1 ? stamp.parts[0].second
+                                                  : NewCorrelationId(record.started_at);
+  stamp.batch_id = record.batch_id;
+  stamp.correlation_id = record.correlation_id;
+  stamp.ingested_at = record.started_at;
+  out.batch_id = record.batch_id;
+
+  ASSIGN_OR_RETURN(const ContractValidator* validator, StreamValidator(*source));
+  ASSIGN_OR_RETURN(RecordBatch batch, validator->DecodeJsonl(data));
+  record.decode_ms = (env->MonotonicMicros() - start) / 1000;
+  const size_t decoder_dead = batch.dead.size();
+  const int64_t stage_start = env->MonotonicMicros();
+  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
+  auto raw_text = [&](size_t row) -> std::string {
+    const RawSpan& span = batch.raw_spans[row];
+    return data.substr(span.offset, span.length);
+  };
+  ASSIGN_OR_RETURN(int64_t failed_checks,
+                   ApplyContractChecks(catalog, source->contract, batch, raw_text, stamp));
+  record.rows_read = batch.rows_read;
+  record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
+  record.rows_dead = static_cast<int64_t>(batch.dead.size());
+  if (record.rows_read != record.rows_staged + record.rows_dead) {
+    return Status::Corruption("batch " + record.batch_id + " does not reconcile: read " +
+                              std::to_string(record.rows_read) + ", staged " +
+                              std::to_string(record.rows_staged) + ", dead-lettered " +
+                              std::to_string(record.rows_dead));
+  }
+
+  // Per part: rows read = its valid rows + its decoder dead letters; dead = all its dead letters.
+  std::vector<int64_t> read(staged.size(), 0), dead(staged.size(), 0);
+  for (int64_t line : batch.source_line) ++read[PartOf(first_lines, line)];
+  for (size_t d = 0; d < batch.dead.size(); ++d) {
+    size_t p = PartOf(first_lines, batch.dead[d].line);
+    if (d < decoder_dead) ++read[p];
+    ++dead[p];
+  }
+  std::vector<IdempotentAnswer> answers;
+  for (size_t k = 0; k < staged.size(); ++k) {
+    PartResult& r = out.parts[staged[k]];
+    r.batch_id = record.batch_id;
+    r.accepted = read[k] - dead[k];
+    r.dead_lettered = dead[k];
+    const StreamPart& part = parts[staged[k]];
+    if (!part.idempotency_key.empty()) {
+      answers.push_back({part.idempotency_key, record.batch_id, hashes[staged[k]],
+                         part.correlation_id, r.accepted, r.dead_lettered});
+    }
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {  // retries of a part staged in this batch
+    if (out.parts[i].kind == PartResult::Kind::kStaged || !out.parts[i].batch_id.empty()) continue;
+    const PartResult& first = out.parts[first_with_key[parts[i].idempotency_key]];
+    out.parts[i].batch_id = first.batch_id;
+    out.parts[i].correlation_id = first.correlation_id;
+    out.parts[i].accepted = first.accepted;
+    out.parts[i].dead_lettered = first.dead_lettered;
+  }
+
+  ASSIGN_OR_RETURN(EventTimeStats event_time, MeasureEventTime(catalog, *source));
+  for (const auto& [partition, s] : event_time) record.rows_late += s.late_rows;
+  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
+  record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
+  const int64_t now = env->NowMicros();
+  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq",
+                              [&]() -> Status {
+                                RETURN_IF_ERROR(RecordIdempotentAnswers(catalog, source_name,
+                                                                        answers, now));
+                                if (range != nullptr) {
+                                  RETURN_IF_ERROR(RecordStreamRange(catalog, source_name,
+                                                                    record.batch_id, *range));
+                                }
+                                return AdvanceWatermarks(catalog, *source, event_time, now);
+                              }));
+  out.rows_read = record.rows_read;
+  out.rows_staged = record.rows_staged;
+  out.rows_dead = record.rows_dead;
+  out.rows_late = record.rows_late;
+  return out;
+}
+
+}  // namespace sluice

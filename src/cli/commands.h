@@ -55,6 +55,13 @@ struct DlqArgs {
   int64_t id = 0;
   bool json = false;
 };
+// `sluice serve [--listen HOST:PORT] [--max-inflight-mb N]` (cmd_serve.cc).
+struct ServeArgs {
+  std::string project = ".";
+  std::string listen = "127.0.0.1:8080";
+  int64_t max_inflight_mb = 256;
+  std::string port_file;  // written with the bound port once listening (for --listen host:0)
+};
 // `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
 struct VacuumArgs { std::string project = "."; bool json = false; };
 
@@ -63,6 +70,7 @@ int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);
 int Vacuum(const VacuumArgs& args);
+int Serve(const ServeArgs& args);
 int Generate(const GenerateArgs& args);
 int Run(const RunArgs& args);
 int Ingest(const IngestArgs& args);

@@ -46,6 +46,17 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "csv", "json"}));
   c_q->add_option("--project", q.project, "Project directory (default: .)");
 
+  ServeArgs srv;
+  auto* c_srv = app.add_subcommand(
+      "serve", "Serve HTTP push and NATS sources; curate and refresh marts continuously");
+  c_srv->add_option("--project", srv.project, "Project directory (default: .)");
+  c_srv->add_option("--listen", srv.listen, "HTTP address (default: 127.0.0.1:8080; port 0: any)");
+  c_srv->add_option("--max-inflight-mb", srv.max_inflight_mb,
+                    "Memory for accepted, not yet committed data; beyond it HTTP answers 429 and "
+                    "consumers pause (default: 256)")
+      ->check(CLI::Range(1, 1 << 20));
+  c_srv->add_option("--port-file", srv.port_file, "Write the bound HTTP port to this file");
+
   StatusArgs st;
   auto* c_st = app.add_subcommand("status", "Show batches, rows, freshness and DLQ per source/table");
   c_st->add_option("--project", st.project, "Project directory (default: .)");
@@ -125,6 +136,7 @@ int main(int argc, char** argv) {
     }
     if (*c_q) return Query(q);
     if (*c_st) return ShowStatus(st);
+    if (*c_srv) return Serve(srv);
     if (*c_sch) {
       sch.action = *c_sch_check ? "check" : *c_sch_hist ? "history" : "diff";
       return Schema(sch);

@@ -105,7 +105,7 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
                   std::to_string(range->last_seq);
   } else {
     record.batch_id = "http-" + NewCorrelationId(record.started_at).substr(0, 20);
-    record.file = "http:" + std::to_string(staged.size()) + " requests";
+    record.file = "http:" + std::to_string(staged.size()) + (staged.size() == 1 ? " request" : " requests");
   }
   record.correlation_id = stamp.parts.size() == 1 ? stamp.parts[0].second
                                                   : NewCorrelationId(record.started_at);

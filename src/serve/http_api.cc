@@ -1,0 +1,229 @@
+// The HTTP endpoints of `sluice serve` (see server.h).
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+#include <simdjson.h>
+
+#include "common/hash.h"
+#include "serve/server_impl.h"
+
+namespace sluice {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr int64_t kMaxRequestBytes = int64_t{64} << 20;
+constexpr auto kCommitTimeout = std::chrono::seconds(300);
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void Reply(httplib::Response& res, int status, const Json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void Error(httplib::Response& res, int status, const std::string& message) {
+  Reply(res, status, Json{{"error", message}});
+}
+
+// Header values sluice keeps: visible ASCII only, bounded.
+bool IsToken(const std::string& v, size_t max) {
+  if (v.empty() || v.size() > max) return false;
+  for (unsigned char c : v) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool IsCorrelationId(const std::string& v) {
+  if (v.empty() || v.size() > 128) return false;
+  for (char c : v) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A JSON array body (or one pretty-printed object) as NDJSON: one minified event per line.
+// InvalidArgument when it does not parse: it cannot be split into events safely.
+Result<std::string> JsonToLines(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  auto error = parser.parse(body).get(doc);
+  if (error) {
+    return Status::InvalidArgument(std::string("the body is not valid JSON (") +
+                                   simdjson::error_message(error) +
+                                   "); send NDJSON to have bad events dead-lettered one by one");
+  }
+  std::string out;
+  if (doc.is_array()) {
+    for (simdjson::dom::element e : doc.get_array()) out += simdjson::minify(e) + "\n";
+  } else {
+    out = simdjson::minify(doc) + "\n";
+  }
+  return out;
+}
+
+int64_t CountLines(const std::string& data) {
+  int64_t n = 0;
+  for (char c : data) n += c == '\n';
+  if (!data.empty() && data.back() != '\n') ++n;
+  return n;
+}
+
+}  // namespace
+
+void Server::Impl::InstallRoutes() {
+  http.set_payload_max_length(static_cast<size_t>(kMaxRequestBytes));
+  http.set_read_timeout(30, 0);
+  http.set_keep_alive_max_count(100000);
+
+  http.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
+    Json j = StatusJson();
+    bool ok = !draining;
+    for (auto& [name, s] : j["sources"].items()) {
+      if (s.contains("error")) ok = false;
+    }
+    j["status"] = ok ? "ok" : draining ? "stopping" : "degraded";
+    Reply(res, ok ? 200 : 503, j);
+  });
+
+  http.Get("/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
+    Reply(res, 200, StatusJson());
+  });
+
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    RefreshGauges();
+    res.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+
+  http.Post(R"(/v1/sources/([^/]+)/events)", [this](const httplib::Request& req,
+                                                    httplib::Response& res,
+                                                    const httplib::ContentReader& reader) {
+    const int64_t received = NowMicros();
+    const std::string name = req.matches[1];
+    auto it = sources.find(name);
+    if (it == sources.end() || it->second->spec->type != SourceType::kHttp) {
+      std::string known;
+      for (const auto& [n, s] : sources) {
+        if (s->spec->type == SourceType::kHttp) known += (known.empty() ? "" : ", ") + n;
+      }
+      return Error(res, 404, "no http source '" + name + "' (http sources: " +
+                                 (known.empty() ? "none" : known) + ")");
+    }
+    SourceState& source = *it->second;
+
+    std::string correlation = req.get_header_value("X-Correlation-ID");
+    if (correlation.empty()) {
+      correlation = NewCorrelationId(received);
+    } else if (!IsCorrelationId(correlation)) {
+      return Error(res, 400, "X-Correlation-ID must be 1-128 of [A-Za-z0-9_.:-]");
+    }
+    res.set_header("X-Correlation-ID", correlation);
+    const std::string key = req.get_header_value("Idempotency-Key");
+    if (req.has_header("Idempotency-Key") && !IsToken(key, 255)) {
+      return Error(res, 400, "Idempotency-Key must be 1-255 visible ASCII characters");
+    }
+    if (!req.has_header("Content-Length")) {
+      return Error(res, 411, "a Content-Length is required (chunked bodies are not taken)");
+    }
+    const std::string length_text = req.get_header_value("Content-Length");
+    if (length_text.empty() || length_text.size() > 15 ||
+        length_text.find_first_not_of("0123456789") != std::string::npos) {
+      return Error(res, 400, "bad Content-Length '" + length_text + "'");
+    }
+    const int64_t length = std::stoll(length_text);
+    if (length > budget.limit() || length > kMaxRequestBytes) {
+      return Error(res, 413, "body of " + std::to_string(length) + " bytes is larger than " +
+                                 std::to_string(std::min(budget.limit(), kMaxRequestBytes)) +
+                                 " bytes; split it into smaller requests");
+    }
+
+    active_handlers.fetch_add(1);
+    struct Leave {
+      std::atomic<int>& n;
+      bool done = false;
+      void operator()() {
+        if (!done) n.fetch_sub(1);
+        done = true;
+      }
+      ~Leave() { (*this)(); }
+    } leave{active_handlers};
+    if (draining) {
+      res.set_header("Retry-After", "5");
+      return Error(res, 503, "sluice is shutting down; retry against the restarted server");
+    }
+    if (!budget.TryAcquire(length)) {
+      source.rejected->Add();
+      res.set_header("Retry-After", "1");
+      return Error(res, 429, "in-flight budget of " + std::to_string(budget.limit() >> 20) +
+                                 " MiB is full (staging is behind); retry after 1 s");
+    }
+    auto item = std::make_shared<HttpItem>();
+    item->bytes = length;
+    item->received_us = received;
+    std::string body;
+    body.reserve(static_cast<size_t>(length));
+    bool read_ok = reader([&](const char* data, size_t n) {
+      if (static_cast<int64_t>(body.size() + n) > length) return false;
+      body.append(data, n);
+      return true;
+    });
+    if (!read_ok || static_cast<int64_t>(body.size()) != length) {
+      budget.Release(length);
+      return Error(res, 400, "the body ended before its Content-Length");
+    }
+    size_t first = body.find_first_not_of(" \t\r\n");
+    const bool json_doc = first != std::string::npos &&
+                          (body[first] == '[' ||
+                           (body[first] == '{' && req.get_header_value("Content-Type").rfind(
+                                                      "application/json", 0) == 0));
+    if (json_doc) {
+      Result<std::string> lines = JsonToLines(body);
+      if (!lines.ok()) {
+        budget.Release(length);
+        return Error(res, 400, lines.status().message());
+      }
+      body = std::move(*lines);
+    }
+    item->lines = CountLines(body);
+    item->part.data = std::move(body);
+    item->part.correlation_id = correlation;
+    item->part.idempotency_key = key;
+    std::future<Result<PartResult>> done = item->done.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      source.http.push_back(std::move(item));
+    }
+    cv.notify_all();
+    leave();
+    if (done.wait_for(kCommitTimeout) != std::future_status::ready) {
+      return Error(res, 503, "the commit did not finish in time; retry with the same Idempotency-Key");
+    }
+    Result<PartResult> r = done.get();
+    if (!r.ok()) {
+      return Error(res, 500, "nothing of this request was committed: " + r.status().message());
+    }
+    Json out = {{"source", name},
+                {"batch_id", r->batch_id},
+                {"accepted", r->accepted},
+                {"dead_lettered", r->dead_lettered},
+                {"correlation_id", r->correlation_id}};
+    if (!key.empty()) out["idempotency_key"] = key;
+    if (r->kind == PartResult::Kind::kConflict) {
+      return Error(res, 422, "Idempotency-Key '" + key + "' was used before for a different body"
+                             " (batch " + r->batch_id + "); use a new key for new data");
+    }
+    out["replayed"] = r->kind == PartResult::Kind::kReplay;
+    if (r->kind == PartResult::Kind::kReplay) res.set_header("Idempotent-Replayed", "true");
+    Reply(res, 200, out);
+  });
+}
+
+}  // namespace sluice

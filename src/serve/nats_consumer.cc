@@ -1,0 +1,308 @@
+#include "serve/nats_consumer.h"
+
+#include <nats/nats.h>
+
+#include <chrono>
+
+namespace sluice {
+
+namespace {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One message as one NDJSON line: line breaks (only valid JSON whitespace) become spaces; an
+// empty message becomes "" so that it is a record (dead-lettered as malformed), not a blank line.
+std::string AsLine(const char* data, int length) {
+  if (length <= 0) return "\"\"\n";
+  std::string line(data, static_cast<size_t>(length));
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  line += '\n';
+  return line;
+}
+
+std::string NatsError(const char* what, natsStatus s, jsErrCode code = static_cast<jsErrCode>(0)) {
+  std::string m = std::string(what) + ": " + natsStatus_GetText(s);
+  if (code != 0) m += " (JetStream error " + std::to_string(static_cast<int>(code)) + ")";
+  const char* last = nats_GetLastError(nullptr);
+  if (last != nullptr && *last != '\0') m += " - " + std::string(last);
+  return m;
+}
+
+}  // namespace
+
+NatsBatch::~NatsBatch() {
+  for (natsMsg* m : messages) natsMsg_Destroy(m);
+}
+
+NatsConsumer::NatsConsumer(const SourceSpec& source, InflightBudget& budget,
+                           uint64_t committed_seq, Deliver deliver, Log log)
+    : source_(source),
+      budget_(budget),
+      deliver_(std::move(deliver)),
+      log_(std::move(log)),
+      committed_seq_(committed_seq),
+      handed_seq_(committed_seq) {}
+
+NatsConsumer::~NatsConsumer() {
+  Stop();
+  Teardown();
+}
+
+void NatsConsumer::Start() { thread_ = std::thread([this] { Loop(); }); }
+
+void NatsConsumer::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void NatsConsumer::Committed(const NatsBatch& batch) {
+  // AckAll: acknowledging the last message acknowledges every earlier one of the consumer.
+  if (!batch.messages.empty()) (void)natsMsg_Ack(batch.messages.back(), nullptr);
+  uint64_t seq = committed_seq_.load();
+  while (batch.range.last_seq > seq && !committed_seq_.compare_exchange_weak(seq, batch.range.last_seq)) {
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  while (!inflight_.empty() && inflight_.front().first <= batch.range.last_seq) {
+    inflight_.erase(inflight_.begin());
+  }
+}
+
+void NatsConsumer::Reset() {
+  generation_.fetch_add(1);
+  reset_ = true;
+}
+
+NatsConsumer::Lag NatsConsumer::lag() const {
+  Lag l;
+  l.committed_seq = committed_seq_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  const uint64_t handed = handed_seq_.load();
+  l.messages = pending_ + (handed > l.committed_seq ? handed - l.committed_seq : 0);
+  if (!inflight_.empty()) l.seconds = static_cast<double>(NowMicros() - inflight_.front().second) / 1e6;
+  if (l.seconds < 0) l.seconds = 0;
+  l.paused = paused_;
+  l.connected = connected_;
+  l.pauses = pauses_;
+  l.error = error_;
+  return l;
+}
+
+void NatsConsumer::Teardown() {
+  if (sub_ != nullptr) natsSubscription_Destroy(sub_);
+  if (js_ != nullptr) jsCtx_Destroy(js_);
+  if (conn_ != nullptr) {
+    natsConnection_Close(conn_);
+    natsConnection_Destroy(conn_);
+  }
+  sub_ = nullptr;
+  js_ = nullptr;
+  conn_ = nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  connected_ = false;
+}
+
+bool NatsConsumer::Setup() {
+  Teardown();
+  const NatsSourceSpec& n = source_.nats;
+  auto fail = [&](const std::string& why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_ != why) log_("source " + source_.name + ": " + why + " (retrying)");
+    error_ = why;
+    return false;
+  };
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  if (s == NATS_OK) s = natsOptions_SetURL(opts, n.url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // ride out broker restarts
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 200);
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+  if (s == NATS_OK) s = natsConnection_Connect(&conn_, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) return fail(NatsError(("connecting to " + n.url).c_str(), s));
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = 5000;
+  s = natsConnection_JetStream(&js_, conn_, &jo);
+  if (s != NATS_OK) return fail(NatsError("JetStream context", s));
+
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  s = js_GetStreamInfo(&si, js_, n.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return fail(NatsError(("stream " + n.stream).c_str(), s, jerr));
+  const uint64_t last_seq = si->State.LastSeq;
+  jsStreamInfo_Destroy(si);
+  const uint64_t committed = committed_seq_.load();
+  if (last_seq < committed) {
+    // The broker lost messages sluice already committed (or the stream was re-created):
+    // resuming would skip or double-count new messages under reused sequence numbers.
+    return fail("stream " + n.stream + " ends at sequence " + std::to_string(last_seq) +
+                " but the lake committed up to " + std::to_string(committed) +
+                "; the stream was reset or lost acknowledged messages (see docs/JETSTREAM.md)");
+  }
+
+  // The catalog, not the broker, knows what was committed: re-create the durable consumer to
+  // deliver from there.
+  s = js_DeleteConsumer(js_, n.stream.c_str(), n.durable.c_str(), nullptr, &jerr);
+  if (s != NATS_OK && s != NATS_NOT_FOUND) {
+    return fail(NatsError(("removing consumer " + n.durable).c_str(), s, jerr));
+  }
+  jsConsumerConfig cc;
+  jsConsumerConfig_Init(&cc);
+  cc.Durable = n.durable.c_str();
+  cc.AckPolicy = js_AckAll;
+  cc.DeliverPolicy = js_DeliverByStartSequence;
+  cc.OptStartSeq = committed + 1;
+  if (!n.subject.empty()) cc.FilterSubject = n.subject.c_str();
+  cc.AckWait = int64_t{120} * 1000 * 1000 * 1000;  // ns: redelivery only after a stall this long
+  cc.MaxAckPending = 1000000;
+  jsConsumerInfo* ci = nullptr;
+  s = js_AddConsumer(&ci, js_, n.stream.c_str(), &cc, nullptr, &jerr);
+  if (s != NATS_OK) return fail(NatsError(("creating consumer " + n.durable).c_str(), s, jerr));
+  jsConsumerInfo_Destroy(ci);
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = n.stream.c_str();
+  so.Consumer = n.durable.c_str();
+  s = js_PullSubscribe(&sub_, js_, n.subject.empty() ? nullptr : n.subject.c_str(),
+                       n.durable.c_str(), nullptr, &so, &jerr);
+  if (s != NATS_OK) return fail(NatsError("pull subscription", s, jerr));
+  handed_seq_ = committed;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!error_.empty()) log_("source " + source_.name + ": consuming " + n.stream + " again");
+  error_.clear();
+  connected_ = true;
+  inflight_.clear();
+  return true;
+}
+
+void NatsConsumer::Flush(std::unique_ptr<NatsBatch>& batch) {
+  if (!batch) return;
+  if (batch->messages.empty()) {
+    batch.reset();
+    return;
+  }
+  if (!batch->parts.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    inflight_.emplace_back(batch->range.last_seq, batch->oldest_publish_us);
+  } else {
+    // Only redeliveries of committed messages: acknowledge them here, nothing to stage.
+    (void)natsMsg_Ack(batch->messages.back(), nullptr);
+    budget_.Release(batch->bytes);
+    batch.reset();
+    return;
+  }
+  deliver_(std::move(batch));
+}
+
+void NatsConsumer::Loop() {
+  using Clock = std::chrono::steady_clock;
+  std::unique_ptr<NatsBatch> batch;
+  Clock::time_point batch_started;
+  int errors = 0;
+  bool ready = false;
+  while (!stop_) {
+    if (!ready || reset_.exchange(false)) {
+      if (batch) {
+        budget_.Release(batch->bytes);
+        batch.reset();
+      }
+      ready = Setup();
+      if (!ready) {
+        for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      errors = 0;
+    }
+    if (budget_.exhausted()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!paused_) ++pauses_;
+        paused_ = true;
+      }
+      if (batch) Flush(batch);  // what was fetched goes to the engine; stop pulling more
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      paused_ = false;
+    }
+    int64_t wait_ms = source_.batch.max_wait_ms;
+    if (batch) {
+      wait_ms -= std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - batch_started).count();
+      if (wait_ms <= 0) {
+        Flush(batch);
+        continue;
+      }
+    }
+    const int64_t want = source_.batch.max_rows - (batch ? static_cast<int64_t>(batch->parts.size()) : 0);
+    natsMsgList list{};
+    natsStatus s = natsSubscription_Fetch(&list, sub_, static_cast<int>(std::min<int64_t>(want, 1000)),
+                                          std::min<int64_t>(wait_ms, 200), nullptr);
+    if (s == NATS_TIMEOUT) {  // nothing more to fetch now
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_ = 0;
+      continue;
+    }
+    if (s != NATS_OK) {
+      if (++errors >= 25) {  // ~5 s without a fetch: start over (the broker may have lost us)
+        log_("source " + source_.name + ": " + NatsError("fetch", s) + "; re-creating the consumer");
+        ready = false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
+    errors = 0;
+    for (int i = 0; i < list.Count; ++i) {
+      natsMsg* m = list.Msgs[i];
+      list.Msgs[i] = nullptr;
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+        natsMsg_Destroy(m);  // not a JetStream message (cannot happen on a pull subscription)
+        continue;
+      }
+      if (!batch) {
+        batch = std::make_unique<NatsBatch>();
+        batch->generation = generation_.load();
+        batch->range.stream = source_.nats.stream;
+        batch_started = Clock::now();
+      }
+      const uint64_t seq = meta->Sequence.Stream;
+      const int len = natsMsg_GetDataLength(m);
+      budget_.Force(len);  // fetched data is in memory already; the budget pauses the next fetch
+      batch->bytes += len;
+      if (seq <= handed_seq_) {
+        ++batch->range.redelivered;
+      } else {
+        if (batch->parts.empty()) {
+          batch->range.first_seq = seq;
+          batch->oldest_publish_us = meta->Timestamp / 1000;
+        }
+        batch->range.last_seq = seq;
+        ++batch->range.messages;
+        handed_seq_ = seq;
+        StreamPart part;
+        part.data = AsLine(natsMsg_GetData(m), len);
+        part.stream_seq = seq;
+        batch->parts.push_back(std::move(part));
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        pending_ = meta->NumPending;
+      }
+      jsMsgMetaData_Destroy(meta);
+      batch->messages.push_back(m);
+    }
+    natsMsgList_Destroy(&list);
+    if (batch && static_cast<int64_t>(batch->parts.size()) >= source_.batch.max_rows) Flush(batch);
+  }
+  Flush(batch);
+}
+
+}  // namespace sluice

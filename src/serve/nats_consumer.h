@@ -1,0 +1,116 @@
+// NatsConsumer: the JetStream pull consumer of one `type: nats` source under `sluice serve`.
+//
+// Its thread fetches messages and cuts micro-batches at `batch.max_rows` messages or
+// `batch.max_wait` after the batch's first message, and hands each to the engine thread. The
+// engine commits the batch -- rows and stream sequence range in one catalog transaction -- and
+// only then acknowledges it (AckAll on its last message). Exactly-once rests on the catalog,
+// not on the broker: on start, and after any failed batch, the consumer is re-created to deliver
+// from the last committed sequence + 1, and a message at or below the highest sequence already
+// handed over is skipped, so redeliveries never stage a message twice (G2, G3).
+//
+// While the in-flight budget is exhausted the consumer stops pulling (backpressure).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/stream_ledger.h"
+#include "engine/stream_batch.h"
+#include "serve/budget.h"
+#include "spec/spec.h"
+
+struct __natsMsg;
+struct __natsConnection;
+struct __jsCtx;
+struct __natsSubscription;
+
+namespace sluice {
+
+// One micro-batch of messages, owned by whoever holds it; acknowledged through Ack().
+struct NatsBatch {
+  NatsBatch() = default;
+  ~NatsBatch();
+  NatsBatch(const NatsBatch&) = delete;
+  NatsBatch& operator=(const NatsBatch&) = delete;
+
+  std::vector<StreamPart> parts;  // one per new message, in stream order
+  StreamRange range;
+  int64_t bytes = 0;              // reserved in the in-flight budget
+  uint64_t generation = 0;        // the consumer's generation when fetched (see Reset)
+  int64_t oldest_publish_us = 0;  // publish time of the batch's first message (UTC micros)
+  std::vector<__natsMsg*> messages;  // new and skipped; destroyed with the batch
+};
+
+class NatsConsumer {
+ public:
+  using Deliver = std::function<void(std::unique_ptr<NatsBatch>)>;
+  using Log = std::function<void(const std::string&)>;
+
+  // `committed_seq`: the highest sequence the catalog holds for this source.
+  NatsConsumer(const SourceSpec& source, InflightBudget& budget, uint64_t committed_seq,
+               Deliver deliver, Log log);
+  ~NatsConsumer();  // Stop()s
+
+  void Start();
+  // Stops pulling: the batch being cut is delivered (so nothing fetched waits for redelivery),
+  // then the thread ends. Blocks until it has.
+  void Stop();
+
+  // Engine thread: `batch` is committed; acknowledges it and advances the committed sequence.
+  void Committed(const NatsBatch& batch);
+  // Engine thread: a batch failed to commit. Batches of the current generation still queued must
+  // be dropped (their generation is stale from now on); the consumer re-creates its JetStream
+  // consumer from the committed sequence + 1.
+  void Reset();
+  uint64_t generation() const { return generation_.load(); }
+
+  // For metrics and `sluice status`.
+  struct Lag {
+    uint64_t messages = 0;  // in the stream after the last committed message, for this subject
+    double seconds = 0;     // age of the oldest message fetched and not yet committed
+    bool paused = false;    // not pulling: the in-flight budget is exhausted
+    bool connected = false;
+    uint64_t committed_seq = 0;
+    uint64_t pauses = 0;    // times it has paused
+    std::string error;      // the last setup error, "" when consuming
+  };
+  Lag lag() const;
+
+ private:
+  void Loop();
+  bool Setup();     // connect, check the stream, (re)create the durable consumer; false: retry
+  void Teardown();
+  void Flush(std::unique_ptr<NatsBatch>& batch);
+
+  const SourceSpec& source_;
+  InflightBudget& budget_;
+  Deliver deliver_;
+  Log log_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> reset_{false};
+  std::atomic<uint64_t> generation_{1};
+  std::atomic<uint64_t> committed_seq_;
+  std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)
+
+  mutable std::mutex mu_;  // guards the lag fields below
+  uint64_t pending_ = 0;
+  int64_t oldest_uncommitted_us_ = 0;  // publish time of the oldest handed-over message
+  std::vector<std::pair<uint64_t, int64_t>> inflight_;  // (last seq, oldest publish us) per batch
+  bool paused_ = false;
+  bool connected_ = false;
+  uint64_t pauses_ = 0;
+  std::string error_;
+
+  __natsConnection* conn_ = nullptr;
+  __jsCtx* js_ = nullptr;
+  __natsSubscription* sub_ = nullptr;
+};
+
+}  // namespace sluice

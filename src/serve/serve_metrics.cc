@@ -1,0 +1,157 @@
+// The metrics of `sluice serve` and the status file `sluice status` reads while it runs.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "serve/server_impl.h"
+
+namespace sluice {
+
+void Server::Impl::InitMetrics() {
+  for (auto& [name, s] : sources) {
+    const MetricLabels src = {{"source", name}};
+    auto rows = [&](const char* outcome) {
+      return &metrics.GetCounter("sluice_ingest_rows_total",
+                                 "Rows ingested from stream sources, by outcome.",
+                                 {{"source", name}, {"outcome", outcome}});
+    };
+    s->rows_staged = rows("staged");
+    s->rows_dead = rows("dead_lettered");
+    s->rows_late = rows("late");
+    s->rows_replayed = rows("replayed");
+    s->rejected = &metrics.GetCounter("sluice_backpressure_rejections_total",
+                                      "HTTP requests answered 429: the in-flight budget was full.", src);
+    s->batches = &metrics.GetCounter("sluice_batches_committed_total",
+                                     "Micro-batches committed to staging.", src);
+    s->ingest_latency = &metrics.GetHistogram(
+        "sluice_ingest_latency_seconds",
+        "From an event's arrival (HTTP) or publish (NATS) to its commit in staging.",
+        LatencyBuckets(), src);
+    s->commit_seconds = &metrics.GetHistogram("sluice_batch_commit_seconds",
+                                              "Duration of one micro-batch commit (decode, stage, ledger).",
+                                              LatencyBuckets(), src);
+    s->accept_to_queryable = &metrics.GetHistogram(
+        "sluice_accept_to_queryable_seconds",
+        "From an event's arrival to its batch being merged into curated tables.", LatencyBuckets(),
+        src);
+    s->queue_depth = &metrics.GetGauge("sluice_queue_depth",
+                                       "Requests or micro-batches waiting for the engine.", src);
+    if (s->consumer) {
+      s->lag_messages = &metrics.GetGauge("sluice_consumer_lag_messages",
+                                          "Stream messages not yet committed.", src);
+      s->lag_seconds = &metrics.GetGauge(
+          "sluice_consumer_lag_seconds", "Age of the oldest fetched message not yet committed.", src);
+      s->paused = &metrics.GetGauge("sluice_consumer_paused",
+                                    "1 while the consumer stops pulling (backpressure).", src);
+      s->pauses = &metrics.GetCounter("sluice_consumer_pauses_total",
+                                      "Times the consumer stopped pulling (backpressure).", src);
+    } else {
+      s->lag_messages = &metrics.GetGauge("sluice_consumer_lag_messages",
+                                          "Stream messages not yet committed.", src);
+      s->lag_seconds = &metrics.GetGauge(
+          "sluice_consumer_lag_seconds", "Age of the oldest fetched message not yet committed.", src);
+    }
+  }
+  inflight_bytes = &metrics.GetGauge("sluice_inflight_bytes",
+                                     "Stream data accepted into memory and not yet committed.");
+  inflight_limit = &metrics.GetGauge("sluice_inflight_limit_bytes",
+                                     "The in-flight budget (--max-inflight-mb).");
+  inflight_limit->Set(static_cast<double>(budget.limit()));
+  transform_seconds = &metrics.GetHistogram("sluice_transform_seconds",
+                                            "Duration of one curate + marts + publish cycle.",
+                                            LatencyBuckets());
+  transforms_ok = &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.",
+                                      {{"status", "ok"}});
+  transforms_failed = &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.",
+                                          {{"status", "failed"}});
+}
+
+void Server::Impl::RefreshGauges() {
+  inflight_bytes->Set(static_cast<double>(budget.used()));
+  std::lock_guard<std::mutex> lock(mu);
+  for (auto& [name, s] : sources) {
+    s->queue_depth->Set(static_cast<double>(s->http.size() + s->nats.size()));
+    if (s->consumer) {
+      NatsConsumer::Lag lag = s->consumer->lag();
+      s->lag_messages->Set(static_cast<double>(lag.messages));
+      s->lag_seconds->Set(lag.seconds);
+      s->paused->Set(lag.paused ? 1 : 0);
+      if (static_cast<double>(lag.pauses) > s->pauses_seen) {
+        s->pauses->Add(static_cast<double>(lag.pauses) - s->pauses_seen);
+        s->pauses_seen = static_cast<double>(lag.pauses);
+      }
+    } else {
+      // HTTP: requests waiting for the engine, and how long the oldest has waited.
+      double oldest = 0;
+      if (!s->http.empty()) {
+        oldest = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count() -
+                                     s->http.front()->received_us) /
+                 1e6;
+      }
+      s->lag_messages->Set(static_cast<double>(s->http.size()));
+      s->lag_seconds->Set(oldest);
+    }
+  }
+}
+
+nlohmann::json Server::Impl::StatusJson() {
+  nlohmann::json out;
+  out["pid"] = static_cast<int64_t>(::getpid());
+  out["listen"] = "http://" + options.host + ":" + std::to_string(port);
+  out["state"] = draining ? "stopping" : "serving";
+  out["updated_at_us"] = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  out["inflight_bytes"] = budget.used();
+  out["inflight_limit_bytes"] = budget.limit();
+  out["transform_error"] = transform_failing ? nlohmann::json(last_transform_error) : nlohmann::json();
+  nlohmann::json list = nlohmann::json::object();
+  for (auto& [name, s] : sources) {
+    nlohmann::json j;
+    j["type"] = SourceTypeName(s->spec->type);
+    j["rows_staged"] = s->rows_staged->Value();
+    j["rows_dead_lettered"] = s->rows_dead->Value();
+    j["rows_late"] = s->rows_late->Value();
+    j["rows_replayed"] = s->rows_replayed->Value();
+    j["batches"] = s->batches->Value();
+    j["rejected_429"] = s->rejected->Value();
+    j["queue_depth"] = s->queue_depth->Value();
+    j["lag_messages"] = s->lag_messages->Value();
+    j["lag_seconds"] = s->lag_seconds->Value();
+    j["accept_to_queryable_p50_s"] = s->queryable.Quantile(0.5);
+    j["accept_to_queryable_p99_s"] = s->queryable.Quantile(0.99);
+    if (s->consumer) {
+      NatsConsumer::Lag lag = s->consumer->lag();
+      j["committed_seq"] = lag.committed_seq;
+      j["paused"] = lag.paused;
+      j["connected"] = lag.connected;
+      j["pauses"] = lag.pauses;
+      if (!lag.error.empty()) j["error"] = lag.error;
+    }
+    list[name] = j;
+  }
+  out["sources"] = list;
+  return out;
+}
+
+void Server::Impl::WriteStatusFile() {
+  // Atomic replace: `sluice status` never reads half a file.
+  namespace fs = std::filesystem;
+  const std::string path = engine->spec().lake + "/serve.json";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << StatusJson().dump(2) << "\n";
+    if (!f) return;  // the next second tries again; status is advisory
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+}
+
+}  // namespace sluice

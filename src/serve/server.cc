@@ -1,0 +1,320 @@
+#include "serve/server.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "serve/server_impl.h"
+
+namespace sluice {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+// ---- LatencySamples -----------------------------------------------------------------------
+
+void LatencySamples::Add(double seconds, int64_t rows) {
+  std::lock_guard<std::mutex> lock(mu_);
+  samples_.emplace_back(seconds, rows);
+  ++total_;
+  if (samples_.size() > kCapacity) samples_.pop_front();
+}
+
+double LatencySamples::Quantile(double q) const {
+  std::vector<std::pair<double, int64_t>> s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    s.assign(samples_.begin(), samples_.end());
+  }
+  if (s.empty()) return 0;
+  std::sort(s.begin(), s.end());
+  int64_t rows = 0;
+  for (const auto& x : s) rows += x.second;
+  const double target = q * static_cast<double>(rows);
+  int64_t seen = 0;
+  for (const auto& x : s) {
+    seen += x.second;
+    if (static_cast<double>(seen) >= target) return x.first;
+  }
+  return s.back().first;
+}
+
+int64_t LatencySamples::batches() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return total_;
+}
+
+// ---- Server -------------------------------------------------------------------------------
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  if (impl_->http_thread.joinable()) {
+    impl_->http.stop();
+    impl_->http_thread.join();
+  }
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::RequestStop() {
+  impl_->stop = true;
+  impl_->cv.notify_all();
+}
+
+Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
+                                             const ServeOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  ASSIGN_OR_RETURN(impl->engine, Engine::Open(project_dir));
+  Impl* self = impl.get();
+  for (const auto& source : impl->engine->spec().sources) {
+    if (!source.streaming()) continue;
+    auto state = std::make_unique<SourceState>();
+    state->spec = &source;
+    if (source.type == SourceType::kNats) {
+      ASSIGN_OR_RETURN(uint64_t committed, LastCommittedSeq(impl->engine->catalog(), source.name));
+      SourceState* raw = state.get();
+      state->consumer = std::make_unique<NatsConsumer>(
+          source, impl->budget, committed,
+          [self, raw](std::unique_ptr<NatsBatch> batch) {
+            {
+              std::lock_guard<std::mutex> lock(self->mu);
+              raw->nats.push_back(std::move(batch));
+            }
+            self->cv.notify_all();
+          },
+          [self](const std::string& line) { self->Log(line); });
+    }
+    impl->sources[source.name] = std::move(state);
+  }
+  impl->InitMetrics();
+  impl->InstallRoutes();
+  impl->http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(n); };
+  if (options.port == 0) {
+    impl->port = impl->http.bind_to_any_port(options.host);
+    if (impl->port < 0) {
+      return Status::Unavailable("cannot listen on " + options.host + " (any port)");
+    }
+  } else {
+    if (!impl->http.bind_to_port(options.host, options.port)) {
+      return Status::Unavailable("cannot listen on " + options.host + ":" +
+                                 std::to_string(options.port) + " (in use, or not an address here)");
+    }
+    impl->port = options.port;
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Status Server::Run() {
+  Impl& m = *impl_;
+  m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
+  for (auto& [name, s] : m.sources) {
+    if (s->consumer) s->consumer->Start();
+  }
+  const ProjectSpec& spec = m.engine->spec();
+  std::string names;
+  for (const auto& [name, s] : m.sources) {
+    names += (names.empty() ? "" : ", ") + name + " (" + SourceTypeName(s->spec->type) + ")";
+  }
+  m.Log("serving " + spec.name + " on http://" + m.options.host + ":" + std::to_string(m.port) +
+        "; sources: " + (names.empty() ? "none" : names));
+  const auto interval = std::chrono::milliseconds(spec.transform_interval_ms);
+  auto next_transform = Clock::now() + interval;
+  auto next_status = Clock::now();
+  bool drain_started = false;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(m.mu);
+      m.cv.wait_until(lock, std::min(next_transform, next_status + std::chrono::seconds(1)),
+                      [&] { return m.stop.load() || m.AnyQueued(); });
+    }
+    if (m.stop && !drain_started) {
+      m.Log("stopping: committing what was accepted");
+      m.draining = true;
+      for (auto& [name, s] : m.sources) {
+        if (s->consumer) s->consumer->Stop();  // hands over the batch being cut
+      }
+      drain_started = true;
+    }
+    for (auto& [name, s] : m.sources) {
+      m.IngestHttp(*s);
+      m.IngestNats(*s);
+    }
+    if (m.staged_since_transform >= spec.transform_max_rows || Clock::now() >= next_transform) {
+      m.RunTransform();
+      next_transform = Clock::now() + interval;
+    }
+    if (Clock::now() >= next_status) {
+      m.RefreshGauges();
+      m.WriteStatusFile();
+      next_status = Clock::now() + std::chrono::seconds(1);
+    }
+    if (drain_started) {
+      bool idle;
+      {
+        std::lock_guard<std::mutex> lock(m.mu);
+        idle = !m.AnyQueued() && m.active_handlers.load() == 0;
+      }
+      if (idle) break;
+    }
+  }
+  m.RunTransform();
+  m.http.stop();
+  if (m.http_thread.joinable()) m.http_thread.join();
+  RETURN_IF_ERROR(m.engine->catalog().Checkpoint());
+  std::error_code ec;
+  std::filesystem::remove(m.engine->spec().lake + "/serve.json", ec);  // only while serving
+  m.Log("stopped");
+  return Status::OK();
+}
+
+// ---- Engine thread --------------------------------------------------------------------------
+
+void Server::Impl::Log(const std::string& line) {
+  std::time_t t = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  std::fprintf(stderr, "%s sluice serve: %s\n", stamp, line.c_str());
+}
+
+bool Server::Impl::AnyQueued() {
+  for (const auto& [name, s] : sources) {
+    if (!s->http.empty() || !s->nats.empty()) return true;
+  }
+  return false;
+}
+
+void Server::Impl::IngestHttp(SourceState& s) {
+  while (true) {
+    // One micro-batch: what is queued, up to batch.max_rows lines (at least one request).
+    std::vector<std::shared_ptr<HttpItem>> items;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      int64_t lines = 0;
+      while (!s.http.empty() && (items.empty() || lines + s.http.front()->lines <= s.spec->batch.max_rows)) {
+        lines += s.http.front()->lines;
+        items.push_back(std::move(s.http.front()));
+        s.http.pop_front();
+      }
+    }
+    if (items.empty()) return;
+    std::vector<StreamPart> parts;
+    parts.reserve(items.size());
+    int64_t bytes = 0;
+    int64_t oldest = items.front()->received_us;
+    for (auto& it : items) {
+      parts.push_back(std::move(it->part));
+      bytes += it->bytes;
+      oldest = std::min(oldest, it->received_us);
+    }
+    const auto t0 = Clock::now();
+    Result<MicroBatchResult> r = engine->IngestMicroBatch(s.spec->name, parts);
+    s.commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    budget.Release(bytes);
+    if (!r.ok()) {
+      Log("source " + s.spec->name + ": a batch of " + std::to_string(items.size()) +
+          " requests failed, nothing of it committed: " + r.status().ToString());
+      for (auto& it : items) it->done.set_value(r.status());
+      continue;
+    }
+    s.rows_staged->Add(static_cast<double>(r->rows_staged));
+    s.rows_dead->Add(static_cast<double>(r->rows_dead));
+    s.rows_late->Add(static_cast<double>(r->rows_late));
+    if (!r->batch_id.empty()) {
+      s.batches->Add();
+      awaiting.push_back({&s, oldest, r->rows_staged});
+      staged_since_transform += r->rows_staged;
+    }
+    const int64_t now = NowMicros();
+    for (size_t i = 0; i < items.size(); ++i) {
+      const PartResult& p = r->parts[i];
+      if (p.kind == PartResult::Kind::kReplay) s.rows_replayed->Add(static_cast<double>(p.accepted));
+      s.ingest_latency->Observe(static_cast<double>(now - items[i]->received_us) / 1e6);
+      items[i]->done.set_value(p);
+    }
+  }
+}
+
+void Server::Impl::IngestNats(SourceState& s) {
+  if (!s.consumer) return;
+  while (true) {
+    std::unique_ptr<NatsBatch> batch;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (s.nats.empty()) return;
+      batch = std::move(s.nats.front());
+      s.nats.pop_front();
+    }
+    if (batch->generation != s.consumer->generation()) {
+      budget.Release(batch->bytes);  // fetched before a failed batch: it will be fetched again
+      continue;
+    }
+    const auto t0 = Clock::now();
+    Result<MicroBatchResult> r = engine->IngestMicroBatch(s.spec->name, batch->parts, &batch->range);
+    s.commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+    budget.Release(batch->bytes);
+    if (!r.ok()) {
+      Log("source " + s.spec->name + ": batch of stream sequences " +
+          std::to_string(batch->range.first_seq) + ".." + std::to_string(batch->range.last_seq) +
+          " failed, not acknowledged; consuming again from the last commit: " +
+          r.status().ToString());
+      s.consumer->Reset();
+      continue;
+    }
+    s.consumer->Committed(*batch);
+    s.batches->Add();
+    s.rows_staged->Add(static_cast<double>(r->rows_staged));
+    s.rows_dead->Add(static_cast<double>(r->rows_dead));
+    s.rows_late->Add(static_cast<double>(r->rows_late));
+    s.ingest_latency->Observe(static_cast<double>(NowMicros() - batch->oldest_publish_us) / 1e6);
+    awaiting.push_back({&s, batch->oldest_publish_us, r->rows_staged});
+    staged_since_transform += r->rows_staged;
+  }
+}
+
+void Server::Impl::RunTransform() {
+  const auto t0 = Clock::now();
+  RunOptions options;
+  Result<RunSummary> r = engine->Transform(options);
+  transform_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  if (!r.ok()) {
+    transforms_failed->Add();
+    if (r.status().message() != last_transform_error) {
+      Log("transform failed (staged data is safe; retrying every interval): " + r.status().ToString());
+    }
+    last_transform_error = r.status().message();
+    transform_failing = true;
+    return;
+  }
+  if (transform_failing) Log("transform succeeded again");
+  transform_failing = false;
+  last_transform_error.clear();
+  transforms_ok->Add();
+  for (const auto& q : r->quarantined) {
+    Log("batch " + q.batch_id + " quarantined by a test of curated." + q.table +
+        " (see `sluice batches list`)");
+  }
+  const int64_t now = NowMicros();
+  for (const auto& a : awaiting) {
+    const double seconds = static_cast<double>(now - a.accepted_us) / 1e6;
+    a.source->accept_to_queryable->Observe(seconds);
+    a.source->queryable.Add(seconds, a.rows);
+  }
+  awaiting.clear();
+  staged_since_transform = 0;
+}
+
+}  // namespace sluice

@@ -1,0 +1,56 @@
+// Server: `sluice serve`, the long-running process of a project with stream sources.
+//
+//   HTTP   POST /v1/sources/<source>/events   NDJSON or a JSON array of events (type: http)
+//          GET  /v1/health                    200 while serving, 503 when a source is failing
+//          GET  /v1/stats                     per source: accepted, lag, accept-to-queryable
+//          GET  /metrics                      Prometheus text format
+//   NATS   one JetStream pull consumer per `type: nats` source (serve/nats_consumer.h)
+//   loop   the engine thread: commits micro-batches as they come, and curates, refreshes marts
+//          and publishes every `transform.interval` or after `transform.max_rows` staged rows
+//
+// Every write to the lake happens on the engine thread (the Engine is single-threaded); HTTP
+// handlers and consumers hand it data through bounded queues and wait for the commit. A request
+// is answered 200 only once its rows are committed to staging (durable, G5); its
+// Idempotency-Key is committed with them (G2). The in-flight budget bounds the data held in
+// memory: beyond it HTTP answers 429 with Retry-After and the consumers stop pulling.
+//
+// RequestStop() (SIGINT / SIGTERM) drains: new requests get 503, the consumers hand over what
+// they fetched, everything accepted is committed and transformed, then Run() returns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace sluice {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                          // 0: any free port (see Server::port)
+  int64_t max_inflight_bytes = 256 << 20;   // --max-inflight-mb
+  int http_threads = 16;                    // concurrent HTTP connections served
+};
+
+class Server {
+ public:
+  // Opens the project's lake (recovering it) and binds the HTTP port.
+  static Result<std::unique_ptr<Server>> Open(const std::string& project_dir,
+                                              const ServeOptions& options);
+  ~Server();
+
+  // Serves until RequestStop(), then drains (see above). Errors only when it cannot serve at all.
+  Status Run();
+  // Thread-safe; returns at once.
+  void RequestStop();
+  int port() const;
+
+  struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

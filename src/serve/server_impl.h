@@ -1,0 +1,129 @@
+// Internal to serve/: the state shared by the engine loop (server.cc), the HTTP handlers
+// (http_api.cc) and the metrics (serve_metrics.cc). Not a public interface.
+#pragma once
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "serve/budget.h"
+#include "serve/metrics.h"
+#include "serve/nats_consumer.h"
+#include "serve/server.h"
+
+namespace sluice {
+
+// One HTTP request waiting for the engine thread.
+struct HttpItem {
+  StreamPart part;
+  int64_t bytes = 0;        // reserved in the budget
+  int64_t lines = 0;
+  int64_t received_us = 0;  // UTC micros
+  std::promise<Result<PartResult>> done;
+};
+
+// Row-weighted samples of accept-to-queryable latency, the last `kCapacity` batches.
+class LatencySamples {
+ public:
+  void Add(double seconds, int64_t rows);
+  // The q-quantile (0..1) by rows; 0 when empty.
+  double Quantile(double q) const;
+  int64_t batches() const;
+
+ private:
+  static constexpr size_t kCapacity = 4096;
+  mutable std::mutex mu_;
+  std::deque<std::pair<double, int64_t>> samples_;
+  int64_t total_ = 0;
+};
+
+struct SourceState {
+  const SourceSpec* spec = nullptr;
+  std::deque<std::shared_ptr<HttpItem>> http;     // guarded by Impl::mu
+  std::deque<std::unique_ptr<NatsBatch>> nats;    // guarded by Impl::mu
+  std::unique_ptr<NatsConsumer> consumer;         // type nats
+  LatencySamples queryable;                       // accept -> queryable in curated
+
+  // Metrics, looked up once.
+  Counter* rows_staged = nullptr;
+  Counter* rows_dead = nullptr;
+  Counter* rows_late = nullptr;
+  Counter* rows_replayed = nullptr;
+  Counter* rejected = nullptr;  // 429s
+  Counter* batches = nullptr;
+  Histogram* ingest_latency = nullptr;  // request received -> answered (HTTP); fetch -> commit (NATS)
+  Histogram* commit_seconds = nullptr;
+  Histogram* accept_to_queryable = nullptr;
+  Gauge* queue_depth = nullptr;
+  Gauge* lag_messages = nullptr;
+  Gauge* lag_seconds = nullptr;
+  Gauge* paused = nullptr;
+  Counter* pauses = nullptr;
+  double pauses_seen = 0;
+};
+
+// A committed batch waiting for the transform that makes it queryable in curated.
+struct AwaitingTransform {
+  SourceState* source;
+  int64_t accepted_us;  // the oldest part's arrival (HTTP) or publish time (NATS)
+  int64_t rows;
+};
+
+struct Server::Impl {
+  ServeOptions options;
+  std::unique_ptr<Engine> engine;
+  InflightBudget budget;
+  MetricsRegistry metrics;
+  std::map<std::string, std::unique_ptr<SourceState>> sources;
+
+  std::mutex mu;  // guards the queues of every source
+  std::condition_variable cv;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> draining{false};    // new requests get 503
+  std::atomic<int> active_handlers{0};  // HTTP handlers between the draining check and enqueue
+  std::atomic<bool> transform_failing{false};
+  std::string last_transform_error;     // engine thread
+
+  httplib::Server http;
+  std::thread http_thread;
+  int port = 0;
+
+  std::vector<AwaitingTransform> awaiting;  // engine thread
+  int64_t staged_since_transform = 0;       // engine thread
+
+  // Metrics of the process as a whole.
+  Gauge* inflight_bytes = nullptr;
+  Gauge* inflight_limit = nullptr;
+  Histogram* transform_seconds = nullptr;
+  Counter* transforms_ok = nullptr;
+  Counter* transforms_failed = nullptr;
+
+  explicit Impl(const ServeOptions& o) : options(o), budget(o.max_inflight_bytes) {}
+
+  void Log(const std::string& line);
+  void InitMetrics();
+  void RefreshGauges();
+  void InstallRoutes();  // http_api.cc
+
+  // Engine thread (server.cc).
+  bool AnyQueued();
+  void IngestHttp(SourceState& s);
+  void IngestNats(SourceState& s);
+  void RunTransform();
+  void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked
+  nlohmann::json StatusJson();
+};
+
+}  // namespace sluice

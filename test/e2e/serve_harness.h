@@ -1,0 +1,81 @@
+// `sluice serve` as a background child process for the streaming suites, and a small HTTP
+// client to talk to it. The server listens on 127.0.0.1 on a port it picks (--listen
+// 127.0.0.1:0 --port-file), so suites can run side by side.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness.h"
+
+namespace sluice::e2e {
+
+class ServeProcess {
+ public:
+  // Starts `sluice serve --project <dir> --listen 127.0.0.1:0 [extra...]` and waits (up to
+  // `ready_seconds`) until GET /v1/health answers. Records a test failure (with the server's
+  // stderr) and returns nullptr when it does not come up.
+  static std::unique_ptr<ServeProcess> Start(const Project& project,
+                                             const std::vector<std::string>& extra = {},
+                                             const std::vector<std::pair<std::string, std::string>>& env = {},
+                                             int ready_seconds = 60);
+  ~ServeProcess();  // SIGKILL if still running
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  bool running();  // not yet exited (reaps it when it has)
+
+  // SIGKILL, and reap.
+  void Kill9();
+  // SIGTERM, then waits up to `seconds` for the exit; the exit status as ProcessResult (err
+  // holds the server's stderr so far). timed_out (and a SIGKILL) when it does not exit.
+  ProcessResult Terminate(int seconds = 120);
+  // Everything the server wrote to stderr so far.
+  std::string Stderr() const;
+  // Peak resident set size (VmHWM) in bytes, from /proc; 0 once it exited.
+  int64_t PeakRssBytes() const;
+
+ private:
+  ServeProcess() = default;
+  ProcessResult Wait(int seconds);
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string stderr_path_;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// A minimal HTTP/1.1 client for 127.0.0.1 (cpp-httplib), one keep-alive connection.
+struct HttpResponse {
+  int status = 0;  // 0: no answer (connection refused / reset / timeout)
+  std::string body;
+  std::map<std::string, std::string> headers;
+  Json json() const;  // the body parsed; null when it is not JSON
+};
+class HttpClient {
+ public:
+  explicit HttpClient(int port, int timeout_seconds = 120);
+  ~HttpClient();
+  HttpResponse Get(const std::string& path);
+  HttpResponse Post(const std::string& path, const std::string& body,
+                    const std::map<std::string, std::string>& headers = {},
+                    const std::string& content_type = "application/x-ndjson");
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Rewrites the example project's sluice.yaml so that source `orders` has `type: http` (or the
+// given YAML lines instead of `type: files` + `path:`), plus top-level `extra_top` lines.
+void MakeStreamSource(const Project& project, const std::string& source_lines,
+                      const std::string& extra_top = "transform: {interval: 500ms}");
+
+}  // namespace sluice::e2e

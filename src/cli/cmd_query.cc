@@ -6,6 +6,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/stream_status.h"
 
 namespace sluice::cli {
 
@@ -179,6 +180,24 @@ int Query(const QueryArgs& args) {
 
 int ShowStatus(const StatusArgs& args) {
   auto opened = OpenReadOnly(args.project);
+  if (!opened.ok() && opened.status().code() == StatusCode::kUnavailable) {
+    // `sluice serve` holds the lake: show what it reports.
+    auto spec = LoadProject(args.project);
+    std::optional<nlohmann::json> serve;
+    if (spec.ok()) serve = RunningServe(*spec);
+    if (serve) {
+      if (args.json) {
+        std::cout << nlohmann::ordered_json{{"project", spec->name}, {"lake", spec->lake},
+                                            {"serve", *serve}}.dump()
+                  << std::endl;
+      } else {
+        std::cout << "project " << spec->name << "  lake " << spec->lake
+                  << "\n(the lake is held by sluice serve; tables and batches are shown once it stops)\n";
+        PrintServeStatus(*serve);
+      }
+      return 0;
+    }
+  }
   if (!opened.ok()) return Fail(opened.status().message());
   Catalog& catalog = **opened;
   auto& conn = catalog.conn();
@@ -215,6 +234,9 @@ int ShowStatus(const StatusArgs& args) {
   auto gates = GateStatus(conn);
   if (!gates.ok()) return Fail(gates.status().message());
   out["tests"] = (*gates)["tests"];
+  auto streams = StreamStatus(catalog);
+  if (!streams.ok()) return Fail(streams.status().message());
+  if (!streams->empty()) out["streams"] = *streams;
   out["quarantined"] = (*gates)["quarantined"];
   out["last_run"] = run->rows.empty()
                         ? nlohmann::ordered_json(nullptr)
@@ -242,6 +264,7 @@ int ShowStatus(const StatusArgs& args) {
               << "), updated " << s["updated_at"].get<std::string>() << ", "
               << s["freshness_seconds"] << " s ago\n";
   }
+  if (out.contains("streams")) PrintStreamStatus(out["streams"]);
   PrintGateStatus(out["tests"], out["quarantined"]);
   std::cout.flush();
   return 0;

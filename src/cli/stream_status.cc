@@ -1,0 +1,99 @@
+#include "cli/stream_status.h"
+
+#include <signal.h>
+
+#include <fstream>
+#include <iostream>
+
+namespace sluice::cli {
+
+Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
+  auto& conn = catalog.conn();
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& s : catalog.spec().sources) {
+    if (!s.streaming()) continue;
+    nlohmann::ordered_json j = {{"type", SourceTypeName(s.type)}};
+    const std::string where = " WHERE source = " + duck::Literal(s.name);
+    if (s.type == SourceType::kNats) {
+      ASSIGN_OR_RETURN(int64_t seq, conn.QueryInt("SELECT coalesce(max(last_seq), 0) FROM "
+                                                  "meta.stream_offsets" + where));
+      j["stream"] = s.nats.stream;
+      j["committed_seq"] = seq;
+    }
+    ASSIGN_OR_RETURN(int64_t late, conn.QueryInt("SELECT coalesce(sum(rows_late), 0) FROM "
+                                                 "meta.batches" + where));
+    j["late_rows"] = late;
+    if (!s.event_time.empty()) {
+      ASSIGN_OR_RETURN(duck::Rows rows,
+                       conn.Query("SELECT partition, CAST(watermark AS VARCHAR), CAST(max_event_time"
+                                  " AS VARCHAR), late_rows FROM meta.watermarks" + where +
+                                  " ORDER BY partition"));
+      nlohmann::ordered_json marks = nlohmann::ordered_json::array();
+      for (size_t r = 0; r < rows.rows.size(); ++r) {
+        marks.push_back({{"partition", rows.At(r, 0)}, {"watermark", rows.At(r, 1)},
+                         {"max_event_time", rows.At(r, 2)}, {"late_rows", rows.IntAt(r, 3)}});
+      }
+      j["event_time"] = s.event_time;
+      j["watermarks"] = marks;
+    }
+    out[s.name] = j;
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> RunningServe(const ProjectSpec& spec) {
+  std::ifstream f(spec.lake + "/serve.json");
+  if (!f) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
+  const pid_t pid = j["pid"].get<pid_t>();
+  if (pid <= 0 || ::kill(pid, 0) != 0) return std::nullopt;  // left behind by a killed server
+  return j;
+}
+
+void PrintStreamStatus(const nlohmann::ordered_json& streams) {
+  if (streams.empty()) return;
+  std::cout << "\nstreams\n";
+  for (auto& [name, s] : streams.items()) {
+    std::cout << "  " << name << " (" << s["type"].get<std::string>() << ")";
+    if (s.contains("committed_seq")) {
+      std::cout << ": committed through " << s["stream"].get<std::string>() << " sequence "
+                << s["committed_seq"];
+    }
+    std::cout << "; " << s["late_rows"] << " late rows\n";
+    if (s.contains("watermarks")) {
+      for (const auto& w : s["watermarks"]) {
+        std::cout << "    watermark " << (w["partition"].get<std::string>().empty()
+                                              ? std::string("(all)")
+                                              : w["partition"].get<std::string>())
+                  << ": " << w["watermark"].get<std::string>() << " (max "
+                  << s["event_time"].get<std::string>() << " "
+                  << w["max_event_time"].get<std::string>() << ", " << w["late_rows"] << " late)\n";
+      }
+    }
+  }
+}
+
+void PrintServeStatus(const nlohmann::json& serve) {
+  std::cout << "\nsluice serve (pid " << serve["pid"] << ") " << serve["state"].get<std::string>()
+            << " on " << serve["listen"].get<std::string>() << "; in flight "
+            << (serve["inflight_bytes"].get<int64_t>() >> 10) << " KiB of "
+            << (serve["inflight_limit_bytes"].get<int64_t>() >> 20) << " MiB\n";
+  if (serve.contains("transform_error") && serve["transform_error"].is_string()) {
+    std::cout << "  transform failing: " << serve["transform_error"].get<std::string>() << "\n";
+  }
+  for (auto& [name, s] : serve["sources"].items()) {
+    std::cout << "  " << name << " (" << s["type"].get<std::string>() << "): "
+              << s["rows_staged"].get<double>() << " rows staged, " << s["rows_dead_lettered"].get<double>()
+              << " dead-lettered, " << s["rows_late"].get<double>() << " late; lag "
+              << s["lag_messages"].get<double>() << " messages / " << s["lag_seconds"].get<double>()
+              << " s; queue " << s["queue_depth"].get<double>() << "; 429s "
+              << s["rejected_429"].get<double>();
+    if (s.contains("committed_seq")) std::cout << "; committed seq " << s["committed_seq"];
+    if (s.value("paused", false)) std::cout << "; PAUSED (backpressure)";
+    if (s.contains("error")) std::cout << "; ERROR: " << s["error"].get<std::string>();
+    std::cout << "\n";
+  }
+}
+
+}  // namespace sluice::cli

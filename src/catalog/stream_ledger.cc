@@ -86,28 +86,26 @@ Result<EventTimeStats> MeasureEventTime(Catalog& catalog, const SourceSpec& sour
 
 Status AdvanceWatermarks(Catalog& catalog, const SourceSpec& source, const EventTimeStats& stats,
                          int64_t now_micros) {
-  auto& conn = catalog.conn();
+  if (stats.empty()) return Status::OK();
+  // Two statements whatever the number of partitions: move the known ones, add the new ones.
+  std::string values;
   for (const auto& [partition, s] : stats) {
-    const std::string where =
-        " WHERE source = " + Literal(source.name) + " AND partition = " + Literal(partition);
-    const std::string lateness = std::to_string(source.allowed_lateness_ms * 1000);
-    ASSIGN_OR_RETURN(int64_t exists, conn.QueryInt("SELECT count(*) FROM meta.watermarks" + where));
-    if (exists == 0) {
-      RETURN_IF_ERROR(conn.Execute(
-          "INSERT INTO meta.watermarks VALUES (" + Literal(source.name) + ", " + Literal(partition) +
-          ", " + Timestamp(s.max_event_time) + ", " +
-          Timestamp(s.max_event_time - source.allowed_lateness_ms * 1000) + ", " +
-          std::to_string(s.late_rows) + ", " + Timestamp(now_micros) + ")"));
-    } else {
-      RETURN_IF_ERROR(conn.Execute(
-          "UPDATE meta.watermarks SET max_event_time = greatest(max_event_time, " +
-          Timestamp(s.max_event_time) + "), watermark = greatest(max_event_time, " +
-          Timestamp(s.max_event_time) + ") - to_microseconds(" + lateness +
-          "::BIGINT), late_rows = late_rows + " + std::to_string(s.late_rows) +
-          ", updated_at = " + Timestamp(now_micros) + where));
-    }
+    values += std::string(values.empty() ? "" : ", ") + "(" + Literal(partition) + ", " +
+              Timestamp(s.max_event_time) + ", " + std::to_string(s.late_rows) + ")";
   }
-  return Status::OK();
+  const std::string batch = "(VALUES " + values + ") v(p, max_event_time, late_rows)";
+  const std::string lateness = "to_microseconds(" + std::to_string(source.allowed_lateness_ms * 1000) +
+                               "::BIGINT)";
+  const std::string src = Literal(source.name);
+  return catalog.conn().Execute(
+      "UPDATE meta.watermarks w SET max_event_time = greatest(w.max_event_time, v.max_event_time),"
+      " watermark = greatest(w.max_event_time, v.max_event_time) - " + lateness +
+      ", late_rows = w.late_rows + v.late_rows, updated_at = " + Timestamp(now_micros) + " FROM " +
+      batch + " WHERE w.source = " + src + " AND w.partition = v.p;"
+      "INSERT INTO meta.watermarks SELECT " + src + ", v.p, v.max_event_time, v.max_event_time - " +
+      lateness + ", v.late_rows, " + Timestamp(now_micros) + " FROM " + batch +
+      " WHERE NOT EXISTS (SELECT 1 FROM meta.watermarks w WHERE w.source = " + src +
+      " AND w.partition = v.p)");
 }
 
 }  // namespace sluice

@@ -197,8 +197,9 @@ bool Server::Impl::AnyQueued() {
   return false;
 }
 
+// One micro-batch per call, so that a steady flow of requests never starves the transform.
 void Server::Impl::IngestHttp(SourceState& s) {
-  while (true) {
+  {
     // One micro-batch: what is queued, up to batch.max_rows lines (at least one request).
     std::vector<std::shared_ptr<HttpItem>> items;
     {
@@ -228,7 +229,7 @@ void Server::Impl::IngestHttp(SourceState& s) {
       Log("source " + s.spec->name + ": a batch of " + std::to_string(items.size()) +
           " requests failed, nothing of it committed: " + r.status().ToString());
       for (auto& it : items) it->done.set_value(r.status());
-      continue;
+      return;
     }
     s.rows_staged->Add(static_cast<double>(r->rows_staged));
     s.rows_dead->Add(static_cast<double>(r->rows_dead));
@@ -250,7 +251,7 @@ void Server::Impl::IngestHttp(SourceState& s) {
 
 void Server::Impl::IngestNats(SourceState& s) {
   if (!s.consumer) return;
-  while (true) {
+  for (bool committed = false; !committed;) {
     std::unique_ptr<NatsBatch> batch;
     {
       std::lock_guard<std::mutex> lock(mu);
@@ -274,6 +275,7 @@ void Server::Impl::IngestNats(SourceState& s) {
       s.consumer->Reset();
       continue;
     }
+    committed = true;
     s.consumer->Committed(*batch);
     s.batches->Add();
     s.rows_staged->Add(static_cast<double>(r->rows_staged));

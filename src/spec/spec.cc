@@ -784,6 +784,9 @@ Status ProjectLoader::ResolveMartRefs() {
           return error("unknown table " + ref_text + ": '" + ref.name +
                        "' is not a source (known: " + known(source_list) + ")");
         }
+        bool dup = false;
+        for (const auto& d : mart.reads_staging) dup = dup || d == ref.name;
+        if (!dup) mart.reads_staging.push_back(ref.name);
       }
     }
   }

@@ -41,7 +41,7 @@ struct NatsSourceSpec {
 // `batch:` of a stream source: a micro-batch is cut at `max_rows` rows or `max_wait_ms` after
 // its first event, whichever comes first.
 struct MicroBatchSpec {
-  int64_t max_rows = 10000;
+  int64_t max_rows = 50000;
   int64_t max_wait_ms = 1000;
 };
 
@@ -115,6 +115,7 @@ struct TableSpec {
   PartitionBy partition_by;  // for curated: inherited from the source
   std::vector<TableTest> tests;
   std::vector<std::string> depends_on;  // marts.<t> names this model reads (marts only)
+  std::vector<std::string> reads_staging;  // staging.<s> names this model reads (marts only)
   int line = 0;
 };
 

@@ -344,7 +344,7 @@ TEST_F(SpecTest, StreamSources) {
   spec = LoadProject(dir_);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->sources[0].type, SourceType::kHttp);
-  EXPECT_EQ(spec->sources[0].batch.max_rows, 10000);
+  EXPECT_EQ(spec->sources[0].batch.max_rows, 50000);
 
   WriteExampleWith(files_source, "    type: nats\n");
   ExpectInvalid({"sources.orders.nats", "missing"});

@@ -21,6 +21,9 @@ const std::vector<std::string>& AllFailpoints() {
       "marts.after_commit",         // marts committed, nothing published yet
       "publish.after_write",        // new snapshot directory written, not yet current
       "publish.after_swap",         // `current` switched, catalog not yet told
+      // sluice serve only (not on the path of `sluice run`):
+      "serve.before_answer",        // HTTP micro-batch committed, its requests not yet answered
+      "serve.before_ack",           // NATS micro-batch committed, its messages not yet acknowledged
   };
   return kFailpoints;
 }

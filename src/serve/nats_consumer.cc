@@ -61,9 +61,9 @@ void NatsConsumer::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void NatsConsumer::Committed(const NatsBatch& batch) {
+void NatsConsumer::Committed(const NatsBatch& batch, bool ack) {
   // AckAll: acknowledging the last message acknowledges every earlier one of the consumer.
-  if (!batch.messages.empty()) (void)natsMsg_Ack(batch.messages.back(), nullptr);
+  if (ack && !batch.messages.empty()) (void)natsMsg_Ack(batch.messages.back(), nullptr);
   uint64_t seq = committed_seq_.load();
   while (batch.range.last_seq > seq && !committed_seq_.compare_exchange_weak(seq, batch.range.last_seq)) {
   }

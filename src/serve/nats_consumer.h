@@ -62,8 +62,9 @@ class NatsConsumer {
   // then the thread ends. Blocks until it has.
   void Stop();
 
-  // Engine thread: `batch` is committed; acknowledges it and advances the committed sequence.
-  void Committed(const NatsBatch& batch);
+  // Engine thread: `batch` is committed; acknowledges it (unless !ack) and advances the
+  // committed sequence.
+  void Committed(const NatsBatch& batch, bool ack = true);
   // Engine thread: a batch failed to commit. Batches of the current generation still queued must
   // be dropped (their generation is stale from now on); the consumer re-creates its JetStream
   // consumer from the committed sequence + 1.

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/failpoint.h"
 #include "serve/server_impl.h"
 
 namespace sluice {
@@ -239,6 +240,10 @@ void Server::Impl::IngestHttp(SourceState& s) {
       awaiting.push_back({&s, oldest, r->rows_staged});
       staged_since_transform += r->rows_staged;
     }
+    if (Status fp = Failpoint("serve.before_answer"); !fp.ok()) {
+      for (auto& it : items) it->done.set_value(fp);
+      return;
+    }
     const int64_t now = NowMicros();
     for (size_t i = 0; i < items.size(); ++i) {
       const PartResult& p = r->parts[i];
@@ -276,7 +281,9 @@ void Server::Impl::IngestNats(SourceState& s) {
       continue;
     }
     committed = true;
-    s.consumer->Committed(*batch);
+    Status fp = Failpoint("serve.before_ack");
+    if (!fp.ok()) Log("source " + s.spec->name + ": " + fp.message());  // redelivered, skipped
+    s.consumer->Committed(*batch, /*ack=*/fp.ok());
     s.batches->Add();
     s.rows_staged->Add(static_cast<double>(r->rows_staged));
     s.rows_dead->Add(static_cast<double>(r->rows_dead));

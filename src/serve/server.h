@@ -30,7 +30,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                          // 0: any free port (see Server::port)
   int64_t max_inflight_bytes = 256 << 20;   // --max-inflight-mb
-  int http_threads = 16;                    // concurrent HTTP connections served
+  int http_threads = 64;                    // concurrent HTTP connections served
 };
 
 class Server {

@@ -21,6 +21,7 @@
 // behind this class and Ledger.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,14 @@ class Catalog {
   // Writes DuckDB's WAL into the database file (keeps restarts fast).
   Status Checkpoint();
 
+  // Where a committed batch's emptied temp directory goes (CommitBatch's last step). Unset, it
+  // is removed at once; `sluice serve` hands it to a background thread instead, since removing
+  // directories costs milliseconds on some file systems. A directory left behind by a crash is
+  // removed by RecoverStaging on the next open.
+  using TmpDirRemover = std::function<void(const std::string& abs_path)>;
+  void set_tmp_dir_remover(TmpDirRemover remover) { tmp_dir_remover_ = std::move(remover); }
+  const TmpDirRemover& tmp_dir_remover() const { return tmp_dir_remover_; }
+
  private:
   Catalog(ProjectSpec spec, Env* env) : spec_(std::move(spec)), env_(env) {}
   Status CreateSchema();
@@ -70,6 +79,7 @@ class Catalog {
   Env* env_;
   bool read_only_ = false;
   std::unique_ptr<duck::Connection> conn_;
+  TmpDirRemover tmp_dir_remover_;
 };
 
 // Columns every staged row carries besides its contract columns, and their DuckDB types.

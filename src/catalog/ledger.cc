@@ -152,6 +152,10 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
   if (!files.empty()) RETURN_IF_ERROR(env->SyncFileSystem(lake));  // the renames, durably
   SLUICE_FAILPOINT("ingest.after_rename");
   const std::string tmp = lake + "/" + StagingTmpDir(record.source, record.batch_id);
+  if (catalog.tmp_dir_remover()) {
+    catalog.tmp_dir_remover()(tmp);  // empty directories only: the files were renamed
+    return Status::OK();
+  }
   RETURN_IF_ERROR(env->RemoveAll(tmp));
   ::rmdir(std::filesystem::path(tmp).parent_path().c_str());  // "_tmp" itself, when empty
   return Status::OK();

@@ -1,5 +1,7 @@
 #include "serve/server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -8,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "catalog/ledger.h"
 #include "common/failpoint.h"
 #include "serve/server_impl.h"
 
@@ -58,6 +61,41 @@ int64_t LatencySamples::batches() const {
   return total_;
 }
 
+// ---- DirJanitor ---------------------------------------------------------------------------
+
+DirJanitor::DirJanitor() {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopped and drained
+      std::string path = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);  // best effort: recovery removes what is left
+      lock.lock();
+    }
+  });
+}
+
+void DirJanitor::Add(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(path);
+  }
+  cv_.notify_one();
+}
+
+void DirJanitor::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
 // ---- Server -------------------------------------------------------------------------------
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -81,6 +119,8 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
   auto impl = std::make_unique<Impl>(options);
   ASSIGN_OR_RETURN(impl->engine, Engine::Open(project_dir));
   Impl* self = impl.get();
+  impl->engine->catalog().set_tmp_dir_remover(
+      [self](const std::string& path) { self->janitor.Add(path); });
   for (const auto& source : impl->engine->spec().sources) {
     if (!source.streaming()) continue;
     auto state = std::make_unique<SourceState>();
@@ -175,6 +215,10 @@ Status Server::Run() {
   m.RunTransform();
   m.http.stop();
   if (m.http_thread.joinable()) m.http_thread.join();
+  m.janitor.Stop();
+  for (const auto& [name, s] : m.sources) {  // the temp root, when the janitor emptied it
+    ::rmdir((m.engine->spec().lake + "/" + StagingTmpDir(name, "")).c_str());
+  }
   RETURN_IF_ERROR(m.engine->catalog().Checkpoint());
   std::error_code ec;
   std::filesystem::remove(m.engine->spec().lake + "/serve.json", ec);  // only while serving

@@ -74,6 +74,23 @@ struct SourceState {
   double pauses_seen = 0;
 };
 
+// Removes the emptied temp directories of committed batches off the engine thread (see
+// Catalog::set_tmp_dir_remover). Stop() removes what is queued, then joins.
+class DirJanitor {
+ public:
+  DirJanitor();
+  ~DirJanitor() { Stop(); }
+  void Add(const std::string& path);
+  void Stop();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // A committed batch waiting for the transform that makes it queryable in curated.
 struct AwaitingTransform {
   SourceState* source;
@@ -96,6 +113,7 @@ struct Server::Impl {
   std::atomic<bool> transform_failing{false};
   std::string last_transform_error;     // engine thread
 
+  DirJanitor janitor;
   httplib::Server http;
   std::thread http_thread;
   int port = 0;

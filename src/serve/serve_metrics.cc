@@ -110,7 +110,11 @@ nlohmann::json Server::Impl::StatusJson() {
                              .count();
   out["inflight_bytes"] = budget.used();
   out["inflight_limit_bytes"] = budget.limit();
-  out["transform_error"] = transform_failing ? nlohmann::json(last_transform_error) : nlohmann::json();
+  {
+    std::lock_guard<std::mutex> lock(transform_mu);
+    out["transform_error"] = last_transform_error.empty() ? nlohmann::json()
+                                                          : nlohmann::json(last_transform_error);
+  }
   nlohmann::json list = nlohmann::json::object();
   for (auto& [name, s] : sources) {
     nlohmann::json j;

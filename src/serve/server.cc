@@ -345,16 +345,18 @@ void Server::Impl::RunTransform() {
   transform_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
   if (!r.ok()) {
     transforms_failed->Add();
+    std::lock_guard<std::mutex> lock(transform_mu);
     if (r.status().message() != last_transform_error) {
       Log("transform failed (staged data is safe; retrying every interval): " + r.status().ToString());
     }
     last_transform_error = r.status().message();
-    transform_failing = true;
     return;
   }
-  if (transform_failing) Log("transform succeeded again");
-  transform_failing = false;
-  last_transform_error.clear();
+  {
+    std::lock_guard<std::mutex> lock(transform_mu);
+    if (!last_transform_error.empty()) Log("transform succeeded again");
+    last_transform_error.clear();
+  }
   transforms_ok->Add();
   for (const auto& q : r->quarantined) {
     Log("batch " + q.batch_id + " quarantined by a test of curated." + q.table +

@@ -110,8 +110,8 @@ struct Server::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> draining{false};    // new requests get 503
   std::atomic<int> active_handlers{0};  // HTTP handlers between the draining check and enqueue
-  std::atomic<bool> transform_failing{false};
-  std::string last_transform_error;     // engine thread
+  std::mutex transform_mu;               // guards last_transform_error
+  std::string last_transform_error;     // "" while transforms succeed
 
   DirJanitor janitor;
   httplib::Server http;

@@ -208,7 +208,8 @@ void Server::Impl::InstallRoutes() {
     }
     Result<PartResult> r = done.get();
     if (!r.ok()) {
-      return Error(res, 500, "nothing of this request was committed: " + r.status().message());
+      return Error(res, 500, "the commit failed (" + r.status().message() +
+                                 "); retry with the same Idempotency-Key");
     }
     Json out = {{"source", name},
                 {"batch_id", r->batch_id},

@@ -434,6 +434,16 @@ void PublishAll(const std::string& url, const std::string& subject,
   if (!error.empty()) Fatal("PublishAll to " + subject + " at " + url + ": " + error);
 }
 
+void DeleteStream(const std::string& url, const std::string& stream) {
+  Client c;
+  if (std::string err = c.Connect(url, 2000); !err.empty()) return Fatal(err);
+  jsErrCode code = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteStream(c.js, stream.c_str(), nullptr, &code);
+  if (s != NATS_OK && s != NATS_NOT_FOUND && code != JSStreamNotFoundErr) {
+    Fatal("delete stream " + stream + ": " + NatsError(s, code));
+  }
+}
+
 StreamState GetStreamState(const std::string& url, const std::string& stream) {
   Client c;
   if (std::string err = c.Connect(url, 2000); !err.empty()) {

@@ -74,6 +74,10 @@ void CreateStream(const std::string& url, const std::string& stream,
 void PublishAll(const std::string& url, const std::string& subject,
                 const std::vector<std::string>& payloads);
 
+// Deletes `stream` with all its messages and consumers (as an operator resetting it would); a
+// fatal test failure if it cannot be deleted (a missing stream is not an error).
+void DeleteStream(const std::string& url, const std::string& stream);
+
 // The stream's last sequence number and message count ({0, 0} and a fatal failure on error).
 struct StreamState {
   uint64_t last_seq = 0;

@@ -113,25 +113,12 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.csv_header = batch.csv_header;
   BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
   const int64_t stage_start = env->MonotonicMicros();
-  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
-  // Contract checks move failing rows from batch_rows to the dead letters (before staging).
   auto raw_text = [&](size_t row) -> std::string {
     const RawSpan& span = batch.raw_spans[row];
     if (source->format == SourceFormat::kParquet) return parquet_records[span.offset];
     return data.substr(span.offset, span.length);
   };
-  ASSIGN_OR_RETURN(int64_t failed_checks,
-                   ApplyContractChecks(catalog, source->contract, batch, raw_text, stamp));
-  record.rows_read = batch.rows_read;
-  record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
-  record.rows_dead = static_cast<int64_t>(batch.dead.size());
-  if (record.rows_read != record.rows_staged + record.rows_dead) {
-    // G1 is checked, not assumed.
-    return Status::Corruption("batch " + out.batch_id + " does not reconcile: read " +
-                              std::to_string(record.rows_read) + ", staged " +
-                              std::to_string(record.rows_staged) + ", dead-lettered " +
-                              std::to_string(record.rows_dead));
-  }
+  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record));
   ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));

@@ -116,4 +116,22 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
   return static_cast<int64_t>(failed.rows.size());
 }
 
+Status LoadAndCheckBatch(Catalog& catalog, const SourceSpec& source, RecordBatch& batch,
+                         const RowRawText& raw, const BatchStamp& stamp, BatchRecord& record) {
+  RETURN_IF_ERROR(LoadBatchTables(catalog, source, batch, stamp));
+  // Contract checks move failing rows from batch_rows to the dead letters (before staging).
+  ASSIGN_OR_RETURN(int64_t failed_checks,
+                   ApplyContractChecks(catalog, source.contract, batch, raw, stamp));
+  record.rows_read = batch.rows_read;
+  record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
+  record.rows_dead = static_cast<int64_t>(batch.dead.size());
+  if (record.rows_read != record.rows_staged + record.rows_dead) {
+    return Status::Corruption("batch " + record.batch_id + " does not reconcile: read " +
+                              std::to_string(record.rows_read) + ", staged " +
+                              std::to_string(record.rows_staged) + ", dead-lettered " +
+                              std::to_string(record.rows_dead));
+  }
+  return Status::OK();
+}
+
 }  // namespace sluice

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "catalog/catalog.h"
+#include "catalog/ledger.h"
 #include "common/status.h"
 #include "ingest/record_batch.h"
 #include "spec/contract.h"
@@ -37,5 +38,11 @@ using RowRawText = std::function<std::string(size_t row)>;
 // InvalidArgument naming the contract; then nothing has moved.
 Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, RecordBatch& batch,
                                     const RowRawText& raw, const BatchStamp& stamp);
+
+// The common middle of a batch commit: loads `batch` into the temp tables (LoadBatchTables),
+// applies the contract's checks, and sets record's rows_read / rows_staged / rows_dead.
+// Corruption when they do not reconcile (G1 is checked, not assumed).
+Status LoadAndCheckBatch(Catalog& catalog, const SourceSpec& source, RecordBatch& batch,
+                         const RowRawText& raw, const BatchStamp& stamp, BatchRecord& record);
 
 }  // namespace sluice

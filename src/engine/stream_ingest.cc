@@ -119,22 +119,11 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   record.decode_ms = (env->MonotonicMicros() - start) / 1000;
   const size_t decoder_dead = batch.dead.size();
   const int64_t stage_start = env->MonotonicMicros();
-  RETURN_IF_ERROR(LoadBatchTables(catalog, *source, batch, stamp));
   auto raw_text = [&](size_t row) -> std::string {
     const RawSpan& span = batch.raw_spans[row];
     return data.substr(span.offset, span.length);
   };
-  ASSIGN_OR_RETURN(int64_t failed_checks,
-                   ApplyContractChecks(catalog, source->contract, batch, raw_text, stamp));
-  record.rows_read = batch.rows_read;
-  record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
-  record.rows_dead = static_cast<int64_t>(batch.dead.size());
-  if (record.rows_read != record.rows_staged + record.rows_dead) {
-    return Status::Corruption("batch " + record.batch_id + " does not reconcile: read " +
-                              std::to_string(record.rows_read) + ", staged " +
-                              std::to_string(record.rows_staged) + ", dead-lettered " +
-                              std::to_string(record.rows_dead));
-  }
+  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record));
 
   // Per part: rows read = its valid rows + its decoder dead letters; dead = all its dead letters.
   std::vector<int64_t> read(staged.size(), 0), dead(staged.size(), 0);

@@ -38,6 +38,7 @@ std::string NatsError(const char* what, natsStatus s, jsErrCode code = static_ca
 
 NatsBatch::~NatsBatch() {
   for (natsMsg* m : messages) natsMsg_Destroy(m);
+  if (outstanding != nullptr) outstanding->fetch_sub(1);
 }
 
 NatsConsumer::NatsConsumer(const SourceSpec& source, InflightBudget& budget,
@@ -74,8 +75,27 @@ void NatsConsumer::Committed(const NatsBatch& batch, bool ack) {
 }
 
 void NatsConsumer::Reset() {
-  generation_.fetch_add(1);
+  stale_through_ = generation_.load();
   reset_ = true;
+}
+
+void NatsConsumer::OnDisconnected(natsConnection*, void* self) {
+  auto* c = static_cast<NatsConsumer*>(self);
+  if (c->connected_flag_.exchange(false)) {
+    c->log_("source " + c->source_.name + ": lost the connection to " + c->source_.nats.url +
+            "; reconnecting");
+  }
+}
+
+void NatsConsumer::OnReconnected(natsConnection*, void* self) {
+  auto* c = static_cast<NatsConsumer*>(self);
+  if (!c->connected_flag_.exchange(true)) {
+    c->log_("source " + c->source_.name + ": reconnected to " + c->source_.nats.url);
+  }
+}
+
+void NatsConsumer::WaitForOutstanding() {
+  while (outstanding_.load() > 0 && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
 NatsConsumer::Lag NatsConsumer::lag() const {
@@ -87,7 +107,7 @@ NatsConsumer::Lag NatsConsumer::lag() const {
   if (!inflight_.empty()) l.seconds = static_cast<double>(NowMicros() - inflight_.front().second) / 1e6;
   if (l.seconds < 0) l.seconds = 0;
   l.paused = paused_;
-  l.connected = connected_;
+  l.connected = connected_flag_.load();
   l.pauses = pauses_;
   l.error = error_;
   return l;
@@ -103,8 +123,7 @@ void NatsConsumer::Teardown() {
   sub_ = nullptr;
   js_ = nullptr;
   conn_ = nullptr;
-  std::lock_guard<std::mutex> lock(mu_);
-  connected_ = false;
+  connected_flag_ = false;
 }
 
 bool NatsConsumer::Setup() {
@@ -122,6 +141,8 @@ bool NatsConsumer::Setup() {
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // ride out broker restarts
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 200);
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
+  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &NatsConsumer::OnDisconnected, this);
+  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &NatsConsumer::OnReconnected, this);
   if (s == NATS_OK) s = natsConnection_Connect(&conn_, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) return fail(NatsError(("connecting to " + n.url).c_str(), s));
@@ -173,10 +194,11 @@ bool NatsConsumer::Setup() {
                        n.durable.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) return fail(NatsError("pull subscription", s, jerr));
   handed_seq_ = committed;
+  generation_.fetch_add(1);  // batches from now on are current again
+  connected_flag_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (!error_.empty()) log_("source " + source_.name + ": consuming " + n.stream + " again");
   error_.clear();
-  connected_ = true;
   inflight_.clear();
   return true;
 }
@@ -190,6 +212,8 @@ void NatsConsumer::Flush(std::unique_ptr<NatsBatch>& batch) {
   if (!batch->parts.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     inflight_.emplace_back(batch->range.last_seq, batch->oldest_publish_us);
+    outstanding_.fetch_add(1);
+    batch->outstanding = &outstanding_;
   } else {
     // Only redeliveries of committed messages: acknowledge them here, nothing to stage.
     (void)natsMsg_Ack(batch->messages.back(), nullptr);
@@ -212,6 +236,10 @@ void NatsConsumer::Loop() {
         budget_.Release(batch->bytes);
         batch.reset();
       }
+      // The engine drops what it still holds of this subscription; only then may its
+      // connection go (its messages refer to it).
+      WaitForOutstanding();
+      if (stop_) break;
       ready = Setup();
       if (!ready) {
         for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -242,9 +270,16 @@ void NatsConsumer::Loop() {
       }
     }
     const int64_t want = source_.batch.max_rows - (batch ? static_cast<int64_t>(batch->parts.size()) : 0);
+    // At most what the budget has left (but at least one message of the largest size the
+    // server allows, or a large message could never be fetched).
+    jsFetchRequest req;
+    jsFetchRequest_Init(&req);
+    req.Batch = static_cast<int>(std::min<int64_t>(want, 1000));
+    req.MaxBytes = std::max<int64_t>(budget_.limit() - budget_.used(),
+                                     natsConnection_GetMaxPayload(conn_));
+    req.Expires = std::min<int64_t>(wait_ms, 200) * 1000 * 1000;  // ns
     natsMsgList list{};
-    natsStatus s = natsSubscription_Fetch(&list, sub_, static_cast<int>(std::min<int64_t>(want, 1000)),
-                                          std::min<int64_t>(wait_ms, 200), nullptr);
+    natsStatus s = natsSubscription_FetchRequest(&list, sub_, &req);
     if (s == NATS_TIMEOUT) {  // nothing more to fetch now
       std::lock_guard<std::mutex> lock(mu_);
       pending_ = 0;

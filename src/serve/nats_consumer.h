@@ -42,7 +42,8 @@ struct NatsBatch {
   std::vector<StreamPart> parts;  // one per new message, in stream order
   StreamRange range;
   int64_t bytes = 0;              // reserved in the in-flight budget
-  uint64_t generation = 0;        // the consumer's generation when fetched (see Reset)
+  uint64_t generation = 0;        // the consumer's subscription it came from (see Reset)
+  std::atomic<int>* outstanding = nullptr;  // decremented when destroyed (see NatsConsumer)
   int64_t oldest_publish_us = 0;  // publish time of the batch's first message (UTC micros)
   std::vector<__natsMsg*> messages;  // new and skipped; destroyed with the batch
 };
@@ -65,11 +66,12 @@ class NatsConsumer {
   // Engine thread: `batch` is committed; acknowledges it (unless !ack) and advances the
   // committed sequence.
   void Committed(const NatsBatch& batch, bool ack = true);
-  // Engine thread: a batch failed to commit. Batches of the current generation still queued must
-  // be dropped (their generation is stale from now on); the consumer re-creates its JetStream
-  // consumer from the committed sequence + 1.
+  // Engine thread: a batch failed to commit. Every batch fetched through the current
+  // subscription -- queued, or still being cut -- is stale from now on (Stale() says so) and
+  // must be dropped uncommitted; once all are destroyed, the consumer re-subscribes from the
+  // committed sequence + 1, and its batches are current again.
   void Reset();
-  uint64_t generation() const { return generation_.load(); }
+  bool Stale(const NatsBatch& batch) const { return batch.generation <= stale_through_.load(); }
 
   // For metrics and `sluice status`.
   struct Lag {
@@ -88,6 +90,9 @@ class NatsConsumer {
   bool Setup();     // connect, check the stream, (re)create the durable consumer; false: retry
   void Teardown();
   void Flush(std::unique_ptr<NatsBatch>& batch);
+  void WaitForOutstanding();
+  static void OnDisconnected(__natsConnection* nc, void* self);
+  static void OnReconnected(__natsConnection* nc, void* self);
 
   const SourceSpec& source_;
   InflightBudget& budget_;
@@ -96,7 +101,12 @@ class NatsConsumer {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> reset_{false};
-  std::atomic<uint64_t> generation_{1};
+  std::atomic<uint64_t> generation_{0};     // +1 per subscription (Setup)
+  std::atomic<uint64_t> stale_through_{0};  // batches of generations up to this are dropped
+  // Batches handed to the engine and not yet destroyed: their messages belong to the current
+  // connection, which is only torn down once none is left.
+  std::atomic<int> outstanding_{0};
+  std::atomic<bool> connected_flag_{false};  // set by the client's (dis)connect callbacks
   std::atomic<uint64_t> committed_seq_;
   std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)
 
@@ -105,7 +115,6 @@ class NatsConsumer {
   int64_t oldest_uncommitted_us_ = 0;  // publish time of the oldest handed-over message
   std::vector<std::pair<uint64_t, int64_t>> inflight_;  // (last seq, oldest publish us) per batch
   bool paused_ = false;
-  bool connected_ = false;
   uint64_t pauses_ = 0;
   std::string error_;
 

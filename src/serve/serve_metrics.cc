@@ -136,7 +136,11 @@ nlohmann::json Server::Impl::StatusJson() {
       j["paused"] = lag.paused;
       j["connected"] = lag.connected;
       j["pauses"] = lag.pauses;
-      if (!lag.error.empty()) j["error"] = lag.error;
+      if (!lag.error.empty()) {
+        j["error"] = lag.error;
+      } else if (!lag.connected) {
+        j["error"] = "not connected to " + s->spec->nats.url + " (reconnecting)";
+      }
     }
     list[name] = j;
   }

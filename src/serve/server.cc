@@ -308,7 +308,7 @@ void Server::Impl::IngestNats(SourceState& s) {
       batch = std::move(s.nats.front());
       s.nats.pop_front();
     }
-    if (batch->generation != s.consumer->generation()) {
+    if (s.consumer->Stale(*batch)) {
       budget.Release(batch->bytes);  // fetched before a failed batch: it will be fetched again
       continue;
     }

@@ -107,6 +107,16 @@ void Server::Impl::InstallRoutes() {
                                                     httplib::Response& res,
                                                     const httplib::ContentReader& reader) {
     const int64_t received = NowMicros();
+    // A request refused before its body is read still has its body read (and dropped): left
+    // unread, it would be parsed as the next request of this keep-alive connection.
+    bool body_read = false;
+    struct Drain {
+      const httplib::ContentReader& reader;
+      const bool& read;
+      ~Drain() {
+        if (!read) reader([](const char*, size_t) { return true; });
+      }
+    } drain{reader, body_read};
     const std::string name = req.matches[1];
     auto it = sources.find(name);
     if (it == sources.end() || it->second->spec->type != SourceType::kHttp) {
@@ -170,6 +180,7 @@ void Server::Impl::InstallRoutes() {
     item->received_us = received;
     std::string body;
     body.reserve(static_cast<size_t>(length));
+    body_read = true;
     bool read_ok = reader([&](const char* data, size_t n) {
       if (static_cast<int64_t>(body.size() + n) > length) return false;
       body.append(data, n);

@@ -119,6 +119,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
   auto impl = std::make_unique<Impl>(options);
   ASSIGN_OR_RETURN(impl->engine, Engine::Open(project_dir));
   Impl* self = impl.get();
+  // DuckDB's external file cache would keep every Parquet file curate ever read: memory that
+  // grows with the data ingested, whatever the in-flight budget.
+  RETURN_IF_ERROR(impl->engine->catalog().conn().Execute("SET enable_external_file_cache = false"));
   impl->engine->catalog().set_tmp_dir_remover(
       [self](const std::string& path) { self->janitor.Add(path); });
   for (const auto& source : impl->engine->spec().sources) {

@@ -1139,10 +1139,12 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
       per_round.c_str());
   ASSERT_EQ(peaks.size(), static_cast<size_t>(kRounds));
   ASSERT_GT(peaks.front(), 0) << "VmHWM could not be read";
-  EXPECT_LT(peaks.back(), kBudget + kFixedOverhead)
-      << "peak RSS with a 1 MiB in-flight budget, per round:" << per_round;
-  EXPECT_LT(peaks.back() - peaks[1], kGrowthAllowed)
-      << "peak RSS keeps growing with the data pushed, per round of equal load:" << per_round;
+  if (!kSanitizedBuild) {
+    EXPECT_LT(peaks.back(), kBudget + kFixedOverhead)
+        << "peak RSS with a 1 MiB in-flight budget, per round:" << per_round;
+    EXPECT_LT(peaks.back() - peaks[1], kGrowthAllowed)
+        << "peak RSS keeps growing with the data pushed, per round of equal load:" << per_round;
+  }
 }
 
 // ---- 5 ----------------------------------------------------------------------------------------

@@ -641,7 +641,9 @@ TEST(ServeNats, ConsumerPausesUnderBackpressure) {
   // staging writes and the transform -- measured 250-300 MB here (an HTTP load of 64 connections
   // reaches the same); what the budget bounds is checked exactly above (sluice_inflight_bytes).
   // 400 MB leaves a third above that and still fails a consumer that holds the backlog on top.
-  if (!kSanitizedBuild) EXPECT_LT(peak_rss, int64_t{400} << 20) << "peak RSS " << peak_rss << " bytes";
+  if (!kSanitizedBuild) {
+    EXPECT_LT(peak_rss, int64_t{400} << 20) << "peak RSS " << peak_rss << " bytes";
+  }
 
   ProcessResult stopped = serve->Terminate();
   ASSERT_TRUE(stopped.ok()) << "SIGTERM: " << stopped.Describe();

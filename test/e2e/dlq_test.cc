@@ -14,7 +14,6 @@
 namespace sluice::e2e {
 namespace {
 
-std::string Str(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // The example contract, compatibility none (the test changes it freely), with a check;
 // `extra` is added to the status enum.

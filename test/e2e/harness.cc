@@ -558,4 +558,35 @@ std::vector<std::string> TempLeftovers(const std::string& lake) {
 
 std::string Basename(const std::string& path) { return fs::path(path).filename().string(); }
 
+std::string Str(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+
+void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected,
+                                        const std::string& what) {
+  const Json& final_state = expected["final_state"];
+  auto rows = p.Rows(
+      "SELECT order_id, status, CAST(seq AS VARCHAR), CAST(amount AS VARCHAR), "
+      "tenant_id, CAST(created_at AS VARCHAR) FROM curated.orders ORDER BY order_id");
+  EXPECT_EQ(rows.size(), final_state.size()) << what << ": curated.orders row count";
+  int mismatches = 0;
+  std::set<std::string> seen;
+  for (const auto& r : rows) {
+    if (r.size() != 6 || !final_state.contains(r[0])) {
+      if (++mismatches <= 5) ADD_FAILURE() << what << ": unexpected row " << ::testing::PrintToString(r);
+      continue;
+    }
+    seen.insert(r[0]);
+    const Json& f = final_state[r[0]];
+    std::vector<std::string> want = {r[0], Str(f["status"]), Str(f["seq"]), Str(f["amount"]),
+                                     Str(f["tenant_id"]), Str(f["created_at"])};
+    if (r != want && ++mismatches <= 5) {
+      ADD_FAILURE() << what << ": final state of " << r[0] << ": got "
+                    << ::testing::PrintToString(r) << ", want " << ::testing::PrintToString(want);
+    }
+  }
+  for (auto& [key, v] : final_state.items()) {
+    if (!seen.count(key) && ++mismatches <= 5) ADD_FAILURE() << what << ": key " << key << " missing";
+  }
+  EXPECT_EQ(mismatches, 0) << what << ": curated.orders differs from expected.json final_state";
+}
+
 }  // namespace sluice::e2e

@@ -144,6 +144,14 @@ std::string Quote(const std::string& s);
 
 // ---- Assertions shared by the suites --------------------------------------------------------
 
+// A JSON value as text: strings as they are, anything else as JSON.
+std::string Str(const Json& v);
+
+// curated.orders equals the generator's expected.json final_state: every key once, with its
+// status, version, amount, tenant and UTC created_at (at most 5 differences reported).
+void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected,
+                                        const std::string& what);
+
 // A failure the way users should see one: a non-zero exit (no signal, no timeout), stderr a
 // single line "error: ..." and no sign of an escaped exception or abort.
 void ExpectCleanFailure(const ProcessResult& r, const std::string& what);

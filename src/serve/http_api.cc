@@ -83,6 +83,7 @@ void Server::Impl::InstallRoutes() {
   http.set_payload_max_length(static_cast<size_t>(kMaxRequestBytes));
   http.set_read_timeout(30, 0);
   http.set_keep_alive_max_count(100000);
+  http.set_keep_alive_timeout(2);  // idle connections do not hold up a graceful stop for long
 
   http.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
     Json j = StatusJson();

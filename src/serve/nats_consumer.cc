@@ -2,6 +2,7 @@
 
 #include <nats/nats.h>
 
+#include <algorithm>
 #include <chrono>
 
 namespace sluice {
@@ -81,6 +82,7 @@ void NatsConsumer::Reset() {
 
 void NatsConsumer::OnDisconnected(natsConnection*, void* self) {
   auto* c = static_cast<NatsConsumer*>(self);
+  if (c->closing_) return;
   if (c->connected_flag_.exchange(false)) {
     c->log_("source " + c->source_.name + ": lost the connection to " + c->source_.nats.url +
             "; reconnecting");
@@ -108,6 +110,7 @@ NatsConsumer::Lag NatsConsumer::lag() const {
   if (l.seconds < 0) l.seconds = 0;
   l.paused = paused_;
   l.connected = connected_flag_.load();
+  l.ever_connected = ever_connected_.load();
   l.pauses = pauses_;
   l.error = error_;
   return l;
@@ -117,8 +120,10 @@ void NatsConsumer::Teardown() {
   if (sub_ != nullptr) natsSubscription_Destroy(sub_);
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (conn_ != nullptr) {
+    closing_ = true;
     natsConnection_Close(conn_);
     natsConnection_Destroy(conn_);
+    closing_ = false;
   }
   sub_ = nullptr;
   js_ = nullptr;
@@ -196,6 +201,7 @@ bool NatsConsumer::Setup() {
   handed_seq_ = committed;
   generation_.fetch_add(1);  // batches from now on are current again
   connected_flag_ = true;
+  ever_connected_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (!error_.empty()) log_("source " + source_.name + ": consuming " + n.stream + " again");
   error_.clear();
@@ -270,16 +276,16 @@ void NatsConsumer::Loop() {
       }
     }
     const int64_t want = source_.batch.max_rows - (batch ? static_cast<int64_t>(batch->parts.size()) : 0);
-    // At most what the budget has left (but at least one message of the largest size the
-    // server allows, or a large message could never be fetched).
-    jsFetchRequest req;
-    jsFetchRequest_Init(&req);
-    req.Batch = static_cast<int>(std::min<int64_t>(want, 1000));
-    req.MaxBytes = std::max<int64_t>(budget_.limit() - budget_.used(),
-                                     natsConnection_GetMaxPayload(conn_));
-    req.Expires = std::min<int64_t>(wait_ms, 200) * 1000 * 1000;  // ns
+    // At most what the budget has left, in messages of the average size seen so far (at least
+    // one, or a large message could never be fetched).
+    int64_t count = 1;  // the first fetch learns the size
+    if (avg_message_bytes_ > 0) {
+      count = std::clamp<int64_t>((budget_.limit() - budget_.used()) / avg_message_bytes_, 1,
+                                  std::min<int64_t>(want, 1000));
+    }
     natsMsgList list{};
-    natsStatus s = natsSubscription_FetchRequest(&list, sub_, &req);
+    natsStatus s = natsSubscription_Fetch(&list, sub_, static_cast<int>(count),
+                                          std::min<int64_t>(wait_ms, 200), nullptr);
     if (s == NATS_TIMEOUT) {  // nothing more to fetch now
       std::lock_guard<std::mutex> lock(mu_);
       pending_ = 0;
@@ -310,6 +316,8 @@ void NatsConsumer::Loop() {
       }
       const uint64_t seq = meta->Sequence.Stream;
       const int len = natsMsg_GetDataLength(m);
+      avg_message_bytes_ = avg_message_bytes_ == 0 ? std::max(len, 1)
+                                                  : (avg_message_bytes_ * 15 + std::max(len, 1)) / 16;
       budget_.Force(len);  // fetched data is in memory already; the budget pauses the next fetch
       batch->bytes += len;
       if (seq <= handed_seq_) {

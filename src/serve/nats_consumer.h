@@ -79,6 +79,7 @@ class NatsConsumer {
     double seconds = 0;     // age of the oldest message fetched and not yet committed
     bool paused = false;    // not pulling: the in-flight budget is exhausted
     bool connected = false;
+    bool ever_connected = false;  // a lost connection is only reported once there was one
     uint64_t committed_seq = 0;
     uint64_t pauses = 0;    // times it has paused
     std::string error;      // the last setup error, "" when consuming
@@ -107,8 +108,11 @@ class NatsConsumer {
   // connection, which is only torn down once none is left.
   std::atomic<int> outstanding_{0};
   std::atomic<bool> connected_flag_{false};  // set by the client's (dis)connect callbacks
+  std::atomic<bool> closing_{false};         // Teardown: our own close is not a lost connection
+  std::atomic<bool> ever_connected_{false};
   std::atomic<uint64_t> committed_seq_;
   std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)
+  int64_t avg_message_bytes_ = 0;     // moving average of message sizes (Loop only)
 
   mutable std::mutex mu_;  // guards the lag fields below
   uint64_t pending_ = 0;

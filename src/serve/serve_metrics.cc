@@ -138,7 +138,7 @@ nlohmann::json Server::Impl::StatusJson() {
       j["pauses"] = lag.pauses;
       if (!lag.error.empty()) {
         j["error"] = lag.error;
-      } else if (!lag.connected) {
+      } else if (lag.ever_connected && !lag.connected) {
         j["error"] = "not connected to " + s->spec->nats.url + " (reconnecting)";
       }
     }

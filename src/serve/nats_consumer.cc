@@ -80,22 +80,6 @@ void NatsConsumer::Reset() {
   reset_ = true;
 }
 
-void NatsConsumer::OnDisconnected(natsConnection*, void* self) {
-  auto* c = static_cast<NatsConsumer*>(self);
-  if (c->closing_) return;
-  if (c->connected_flag_.exchange(false)) {
-    c->log_("source " + c->source_.name + ": lost the connection to " + c->source_.nats.url +
-            "; reconnecting");
-  }
-}
-
-void NatsConsumer::OnReconnected(natsConnection*, void* self) {
-  auto* c = static_cast<NatsConsumer*>(self);
-  if (!c->connected_flag_.exchange(true)) {
-    c->log_("source " + c->source_.name + ": reconnected to " + c->source_.nats.url);
-  }
-}
-
 void NatsConsumer::WaitForOutstanding() {
   while (outstanding_.load() > 0 && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
@@ -120,10 +104,8 @@ void NatsConsumer::Teardown() {
   if (sub_ != nullptr) natsSubscription_Destroy(sub_);
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (conn_ != nullptr) {
-    closing_ = true;
     natsConnection_Close(conn_);
     natsConnection_Destroy(conn_);
-    closing_ = false;
   }
   sub_ = nullptr;
   js_ = nullptr;
@@ -146,8 +128,6 @@ bool NatsConsumer::Setup() {
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);  // ride out broker restarts
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 200);
   if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
-  if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(opts, &NatsConsumer::OnDisconnected, this);
-  if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, &NatsConsumer::OnReconnected, this);
   if (s == NATS_OK) s = natsConnection_Connect(&conn_, opts);
   natsOptions_Destroy(opts);
   if (s != NATS_OK) return fail(NatsError(("connecting to " + n.url).c_str(), s));
@@ -252,6 +232,13 @@ void NatsConsumer::Loop() {
         continue;
       }
       errors = 0;
+    }
+    // The client reconnects by itself; the status is polled (no callbacks: they may run after
+    // the connection, and this consumer, are gone).
+    const bool connected = natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
+    if (connected_flag_.exchange(connected) != connected) {
+      log_("source " + source_.name + (connected ? ": reconnected to " : ": lost the connection to ") +
+           source_.nats.url + (connected ? "" : "; reconnecting"));
     }
     if (budget_.exhausted()) {
       {

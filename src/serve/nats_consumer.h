@@ -92,8 +92,6 @@ class NatsConsumer {
   void Teardown();
   void Flush(std::unique_ptr<NatsBatch>& batch);
   void WaitForOutstanding();
-  static void OnDisconnected(__natsConnection* nc, void* self);
-  static void OnReconnected(__natsConnection* nc, void* self);
 
   const SourceSpec& source_;
   InflightBudget& budget_;
@@ -107,8 +105,7 @@ class NatsConsumer {
   // Batches handed to the engine and not yet destroyed: their messages belong to the current
   // connection, which is only torn down once none is left.
   std::atomic<int> outstanding_{0};
-  std::atomic<bool> connected_flag_{false};  // set by the client's (dis)connect callbacks
-  std::atomic<bool> closing_{false};         // Teardown: our own close is not a lost connection
+  std::atomic<bool> connected_flag_{false};  // the connection's status, polled by Loop
   std::atomic<bool> ever_connected_{false};
   std::atomic<uint64_t> committed_seq_;
   std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)

@@ -85,7 +85,6 @@ TEST(ServeCrash, KilledBeforeAcknowledgingThenRedeliveredIsExactlyOnce) {
   ASSERT_NO_FATAL_FAILURE(test::CreateStream(nats->url(), "ORDERS", {"orders.>"}));
   std::vector<std::string> events;
   for (int i = 0; i < 300; ++i) events.push_back(Event(i));
-  ASSERT_NO_FATAL_FAILURE(test::PublishAll(nats->url(), "orders.new", events));
 
   TempDir tmp;
   Project p = StreamProject(tmp, "    type: nats\n    nats: {url: " + nats->url() +
@@ -93,6 +92,8 @@ TEST(ServeCrash, KilledBeforeAcknowledgingThenRedeliveredIsExactlyOnce) {
                                      "    batch: {max_rows: 100, max_wait: 100ms}\n");
   auto crashing = ServeProcess::Start(p, {}, {{"SLUICE_FAILPOINTS", "serve.before_ack=crash"}});
   ASSERT_NE(crashing, nullptr);
+  // Published once serve is up, so that its first commit (and the crash) comes after the start.
+  ASSERT_NO_FATAL_FAILURE(test::PublishAll(nats->url(), "orders.new", events));
   ASSERT_TRUE(WaitForExit(*crashing, 60)) << "serve.before_ack was not reached; stderr:\n"
                                           << crashing->Stderr();
   crashing.reset();

@@ -36,7 +36,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "sample/rng.h"
+
 namespace {
+
+using sluice::Rng;
 
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
@@ -86,36 +90,6 @@ class Args {
 constexpr const char* kRequired = "<required>";
 
 // ---- events ---------------------------------------------------------------------------------
-
-// xoshiro256** seeded by SplitMix64: fast, and the same events for a seed everywhere.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) {
-    for (auto& x : s_) {
-      uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      x = z ^ (z >> 31);
-    }
-  }
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
-  bool Chance(double p) { return static_cast<double>(Next() >> 11) * 0x1.0p-53 < p; }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
-};
 
 // Valid order events as sluice init's example contract wants them (order_id, tenant_id, status,
 // amount, created_at, seq; ~120 bytes as JSON): 80% create a new order (distinct keys), 20%

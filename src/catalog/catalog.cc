@@ -44,6 +44,17 @@ std::string StagingRows(const Contract& contract, const std::string& scan) {
          typed + " WHERE false UNION ALL BY NAME SELECT * FROM " + scan + "))";
 }
 
+std::string StagingPartitionColumns(const SourceSpec& source) {
+  std::string out;
+  if (!source.partition_by.day.empty()) {
+    out += ", CAST(" + Ident(source.partition_by.day) + " AS DATE) AS day";
+  }
+  if (!source.partition_by.tenant.empty()) {
+    out += ", CAST(" + Ident(source.partition_by.tenant) + " AS VARCHAR) AS tenant";
+  }
+  return out;
+}
+
 namespace {
 
 constexpr const char* kMetaSchema = R"sql(
@@ -197,7 +208,6 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
                                 "FROM meta.batches WHERE status = 'dropped' AND source = " +
                                 Literal(source.name) + ") ORDER BY path"));
   std::string view = "CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS ";
-  bool partitioned = !source.partition_by.empty();
   if (files.rows.empty()) {
     // No batch staged yet: an empty relation with the right columns.
     std::string cols;
@@ -222,18 +232,11 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
     }
     list += (i ? ", " : "") + Literal(path);
   }
-  std::string opts;
-  if (partitioned) {
-    opts = ", hive_partitioning = true, hive_types = {";
-    if (!source.partition_by.day.empty()) opts += "'day': DATE";
-    if (!source.partition_by.tenant.empty()) {
-      opts += std::string(source.partition_by.day.empty() ? "" : ", ") + "'tenant': VARCHAR";
-    }
-    opts += "}";
-  }
   // Files staged under older contract versions may lack columns added since (G7).
-  return conn_->Execute(view + StagingRows(source.contract, "read_parquet([" + list + "]" + opts +
-                                                                ", union_by_name = true)"));
+  return conn_->Execute(view + "SELECT *" + StagingPartitionColumns(source) + " FROM " +
+                        StagingRows(source.contract, "read_parquet([" + list +
+                                                         "], hive_partitioning = false, "
+                                                         "union_by_name = true)"));
 }
 
 }  // namespace sluice

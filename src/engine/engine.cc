@@ -172,7 +172,7 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
   const int64_t started = catalog_->env()->NowMicros();
   run_started_ = started;
   Status st = Curate(options, summary);
-  if (st.ok()) st = Publish(summary);
+  if (st.ok() && options.publish) st = Publish(summary);
   if (!st.ok() || !summary.nothing_to_do) RETURN_IF_ERROR(RecordRun(started, st, summary));
   if (!st.ok()) return st;
   return summary;

@@ -74,6 +74,7 @@ using ProgressFn = std::function<void(const std::string&, int64_t, int64_t, cons
 
 struct RunOptions {
   bool full_refresh = false;
+  bool publish = true;  // Transform only: false leaves publishing to a later call
   ProgressFn progress;  // may be empty
 };
 
@@ -101,9 +102,9 @@ class Engine {
                                             const std::vector<StreamPart>& parts,
                                             const StreamRange* range = nullptr);
 
-  // Curates, refreshes marts and publishes what was staged since the last time (the stages of
-  // Run after ingest), for `sluice serve`'s scheduler. Recorded in meta.runs unless it found
-  // nothing to do.
+  // Curates, refreshes marts and (if options.publish) publishes what was staged since the last
+  // time (the stages of Run after ingest), for `sluice serve`'s scheduler. Recorded in meta.runs
+  // unless it found nothing to do. A publish also covers what earlier unpublished calls changed.
   Result<RunSummary> Transform(const RunOptions& options);
 
   Catalog& catalog() { return *catalog_; }

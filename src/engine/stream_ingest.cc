@@ -156,7 +156,7 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
 
   ASSIGN_OR_RETURN(EventTimeStats event_time, MeasureEventTime(catalog, *source));
   for (const auto& [partition, s] : event_time) record.rows_late += s.late_rows;
-  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
+  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp, StagingLayout::kOneFile));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   const int64_t now = env->NowMicros();
   RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq",

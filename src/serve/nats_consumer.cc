@@ -35,6 +35,26 @@ std::string NatsError(const char* what, natsStatus s, jsErrCode code = static_ca
   return m;
 }
 
+// Fetches up to `count` messages, waiting at most `wait_ms`, clear of a heap overflow in
+// libnats 3.4.1 (Debian 12's; fixed upstream in nats.c 3.9.0): its fetch writes past the
+// message array it allocated when messages of an earlier pull request are already waiting in
+// the subscription and make up more than half of the batch. Two rules keep that from happening:
+//  - pull requests are no_wait: the server sends what it has at once and ends the request with
+//    a status message that the fetch reads before it returns, so no request outlives its fetch;
+//  - messages waiting anyway (a fetch that gave up just before the server's answer) are taken
+//    one per fetch, for which the overflow cannot happen.
+// NATS_NOT_FOUND or NATS_TIMEOUT: nothing to fetch now.
+natsStatus FetchMessages(natsSubscription* sub, int64_t count, int64_t wait_ms, natsMsgList* list) {
+  int waiting = 0;
+  if (natsSubscription_GetPending(sub, &waiting, nullptr) != NATS_OK) waiting = 0;
+  jsFetchRequest req;
+  jsFetchRequest_Init(&req);
+  req.Batch = waiting > 0 ? 1 : static_cast<int>(count);
+  req.NoWait = true;
+  req.Expires = std::max<int64_t>(wait_ms, 20) * 1000 * 1000;  // ns; the fetch's own deadline
+  return natsSubscription_FetchRequest(list, sub, &req);
+}
+
 }  // namespace
 
 NatsBatch::~NatsBatch() {
@@ -271,11 +291,14 @@ void NatsConsumer::Loop() {
                                   std::min<int64_t>(want, 1000));
     }
     natsMsgList list{};
-    natsStatus s = natsSubscription_Fetch(&list, sub_, static_cast<int>(count),
-                                          std::min<int64_t>(wait_ms, 200), nullptr);
-    if (s == NATS_TIMEOUT) {  // nothing more to fetch now
-      std::lock_guard<std::mutex> lock(mu_);
-      pending_ = 0;
+    natsStatus s = FetchMessages(sub_, count, std::min<int64_t>(wait_ms, 200), &list);
+    if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND) {  // nothing more to fetch now
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        pending_ = 0;
+      }
+      // A no_wait pull answers at once: poll again shortly (sooner while a batch is open).
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::clamp<int64_t>(wait_ms, 1, batch ? 5 : 20)));
       continue;
     }
     if (s != NATS_OK) {

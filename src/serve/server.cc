@@ -176,7 +176,9 @@ Status Server::Run() {
   m.Log("serving " + spec.name + " on http://" + m.options.host + ":" + std::to_string(m.port) +
         "; sources: " + (names.empty() ? "none" : names));
   const auto interval = std::chrono::milliseconds(spec.transform_interval_ms);
+  const auto publish_interval = std::chrono::milliseconds(spec.publish_interval_ms);
   auto next_transform = Clock::now() + interval;
+  auto next_publish = Clock::now() + publish_interval;
   auto next_status = Clock::now();
   bool drain_started = false;
   while (true) {
@@ -198,8 +200,13 @@ Status Server::Run() {
       m.IngestNats(*s);
     }
     if (m.staged_since_transform >= spec.transform_max_rows || Clock::now() >= next_transform) {
-      m.RunTransform();
-      next_transform = Clock::now() + interval;
+      // Every `interval` from the start of the last cycle, so that a row waits at most about one
+      // interval plus one cycle; but at least half an interval of commits after a long cycle.
+      const auto started = Clock::now();
+      const bool publish = started >= next_publish;
+      m.RunTransform(publish);
+      next_transform = std::max(started + interval, Clock::now() + interval / 2);
+      if (publish) next_publish = started + publish_interval;
     }
     if (Clock::now() >= next_status) {
       m.RefreshGauges();
@@ -215,7 +222,7 @@ Status Server::Run() {
       if (idle) break;
     }
   }
-  m.RunTransform();
+  m.RunTransform(/*publish=*/true);
   m.http.stop();
   if (m.http_thread.joinable()) m.http_thread.join();
   m.janitor.Stop();
@@ -341,9 +348,10 @@ void Server::Impl::IngestNats(SourceState& s) {
   }
 }
 
-void Server::Impl::RunTransform() {
+void Server::Impl::RunTransform(bool publish) {
   const auto t0 = Clock::now();
   RunOptions options;
+  options.publish = publish;
   Result<RunSummary> r = engine->Transform(options);
   transform_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
   if (!r.ok()) {

@@ -139,7 +139,8 @@ struct Server::Impl {
   bool AnyQueued();
   void IngestHttp(SourceState& s);
   void IngestNats(SourceState& s);
-  void RunTransform();
+  // Curate and marts; publishing too when `publish` (else a later call publishes).
+  void RunTransform(bool publish);
   void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked
   nlohmann::json StatusJson();
 };

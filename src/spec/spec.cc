@@ -259,16 +259,16 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
 
 Status ProjectLoader::ParseTransform(const YamlEntry& entry) {
   ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "transform"));
-  RETURN_IF_ERROR(file_.CheckKeys(keys, "transform", {"interval", "max_rows"}));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "transform", {"interval", "max_rows", "publish_interval"}));
   for (const auto& e : keys) {
     ASSIGN_OR_RETURN(std::string v, file_.String(e.value, "transform." + e.key));
-    if (e.key == "interval") {
+    if (e.key == "interval" || e.key == "publish_interval") {
       std::optional<int64_t> ms = ParseDurationMillis(v);
       if (!ms || *ms <= 0) {
-        return file_.Error(e.value, "transform.interval",
+        return file_.Error(e.value, "transform." + e.key,
                            "'" + v + "' is not a duration; write e.g. 500ms, 5s or 1m");
       }
-      spec_.transform_interval_ms = *ms;
+      (e.key == "interval" ? spec_.transform_interval_ms : spec_.publish_interval_ms) = *ms;
     } else {
       char* end = nullptr;
       long long n = std::strtoll(v.c_str(), &end, 10);

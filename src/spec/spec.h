@@ -129,10 +129,13 @@ struct ProjectSpec {
   // `dlq: {retention: 30d}`: `sluice vacuum` deletes DLQ rows ingested longer ago than this
   // many seconds; nullopt (the default) keeps them forever.
   std::optional<int64_t> dlq_retention_seconds;
-  // `transform: {interval: 5s, max_rows: 100000}`: under `sluice serve`, curate, marts and
-  // publishing run every `interval`, or sooner once `max_rows` rows were staged since the last.
+  // `transform: {interval: 5s, max_rows: 100000, publish_interval: 30s}`: under `sluice serve`,
+  // curate and marts run every `interval`, or sooner once `max_rows` rows were staged since the
+  // last; the published Parquet copies are rewritten at most every `publish_interval` (each
+  // publish rewrites every changed partition, which a stream touches all of) and when serve stops.
   int64_t transform_interval_ms = 5000;
   int64_t transform_max_rows = 1000000;
+  int64_t publish_interval_ms = 30000;
 
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;

@@ -146,7 +146,7 @@ Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordB
 }
 
 Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,
-                                                  const BatchStamp& stamp) {
+                                                  const BatchStamp& stamp, StagingLayout layout) {
   namespace fs = std::filesystem;
   auto& conn = catalog.conn();
   Env* env = catalog.env();
@@ -158,6 +158,23 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
   ASSIGN_OR_RETURN(int64_t rows, conn.QueryInt("SELECT count(*) FROM batch_rows"));
   std::vector<StagedFile> files;
   if (rows == 0) return files;  // an all-bad or empty batch stages no file
+
+  if (layout == StagingLayout::kOneFile || source.partition_by.empty()) {
+    const std::string name = stamp.batch_id + "_0.parquet";
+    RETURN_IF_ERROR(conn.Execute("COPY batch_rows TO " + Literal(tmp_abs + "/" + name) +
+                                 " (FORMAT parquet)")
+                        .WithContext("writing the staging file of " + stamp.batch_id));
+    SLUICE_FAILPOINT("ingest.after_stage_write");
+    StagedFile f;
+    f.tmp_path = tmp_rel + "/" + name;
+    f.path = "staging/" + source.name + "/" +
+             (source.partition_by.empty() ? "" : "stream/") + name;
+    f.rows = rows;
+    files.push_back(std::move(f));
+    RETURN_IF_ERROR(env->SyncFileSystem(tmp_abs));
+    SLUICE_FAILPOINT("ingest.after_fsync");
+    return files;
+  }
 
   const PartitionBy& p = source.partition_by;
   std::string select = "SELECT *";
@@ -171,17 +188,11 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
     parts.push_back("tenant");
   }
   select += " FROM batch_rows";
-  std::string copy;
-  if (parts.empty()) {
-    copy = "COPY (" + select + ") TO " + Literal(tmp_abs + "/" + stamp.batch_id + "_0.parquet") +
-           " (FORMAT parquet)";
-  } else {
-    std::string by;
-    for (const auto& c : parts) by += (by.empty() ? "" : ", ") + c;
-    copy = "COPY (" + select + ") TO " + Literal(tmp_abs) + " (FORMAT parquet," +
-           " PARTITION_BY (" + by + "), FILENAME_PATTERN " + Literal(stamp.batch_id + "_{i}") +
-           ", OVERWRITE_OR_IGNORE)";
-  }
+  std::string by;
+  for (const auto& c : parts) by += (by.empty() ? "" : ", ") + c;
+  const std::string copy = "COPY (" + select + ") TO " + Literal(tmp_abs) + " (FORMAT parquet," +
+                           " PARTITION_BY (" + by + "), FILENAME_PATTERN " +
+                           Literal(stamp.batch_id + "_{i}") + ", OVERWRITE_OR_IGNORE)";
   RETURN_IF_ERROR(conn.Execute(copy).WithContext("writing staging files of " + stamp.batch_id));
   SLUICE_FAILPOINT("ingest.after_stage_write");
 

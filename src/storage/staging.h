@@ -1,5 +1,10 @@
-// Staging: a batch's valid rows as immutable Parquet files, hive-partitioned by day and tenant:
-//   <lake>/staging/<source>/day=2026-01-03/tenant=t07/<batch_id>_0.parquet
+// Staging: a batch's valid rows as immutable Parquet files. A file batch is hive-partitioned by
+// day and tenant; a stream micro-batch (thousands of rows spread over every partition) is one
+// file, since a file per partition would make staging a heap of tiny files:
+//   <lake>/staging/<source>/day=2026-01-03/tenant=t07/<batch_id>_0.parquet   (StagingLayout::kPartitioned)
+//   <lake>/staging/<source>/stream/<batch_id>_0.parquet                      (StagingLayout::kOneFile)
+// Readers never depend on the layout: they list files in meta.files and compute day and tenant
+// from the rows (catalog.h, StagingPartitionColumns).
 // Each row carries its contract columns plus _batch_id, _ingested_at, _correlation_id and
 // _source_line. Files are written under the batch's temp directory; the commit protocol
 // (catalog/ledger.h) makes them visible.
@@ -37,9 +42,12 @@ Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordB
 Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
                          const BatchStamp& stamp);
 
+enum class StagingLayout { kPartitioned, kOneFile };
+
 // Writes `batch_rows` as Parquet under StagingTmpDir(source, batch id), fsyncs the files and
 // their directories, and returns them with the final paths they will be renamed to.
 Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,
-                                                  const BatchStamp& stamp);
+                                                  const BatchStamp& stamp,
+                                                  StagingLayout layout = StagingLayout::kPartitioned);
 
 }  // namespace sluice

@@ -367,8 +367,16 @@ TEST_F(SpecTest, StreamSources) {
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->transform_interval_ms, 2000);
   EXPECT_EQ(spec->transform_max_rows, 50000);
+  EXPECT_EQ(spec->publish_interval_ms, 30000);  // the default
+  WriteExampleWith("name: shop", "name: shop\ntransform: {publish_interval: 1m}");
+  spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->publish_interval_ms, 60000);
+  EXPECT_EQ(spec->transform_interval_ms, 5000);
   WriteExampleWith("name: shop", "name: shop\ntransform: {interval: never}");
   ExpectInvalid({"transform.interval", "'never'"});
+  WriteExampleWith("name: shop", "name: shop\ntransform: {publish_interval: 0s}");
+  ExpectInvalid({"transform.publish_interval", "'0s'"});
 }
 
 TEST_F(SpecTest, SourceErrors) {

@@ -9,8 +9,8 @@
 # Environment: BENCH_ROUNDS (3), BENCH_SCENARIOS ("http nats"), BENCH_HTTP_EVENTS (4000000),
 # BENCH_HTTP_CONNECTIONS (16), BENCH_HTTP_BATCH (1000), BENCH_IDEMPOTENCY_KEYS (on),
 # BENCH_NATS_EVENTS (2000000), BENCH_NATS_WINDOW (4096), BENCH_OUT (bench/out),
-# BENCH_PERF (unset; 1: `perf record` sluice during the first HTTP round into
-# BENCH_OUT/stream-http.perf.data), BENCH_KEEP_TMP (unset; set: keep the temp dir with the
+# BENCH_PERF (unset; 1: `perf record` sluice during the first round of each scenario into
+# BENCH_OUT/stream-<scenario>.perf.data), BENCH_KEEP_TMP (unset; set: keep the temp dir with the
 # projects, logs and every tool's output).
 #
 # Each round, each scenario from empty: a fresh copy of the `sluice init` project (its source
@@ -31,7 +31,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 rounds=${BENCH_ROUNDS:-3}
 scenarios=${BENCH_SCENARIOS:-http nats}
 http_events=${BENCH_HTTP_EVENTS:-4000000}
-http_connections=${BENCH_HTTP_CONNECTIONS:-16}
+http_connections=${BENCH_HTTP_CONNECTIONS:-64}
 http_batch=${BENCH_HTTP_BATCH:-1000}
 idempotency_keys=${BENCH_IDEMPOTENCY_KEYS:-on}
 nats_events=${BENCH_NATS_EVENTS:-2000000}
@@ -83,6 +83,7 @@ stop_pid() {  # stop_pid PID SECONDS: SIGTERM, then SIGKILL after SECONDS; retur
 cleanup() {
   local p
   for p in "${bg_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  [ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null || true
   [ -n "$serve_pid" ] && { stop_pid "$serve_pid" 30 || true; }
   [ -n "$nats_pid" ] && { stop_pid "$nats_pid" 10 || true; }
   if [ -n "${BENCH_KEEP_TMP:-}" ]; then say "stream: kept $tmp"; else rm -rf "$tmp"; fi
@@ -148,6 +149,18 @@ make_template() {  # make_template DIR SOURCE_LINES
 }
 
 serve_port=""
+perf_pid=""
+perf_start() {  # perf_start SCENARIO ROUND: with BENCH_PERF, record serve in the first round
+  [ -n "$perf" ] && (($2 == 1)) || return 0
+  perf record -F 149 --call-graph dwarf,16384 -o "$out/stream-$1.perf.data" -p "$serve_pid" >/dev/null 2>"$work/perf-$1.log" &
+  perf_pid=$!
+}
+perf_stop() {
+  [ -n "$perf_pid" ] || return 0
+  kill -INT "$perf_pid" 2>/dev/null || true
+  wait "$perf_pid" 2>/dev/null || true
+  perf_pid=""
+}
 start_serve() {  # start_serve PROJECT_DIR LOG
   local dir=$1 log=$2 i
   rm -f "$dir/.port"
@@ -224,16 +237,12 @@ if [ -n "$nats_url" ]; then
 fi
 
 run_http() {  # run_http ROUND
-  local r=$1 dir=$tmp/http-$1 log=$work/serve-http-$1.log cpu0 perf_pid="" load0
+  local r=$1 dir=$tmp/http-$1 log=$work/serve-http-$1.log cpu0 load0
   load0=$(loadavg)
   rm -rf "$dir"
   cp -r "$tmp/template-http" "$dir"
   start_serve "$dir" "$log"
-  if [ -n "$perf" ] && ((r == 1)); then
-    perf record -F 149 --call-graph dwarf,16384 -o "$out/stream-http.perf.data" -p "$serve_pid" >/dev/null 2>"$work/perf.log" &
-    perf_pid=$!
-    bg_pids+=("$perf_pid")
-  fi
+  perf_start http "$r"
   cpu0=$(cpu_s "$serve_pid")
   "$load" http --port "$serve_port" --source orders --events "$http_events" --batch "$http_batch" \
     --connections "$http_connections" --idempotency-keys "$idempotency_keys" --seed "$r" \
@@ -242,11 +251,7 @@ run_http() {  # run_http ROUND
     2>"$work/http-wait-$r.err" || { say "  http: wait failed: $(tail -3 "$work/http-wait-$r.err")"; stop_serve "$log" || true; return 1; }
   local cpu
   cpu=$(sub "$(cpu_s "$serve_pid")" "$cpu0")
-  if [ -n "$perf_pid" ]; then
-    kill -INT "$perf_pid" 2>/dev/null || true
-    wait "$perf_pid" 2>/dev/null || true
-    bg_pids=()
-  fi
+  perf_stop
   stop_serve "$log" || return 1
   local distinct
   distinct=$(sed -n 's/.*"distinct_orders":\([0-9]*\).*/\1/p' "$work/http-$r.json")
@@ -272,6 +277,7 @@ run_nats() {  # run_nats ROUND
   rm -rf "$dir"
   cp -r "$tmp/template-nats" "$dir"
   start_serve "$dir" "$log"
+  perf_start nats "$r"
   cpu0=$(cpu_s "$serve_pid")
   ncpu0=$(cpu_s "$nats_pid")
   "$load" wait --port "$serve_port" --source orders --rows "$nats_events" >"$work/nats-wait-$r.json" \
@@ -289,6 +295,7 @@ run_nats() {  # run_nats ROUND
   local cpu ncpu
   cpu=$(sub "$(cpu_s "$serve_pid")" "$cpu0")
   ncpu=$(sub "$(cpu_s "$nats_pid")" "$ncpu0")
+  perf_stop
   stop_serve "$log" || return 1
   "$load" nats-stream --url "$nats_url" --stream SLUICE_BENCH --subject 'orders.>' --delete-only yes >/dev/null
   local distinct

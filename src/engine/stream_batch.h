@@ -1,9 +1,10 @@
 // Micro-batches of stream sources: what `sluice serve` hands the engine and what it gets back.
 //
-// A micro-batch gathers parts -- the NDJSON body of an HTTP request, or one NATS message as one
-// line -- into one batch of the ledger, committed through the same protocol as a file (G1, G4,
-// G5). Within it, rows are numbered in arrival order (part after part), so ties in curate go to
-// the later event; each row keeps its part's correlation id.
+// A micro-batch gathers parts -- the NDJSON body of an HTTP request, or a NATS batch's messages
+// as one line each -- into one batch of the ledger, committed through the same protocol as a
+// file (G1, G4, G5). Within it, rows are numbered in arrival order (part after part, line after
+// line), so ties in curate go to the later event; each row keeps its part's correlation id, or
+// the batch's when its part has none.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,8 @@ namespace sluice {
 
 struct StreamPart {
   std::string data;             // NDJSON: zero or more events, one per line
-  std::string correlation_id;   // carried into the rows, dead letters and ledger; never empty
+  std::string correlation_id;   // carried into the rows, dead letters and ledger; empty: the batch's
   std::string idempotency_key;  // HTTP: a retry with this key is answered, not staged again
-  uint64_t stream_seq = 0;      // NATS: the message's stream sequence
 };
 
 // What became of one part.

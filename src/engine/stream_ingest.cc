@@ -83,6 +83,11 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
 
   // One input: the parts' lines, each part starting on a new line.
   std::string data;
+  {
+    size_t bytes = 0;
+    for (size_t i : staged) bytes += parts[i].data.size() + 1;
+    data.reserve(bytes);
+  }
   std::vector<int64_t> first_lines;  // per staged part
   BatchStamp stamp;
   int64_t lines = 0;
@@ -107,8 +112,12 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
     record.batch_id = "http-" + NewCorrelationId(record.started_at).substr(0, 20);
     record.file = "http:" + std::to_string(staged.size()) + (staged.size() == 1 ? " request" : " requests");
   }
-  record.correlation_id = stamp.parts.size() == 1 ? stamp.parts[0].second
-                                                  : NewCorrelationId(record.started_at);
+  record.correlation_id = stamp.parts.size() == 1 && !stamp.parts[0].second.empty()
+                             ? stamp.parts[0].second
+                             : NewCorrelationId(record.started_at);
+  for (auto& part : stamp.parts) {
+    if (part.second.empty()) part.second = record.correlation_id;  // NATS parts carry none
+  }
   stamp.batch_id = record.batch_id;
   stamp.correlation_id = record.correlation_id;
   stamp.ingested_at = record.started_at;

@@ -15,16 +15,20 @@ int64_t NowMicros() {
       .count();
 }
 
-// One message as one NDJSON line: line breaks (only valid JSON whitespace) become spaces; an
-// empty message becomes "" so that it is a record (dead-lettered as malformed), not a blank line.
-std::string AsLine(const char* data, int length) {
-  if (length <= 0) return "\"\"\n";
-  std::string line(data, static_cast<size_t>(length));
-  for (char& c : line) {
-    if (c == '\n' || c == '\r') c = ' ';
+// Appends one message to `out` as one NDJSON line: line breaks (only valid JSON whitespace)
+// become spaces; an empty message becomes "" so that it is a record (dead-lettered as
+// malformed), not a blank line.
+void AppendLine(const char* data, int length, std::string* out) {
+  if (length <= 0) {
+    *out += "\"\"\n";
+    return;
   }
-  line += '\n';
-  return line;
+  const size_t at = out->size();
+  out->append(data, static_cast<size_t>(length));
+  for (size_t i = at; i < out->size(); ++i) {
+    if ((*out)[i] == '\n' || (*out)[i] == '\r') (*out)[i] = ' ';
+  }
+  *out += '\n';
 }
 
 std::string NatsError(const char* what, natsStatus s, jsErrCode code = static_cast<jsErrCode>(0)) {
@@ -215,7 +219,7 @@ void NatsConsumer::Flush(std::unique_ptr<NatsBatch>& batch) {
     batch.reset();
     return;
   }
-  if (!batch->parts.empty()) {
+  if (batch->range.messages > 0) {
     std::lock_guard<std::mutex> lock(mu_);
     inflight_.emplace_back(batch->range.last_seq, batch->oldest_publish_us);
     outstanding_.fetch_add(1);
@@ -282,7 +286,7 @@ void NatsConsumer::Loop() {
         continue;
       }
     }
-    const int64_t want = source_.batch.max_rows - (batch ? static_cast<int64_t>(batch->parts.size()) : 0);
+    const int64_t want = source_.batch.max_rows - (batch ? static_cast<int64_t>(batch->range.messages) : 0);
     // At most what the budget has left, in messages of the average size seen so far (at least
     // one, or a large message could never be fetched).
     int64_t count = 1;  // the first fetch learns the size
@@ -333,27 +337,29 @@ void NatsConsumer::Loop() {
       if (seq <= handed_seq_) {
         ++batch->range.redelivered;
       } else {
-        if (batch->parts.empty()) {
+        if (batch->range.messages == 0) {
           batch->range.first_seq = seq;
           batch->oldest_publish_us = meta->Timestamp / 1000;
+          batch->parts.emplace_back();
+          batch->parts[0].data.reserve(static_cast<size_t>(
+              std::min<int64_t>(source_.batch.max_rows, 100000) * (avg_message_bytes_ + 1)));
         }
         batch->range.last_seq = seq;
         ++batch->range.messages;
         handed_seq_ = seq;
-        StreamPart part;
-        part.data = AsLine(natsMsg_GetData(m), len);
-        part.stream_seq = seq;
-        batch->parts.push_back(std::move(part));
+        AppendLine(natsMsg_GetData(m), len, &batch->parts[0].data);
       }
       {
         std::lock_guard<std::mutex> lock(mu_);
         pending_ = meta->NumPending;
       }
       jsMsgMetaData_Destroy(meta);
-      batch->messages.push_back(m);
+      // Only the last message is kept: acknowledging it acknowledges all before it (AckAll).
+      if (!batch->messages.empty()) natsMsg_Destroy(batch->messages.back());
+      batch->messages.assign(1, m);
     }
     natsMsgList_Destroy(&list);
-    if (batch && static_cast<int64_t>(batch->parts.size()) >= source_.batch.max_rows) Flush(batch);
+    if (batch && batch->range.messages >= source_.batch.max_rows) Flush(batch);
   }
   Flush(batch);
 }

@@ -39,13 +39,15 @@ struct NatsBatch {
   NatsBatch(const NatsBatch&) = delete;
   NatsBatch& operator=(const NatsBatch&) = delete;
 
-  std::vector<StreamPart> parts;  // one per new message, in stream order
+  // One part when the batch has new messages: their data, one line per message in stream order
+  // (so row N is message first_seq + ..., the N-th new one); none when it has only redeliveries.
+  std::vector<StreamPart> parts;
   StreamRange range;
   int64_t bytes = 0;              // reserved in the in-flight budget
   uint64_t generation = 0;        // the consumer's subscription it came from (see Reset)
   std::atomic<int>* outstanding = nullptr;  // decremented when destroyed (see NatsConsumer)
   int64_t oldest_publish_us = 0;  // publish time of the batch's first message (UTC micros)
-  std::vector<__natsMsg*> messages;  // new and skipped; destroyed with the batch
+  std::vector<__natsMsg*> messages;  // the last message fetched (acknowledged for all); destroyed with the batch
 };
 
 class NatsConsumer {

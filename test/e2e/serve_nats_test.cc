@@ -317,6 +317,17 @@ void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::
   }
   EXPECT_EQ(ledger_errors, 0);
 
+  // Every staged row and dead letter carries its batch's correlation id, which is never empty.
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.batches WHERE source = 'orders' AND "
+                     "correlation_id = ''"),
+            "0");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders s JOIN meta.batches b ON b.batch_id = "
+                     "s._batch_id WHERE s._correlation_id IS DISTINCT FROM b.correlation_id"),
+            "0");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM dlq.orders d JOIN meta.batches b ON b.batch_id = "
+                     "d.batch_id WHERE d.correlation_id IS DISTINCT FROM b.correlation_id"),
+            "0");
+
   // Each sequence exactly once: staged rows and dead letters mapped back to their message.
   auto mapped = p.Rows(
       "SELECT CAST(o.first_seq + s._source_line - 1 AS VARCHAR), s.order_id, CAST(s.seq AS "

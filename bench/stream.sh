@@ -21,6 +21,9 @@
 #   nats   raw: the events published to a stream nobody consumes (the ceiling); then sluice:
 #          the same events published while serve consumes, timed from the first publish to the
 #          last event committed (end to end), then the transform after it.
+#   nats_backlog  the events published first (serve not running; the publish rate is the raw
+#          figure), then serve started and timed from its start to the last event committed:
+#          what sluice sustains through NATS when it does not share the CPU with the publisher.
 # Every run is checked: rows staged = events, curated.orders = distinct orders, nothing
 # dead-lettered. Only 127.0.0.1 is used; every process started here is stopped and the temp
 # directory removed on exit. Exit status 0 when every run succeeded and verified, 1 otherwise.
@@ -29,7 +32,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 rounds=${BENCH_ROUNDS:-3}
-scenarios=${BENCH_SCENARIOS:-http nats}
+scenarios=${BENCH_SCENARIOS:-http nats nats_backlog}
 http_events=${BENCH_HTTP_EVENTS:-4000000}
 http_connections=${BENCH_HTTP_CONNECTIONS:-64}
 http_batch=${BENCH_HTTP_BATCH:-1000}
@@ -61,7 +64,7 @@ for d in /usr/sbin /usr/local/sbin /sbin; do
   [ -n "$nats_server" ] || { [ -x "$d/nats-server" ] && nats_server=$d/nats-server; } || true
 done
 case " $scenarios " in
-  *" nats "*) [ -n "$nats_server" ] || die "nats-server is not installed (scripts/setup.sh installs it)" ;;
+  *" nats "* | *" nats_backlog "*) [ -n "$nats_server" ] || die "nats-server is not installed (scripts/setup.sh installs it)" ;;
 esac
 if [ -n "$perf" ]; then command -v perf >/dev/null || die "BENCH_PERF is set but perf is not installed"; fi
 
@@ -229,7 +232,7 @@ if (($(stat -c %Y "$sluice") < src_time)); then
   say "stream: WARNING: $sluice is older than the last commit to src/ ($(git -C "$root" log -1 --format=%h -- src)); rebuild it"
 fi
 
-case " $scenarios " in *" nats "*) start_nats ;; esac
+case " $scenarios " in *" nats "* | *" nats_backlog "*) start_nats ;; esac
 make_template "$tmp/template-http" "    type: http"
 if [ -n "$nats_url" ]; then
   make_template "$tmp/template-nats" "    type: nats
@@ -308,6 +311,40 @@ run_nats() {  # run_nats ROUND
   rm -rf "$dir"
 }
 
+run_nats_backlog() {  # run_nats_backlog ROUND
+  local r=$1 dir=$tmp/nats-backlog-$1 log=$work/serve-nats-backlog-$1.log cpu0 ncpu0 load0 started
+  load0=$(loadavg)
+  "$load" nats-stream --url "$nats_url" --stream SLUICE_BENCH --subject 'orders.>' >/dev/null
+  "$load" nats-publish --url "$nats_url" --stream SLUICE_BENCH --subject orders.bench --events "$nats_events" \
+    --window "$nats_window" --seed "$r" >"$work/backlog-pub-$r.json" 2>"$work/backlog-pub-$r.err" ||
+    { say "  nats_backlog: publish failed: $(tail -3 "$work/backlog-pub-$r.err")"; return 1; }
+  rm -rf "$dir"
+  cp -r "$tmp/template-nats" "$dir"
+  started=$(date +%s.%N)
+  start_serve "$dir" "$log"
+  perf_start nats_backlog "$r"
+  cpu0=$(cpu_s "$serve_pid")
+  ncpu0=$(cpu_s "$nats_pid")
+  "$load" wait --port "$serve_port" --source orders --rows "$nats_events" >"$work/backlog-wait-$r.json" \
+    2>"$work/backlog-wait-$r.err" || { say "  nats_backlog: wait failed: $(tail -3 "$work/backlog-wait-$r.err")"; perf_stop; stop_serve "$log" || true; return 1; }
+  local cpu ncpu
+  cpu=$(sub "$(cpu_s "$serve_pid")" "$cpu0")
+  ncpu=$(sub "$(cpu_s "$nats_pid")" "$ncpu0")
+  perf_stop
+  stop_serve "$log" || return 1
+  "$load" nats-stream --url "$nats_url" --stream SLUICE_BENCH --subject 'orders.>' --delete-only yes >/dev/null
+  local distinct
+  distinct=$(sed -n 's/.*"distinct_orders":\([0-9]*\).*/\1/p' "$work/backlog-pub-$r.json")
+  verify "$dir" "$nats_events" "$distinct" || return 1
+  # raw = the backlog's publish (no consumer running); load = the events and serve's start.
+  printf '{"round":%d,"scenario":"nats_backlog","raw":%s,"load":{"events":%d,"started_unix_s":%s},"wait":%s,"lake":%s,"sluice_cpu_s":%s,"nats_server_cpu_s":%s,"loadavg_before":%s}\n' \
+    "$r" "$(cat "$work/backlog-pub-$r.json")" "$nats_events" "$started" "$(cat "$work/backlog-wait-$r.json")" \
+    "$(lake_stats "$dir")" "$cpu" "$ncpu" "$load0" >>"$runs"
+  say "  nats_backlog: $(awk -v n="$nats_events" -v a="$started" -v b="$(sed -n 's/.*"reached_unix_s":\([0-9.e+-]*\).*/\1/p' "$work/backlog-wait-$r.json")" \
+    'BEGIN { printf "%d events drained in %.1f s from serve start = %.0f events/s", n, b - a, n / (b - a) }'), verified"
+  rm -rf "$dir"
+}
+
 # "raw X ev/s, sluice end to end Y ev/s" from the three JSON outputs of a NATS run.
 jq_free_rate() {
   local raw pub_start reached
@@ -325,6 +362,7 @@ for ((r = 1; r <= rounds; r++)); do
     case $scenario in
       http) run_http "$r" || failures=$((failures + 1)) ;;
       nats) run_nats "$r" || failures=$((failures + 1)) ;;
+      nats_backlog) run_nats_backlog "$r" || failures=$((failures + 1)) ;;
       *) die "unknown scenario '$scenario' in BENCH_SCENARIOS" ;;
     esac
   done
@@ -399,6 +437,8 @@ WITH t AS (
   FROM summary WHERE scenario = 'http'
   UNION ALL SELECT 3, 'NATS end-to-end events/s', events_per_s, '>= 100000', events_per_s >= 100000
   FROM summary WHERE scenario = 'nats'
+  UNION ALL SELECT 4, 'NATS backlog drained events/s', events_per_s, '>= 100000', events_per_s >= 100000
+  FROM summary WHERE scenario = 'nats_backlog'
 )
 SELECT target, round(v, 2) AS value, goal, CASE WHEN met THEN 'met' ELSE 'MISSED' END AS status FROM t ORDER BY o;
 COPY (

@@ -3,6 +3,7 @@
 // the ledger, and watermarks with late rows.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,39 @@ TEST_F(StreamIngestTest, EachPartIsAnsweredWithItsOwnCounts) {
             "2|malformed_record|corr-a\n3|out_of_range|corr-a\n");
   EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, file FROM meta.batches"),
             "4|2|2|http:2 requests\n");
+}
+
+// A micro-batch is one staging file whatever partitions its rows fall in (a file per partition
+// would make a heap of tiny files); the staging view computes day and tenant from the rows, for
+// it and for a partitioned file batch alike. A part without a correlation id (a NATS batch)
+// gives its rows the batch's.
+TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchWithPartitionsFromTheRows) {
+  const std::string a = Order("o1", "t1", "paid", "1.00", "2026-01-02", 1) +
+                        Order("o2", "t2", "paid", "2.00", "2026-01-03", 1);
+  const std::string b = Order("o3", "t1", "paid", "3.00", "2026-01-03", 1);
+  MicroBatchResult r = Ingest({Part(a, "corr-a"), Part(b, "")});
+  ASSERT_FALSE(r.batch_id.empty());
+  EXPECT_EQ(Q("SELECT path, rows, day IS NULL AND tenant IS NULL FROM meta.files"),
+            "staging/orders/stream/" + r.batch_id + "_0.parquet|3|true\n");
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/lake/staging/orders/stream/" + r.batch_id +
+                                      "_0.parquet"));
+  // A file batch of the same source, hive-partitioned (two partitions, two files).
+  Write("more.jsonl", Order("o4", "t2", "paid", "4.00", "2026-01-04", 1) +
+                          Order("o5", "t1", "paid", "5.00", "2026-01-02", 1));
+  ASSERT_TRUE(engine_->IngestFile("orders", dir_ + "/more.jsonl").ok());
+  EXPECT_EQ(Int("SELECT count(*) FROM meta.files"), 3);
+  ASSERT_TRUE(cat().RefreshStagingView(*engine_->spec().FindSource("orders")).ok());
+  EXPECT_EQ(Q("SELECT order_id, CAST(day AS VARCHAR), tenant FROM staging.orders ORDER BY 1"),
+            "o1|2026-01-02|t1\no2|2026-01-03|t2\no3|2026-01-03|t1\n"
+            "o4|2026-01-04|t2\no5|2026-01-02|t1\n");
+  EXPECT_EQ(Q("SELECT s.order_id, s._correlation_id = b.correlation_id, s._correlation_id FROM "
+              "staging.orders s JOIN meta.batches b ON b.batch_id = s._batch_id WHERE s._batch_id "
+              "= '" + r.batch_id + "' AND s.order_id = 'o1'"),
+            "o1|false|corr-a\n");
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders s JOIN meta.batches b ON b.batch_id = "
+                "s._batch_id WHERE s.order_id = 'o3' AND s._correlation_id = b.correlation_id "
+                "AND s._correlation_id <> ''"),
+            1);
 }
 
 TEST_F(StreamIngestTest, IdempotencyKeyReplaysAndRefusesOtherContent) {

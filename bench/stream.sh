@@ -295,20 +295,25 @@ run_nats() {  # run_nats ROUND
   wait "$wait_pid" || wait_rc=$?
   bg_pids=()
   ((wait_rc == 0)) || { say "  nats: wait failed: $(tail -3 "$work/nats-wait-$r.err")"; stop_serve "$log" || true; return 1; }
-  local cpu ncpu
-  cpu=$(sub "$(cpu_s "$serve_pid")" "$cpu0")
-  ncpu=$(sub "$(cpu_s "$nats_pid")" "$ncpu0")
+  finish_nats "$r" nats "$dir" "$log" "$work/nats-$r.json" "$(cat "$work/raw-$r.json")" \
+    "$(cat "$work/nats-$r.json")" "$work/nats-wait-$r.json" "$cpu0" "$ncpu0" "$load0" || return 1
+  say "  nats: $(jq_free_rate "$work/raw-$r.json" "$work/nats-$r.json" "$work/nats-wait-$r.json"), verified"
+  rm -rf "$dir"
+}
+
+# The end of a NATS run: serve's and nats-server's CPU, graceful stop, stream removed, lake
+# verified against the publisher's distinct orders, run recorded.
+finish_nats() {  # finish_nats ROUND SCENARIO DIR LOG PUBLISHER_JSON_FILE RAW_JSON LOAD_JSON WAIT_JSON_FILE CPU0 NCPU0 LOAD0
+  local r=$1 scenario=$2 dir=$3 log=$4 cpu ncpu distinct
+  cpu=$(sub "$(cpu_s "$serve_pid")" "$9")
+  ncpu=$(sub "$(cpu_s "$nats_pid")" "${10}")
   perf_stop
   stop_serve "$log" || return 1
   "$load" nats-stream --url "$nats_url" --stream SLUICE_BENCH --subject 'orders.>' --delete-only yes >/dev/null
-  local distinct
-  distinct=$(sed -n 's/.*"distinct_orders":\([0-9]*\).*/\1/p' "$work/nats-$r.json")
+  distinct=$(sed -n 's/.*"distinct_orders":\([0-9]*\).*/\1/p' "$5")
   verify "$dir" "$nats_events" "$distinct" || return 1
-  printf '{"round":%d,"scenario":"nats","raw":%s,"load":%s,"wait":%s,"lake":%s,"sluice_cpu_s":%s,"nats_server_cpu_s":%s,"loadavg_before":%s}\n' \
-    "$r" "$(cat "$work/raw-$r.json")" "$(cat "$work/nats-$r.json")" "$(cat "$work/nats-wait-$r.json")" \
-    "$(lake_stats "$dir")" "$cpu" "$ncpu" "$load0" >>"$runs"
-  say "  nats: $(jq_free_rate "$work/raw-$r.json" "$work/nats-$r.json" "$work/nats-wait-$r.json"), verified"
-  rm -rf "$dir"
+  printf '{"round":%d,"scenario":"%s","raw":%s,"load":%s,"wait":%s,"lake":%s,"sluice_cpu_s":%s,"nats_server_cpu_s":%s,"loadavg_before":%s}\n' \
+    "$r" "$scenario" "$6" "$7" "$(cat "$8")" "$(lake_stats "$dir")" "$cpu" "$ncpu" "${11}" >>"$runs"
 }
 
 run_nats_backlog() {  # run_nats_backlog ROUND
@@ -327,19 +332,10 @@ run_nats_backlog() {  # run_nats_backlog ROUND
   ncpu0=$(cpu_s "$nats_pid")
   "$load" wait --port "$serve_port" --source orders --rows "$nats_events" >"$work/backlog-wait-$r.json" \
     2>"$work/backlog-wait-$r.err" || { say "  nats_backlog: wait failed: $(tail -3 "$work/backlog-wait-$r.err")"; perf_stop; stop_serve "$log" || true; return 1; }
-  local cpu ncpu
-  cpu=$(sub "$(cpu_s "$serve_pid")" "$cpu0")
-  ncpu=$(sub "$(cpu_s "$nats_pid")" "$ncpu0")
-  perf_stop
-  stop_serve "$log" || return 1
-  "$load" nats-stream --url "$nats_url" --stream SLUICE_BENCH --subject 'orders.>' --delete-only yes >/dev/null
-  local distinct
-  distinct=$(sed -n 's/.*"distinct_orders":\([0-9]*\).*/\1/p' "$work/backlog-pub-$r.json")
-  verify "$dir" "$nats_events" "$distinct" || return 1
   # raw = the backlog's publish (no consumer running); load = the events and serve's start.
-  printf '{"round":%d,"scenario":"nats_backlog","raw":%s,"load":{"events":%d,"started_unix_s":%s},"wait":%s,"lake":%s,"sluice_cpu_s":%s,"nats_server_cpu_s":%s,"loadavg_before":%s}\n' \
-    "$r" "$(cat "$work/backlog-pub-$r.json")" "$nats_events" "$started" "$(cat "$work/backlog-wait-$r.json")" \
-    "$(lake_stats "$dir")" "$cpu" "$ncpu" "$load0" >>"$runs"
+  finish_nats "$r" nats_backlog "$dir" "$log" "$work/backlog-pub-$r.json" "$(cat "$work/backlog-pub-$r.json")" \
+    "{\"events\":$nats_events,\"started_unix_s\":$started}" "$work/backlog-wait-$r.json" \
+    "$cpu0" "$ncpu0" "$load0" || return 1
   say "  nats_backlog: $(awk -v n="$nats_events" -v a="$started" -v b="$(sed -n 's/.*"reached_unix_s":\([0-9.e+-]*\).*/\1/p' "$work/backlog-wait-$r.json")" \
     'BEGIN { printf "%d events drained in %.1f s from serve start = %.0f events/s", n, b - a, n / (b - a) }'), verified"
   rm -rf "$dir"

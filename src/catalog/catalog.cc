@@ -203,7 +203,8 @@ Status Catalog::Checkpoint() { return conn_->Execute("CHECKPOINT lake"); }
 
 Status Catalog::RefreshStagingView(const SourceSpec& source) {
   ASSIGN_OR_RETURN(duck::Rows files,
-                   conn_->Query("SELECT path, tmp_path FROM meta.files WHERE source = " +
+                   conn_->Query("SELECT path, tmp_path, day IS NOT NULL OR tenant IS NOT NULL "
+                                "FROM meta.files WHERE source = " +
                                 Literal(source.name) + " AND batch_id NOT IN (SELECT batch_id "
                                 "FROM meta.batches WHERE status = 'dropped' AND source = " +
                                 Literal(source.name) + ") ORDER BY path"));
@@ -222,7 +223,10 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
     cols.resize(cols.size() - 2);
     return conn_->Execute(view + "SELECT " + cols + " WHERE false");
   }
-  std::string list;
+  // Files of one partition (file batches) take day and tenant from their hive path, so that a
+  // query on them reads only that partition's files; a stream micro-batch's file holds rows of
+  // many partitions, whose day and tenant are computed from the rows.
+  std::string partitioned, mixed;
   for (size_t i = 0; i < files.rows.size(); ++i) {
     std::string path = spec_.lake + "/" + files.At(i, 0);
     if (read_only_ && !env_->Exists(path)) {
@@ -230,13 +234,28 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
       // committed file is still under its temp name.
       path = spec_.lake + "/" + files.At(i, 1);
     }
-    list += (i ? ", " : "") + Literal(path);
+    const bool one_partition = !source.partition_by.empty() && files.At(i, 2) == "true";
+    std::string& list = one_partition ? partitioned : mixed;
+    list += (list.empty() ? "" : ", ") + Literal(path);
   }
   // Files staged under older contract versions may lack columns added since (G7).
-  return conn_->Execute(view + "SELECT *" + StagingPartitionColumns(source) + " FROM " +
-                        StagingRows(source.contract, "read_parquet([" + list +
-                                                         "], hive_partitioning = false, "
-                                                         "union_by_name = true)"));
+  std::string select;
+  if (!partitioned.empty()) {
+    std::string hive = "hive_partitioning = true, hive_types = {";
+    if (!source.partition_by.day.empty()) hive += "'day': DATE";
+    if (!source.partition_by.tenant.empty()) {
+      hive += std::string(source.partition_by.day.empty() ? "" : ", ") + "'tenant': VARCHAR";
+    }
+    select = "SELECT * FROM " + StagingRows(source.contract, "read_parquet([" + partitioned +
+                                                                 "], " + hive + "}, union_by_name = true)");
+  }
+  if (!mixed.empty()) {
+    select += (select.empty() ? "" : " UNION ALL BY NAME ") + ("SELECT *" + StagingPartitionColumns(source) +
+              " FROM " + StagingRows(source.contract, "read_parquet([" + mixed +
+                                                          "], hive_partitioning = false, "
+                                                          "union_by_name = true)"));
+  }
+  return conn_->Execute(view + select);
 }
 
 }  // namespace sluice

@@ -98,9 +98,9 @@ std::string ColumnDefinitions(const Contract& contract);
 // default, or NULL; other columns (meta, hive partitions, removed ones) pass through.
 std::string StagingRows(const Contract& contract, const std::string& scan);
 
-// The staging view's partition columns, computed from the rows (so that they do not depend on
-// how a batch's files are laid out): ", CAST(<day column> AS DATE) AS day, CAST(<tenant column>
-// AS VARCHAR) AS tenant", each only when `source` partitions by it; "" when it does not.
+// The staging view's partition columns computed from the rows, for files that hold rows of many
+// partitions (a stream micro-batch's): ", CAST(<day column> AS DATE) AS day, CAST(<tenant
+// column> AS VARCHAR) AS tenant", each only when `source` partitions by it; "" when it does not.
 std::string StagingPartitionColumns(const SourceSpec& source);
 
 }  // namespace sluice

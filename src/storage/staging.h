@@ -3,8 +3,10 @@
 // file, since a file per partition would make staging a heap of tiny files:
 //   <lake>/staging/<source>/day=2026-01-03/tenant=t07/<batch_id>_0.parquet   (StagingLayout::kPartitioned)
 //   <lake>/staging/<source>/stream/<batch_id>_0.parquet                      (StagingLayout::kOneFile)
-// Readers never depend on the layout: they list files in meta.files and compute day and tenant
-// from the rows (catalog.h, StagingPartitionColumns).
+// Readers list files in meta.files, whose day and tenant are NULL for a one-file batch: the
+// staging view takes day and tenant from the hive path of a partitioned file (so that a query on
+// them reads only that partition's files) and computes them from the rows of the others
+// (catalog.h, StagingPartitionColumns).
 // Each row carries its contract columns plus _batch_id, _ingested_at, _correlation_id and
 // _source_line. Files are written under the batch's temp directory; the commit protocol
 // (catalog/ledger.h) makes them visible.

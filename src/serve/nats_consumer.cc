@@ -341,8 +341,6 @@ void NatsConsumer::Loop() {
           batch->range.first_seq = seq;
           batch->oldest_publish_us = meta->Timestamp / 1000;
           batch->parts.emplace_back();
-          batch->parts[0].data.reserve(static_cast<size_t>(
-              std::min<int64_t>(source_.batch.max_rows, 100000) * (avg_message_bytes_ + 1)));
         }
         batch->range.last_seq = seq;
         ++batch->range.messages;

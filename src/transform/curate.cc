@@ -130,7 +130,7 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     RETURN_IF_ERROR(conn.Execute(
         "CREATE OR REPLACE TEMP TABLE curate_winners AS SELECT i.*, " + DayExpr(*source, "c") +
         " AS _old_day, " + TenantExpr(*source, "c") + " AS _old_tenant, c._batch_seq IS NOT NULL "
-        "AS _replaces, c.rowid AS _old_rowid FROM curate_incoming i LEFT JOIN " + target + " c ON " + on +
+        "AS _replaces FROM curate_incoming i LEFT JOIN " + target + " c ON " + on +
         " WHERE c._batch_seq IS NULL OR i." + ver + " > c." + ver + " OR (i." + ver + " = c." + ver +
         " AND i._batch_seq > c._batch_seq)"));
     ASSIGN_OR_RETURN(int64_t rows_merged, conn.QueryInt("SELECT count(*) FROM curate_winners"));
@@ -145,13 +145,14 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     ASSIGN_OR_RETURN(int64_t partitions, conn.QueryInt("SELECT count(*) FROM curate_touched"));
     result.partitions += partitions;
 
-    // The replaced rows are deleted by the row ids the join above found (in this transaction,
-    // so they still name the same rows): no second join of the whole table on the key.
+    std::string del_on;
+    for (const auto& k : table.key) {
+      del_on += (del_on.empty() ? "" : " AND ") + (target + "." + Ident(k) + " = w." + Ident(k));
+    }
     RETURN_IF_ERROR(conn.Execute(
-        "DELETE FROM " + target + " WHERE rowid IN (SELECT _old_rowid FROM curate_winners WHERE "
-        "_replaces);"
-        "INSERT INTO " + target + " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces, "
-        "_old_rowid) FROM curate_winners;"
+        "DELETE FROM " + target + " USING curate_winners w WHERE w._replaces AND " + del_on + ";"
+        "INSERT INTO " + target + " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
+        "curate_winners;"
         "INSERT INTO meta.pending_partitions SELECT day, tenant FROM curate_touched;"
         "INSERT INTO meta.publish_pending SELECT " + Literal(table.name) +
         ", day, tenant FROM curate_touched;"

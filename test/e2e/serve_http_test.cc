@@ -511,6 +511,10 @@ TEST(ServeHttp, ExactlyOnceThroughHttp) {
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders WHERE _correlation_id = 'x1-other'"),
             "0");
   EXPECT_TRUE(TempLeftovers(p.Lake()).empty()) << ::testing::PrintToString(TempLeftovers(p.Lake()));
+  // Publishing waits for transform.publish_interval (30 s here, longer than the test): the
+  // publish at stop must still leave the published copies equal to the tables.
+  DuckReader duck;
+  ExpectPublishedEqualsTables(duck, p, "after serve stopped");
   std::printf(
       "[ ExactlyOnceThroughHttp ] %zu requests, %d racing retries, %d retries after the "
       "answer, %zu batches\n",

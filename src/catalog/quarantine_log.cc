@@ -10,7 +10,8 @@ std::string BatchWhere(const std::string& source, const std::string& batch_id) {
   return " WHERE source = " + Literal(source) + " AND batch_id = " + Literal(batch_id);
 }
 
-// A ledger row joined with its latest quarantine record; `where` and `order` over b.
+// Ledger rows (`join`: JOIN or LEFT JOIN) with their latest quarantine record, filtered by
+// `where` over b, in commit order.
 Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::string& join,
                                                 const std::string& where) {
   ASSIGN_OR_RETURN(duck::Rows r, catalog.conn().Query(

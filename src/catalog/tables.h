@@ -27,6 +27,7 @@ struct Partition {
   std::optional<std::string> day;     // "2026-01-03"; nullopt: not partitioned by day
   std::optional<std::string> tenant;  // nullopt: not partitioned by tenant
   bool everything() const { return !day && !tenant; }
+  bool operator==(const Partition&) const = default;
 };
 
 // A relation (day DATE, tenant VARCHAR) holding `partitions`, for data SQL that joins on them

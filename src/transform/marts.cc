@@ -20,7 +20,8 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh,
   const std::string target = "marts." + Ident(mart.name);
   const std::string model_hash = ContentHash(mart.sql);
   ASSIGN_OR_RETURN(std::optional<TableState> row, FindTable(catalog, mart.name));
-  // The hash of the model the mart was last built from; nullopt: never built, or forgotten.
+  // The hash of the model the mart was last built from: nullopt when it has no row, "" when
+  // forgotten (a schema change upstream).
   std::optional<std::string> built_hash;
   if (row && row->layer == "marts") built_hash = row->model_hash.value_or("");
   ASSIGN_OR_RETURN(int64_t exists,

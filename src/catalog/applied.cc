@@ -23,12 +23,12 @@ Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const std::st
   ASSIGN_OR_RETURN(duck::Rows rows,
                    catalog.conn().Query(
                        "SELECT b.batch_id, b.batch_seq, b.status = 'released' FROM meta.batches b "
-                       "WHERE b.source = " + Literal(source) +
-                       " AND b.status IN ('committed', 'released')" +
+                       "WHERE b.source = " +
+                       Literal(source) + " AND b.status IN ('committed', 'released')" +
                        (all ? std::string()
                             : " AND NOT EXISTS (SELECT 1 FROM meta.applied a WHERE "
-                              "a.table_name = " + Literal(table) +
-                              " AND a.batch_id = b.batch_id)") +
+                              "a.table_name = " +
+                                  Literal(table) + " AND a.batch_id = b.batch_id)") +
                        " ORDER BY b.batch_seq"));
   std::vector<PendingBatch> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
@@ -39,11 +39,11 @@ Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const std::st
 
 Result<std::vector<std::string>> StagingFilesOf(Catalog& catalog, const std::string& source,
                                                 const std::vector<PendingBatch>& batches) {
-  ASSIGN_OR_RETURN(duck::Rows files,
-                   catalog.conn().Query(
-                       "SELECT f.path FROM meta.files f WHERE f.source = " + Literal(source) +
-                       " AND f.batch_id IN (SELECT batch_id FROM (VALUES " +
-                       BatchValues(batches) + ") v(batch_id, seq)) ORDER BY f.path"));
+  ASSIGN_OR_RETURN(
+      duck::Rows files,
+      catalog.conn().Query("SELECT f.path FROM meta.files f WHERE f.source = " + Literal(source) +
+                           " AND f.batch_id IN (SELECT batch_id FROM (VALUES " +
+                           BatchValues(batches) + ") v(batch_id, seq)) ORDER BY f.path"));
   std::vector<std::string> out;
   out.reserve(files.rows.size());
   for (size_t r = 0; r < files.rows.size(); ++r) out.push_back(files.At(r, 0));

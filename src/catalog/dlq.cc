@@ -27,11 +27,12 @@ Status LoadIds(duck::Connection& conn, const std::string& table, const std::vect
 
 // Replaces temp table dlq_failed with `updates`.
 Status LoadUpdates(duck::Connection& conn, const std::vector<DeadLetterUpdate>& updates) {
-  RETURN_IF_ERROR(conn.Execute(
-      "CREATE OR REPLACE TEMP TABLE dlq_failed (dlq_id BIGINT, reason VARCHAR,"
-      " column_name VARCHAR, message VARCHAR)"));
-  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(conn, "main", "dlq_failed",
-                                                         {"BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"}));
+  RETURN_IF_ERROR(
+      conn.Execute("CREATE OR REPLACE TEMP TABLE dlq_failed (dlq_id BIGINT, reason VARCHAR,"
+                   " column_name VARCHAR, message VARCHAR)"));
+  ASSIGN_OR_RETURN(auto app,
+                   duck::ChunkAppender::Create(conn, "main", "dlq_failed",
+                                               {"BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"}));
   const size_t cap = duck::ChunkAppender::Capacity();
   for (size_t begin = 0; begin < updates.size(); begin += cap) {
     const size_t n = std::min(cap, updates.size() - begin);
@@ -39,7 +40,10 @@ Status LoadUpdates(duck::Connection& conn, const std::vector<DeadLetterUpdate>& 
       const DeadLetterUpdate& u = updates[begin + r];
       static_cast<int64_t*>(app->Data(0))[r] = u.dlq_id;
       app->SetString(1, r, u.reason);
-      if (u.column_name.empty()) app->SetNull(2, r); else app->SetString(2, r, u.column_name);
+      if (u.column_name.empty())
+        app->SetNull(2, r);
+      else
+        app->SetString(2, r, u.column_name);
       app->SetString(3, r, u.message);
     }
     RETURN_IF_ERROR(app->FlushChunk(n));
@@ -71,7 +75,8 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog,
     if (!sql.empty()) sql += " UNION ALL ";
     sql += "SELECT dlq_id, " + Literal(s) +
            " AS source, batch_id, line, reason, column_name, message, raw, status, redriven_batch,"
-           " correlation_id, CAST(ingested_at AS VARCHAR) FROM " + DlqTable(s) + " WHERE " + where;
+           " correlation_id, CAST(ingested_at AS VARCHAR) FROM " +
+           DlqTable(s) + " WHERE " + where;
   }
   ASSIGN_OR_RETURN(duck::Rows rows,
                    catalog.conn().Query("SELECT * FROM (" + sql + ") ORDER BY dlq_id"));
@@ -85,9 +90,10 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog,
 }
 
 Result<DeadLetterCounts> CountDeadLetters(Catalog& catalog, const std::string& source) {
-  ASSIGN_OR_RETURN(duck::Rows r, catalog.conn().Query(
-                                     "SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM " +
-                                     DlqTable(source)));
+  ASSIGN_OR_RETURN(
+      duck::Rows r,
+      catalog.conn().Query("SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM " +
+                           DlqTable(source)));
   return DeadLetterCounts{r.IntAt(0, 0), r.IntAt(0, 1)};
 }
 
@@ -95,9 +101,10 @@ Result<std::vector<DeadLetterOrigin>> DeadLetterOrigins(Catalog& catalog, const 
                                                         const std::vector<int64_t>& ids) {
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(LoadIds(conn, "dlq_ids", ids));
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   conn.Query("SELECT DISTINCT d.batch_id, d.dlq_id FROM " + DlqTable(source) +
-                              " d WHERE d.dlq_id IN (SELECT dlq_id FROM dlq_ids) ORDER BY d.dlq_id"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      conn.Query("SELECT DISTINCT d.batch_id, d.dlq_id FROM " + DlqTable(source) +
+                 " d WHERE d.dlq_id IN (SELECT dlq_id FROM dlq_ids) ORDER BY d.dlq_id"));
   std::vector<DeadLetterOrigin> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) out.push_back({rows.IntAt(r, 1), rows.At(r, 0)});
   return out;
@@ -110,11 +117,13 @@ Status MarkRedriven(Catalog& catalog, const std::string& source, const std::stri
   RETURN_IF_ERROR(LoadIds(conn, "dlq_ids", redriven));
   RETURN_IF_ERROR(LoadUpdates(conn, still_failing));
   const std::string t = DlqTable(source);
-  return conn.Execute(
-      "UPDATE " + t + " SET status = 'redriven', redriven_batch = " + Literal(batch_id) +
-      " WHERE dlq_id IN (SELECT dlq_id FROM dlq_ids);"
-      "UPDATE " + t + " AS d SET reason = f.reason, column_name = f.column_name,"
-      " message = f.message FROM dlq_failed f WHERE d.dlq_id = f.dlq_id");
+  return conn.Execute("UPDATE " + t +
+                      " SET status = 'redriven', redriven_batch = " + Literal(batch_id) +
+                      " WHERE dlq_id IN (SELECT dlq_id FROM dlq_ids);"
+                      "UPDATE " +
+                      t +
+                      " AS d SET reason = f.reason, column_name = f.column_name,"
+                      " message = f.message FROM dlq_failed f WHERE d.dlq_id = f.dlq_id");
 }
 
 Result<int64_t> DeleteDeadLettersBefore(Catalog& catalog, const std::string& source,

@@ -14,14 +14,19 @@ std::string BatchWhere(const std::string& source, const std::string& batch_id) {
 // `where` over b, in commit order.
 Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::string& join,
                                                 const std::string& where) {
-  ASSIGN_OR_RETURN(duck::Rows r, catalog.conn().Query(
-      "SELECT b.source, b.batch_id, b.batch_seq, b.status, b.rows_read, b.rows_staged, b.rows_dead, "
-      "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
-      "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
-      "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b " + join + " (SELECT * FROM "
-      "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
-      "quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = b.batch_id" +
-      where + " ORDER BY b.batch_seq"));
+  ASSIGN_OR_RETURN(
+      duck::Rows r,
+      catalog.conn().Query(
+          "SELECT b.source, b.batch_id, b.batch_seq, b.status, b.rows_read, b.rows_staged, "
+          "b.rows_dead, "
+          "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
+          "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
+          "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b " +
+          join +
+          " (SELECT * FROM "
+          "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
+          "quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = b.batch_id" +
+          where + " ORDER BY b.batch_seq"));
   std::vector<BatchListing> out;
   for (size_t i = 0; i < r.rows.size(); ++i) {
     BatchListing b;
@@ -35,8 +40,8 @@ Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::str
     b.committed_at = r.At(i, 7);
     b.file = r.rows[i][14];
     if (r.rows[i][8]) {
-      b.quarantine = QuarantineRecord{r.At(i, 8), r.At(i, 9), r.rows[i][10], r.At(i, 11),
-                                      r.rows[i][12], r.rows[i][13]};
+      b.quarantine = QuarantineRecord{r.At(i, 8),  r.At(i, 9),    r.rows[i][10],
+                                      r.At(i, 11), r.rows[i][12], r.rows[i][13]};
     }
     out.push_back(std::move(b));
   }
@@ -50,10 +55,12 @@ Status RecordQuarantine(Catalog& catalog, const QuarantineEntry& e) {
                               ? "make_timestamp(" + std::to_string(e.run_started_us) + "::BIGINT)"
                               : "now()::TIMESTAMP";
   return catalog.conn().Execute(
-      "UPDATE meta.batches SET status = 'quarantined'" + BatchWhere(e.source, e.batch_id) + ";"
+      "UPDATE meta.batches SET status = 'quarantined'" + BatchWhere(e.source, e.batch_id) +
+      ";"
       "INSERT INTO meta.quarantine (source, batch_id, table_name, tests, failures, sample, "
-      "run_started_at, quarantined_at) VALUES (" + Literal(e.source) + ", " + Literal(e.batch_id) +
-      ", " + Literal(e.table) + ", " + Literal(e.tests) + ", " + Literal(e.failures) + ", " +
+      "run_started_at, quarantined_at) VALUES (" +
+      Literal(e.source) + ", " + Literal(e.batch_id) + ", " + Literal(e.table) + ", " +
+      Literal(e.tests) + ", " + Literal(e.failures) + ", " +
       (e.sample.empty() ? std::string("NULL") : Literal(e.sample)) + ", " + run +
       ", now()::TIMESTAMP)");
 }

@@ -28,10 +28,10 @@ struct BatchRef {
 struct QuarantineEntry {
   std::string source;
   std::string batch_id;
-  std::string table;     // the curated table whose gate failed
-  std::string tests;     // ", "-joined names of the failed tests
-  std::string failures;  // one line describing them
-  std::string sample;    // "; "-joined samples of failing keys; "" when none
+  std::string table;           // the curated table whose gate failed
+  std::string tests;           // ", "-joined names of the failed tests
+  std::string failures;        // one line describing them
+  std::string sample;          // "; "-joined samples of failing keys; "" when none
   int64_t run_started_us = 0;  // the run's id; 0: now
 };
 

@@ -88,8 +88,11 @@ Status RecordNewVersion(Catalog& catalog, const std::string& table, int64_t rows
 Status RecordRewritten(Catalog& catalog, const std::string& table) {
   return catalog.conn().Execute(
       "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
-      "WHERE table_name = " + Literal(table) + ";"
-      "INSERT INTO meta.publish_pending VALUES (" + Literal(table) + ", NULL, NULL);");
+      "WHERE table_name = " +
+      Literal(table) +
+      ";"
+      "INSERT INTO meta.publish_pending VALUES (" +
+      Literal(table) + ", NULL, NULL);");
 }
 
 Status ForgetModelHash(Catalog& catalog, const std::string& table) {
@@ -105,8 +108,10 @@ Status RecordPublished(Catalog& catalog, const std::string& table, int64_t versi
 }
 
 Result<std::vector<Partition>> PublishPending(Catalog& catalog, const std::string& table) {
-  return ReadPartitions(catalog, "SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
-                                 "meta.publish_pending WHERE table_name = " + Literal(table));
+  return ReadPartitions(catalog,
+                        "SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
+                        "meta.publish_pending WHERE table_name = " +
+                            Literal(table));
 }
 
 Status AddPublishPending(Catalog& catalog, const std::string& table,
@@ -117,14 +122,15 @@ Status AddPublishPending(Catalog& catalog, const std::string& table,
 }
 
 Status ReplacePublishPendingWithAll(Catalog& catalog, const std::string& table) {
-  return catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " +
-                                Literal(table) + "; INSERT INTO meta.publish_pending SELECT " +
-                                Literal(table) + ", NULL, NULL");
+  return catalog.conn().Execute(
+      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
+      "; INSERT INTO meta.publish_pending SELECT " + Literal(table) + ", NULL, NULL");
 }
 
 Result<std::vector<Partition>> PendingPartitions(Catalog& catalog) {
-  return ReadPartitions(catalog, "SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
-                                 "meta.pending_partitions");
+  return ReadPartitions(catalog,
+                        "SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
+                        "meta.pending_partitions");
 }
 
 Status AddPendingPartitions(Catalog& catalog, const std::vector<Partition>& partitions) {

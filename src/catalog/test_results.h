@@ -17,17 +17,17 @@ namespace sluice {
 
 // One test's outcome as recorded.
 struct TestResultRow {
-  std::string test;          // "unique(order_id)"
-  std::string severity;      // error | warn
-  std::string status;        // pass | warn | fail | bypassed
+  std::string test;      // "unique(order_id)"
+  std::string severity;  // error | warn
+  std::string status;    // pass | warn | fail | bypassed
   int64_t failing_rows = 0;
-  std::string sample;        // "" when none
+  std::string sample;  // "" when none
 };
 
 // Where a set of results came from.
 struct TestResultOrigin {
-  int64_t run_started_us = 0;          // the run's id (meta.runs.started_at); 0: now
-  std::string layer;                   // curated | marts
+  int64_t run_started_us = 0;  // the run's id (meta.runs.started_at); 0: now
+  std::string layer;           // curated | marts
   std::string table;
   std::vector<std::string> batch_ids;  // the batches the checked step applied (may be empty)
 };

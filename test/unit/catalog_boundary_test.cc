@@ -44,9 +44,9 @@ std::vector<Literal> StringLiterals(const std::string& src) {
       i += 2;
       while (i + 1 < n && !(src[i] == '*' && src[i + 1] == '/')) line += src[i++] == '\n';
       i += 2;
-    } else if (c == 'R' && i + 1 < n && src[i + 1] == '"' && (i == 0 || !ident_char(src[i - 1]) ||
-                                                           src[i - 1] == 'u' || src[i - 1] == '8' ||
-                                                           src[i - 1] == 'L' || src[i - 1] == 'U')) {
+    } else if (c == 'R' && i + 1 < n && src[i + 1] == '"' &&
+               (i == 0 || !ident_char(src[i - 1]) || src[i - 1] == 'u' || src[i - 1] == '8' ||
+                src[i - 1] == 'L' || src[i - 1] == 'U')) {
       // R"delim( ... )delim"
       const size_t open = src.find('(', i + 2);
       if (open == std::string::npos) break;
@@ -57,7 +57,8 @@ std::vector<Literal> StringLiterals(const std::string& src) {
       for (char ch : lit.text) line += ch == '\n';
       out.push_back(std::move(lit));
       i = end + close.size();
-    } else if (c == '"' || (c == '\'' && (i == 0 || !std::isxdigit(static_cast<unsigned char>(src[i - 1]))))) {
+    } else if (c == '"' ||
+               (c == '\'' && (i == 0 || !std::isxdigit(static_cast<unsigned char>(src[i - 1]))))) {
       // An ordinary string or character literal (a ' between hex digits is a digit separator).
       Literal lit{line, ""};
       ++i;

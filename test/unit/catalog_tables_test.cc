@@ -1,8 +1,6 @@
 // The typed catalog functions that replaced SQL in other layers: partitions survive the round
 // trip through values (NULL parts included), table versions and publish state, and the DLQ
 // marks of a redrive.
-#include "catalog/tables.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "catalog/dlq.h"
+#include "catalog/tables.h"
 #include "support/test_project.h"
 
 namespace sluice {
@@ -38,7 +37,8 @@ TEST_F(CatalogTablesTest, PartitionsRoundTripWithNullParts) {
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   EXPECT_EQ(pending->size(), 4u);
   for (const auto& p : parts) {
-    EXPECT_NE(std::find(pending->begin(), pending->end(), p), pending->end()) << p.day.value_or("NULL");
+    EXPECT_NE(std::find(pending->begin(), pending->end(), p), pending->end())
+        << p.day.value_or("NULL");
   }
   EXPECT_EQ(Q("SELECT typeof(day), typeof(tenant) FROM meta.pending_partitions LIMIT 1"),
             "DATE|VARCHAR\n");
@@ -46,9 +46,9 @@ TEST_F(CatalogTablesTest, PartitionsRoundTripWithNullParts) {
   EXPECT_TRUE(PendingPartitions(cat())->empty());
 
   // The relation data SQL joins on holds the same pairs, typed.
-  EXPECT_EQ(Q("SELECT CAST(day AS VARCHAR), tenant FROM " + PartitionsRelation(parts) +
-              " ORDER BY ALL"),
-            "2026-01-03|t'1\n2026-01-04|NULL\nNULL|t2\nNULL|NULL\n");
+  EXPECT_EQ(
+      Q("SELECT CAST(day AS VARCHAR), tenant FROM " + PartitionsRelation(parts) + " ORDER BY ALL"),
+      "2026-01-03|t'1\n2026-01-04|NULL\nNULL|t2\nNULL|NULL\n");
   EXPECT_EQ(Q("SELECT count(*) FROM " + PartitionsRelation({})), "0\n");
 }
 
@@ -99,8 +99,9 @@ TEST_F(CatalogTablesTest, RedriveMarksRowsAndKeepsFailuresOpen) {
   EXPECT_EQ((*rows)[0].reason, "out_of_range");
   EXPECT_EQ((*rows)[0].status, "open");
 
-  ASSERT_TRUE(MarkRedriven(cat(), "orders", "redrive-x", {a, b},
-                           {{c, "not_in_enum", "", "still bad"}}).ok());
+  ASSERT_TRUE(
+      MarkRedriven(cat(), "orders", "redrive-x", {a, b}, {{c, "not_in_enum", "", "still bad"}})
+          .ok());
   DeadLetterFilter open;
   open.status = "open";
   auto still = ListDeadLetters(cat(), {"orders"}, open);

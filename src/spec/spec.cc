@@ -4,10 +4,11 @@
 #include <cctype>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "common/env.h"
-#include "spec/sql_refs.h"
+#include "duck/sql_parser.h"
 #include "spec/yaml_file.h"
 
 namespace fs = std::filesystem;
@@ -71,6 +72,9 @@ class ProjectLoader {
   Status ResolveRelationships();
   Status OrderTables();
 
+  // `sql` read by DuckDB's parser, on an in-memory DuckDB opened at the first use.
+  Result<duck::ParsedSql> ParseSql(const std::string& sql);
+
   // Checks that `name` is an identifier usable as a `kind` name.
   Status CheckName(const YAML::Node& at, const std::string& field, const std::string& kind,
                    const std::string& name) {
@@ -90,7 +94,41 @@ class ProjectLoader {
     std::string field, table, column;
   };
   std::vector<RelationshipRef> relationship_refs_;  // checked once every table is known
+  std::unique_ptr<duck::Connection> sql_conn_;      // for ParseSql only: nothing is stored in it
 };
+
+Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
+  if (sql_conn_ == nullptr) {
+    duck::OpenOptions options;
+    options.threads = 1;
+    ASSIGN_OR_RETURN(sql_conn_, duck::Connection::Open(options));
+  }
+  return duck::ParseSql(*sql_conn_, sql);
+}
+
+// Why a parsed text is not one SELECT statement ("" when it is), for messages.
+std::string NotOneSelect(const duck::ParsedSql& parsed) {
+  switch (parsed.kind) {
+    case duck::SqlStatementKind::kInvalid: return parsed.ErrorWithPosition();
+    case duck::SqlStatementKind::kNone: return "holds no SQL statement; write one SELECT";
+    case duck::SqlStatementKind::kSelect:
+      if (parsed.statement_count == 1) return "";
+      return "holds " + std::to_string(parsed.statement_count) + " statements; write one SELECT";
+    case duck::SqlStatementKind::kExplain:
+    case duck::SqlStatementKind::kOther: break;
+  }
+  return "'" + parsed.excerpt + "' is not a SELECT statement; write one SELECT";
+}
+
+void AddOnce(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+// The schema a model's table reference names, when it is one of the lake's own catalog
+// (written `curated.t` or `lake.curated.t`); "" otherwise.
+std::string LakeSchema(const duck::SqlTableRef& ref) {
+  return ref.catalog.empty() || ref.catalog == "lake" ? ref.schema : std::string();
+}
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
@@ -706,6 +744,13 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
       if (test.sql.empty()) {
         return file_.Error(e.value, tf, "is empty; write a query returning the failing rows");
       }
+      ASSIGN_OR_RETURN(duck::ParsedSql parsed, ParseSql(test.sql));
+      if (std::string why = NotOneSelect(parsed); !why.empty()) {
+        return file_.Error(e.value, tf, "the query " + why);
+      }
+      for (const auto& ref : parsed.tables) {
+        if (LakeSchema(ref) == "staging") AddOnce(test.reads_staging, ref.name);
+      }
     } else {
       return file_.Error(e.key_node, tf,
                          "unknown test '" + e.key + "' (known: " + JoinNames(kinds) + ")");
@@ -756,37 +801,41 @@ Status ProjectLoader::ResolveMartRefs() {
   for (auto& mart : marts_) {
     const std::string field = "tables." + mart.name + ".sql";
     const std::string& sql_path = sql_paths_[mart.name];
-    for (const SqlTableRef& ref : FindTableRefs(mart.sql)) {
-      auto error = [&](const std::string& what) {
-        return Status::InvalidArgument(sql_path + ":" + std::to_string(ref.line) + ":" +
-                                       std::to_string(ref.column) + ": " + field + ": " + what);
-      };
-      const std::string ref_text = ref.schema + "." + ref.name;
-      if (ref.schema == "curated") {
+    auto located = [&](const duck::SqlPosition& at, const std::string& what) {
+      const duck::SqlPosition p = at.line > 0 ? at : duck::SqlPosition{1, 1};
+      return Status::InvalidArgument(sql_path + ":" + p.ToString() + ": " + field + ": " + what);
+    };
+    ASSIGN_OR_RETURN(duck::ParsedSql parsed, ParseSql(mart.sql));
+    if (parsed.kind == duck::SqlStatementKind::kInvalid) {
+      return located(parsed.error_position, parsed.error);
+    }
+    if (std::string why = NotOneSelect(parsed); !why.empty()) return located({1, 1}, why);
+    for (const duck::SqlTableRef& ref : parsed.tables) {
+      auto error = [&](const std::string& what) { return located(ref.position, what); };
+      const std::string schema = LakeSchema(ref);
+      const std::string ref_text = schema + "." + ref.name;
+      if (schema == "curated") {
         if (curated_names.count(ref.name) == 0) {
           std::string what = "unknown table " + ref_text + ": '" + ref.name +
                              "' is not a curated table (known: " + known(curated_list) + ")";
           if (mart_names.count(ref.name)) what += "; it is a mart, write marts." + ref.name;
           return error(what);
         }
-      } else if (ref.schema == "marts") {
+        AddOnce(mart.reads_curated, ref.name);
+      } else if (schema == "marts") {
         if (mart_names.count(ref.name) == 0) {
           std::string what = "unknown table " + ref_text + ": '" + ref.name +
                              "' is not a mart (known: " + known(mart_list) + ")";
           if (curated_names.count(ref.name)) what += "; it is a curated table, write curated." + ref.name;
           return error(what);
         }
-        bool dup = false;
-        for (const auto& d : mart.depends_on) dup = dup || d == ref.name;
-        if (!dup) mart.depends_on.push_back(ref.name);
-      } else if (ref.schema == "staging") {
+        AddOnce(mart.depends_on, ref.name);
+      } else if (schema == "staging") {
         if (spec_.FindSource(ref.name) == nullptr) {
           return error("unknown table " + ref_text + ": '" + ref.name +
                        "' is not a source (known: " + known(source_list) + ")");
         }
-        bool dup = false;
-        for (const auto& d : mart.reads_staging) dup = dup || d == ref.name;
-        if (!dup) mart.reads_staging.push_back(ref.name);
+        AddOnce(mart.reads_staging, ref.name);
       }
     }
   }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "catalog/user_query.h"
 #include "cli/commands.h"
 #include "cli/stream_status.h"
 
@@ -138,6 +139,10 @@ int Query(const QueryArgs& args) {
   std::string sql = args.sql;
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
     sql.pop_back();
+  }
+  // One query over the lake's tables, or nothing runs (catalog/user_query.h).
+  if (Status gate = CheckUserQuery((*catalog)->conn(), sql); !gate.ok()) {
+    return Fail("query refused: " + gate.message());
   }
   auto rows = (*catalog)->conn().Query(sql);
   if (!rows.ok() && rows.status().message().find("cannot render") != std::string::npos) {

@@ -175,15 +175,16 @@ class TreeWalker {
   std::map<Key, SqlTableFunction> functions_;
 };
 
-// True when `node` is exactly `SELECT <expr>`: one unaliased select item and nothing else.
-bool IsSingleExpression(const Json& statements) {
+// True when `statements` is exactly `SELECT <expr> [AS alias]`: one select item, with the
+// given alias ("" for none, compared case-insensitively), and nothing else.
+bool IsSingleItem(const Json& statements, std::string_view alias) {
   if (statements.size() != 1 || !statements[0].contains("node")) return false;
   const Json& node = statements[0]["node"];
   if (StringField(node, "type") != "SELECT_NODE") return false;
   for (const auto& [key, v] : node.items()) {
     if (key == "type") continue;
     if (key == "select_list") {
-      if (!v.is_array() || v.size() != 1 || !StringField(v[0], "alias").empty()) return false;
+      if (!v.is_array() || v.size() != 1 || Lower(StringField(v[0], "alias")) != alias) return false;
     } else if (key == "from_table") {
       if (StringField(v, "type") != "EMPTY") return false;
     } else if (key == "aggregate_handling") {
@@ -213,33 +214,49 @@ void Collect(ParsedSql& parsed, std::string_view sql, size_t offset_base, const 
   parsed.table_functions = walker.TakeFunctions();
 }
 
+// Where `text` splits into `<word> <rest>` as DuckDB's tokenizer reads it, found with the
+// parser: in `SELECT 1 AS <word> <rest>` the word is a column label (even a reserved word such
+// as ANALYZE may be one) and DuckDB reports a syntax error at the offset of <rest>'s first
+// token. The text before that offset must read as exactly `SELECT 1 AS <word>`. nullopt when
+// `text` does not start with the word or <rest> continues a select list (e.g. a FROM clause).
+Result<std::optional<size_t>> SplitAfterWord(Connection& conn, std::string_view text,
+                                             std::string_view word) {
+  static constexpr std::string_view kProbe = "SELECT 1 AS ";
+  const std::optional<size_t> kNoSplit;
+  ASSIGN_OR_RETURN(Json probe, Serialize(conn, std::string(kProbe) + std::string(text)));
+  if (!Failed(probe) || StringField(probe, "error_type") != "parser") return kNoSplit;
+  const std::optional<size_t> at = ErrorOffset(probe);
+  if (!at || *at < kProbe.size() || *at - kProbe.size() > text.size()) return kNoSplit;
+  const size_t split = *at - kProbe.size();
+  ASSIGN_OR_RETURN(Json head, Serialize(conn, std::string(kProbe) + std::string(text.substr(0, split))));
+  if (Failed(head) || !IsSingleItem(head["statements"], word)) return kNoSplit;
+  if (StringField(head["statements"][0]["node"]["select_list"][0], "class") != "CONSTANT") {
+    return kNoSplit;
+  }
+  return std::optional<size_t>(split);
+}
+
 // The serializer takes SELECT statements only, so an EXPLAIN is recognised with the parser
-// too: EXPLAIN is a non-reserved keyword, so DuckDB reads `SELECT explain <query>` as a select
-// of a column named explain up to the first token of <query>, where it reports a syntax error
-// at that token's offset. The text before that offset must read as exactly `SELECT explain`
-// and the text from it as one query; since the whole text is one statement beginning with
-// the keyword EXPLAIN followed by a query, it is `EXPLAIN <query>`. Anything else (EXPLAIN
-// ANALYZE, EXPLAIN (options), or a FROM-first query that happens to read as a column) is not.
+// too: the text must split into the word EXPLAIN, optionally the word ANALYZE (or ANALYSE),
+// and one query. Since the whole text is one statement (checked before) made of those tokens,
+// it is `EXPLAIN [ANALYZE] <query>`; EXPLAIN with options or VERBOSE is not recognised.
 // Sets parsed.kind to kExplain, and the tables of the query, when it is one.
 Status ParseExplain(Connection& conn, std::string_view sql, ParsedSql& parsed) {
-  static constexpr std::string_view kProbe = "SELECT ";
-  ASSIGN_OR_RETURN(Json probe, Serialize(conn, std::string(kProbe) + std::string(sql)));
-  if (!Failed(probe) || StringField(probe, "error_type") != "parser") return Status::OK();
-  const std::optional<size_t> at = ErrorOffset(probe);
-  if (!at || *at < kProbe.size() || *at - kProbe.size() > sql.size()) return Status::OK();
-  const size_t split = *at - kProbe.size();
-  ASSIGN_OR_RETURN(Json head, Serialize(conn, std::string(kProbe) + std::string(sql.substr(0, split))));
-  if (Failed(head) || !IsSingleExpression(head["statements"])) return Status::OK();
-  const Json& item = head["statements"][0]["node"]["select_list"][0];
-  const Json names = item.value("column_names", Json::array());
-  if (StringField(item, "class") != "COLUMN_REF" || names.size() != 1 || !names[0].is_string() ||
-      Lower(names[0].get<std::string>()) != "explain") {
-    return Status::OK();
+  ASSIGN_OR_RETURN(std::optional<size_t> after_explain, SplitAfterWord(conn, sql, "explain"));
+  if (!after_explain) return Status::OK();
+  size_t start = *after_explain;
+  ASSIGN_OR_RETURN(Json query, Serialize(conn, sql.substr(start)));
+  for (const char* analyze : {"analyze", "analyse"}) {
+    if (!Failed(query)) break;
+    ASSIGN_OR_RETURN(std::optional<size_t> after, SplitAfterWord(conn, sql.substr(start), analyze));
+    if (!after) continue;
+    start += *after;
+    ASSIGN_OR_RETURN(query, Serialize(conn, sql.substr(start)));
+    break;
   }
-  ASSIGN_OR_RETURN(Json query, Serialize(conn, sql.substr(split)));
   if (Failed(query) || query["statements"].size() != 1) return Status::OK();
   parsed.kind = SqlStatementKind::kExplain;
-  Collect(parsed, sql, split, query["statements"]);
+  Collect(parsed, sql, start, query["statements"]);
   return Status::OK();
 }
 
@@ -287,7 +304,7 @@ Result<ParsedSql> ParseSql(Connection& conn, std::string_view sql) {
     const Json& statements = doc["statements"];
     parsed.statement_count = statements.size();
     parsed.kind = statements.empty() ? SqlStatementKind::kNone : SqlStatementKind::kSelect;
-    parsed.single_expression = IsSingleExpression(statements);
+    parsed.single_expression = IsSingleItem(statements, "");
     Collect(parsed, sql, 0, statements);
     return parsed;
   }
@@ -329,7 +346,8 @@ Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules) 
     }
   }
   for (const auto& t : parsed.tables) {
-    if (t.schema.empty() || rules.schemas.count(t.schema) == 0) {
+    if (t.schema.empty() || rules.schemas.count(t.schema) == 0 ||
+        (!t.catalog.empty() && rules.catalogs.count(t.catalog) == 0)) {
       std::string schemas;
       for (const auto& s : rules.schemas) schemas += (schemas.empty() ? "" : ", ") + s;
       return Status::InvalidArgument(

@@ -53,7 +53,7 @@ enum class SqlStatementKind {
   kInvalid,  // DuckDB cannot parse the text (see ParsedSql::error)
   kNone,     // no statement at all (empty text, only comments or ';')
   kSelect,   // every statement is a query: SELECT, WITH, VALUES, FROM-first, DESCRIBE, SUMMARIZE
-  kExplain,  // one EXPLAIN of a query (not EXPLAIN ANALYZE, not with options)
+  kExplain,  // one EXPLAIN [ANALYZE] of a query (not with options or VERBOSE)
   kOther,    // anything else: COPY, ATTACH, PRAGMA, SET, INSTALL, CREATE, ... or a mix
 };
 
@@ -85,12 +85,14 @@ Result<ParsedSql> ParseSql(Connection& conn, std::string_view sql);
 // The rule of SQL a user may run against the lake through a read-only entry point (`sluice
 // query`, the serve API's SQL endpoint): exactly one statement, a query or an EXPLAIN of one;
 // every table function it calls is in `table_functions`; every table it reads is either a CTE
-// or names a schema in `schemas` (so a file path, which DuckDB would read as a table through a
-// replacement scan, never is one). InvalidArgument with a one-line reason naming the offending
+// or names a schema in `schemas` (and, if it names a catalog, one in `catalogs`), so that a
+// file path, which DuckDB would read as a table through a replacement scan (`FROM 'x.csv'`,
+// `FROM x.csv`), never is one. InvalidArgument with a one-line reason naming the offending
 // statement, table or function and its line:col.
 struct ReadOnlyRules {
   std::set<std::string> table_functions;  // lower case
   std::set<std::string> schemas;          // lower case
+  std::set<std::string> catalogs;         // lower case
 };
 Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules);
 

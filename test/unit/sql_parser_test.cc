@@ -46,7 +46,7 @@ class SqlParserTest : public ::testing::Test {
   }
 
   std::unique_ptr<Connection> conn_;
-  ReadOnlyRules rules_{{"range", "generate_series", "unnest"}, {"curated", "marts", "staging"}};
+  ReadOnlyRules rules_{{"range", "generate_series", "unnest"}, {"curated", "marts", "staging"}, {"lake"}};
 };
 
 using V = std::vector<std::string>;
@@ -130,7 +130,7 @@ TEST_F(SqlParserTest, StatementKindsAndCounts) {
   }
   for (const char* q : {"copy (select 42) to 'x.csv'", "attach 'x.duckdb'", "pragma version",
                         "set threads = 1", "install httpfs", "load httpfs", "export database 'd'",
-                        "create table t as select 1", "explain analyze select 1",
+                        "create table t as select 1", "explain analyze pragma version",
                         "explain (format json) select 1", "call pragma_version()", "checkpoint"}) {
     auto p = Parse(q);
     EXPECT_EQ(p.kind, SqlStatementKind::kOther) << q;
@@ -149,6 +149,13 @@ TEST_F(SqlParserTest, ExplainOfAQueryIsRecognisedWithItsTables) {
   EXPECT_EQ(e.tables[0].QualifiedName() + "@" + e.tables[0].position.ToString(), "curated.x@2:28");
   EXPECT_EQ(e.tables[1].QualifiedName() + "@" + e.tables[1].position.ToString(), "marts.y@2:56");
   EXPECT_EQ(Parse("explain select * from read_text('f')").table_functions.size(), 1u);
+  auto a = Parse("EXPLAIN ANALYZE SELECT count(*) FROM staging.orders");
+  EXPECT_EQ(a.kind, SqlStatementKind::kExplain);
+  ASSERT_EQ(a.tables.size(), 1u);
+  EXPECT_EQ(a.tables[0].QualifiedName() + "@" + a.tables[0].position.ToString(), "staging.orders@1:38");
+  EXPECT_EQ(Parse("explain analyse select 1").kind, SqlStatementKind::kExplain);
+  // A FROM-first query reads as a select list after the word: not recognised, refused.
+  EXPECT_EQ(Parse("explain from curated.x").kind, SqlStatementKind::kOther);
 }
 
 TEST_F(SqlParserTest, SingleExpression) {
@@ -166,7 +173,7 @@ TEST_F(SqlParserTest, GateAdmitsOneQueryOverAllowedSchemasAndFunctions) {
                         "with o as (select * from \"curated\".\"orders\") select count(*) from o",
                         "select * from range(3) r, generate_series(1, 2) g, unnest([1]) u",
                         "select 'copy; attach' as s -- ; copy\n from staging.orders",
-                        "describe curated.orders"}) {
+                        "describe curated.orders", "select * from lake.curated.orders"}) {
     EXPECT_TRUE(Gate(q).ok()) << q << ": " << Gate(q).ToString();
   }
 }
@@ -187,7 +194,8 @@ TEST_F(SqlParserTest, GateRefusesWithAOneLineReason) {
       {"set threads = 1", "is not a query"},
       {"install httpfs", "is not a query"},
       {"load httpfs", "is not a query"},
-      {"explain analyze select 1", "is not a query"},
+      {"explain (format json) select 1", "is not a query"},
+      {"explain analyze copy (select 1) to 'x.csv'", "is not a query"},
       {"select * from read_blob('lake/sluice.duckdb')", "table function read_blob"},
       {"select * from curated.a where exists (select * from read_text('f'))", "1:53: table function read_text"},
       {"select * from read_csv('/etc/passwd')", "table function read_csv"},
@@ -197,6 +205,7 @@ TEST_F(SqlParserTest, GateRefusesWithAOneLineReason) {
       {"select * from 'lake/sluice.duckdb'", "table lake/sluice.duckdb"},
       {"select * from x.csv", "table x.csv"},
       {"select * from meta.batches", "table meta.batches"},
+      {"select * from other.curated.orders", "table other.curated.orders"},
       {"with a as (select 1) select * from orders", "1:36: table orders"},
   };
   for (const auto& c : cases) {

@@ -4,9 +4,8 @@
 #include <cctype>
 #include <limits>
 #include <map>
-#include <tuple>
-
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 namespace sluice::duck {
 
@@ -184,7 +183,8 @@ bool IsSingleItem(const Json& statements, std::string_view alias) {
   for (const auto& [key, v] : node.items()) {
     if (key == "type") continue;
     if (key == "select_list") {
-      if (!v.is_array() || v.size() != 1 || Lower(StringField(v[0], "alias")) != alias) return false;
+      if (!v.is_array() || v.size() != 1 || Lower(StringField(v[0], "alias")) != alias)
+        return false;
     } else if (key == "from_table") {
       if (StringField(v, "type") != "EMPTY") return false;
     } else if (key == "aggregate_handling") {
@@ -228,7 +228,8 @@ Result<std::optional<size_t>> SplitAfterWord(Connection& conn, std::string_view 
   const std::optional<size_t> at = ErrorOffset(probe);
   if (!at || *at < kProbe.size() || *at - kProbe.size() > text.size()) return kNoSplit;
   const size_t split = *at - kProbe.size();
-  ASSIGN_OR_RETURN(Json head, Serialize(conn, std::string(kProbe) + std::string(text.substr(0, split))));
+  ASSIGN_OR_RETURN(Json head,
+                   Serialize(conn, std::string(kProbe) + std::string(text.substr(0, split))));
   if (Failed(head) || !IsSingleItem(head["statements"], word)) return kNoSplit;
   if (StringField(head["statements"][0]["node"]["select_list"][0], "class") != "CONSTANT") {
     return kNoSplit;
@@ -324,11 +325,11 @@ Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules) 
     return Status::InvalidArgument(parsed.ErrorWithPosition());
   }
   if (parsed.statement_count != 1) {
-    return Status::InvalidArgument(
-        parsed.statement_count == 0
-            ? std::string("no SQL statement to run")
-            : std::to_string(parsed.statement_count) + " statements in '" + parsed.excerpt +
-                  "'; a read-only query is exactly one SELECT");
+    return Status::InvalidArgument(parsed.statement_count == 0
+                                       ? std::string("no SQL statement to run")
+                                       : std::to_string(parsed.statement_count) +
+                                             " statements in '" + parsed.excerpt +
+                                             "'; a read-only query is exactly one SELECT");
   }
   if (parsed.kind != SqlStatementKind::kSelect && parsed.kind != SqlStatementKind::kExplain) {
     return Status::InvalidArgument("'" + parsed.excerpt +

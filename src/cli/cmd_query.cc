@@ -11,6 +11,7 @@
 #include "catalog/runs.h"
 #include "catalog/tables.h"
 #include "catalog/test_results.h"
+#include "catalog/user_query.h"
 #include "cli/commands.h"
 #include "cli/stream_status.h"
 
@@ -126,6 +127,10 @@ int Query(const QueryArgs& args) {
   std::string sql = args.sql;
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
     sql.pop_back();
+  }
+  // One query over the lake's tables, or nothing runs (catalog/user_query.h).
+  if (Status gate = CheckUserQuery((*catalog)->conn(), sql); !gate.ok()) {
+    return Fail("query refused: " + gate.message());
   }
   auto rows = (*catalog)->conn().Query(sql);
   if (!rows.ok() && rows.status().message().find("cannot render") != std::string::npos) {

@@ -1,5 +1,6 @@
 #include "engine/schema_evolution.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -8,7 +9,6 @@
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "spec/compatibility.h"
-#include "spec/sql_refs.h"
 
 namespace sluice {
 
@@ -60,11 +60,8 @@ std::vector<std::string> MartsReading(const ProjectSpec& spec, const std::string
   std::vector<std::string> out;
   for (const auto& t : spec.tables) {
     if (t.kind != TableKind::kMart) continue;
-    for (const auto& ref : FindTableRefs(t.sql)) {
-      if (ref.schema == "curated" && ref.name == table) {
-        out.push_back(t.name);
-        break;
-      }
+    if (std::find(t.reads_curated.begin(), t.reads_curated.end(), table) != t.reads_curated.end()) {
+      out.push_back(t.name);
     }
   }
   return out;

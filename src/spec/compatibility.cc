@@ -6,7 +6,6 @@
 #include <set>
 #include <sstream>
 
-#include "spec/sql_refs.h"
 
 namespace sluice {
 namespace {
@@ -358,9 +357,7 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source) 
   for (const auto& t : spec.tables) {
     if (t.kind != TableKind::kMart) continue;
     bool reads = false;
-    for (const auto& ref : FindTableRefs(t.sql)) {
-      reads = reads || (ref.schema == "curated" && curated.count(ref.name) > 0);
-    }
+    for (const auto& name : t.reads_curated) reads = reads || curated.count(name) > 0;
     if (!reads) continue;
     std::string path = t.sql_path;
     if (!spec.root.empty()) {

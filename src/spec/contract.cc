@@ -193,9 +193,6 @@ Result<std::vector<ContractCheck>> ParseChecks(const YamlFile& file, const YamlE
       }
     }
     if (Trim(check.expr).empty()) return file.Error(item, f, "the check has no expression");
-    if (check.expr.find(';') != std::string::npos) {
-      return file.Error(item, f, "a check is one SQL expression; ';' is not allowed");
-    }
     checks.push_back(std::move(check));
   }
   return checks;

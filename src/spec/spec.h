@@ -88,6 +88,7 @@ struct TableTest {
   int64_t max_age_seconds = 0;      // freshness: parsed
   double max_pct = 0;               // row_count_change
   std::string sql;                  // sql: a query returning the failing rows
+  std::vector<std::string> reads_staging;  // sql: the staging.<s> names it reads
   int line = 0;
   // "not_null(order_id)", "range(amount)", "row_count_change", "sql(SELECT ...)": how the test
   // is named in messages and in meta.test_results.
@@ -114,8 +115,11 @@ struct TableSpec {
   std::string sql;
   PartitionBy partition_by;  // for curated: inherited from the source
   std::vector<TableTest> tests;
-  std::vector<std::string> depends_on;  // marts.<t> names this model reads (marts only)
-  std::vector<std::string> reads_staging;  // staging.<s> names this model reads (marts only)
+  // The tables this model reads, as DuckDB's parser finds them (marts only; each name once, in
+  // text order): marts.<t>, curated.<t> and staging.<s> names.
+  std::vector<std::string> depends_on;
+  std::vector<std::string> reads_curated;
+  std::vector<std::string> reads_staging;
   int line = 0;
 };
 

@@ -301,6 +301,7 @@ ProjectSpec LineageSpec() {
       "-- note is only mentioned in a comment\n"
       "SELECT CAST(created_at AS DATE) AS day, tenant_id, sum(AMOUNT) AS revenue /* channel */\n"
       "FROM curated.orders WHERE status <> 'coupon' GROUP BY ALL";
+  mart.reads_curated = {"orders"};  // as LoadProject finds it
   spec.tables.push_back(mart);
   TableSpec other;
   other.name = "unrelated";

@@ -23,9 +23,17 @@ namespace fs = std::filesystem;
 
 Env* Env::Default() {
   // Built once, never destroyed (threads may use it until the process exits). A test arming a
-  // `powercut` failpoint gets the fault-injecting Env over the working directory, from start.
-  static Env* const env = PowerCutArmed() ? new FaultInjectionEnv(fs::current_path().string())
-                                          : new Env;
+  // `powercut` failpoint, or SLUICE_FAIL_MUTATION, gets the fault-injecting Env over the
+  // working directory, from start.
+  static Env* const env = [] () -> Env* {
+    if (!PowerCutArmed() && InjectedMutationFailure() == 0) return new Env;
+    auto* fault = new FaultInjectionEnv(fs::current_path().string());
+    if (InjectedMutationFailure() > 0) {
+      fault->FailNthMutation(InjectedMutationFailure());
+      fault->set_failure_marker(fault->root() + "/" + kInjectedErrorMarker);
+    }
+    return fault;
+  }();
   return env;
 }
 

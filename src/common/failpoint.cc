@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unistd.h>
@@ -76,6 +77,14 @@ const std::map<std::string, std::string, std::less<>>& Armed() {
 }
 
 }  // namespace
+
+int64_t InjectedMutationFailure() {
+  static const int64_t n = [] {
+    const char* env = std::getenv("SLUICE_FAIL_MUTATION");
+    return env == nullptr ? int64_t{0} : std::max<int64_t>(0, std::atoll(env));
+  }();
+  return n;
+}
 
 bool PowerCutArmed() {
   for (const auto& [name, action] : Armed()) {

@@ -10,6 +10,7 @@
 // Every failpoint name is listed in kFailpoints (failpoint.cc) so tests can iterate them.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,12 @@ bool PowerCutArmed();
 
 // The marker a power cut leaves in the working directory, holding the failpoint's name.
 inline constexpr const char* kPowerCutMarker = "sluice-powercut";
+
+// SLUICE_FAIL_MUTATION=N: the process's Env is a FaultInjectionEnv over its working directory
+// whose Nth mutating call returns an injected IOError (FaultInjectionEnv::FailNthMutation),
+// leaving the file kInjectedErrorMarker there (the call and path) when it fires. 0 when unset.
+int64_t InjectedMutationFailure();
+inline constexpr const char* kInjectedErrorMarker = "sluice-injected-error";
 
 }  // namespace sluice
 

@@ -63,12 +63,18 @@ int64_t FaultInjectionEnv::mutations() const {
   return mutations_;
 }
 
+void FaultInjectionEnv::set_failure_marker(std::string path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  failure_marker_ = std::move(path);
+}
+
 Status FaultInjectionEnv::CountMutation(const std::string& path) {
   ++mutations_;
-  if (fail_at_ != 0 && mutations_ == fail_at_) {
-    return Status::IOError(path, "injected I/O error (mutating call " + std::to_string(fail_at_) + ")");
-  }
-  return Status::OK();
+  if (fail_at_ == 0 || mutations_ != fail_at_) return Status::OK();
+  Status st =
+      Status::IOError(path, "injected I/O error (mutating call " + std::to_string(fail_at_) + ")");
+  if (!failure_marker_.empty()) (void)Env::WriteFile(failure_marker_, st.ToString() + "\n");
+  return st;
 }
 
 bool FaultInjectionEnv::Below(const std::string& path) const {

@@ -51,6 +51,9 @@ class FaultInjectionEnv : public Env {
   void FailNthMutation(int64_t n);
   // Mutating calls so far (failed ones included).
   int64_t mutations() const;
+  // When the injected failure fires, the error is also written to `path` (past the model), so
+  // that a test can tell a failure that fired from one never reached. Empty: not written.
+  void set_failure_marker(std::string path);
 
   // Makes the tree below root what the syncs made durable (see above). The Env keeps working
   // afterwards, with the result as its new durable state. Errors: IOError when the tree cannot
@@ -99,6 +102,7 @@ class FaultInjectionEnv : public Env {
   std::map<uint64_t, uint64_t> sizes_;    // durable size of each file inode
   int64_t mutations_ = 0;
   int64_t fail_at_ = 0;                   // mutation number to fail, 0: none
+  std::string failure_marker_;
 };
 
 // True for the files whose durability belongs to DuckDB (its database and WAL).

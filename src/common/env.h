@@ -1,7 +1,8 @@
 // Env: every file-system and clock access of sluice goes through here, so tests can fake time
 // and inject I/O errors (cf. LevelDB's Env). Env::Default() is the real POSIX implementation and
-// is safe for concurrent use; when SLUICE_FAILPOINTS arms a `powercut` action it is instead the
-// process's FaultInjectionEnv (common/fault_env.h), which tracks what each sync made durable.
+// is safe for concurrent use; when SLUICE_FAILPOINTS arms a `powercut` action, or
+// SLUICE_FAIL_MUTATION is set (common/failpoint.h), it is instead the process's
+// FaultInjectionEnv (common/fault_env.h), which tracks what each sync made durable.
 //
 // Errors: IOError(path, strerror) unless a method says otherwise.
 #pragma once

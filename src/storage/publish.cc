@@ -49,7 +49,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   fs::path prev;
   if (env->Exists(current)) {
     ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(current));
-    prev = link;
+    if (env->Exists(dir + "/" + link)) prev = link;  // dangling: publish everything again
   }
   if (prev.filename() == vname) {
     // A crash after the swap: the version is published, only the catalog was not told.

@@ -204,5 +204,39 @@ TEST_F(FaultEnvTest, FailsExactlyTheNthMutation) {
   EXPECT_EQ(Tree()["old.txt"], "durable");
 }
 
+// The POSIX Env's file calls the fault model builds on (env.h contracts).
+TEST_F(FaultEnvTest, PosixEnvFileCalls) {
+  Env* env = Env::Default();
+  auto names = env->ListDir(root_);
+  ASSERT_TRUE(names.ok()) << names.status().ToString();
+  EXPECT_EQ(*names, (std::vector<std::string>{"d", "old.txt"}));
+  auto none = env->ListDir(root_ + "/missing");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  ASSERT_TRUE(env->Symlink("d", root_ + "/current").ok());
+  auto target = env->ReadSymlink(root_ + "/current");
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(*target, "d");
+  EXPECT_EQ(env->ReadSymlink(root_ + "/nothing").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(env->ReadSymlink(root_ + "/old.txt").status().code(), StatusCode::kIOError);
+  EXPECT_FALSE(env->Symlink("d", root_ + "/current").ok()) << "an existing link is not replaced";
+
+  ASSERT_TRUE(env->LinkFile(root_ + "/old.txt", root_ + "/d/same.txt").ok());
+  EXPECT_EQ(fs::hard_link_count(root_ + "/old.txt"), 2u);
+  ASSERT_TRUE(env->Truncate(root_ + "/d/same.txt", 3).ok());
+  auto size = env->FileSize(root_ + "/old.txt");
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(*size, 3u) << "one inode";
+  EXPECT_EQ(env->FileSize(root_ + "/missing").status().code(), StatusCode::kIOError);
+
+  EXPECT_EQ(env->RemoveDir(root_ + "/d").code(), StatusCode::kIOError) << "not empty";
+  ASSERT_TRUE(env->CreateDirs(root_ + "/empty").ok());
+  EXPECT_TRUE(env->RemoveDir(root_ + "/empty").ok());
+  EXPECT_FALSE(env->Exists(root_ + "/empty"));
+  ASSERT_TRUE(env->RemoveAll(root_ + "/current").ok());
+  EXPECT_TRUE(fs::exists(root_ + "/d/inner.txt")) << "RemoveAll of a symlink keeps its target";
+}
+
 }  // namespace
 }  // namespace sluice

@@ -157,7 +157,7 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     return Status::OK();
   }
   RETURN_IF_ERROR(env->RemoveAll(tmp));
-  ::rmdir(std::filesystem::path(tmp).parent_path().c_str());  // "_tmp" itself, when empty
+  (void)env->RemoveDir(std::filesystem::path(tmp).parent_path().string());  // "_tmp", when empty
   return Status::OK();
 }
 
@@ -167,10 +167,9 @@ Status RecoverStaging(Catalog& catalog) {
   namespace fs = std::filesystem;
   for (const auto& source : catalog.spec().sources) {
     std::string tmp_root = lake + "/staging/" + source.name + "/_tmp";
-    std::error_code ec;
-    if (!fs::exists(tmp_root, ec)) continue;
-    for (const auto& entry : fs::directory_iterator(tmp_root, ec)) {
-      std::string batch_id = entry.path().filename().string();
+    ASSIGN_OR_RETURN(auto batch_ids, env->ListDir(tmp_root));
+    if (batch_ids.empty() && !env->Exists(tmp_root)) continue;
+    for (const std::string& batch_id : batch_ids) {
       ASSIGN_OR_RETURN(auto batch, FindBatch(catalog, source.name, batch_id));
       if (batch) {
         // Committed: roll forward the renames the crash interrupted.
@@ -191,7 +190,7 @@ Status RecoverStaging(Catalog& catalog) {
         }
       }
       // Uncommitted (or finished): nothing in it is visible; remove it.
-      RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+      RETURN_IF_ERROR(env->RemoveAll(tmp_root + "/" + batch_id));
     }
     RETURN_IF_ERROR(env->RemoveAll(tmp_root));
   }

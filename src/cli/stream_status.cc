@@ -7,6 +7,7 @@
 
 #include "catalog/ledger_reads.h"
 #include "catalog/stream_ledger.h"
+#include "common/env.h"
 
 namespace sluice::cli {
 
@@ -38,9 +39,9 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
 }
 
 std::optional<nlohmann::json> RunningServe(const ProjectSpec& spec) {
-  std::ifstream f(spec.lake + "/serve.json");
-  if (!f) return std::nullopt;
-  nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  Result<std::string> text = Env::Default()->ReadFile(spec.lake + "/serve.json");
+  if (!text.ok()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
   const pid_t pid = j["pid"].get<pid_t>();
   if (pid <= 0 || ::kill(pid, 0) != 0) return std::nullopt;  // left behind by a killed server

@@ -88,10 +88,7 @@ void Server::Impl::RefreshGauges() {
       // HTTP: requests waiting for the engine, and how long the oldest has waited.
       double oldest = 0;
       if (!s->http.empty()) {
-        oldest = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count() -
-                                     s->http.front()->received_us) /
+        oldest = static_cast<double>(env()->NowMicros() - s->http.front()->received_us) /
                  1e6;
       }
       s->lag_messages->Set(static_cast<double>(s->http.size()));
@@ -105,9 +102,7 @@ nlohmann::json Server::Impl::StatusJson() {
   out["pid"] = static_cast<int64_t>(::getpid());
   out["listen"] = "http://" + options.host + ":" + std::to_string(port);
   out["state"] = draining ? "stopping" : "serving";
-  out["updated_at_us"] = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  out["updated_at_us"] = env()->NowMicros();
   out["inflight_bytes"] = budget.used();
   out["inflight_limit_bytes"] = budget.limit();
   {
@@ -150,16 +145,11 @@ nlohmann::json Server::Impl::StatusJson() {
 
 void Server::Impl::WriteStatusFile() {
   // Atomic replace: `sluice status` never reads half a file.
-  namespace fs = std::filesystem;
+  // Atomic replace without fsync: advisory, rewritten every second; an error is dropped (the
+  // next second tries again).
   const std::string path = engine->spec().lake + "/serve.json";
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << StatusJson().dump(2) << "\n";
-    if (!f) return;  // the next second tries again; status is advisory
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
+  if (env()->WriteFile(tmp, StatusJson().dump(2) + "\n").ok()) (void)env()->Rename(tmp, path);
 }
 
 }  // namespace sluice

@@ -46,8 +46,11 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   const std::string current = dir + "/current";
   RETURN_IF_ERROR(env->CreateDirs(dir));
 
-  std::error_code ec;
-  fs::path prev = fs::exists(current, ec) ? fs::read_symlink(current, ec) : fs::path();
+  fs::path prev;
+  if (env->Exists(current)) {
+    ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(current));
+    if (env->Exists(dir + "/" + link)) prev = link;  // dangling: publish everything again
+  }
   if (prev.filename() == vname) {
     // A crash after the swap: the version is published, only the catalog was not told.
   } else {
@@ -103,8 +106,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
         if (changed.count(rel.parent_path().string())) continue;
         fs::path to = fs::path(tmp) / rel;
         RETURN_IF_ERROR(env->CreateDirs(to.parent_path().string()));
-        fs::create_hard_link(f, to, ec);
-        if (ec) return Status::IOError(to.string(), "hard link: " + ec.message());
+        RETURN_IF_ERROR(env->LinkFile(f, to.string()));
       }
     }
     RETURN_IF_ERROR(SyncTree(env, tmp));
@@ -113,8 +115,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     RETURN_IF_ERROR(env->Rename(tmp, dir + "/" + vname));
     std::string link_tmp = current + ".tmp";
     (void)env->RemoveAll(link_tmp);
-    fs::create_directory_symlink(vname, link_tmp, ec);
-    if (ec) return Status::IOError(link_tmp, "symlink: " + ec.message());
+    RETURN_IF_ERROR(env->Symlink(vname, link_tmp));
     RETURN_IF_ERROR(env->Rename(link_tmp, current));
     RETURN_IF_ERROR(env->SyncDir(dir));
     SLUICE_FAILPOINT("publish.after_swap");
@@ -129,24 +130,24 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   RETURN_IF_ERROR(catalog.Commit());
 
   // Keep the new version and the one before it; older ones have had a whole publish to drain.
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name == "current" || name == vname || entry.path().filename() == prev.filename()) continue;
-    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+  ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
+  for (const std::string& name : names) {
+    if (name == "current" || name == vname || name == prev.filename().string()) continue;
+    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
   }
   return true;
 }
 
 Status RecoverPublished(Catalog& catalog) {
-  std::error_code ec;
+  Env* env = catalog.env();
   for (const char* layer : {"curated", "marts"}) {
-    fs::path root = fs::path(catalog.lake()) / "published" / layer;
-    if (!fs::exists(root, ec)) continue;
-    for (const auto& table : fs::directory_iterator(root, ec)) {
-      for (const auto& entry : fs::directory_iterator(table.path(), ec)) {
-        std::string name = entry.path().filename().string();
+    const std::string root = catalog.lake() + "/published/" + layer;
+    ASSIGN_OR_RETURN(auto tables, env->ListDir(root));
+    for (const std::string& table : tables) {
+      ASSIGN_OR_RETURN(auto names, env->ListDir(root + "/" + table));
+      for (const std::string& name : names) {
         if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
-          RETURN_IF_ERROR(catalog.env()->RemoveAll(entry.path().string()));
+          RETURN_IF_ERROR(env->RemoveAll(root + "/" + table + "/" + name));
         }
       }
     }

@@ -361,6 +361,21 @@ double MetricValue(const std::string& text, const std::string& name,
   return std::nan("");
 }
 
+// Polls /metrics until every micro-batch of `source` committed so far has been merged by a
+// transform (one accept-to-queryable sample per committed batch); false after `timeout`.
+bool WaitAllQueryable(int port, const std::string& source, seconds timeout = seconds(120)) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    const std::string m = HttpClient(port, 10).Get("/metrics").body;
+    const double batches = MetricValue(m, "sluice_batches_committed_total", {{"source", source}});
+    const double merged =
+        MetricValue(m, "sluice_accept_to_queryable_seconds_count", {{"source", source}});
+    if (batches > 0 && merged == batches) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
 // A synthetic valid order line (~120 bytes), for load that needs no ground truth.
 std::string OrderLine(const std::string& id, int tenant, int64_t seq) {
   char tenant_id[8];
@@ -455,7 +470,8 @@ TEST(ServeHttp, ExactlyOnceThroughHttp) {
   ASSERT_FALSE(HasFailure()) << "server stderr:\n" << server->Stderr();
 
   // Retries after the answer (and after transforms ran): the same answer, replayed.
-  std::this_thread::sleep_for(milliseconds(700));
+  ASSERT_TRUE(WaitAllQueryable(port, "orders")) << "no transform merged the batches; stderr:\n"
+                                                << server->Stderr();
   auto client = std::make_unique<HttpClient>(port);
   int replays = 0;
   for (size_t i = 0; i < chunks.size(); i += 3) {
@@ -1229,7 +1245,8 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
     replayed += ParseAnswer(r).accepted;
   }
   ASSERT_GT(dead, 0) << "the generator's data should hold invalid lines";
-  std::this_thread::sleep_for(milliseconds(700));  // a transform cycle
+  ASSERT_TRUE(WaitAllQueryable(server->port(), "orders"))
+      << "no transform merged the batches; stderr:\n" << server->Stderr();
 
   HttpResponse health = client->Get("/v1/health");
   EXPECT_EQ(health.status, 200) << Describe(health);

@@ -241,7 +241,9 @@ Status Server::Run() {
 void Server::Impl::Log(const std::string& line) {
   std::time_t t = std::time(nullptr);
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  struct tm utc {};
+  gmtime_r(&t, &utc);  // not std::gmtime: Log is called from several threads
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   std::fprintf(stderr, "%s sluice serve: %s\n", stamp, line.c_str());
 }
 

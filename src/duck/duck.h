@@ -21,8 +21,9 @@ namespace sluice::duck {
 
 // A fully materialized query result with every cell rendered as text (NULL -> nullopt).
 // Numbers print in DuckDB's canonical form; DATE as 2026-01-03, TIMESTAMP as
-// 2026-01-03 10:15:00[.ffffff] (TIMESTAMPTZ in UTC with "+00"), infinite ones as infinity. Types without a rendering here are an InvalidArgument asking
-// the caller to cast (callers showing user SQL cast every column to VARCHAR in SQL).
+// 2026-01-03 10:15:00[.ffffff] (TIMESTAMPTZ in UTC with "+00"), infinite ones as infinity.
+// Types without a rendering here are an InvalidArgument asking the caller to cast (callers
+// showing user SQL cast every column to VARCHAR in SQL). For typed output see json_encoder.h.
 struct Rows {
   std::vector<std::string> names;
   std::vector<std::string> types;  // DuckDB type names, e.g. "VARCHAR", "DECIMAL(12,2)"

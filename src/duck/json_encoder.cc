@@ -197,15 +197,25 @@ void Encode(const Node& node, duckdb_vector vec, idx_t row, std::string* out) {
   }
   void* data = duckdb_vector_get_data(vec);
   switch (node.id) {
-    case DUCKDB_TYPE_BOOLEAN: *out += static_cast<bool*>(data)[row] ? "true" : "false"; return;
-    case DUCKDB_TYPE_TINYINT: return AppendInteger(static_cast<int8_t*>(data)[row], out);
-    case DUCKDB_TYPE_SMALLINT: return AppendInteger(static_cast<int16_t*>(data)[row], out);
-    case DUCKDB_TYPE_INTEGER: return AppendInteger(static_cast<int32_t*>(data)[row], out);
-    case DUCKDB_TYPE_BIGINT: return AppendInteger(static_cast<int64_t*>(data)[row], out);
-    case DUCKDB_TYPE_UTINYINT: return AppendInteger(static_cast<uint8_t*>(data)[row], out);
-    case DUCKDB_TYPE_USMALLINT: return AppendInteger(static_cast<uint16_t*>(data)[row], out);
-    case DUCKDB_TYPE_UINTEGER: return AppendInteger(static_cast<uint32_t*>(data)[row], out);
-    case DUCKDB_TYPE_UBIGINT: return AppendInteger(static_cast<uint64_t*>(data)[row], out);
+    case DUCKDB_TYPE_BOOLEAN:
+      *out += static_cast<bool*>(data)[row] ? "true" : "false";
+      return;
+    case DUCKDB_TYPE_TINYINT:
+      return AppendInteger(static_cast<int8_t*>(data)[row], out);
+    case DUCKDB_TYPE_SMALLINT:
+      return AppendInteger(static_cast<int16_t*>(data)[row], out);
+    case DUCKDB_TYPE_INTEGER:
+      return AppendInteger(static_cast<int32_t*>(data)[row], out);
+    case DUCKDB_TYPE_BIGINT:
+      return AppendInteger(static_cast<int64_t*>(data)[row], out);
+    case DUCKDB_TYPE_UTINYINT:
+      return AppendInteger(static_cast<uint8_t*>(data)[row], out);
+    case DUCKDB_TYPE_USMALLINT:
+      return AppendInteger(static_cast<uint16_t*>(data)[row], out);
+    case DUCKDB_TYPE_UINTEGER:
+      return AppendInteger(static_cast<uint32_t*>(data)[row], out);
+    case DUCKDB_TYPE_UBIGINT:
+      return AppendInteger(static_cast<uint64_t*>(data)[row], out);
     case DUCKDB_TYPE_HUGEINT:
       *out += FormatInt128(Int128(static_cast<duckdb_hugeint*>(data)[row]));
       return;
@@ -239,7 +249,8 @@ void Encode(const Node& node, duckdb_vector vec, idx_t row, std::string* out) {
           *out += FormatDecimal(Int128(static_cast<duckdb_hugeint*>(data)[row]), node.scale);
           return;
       }
-    case DUCKDB_TYPE_VARCHAR: return AppendJsonString(StringAt(data, row), out);
+    case DUCKDB_TYPE_VARCHAR:
+      return AppendJsonString(StringAt(data, row), out);
     case DUCKDB_TYPE_BLOB: {
       std::string_view bytes = StringAt(data, row);
       return AppendQuoted(Base64(bytes.data(), bytes.size()), out);
@@ -252,9 +263,15 @@ void Encode(const Node& node, duckdb_vector vec, idx_t row, std::string* out) {
     case DUCKDB_TYPE_ENUM: {
       size_t index;
       switch (node.internal) {
-        case DUCKDB_TYPE_UTINYINT: index = static_cast<uint8_t*>(data)[row]; break;
-        case DUCKDB_TYPE_USMALLINT: index = static_cast<uint16_t*>(data)[row]; break;
-        default: index = static_cast<uint32_t*>(data)[row]; break;
+        case DUCKDB_TYPE_UTINYINT:
+          index = static_cast<uint8_t*>(data)[row];
+          break;
+        case DUCKDB_TYPE_USMALLINT:
+          index = static_cast<uint16_t*>(data)[row];
+          break;
+        default:
+          index = static_cast<uint32_t*>(data)[row];
+          break;
       }
       *out += index < node.dictionary.size() ? node.dictionary[index] : "null";
       return;
@@ -271,12 +288,17 @@ void Encode(const Node& node, duckdb_vector vec, idx_t row, std::string* out) {
       return AppendQuoted(FormatTimeOfDay(static_cast<int64_t*>(data)[row], 6), out);
     case DUCKDB_TYPE_TIME_NS:
       return AppendQuoted(FormatTimeOfDay(static_cast<int64_t*>(data)[row], 9), out);
-    case DUCKDB_TYPE_TIME_TZ: return AppendTimeTz(static_cast<uint64_t*>(data)[row], out);
-    case DUCKDB_TYPE_TIMESTAMP_S: return AppendTimestamp(static_cast<int64_t*>(data)[row], 0, out);
-    case DUCKDB_TYPE_TIMESTAMP_MS: return AppendTimestamp(static_cast<int64_t*>(data)[row], 3, out);
+    case DUCKDB_TYPE_TIME_TZ:
+      return AppendTimeTz(static_cast<uint64_t*>(data)[row], out);
+    case DUCKDB_TYPE_TIMESTAMP_S:
+      return AppendTimestamp(static_cast<int64_t*>(data)[row], 0, out);
+    case DUCKDB_TYPE_TIMESTAMP_MS:
+      return AppendTimestamp(static_cast<int64_t*>(data)[row], 3, out);
     case DUCKDB_TYPE_TIMESTAMP:
-    case DUCKDB_TYPE_TIMESTAMP_TZ: return AppendTimestamp(static_cast<int64_t*>(data)[row], 6, out);
-    case DUCKDB_TYPE_TIMESTAMP_NS: return AppendTimestamp(static_cast<int64_t*>(data)[row], 9, out);
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return AppendTimestamp(static_cast<int64_t*>(data)[row], 6, out);
+    case DUCKDB_TYPE_TIMESTAMP_NS:
+      return AppendTimestamp(static_cast<int64_t*>(data)[row], 9, out);
     case DUCKDB_TYPE_INTERVAL: {
       const duckdb_interval v = static_cast<duckdb_interval*>(data)[row];
       return AppendQuoted(FormatInterval(v.months, v.days, v.micros), out);
@@ -372,13 +394,27 @@ void AppendJsonString(std::string_view text, std::string* out) {
       continue;
     }
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           *out += "\\u00";

@@ -28,6 +28,8 @@
 //   UNION                                 the value of its current member
 // Other types (BIGNUM, ...) are refused by Create, naming the column: cast them in SQL.
 // Years outside 0..9999 print in ISO 8601's expanded form ("+12345-01-01").
+//
+// A JsonRowWriter is not safe for concurrent use: one per result, fed by one thread.
 #pragma once
 
 #include <duckdb.h>

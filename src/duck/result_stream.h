@@ -22,7 +22,9 @@ namespace sluice::duck {
 class Chunk {
  public:
   explicit Chunk(duckdb_data_chunk chunk) : chunk_(chunk) {}
-  ~Chunk() { if (chunk_) duckdb_destroy_data_chunk(&chunk_); }
+  ~Chunk() {
+    if (chunk_) duckdb_destroy_data_chunk(&chunk_);
+  }
   Chunk(Chunk&& other) noexcept : chunk_(other.chunk_) { other.chunk_ = nullptr; }
   Chunk(const Chunk&) = delete;
   Chunk& operator=(const Chunk&) = delete;

@@ -69,8 +69,8 @@ std::string FormatInt128(__int128 v) {
 
 std::string FormatDecimal(__int128 v, int scale) {
   const bool negative = v < 0;
-  std::string digits =
-      FormatUInt128(negative ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v));
+  std::string digits = FormatUInt128(negative ? -static_cast<unsigned __int128>(v)
+                                              : static_cast<unsigned __int128>(v));
   if (scale > 0) {
     if (static_cast<int>(digits.size()) <= scale) {
       digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');

@@ -1,9 +1,8 @@
 // `sluice query` through the binary: typed JSON output (issue 9, defect 3) and how a lake held
 // by another process is told apart from other errors opening it (defect 9).
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -66,7 +65,8 @@ TEST(QueryJson, ValuesAreTyped) {
   EXPECT_TRUE(rows[0]["i"].is_number_integer());
 
   // The lake's own columns: DECIMAL amounts and BIGINT seq as numbers, UTC timestamps.
-  r = QueryJson(p, "SELECT order_id, amount, seq, created_at FROM curated.orders ORDER BY order_id");
+  r = QueryJson(p,
+                "SELECT order_id, amount, seq, created_at FROM curated.orders ORDER BY order_id");
   ASSERT_TRUE(r.ok()) << r.Describe();
   rows = Json::parse(r.out);
   expected = Json::parse(R"([
@@ -79,10 +79,11 @@ TEST(QueryJson, ValuesAreTyped) {
 TEST(QueryJson, WideNumbersKeepEveryDigit) {
   TempDir tmp;
   Project p = RunProject(tmp.path() + "/shop");
-  ProcessResult r = QueryJson(
-      p, "SELECT CAST('1234567890123456789012345678.0123456789' AS DECIMAL(38,10)) AS d, "
-         "CAST('-170141183460469231731687303715884105728' AS HUGEINT) AS h, "
-         "CAST(18446744073709551615 AS UBIGINT) AS u FROM range(2)");
+  ProcessResult r =
+      QueryJson(p,
+                "SELECT CAST('1234567890123456789012345678.0123456789' AS DECIMAL(38,10)) AS d, "
+                "CAST('-170141183460469231731687303715884105728' AS HUGEINT) AS h, "
+                "CAST(18446744073709551615 AS UBIGINT) AS u FROM range(2)");
   ASSERT_TRUE(r.ok()) << r.Describe();
   const std::string row =
       "{\"d\":1234567890123456789012345678.0123456789,"
@@ -128,9 +129,8 @@ TEST(LakeInUse, NamesTheProcessHoldingTheLake) {
   HeldLock held(p.Lake() + "/sluice.duckdb");
   ASSERT_TRUE(held.ok());
   const std::string pid = "(pid " + std::to_string(::getpid()) + ")";
-  for (const auto& [command, args] :
-       std::vector<std::pair<std::string, std::vector<std::string>>>{{"query", {"SELECT 1"}},
-                                                                     {"run", {}}}) {
+  for (const auto& [command, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"query", {"SELECT 1"}}, {"run", {}}}) {
     ProcessResult r = p.Sluice(command, args);
     ExpectCleanFailure(r, command);
     EXPECT_NE(r.err.find("is in use by another sluice process " + pid), std::string::npos)

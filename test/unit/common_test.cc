@@ -1,11 +1,11 @@
 // Unit tests of common/: Status and Result, timestamps, UTF-8 validation, failpoints, and a
 // known-answer test of the content hash.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "common/env.h"
 #include "common/failpoint.h"
@@ -122,26 +122,26 @@ size_t Len(const std::string& s) {
 TEST(Utf8Test, SequenceLengths) {
   EXPECT_EQ(Len("a"), 1u);
   EXPECT_EQ(Len(std::string(1, '\0')), 1u);
-  EXPECT_EQ(Len("\xC3\xA9"), 2u);              // é
-  EXPECT_EQ(Len("\xE2\x82\xAC"), 3u);          // €
-  EXPECT_EQ(Len("\xF0\x9F\xA6\x86"), 4u);      // 🦆
-  EXPECT_EQ(Len("\xF4\x8F\xBF\xBF"), 4u);      // U+10FFFF, the last code point
-  EXPECT_EQ(Len("\xEF\xBF\xBD"), 3u);          // U+FFFD
+  EXPECT_EQ(Len("\xC3\xA9"), 2u);          // é
+  EXPECT_EQ(Len("\xE2\x82\xAC"), 3u);      // €
+  EXPECT_EQ(Len("\xF0\x9F\xA6\x86"), 4u);  // 🦆
+  EXPECT_EQ(Len("\xF4\x8F\xBF\xBF"), 4u);  // U+10FFFF, the last code point
+  EXPECT_EQ(Len("\xEF\xBF\xBD"), 3u);      // U+FFFD
 }
 
 TEST(Utf8Test, RefusesWhatIsNotUtf8) {
-  EXPECT_EQ(Len("\x80"), 0u);                  // stray continuation byte
-  EXPECT_EQ(Len("\xC0\x80"), 0u);              // overlong NUL
-  EXPECT_EQ(Len("\xC1\xBF"), 0u);              // overlong
-  EXPECT_EQ(Len("\xE0\x80\x80"), 0u);          // overlong 3-byte
-  EXPECT_EQ(Len("\xF0\x80\x80\x80"), 0u);      // overlong 4-byte
-  EXPECT_EQ(Len("\xED\xA0\x80"), 0u);          // surrogate U+D800
-  EXPECT_EQ(Len("\xF4\x90\x80\x80"), 0u);      // U+110000
+  EXPECT_EQ(Len("\x80"), 0u);              // stray continuation byte
+  EXPECT_EQ(Len("\xC0\x80"), 0u);          // overlong NUL
+  EXPECT_EQ(Len("\xC1\xBF"), 0u);          // overlong
+  EXPECT_EQ(Len("\xE0\x80\x80"), 0u);      // overlong 3-byte
+  EXPECT_EQ(Len("\xF0\x80\x80\x80"), 0u);  // overlong 4-byte
+  EXPECT_EQ(Len("\xED\xA0\x80"), 0u);      // surrogate U+D800
+  EXPECT_EQ(Len("\xF4\x90\x80\x80"), 0u);  // U+110000
   EXPECT_EQ(Len("\xF5\x80\x80\x80"), 0u);
   EXPECT_EQ(Len("\xFF"), 0u);
-  EXPECT_EQ(Len("\xC3"), 0u);                  // truncated
-  EXPECT_EQ(Len("\xE2\x82"), 0u);              // truncated
-  EXPECT_EQ(Len("\xC3\x41"), 0u);              // continuation expected
+  EXPECT_EQ(Len("\xC3"), 0u);      // truncated
+  EXPECT_EQ(Len("\xE2\x82"), 0u);  // truncated
+  EXPECT_EQ(Len("\xC3\x41"), 0u);  // continuation expected
 }
 
 TEST(Utf8Test, InvalidOffset) {
@@ -161,7 +161,9 @@ TEST(FailpointTest, NamesAreUniqueAndInProtocolOrder) {
   EXPECT_EQ(unique.size(), all.size());
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front(), "schema.before_commit");
-  auto pos = [&](const std::string& n) { return std::find(all.begin(), all.end(), n) - all.begin(); };
+  auto pos = [&](const std::string& n) {
+    return std::find(all.begin(), all.end(), n) - all.begin();
+  };
   EXPECT_LT(pos("ingest.after_stage_write"), pos("ingest.after_fsync"));
   EXPECT_LT(pos("ingest.after_fsync"), pos("ingest.after_catalog_commit"));
   EXPECT_LT(pos("publish.after_write"), pos("publish.after_swap"));

@@ -1,16 +1,16 @@
 // Unit tests of duck/: quoting, the text rendering of Rows, DuckDB errors as Status codes,
 // settings, the lock probe, and the typed JSON encoder against exact expected text.
+#include "duck/duck.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "duck/database_lock.h"
-#include "duck/duck.h"
 #include "duck/errors.h"
 #include "duck/json_encoder.h"
 #include "duck/result_stream.h"
@@ -45,17 +45,18 @@ TEST(QuotingTest, IdentDoublesDoubleQuotes) {
 // Every value DuckDB reads back from Literal(v) is v, byte for byte.
 TEST(QuotingTest, LiteralRoundTripsThroughDuckDB) {
   auto conn = Open();
-  const std::string values[] = {"",
-                                "O'Hara",
-                                "'; DROP TABLE t; --",
-                                "''''",
-                                "say \"hi\"",
-                                "back\\slash \\' ",
-                                "line\nbreak\ttab\r",
-                                "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\xA6\x86 \xE4\xB8\xAD\xE6\x96\x87",
-                                std::string("nul\0inside", 10),
-                                std::string("\0", 1),
-                                std::string("'\0'", 3)};
+  const std::string values[] = {
+      "",
+      "O'Hara",
+      "'; DROP TABLE t; --",
+      "''''",
+      "say \"hi\"",
+      "back\\slash \\' ",
+      "line\nbreak\ttab\r",
+      "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\xA6\x86 \xE4\xB8\xAD\xE6\x96\x87",
+      std::string("nul\0inside", 10),
+      std::string("\0", 1),
+      std::string("'\0'", 3)};
   for (const auto& v : values) {
     auto rows = conn->Query("SELECT " + Literal(v) + " AS v, length(" + Literal(v) + ") AS n");
     ASSERT_TRUE(rows.ok()) << rows.status().ToString() << " for " << Literal(v);
@@ -65,15 +66,17 @@ TEST(QuotingTest, LiteralRoundTripsThroughDuckDB) {
 
 TEST(QuotingTest, IdentRoundTripsThroughDuckDB) {
   auto conn = Open();
-  const std::string names[] = {"plain", "my col", "a\"b", "\"\"", "select", "caf\xC3\xA9 \xF0\x9F\xA6\x86",
-                               "it's", "dot.ted"};
+  const std::string names[] = {"plain", "my col", "a\"b",
+                               "\"\"",  "select", "caf\xC3\xA9 \xF0\x9F\xA6\x86",
+                               "it's",  "dot.ted"};
   for (const auto& n : names) {
     auto rows = conn->Query("SELECT 1 AS " + Ident(n));
     ASSERT_TRUE(rows.ok()) << rows.status().ToString() << " for " << Ident(n);
     EXPECT_EQ(rows->names.at(0), n);
-    ASSERT_TRUE(conn->Execute("CREATE TABLE " + Ident(n) + " (" + Ident(n) + " INTEGER)").ok()) << n;
-    auto tables = conn->Query("SELECT table_name FROM duckdb_tables() WHERE table_name = " +
-                              Literal(n));
+    ASSERT_TRUE(conn->Execute("CREATE TABLE " + Ident(n) + " (" + Ident(n) + " INTEGER)").ok())
+        << n;
+    auto tables =
+        conn->Query("SELECT table_name FROM duckdb_tables() WHERE table_name = " + Literal(n));
     ASSERT_TRUE(tables.ok());
     EXPECT_EQ(tables->rows.size(), 1u) << n;
     ASSERT_TRUE(conn->Execute("DROP TABLE " + Ident(n)).ok()) << n;
@@ -171,19 +174,20 @@ TEST(RowsTest, NestedTypesAskForACast) {
 TEST(ErrorsTest, MapsDuckDBErrorTypes) {
   auto conn = Open();
   ASSERT_TRUE(conn->Execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b INTEGER NOT NULL);"
-                            "INSERT INTO t VALUES (1, 1)").ok());
+                            "INSERT INTO t VALUES (1, 1)")
+                  .ok());
   struct Case {
     const char* sql;
     StatusCode code;
   } cases[] = {
-      {"SELEC 1", StatusCode::kInvalidArgument},                             // parser
-      {"SELECT nope FROM t", StatusCode::kInvalidArgument},                  // binder
-      {"SELECT CAST('x' AS INTEGER)", StatusCode::kInvalidArgument},         // conversion
-      {"SELECT * FROM missing_table", StatusCode::kNotFound},                // catalog
-      {"INSERT INTO t VALUES (1, 2)", StatusCode::kAborted},                 // duplicate key
-      {"INSERT INTO t VALUES (2, NULL)", StatusCode::kAborted},              // NOT NULL
+      {"SELEC 1", StatusCode::kInvalidArgument},                               // parser
+      {"SELECT nope FROM t", StatusCode::kInvalidArgument},                    // binder
+      {"SELECT CAST('x' AS INTEGER)", StatusCode::kInvalidArgument},           // conversion
+      {"SELECT * FROM missing_table", StatusCode::kNotFound},                  // catalog
+      {"INSERT INTO t VALUES (1, 2)", StatusCode::kAborted},                   // duplicate key
+      {"INSERT INTO t VALUES (2, NULL)", StatusCode::kAborted},                // NOT NULL
       {"SELECT * FROM read_csv('/nonexistent/x.csv')", StatusCode::kIOError},  // IO
-      {"SET no_such_setting = 1", StatusCode::kNotFound},                    // catalog
+      {"SET no_such_setting = 1", StatusCode::kNotFound},                      // catalog
   };
   for (const auto& c : cases) {
     Status st = conn->Execute(c.sql);
@@ -291,7 +295,8 @@ TEST(DatabaseLockTest, NamesTheProcessHoldingTheLock) {
   const std::string path = std::string(dir) + "/db.duckdb";
   {
     auto conn = Open();
-    ASSERT_TRUE(conn->Execute("ATTACH " + Literal(path) + " AS db; CREATE TABLE db.t (a INT)").ok());
+    ASSERT_TRUE(
+        conn->Execute("ATTACH " + Literal(path) + " AS db; CREATE TABLE db.t (a INT)").ok());
   }
   EXPECT_EQ(DatabaseLockHolder(path, true), std::nullopt);
   EXPECT_EQ(DatabaseLockHolder(dir + std::string("/missing"), true), std::nullopt);
@@ -309,7 +314,7 @@ TEST(DatabaseLockTest, NamesTheProcessHoldingTheLock) {
   EXPECT_EQ(DatabaseLockHolder(path, true), std::nullopt);
 
   LockHolder reader = HoldLock(path, F_RDLCK);
-  EXPECT_EQ(DatabaseLockHolder(path, true), reader.pid);  // a writer must wait for readers
+  EXPECT_EQ(DatabaseLockHolder(path, true), reader.pid);     // a writer must wait for readers
   EXPECT_EQ(DatabaseLockHolder(path, false), std::nullopt);  // readers share
   Release(reader);
   std::remove(path.c_str());
@@ -331,12 +336,13 @@ TEST(ValueTextTest, Formats) {
   EXPECT_EQ(FormatDate(0), "1970-01-01");
   EXPECT_EQ(FormatDate(-1), "1969-12-31");
   // Day numbers from DuckDB: SELECT DATE '0001-01-01' - 1 - DATE '1970-01-01', ...
-  EXPECT_EQ(FormatDate(-719163), "0000-12-31");    // 1 BC, astronomical year 0
-  EXPECT_EQ(FormatDate(-735525), "-0044-03-15");   // DuckDB's DATE '-44-03-15'
+  EXPECT_EQ(FormatDate(-719163), "0000-12-31");   // 1 BC, astronomical year 0
+  EXPECT_EQ(FormatDate(-735525), "-0044-03-15");  // DuckDB's DATE '-44-03-15'
   EXPECT_EQ(FormatDate(2932897), "+10000-01-01");
   EXPECT_EQ(FormatTimestamp(-1, 6, TimestampStyle::kRfc3339), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatTimestamp(1767435300, 0, TimestampStyle::kSql), "2026-01-03 10:15:00");
-  EXPECT_EQ(FormatTimestamp(1767435300123, 3, TimestampStyle::kRfc3339), "2026-01-03T10:15:00.123Z");
+  EXPECT_EQ(FormatTimestamp(1767435300123, 3, TimestampStyle::kRfc3339),
+            "2026-01-03T10:15:00.123Z");
   EXPECT_EQ(FormatInterval(0, 0, 0), "PT0S");
   EXPECT_EQ(FormatInterval(14, 3, 14706500000), "P1Y2M3DT4H5M6.5S");
   EXPECT_EQ(FormatInterval(0, -1, -5400000000), "P-1DT-1H-30M");
@@ -390,7 +396,8 @@ TEST(JsonTest, EncodesEveryTypeExactly) {
        "CAST(100 AS DOUBLE) i, CAST(1.5e-7 AS DOUBLE) s",
        R"({"f":0.1,"d":0.1,"e":1e+300,"i":100,"s":1.5e-07})"},
       {"CAST('inf' AS DOUBLE) - CAST('inf' AS DOUBLE) AS nan, CAST('inf' AS DOUBLE) AS inf, "
-       "CAST('-inf' AS DOUBLE) AS ninf, CAST('nan' AS FLOAT) AS fnan, CAST('-inf' AS FLOAT) AS finf",
+       "CAST('-inf' AS DOUBLE) AS ninf, CAST('nan' AS FLOAT) AS fnan, CAST('-inf' AS FLOAT) AS "
+       "finf",
        R"({"nan":null,"inf":null,"ninf":null,"fnan":null,"finf":null})"},
       {"CAST(12.5 AS DECIMAL(4,2)) a, CAST(-0.05 AS DECIMAL(3,2)) b, "
        "CAST(123456789012345.678 AS DECIMAL(18,3)) c, CAST(7 AS DECIMAL(9,0)) d, "
@@ -400,7 +407,8 @@ TEST(JsonTest, EncodesEveryTypeExactly) {
        R"("e":1234567890123456789012345678.0123456789,"f":-0.0000000001,"g":0.0000000000})"},
       {"'say \"hi\" \\ back' AS q, 'line' || chr(10) || 'tab' || chr(9) || 'cr' || chr(13) AS c, "
        "chr(1) || chr(31) || chr(127) AS ctl, 'caf\xC3\xA9 \xF0\x9F\xA6\x86' AS u, chr(0) AS nul",
-       "{\"q\":\"say \\\"hi\\\" \\\\ back\",\"c\":\"line\\ntab\\tcr\\r\",\"ctl\":\"\\u0001\\u001f\x7f\","
+       "{\"q\":\"say \\\"hi\\\" \\\\ "
+       "back\",\"c\":\"line\\ntab\\tcr\\r\",\"ctl\":\"\\u0001\\u001f\x7f\","
        "\"u\":\"caf\xC3\xA9 \xF0\x9F\xA6\x86\",\"nul\":\"\\u0000\"}"},
       {"CAST('\\x00\\xFFabc' AS BLOB) AS b, CAST('' AS BLOB) AS e", R"({"b":"AP9hYmM=","e":""})"},
       {"CAST('happy' AS mood) AS m", R"({"m":"happy"})"},
@@ -426,7 +434,8 @@ TEST(JsonTest, EncodesEveryTypeExactly) {
        "UUID 'ffffffff-ffff-ffff-ffff-ffffffffffff' AS f",
        R"({"a":"0b5e7f1c-3a2d-4c8e-9f00-1234567890ab","z":"00000000-0000-0000-0000-000000000000",)"
        R"("f":"ffffffff-ffff-ffff-ffff-ffffffffffff"})"},
-      {"CAST('0101' AS BIT) AS a, CAST('101010101' AS BIT) AS b", R"({"a":"0101","b":"101010101"})"},
+      {"CAST('0101' AS BIT) AS a, CAST('101010101' AS BIT) AS b",
+       R"({"a":"0101","b":"101010101"})"},
       {"[1, 2, NULL] AS l, CAST([] AS INTEGER[]) AS e, [[1], [2, 3], NULL] AS n, "
        "CAST(NULL AS INTEGER[]) AS nl",
        R"({"l":[1,2,null],"e":[],"n":[[1],[2,3],null],"nl":null})"},
@@ -482,11 +491,14 @@ TEST(JsonTest, StringsAreAlwaysValidUtf8) {
     return out;
   };
   EXPECT_EQ(s(""), "\"\"");
-  EXPECT_EQ(s("a\xFF" "b"), "\"a\xEF\xBF\xBD" "b\"");            // invalid byte -> U+FFFD
-  EXPECT_EQ(s("\xC3"), "\"\xEF\xBF\xBD\"");                       // truncated sequence
+  EXPECT_EQ(s("a\xFF"
+              "b"),
+            "\"a\xEF\xBF\xBD"
+            "b\"");                          // invalid byte -> U+FFFD
+  EXPECT_EQ(s("\xC3"), "\"\xEF\xBF\xBD\"");  // truncated sequence
   EXPECT_EQ(s("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate, per byte
-  EXPECT_EQ(s("\xC0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");      // overlong NUL
-  EXPECT_EQ(s("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");               // valid, kept as is
+  EXPECT_EQ(s("\xC0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // overlong NUL
+  EXPECT_EQ(s("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");                          // valid, kept as is
   EXPECT_EQ(s(std::string_view("\0\b\f/", 4)), "\"\\u0000\\b\\f/\"");
 }
 

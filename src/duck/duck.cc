@@ -1,13 +1,13 @@
 #include "duck/duck.h"
 
-#include "duck/errors.h"
-#include "duck/value_text.h"
-
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include "duck/errors.h"
+#include "duck/value_text.h"
 
 namespace sluice::duck {
 

@@ -1,6 +1,7 @@
 #include "catalog/catalog.h"
 
 #include "catalog/ledger.h"
+#include "duck/database_lock.h"
 #include "duck/duck.h"
 
 namespace sluice {
@@ -128,9 +129,15 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   Status st = cat->conn_->Execute("ATTACH " + Literal(db_path) + " AS lake" +
                                   (options.read_only ? " (READ_ONLY)" : ""));
   if (!st.ok()) {
-    if (st.message().find("lock") != std::string::npos) {
+    // DuckDB reports a lock conflict as an IO error like any other: ask who holds the lock.
+    std::optional<int64_t> holder;
+    if (st.code() == StatusCode::kIOError) {
+      holder = duck::DatabaseLockHolder(db_path, /*for_write=*/!options.read_only);
+    }
+    if (holder) {
       return Status::Unavailable("the lake " + spec.lake +
-                                 " is in use by another sluice process (" + st.message() + ")");
+                                 " is in use by another sluice process (pid " +
+                                 std::to_string(*holder) + ")");
     }
     return st.WithContext("opening " + db_path);
   }

@@ -14,6 +14,8 @@
 #include "catalog/user_query.h"
 #include "cli/commands.h"
 #include "cli/stream_status.h"
+#include "duck/json_encoder.h"
+#include "duck/result_stream.h"
 
 namespace sluice::cli {
 
@@ -24,14 +26,6 @@ Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project) {
   CatalogOptions options;
   options.read_only = true;
   return Catalog::Open(spec, options);
-}
-
-bool IsNumericType(const std::string& t) {
-  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT",
-                                   "DOUBLE"};
-  if (t.rfind("DECIMAL", 0) == 0) return true;
-  return std::find(std::begin(kNumeric), std::end(kNumeric), t) != std::end(kNumeric);
 }
 
 std::string CsvField(const std::string& v) {
@@ -66,6 +60,27 @@ void PrintTable(const duck::Rows& rows) {
   std::cout << "\n";
   for (const auto& r : rows.rows) line([&](size_t c) { return r[c].value_or("NULL"); });
   std::cout << "(" << rows.rows.size() << (rows.rows.size() == 1 ? " row)" : " rows)") << std::endl;
+}
+
+// Writes the result of `sql` as one JSON array of row objects, typed by duck::JsonRowWriter
+// (docs/PROJECT.md, "Query output"), a chunk at a time.
+int PrintJson(duck::Connection& conn, const std::string& sql) {
+  auto result = duck::ResultStream::Open(conn, sql);
+  if (!result.ok()) return Fail("query failed: " + result.status().message());
+  auto writer = duck::JsonRowWriter::Create((*result)->names(), (*result)->types(),
+                                            duck::JsonRowWriter::Layout::kArray);
+  if (!writer.ok()) return Fail("query failed: " + writer.status().message());
+  std::string out;
+  (*writer)->Begin(&out);
+  std::unique_ptr<duck::Chunk> chunk;
+  while ((*result)->Next(&chunk)) {
+    (*writer)->WriteChunk(*chunk, &out);
+    std::cout << out;
+    out.clear();
+  }
+  (*writer)->End(&out);
+  std::cout << out << std::flush;
+  return 0;
 }
 
 // Quality gates for `sluice status`: per test, its result in the latest run that checked it
@@ -132,6 +147,7 @@ int Query(const QueryArgs& args) {
   if (Status gate = CheckUserQuery((*catalog)->conn(), sql); !gate.ok()) {
     return Fail("query refused: " + gate.message());
   }
+  if (args.format == "json") return PrintJson((*catalog)->conn(), sql);
   auto rows = (*catalog)->conn().Query(sql);
   if (!rows.ok() && rows.status().message().find("cannot render") != std::string::npos) {
     // A type without a text rendering here (LIST, STRUCT, ...): let DuckDB cast it.
@@ -146,25 +162,6 @@ int Query(const QueryArgs& args) {
       std::cout << "\n";
     }
     std::cout.flush();
-  } else if (args.format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : rows->rows) {
-      nlohmann::json obj = nlohmann::json::object();
-      for (size_t c = 0; c < r.size(); ++c) {
-        const std::string& t = rows->types[c];
-        if (!r[c]) {
-          obj[rows->names[c]] = nullptr;
-        } else if (t == "BOOLEAN") {
-          obj[rows->names[c]] = *r[c] == "true";
-        } else if (IsNumericType(t) && *r[c] != "inf" && *r[c] != "-inf" && *r[c] != "nan") {
-          obj[rows->names[c]] = nlohmann::json::parse(*r[c]);
-        } else {
-          obj[rows->names[c]] = *r[c];
-        }
-      }
-      out.push_back(std::move(obj));
-    }
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
     PrintTable(*rows);
   }

@@ -4,7 +4,6 @@
 #include <map>
 #include <set>
 
-#include "catalog/schema_registry.h"
 #include "common/failpoint.h"
 #include "spec/compatibility.h"
 #include "spec/sql_refs.h"
@@ -85,6 +84,25 @@ Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
   return Status::OK();
 }
 
+Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,
+                                                   const std::vector<SchemaVersion>& history,
+                                                   bool keep_accepted) {
+  std::vector<Violation> out;
+  if (history.empty()) return out;
+  const std::vector<ContractVersion> versions = ToContractVersions(history);
+  ASSIGN_OR_RETURN(out, CheckAgainstHistory(versions, source.contract));
+  for (auto& v : CheckLineage(history.back().contract, source.contract,
+                              FindColumnUsers(catalog.spec(), source.name), history.back().version)) {
+    out.push_back(std::move(v));
+  }
+  ASSIGN_OR_RETURN(RetainedVersions retained, RetainedStagingVersions(catalog, source.name));
+  for (auto& v : CheckDefaultChanges(versions, source.contract, retained)) out.push_back(std::move(v));
+  if (keep_accepted) return out;
+  ASSIGN_OR_RETURN(auto accepted,
+                   FindAcceptances(catalog, source.name, SchemaFingerprint(source.contract)));
+  return WithoutAccepted(std::move(out), accepted);
+}
+
 Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
   const ProjectSpec& spec = catalog.spec();
   struct Pending {
@@ -102,11 +120,7 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       pending.push_back({&source, true});
       continue;
     }
-    ASSIGN_OR_RETURN(auto violations, CheckAgainstHistory(ToContractVersions(history), source.contract));
-    for (auto& v : CheckLineage(history.back().contract, source.contract,
-                                FindColumnUsers(spec, source.name), history.back().version)) {
-      violations.push_back(std::move(v));
-    }
+    ASSIGN_OR_RETURN(auto violations, CheckContractChange(catalog, source, history));
     if (violations.empty()) {
       pending.push_back({&source, false});
       continue;
@@ -115,7 +129,10 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
     refusals += Relative(spec, source.contract_path) + ": incompatible change to the contract of source " +
                 source.name + " (registered v" + std::to_string(history.back().version) + ", " +
                 source.contract.compatibility + ")";
-    for (const auto& v : violations) refusals += "; " + v.Describe();
+    for (const auto& v : violations) {
+      refusals += "; " + v.Describe() + " (" +
+                  HowToProceed(v, source.name, history.back().version) + ")";
+    }
   }
   if (!refusals.empty()) {
     return Status::InvalidArgument(refusals + "; nothing was changed (G7)");

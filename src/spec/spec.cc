@@ -493,6 +493,14 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
                          "key column '" + t->key[i] + "' must be required: true in contract '" +
                              contract.name + "' (" + contract.path + ")");
     }
+    // An empty key would merge every such row into one (docs/CONTRACTS.md, empty values).
+    const ColumnSpec& kcol = contract.columns[static_cast<size_t>(contract.Find(t->key[i]))];
+    if (kcol.allow_empty) {
+      return file_.Error(at, field + ".key",
+                         "key column '" + t->key[i] + "' sets allow_empty in contract '" +
+                             contract.name + "' (" + contract.path + ":" + std::to_string(kcol.line) +
+                             "); a key may not be empty");
+    }
     if (!seen.insert(t->key[i]).second) {
       return file_.Error(at, field + ".key", "column '" + t->key[i] + "' is listed twice");
     }

@@ -7,8 +7,10 @@
 //    a default that older retained files read is refused naming their versions;
 //  - removing a column a curated table holds is refused naming the table;
 //  - the "fix the contract, then redrive" workflow of docs/CONTRACTS.md, step by step.
+#include <duckdb.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "harness.h"
@@ -49,6 +51,22 @@ std::string EmptyContract(const std::string& note_rule) {
          "  seq:      {type: int64, required: true}\n";
 }
 
+// Writes the rows of `select` to a Parquet file, with an in-memory DuckDB of the test's own.
+void WriteParquet(const std::string& select, const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  duckdb_database db;
+  duckdb_connection con;
+  ASSERT_EQ(duckdb_open(nullptr, &db), DuckDBSuccess);
+  ASSERT_EQ(duckdb_connect(db, &con), DuckDBSuccess);
+  duckdb_result res;
+  const std::string sql = "COPY (" + select + ") TO " + Quote(path) + " (FORMAT parquet)";
+  const bool ok = duckdb_query(con, sql.c_str(), &res) == DuckDBSuccess;
+  EXPECT_TRUE(ok) << duckdb_result_error(&res);
+  duckdb_destroy_result(&res);
+  duckdb_disconnect(&con);
+  duckdb_close(&db);
+}
+
 TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");
@@ -68,13 +86,9 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
                  "  ,c,1\n"
                  "o2,\"\",1\n"
                  "\"\",d,2\n");
-  {
-    DuckReader duck;
-    auto r = duck.Query("COPY (SELECT * FROM (VALUES ('o1', 'a', 1::BIGINT), ('', 'b', 1), "
-                        "('  ', 'c', 1), ('o2', '', 1), ('', 'd', 2)) t(order_id, note, seq)) TO " +
-                        Quote(p.Path("landing/p/b1.parquet")) + " (FORMAT parquet)");
-    ASSERT_EQ(r.error, "");
-  }
+  WriteParquet("SELECT * FROM (VALUES ('o1', 'a', 1::BIGINT), ('', 'b', 1), ('  ', 'c', 1), "
+               "('o2', '', 1), ('', 'd', 2)) t(order_id, note, seq)",
+               p.Path("landing/p/b1.parquet"));
   ASSERT_FALSE(p.RunJson().is_null());
 
   for (const std::string s : {"j", "c", "p"}) {
@@ -83,8 +97,9 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
               (std::vector<std::vector<std::string>>{{"missing_required", "order_id", "3"}}))
         << s;
     // The good rows of the same batch are staged and curated: no curated row keyed "".
-    EXPECT_EQ(p.Rows("SELECT order_id, note FROM curated." + s + "_orders ORDER BY order_id"),
-              (std::vector<std::vector<std::string>>{{"o1", "a"}, {"o2", ""}}))
+    EXPECT_EQ(p.Rows("SELECT order_id, note IS NULL, length(note) FROM curated." + s +
+                     "_orders ORDER BY order_id"),
+              (std::vector<std::vector<std::string>>{{"o1", "false", "1"}, {"o2", "false", "0"}}))
         << s;
     EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging." + s), "2") << s;
     // G1: every row read is staged or dead-lettered, and the ledger agrees with the DLQ.
@@ -170,7 +185,7 @@ TEST(ContractRules, DefaultsChangeUnlessRetainedDataReadsThem) {
 
   // Removing channel's default: b1, written under v1, reads it. Refused, naming v1. (Under
   // `backward` no rule of the mode refuses it: only the lake's data does.)
-  Snapshot before = TakeSnapshot(p);
+  const auto curated_before = p.Rows("SELECT * FROM curated.orders ORDER BY ALL");
   WriteFileOrDie(p.Path("contracts/orders.yaml"),
                  "compatibility: backward\n" + head +
                      "  region: {type: string, required: true, default: eu}\n"
@@ -185,7 +200,8 @@ TEST(ContractRules, DefaultsChangeUnlessRetainedDataReadsThem) {
     EXPECT_NE(run.err.find(part), std::string::npos) << part << " missing in: " << run.err;
   }
   EXPECT_EQ(run.err.find("column region"), std::string::npos) << run.err;
-  ExpectSameSnapshot(before, TakeSnapshot(p), "after the refused default removal");
+  EXPECT_EQ(p.Rows("SELECT * FROM curated.orders ORDER BY ALL"), curated_before);
+  EXPECT_EQ(p.Scalar("SELECT max(version) FROM meta.schemas"), "3");
 
   // Removing region's default is fine: every retained file (v1, v3) has region.
   WriteFileOrDie(p.Path("contracts/orders.yaml"),

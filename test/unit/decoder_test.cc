@@ -339,13 +339,15 @@ TEST(DecoderJsonl, BadPartitionValue) {
   RecordBatch b = Jsonl(v, R"({"tenant":"t07"})" "\n" R"({"tenant":"a.b_c_d-E9"})");
   EXPECT_EQ(b.rows(), 2u);
   for (std::string bad : {std::string("../etc"), std::string("a/b"), std::string(".hidden"),
-                          std::string(""), std::string("a b"), std::string(129, 'x'),
+                          std::string("a b"), std::string(129, 'x'),
                           std::string("t\\u00e9"), std::string("a=b")}) {
     DeadLetter d = DeadOne(v, "{\"tenant\":\"" + bad + "\"}");
     EXPECT_EQ(d.reason, reason::kBadPartitionValue) << bad;
     EXPECT_EQ(d.column, "tenant");
   }
   EXPECT_EQ(Jsonl(v, "{\"tenant\":\"" + std::string(128, 'x') + "\"}").rows(), 1u);
+  // A path column is required: an empty value is refused as such first.
+  EXPECT_EQ(DeadOne(v, R"({"tenant":""})").reason, reason::kMissingRequired);
 }
 
 TEST(DecoderJsonl, InvalidUtf8IsBadEncodingWithEscapedRaw) {
@@ -534,7 +536,9 @@ Contract CsvContract() {
 }
 
 TEST(DecoderCsv, TypedValuesNullsAndQuoting) {
-  auto v = MakeValidator(CsvContract());
+  Contract contract = CsvContract();
+  contract.columns[0].allow_empty = true;  // so that the required id may be a quoted ""
+  auto v = MakeValidator(contract);
   RecordBatch b = Csv(v,
       "ts,id,n,amount,ok,extra\n"
       "2026-01-03T10:15:30Z,a1,5,1234567890.12,1,zzz\n"

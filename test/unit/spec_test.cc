@@ -239,6 +239,27 @@ TEST_F(SpecTest, KeyColumnNotInContract) {
                  "contracts/orders.yaml"});
 }
 
+// An empty key would merge every such row into one: allow_empty never applies to a key.
+TEST_F(SpecTest, AllowEmptyOnAKeyColumnIsRefused) {
+  WriteExample();
+  std::string contract = kOrdersContract;
+  const std::string from = "order_id:   {type: string, required: true}";
+  ASSERT_NE(contract.find(from), std::string::npos);
+  contract.replace(contract.find(from), from.size(),
+                   "order_id:   {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  ExpectInvalid({"sluice.yaml:13:", "tables.orders.key", "allow_empty", "contracts/orders.yaml:4"});
+  // On a required non-key column it is fine.
+  contract = kOrdersContract;
+  const std::string tenant = "tenant_id:  {type: string, required: true}";
+  contract.replace(contract.find(tenant), tenant.size(),
+                   "tenant_id:  {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->sources[0].contract.columns[1].allow_empty);
+}
+
 TEST_F(SpecTest, VersionColumnErrors) {
   WriteExampleWith("version: seq ", "version: seqq ");
   ExpectInvalid({"sluice.yaml:14:14", "tables.orders.version", "'seqq'", "contracts/orders.yaml"});

@@ -218,7 +218,11 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
                 << " (" << source->contract.compatibility << ")\n";
     }
     entry["violations"] = Json::array();
-    for (const auto& v : violations) entry["violations"].push_back(ViolationJson(v));
+    for (const auto& v : violations) {
+      Json j = ViolationJson(v);
+      j["to_proceed"] = HowToProceed(v, source->name, history.empty() ? 0 : history.back().version);
+      entry["violations"].push_back(std::move(j));
+    }
     report["sources"][source->name] = entry;
   }
   report["compatible"] = incompatible == 0;

@@ -19,7 +19,7 @@
 // failing statement's step and error on stderr otherwise (later statements are not run).
 //
 // Results are read through data chunks and vectors (duckdb_fetch_chunk), never through the
-// deprecated duckdb_value_* accessors, which crash on some types in DuckDB 1.4 (DESIGN.md).
+// deprecated duckdb_value_* accessors, which crash on some types in DuckDB 1.4 (docs/DUCKDB_HAZARDS.md).
 #include <duckdb.h>
 
 #include <cctype>

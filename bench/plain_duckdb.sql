@@ -6,7 +6,7 @@
 --                       checks them against the generator's expected.json)
 --   --batch FILE ...    the landing files, in order; the @batch section runs once per file.
 --
--- Line classification follows the contract of DESIGN.md (contracts/orders.yaml). Two hazards
+-- Line classification follows the contract of the example project (contracts/orders.yaml). Two hazards
 -- shape it: read_json(ignore_errors=true) silently loses valid rows, so every line is read as
 -- text and classified here; and DuckDB does not short-circuit AND inside a CASE condition, so
 -- the JSON functions sit in nested CASEs behind json_valid. The only lines the reader itself

@@ -1,4 +1,4 @@
-// The example project of `sluice init` and the demo: the brief's shop with an orders source,
+// The example project of `sluice init` and the demo: a shop with an orders source,
 // a curated orders table and a daily_revenue mart, plus generated landing data.
 #pragma once
 

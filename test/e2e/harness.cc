@@ -388,7 +388,7 @@ DuckReader::~DuckReader() {
 DuckReader::Result DuckReader::Query(const std::string& sql) {
   Result out;
   duckdb_result res;
-  // Everything as VARCHAR, read through data chunks (the brief's hazard: the deprecated
+  // Everything as VARCHAR, read through data chunks (docs/DUCKDB_HAZARDS.md: the deprecated
   // value accessors crash on some types).
   std::string wrapped = "SELECT COLUMNS(*)::VARCHAR FROM (" + sql + "\n)";
   if (duckdb_query(impl_->con, wrapped.c_str(), &res) != DuckDBSuccess) {

@@ -83,7 +83,7 @@ DeadLetter DeadOne(const ContractValidator& v, std::string_view line) {
 // JSONL
 
 TEST(DecoderJsonl, TruncatedLineDoesNotEatItsNeighbour) {
-  // The DESIGN.md hazard: DuckDB's ignore_errors read this as 1, NULL, NULL, 4.
+  // docs/DUCKDB_HAZARDS.md: DuckDB's ignore_errors read this as 1, NULL, NULL, 4.
   auto v = MakeValidator(MakeContract({Col("a", TypeKind::kInt64, true)}));
   RecordBatch b = Jsonl(v, "{\"a\":1}\n{\"a\": \n{\"a\":3}\n{\"a\":4}\n");
   EXPECT_EQ(b.rows_read, 4);

@@ -1,0 +1,85 @@
+// The top level of sluice.yaml, and the checks of names and columns every part uses.
+#include "spec/project_loader.h"
+
+#include <filesystem>
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+std::string FormatName(SourceFormat f) {
+  switch (f) {
+    case SourceFormat::kJsonl: return "jsonl";
+    case SourceFormat::kCsv: return "csv";
+    case SourceFormat::kParquet: return "parquet";
+  }
+  return "jsonl";
+}
+
+// An absolute, lexically normal path without a trailing separator.
+std::string Absolute(const fs::path& root, const std::string& p) {
+  fs::path path(p);
+  fs::path abs = path.is_absolute() ? path : root / path;
+  std::string out = abs.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+const YamlEntry* FindEntry(const std::vector<YamlEntry>& entries, const std::string& key) {
+  for (const auto& e : entries) {
+    if (e.key == key) return &e;
+  }
+  return nullptr;
+}
+
+std::string IdentifierRule() { return "use [a-z_][a-z0-9_]*, at most 63 characters"; }
+
+Status ProjectLoader::Load() {
+  ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
+  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform"}));
+  if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
+    RETURN_IF_ERROR(ParseTransform(*transform));
+  }
+  if (const YamlEntry* dlq = FindEntry(top, "dlq"); dlq && !dlq->value.IsNull()) {
+    RETURN_IF_ERROR(ParseDlq(*dlq));
+  }
+  const YamlEntry* name = FindEntry(top, "name");
+  if (name == nullptr) return file_.Error(file_.root(), "name", "missing; a project needs a name");
+  ASSIGN_OR_RETURN(spec_.name, file_.String(name->value, "name"));
+  RETURN_IF_ERROR(CheckName(name->value, "name", "project", spec_.name));
+
+  spec_.lake = Absolute(spec_.root, "lake");
+  if (const YamlEntry* lake = FindEntry(top, "lake")) {
+    ASSIGN_OR_RETURN(std::string dir, file_.String(lake->value, "lake"));
+    if (dir.empty()) return file_.Error(lake->value, "lake", "is empty");
+    spec_.lake = Absolute(spec_.root, dir);
+  }
+
+  if (const YamlEntry* sources = FindEntry(top, "sources"); sources && !sources->value.IsNull()) {
+    ASSIGN_OR_RETURN(auto entries, file_.Entries(sources->value, "sources"));
+    for (const auto& e : entries) RETURN_IF_ERROR(ParseSource(e));
+  }
+  if (const YamlEntry* tables = FindEntry(top, "tables"); tables && !tables->value.IsNull()) {
+    ASSIGN_OR_RETURN(auto entries, file_.Entries(tables->value, "tables"));
+    for (const auto& e : entries) RETURN_IF_ERROR(ParseTable(e));
+  }
+  RETURN_IF_ERROR(ResolveMartRefs());
+  RETURN_IF_ERROR(ResolveRelationships());
+  return OrderTables();
+}
+
+Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field,
+                                  const std::string& column, const Contract* contract) {
+  if (!IsValidIdentifier(column)) {
+    return file_.Error(at, field,
+                       "'" + column + "' is not a valid column name (" + IdentifierRule() + ")");
+  }
+  if (contract != nullptr && contract->Find(column) < 0) {
+    return file_.Error(at, field,
+                       "column '" + column + "' is not in contract '" + contract->name + "' (" +
+                           contract->path + ")");
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice

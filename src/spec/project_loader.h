@@ -1,0 +1,85 @@
+// ProjectLoader: turns a parsed sluice.yaml into a ProjectSpec. Private to spec/.
+//
+// The loader is split by concern: project_loader.cc (top-level keys, names and columns),
+// project_settings.cc (transform:, dlq: and other project-wide settings), source_loader.cc
+// (sources), table_loader.cc (curated tables and marts), table_tests_loader.cc (`tests:`),
+// table_order.cc (cross-references between tables and their order). Every method returns
+// InvalidArgument naming file:line:col and the field on bad input. Not thread-safe; one instance
+// per LoadProject call.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "spec/spec.h"
+#include "spec/yaml_file.h"
+
+namespace sluice {
+
+inline constexpr const char* kSpecFile = "sluice.yaml";
+
+// "jsonl", "csv" or "parquet".
+std::string FormatName(SourceFormat f);
+
+// An absolute, lexically normal path without a trailing separator.
+std::string Absolute(const std::filesystem::path& root, const std::string& p);
+
+// The entry named `key`, or null.
+const YamlEntry* FindEntry(const std::vector<YamlEntry>& entries, const std::string& key);
+
+// The identifier rule as said in messages.
+std::string IdentifierRule();
+
+// Loads sluice.yaml into a ProjectSpec. One instance per LoadProject call.
+class ProjectLoader {
+ public:
+  ProjectLoader(const YamlFile& file, ProjectSpec* spec) : file_(file), spec_(*spec) {}
+
+  Status Load();
+
+ private:
+  Status ParseSource(const YamlEntry& entry);
+  Status ParseTransform(const YamlEntry& entry);
+  Status ParseDlq(const YamlEntry& entry);
+  Status ParseNats(const YamlEntry& entry, SourceSpec* source);
+  Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
+  Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);
+  Status ParseSourcePartition(const YamlEntry& entry, SourceSpec* source);
+  Status ParseTable(const YamlEntry& entry);
+  Status ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
+  Status ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
+  // `contract` is null for marts, whose output columns are only known when the SQL runs.
+  Status ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,
+                    std::vector<TableTest>* tests);
+  Status CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,
+                     const Contract* contract);
+  Status ResolveMartRefs();
+  // Every `relationships` test names an existing table (and, for curated, a contract column).
+  Status ResolveRelationships();
+  Status OrderTables();
+
+  // Checks that `name` is an identifier usable as a `kind` name.
+  Status CheckName(const YAML::Node& at, const std::string& field, const std::string& kind,
+                   const std::string& name) {
+    if (IsValidIdentifier(name)) return Status::OK();
+    return file_.Error(at, field,
+                       "'" + name + "' is not a valid " + kind + " name (" + IdentifierRule() + ")");
+  }
+
+  const YamlFile& file_;
+  ProjectSpec& spec_;
+  std::vector<TableSpec> curated_;
+  std::vector<TableSpec> marts_;
+  std::map<std::string, YAML::Node> sql_nodes_;   // mart name -> its `sql:` value, for messages
+  std::map<std::string, std::string> sql_paths_;  // mart name -> path as written
+  struct RelationshipRef {
+    YAML::Node to_node, field_node;
+    std::string field, table, column;
+  };
+  std::vector<RelationshipRef> relationship_refs_;  // checked once every table is known
+};
+
+}  // namespace sluice

@@ -1,0 +1,47 @@
+// Project-wide settings of sluice.yaml: `transform:` and `dlq:`.
+#include "spec/project_loader.h"
+
+#include <cstdlib>
+#include <optional>
+
+namespace sluice {
+
+Status ProjectLoader::ParseTransform(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "transform"));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "transform", {"interval", "max_rows", "publish_interval"}));
+  for (const auto& e : keys) {
+    ASSIGN_OR_RETURN(std::string v, file_.String(e.value, "transform." + e.key));
+    if (e.key == "interval" || e.key == "publish_interval") {
+      std::optional<int64_t> ms = ParseDurationMillis(v);
+      if (!ms || *ms <= 0) {
+        return file_.Error(e.value, "transform." + e.key,
+                           "'" + v + "' is not a duration; write e.g. 500ms, 5s or 1m");
+      }
+      (e.key == "interval" ? spec_.transform_interval_ms : spec_.publish_interval_ms) = *ms;
+    } else {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 1) {
+        return file_.Error(e.value, "transform.max_rows", "expected a positive number, found '" + v + "'");
+      }
+      spec_.transform_max_rows = n;
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseDlq(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(auto entries, file_.Entries(entry.value, "dlq"));
+  RETURN_IF_ERROR(file_.CheckKeys(entries, "dlq", {"retention"}));
+  if (const YamlEntry* retention = FindEntry(entries, "retention")) {
+    ASSIGN_OR_RETURN(std::string text, file_.String(retention->value, "dlq.retention"));
+    spec_.dlq_retention_seconds = ParseDuration(text);
+    if (!spec_.dlq_retention_seconds) {
+      return file_.Error(retention->value, "dlq.retention",
+                         "'" + text + "' is not a duration (a number and s, m, h or d: 30d)");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice

@@ -1,0 +1,136 @@
+// Cross-references between tables (mart SQL, relationships) and the order tables run in.
+#include "spec/project_loader.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "spec/sql_refs.h"
+
+namespace sluice {
+
+Status ProjectLoader::ResolveRelationships() {
+  for (const auto& ref : relationship_refs_) {
+    const std::string layer = ref.table.substr(0, ref.table.find('.'));
+    const std::string name = ref.table.substr(ref.table.find('.') + 1);
+    const std::vector<TableSpec>& pool = layer == "curated" ? curated_ : marts_;
+    const TableSpec* target = nullptr;
+    for (const auto& t : pool) {
+      if (t.name == name) target = &t;
+    }
+    if (target == nullptr) {
+      std::vector<std::string> known;
+      for (const auto& t : pool) known.push_back(layer + "." + t.name);
+      return file_.Error(ref.to_node, ref.field + ".to",
+                         "unknown table " + ref.table + " (known: " +
+                             (known.empty() ? std::string("none") : JoinNames(known)) + ")");
+    }
+    if (layer == "curated") {
+      const SourceSpec* source = spec_.FindSource(target->from);
+      if (source != nullptr) {
+        RETURN_IF_ERROR(CheckColumn(ref.field_node, ref.field + ".field", ref.column, &source->contract));
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::ResolveMartRefs() {
+  std::set<std::string> curated_names, mart_names;
+  std::vector<std::string> curated_list, mart_list, source_list;
+  for (const auto& t : curated_) curated_names.insert(t.name), curated_list.push_back(t.name);
+  for (const auto& t : marts_) mart_names.insert(t.name), mart_list.push_back(t.name);
+  for (const auto& s : spec_.sources) source_list.push_back(s.name);
+  auto known = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("none") : JoinNames(v);
+  };
+  for (auto& mart : marts_) {
+    const std::string field = "tables." + mart.name + ".sql";
+    const std::string& sql_path = sql_paths_[mart.name];
+    for (const SqlTableRef& ref : FindTableRefs(mart.sql)) {
+      auto error = [&](const std::string& what) {
+        return Status::InvalidArgument(sql_path + ":" + std::to_string(ref.line) + ":" +
+                                       std::to_string(ref.column) + ": " + field + ": " + what);
+      };
+      const std::string ref_text = ref.schema + "." + ref.name;
+      if (ref.schema == "curated") {
+        if (curated_names.count(ref.name) == 0) {
+          std::string what = "unknown table " + ref_text + ": '" + ref.name +
+                             "' is not a curated table (known: " + known(curated_list) + ")";
+          if (mart_names.count(ref.name)) what += "; it is a mart, write marts." + ref.name;
+          return error(what);
+        }
+      } else if (ref.schema == "marts") {
+        if (mart_names.count(ref.name) == 0) {
+          std::string what = "unknown table " + ref_text + ": '" + ref.name +
+                             "' is not a mart (known: " + known(mart_list) + ")";
+          if (curated_names.count(ref.name)) what += "; it is a curated table, write curated." + ref.name;
+          return error(what);
+        }
+        bool dup = false;
+        for (const auto& d : mart.depends_on) dup = dup || d == ref.name;
+        if (!dup) mart.depends_on.push_back(ref.name);
+      } else if (ref.schema == "staging") {
+        if (spec_.FindSource(ref.name) == nullptr) {
+          return error("unknown table " + ref_text + ": '" + ref.name +
+                       "' is not a source (known: " + known(source_list) + ")");
+        }
+        bool dup = false;
+        for (const auto& d : mart.reads_staging) dup = dup || d == ref.name;
+        if (!dup) mart.reads_staging.push_back(ref.name);
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status ProjectLoader::OrderTables() {
+  std::vector<TableSpec> ordered = std::move(curated_);
+  std::vector<bool> placed(marts_.size(), false);
+  std::set<std::string> done;
+  std::vector<size_t> order;  // indexes into marts_, dependencies first
+  size_t remaining = marts_.size();
+  while (remaining > 0) {
+    bool progress = false;
+    for (size_t i = 0; i < marts_.size(); ++i) {
+      if (placed[i]) continue;
+      bool ready = true;
+      for (const auto& d : marts_[i].depends_on) ready = ready && done.count(d) > 0;
+      if (!ready) continue;
+      placed[i] = true;
+      done.insert(marts_[i].name);
+      order.push_back(i);
+      --remaining;
+      progress = true;
+      break;  // restart so that the earliest ready mart in file order always goes next
+    }
+    if (progress) continue;
+    // Every unplaced mart waits on another unplaced one: walk until a name repeats.
+    std::map<std::string, size_t> index;
+    for (size_t i = 0; i < marts_.size(); ++i) index[marts_[i].name] = i;
+    size_t cur = 0;
+    while (placed[cur]) ++cur;
+    std::vector<size_t> path;
+    while (std::find(path.begin(), path.end(), cur) == path.end()) {
+      path.push_back(cur);
+      for (const auto& d : marts_[cur].depends_on) {
+        if (!placed[index[d]]) {
+          cur = index[d];
+          break;
+        }
+      }
+    }
+    auto start = std::find(path.begin(), path.end(), cur);
+    std::string cycle;
+    for (auto it = start; it != path.end(); ++it) cycle += marts_[*it].name + " -> ";
+    cycle += marts_[cur].name;
+    const TableSpec& first = marts_[*start];
+    return file_.Error(sql_nodes_[first.name], "tables." + first.name + ".sql",
+                       "marts depend on each other in a cycle: " + cycle);
+  }
+  for (size_t i : order) ordered.push_back(std::move(marts_[i]));
+  spec_.tables = std::move(ordered);
+  return Status::OK();
+}
+
+}  // namespace sluice

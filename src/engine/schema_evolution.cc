@@ -152,7 +152,8 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       if (!p.first) {
         for (const auto& t : spec.tables) {
           if (t.kind != TableKind::kCurated || t.from != p.source->name) continue;
-          ASSIGN_OR_RETURN(bool changed, EvolveCurated(catalog, t.name, p.source->contract));
+          ASSIGN_OR_RETURN(bool changed,
+                           EvolveCurated(catalog, t.name, HeldColumns(t, p.source->contract)));
           if (!changed) continue;
           change.evolved_tables.push_back(t.name);
           // The published copy gets the new columns: a new version, every partition rewritten.

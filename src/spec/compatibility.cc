@@ -426,7 +426,7 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source) 
     if (t.kind != TableKind::kCurated || t.from != source) continue;
     curated.insert(t.name);
     const std::string who = "curated." + t.name;
-    users.holders.push_back(who);
+    users.holders.push_back({who, t.columns});
     for (const auto& k : t.key) AddUser(&users, k, who + " key");
     if (!t.version.empty()) AddUser(&users, t.version, who + " version");
     if (src != nullptr) {
@@ -470,7 +470,8 @@ std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
       what = "removed";
       // A curated table holds every column and publishes it: its consumers use it.
       for (const auto& h : users.holders) {
-        const std::string held = h + " (holds and publishes it)";
+        if (!h.columns.empty() && !Contains(h.columns, o.name)) continue;
+        const std::string held = h.table + " (holds and publishes it)";
         if (!Contains(who, held)) who.push_back(held);
       }
     } else if (!(n->type == o.type) && !IsWidening(o.type, n->type)) {

@@ -89,10 +89,15 @@ std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& h
 // Curated tables from the source contribute their key, version, partition and test columns;
 // marts whose SQL reads such a curated table contribute every column name that appears as a
 // word in their SQL outside comments and string literals (case-insensitive). `holders` lists
-// the curated tables from the source: each holds (and publishes) every contract column.
+// the curated tables from the source: each holds (and publishes) every contract column, or the
+// columns its `columns:` list declares.
 struct ColumnUsers {
+  struct Holder {
+    std::string table;                 // "curated.orders"
+    std::vector<std::string> columns;  // empty: every column
+  };
   std::map<std::string, std::vector<std::string>> by_column;
-  std::vector<std::string> holders;  // "curated.orders"
+  std::vector<Holder> holders;
 
   std::vector<std::string>& operator[](const std::string& column) { return by_column[column]; }
 };

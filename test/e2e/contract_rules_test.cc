@@ -5,7 +5,8 @@
 //    allow_empty lets a required non-key column keep "", and is refused on a key column;
 //  - a default may be added to a required column when no retained data reads it, and removing
 //    a default that older retained files read is refused naming their versions;
-//  - removing a column a curated table holds is refused naming the table;
+//  - removing a column a curated table holds is refused naming the table, and accepted once the
+//    table declares a column list without it;
 //  - the "fix the contract, then redrive" workflow of docs/CONTRACTS.md, step by step.
 #include <duckdb.h>
 #include <gtest/gtest.h>
@@ -238,6 +239,21 @@ TEST(ContractRules, RemovingAColumnACuratedTableHoldsIsRefused) {
     EXPECT_NE(run.err.find(part), std::string::npos) << part << " missing in: " << run.err;
   }
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.schemas"), "1");
+
+  // The table declares a column list without amount: the removal is accepted. The old rows keep
+  // their value; new rows read NULL.
+  std::string spec = kSpec;
+  const std::string table = "orders: {from: orders, key: [order_id], version: seq}";
+  spec.replace(spec.find(table), table.size(),
+               "orders: {from: orders, key: [order_id], version: seq, columns: [order_id]}");
+  WriteFileOrDie(p.Path("sluice.yaml"), spec);
+  check = p.Sluice("schema", {"check"});
+  EXPECT_TRUE(check.ok()) << check.Describe();
+  WriteFileOrDie(p.Landing() + "/b2.jsonl", Line("o2"));
+  ASSERT_FALSE(p.RunJson().is_null());
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.schemas"), "2");
+  EXPECT_EQ(p.Rows("SELECT order_id, amount FROM curated.orders ORDER BY order_id"),
+            (std::vector<std::vector<std::string>>{{"o1", "100"}, {"o2", "NULL"}}));
 }
 
 // ---- Fix the contract, then redrive (docs/CONTRACTS.md) --------------------------------------

@@ -5,33 +5,29 @@
 #include <fstream>
 #include <iostream>
 
+#include "catalog/ledger_reads.h"
+#include "catalog/stream_ledger.h"
+
 namespace sluice::cli {
 
 Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
-  auto& conn = catalog.conn();
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& s : catalog.spec().sources) {
     if (!s.streaming()) continue;
     nlohmann::ordered_json j = {{"type", SourceTypeName(s.type)}};
-    const std::string where = " WHERE source = " + duck::Literal(s.name);
     if (s.type == SourceType::kNats) {
-      ASSIGN_OR_RETURN(int64_t seq, conn.QueryInt("SELECT coalesce(max(last_seq), 0) FROM "
-                                                  "meta.stream_offsets" + where));
+      ASSIGN_OR_RETURN(uint64_t seq, LastCommittedSeq(catalog, s.name));
       j["stream"] = s.nats.stream;
-      j["committed_seq"] = seq;
+      j["committed_seq"] = static_cast<int64_t>(seq);
     }
-    ASSIGN_OR_RETURN(int64_t late, conn.QueryInt("SELECT coalesce(sum(rows_late), 0) FROM "
-                                                 "meta.batches" + where));
-    j["late_rows"] = late;
+    ASSIGN_OR_RETURN(SourceTotals totals, TotalsOf(catalog, s.name));
+    j["late_rows"] = totals.rows_late;
     if (!s.event_time.empty()) {
-      ASSIGN_OR_RETURN(duck::Rows rows,
-                       conn.Query("SELECT partition, CAST(watermark AS VARCHAR), CAST(max_event_time"
-                                  " AS VARCHAR), late_rows FROM meta.watermarks" + where +
-                                  " ORDER BY partition"));
+      ASSIGN_OR_RETURN(std::vector<Watermark> watermarks, ListWatermarks(catalog, s.name));
       nlohmann::ordered_json marks = nlohmann::ordered_json::array();
-      for (size_t r = 0; r < rows.rows.size(); ++r) {
-        marks.push_back({{"partition", rows.At(r, 0)}, {"watermark", rows.At(r, 1)},
-                         {"max_event_time", rows.At(r, 2)}, {"late_rows", rows.IntAt(r, 3)}});
+      for (const Watermark& w : watermarks) {
+        marks.push_back({{"partition", w.partition}, {"watermark", w.watermark},
+                         {"max_event_time", w.max_event_time}, {"late_rows", w.late_rows}});
       }
       j["event_time"] = s.event_time;
       j["watermarks"] = marks;

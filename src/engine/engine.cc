@@ -3,6 +3,7 @@
 #include <set>
 
 #include "catalog/ledger.h"
+#include "catalog/runs.h"
 #include "common/hash.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
@@ -182,11 +183,9 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
 Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& summary) {
   std::string record = st.ok() ? RunSummaryJson(summary).dump()
                                : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
-  return catalog_->conn().Execute(
-      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(started) +
-      "::BIGINT), now()::TIMESTAMP, " +
-      duck::Literal(!st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined") + ", " +
-      duck::Literal(record) + ")");
+  return sluice::RecordRun(
+      *catalog_, {started, !st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined",
+                  record});
 }
 
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "spec/compatibility.h"
 #include "spec/sql_refs.h"
@@ -157,14 +158,10 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
           if (!changed) continue;
           change.evolved_tables.push_back(t.name);
           // The published copy gets the new columns: a new version, every partition rewritten.
-          std::string sql =
-              "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
-              "WHERE table_name = " + Literal(t.name) + ";"
-              "INSERT INTO meta.publish_pending VALUES (" + Literal(t.name) + ", NULL, NULL);";
+          RETURN_IF_ERROR(RecordRewritten(catalog, t.name));
           for (const auto& m : MartsReading(spec, t.name)) {
-            sql += "UPDATE meta.tables SET model_hash = NULL WHERE table_name = " + Literal(m) + ";";
+            RETURN_IF_ERROR(ForgetModelHash(catalog, m));
           }
-          RETURN_IF_ERROR(catalog.conn().Execute(sql));
         }
       }
       changes.push_back(std::move(change));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 
 namespace sluice {
@@ -35,10 +36,9 @@ Status SyncTree(Env* env, const std::string& dir) { return env->SyncFileSystem(d
 Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   auto& conn = catalog.conn();
   Env* env = catalog.env();
-  ASSIGN_OR_RETURN(duck::Rows vrow, conn.Query("SELECT version, published_version FROM meta.tables"
-                                               " WHERE table_name = " + Literal(target.table)));
-  if (vrow.rows.empty()) return false;
-  int64_t version = vrow.IntAt(0, 0), published = vrow.IntAt(0, 1);
+  ASSIGN_OR_RETURN(std::optional<TableState> row, FindTable(catalog, target.table));
+  if (!row) return false;
+  int64_t version = row->version, published = row->published_version;
   if (version <= published) return false;
 
   const std::string dir = TableDir(catalog, target);
@@ -67,16 +67,14 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     select += " FROM " + target.layer + "." + Ident(target.table);
 
     std::set<std::string> changed;
+    std::vector<Partition> pending;
     bool incremental = !prev.empty() && target.partitioned();
     if (incremental) {
-      ASSIGN_OR_RETURN(duck::Rows pend,
-                       conn.Query("SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
-                                  "meta.publish_pending WHERE table_name = " +
-                                  Literal(target.table)));
-      for (size_t r = 0; r < pend.rows.size(); ++r) {
+      ASSIGN_OR_RETURN(pending, PublishPending(catalog, target.table));
+      for (const Partition& p : pending) {
         // A (NULL, NULL) row means "everything changed" (a full rebuild upstream).
-        if (!pend.rows[r][0] && !pend.rows[r][1]) incremental = false;
-        changed.insert(PartitionDir(target, pend.At(r, 0), pend.At(r, 1)));
+        if (p.everything()) incremental = false;
+        changed.insert(PartitionDir(target, p.day.value_or(""), p.tenant.value_or("")));
       }
     }
     if (incremental) {
@@ -85,8 +83,8 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
       if (!target.tenant_key.empty()) {
         cond += (cond.empty() ? "" : " AND ") + ("p." + Ident(target.tenant_key) + " = c.tenant");
       }
-      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN (SELECT DISTINCT day, tenant FROM "
-               "meta.publish_pending WHERE table_name = " + Literal(target.table) + ") c ON " + cond;
+      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN " + PartitionsRelation(pending) +
+               " c ON " + cond;
     }
     std::string copy;
     if (!target.partitioned()) {
@@ -123,10 +121,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   }
 
   RETURN_IF_ERROR(catalog.Begin());
-  Status st = conn.Execute(
-      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(target.table) +
-      "; UPDATE meta.tables SET published_version = " + std::to_string(version) +
-      ", published_at = now()::TIMESTAMP WHERE table_name = " + Literal(target.table));
+  Status st = RecordPublished(catalog, target.table, version);
   if (!st.ok()) {
     (void)catalog.Rollback();
     return st;

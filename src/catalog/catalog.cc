@@ -88,6 +88,9 @@ CREATE TABLE IF NOT EXISTS meta.schemas (
   source VARCHAR NOT NULL, version BIGINT NOT NULL, fingerprint VARCHAR NOT NULL,
   columns VARCHAR NOT NULL, checks VARCHAR, compatibility VARCHAR NOT NULL,
   registered_at TIMESTAMP NOT NULL, PRIMARY KEY (source, version));
+CREATE TABLE IF NOT EXISTS meta.schema_acceptances (
+  source VARCHAR NOT NULL, column_name VARCHAR NOT NULL, rule VARCHAR NOT NULL,
+  fingerprint VARCHAR NOT NULL, version BIGINT, accepted_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.test_results (
   run_started_at TIMESTAMP NOT NULL, layer VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
   test VARCHAR NOT NULL, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
@@ -178,6 +181,7 @@ Status Catalog::CreateDlqIdentity() {
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS parent_batches VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS csv_header VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS rows_late BIGINT;"
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS schema_version BIGINT;"
       "CREATE TABLE IF NOT EXISTS meta.counters (name VARCHAR NOT NULL, value BIGINT NOT NULL);"
       "INSERT INTO meta.counters SELECT 'dlq_id', 0"
       " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));

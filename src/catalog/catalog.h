@@ -7,6 +7,7 @@
 //   meta.tables        per curated table / mart: version, published version, changed partitions
 //   meta.counters      the last dlq_id handed out (ids are unique across the lake, never reused)
 //   meta.schemas       every registered version of each source's contract (schema_registry.h)
+//   meta.schema_acceptances  refusals accepted once with `sluice schema accept` (schema_registry.h)
 //   meta.stream_offsets  per committed stream batch: the JetStream sequence range it holds
 //   meta.idempotency   per HTTP request with an Idempotency-Key: the answer it was given
 //   meta.watermarks    per (stream source, tenant partition): max event time, watermark, late rows

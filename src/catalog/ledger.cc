@@ -97,7 +97,8 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     RETURN_IF_ERROR(conn.Execute(
         "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
         "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
-        "stage_ms, parent_batches, csv_header, rows_late) VALUES (" + Literal(record.source) + ", " +
+        "stage_ms, parent_batches, csv_header, rows_late, schema_version) VALUES (" +
+        Literal(record.source) + ", " +
         Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
         Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
@@ -107,7 +108,10 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
         std::to_string(record.stage_ms) + ", " +
         (record.parent_batches.empty() ? "NULL" : Literal(record.parent_batches)) + ", " +
         (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ", " +
-        std::to_string(record.rows_late) + ")"));
+        std::to_string(record.rows_late) +
+        // The contract version the batch was validated and staged under: the latest registered,
+        // since schema evolution runs before any batch (schema_registry.h, RetainedStagingVersions).
+        ", (SELECT max(version) FROM meta.schemas WHERE source = " + Literal(record.source) + "))"));
     if (!files.empty()) {
       std::string values;
       for (const auto& f : files) {

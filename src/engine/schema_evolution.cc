@@ -5,7 +5,6 @@
 #include <map>
 #include <set>
 
-#include "catalog/schema_registry.h"
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "spec/compatibility.h"
@@ -83,6 +82,25 @@ Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
   return Status::OK();
 }
 
+Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,
+                                                   const std::vector<SchemaVersion>& history,
+                                                   bool keep_accepted) {
+  std::vector<Violation> out;
+  if (history.empty()) return out;
+  const std::vector<ContractVersion> versions = ToContractVersions(history);
+  ASSIGN_OR_RETURN(out, CheckAgainstHistory(versions, source.contract));
+  for (auto& v : CheckLineage(history.back().contract, source.contract,
+                              FindColumnUsers(catalog.spec(), source.name), history.back().version)) {
+    out.push_back(std::move(v));
+  }
+  ASSIGN_OR_RETURN(RetainedVersions retained, RetainedStagingVersions(catalog, source.name));
+  for (auto& v : CheckDefaultChanges(versions, source.contract, retained)) out.push_back(std::move(v));
+  if (keep_accepted) return out;
+  ASSIGN_OR_RETURN(auto accepted,
+                   FindAcceptances(catalog, source.name, SchemaFingerprint(source.contract)));
+  return WithoutAccepted(std::move(out), accepted);
+}
+
 Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
   const ProjectSpec& spec = catalog.spec();
   struct Pending {
@@ -100,11 +118,7 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       pending.push_back({&source, true});
       continue;
     }
-    ASSIGN_OR_RETURN(auto violations, CheckAgainstHistory(ToContractVersions(history), source.contract));
-    for (auto& v : CheckLineage(history.back().contract, source.contract,
-                                FindColumnUsers(spec, source.name), history.back().version)) {
-      violations.push_back(std::move(v));
-    }
+    ASSIGN_OR_RETURN(auto violations, CheckContractChange(catalog, source, history));
     if (violations.empty()) {
       pending.push_back({&source, false});
       continue;
@@ -113,7 +127,10 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
     refusals += Relative(spec, source.contract_path) + ": incompatible change to the contract of source " +
                 source.name + " (registered v" + std::to_string(history.back().version) + ", " +
                 source.contract.compatibility + ")";
-    for (const auto& v : violations) refusals += "; " + v.Describe();
+    for (const auto& v : violations) {
+      refusals += "; " + v.Describe() + " (" +
+                  HowToProceed(v, source.name, history.back().version) + ")";
+    }
   }
   if (!refusals.empty()) {
     return Status::InvalidArgument(refusals + "; nothing was changed (G7)");
@@ -133,7 +150,8 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       if (!p.first) {
         for (const auto& t : spec.tables) {
           if (t.kind != TableKind::kCurated || t.from != p.source->name) continue;
-          ASSIGN_OR_RETURN(bool changed, EvolveCurated(catalog, t.name, p.source->contract));
+          ASSIGN_OR_RETURN(bool changed,
+                           EvolveCurated(catalog, t.name, HeldColumns(t, p.source->contract)));
           if (!changed) continue;
           change.evolved_tables.push_back(t.name);
           // The published copy gets the new columns: a new version, every partition rewritten.

@@ -62,6 +62,8 @@ class ProjectLoader {
   Status ParseSourcePartition(const YamlEntry& entry, SourceSpec* source);
   Status ParseTable(const YamlEntry& entry);
   Status ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
+  Status ParseHeldColumns(const YamlEntry& entry, const std::string& field, const Contract& contract,
+                          TableSpec* t);
   Status ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
   // `contract` is null for marts, whose output columns are only known when the SQL runs.
   Status ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,

@@ -114,6 +114,9 @@ struct TableSpec {
   std::string sql_path;  // absolute
   std::string sql;
   PartitionBy partition_by;  // for curated: inherited from the source
+  // Curated: `columns: [...]`, the contract columns the table holds and publishes, with its key,
+  // version and partition columns added; empty (no `columns:`): every column of the contract.
+  std::vector<std::string> columns;
   std::vector<TableTest> tests;
   // The tables this model reads, as DuckDB's parser finds them (marts only; each name once, in
   // text order): marts.<t>, curated.<t> and staging.<s> names.
@@ -144,6 +147,10 @@ struct ProjectSpec {
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;
 };
+
+// The columns of `contract` a curated `table` holds (TableSpec::columns), in contract order, as
+// a contract of their own; `contract` itself when the table declares no column list.
+Contract HeldColumns(const TableSpec& table, const Contract& contract);
 
 // Loads <project_dir>/sluice.yaml and everything it references.
 Result<ProjectSpec> LoadProject(const std::string& project_dir);

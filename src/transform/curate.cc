@@ -24,7 +24,7 @@ std::string Join(const std::vector<std::string>& cols, const std::string& prefix
 Status EnsureTable(Catalog& catalog, const TableSpec& table, const SourceSpec& source) {
   RETURN_IF_ERROR(catalog.conn().Execute(
       "CREATE TABLE IF NOT EXISTS curated." + Ident(table.name) + " (" +
-      ColumnDefinitions(source.contract) +
+      ColumnDefinitions(HeldColumns(table, source.contract)) +
       ", _batch_id VARCHAR, _batch_seq BIGINT, _source_line BIGINT, _ingested_at TIMESTAMP,"
       " _correlation_id VARCHAR)"));
   return EnsureTableRow(catalog, table.name, "curated");
@@ -63,7 +63,7 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     ASSIGN_OR_RETURN(std::vector<std::string> files, StagingFilesOf(catalog, source->name, batches));
     std::string cols = Join([&] {
       std::vector<std::string> names;
-      for (const auto& c : source->contract.columns) names.push_back(c.name);
+      for (const auto& c : HeldColumns(table, source->contract).columns) names.push_back(c.name);
       return names;
     }(), "s.", ", ");
     std::string incoming;

@@ -1299,5 +1299,41 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders"), std::to_string(accepted));
 }
 
+// Issue 9 defect 1: HTTP push goes through the same validator as files, so an empty or blank
+// key is dead-lettered (missing_required) and the good rows of the same request are staged and
+// curated; the answer and the ledger reconcile.
+TEST(ServeHttp, EmptyAndBlankKeysAreDeadLettered) {
+  TempDir tmp;
+  OrderGeneratorOptions o;
+  o.orders = 20;
+  o.batches = 1;
+  o.seed = 77;
+  Project p = MakeHttpProject(tmp.path() + "/shop", o);
+  auto line = [](const std::string& id) {
+    return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
+           "\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":1}\n";
+  };
+  auto server = ServeProcess::Start(p);
+  ASSERT_TRUE(server);
+  HttpClient client(server->port());
+  HttpResponse r = client.Post(kEvents, line("h1") + line("") + line("   ") + line("h2"),
+                               {{"Idempotency-Key", "empty-keys"}, {"X-Correlation-ID", "c-empty"}});
+  ASSERT_EQ(r.status, 200) << Describe(r) << "\n" << server->Stderr();
+  Answer a = ParseAnswer(r);
+  EXPECT_EQ(a.accepted, 2) << a.text;
+  EXPECT_EQ(a.dead, 2) << a.text;
+  ProcessResult stop = server->Terminate();
+  ASSERT_TRUE(stop.ok()) << stop.Describe();
+  EXPECT_EQ(p.Rows("SELECT reason, column_name, count(*) FROM dlq.orders WHERE batch_id = " +
+                   Quote(a.batch_id) + " GROUP BY ALL"),
+            (std::vector<std::vector<std::string>>{{"missing_required", "order_id", "2"}}));
+  EXPECT_EQ(p.Rows("SELECT order_id FROM curated.orders WHERE order_id IN ('h1', 'h2') OR "
+                   "trim(order_id) = '' ORDER BY ALL"),
+            (std::vector<std::vector<std::string>>{{"h1"}, {"h2"}}));
+  EXPECT_EQ(p.Rows("SELECT rows_read, rows_staged, rows_dead FROM meta.batches WHERE batch_id = " +
+                   Quote(a.batch_id)),
+            (std::vector<std::vector<std::string>>{{"4", "2", "2"}}));
+}
+
 }  // namespace
 }  // namespace sluice::e2e

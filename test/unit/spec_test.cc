@@ -240,6 +240,49 @@ TEST_F(SpecTest, KeyColumnNotInContract) {
                  "contracts/orders.yaml"});
 }
 
+// An empty key would merge every such row into one: allow_empty never applies to a key.
+TEST_F(SpecTest, AllowEmptyOnAKeyColumnIsRefused) {
+  WriteExample();
+  std::string contract = kOrdersContract;
+  const std::string from = "order_id:   {type: string, required: true}";
+  ASSERT_NE(contract.find(from), std::string::npos);
+  contract.replace(contract.find(from), from.size(),
+                   "order_id:   {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  ExpectInvalid({"sluice.yaml:13:", "tables.orders.key", "allow_empty", "contracts/orders.yaml:4"});
+  // On a required non-key column it is fine.
+  contract = kOrdersContract;
+  const std::string tenant = "tenant_id:  {type: string, required: true}";
+  contract.replace(contract.find(tenant), tenant.size(),
+                   "tenant_id:  {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->sources[0].contract.columns[1].allow_empty);
+}
+
+// tables.<t>.columns: what a curated table holds; key, version and partition columns implied.
+TEST_F(SpecTest, CuratedColumnList) {
+  WriteExampleWith("    version: seq ", "    columns: [amount, status]\n    version: seq ");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const TableSpec* t = r->FindTable("orders");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"amount", "status", "order_id", "seq",
+                                                  "created_at", "tenant_id"}));
+  Contract held = HeldColumns(*t, r->sources[0].contract);
+  ASSERT_EQ(held.columns.size(), 6u);
+  EXPECT_EQ(held.columns[0].name, "order_id");  // contract order
+  EXPECT_EQ(HeldColumns(*r->FindTable("daily_revenue"), r->sources[0].contract).columns.size(),
+            r->sources[0].contract.columns.size());
+  WriteExampleWith("    version: seq ", "    columns: [amount, amuont]\n    version: seq ");
+  ExpectInvalid({"sluice.yaml:", "tables.orders.columns", "'amuont'"});
+  // The example's tests read order_id (implied); a test on an unheld column is refused.
+  WriteExampleWith("    tests: [{not_null: order_id}, {unique: order_id}]",
+                   "    columns: [amount]\n    tests: [{not_null: status}]");
+  ExpectInvalid({"tables.orders.columns", "'status'", "not_null(status)"});
+}
+
 TEST_F(SpecTest, VersionColumnErrors) {
   WriteExampleWith("version: seq ", "version: seqq ");
   ExpectInvalid({"sluice.yaml:14:14", "tables.orders.version", "'seqq'", "contracts/orders.yaml"});

@@ -313,6 +313,7 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
 int Schema(const SchemaArgs& args) {
   auto spec = LoadProject(args.project);
   if (!spec.ok()) return Fail(spec.status().message());
+  if (auto limit = MemoryLimitFlag(args.memory_limit)) spec->memory_limit_bytes = limit;
   if (args.action == "check") return Check(*spec, args);
   if (args.action == "history") return History(*spec, args);
   return Diff(*spec, args);

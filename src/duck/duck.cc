@@ -216,6 +216,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const OpenOptions& options)
   if (!options.memory_limit.empty()) {
     duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
   }
+  if (options.temp_directory) {
+    duckdb_set_config(config, "temp_directory", options.temp_directory->c_str());
+  }
   duckdb_database db = nullptr;
   char* err = nullptr;
   duckdb_state st = duckdb_open_ext(nullptr, &db, config, &err);

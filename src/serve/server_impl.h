@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/memory_limit.h"
 #include "engine/engine.h"
 #include "serve/budget.h"
 #include "serve/metrics.h"
@@ -100,6 +101,7 @@ struct AwaitingTransform {
 
 struct Server::Impl {
   ServeOptions options;
+  MemoryPlan memory;  // how the memory limit is shared out
   std::unique_ptr<Engine> engine;
   InflightBudget budget;
   MetricsRegistry metrics;

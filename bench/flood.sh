@@ -73,7 +73,7 @@ rss_file=$out/flood-rss.tsv
 printf 'second\tvmrss_mib\tvmhwm_mib\trows_staged\n' >"$rss_file"
 (
   while kill -0 "$serve_pid" 2>/dev/null; do
-    staged=$(sed -n 's/.*"rows_staged":\([0-9.e+]*\).*/\1/p' "$dir/lake/serve.json" 2>/dev/null | head -1)
+    staged=$(sed -n 's/.*"rows_staged": *\([0-9.e+]*\).*/\1/p' "$dir/lake/serve.json" 2>/dev/null | head -1 || true)
     awk -v t=$(($(date +%s) - start)) -v s="${staged:-0}" \
       '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { if (r) printf "%d\t%d\t%d\t%d\n", t, r / 1024, h / 1024, s }' \
       "/proc/$serve_pid/status" 2>/dev/null >>"$rss_file" || true

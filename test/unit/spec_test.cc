@@ -442,7 +442,7 @@ TEST_F(SpecTest, MemoryLimit) {
   const std::map<std::string, int64_t> sizes = {{"2GB", 2000000000},
                                                 {"512MB", 512000000},
                                                 {"1.5GiB", int64_t{3} << 29},
-                                                {"300 MiB", int64_t{300} << 20},
+                                                {"400 MiB", int64_t{400} << 20},
                                                 {"1tb", 1000000000000}};
   for (const auto& [text, bytes] : sizes) {
     WriteExampleWith("lake: lake ", "memory_limit: " + text + "\nlake: lake ");

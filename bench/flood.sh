@@ -13,7 +13,7 @@
 #
 # Output: BENCH_OUT/flood-rss.tsv (every sample: seconds since start, VmRSS MiB, VmHWM MiB, rows
 # staged so far), BENCH_OUT/flood.json (the summary: per minute median and max VmRSS, peak VmHWM,
-# rows accepted, curated.orders rows and lake size at the end, the limit) and the summary as a
+# rows accepted, curated.orders rows, database and lake size at the end, the limit) and the summary as a
 # Markdown table on stderr. Only 127.0.0.1 is used; serve is stopped (SIGTERM, drained) at the
 # end and its lake verified: curated.orders = the distinct orders posted.
 set -euo pipefail
@@ -105,8 +105,7 @@ sampler_pid=""
 stop_s=$(($(date +%s) - start - flood_s))
 curated=$("$sluice" query "SELECT count(*) FROM curated.orders" --format csv --project "$dir" | tail -1)
 lake_mib=$(du -sm "$dir/lake" | cut -f1)
-table_mib=$("$sluice" query "SELECT sum(compressed_size) // 1048576 FROM pragma_storage_info('curated.orders')" \
-  --format csv --project "$dir" 2>/dev/null | tail -1 || echo null)
+db_mib=$(du -sm "$dir/lake/sluice.duckdb" | cut -f1)  # curated.orders and the catalog
 failed=$(grep -c 'transform failed' "$tmp/serve.log" || true)
 [ "$curated" = "$distinct" ] || die "curated.orders has $curated rows, expected $distinct distinct orders"
 
@@ -125,11 +124,11 @@ summary=$(awk -F'\t' -v flood="$flood_s" 'NR > 1 {
   }' "$rss_file")
 per_minute=${summary%$'\t'*}
 peak_hwm=${summary##*$'\t'}
-printf '{"memory_limit":"%s","seconds":%d,"stop_seconds":%d,"connections":%d,"events_accepted":%d,"load_runs":%d,"transport_retries":%d,"curated_rows":%s,"curated_table_mib":%s,"lake_mib":%s,"transforms_failed":%s,"peak_vmhwm_mib":%s,"per_minute":[%s],"commit":"%s","loadavg_end":"%s"}\n' \
-  "$limit" "$flood_s" "$stop_s" "$connections" "$accepted" "$run" "$retries" "$curated" "${table_mib:-null}" "$lake_mib" \
+printf '{"memory_limit":"%s","seconds":%d,"stop_seconds":%d,"connections":%d,"events_accepted":%d,"load_runs":%d,"transport_retries":%d,"curated_rows":%s,"database_mib":%s,"lake_mib":%s,"transforms_failed":%s,"peak_vmhwm_mib":%s,"per_minute":[%s],"commit":"%s","loadavg_end":"%s"}\n' \
+  "$limit" "$flood_s" "$stop_s" "$connections" "$accepted" "$run" "$retries" "$curated" "$db_mib" "$lake_mib" \
   "$failed" "$peak_hwm" "$per_minute" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
   "$(cut -d' ' -f1-3 /proc/loadavg)" >"$out/flood.json"
-say "flood: limit $limit, $accepted events accepted, curated.orders $curated rows (${table_mib:-?} MiB compressed), lake $lake_mib MiB, peak VmHWM $peak_hwm MiB, $failed failed transforms"
+say "flood: limit $limit, $accepted events accepted, curated.orders $curated rows, database $db_mib MiB, lake $lake_mib MiB, peak VmHWM $peak_hwm MiB, $failed failed transforms"
 say "| minute | samples | VmRSS median MiB | VmRSS max MiB |"
 say "|---|---|---|---|"
 awk -v s="$per_minute" 'BEGIN { n = split(s, a, "},"); for (i = 1; i <= n; i++) { gsub(/[{}"]/, "", a[i]); split(a[i], f, ","); for (j in f) { split(f[j], kv, ":"); x[kv[1]] = kv[2] }

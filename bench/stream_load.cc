@@ -514,7 +514,8 @@ int Wait(const Args& args) {
 void Usage() {
   std::fprintf(stderr,
                "usage: sluice_stream_load http --port P [--source orders] --events N [--batch 1000]\n"
-               "                          [--connections 8] [--idempotency-keys on|off] [--seed 1] [--first-order 1]\n"
+               "                          [--connections 8] [--idempotency-keys on|off] [--seed 1]\n"
+               "                          [--first-order 1]\n"
                "       sluice_stream_load nats-stream --url nats://127.0.0.1:P --stream S --subject X\n"
                "                          [--delete-only yes]\n"
                "       sluice_stream_load nats-publish --url nats://127.0.0.1:P --stream S --subject X\n"

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
   auto* c_bat = app.add_subcommand("batches", "List, release or drop batches");
   c_bat->require_subcommand(1);
   c_bat->add_option("--project", bat.project, "Project directory (default: .)");
-  AddMemoryLimit(c_bat, &bat.memory_limit, "list: " + std::string(kQueryDefault) + "; release, drop: " + kPipelineDefault);
+  AddMemoryLimit(c_bat, &bat.memory_limit,
+                 "list: " + std::string(kQueryDefault) + "; release, drop: " + kPipelineDefault);
   auto* c_bat_list = c_bat->add_subcommand("list", "Batches in the ledger");
   c_bat_list->add_option("--status", bat.status, "Only this status (e.g. quarantined)");
   c_bat_list->add_flag("--json", bat.json, "Print as JSON");
@@ -136,7 +137,8 @@ int main(int argc, char** argv) {
   auto* c_dlq = app.add_subcommand("dlq", "Inspect and redrive dead-lettered rows");
   c_dlq->require_subcommand(1);
   c_dlq->add_option("--project", dlq.project, "Project directory (default: .)");
-  AddMemoryLimit(c_dlq, &dlq.memory_limit, "list, show: " + std::string(kQueryDefault) + "; redrive: " + kPipelineDefault);
+  AddMemoryLimit(c_dlq, &dlq.memory_limit,
+                 "list, show: " + std::string(kQueryDefault) + "; redrive: " + kPipelineDefault);
   auto* c_dlq_list = c_dlq->add_subcommand("list", "Dead-lettered rows");
   c_dlq_list->add_option("source", dlq.source, "Only this source");
   c_dlq_list->add_option("--reason", dlq.reason, "Only this reason");

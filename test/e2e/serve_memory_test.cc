@@ -38,7 +38,9 @@ int64_t ProcStatusBytes(pid_t pid, const std::string& field) {
 double Gauge(const std::string& metrics, const std::string& name) {
   size_t pos = 0;
   while ((pos = metrics.find(name + " ", pos)) != std::string::npos) {
-    if (pos == 0 || metrics[pos - 1] == '\n') return std::strtod(metrics.c_str() + pos + name.size() + 1, nullptr);
+    if (pos == 0 || metrics[pos - 1] == '\n') {
+      return std::strtod(metrics.c_str() + pos + name.size() + 1, nullptr);
+    }
     pos += name.size();
   }
   return std::nan("");

@@ -3,7 +3,9 @@
 //
 //   http          POSTs pre-generated NDJSON bodies of valid order events to a running
 //                 `sluice serve` over C keep-alive connections, as fast as it answers (429 is
-//                 retried after its Retry-After); prints JSON {events, seconds, events_per_s, ...}.
+//                 retried after its Retry-After; a request whose connection broke without an
+//                 answer is sent again with the same Idempotency-Key, counted as
+//                 transport_retries); prints JSON {events, seconds, events_per_s, ...}.
 //   nats-stream   (re)creates a file-storage JetStream stream with one replica, empty
 //                 (--delete-only yes: deletes it).
 //   nats-publish  publishes pre-generated events to a JetStream subject with async publishes in a
@@ -96,7 +98,8 @@ constexpr const char* kRequired = "<required>";
 // advance an order created recently (seq + 1, the next status, sometimes a new amount).
 class OrderEvents {
  public:
-  explicit OrderEvents(uint64_t seed) : rng_(seed) {}
+  // Order ids start at `first_id` (distinct ids across runs that should not overlap).
+  explicit OrderEvents(uint64_t seed, uint64_t first_id = 1) : rng_(seed), first_id_(first_id) {}
   // Distinct order_id values so far: the row count curated.orders must end with.
   int64_t orders() const { return static_cast<int64_t>(orders_.size()); }
 
@@ -141,7 +144,7 @@ class OrderEvents {
   };
   Order* New() {
     Order o;
-    o.id = orders_.size() + 1;
+    o.id = first_id_ + orders_.size();
     o.created = static_cast<int64_t>(rng_.Below(7 * 86400));
     o.cents = static_cast<int64_t>(rng_.Below(500000));
     o.tenant = rng_.Chance(0.3) ? 0 : 1 + static_cast<int>(rng_.Below(7));  // t00 is skewed
@@ -151,6 +154,7 @@ class OrderEvents {
     return &orders_.back();
   }
   Rng rng_;
+  uint64_t first_id_;
   std::vector<Order> orders_;
 };
 
@@ -163,6 +167,9 @@ double Quantile(std::vector<double> v, double q) {
 
 // ---- http -----------------------------------------------------------------------------------
 
+// Times one request is sent again after its connection broke without an answer.
+constexpr int kMaxTransportRetries = 5;
+
 int Http(const Args& args) {
   const int port = static_cast<int>(args.Int("port"));
   const std::string source = args.Str("source");
@@ -172,7 +179,7 @@ int Http(const Args& args) {
   if (per_request < 1 || connections < 1) Die("--batch and --connections must be >= 1");
 
   std::vector<std::string> bodies;
-  OrderEvents gen(static_cast<uint64_t>(args.Int("seed")));
+  OrderEvents gen(static_cast<uint64_t>(args.Int("seed")), static_cast<uint64_t>(args.Int("first-order")));
   int64_t bytes = 0;
   for (int64_t done = 0; done < events;) {
     std::string body;
@@ -187,7 +194,7 @@ int Http(const Args& args) {
   const std::string run_tag = std::to_string(static_cast<int64_t>(UnixSeconds() * 1000));
 
   std::atomic<size_t> next{0};
-  std::atomic<int64_t> rejected{0}, accepted{0}, dead{0};
+  std::atomic<int64_t> rejected{0}, accepted{0}, dead{0}, retried{0}, replayed{0};
   std::mutex mu;
   std::string failure;
   std::vector<double> latencies(bodies.size());
@@ -201,12 +208,23 @@ int Http(const Args& args) {
       httplib::Headers headers;
       if (keys) headers.emplace("Idempotency-Key", "bench-" + run_tag + "-" + std::to_string(i));
       const auto t0 = Clock::now();
+      int attempts = 0;
       while (true) {
         auto r = client.Post(path, headers, bodies[i], "application/x-ndjson");
         if (r && r->status == 429) {
           rejected.fetch_add(1);
           int after = std::atoi(r->get_header_value("Retry-After").c_str());
           std::this_thread::sleep_for(std::chrono::milliseconds(after > 0 ? after * 1000 : 100));
+          continue;
+        }
+        // No answer (the connection broke before the response): the body may or may not have
+        // been committed. Sent again with the same Idempotency-Key, as a log shipper does, it is
+        // committed once either way (a replay answers with the first commit's counts). Without
+        // keys a retry could count rows twice: fail instead.
+        if (!r && keys && attempts < kMaxTransportRetries) {
+          ++attempts;
+          retried.fetch_add(1);
+          std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempts));
           continue;
         }
         if (!r || r->status != 200) {
@@ -226,6 +244,7 @@ int Http(const Args& args) {
           next = bodies.size();
           return;
         }
+        if (j.value("replayed", false)) replayed.fetch_add(1);
         accepted.fetch_add(j.value("accepted", int64_t{0}));
         dead.fetch_add(j.value("dead_lettered", int64_t{0}));
         break;
@@ -251,6 +270,8 @@ int Http(const Args& args) {
               {"connections", connections},
               {"idempotency_keys", keys},
               {"rejected_429", rejected.load()},
+              {"transport_retries", retried.load()},
+              {"replayed", replayed.load()},
               {"accepted", accepted.load()},
               {"dead_lettered", dead.load()},
               {"request_p50_s", Quantile(latencies, 0.5)},
@@ -494,6 +515,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: sluice_stream_load http --port P [--source orders] --events N [--batch 1000]\n"
                "                          [--connections 8] [--idempotency-keys on|off] [--seed 1]\n"
+               "                          [--first-order 1]\n"
                "       sluice_stream_load nats-stream --url nats://127.0.0.1:P --stream S --subject X\n"
                "                          [--delete-only yes]\n"
                "       sluice_stream_load nats-publish --url nats://127.0.0.1:P --stream S --subject X\n"
@@ -512,7 +534,7 @@ int main(int argc, char** argv) {
   if (cmd == "http") {
     return Http(Args(argc, argv, {{"port", kRequired}, {"source", "orders"}, {"events", kRequired},
                                   {"batch", "1000"}, {"connections", "8"}, {"idempotency-keys", "on"},
-                                  {"seed", "1"}}));
+                                  {"seed", "1"}, {"first-order", "1"}}));
   }
   if (cmd == "nats-stream") {
     return NatsStream(Args(argc, argv, {{"url", kRequired}, {"stream", kRequired}, {"subject", kRequired},

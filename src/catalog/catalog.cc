@@ -1,6 +1,7 @@
 #include "catalog/catalog.h"
 
 #include "catalog/ledger.h"
+#include "common/memory_limit.h"
 #include "duck/database_lock.h"
 #include "duck/duck.h"
 
@@ -128,7 +129,19 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   } else {
     RETURN_IF_ERROR(env->CreateDirs(spec.lake));
   }
-  ASSIGN_OR_RETURN(cat->conn_, duck::Connection::Open(options.duck));
+  duck::OpenOptions duck_options = options.duck;
+  int64_t duck_memory = options.memory_limit_bytes;
+  if (duck_memory == 0) {
+    ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(spec.MemoryLimit(options.read_only ? MemoryUse::kQuery
+                                                                                    : MemoryUse::kPipeline),
+                                                 0));
+    duck_memory = plan.duckdb;
+  }
+  duck_options.memory_limit = std::to_string(duck_memory) + "B";
+  const std::string spill_dir = spec.lake + "/" + kSpillDir;
+  // Without a temp_directory an in-memory DuckDB spills into ".tmp" of the working directory.
+  duck_options.temp_directory = options.read_only ? "" : spill_dir;
+  ASSIGN_OR_RETURN(cat->conn_, duck::Connection::Open(duck_options));
   Status st = cat->conn_->Execute("ATTACH " + Literal(db_path) + " AS lake" +
                                   (options.read_only ? " (READ_ONLY)" : ""));
   if (!st.ok()) {
@@ -146,6 +159,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   }
   RETURN_IF_ERROR(cat->conn_->Execute("USE lake; ATTACH ':memory:' AS staging"));
   if (!options.read_only) {
+    // The lake's lock is ours now: spill files left by a process that died are garbage. Nothing
+    // has spilled yet in this one (DuckDB creates its files on the first spill).
+    RETURN_IF_ERROR(env->RemoveAll(spill_dir));
     RETURN_IF_ERROR(cat->CreateSchema());
     // Before any view reads staging: finish or undo batches a crash interrupted.
     RETURN_IF_ERROR(RecoverStaging(*cat).WithContext("recovering staging"));

@@ -43,12 +43,21 @@ namespace sluice {
 
 struct CatalogOptions {
   bool read_only = false;
+  // DuckDB's memory_limit in bytes (common/memory_limit.h shares a process's limit out); 0: the
+  // share of the project's memory_limit (or of the default for a query or a pipeline command,
+  // as read_only says). Writers spill beyond it into <lake>/_spill (emptied when the lake is
+  // opened); read-only opens do not spill (a query over the limit fails with out of memory).
+  int64_t memory_limit_bytes = 0;
   duck::OpenOptions duck;
 };
 
+// The directory under the lake where DuckDB spills, relative to the lake.
+inline constexpr const char* kSpillDir = "_spill";
+
 class Catalog {
  public:
-  // Opens (creating the lake directory and database if needed) and creates missing schemas and
+  // Opens (creating the lake directory and database if needed), empties the spill directory a
+  // previous process left, and creates missing schemas and
   // meta tables, dlq tables for each source, recovers staging (RecoverStaging) and creates the
   // staging views. Read-only opens never create or recover anything and restrict file access
   // to the lake directory.

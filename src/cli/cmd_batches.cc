@@ -17,6 +17,7 @@ namespace {
 int List(const BatchesArgs& args) {
   auto spec = LoadProject(args.project);
   if (!spec.ok()) return Fail(spec.status().message());
+  if (auto limit = MemoryLimitFlag(args.memory_limit)) spec->memory_limit_bytes = limit;
   CatalogOptions options;
   options.read_only = true;
   auto catalog = Catalog::Open(*spec, options);
@@ -72,7 +73,7 @@ int List(const BatchesArgs& args) {
 
 int Batches(const BatchesArgs& args) {
   if (args.action == "list") return List(args);
-  auto engine = Engine::Open(args.project);
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   Catalog& catalog = (*engine)->catalog();
   auto action = args.action == "release" ? ReleaseBatch(catalog, args.id) : DropBatch(catalog, args.id);

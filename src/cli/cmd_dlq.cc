@@ -60,8 +60,9 @@ void PrintTable(const std::vector<std::string>& names,
   std::cout << "(" << rows.size() << (rows.size() == 1 ? " row)" : " rows)") << std::endl;
 }
 
-Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project) {
+Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const std::string& memory_limit) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project));
+  if (auto limit = MemoryLimitFlag(memory_limit)) spec.memory_limit_bytes = limit;
   CatalogOptions options;
   options.read_only = true;
   return Catalog::Open(spec, options);
@@ -100,7 +101,7 @@ json RowJson(const DeadLetterRow& d) {
 }
 
 int List(const DlqArgs& args) {
-  auto catalog = OpenReadOnly(args.project);
+  auto catalog = OpenReadOnly(args.project, args.memory_limit);
   if (!catalog.ok()) return Fail(catalog.status().message());
   std::vector<const SourceSpec*> sources;
   for (const auto& s : (*catalog)->spec().sources) {
@@ -133,7 +134,7 @@ int List(const DlqArgs& args) {
 }
 
 int Show(const DlqArgs& args) {
-  auto catalog = OpenReadOnly(args.project);
+  auto catalog = OpenReadOnly(args.project, args.memory_limit);
   if (!catalog.ok()) return Fail(catalog.status().message());
   std::vector<std::string> sources;
   for (const auto& s : (*catalog)->spec().sources) sources.push_back(s.name);
@@ -157,7 +158,7 @@ int Show(const DlqArgs& args) {
 }
 
 int RedriveCommand(const DlqArgs& args) {
-  auto engine = Engine::Open(args.project);
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   auto r = Redrive(**engine, args.source, args.reason);
   if (!r.ok()) return Fail(r.status().message());
@@ -212,7 +213,7 @@ int Dlq(const DlqArgs& args) {
 }
 
 int Vacuum(const VacuumArgs& args) {
-  auto engine = Engine::Open(args.project);
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   auto r = sluice::Vacuum(**engine);
   if (!r.ok()) return Fail(r.status().message());

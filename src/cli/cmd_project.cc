@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "common/memory_limit.h"
 #include "sample/example_project.h"
 #include "sample/orders_generator.h"
 
@@ -22,6 +23,11 @@ int Fail(const std::string& message) {
   }
   std::cerr << "error: " << line << std::endl;
   return 1;
+}
+
+std::optional<int64_t> MemoryLimitFlag(const std::string& flag) {
+  if (flag.empty()) return std::nullopt;
+  return ParseByteSize(flag);
 }
 
 int Init(const InitArgs& args) {

@@ -21,8 +21,9 @@ namespace sluice::cli {
 
 namespace {
 
-Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project) {
+Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const std::string& memory_limit) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project));
+  if (auto limit = MemoryLimitFlag(memory_limit)) spec.memory_limit_bytes = limit;
   CatalogOptions options;
   options.read_only = true;
   return Catalog::Open(spec, options);
@@ -137,7 +138,7 @@ void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordere
 }  // namespace
 
 int Query(const QueryArgs& args) {
-  auto catalog = OpenReadOnly(args.project);
+  auto catalog = OpenReadOnly(args.project, args.memory_limit);
   if (!catalog.ok()) return Fail(catalog.status().message());
   std::string sql = args.sql;
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
@@ -169,7 +170,7 @@ int Query(const QueryArgs& args) {
 }
 
 int ShowStatus(const StatusArgs& args) {
-  auto opened = OpenReadOnly(args.project);
+  auto opened = OpenReadOnly(args.project, args.memory_limit);
   if (!opened.ok() && opened.status().code() == StatusCode::kUnavailable) {
     // `sluice serve` holds the lake: show what it reports.
     auto spec = LoadProject(args.project);

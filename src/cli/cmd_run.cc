@@ -104,7 +104,7 @@ void PrintSummary(const RunSummary& s) {
 }  // namespace
 
 int Run(const RunArgs& args) {
-  auto engine = Engine::Open(args.project);
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   RunOptions options;
   options.full_refresh = args.full_refresh;
@@ -128,7 +128,7 @@ int Run(const RunArgs& args) {
 }
 
 int Ingest(const IngestArgs& args) {
-  auto engine = Engine::Open(args.project);
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   nlohmann::json out = nlohmann::json::array();
   for (const auto& file : args.files) {

@@ -374,6 +374,7 @@ int Accept(const ProjectSpec& spec, const SchemaArgs& args) {
 int Schema(const SchemaArgs& args) {
   auto spec = LoadProject(args.project);
   if (!spec.ok()) return Fail(spec.status().message());
+  if (auto limit = MemoryLimitFlag(args.memory_limit)) spec->memory_limit_bytes = limit;
   if (args.action == "check") return Check(*spec, args);
   if (args.action == "history") return History(*spec, args);
   if (args.action == "accept") return Accept(*spec, args);

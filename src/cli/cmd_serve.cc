@@ -37,7 +37,8 @@ int Serve(const ServeArgs& args) {
   if (!ParseListen(args.listen, &options.host, &options.port)) {
     return Fail("--listen '" + args.listen + "' is not host:port (e.g. 127.0.0.1:8080)");
   }
-  options.max_inflight_bytes = args.max_inflight_mb << 20;
+  options.memory_limit = MemoryLimitFlag(args.memory_limit);
+  options.max_inflight_bytes = args.max_inflight_mb << 20;  // 0: derived from the memory limit
 
   // SIGINT/SIGTERM are taken by one thread with sigwait: every other thread has them blocked.
   sigset_t stop_signals;

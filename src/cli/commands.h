@@ -2,6 +2,8 @@
 // code and prints its own output; errors go to stderr as one line "error: ...".
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,16 +17,27 @@ struct GenerateArgs {
   uint64_t seed = 42;
   std::string format = "jsonl";
 };
-struct RunArgs { std::string project = "."; bool json = false; bool full_refresh = false; };
+struct RunArgs {
+  std::string project = ".";
+  bool json = false;
+  bool full_refresh = false;
+  std::string memory_limit;  // --memory-limit, as written (validated by main.cc); "" unset
+};
 struct IngestArgs {
   std::string project = ".";
   std::string source;
   std::vector<std::string> files;
   std::string batch_id;
   bool json = false;
+  std::string memory_limit;
 };
-struct QueryArgs { std::string project = "."; std::string sql; std::string format = "table"; };
-struct StatusArgs { std::string project = "."; bool json = false; };
+struct QueryArgs {
+  std::string project = ".";
+  std::string sql;
+  std::string format = "table";
+  std::string memory_limit;
+};
+struct StatusArgs { std::string project = "."; bool json = false; std::string memory_limit; };
 
 // `sluice schema check [SOURCE] [--against REV_OR_FILE]`, `schema history SOURCE`,
 // `schema diff SOURCE V1 V2`, `schema accept SOURCE --column C --rule R` (cmd_schema.cc).
@@ -36,6 +49,7 @@ struct SchemaArgs {
   int64_t v1 = 0, v2 = 0;
   std::string column, rule;  // accept: the refusal accepted once
   bool json = false;
+  std::string memory_limit;
 };
 // `sluice batches list|release ID|drop ID` (cmd_batches.cc).
 struct BatchesArgs {
@@ -44,6 +58,7 @@ struct BatchesArgs {
   std::string id;
   std::string status;  // list: only batches with this status
   bool json = false;
+  std::string memory_limit;
 };
 // `sluice dlq list [SOURCE] [--reason R] [--batch B]`, `dlq show ID`,
 // `dlq redrive SOURCE [--reason R]` (cmd_dlq.cc).
@@ -55,16 +70,18 @@ struct DlqArgs {
   std::string batch;
   int64_t id = 0;
   bool json = false;
+  std::string memory_limit;
 };
-// `sluice serve [--listen HOST:PORT] [--max-inflight-mb N]` (cmd_serve.cc).
+// `sluice serve [--listen HOST:PORT] [--memory-limit SIZE] [--max-inflight-mb N]` (cmd_serve.cc).
 struct ServeArgs {
   std::string project = ".";
   std::string listen = "127.0.0.1:8080";
-  int64_t max_inflight_mb = 256;
+  std::string memory_limit;
+  int64_t max_inflight_mb = 0;  // 0: an eighth of the memory limit
   std::string port_file;  // written with the bound port once listening (for --listen host:0)
 };
 // `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
-struct VacuumArgs { std::string project = "."; bool json = false; };
+struct VacuumArgs { std::string project = "."; bool json = false; std::string memory_limit; };
 
 int Init(const InitArgs& args);
 int Schema(const SchemaArgs& args);
@@ -80,5 +97,8 @@ int ShowStatus(const StatusArgs& args);
 
 // Prints "error: <message>" to stderr and returns 1.
 int Fail(const std::string& message);
+
+// `--memory-limit` in bytes; nullopt when it was not given. main.cc has validated it.
+std::optional<int64_t> MemoryLimitFlag(const std::string& flag);
 
 }  // namespace sluice::cli

@@ -2,10 +2,40 @@
 // commands.h; never lets an exception reach the user.
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <exception>
 #include <iostream>
+#include <optional>
+#include <string>
 
 #include "cli/commands.h"
+#include "common/memory_limit.h"
+
+namespace {
+
+// `--memory-limit SIZE` on a command: the memory of the process (sluice.yaml's memory_limit
+// otherwise, then the command's default; docs/PROJECT.md).
+void AddMemoryLimit(CLI::App* command, std::string* value, const std::string& default_text) {
+  command
+      ->add_option("--memory-limit", *value,
+                   "Memory for this process, e.g. 512MB or 2GB (default: memory_limit in "
+                   "sluice.yaml, else " + default_text + ")")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            std::optional<int64_t> bytes = sluice::ParseByteSize(v);
+            if (!bytes) return "'" + v + "' is not a size; write e.g. 512MB, 2GB or 1.5GiB";
+            if (*bytes < sluice::kMinMemoryLimit) {
+              return "'" + v + "' is below the minimum of " + sluice::FormatBytes(sluice::kMinMemoryLimit);
+            }
+            return "";
+          },
+          "SIZE"));
+}
+
+constexpr const char* kPipelineDefault = "half the RAM, at most 8 GiB";
+constexpr const char* kQueryDefault = "a quarter of the RAM, at most 1 GiB";
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace sluice::cli;
@@ -30,6 +60,7 @@ int main(int argc, char** argv) {
   c_run->add_option("--project", run.project, "Project directory (default: .)");
   c_run->add_flag("--json", run.json, "Print the run summary as JSON");
   c_run->add_flag("--full-refresh", run.full_refresh, "Rebuild curated tables and marts whole");
+  AddMemoryLimit(c_run, &run.memory_limit, kPipelineDefault);
 
   IngestArgs ing;
   auto* c_ing = app.add_subcommand("ingest", "Load files as batches of SOURCE");
@@ -38,6 +69,7 @@ int main(int argc, char** argv) {
   c_ing->add_option("--batch-id", ing.batch_id, "Batch id (default: the content hash)");
   c_ing->add_option("--project", ing.project, "Project directory (default: .)");
   c_ing->add_flag("--json", ing.json, "Print outcomes as JSON");
+  AddMemoryLimit(c_ing, &ing.memory_limit, kPipelineDefault);
 
   QueryArgs q;
   auto* c_q = app.add_subcommand("query", "Run read-only SQL over the lake");
@@ -45,15 +77,17 @@ int main(int argc, char** argv) {
   c_q->add_option("--format", q.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   c_q->add_option("--project", q.project, "Project directory (default: .)");
+  AddMemoryLimit(c_q, &q.memory_limit, kQueryDefault);
 
   ServeArgs srv;
   auto* c_srv = app.add_subcommand(
       "serve", "Serve HTTP push and NATS sources; curate and refresh marts continuously");
   c_srv->add_option("--project", srv.project, "Project directory (default: .)");
   c_srv->add_option("--listen", srv.listen, "HTTP address (default: 127.0.0.1:8080; port 0: any)");
+  AddMemoryLimit(c_srv, &srv.memory_limit, kPipelineDefault);
   c_srv->add_option("--max-inflight-mb", srv.max_inflight_mb,
-                    "Memory for accepted, not yet committed data; beyond it HTTP answers 429 and "
-                    "consumers pause (default: 256)")
+                    "Memory for accepted, not yet committed data, within the memory limit; beyond "
+                    "it HTTP answers 429 and consumers pause (default: an eighth of the limit)")
       ->check(CLI::Range(1, 1 << 20));
   c_srv->add_option("--port-file", srv.port_file, "Write the bound HTTP port to this file");
 
@@ -61,11 +95,13 @@ int main(int argc, char** argv) {
   auto* c_st = app.add_subcommand("status", "Show batches, rows, freshness and DLQ per source/table");
   c_st->add_option("--project", st.project, "Project directory (default: .)");
   c_st->add_flag("--json", st.json, "Print as JSON");
+  AddMemoryLimit(c_st, &st.memory_limit, kQueryDefault);
 
   SchemaArgs sch;
   auto* c_sch = app.add_subcommand("schema", "Contract versions and compatibility");
   c_sch->require_subcommand(1);
   c_sch->add_option("--project", sch.project, "Project directory (default: .)");
+  AddMemoryLimit(c_sch, &sch.memory_limit, kQueryDefault);
   auto* c_sch_check = c_sch->add_subcommand("check", "Exit non-zero if a contract change is incompatible");
   c_sch_check->add_option("source", sch.source, "Only this source (default: all)");
   c_sch_check->add_option("--against", sch.against, "A git revision or contract file to compare with");
@@ -90,6 +126,8 @@ int main(int argc, char** argv) {
   auto* c_bat = app.add_subcommand("batches", "List, release or drop batches");
   c_bat->require_subcommand(1);
   c_bat->add_option("--project", bat.project, "Project directory (default: .)");
+  AddMemoryLimit(c_bat, &bat.memory_limit,
+                 "list: " + std::string(kQueryDefault) + "; release, drop: " + kPipelineDefault);
   auto* c_bat_list = c_bat->add_subcommand("list", "Batches in the ledger");
   c_bat_list->add_option("--status", bat.status, "Only this status (e.g. quarantined)");
   c_bat_list->add_flag("--json", bat.json, "Print as JSON");
@@ -104,6 +142,8 @@ int main(int argc, char** argv) {
   auto* c_dlq = app.add_subcommand("dlq", "Inspect and redrive dead-lettered rows");
   c_dlq->require_subcommand(1);
   c_dlq->add_option("--project", dlq.project, "Project directory (default: .)");
+  AddMemoryLimit(c_dlq, &dlq.memory_limit,
+                 "list, show: " + std::string(kQueryDefault) + "; redrive: " + kPipelineDefault);
   auto* c_dlq_list = c_dlq->add_subcommand("list", "Dead-lettered rows");
   c_dlq_list->add_option("source", dlq.source, "Only this source");
   c_dlq_list->add_option("--reason", dlq.reason, "Only this reason");
@@ -123,6 +163,7 @@ int main(int argc, char** argv) {
   auto* c_vac = app.add_subcommand("vacuum", "Apply retention: delete expired DLQ rows");
   c_vac->add_option("--project", vac.project, "Project directory (default: .)");
   c_vac->add_flag("--json", vac.json, "Print as JSON");
+  AddMemoryLimit(c_vac, &vac.memory_limit, kPipelineDefault);
 
   try {
     app.parse(argc, argv);

@@ -180,6 +180,9 @@ Result<std::unique_ptr<Connection>> Connection::Open(const OpenOptions& options)
     duckdb_destroy_config(&config);
     return configured;
   }
+  if (options.temp_directory) {
+    duckdb_set_config(config, "temp_directory", options.temp_directory->c_str());
+  }
   duckdb_database db = nullptr;
   char* err = nullptr;
   duckdb_state st = duckdb_open_ext(nullptr, &db, config, &err);

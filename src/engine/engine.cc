@@ -5,6 +5,7 @@
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
 #include "common/hash.h"
+#include "common/memory_limit.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
 #include "engine/summary.h"
@@ -47,11 +48,24 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir) {
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir,
+                                             const EngineOptions& options) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
+  return Open(std::move(spec), options);
+}
+
+Result<std::unique_ptr<Engine>> Engine::Open(ProjectSpec spec, const EngineOptions& options) {
+  if (options.memory_limit) spec.memory_limit_bytes = options.memory_limit;
+  CatalogOptions catalog_options;
+  if (options.duckdb_memory > 0) {
+    catalog_options.memory_limit_bytes = options.duckdb_memory;
+  } else {
+    ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(spec.MemoryLimit(MemoryUse::kPipeline), 0));
+    catalog_options.memory_limit_bytes = plan.duckdb;
+  }
   // Contract checks must bind before any data is touched (opening the lake recovers staging).
   for (const auto& source : spec.sources) RETURN_IF_ERROR(ValidateContractChecks(source.contract));
-  ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, CatalogOptions{}));
+  ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, catalog_options));
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
   // G7: register the working contracts; refuse an incompatible change before any data moves.
   ASSIGN_OR_RETURN(auto schema_changes, EvolveSchemas(*catalog));

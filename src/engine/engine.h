@@ -78,10 +78,22 @@ struct RunOptions {
   ProgressFn progress;  // may be empty
 };
 
+struct EngineOptions {
+  // `--memory-limit`: replaces the project's memory_limit (see common/memory_limit.h).
+  std::optional<int64_t> memory_limit;
+  // DuckDB's share of the limit when the caller keeps more than the fixed overhead for itself
+  // (serve's in-flight data); 0: the limit minus the fixed overhead.
+  int64_t duckdb_memory = 0;
+};
+
 class Engine {
  public:
   // Loads the project, opens its lake for writing and recovers from any interrupted commit.
-  static Result<std::unique_ptr<Engine>> Open(const std::string& project_dir);
+  // DuckDB gets its share of the memory limit and spills into <lake>/_spill beyond it.
+  static Result<std::unique_ptr<Engine>> Open(const std::string& project_dir,
+                                              const EngineOptions& options = {});
+  // As above, for a project already loaded.
+  static Result<std::unique_ptr<Engine>> Open(ProjectSpec spec, const EngineOptions& options = {});
 
   // Ingests one file as one batch of `source` (G1, G2). `batch_id` empty: the content hash.
   // AlreadyExists when an explicit batch id was used for different content.

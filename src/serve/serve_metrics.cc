@@ -58,9 +58,14 @@ void Server::Impl::InitMetrics() {
   }
   inflight_bytes = &metrics.GetGauge("sluice_inflight_bytes",
                                      "Stream data accepted into memory and not yet committed.");
-  inflight_limit = &metrics.GetGauge("sluice_inflight_limit_bytes",
-                                     "The in-flight budget (--max-inflight-mb).");
+  inflight_limit = &metrics.GetGauge(
+      "sluice_inflight_limit_bytes",
+      "The in-flight budget (--max-inflight-mb, or an eighth of the memory limit).");
   inflight_limit->Set(static_cast<double>(budget.limit()));
+  metrics.GetGauge("sluice_memory_limit_bytes", "The process's memory limit (memory_limit).")
+      .Set(static_cast<double>(memory.limit));
+  metrics.GetGauge("sluice_duckdb_memory_limit_bytes", "DuckDB's share of the memory limit.")
+      .Set(static_cast<double>(memory.duckdb));
   transform_seconds = &metrics.GetHistogram("sluice_transform_seconds",
                                             "Duration of one curate + marts + publish cycle.",
                                             LatencyBuckets());

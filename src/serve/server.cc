@@ -1,9 +1,16 @@
 #include "serve/server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -19,6 +26,45 @@ namespace sluice {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into the
+// Debian library). When more clients connect at once, the kernel drops the last ACK of their
+// handshakes; their first request is retransmitted with backoff and can arrive after the server
+// stopped waiting for it (keep_alive_timeout, which also bounds the wait for a connection's
+// first request), so the server closes a connection whose request is on its way. Calling
+// listen(2) again on the bound socket raises the backlog (Linux). The socket is found among
+// the process's descriptors: the listening TCP socket bound to `port`.
+Status RaiseListenBacklog(int port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return Status::IOError("/proc/self/fd", std::strerror(errno));
+  bool done = false;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    const long fd = std::strtol(e->d_name, &end, 10);
+    if (end == e->d_name || *end != '\0') continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+        !listening) {
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t alen = sizeof addr;
+    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
+    int bound = -1;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound != port) continue;
+    if (::listen(static_cast<int>(fd), SOMAXCONN) != 0) {
+      ::closedir(dir);
+      return Status::IOError("listen backlog of port " + std::to_string(port), std::strerror(errno));
+    }
+    done = true;
+  }
+  ::closedir(dir);
+  if (!done) return Status::NotFound("no listening socket on port " + std::to_string(port));
+  return Status::OK();
+}
 
 }  // namespace
 
@@ -109,8 +155,19 @@ void Server::RequestStop() {
 
 Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
                                              const ServeOptions& options) {
-  auto impl = std::make_unique<Impl>(options);
-  ASSIGN_OR_RETURN(impl->engine, Engine::Open(project_dir));
+  ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
+  if (options.memory_limit) spec.memory_limit_bytes = options.memory_limit;
+  const int64_t limit = spec.MemoryLimit(MemoryUse::kPipeline);
+  Result<MemoryPlan> plan = PlanMemory(
+      limit, options.max_inflight_bytes > 0 ? options.max_inflight_bytes : DefaultInflightBudget(limit));
+  if (!plan.ok()) return plan.status();
+  ServeOptions resolved = options;
+  resolved.max_inflight_bytes = plan->inflight;
+  auto impl = std::make_unique<Impl>(resolved);
+  impl->memory = *plan;
+  EngineOptions engine_options;
+  engine_options.duckdb_memory = plan->duckdb;
+  ASSIGN_OR_RETURN(impl->engine, Engine::Open(std::move(spec), engine_options));
   Impl* self = impl.get();
   // DuckDB's external file cache would keep every Parquet file curate ever read: memory that
   // grows with the data ingested, whatever the in-flight budget.
@@ -152,6 +209,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
     }
     impl->port = options.port;
   }
+  RETURN_IF_ERROR(RaiseListenBacklog(impl->port));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -168,6 +226,10 @@ Status Server::Run() {
   }
   m.Log("serving " + spec.name + " on http://" + m.options.host + ":" + std::to_string(m.port) +
         "; sources: " + (names.empty() ? "none" : names));
+  m.Log("memory limit " + FormatBytes(m.memory.limit) + ": DuckDB " + FormatBytes(m.memory.duckdb) +
+        " (spilling to " + spec.lake + "/" + kSpillDir + "), in-flight budget " +
+        FormatBytes(m.memory.inflight) + " (x" + std::to_string(kInflightCopies) + "), fixed " +
+        FormatBytes(m.memory.overhead));
   const auto interval = std::chrono::milliseconds(spec.transform_interval_ms);
   const auto publish_interval = std::chrono::milliseconds(spec.publish_interval_ms);
   auto next_transform = Clock::now() + interval;

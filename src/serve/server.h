@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/status.h"
@@ -29,13 +30,17 @@ namespace sluice {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                          // 0: any free port (see Server::port)
-  int64_t max_inflight_bytes = 256 << 20;   // --max-inflight-mb
+  // --memory-limit: replaces the project's memory_limit. The limit is shared out between
+  // DuckDB, the in-flight budget and a fixed overhead (common/memory_limit.h).
+  std::optional<int64_t> memory_limit;
+  int64_t max_inflight_bytes = 0;           // --max-inflight-mb; 0: an eighth of the limit
   int http_threads = 64;                    // concurrent HTTP connections served
 };
 
 class Server {
  public:
-  // Opens the project's lake (recovering it) and binds the HTTP port.
+  // Opens the project's lake (recovering it) and binds the HTTP port. InvalidArgument when the
+  // in-flight budget does not fit the memory limit (see PlanMemory).
   static Result<std::unique_ptr<Server>> Open(const std::string& project_dir,
                                               const ServeOptions& options);
   ~Server();

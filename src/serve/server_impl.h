@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/memory_limit.h"
 #include "engine/engine.h"
 #include "serve/budget.h"
 #include "serve/metrics.h"
@@ -102,6 +103,7 @@ struct AwaitingTransform {
 
 struct Server::Impl {
   ServeOptions options;
+  MemoryPlan memory;  // how the memory limit is shared out
   std::unique_ptr<Engine> engine;
   InflightBudget budget;
   MetricsRegistry metrics;

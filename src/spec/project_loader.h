@@ -1,7 +1,7 @@
 // ProjectLoader: turns a parsed sluice.yaml into a ProjectSpec. Private to spec/.
 //
 // The loader is split by concern: project_loader.cc (top-level keys, names and columns),
-// project_settings.cc (transform:, dlq: and other project-wide settings), source_loader.cc
+// project_settings.cc (transform:, dlq:, memory_limit:), source_loader.cc
 // (sources), table_loader.cc (curated tables and marts), table_tests_loader.cc (`tests:`),
 // table_order.cc (cross-references between tables and their order). Every method returns
 // InvalidArgument naming file:line:col and the field on bad input. Not thread-safe; one instance
@@ -56,6 +56,7 @@ class ProjectLoader {
   Status ParseSource(const YamlEntry& entry);
   Status ParseTransform(const YamlEntry& entry);
   Status ParseDlq(const YamlEntry& entry);
+  Status ParseMemoryLimit(const YamlEntry& entry);
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

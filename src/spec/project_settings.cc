@@ -1,8 +1,10 @@
-// Project-wide settings of sluice.yaml: `transform:` and `dlq:`.
+// Project-wide settings of sluice.yaml: `transform:`, `dlq:` and `memory_limit:`.
 #include "spec/project_loader.h"
 
 #include <cstdlib>
 #include <optional>
+
+#include "common/memory_limit.h"
 
 namespace sluice {
 
@@ -41,6 +43,21 @@ Status ProjectLoader::ParseDlq(const YamlEntry& entry) {
                          "'" + text + "' is not a duration (a number and s, m, h or d: 30d)");
     }
   }
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseMemoryLimit(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(std::string text, file_.String(entry.value, "memory_limit"));
+  std::optional<int64_t> bytes = ParseByteSize(text);
+  if (!bytes) {
+    return file_.Error(entry.value, "memory_limit",
+                       "'" + text + "' is not a size; write e.g. 512MB, 2GB or 1.5GiB");
+  }
+  if (*bytes < kMinMemoryLimit) {
+    return file_.Error(entry.value, "memory_limit",
+                       "'" + text + "' is below the minimum of " + FormatBytes(kMinMemoryLimit));
+  }
+  spec_.memory_limit_bytes = *bytes;
   return Status::OK();
 }
 

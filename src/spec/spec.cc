@@ -76,6 +76,10 @@ Contract HeldColumns(const TableSpec& table, const Contract& contract) {
   return held;
 }
 
+int64_t ProjectSpec::MemoryLimit(MemoryUse use) const {
+  return memory_limit_bytes ? *memory_limit_bytes : DefaultMemoryLimit(use);
+}
+
 Result<ProjectSpec> LoadProject(const std::string& project_dir) {
   const std::string dir = project_dir.empty() ? "." : project_dir;
   std::error_code ec;

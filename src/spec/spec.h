@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/memory_limit.h"
 #include "common/status.h"
 #include "spec/contract.h"
 
@@ -143,6 +144,13 @@ struct ProjectSpec {
   int64_t transform_interval_ms = 5000;
   int64_t transform_max_rows = 1000000;
   int64_t publish_interval_ms = 30000;
+  // `memory_limit: 2GB`: the memory of a sluice process on this project (DuckDB's limit, serve's
+  // in-flight budget and a fixed overhead; common/memory_limit.h). nullopt: the command's
+  // default; `--memory-limit` overrides both.
+  std::optional<int64_t> memory_limit_bytes;
+
+  // memory_limit_bytes, or the default of a command of kind `use`.
+  int64_t MemoryLimit(MemoryUse use) const;
 
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;

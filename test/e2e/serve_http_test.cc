@@ -1021,7 +1021,8 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
   o.orders = 10;
   o.batches = 1;
   Project p = MakeHttpProject(tmp.path() + "/shop", o, "transform: {interval: 1s}");
-  auto server = ServeProcess::Start(p, {"--max-inflight-mb", "1"});
+  // A fixed memory limit: DuckDB's share does not depend on the machine's RAM.
+  auto server = ServeProcess::Start(p, {"--memory-limit", "512MiB", "--max-inflight-mb", "1"});
   ASSERT_TRUE(server);
   const int port = server->port();
   const int64_t kBudget = int64_t{1} << 20;

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
 
+#include "common/memory_limit.h"
 #include "support/test_project.h"
 
 namespace sluice {
@@ -513,6 +515,66 @@ TEST_F(SpecTest, NoSourcesOrTablesIsFine) {
 TEST_F(SpecTest, HugeSpecIsRefused) {
   WriteExample(std::string(kSluiceYaml) + "# " + std::string(5 << 20, 'x') + "\n");
   ExpectInvalid({"too large"});
+}
+
+TEST_F(SpecTest, MemoryLimit) {
+  WriteExample();
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->memory_limit_bytes.has_value()) << "unset: each command's default";
+  EXPECT_EQ(r->MemoryLimit(MemoryUse::kQuery), DefaultMemoryLimit(MemoryUse::kQuery));
+
+  const std::map<std::string, int64_t> sizes = {{"2GB", 2000000000},
+                                                {"512MB", 512000000},
+                                                {"1.5GiB", int64_t{3} << 29},
+                                                {"400 MiB", int64_t{400} << 20},
+                                                {"1tb", 1000000000000}};
+  for (const auto& [text, bytes] : sizes) {
+    WriteExampleWith("lake: lake ", "memory_limit: " + text + "\nlake: lake ");
+    r = LoadProject(dir_);
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    EXPECT_EQ(r->memory_limit_bytes, bytes) << text;
+    EXPECT_EQ(r->MemoryLimit(MemoryUse::kPipeline), bytes) << text;
+  }
+
+  // Line 2, column 15: where the value is written.
+  for (const std::string bad : {"2", "lots", "2 G", "-1GB", "1..5GB", "GB", "0.5.1MB"}) {
+    WriteExampleWith("lake: lake ", "memory_limit: " + bad + "\nlake: lake ");
+    ExpectInvalid({"sluice.yaml:2:15", "memory_limit", "'" + bad + "' is not a size"});
+  }
+  WriteExampleWith("lake: lake ", "memory_limit: 100MB\nlake: lake ");
+  ExpectInvalid({"sluice.yaml:2:15", "memory_limit", "below the minimum of 384 MiB"});
+  WriteExampleWith("lake: lake ", "memory_limit: {size: 2GB}\nlake: lake ");
+  ExpectInvalid({"sluice.yaml:2:15", "memory_limit"});
+}
+
+TEST(MemoryLimit, PlanSharesTheLimitOut) {
+  // A default budget is an eighth of the limit; DuckDB gets what the budget's copies and the
+  // fixed overhead leave.
+  const int64_t limit = int64_t{1} << 30;
+  EXPECT_EQ(DefaultInflightBudget(limit), int64_t{128} << 20);
+  auto plan = PlanMemory(limit, DefaultInflightBudget(limit));
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->duckdb + kInflightCopies * plan->inflight + plan->overhead, limit);
+  EXPECT_GE(plan->duckdb, kMinDuckDbMemory);
+  // The smallest limit takes its default budget.
+  plan = PlanMemory(kMinMemoryLimit, DefaultInflightBudget(kMinMemoryLimit));
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_GE(plan->duckdb, kMinDuckDbMemory);
+  // A budget that leaves DuckDB too little is refused, saying what would fit.
+  plan = PlanMemory(limit, int64_t{512} << 20);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_EQ(plan.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(plan.status().message().find("--max-inflight-mb (at most 266)"), std::string::npos)
+      << plan.status().message();
+  EXPECT_FALSE(PlanMemory(kMinMemoryLimit - 1, 0).ok());
+  // Defaults: a query gets at most 1 GiB, a pipeline at most 8 GiB, neither below the minimum.
+  EXPECT_LE(DefaultMemoryLimit(MemoryUse::kQuery), std::max(kGiB, kMinMemoryLimit));
+  EXPECT_LE(DefaultMemoryLimit(MemoryUse::kPipeline), 8 * kGiB);
+  EXPECT_GE(DefaultMemoryLimit(MemoryUse::kQuery), kMinMemoryLimit);
+  EXPECT_LE(DefaultMemoryLimit(MemoryUse::kPipeline), std::max(AvailableMemoryBytes() / 2, kMinMemoryLimit));
+  EXPECT_EQ(FormatBytes(int64_t{3} << 29), "1.5 GiB");
+  EXPECT_EQ(FormatBytes(int64_t{256} << 20), "256 MiB");
 }
 
 TEST(TableTestDescribe, Formats) {

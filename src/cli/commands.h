@@ -2,6 +2,8 @@
 // code and prints its own output; errors go to stderr as one line "error: ...".
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +64,15 @@ struct ServeArgs {
   int64_t max_inflight_mb = 256;
   std::string port_file;  // written with the bound port once listening (for --listen host:0)
 };
+// `sluice streams reset SOURCE --from-start | --from-seq N` (cmd_streams.cc): where a nats source
+// resumes in its stream; opens the lake for writing (serve must be stopped).
+struct StreamsArgs {
+  std::string project = ".";
+  std::string source;
+  bool from_start = false;
+  std::optional<int64_t> from_seq;
+  bool json = false;
+};
 // `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
 struct VacuumArgs { std::string project = "."; bool json = false; };
 
@@ -70,6 +81,7 @@ int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);
 int Vacuum(const VacuumArgs& args);
+int Streams(const StreamsArgs& args);
 int Serve(const ServeArgs& args);
 int Generate(const GenerateArgs& args);
 int Run(const RunArgs& args);

@@ -91,10 +91,10 @@ void NatsConsumer::Stop() {
 void NatsConsumer::Committed(const NatsBatch& batch, bool ack) {
   // AckAll: acknowledging the last message acknowledges every earlier one of the consumer.
   if (ack && !batch.messages.empty()) (void)natsMsg_Ack(batch.messages.back(), nullptr);
+  std::lock_guard<std::mutex> lock(mu_);  // with uncommitted_: lag() sees both or neither
   uint64_t seq = committed_seq_.load();
   while (batch.range.last_seq > seq && !committed_seq_.compare_exchange_weak(seq, batch.range.last_seq)) {
   }
-  std::lock_guard<std::mutex> lock(mu_);
   while (!inflight_.empty() && inflight_.front().first <= batch.range.last_seq) {
     inflight_.erase(inflight_.begin());
   }
@@ -128,6 +128,7 @@ NatsConsumer::Lag NatsConsumer::lag(bool ask_broker) const {
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
+  l.committed_seq = committed_seq_.load();
   if (undelivered) {
     l.messages = *undelivered + static_cast<uint64_t>(std::max<int64_t>(uncommitted_, 0));
     last_lag_ = l.messages;

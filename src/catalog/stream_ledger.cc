@@ -52,13 +52,19 @@ Result<std::vector<StreamPosition>> CommittedPositions(Catalog& catalog, const s
       migrated ? "meta.stream_positions"
                : "(SELECT source, stream, NULL AS stream_created, max(last_seq) AS last_seq FROM "
                  "meta.stream_offsets GROUP BY source, stream)";
+  ASSIGN_OR_RETURN(bool resets, HasMetaTable(catalog, "stream_resets"));
+  const std::string count =
+      resets ? "(SELECT count(*) FROM meta.stream_resets r WHERE r.source = p.source AND "
+               "r.stream = p.stream)"
+             : "0";
   ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT stream, coalesce(stream_created, 0), last_seq FROM " +
-                                        table + " WHERE source = " + Literal(source) +
-                                        " ORDER BY stream"));
+                   catalog.conn().Query("SELECT stream, coalesce(stream_created, 0), last_seq, " +
+                                        count + " FROM " + table + " p WHERE source = " +
+                                        Literal(source) + " ORDER BY stream"));
   std::vector<StreamPosition> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
-    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), static_cast<uint64_t>(rows.IntAt(r, 2))});
+    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), static_cast<uint64_t>(rows.IntAt(r, 2)),
+                   rows.IntAt(r, 3)});
   }
   return out;
 }

@@ -24,6 +24,7 @@ namespace sluice {
 struct StreamRange {
   std::string stream;
   int64_t stream_created = 0;  // the stream's identity: JetStream's `created` (UTC ns); 0 unknown
+  int64_t resets = 0;          // `sluice streams reset`s of this (source, stream) before it
   uint64_t first_seq = 0;
   uint64_t last_seq = 0;
   int64_t messages = 0;
@@ -46,6 +47,7 @@ struct StreamPosition {
   std::string stream;
   int64_t stream_created = 0;
   uint64_t last_seq = 0;
+  int64_t resets = 0;  // how many times an operator reset it (batch ids differ after each)
 };
 // The source's position in `stream`; nullopt when nothing was ever committed from a stream of
 // that name (nor reset to).

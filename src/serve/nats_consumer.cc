@@ -74,6 +74,7 @@ NatsConsumer::NatsConsumer(const SourceSpec& source, InflightBudget& budget,
       log_(std::move(log)),
       committed_seq_(position ? position->last_seq : 0),
       stream_created_(position ? position->stream_created : 0),
+      resets_(position ? position->resets : 0),
       handed_seq_(position ? position->last_seq : 0) {}
 
 NatsConsumer::~NatsConsumer() {
@@ -456,6 +457,7 @@ void NatsConsumer::Loop() {
         batch->generation = generation_.load();
         batch->range.stream = source_.nats.stream;
         batch->range.stream_created = stream_created_.load();
+        batch->range.resets = resets_;
         batch_started = Clock::now();
       }
       const uint64_t seq = meta->Sequence.Stream;

@@ -131,6 +131,7 @@ class NatsConsumer {
   std::atomic<bool> ever_connected_{false};
   std::atomic<uint64_t> committed_seq_;
   std::atomic<int64_t> stream_created_;  // identity of the stream the position is in; 0 unknown
+  const int64_t resets_;                 // of the position (StreamPosition::resets)
   std::atomic<bool> refused_{false};
   std::atomic<bool> setting_up_{false};  // lag(ask_broker) answers the last value meanwhile
   std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)

@@ -185,10 +185,10 @@ TEST_F(NatsStreamIngestTest, SequenceRangeIsCommittedWithTheRows) {
   }
   auto r = engine_->IngestMicroBatch("orders", parts, &range);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->batch_id, "nats-5-7");
+  EXPECT_EQ(r->batch_id, "nats-ORDERS-5-7");
   EXPECT_EQ(Q("SELECT batch_id, stream, first_seq, last_seq, messages, redelivered FROM "
               "meta.stream_offsets"),
-            "nats-5-7|ORDERS|5|7|3|1\n");
+            "nats-ORDERS-5-7|ORDERS|5|7|3|1\n");
   auto seq = LastCommittedSeq(cat(), "orders");
   ASSERT_TRUE(seq.ok());
   EXPECT_EQ(*seq, 7u);

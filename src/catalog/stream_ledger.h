@@ -23,12 +23,12 @@ namespace sluice {
 // committed by an earlier batch.
 struct StreamRange {
   std::string stream;
-  int64_t stream_created = 0;  // the stream's identity: JetStream's `created` (UTC ns); 0 unknown
-  int64_t resets = 0;          // `sluice streams reset`s of this (source, stream) before it
   uint64_t first_seq = 0;
   uint64_t last_seq = 0;
   int64_t messages = 0;
   int64_t redelivered = 0;
+  int64_t stream_created = 0;  // the stream's identity: JetStream's `created` (UTC ns); 0 unknown
+  int64_t resets = 0;          // `sluice streams reset`s of this (source, stream) before it
 };
 
 // The highest stream sequence committed for `source`, whatever the stream; 0 when none.

@@ -4,22 +4,32 @@ MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 
-.PHONY: all setup build demo test test-asan test-fuzz bench clean
+.PHONY: all setup configure build build-sluice demo lint test test-asan test-fuzz bench clean
 all: build
 
 setup:
 	@bash scripts/setup.sh
 
-build: setup
+configure: setup
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+
+build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs the binary only, not the tests and benchmarks.
+build-sluice: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target sluice
+
+demo: build-sluice
 	@bash scripts/demo.sh $(BUILD)/src/cli/sluice
+
+# clang-format and clang-tidy over the tree (scripts/lint.sh); part of `make test`.
+lint: build
+	@bash scripts/lint.sh $(BUILD)
 
 # The whole suite built with ASan/UBSan (so the e2e tests drive a sanitized binary) and the fuzz
 # targets first, then the whole suite in the normal build (its summary is the last one).
-test: build test-asan test-fuzz
+test: build lint test-asan test-fuzz
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
 
 test-asan: setup

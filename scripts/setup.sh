@@ -13,6 +13,7 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libsimdjson-dev
   libxxhash-dev libre2-dev libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-14 for llvm-symbolizer
+  clang-format-14 clang-tidy-14        # make lint
   libcpp-httplib-dev libnats-dev  # sluice serve: HTTP push and NATS JetStream
   nats-server prometheus          # test servers: JetStream, promtool for /metrics
   postgresql postgresql-client procps)

@@ -3,6 +3,7 @@
 #include "catalog/stream_ledger.h"
 
 #include "catalog/ledger.h"
+#include "duck/database_lock.h"
 #include "duck/duck.h"
 
 namespace sluice {
@@ -89,6 +90,9 @@ CREATE TABLE IF NOT EXISTS meta.schemas (
   source VARCHAR NOT NULL, version BIGINT NOT NULL, fingerprint VARCHAR NOT NULL,
   columns VARCHAR NOT NULL, checks VARCHAR, compatibility VARCHAR NOT NULL,
   registered_at TIMESTAMP NOT NULL, PRIMARY KEY (source, version));
+CREATE TABLE IF NOT EXISTS meta.schema_acceptances (
+  source VARCHAR NOT NULL, column_name VARCHAR NOT NULL, rule VARCHAR NOT NULL,
+  fingerprint VARCHAR NOT NULL, version BIGINT, accepted_at TIMESTAMP NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.test_results (
   run_started_at TIMESTAMP NOT NULL, layer VARCHAR NOT NULL, table_name VARCHAR NOT NULL,
   test VARCHAR NOT NULL, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
@@ -130,9 +134,15 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   Status st = cat->conn_->Execute("ATTACH " + Literal(db_path) + " AS lake" +
                                   (options.read_only ? " (READ_ONLY)" : ""));
   if (!st.ok()) {
-    if (st.message().find("lock") != std::string::npos) {
+    // DuckDB reports a lock conflict as an IO error like any other: ask who holds the lock.
+    std::optional<int64_t> holder;
+    if (st.code() == StatusCode::kIOError) {
+      holder = duck::DatabaseLockHolder(db_path, /*for_write=*/!options.read_only);
+    }
+    if (holder) {
       return Status::Unavailable("the lake " + spec.lake +
-                                 " is in use by another sluice process (" + st.message() + ")");
+                                 " is in use by another sluice process (pid " +
+                                 std::to_string(*holder) + ")");
     }
     return st.WithContext("opening " + db_path);
   }
@@ -174,6 +184,7 @@ Status Catalog::CreateDlqIdentity() {
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS parent_batches VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS csv_header VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS rows_late BIGINT;"
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS schema_version BIGINT;"
       "CREATE TABLE IF NOT EXISTS meta.counters (name VARCHAR NOT NULL, value BIGINT NOT NULL);"
       "INSERT INTO meta.counters SELECT 'dlq_id', 0"
       " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));

@@ -7,6 +7,7 @@
 //   meta.tables        per curated table / mart: version, published version, changed partitions
 //   meta.counters      the last dlq_id handed out (ids are unique across the lake, never reused)
 //   meta.schemas       every registered version of each source's contract (schema_registry.h)
+//   meta.schema_acceptances  refusals accepted once with `sluice schema accept` (schema_registry.h)
 //   meta.stream_offsets  per committed stream batch: the JetStream sequence range it holds
 //   meta.stream_positions  per (nats source, stream): last committed sequence, stream identity
 //   meta.stream_resets   per `sluice streams reset`: who, when, from which position to which
@@ -19,8 +20,15 @@
 // Catalog owns the one DuckDB connection of a process. The lake file is ATTACHed as `lake` and
 // made the default database, so user SQL and models name tables `curated.orders` etc. Only one
 // process may open a lake for writing (DuckDB's file lock); Open reports Unavailable otherwise.
-// Not safe for concurrent use. Everything the scale-out catalog (PostgreSQL) must replace is
-// behind this class and Ledger.
+// Not safe for concurrent use.
+//
+// Every read and write of meta.* and dlq.* lives in catalog/, by concern: ledger.h and
+// ledger_reads.h (batches, files, counters), applied.h, tables.h (tables, pending_partitions,
+// publish_pending), test_results.h, quarantine_log.h, dlq.h, runs.h, stream_ledger.h,
+// schema_registry.h. Those functions take this class and values; none opens a transaction,
+// so callers keep catalog rows in the same transaction as the data they describe. This is a
+// concrete class: a second implementation (PostgreSQL, for scale-out) implements the same
+// functions, and the abstract interface is extracted then.
 #pragma once
 
 #include <functional>

@@ -97,7 +97,8 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     RETURN_IF_ERROR(conn.Execute(
         "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
         "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
-        "stage_ms, parent_batches, csv_header, rows_late) VALUES (" + Literal(record.source) + ", " +
+        "stage_ms, parent_batches, csv_header, rows_late, schema_version) VALUES (" +
+        Literal(record.source) + ", " +
         Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
         Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
@@ -107,7 +108,10 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
         std::to_string(record.stage_ms) + ", " +
         (record.parent_batches.empty() ? "NULL" : Literal(record.parent_batches)) + ", " +
         (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ", " +
-        std::to_string(record.rows_late) + ")"));
+        std::to_string(record.rows_late) +
+        // The contract version the batch was validated and staged under: the latest registered,
+        // since schema evolution runs before any batch (schema_registry.h, RetainedStagingVersions).
+        ", (SELECT max(version) FROM meta.schemas WHERE source = " + Literal(record.source) + "))"));
     if (!files.empty()) {
       std::string values;
       for (const auto& f : files) {
@@ -157,7 +161,7 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
     return Status::OK();
   }
   RETURN_IF_ERROR(env->RemoveAll(tmp));
-  ::rmdir(std::filesystem::path(tmp).parent_path().c_str());  // "_tmp" itself, when empty
+  (void)env->RemoveDir(std::filesystem::path(tmp).parent_path().string());  // "_tmp", when empty
   return Status::OK();
 }
 
@@ -167,10 +171,9 @@ Status RecoverStaging(Catalog& catalog) {
   namespace fs = std::filesystem;
   for (const auto& source : catalog.spec().sources) {
     std::string tmp_root = lake + "/staging/" + source.name + "/_tmp";
-    std::error_code ec;
-    if (!fs::exists(tmp_root, ec)) continue;
-    for (const auto& entry : fs::directory_iterator(tmp_root, ec)) {
-      std::string batch_id = entry.path().filename().string();
+    ASSIGN_OR_RETURN(auto batch_ids, env->ListDir(tmp_root));
+    if (batch_ids.empty() && !env->Exists(tmp_root)) continue;
+    for (const std::string& batch_id : batch_ids) {
       ASSIGN_OR_RETURN(auto batch, FindBatch(catalog, source.name, batch_id));
       if (batch) {
         // Committed: roll forward the renames the crash interrupted.
@@ -191,7 +194,7 @@ Status RecoverStaging(Catalog& catalog) {
         }
       }
       // Uncommitted (or finished): nothing in it is visible; remove it.
-      RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+      RETURN_IF_ERROR(env->RemoveAll(tmp_root + "/" + batch_id));
     }
     RETURN_IF_ERROR(env->RemoveAll(tmp_root));
   }

@@ -25,6 +25,7 @@ Json ColumnJson(const ColumnSpec& c, bool sort_enum) {
   if (c.pattern) j["pattern"] = *c.pattern;
   if (c.max_length) j["max_length"] = *c.max_length;
   if (c.default_value) j["default"] = *c.default_value;
+  if (c.allow_empty) j["allow_empty"] = true;  // only when set: older fingerprints stay valid
   return j;
 }
 
@@ -88,6 +89,7 @@ Result<Contract> ContractFromJson(const std::string& name, const std::string& co
       if (j.contains("pattern")) col.pattern = j["pattern"].get<std::string>();
       if (j.contains("max_length")) col.max_length = j["max_length"].get<int64_t>();
       if (j.contains("default")) col.default_value = j["default"].get<std::string>();
+      col.allow_empty = j.value("allow_empty", false);
       c.columns.push_back(std::move(col));
     }
     if (!checks_json.empty()) {
@@ -133,9 +135,66 @@ Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source
       ", " + Literal(fingerprint) + ", " + Literal(ColumnsToJson(contract)) + ", " +
       Literal(ChecksToJson(contract)) + ", " + Literal(contract.compatibility) +
       ", now()::TIMESTAMP)"));
+  RETURN_IF_ERROR(conn.Execute("UPDATE meta.schema_acceptances SET version = " +
+                               std::to_string(latest + 1) + " WHERE version IS NULL AND source = " +
+                               Literal(source) + " AND fingerprint = " + Literal(fingerprint)));
   ASSIGN_OR_RETURN(auto v, LatestSchema(catalog, source));
   if (!v) return Status::Corruption("meta.schemas: the version just registered is missing");
   return *v;
+}
+
+namespace {
+
+// Whether meta.<table> (and `column` of it, when given) exists: a read-only open of a lake
+// written by an older sluice has not been migrated.
+Result<bool> MetaHas(Catalog& catalog, const std::string& table, const std::string& column) {
+  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
+                                  "SELECT count(*) FROM duckdb_columns() WHERE database_name = "
+                                  "'lake' AND schema_name = 'meta' AND table_name = " +
+                                  Literal(table) +
+                                  (column.empty() ? "" : " AND column_name = " + Literal(column))));
+  return n > 0;
+}
+
+}  // namespace
+
+Result<RetainedVersions> RetainedStagingVersions(Catalog& catalog, const std::string& source) {
+  ASSIGN_OR_RETURN(bool recorded, MetaHas(catalog, "batches", "schema_version"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query(
+          std::string("SELECT ") + (recorded ? "coalesce(b.schema_version, 0)" : "0") +
+          ", count(*) FROM meta.batches b WHERE b.status <> 'dropped' AND b.source = " +
+          Literal(source) +
+          " AND EXISTS (SELECT 1 FROM meta.files f WHERE f.source = b.source AND "
+          "f.batch_id = b.batch_id) GROUP BY ALL"));
+  RetainedVersions out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) out[rows.IntAt(r, 0)] += rows.IntAt(r, 1);
+  return out;
+}
+
+Status RecordAcceptance(Catalog& catalog, const std::string& source, const std::string& fingerprint,
+                        const std::string& column, const std::string& rule) {
+  return catalog.conn().Execute(
+      "INSERT INTO meta.schema_acceptances VALUES (" + Literal(source) + ", " + Literal(column) +
+      ", " + Literal(rule) + ", " + Literal(fingerprint) + ", NULL, now()::TIMESTAMP)");
+}
+
+Result<std::vector<Acceptance>> FindAcceptances(Catalog& catalog, const std::string& source,
+                                                const std::string& fingerprint) {
+  std::vector<Acceptance> out;
+  ASSIGN_OR_RETURN(bool exists, MetaHas(catalog, "schema_acceptances", ""));
+  if (!exists) return out;
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(
+                       "SELECT column_name, rule, coalesce(version, 0) FROM "
+                       "meta.schema_acceptances WHERE source = " + Literal(source) +
+                       " AND (version IS NOT NULL OR fingerprint = " + Literal(fingerprint) +
+                       ") ORDER BY accepted_at"));
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    out.push_back(Acceptance{rows.At(r, 0), rows.At(r, 1), rows.IntAt(r, 2)});
+  }
+  return out;
 }
 
 std::vector<ContractVersion> ToContractVersions(const std::vector<SchemaVersion>& history) {

@@ -47,10 +47,28 @@ Result<Contract> ContractFromJson(const std::string& name, const std::string& co
 Result<std::optional<SchemaVersion>> LatestSchema(Catalog& catalog, const std::string& source);
 // Every version of `source`, oldest first (empty when none).
 Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::string& source);
-// Registers `contract` as the next version of `source` and returns it. Does not check
-// compatibility (see CheckAgainstHistory); call inside the caller's transaction.
+// Registers `contract` as the next version of `source` and returns it; pending acceptances for
+// its fingerprint get its version. Does not check compatibility (see CheckAgainstHistory); call
+// inside the caller's transaction.
 Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source,
                                      const Contract& contract);
+
+// Retained staging data of `source` by the contract version it was written under: batches not
+// dropped that have staging files in meta.files, counted per meta.batches.schema_version (0 for
+// batches committed before sluice recorded it). Works on read-only opens of older lakes too.
+Result<RetainedVersions> RetainedStagingVersions(Catalog& catalog, const std::string& source);
+
+//   meta.schema_acceptances(source, column_name, rule, fingerprint, version, accepted_at)
+// One row per `sluice schema accept`: the refusal `rule` of `column` is accepted for the
+// working-copy contract whose fingerprint is `fingerprint`; `version` is NULL until that contract
+// is registered (RegisterSchema fills it in the same transaction).
+Status RecordAcceptance(Catalog& catalog, const std::string& source, const std::string& fingerprint,
+                        const std::string& column, const std::string& rule);
+// The acceptances that apply to `source` when its working copy has `fingerprint`: every
+// registered one (with its version) and the pending ones for this fingerprint (version 0).
+// Empty on a read-only lake from before acceptances existed.
+Result<std::vector<Acceptance>> FindAcceptances(Catalog& catalog, const std::string& source,
+                                                const std::string& fingerprint);
 
 // The history as CheckAgainstHistory takes it.
 std::vector<ContractVersion> ToContractVersions(const std::vector<SchemaVersion>& history);

@@ -220,4 +220,17 @@ Status AdvanceWatermarks(Catalog& catalog, const SourceSpec& source, const Event
       " AND w.partition = v.p)");
 }
 
+Result<std::vector<Watermark>> ListWatermarks(Catalog& catalog, const std::string& source) {
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query("SELECT partition, CAST(watermark AS VARCHAR), "
+                                        "CAST(max_event_time AS VARCHAR), late_rows FROM "
+                                        "meta.watermarks WHERE source = " + Literal(source) +
+                                        " ORDER BY partition"));
+  std::vector<Watermark> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    out.push_back({rows.At(r, 0), rows.At(r, 1), rows.At(r, 2), rows.IntAt(r, 3)});
+  }
+  return out;
+}
+
 }  // namespace sluice

@@ -112,4 +112,14 @@ Result<EventTimeStats> MeasureEventTime(Catalog& catalog, const SourceSpec& sour
 Status AdvanceWatermarks(Catalog& catalog, const SourceSpec& source, const EventTimeStats& stats,
                          int64_t now_micros);
 
+// A partition's watermark as stored, for `sluice status`.
+struct Watermark {
+  std::string partition;       // the tenant; "" when the source has no tenant partition
+  std::string watermark;       // "2026-01-03 10:15:00" (UTC)
+  std::string max_event_time;  // likewise
+  int64_t late_rows = 0;
+};
+// Every partition's watermark of `source`, ordered by partition.
+Result<std::vector<Watermark>> ListWatermarks(Catalog& catalog, const std::string& source);
+
 }  // namespace sluice

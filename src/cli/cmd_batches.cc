@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "catalog/quarantine_log.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "transform/quarantine.h"
@@ -20,50 +21,49 @@ int List(const BatchesArgs& args) {
   options.read_only = true;
   auto catalog = Catalog::Open(*spec, options);
   if (!catalog.ok()) return Fail(catalog.status().message());
-  const std::string filter =
-      args.status.empty() ? "" : " WHERE b.status = " + duck::Literal(args.status);
-  // The latest quarantine record of each batch, if any.
-  auto rows = (*catalog)->conn().Query(
-      "SELECT b.source, b.batch_id, b.batch_seq, b.status, b.rows_read, b.rows_staged, b.rows_dead, "
-      "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
-      "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
-      "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b LEFT JOIN (SELECT * FROM "
-      "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
-      "quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = b.batch_id" +
-      filter + " ORDER BY b.batch_seq");
+  std::optional<std::string> status;
+  if (!args.status.empty()) status = args.status;
+  auto rows = ListBatchesWithQuarantine(**catalog, status);
   if (!rows.ok()) return Fail(rows.status().message());
-  const duck::Rows& r = *rows;
-  auto opt = [&](size_t row, size_t col) -> nlohmann::ordered_json {
-    return r.rows[row][col] ? nlohmann::ordered_json(*r.rows[row][col]) : nlohmann::ordered_json(nullptr);
+  auto opt = [](const std::optional<std::string>& v) -> nlohmann::ordered_json {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };
   if (args.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
-    for (size_t i = 0; i < r.rows.size(); ++i) {
-      out.push_back({{"source", r.At(i, 0)},          {"batch_id", r.At(i, 1)},
-                     {"batch_seq", r.IntAt(i, 2)},     {"status", r.At(i, 3)},
-                     {"rows_read", r.IntAt(i, 4)},     {"rows_staged", r.IntAt(i, 5)},
-                     {"rows_dead", r.IntAt(i, 6)},     {"committed_at", r.At(i, 7)},
-                     {"file", opt(i, 14)},             {"quarantined_by", opt(i, 8)},
-                     {"failed_tests", opt(i, 9)},      {"sample", opt(i, 10)},
-                     {"quarantined_at", opt(i, 11)},   {"released_at", opt(i, 12)},
-                     {"dropped_at", opt(i, 13)}});
+    for (const BatchListing& b : *rows) {
+      const auto& q = b.quarantine;
+      out.push_back({{"source", b.source},
+                     {"batch_id", b.batch_id},
+                     {"batch_seq", b.batch_seq},
+                     {"status", b.status},
+                     {"rows_read", b.rows_read},
+                     {"rows_staged", b.rows_staged},
+                     {"rows_dead", b.rows_dead},
+                     {"committed_at", b.committed_at},
+                     {"file", opt(b.file)},
+                     {"quarantined_by", q ? nlohmann::ordered_json(q->table) : nullptr},
+                     {"failed_tests", q ? nlohmann::ordered_json(q->tests) : nullptr},
+                     {"sample", q ? opt(q->sample) : nullptr},
+                     {"quarantined_at", q ? nlohmann::ordered_json(q->quarantined_at) : nullptr},
+                     {"released_at", q ? opt(q->released_at) : nullptr},
+                     {"dropped_at", q ? opt(q->dropped_at) : nullptr}});
     }
     std::cout << out.dump() << std::endl;
     return 0;
   }
-  for (size_t i = 0; i < r.rows.size(); ++i) {
-    std::cout << r.At(i, 0) << "/" << r.At(i, 1) << "  #" << r.At(i, 2) << "  " << r.At(i, 3) << "  "
-              << r.At(i, 5) << " rows staged, " << r.At(i, 6) << " dead-lettered, committed "
-              << r.At(i, 7) << "\n";
-    if (r.rows[i][8]) {
-      std::cout << "    quarantined " << r.At(i, 11) << " by curated." << r.At(i, 8) << ": "
-                << r.At(i, 9) << "\n";
-      if (r.rows[i][10]) std::cout << "    failing: " << r.At(i, 10) << "\n";
-      if (r.rows[i][12]) std::cout << "    released " << r.At(i, 12) << "\n";
-      if (r.rows[i][13]) std::cout << "    dropped " << r.At(i, 13) << "\n";
+  for (const BatchListing& b : *rows) {
+    std::cout << b.source << "/" << b.batch_id << "  #" << b.batch_seq << "  " << b.status << "  "
+              << b.rows_staged << " rows staged, " << b.rows_dead << " dead-lettered, committed "
+              << b.committed_at << "\n";
+    if (const auto& q = b.quarantine) {
+      std::cout << "    quarantined " << q->quarantined_at << " by curated." << q->table << ": "
+                << q->tests << "\n";
+      if (q->sample) std::cout << "    failing: " << *q->sample << "\n";
+      if (q->released_at) std::cout << "    released " << *q->released_at << "\n";
+      if (q->dropped_at) std::cout << "    dropped " << *q->dropped_at << "\n";
     }
   }
-  std::cout << "(" << r.rows.size() << (r.rows.size() == 1 ? " batch" : " batches")
+  std::cout << "(" << rows->size() << (rows->size() == 1 ? " batch" : " batches")
             << (args.status.empty() ? "" : " " + args.status) << ")" << std::endl;
   return 0;
 }

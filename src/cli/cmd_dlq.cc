@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "catalog/dlq.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/redrive.h"
@@ -70,28 +71,27 @@ const char* kDlqColumns[] = {"dlq_id", "source", "batch_id", "line", "reason", "
                              "message", "raw", "status", "redriven_batch", "correlation_id",
                              "ingested_at"};
 
-// DLQ rows of the given sources matching `where` (SQL over dlq.<source>), by dlq_id.
-Result<duck::Rows> QueryDlq(Catalog& catalog, const std::vector<const SourceSpec*>& sources,
-                            const std::string& where) {
-  std::string sql;
-  for (const SourceSpec* s : sources) {
-    if (!sql.empty()) sql += " UNION ALL ";
-    sql += "SELECT dlq_id, " + duck::Literal(s->name) +
-           " AS source, batch_id, line, reason, column_name, message, raw, status, redriven_batch,"
-           " correlation_id, CAST(ingested_at AS VARCHAR) FROM dlq." + duck::Ident(s->name) +
-           " WHERE " + where;
-  }
-  return catalog.conn().Query("SELECT * FROM (" + sql + ") ORDER BY dlq_id");
+// A DLQ row's cells in kDlqColumns order (NULL: nullopt).
+std::vector<std::optional<std::string>> Cells(const DeadLetterRow& d) {
+  auto num = [](const std::optional<int64_t>& v) {
+    return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+  };
+  return {num(d.dlq_id), d.source,    d.batch_id,       num(d.line),      d.reason,
+          d.column_name, d.message,   d.raw,            d.status,         d.redriven_batch,
+          d.correlation_id, d.ingested_at};
 }
 
-json RowJson(const duck::Rows& rows, size_t r) {
+json RowJson(const DeadLetterRow& d) {
+  const auto cells = Cells(d);
   json o = json::object();
   for (size_t c = 0; c < std::size(kDlqColumns); ++c) {
-    const auto& v = rows.rows[r][c];
+    const auto& v = cells[c];
     if (!v) {
       o[kDlqColumns[c]] = nullptr;
-    } else if (c == 0 || c == 3) {
-      o[kDlqColumns[c]] = rows.IntAt(r, c);
+    } else if (c == 0) {
+      o[kDlqColumns[c]] = *d.dlq_id;
+    } else if (c == 3) {
+      o[kDlqColumns[c]] = *d.line;
     } else {
       o[kDlqColumns[c]] = *v;
     }
@@ -107,22 +107,25 @@ int List(const DlqArgs& args) {
     if (args.source.empty() || s.name == args.source) sources.push_back(&s);
   }
   if (sources.empty()) return Fail("unknown source '" + args.source + "'");
-  std::string where = "true";
-  if (!args.reason.empty()) where += " AND reason = " + duck::Literal(args.reason);
-  if (!args.batch.empty()) where += " AND batch_id = " + duck::Literal(args.batch);
-  auto rows = QueryDlq(**catalog, sources, where);
+  std::vector<std::string> names;
+  for (const SourceSpec* s : sources) names.push_back(s->name);
+  DeadLetterFilter filter;
+  if (!args.reason.empty()) filter.reason = args.reason;
+  if (!args.batch.empty()) filter.batch_id = args.batch;
+  auto rows = ListDeadLetters(**catalog, names, filter);
   if (!rows.ok()) return Fail(rows.status().message());
   if (args.json) {
     json out = json::array();
-    for (size_t r = 0; r < rows->rows.size(); ++r) out.push_back(RowJson(*rows, r));
+    for (const auto& d : *rows) out.push_back(RowJson(d));
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
   std::vector<std::vector<std::string>> table;
-  for (size_t r = 0; r < rows->rows.size(); ++r) {
-    const auto& x = *rows;
-    table.push_back({x.At(r, 0), x.At(r, 1), Cell(x.At(r, 2), 24), x.At(r, 3), x.At(r, 4),
-                     x.At(r, 5), Cell(x.At(r, 6), 48), Cell(x.At(r, 7), 60), x.At(r, 8)});
+  for (const auto& d : *rows) {
+    const auto x = Cells(d);
+    auto at = [&](size_t c) { return x[c].value_or(""); };
+    table.push_back({at(0), at(1), Cell(at(2), 24), at(3), at(4), at(5), Cell(at(6), 48),
+                     Cell(at(7), 60), at(8)});
   }
   PrintTable({"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"},
              table);
@@ -132,18 +135,21 @@ int List(const DlqArgs& args) {
 int Show(const DlqArgs& args) {
   auto catalog = OpenReadOnly(args.project);
   if (!catalog.ok()) return Fail(catalog.status().message());
-  std::vector<const SourceSpec*> sources;
-  for (const auto& s : (*catalog)->spec().sources) sources.push_back(&s);
-  auto rows = QueryDlq(**catalog, sources, "dlq_id = " + std::to_string(args.id));
+  std::vector<std::string> sources;
+  for (const auto& s : (*catalog)->spec().sources) sources.push_back(s.name);
+  DeadLetterFilter filter;
+  filter.dlq_id = args.id;
+  auto rows = ListDeadLetters(**catalog, sources, filter);
   if (!rows.ok()) return Fail(rows.status().message());
-  if (rows->rows.empty()) return Fail("no DLQ row with id " + std::to_string(args.id));
+  if (rows->empty()) return Fail("no DLQ row with id " + std::to_string(args.id));
   if (args.json) {
-    std::cout << RowJson(*rows, 0).dump(2) << std::endl;
+    std::cout << RowJson(rows->front()).dump(2) << std::endl;
     return 0;
   }
+  const auto cells = Cells(rows->front());
   for (size_t c = 0; c < std::size(kDlqColumns); ++c) {
     std::string name = kDlqColumns[c];
-    std::cout << name << ":" << std::string(16 - name.size(), ' ') << rows->At(0, c, "NULL")
+    std::cout << name << ":" << std::string(16 - name.size(), ' ') << cells[c].value_or("NULL")
               << "\n";
   }
   std::cout << std::flush;
@@ -222,7 +228,7 @@ int Vacuum(const VacuumArgs& args) {
     return 0;
   }
   for (const auto& [source, n] : r->dlq_rows_deleted) {
-    std::cout << "vacuum   dlq." << source << ": " << n << " rows older than "
+    std::cout << "vacuum   " << DlqName(source) << ": " << n << " rows older than "
               << *r->dlq_retention_seconds << " s deleted\n";
   }
   std::cout << std::flush;

@@ -5,8 +5,17 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
+#include "catalog/dlq.h"
+#include "catalog/ledger_reads.h"
+#include "catalog/quarantine_log.h"
+#include "catalog/runs.h"
+#include "catalog/tables.h"
+#include "catalog/test_results.h"
+#include "catalog/user_query.h"
 #include "cli/commands.h"
 #include "cli/stream_status.h"
+#include "duck/json_encoder.h"
+#include "duck/result_stream.h"
 
 namespace sluice::cli {
 
@@ -17,14 +26,6 @@ Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project) {
   CatalogOptions options;
   options.read_only = true;
   return Catalog::Open(spec, options);
-}
-
-bool IsNumericType(const std::string& t) {
-  static const char* kNumeric[] = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
-                                   "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "FLOAT",
-                                   "DOUBLE"};
-  if (t.rfind("DECIMAL", 0) == 0) return true;
-  return std::find(std::begin(kNumeric), std::end(kNumeric), t) != std::end(kNumeric);
 }
 
 std::string CsvField(const std::string& v) {
@@ -61,47 +62,50 @@ void PrintTable(const duck::Rows& rows) {
   std::cout << "(" << rows.rows.size() << (rows.rows.size() == 1 ? " row)" : " rows)") << std::endl;
 }
 
+// Writes the result of `sql` as one JSON array of row objects, typed by duck::JsonRowWriter
+// (docs/PROJECT.md, "Query output"), a chunk at a time.
+int PrintJson(duck::Connection& conn, const std::string& sql) {
+  auto result = duck::ResultStream::Open(conn, sql);
+  if (!result.ok()) return Fail("query failed: " + result.status().message());
+  auto writer = duck::JsonRowWriter::Create((*result)->names(), (*result)->types(),
+                                            duck::JsonRowWriter::Layout::kArray);
+  if (!writer.ok()) return Fail("query failed: " + writer.status().message());
+  std::string out;
+  (*writer)->Begin(&out);
+  std::unique_ptr<duck::Chunk> chunk;
+  while ((*result)->Next(&chunk)) {
+    (*writer)->WriteChunk(*chunk, &out);
+    std::cout << out;
+    out.clear();
+  }
+  (*writer)->End(&out);
+  std::cout << out << std::flush;
+  return 0;
+}
+
 // Quality gates for `sluice status`: per test, its result in the latest run that checked it
 // (the worst of that run: fail > bypassed > warn > pass), and the batches still quarantined.
-Result<nlohmann::ordered_json> GateStatus(duck::Connection& conn) {
+Result<nlohmann::ordered_json> GateStatus(Catalog& catalog) {
   nlohmann::ordered_json counts = {{"pass", 0}, {"warn", 0}, {"fail", 0}, {"bypassed", 0}};
   nlohmann::ordered_json out = {{"tests", {{"counts", counts}, {"results", nlohmann::ordered_json::array()}}},
                                 {"quarantined", nlohmann::ordered_json::array()}};
-  // A lake written before quality gates were recorded has no such tables (read-only: not created).
-  ASSIGN_OR_RETURN(int64_t have, conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE "
-                                               "database_name = 'lake' AND schema_name = 'meta' AND "
-                                               "table_name IN ('test_results', 'quarantine')"));
-  if (have < 2) return out;
-  ASSIGN_OR_RETURN(duck::Rows t, conn.Query(
-      "SELECT r.layer, r.table_name, r.test, any_value(r.severity), CASE max(CASE r.status WHEN "
-      "'fail' THEN 4 WHEN 'bypassed' THEN 3 WHEN 'warn' THEN 2 ELSE 1 END) WHEN 4 THEN 'fail' WHEN 3 "
-      "THEN 'bypassed' WHEN 2 THEN 'warn' ELSE 'pass' END, max(r.failing_rows), "
-      "string_agg(DISTINCT r.sample, '; ') FILTER (WHERE r.status <> 'pass'), "
-      "string_agg(DISTINCT r.batch_ids, ', ') FILTER (WHERE r.status <> 'pass'), "
-      "CAST(max(r.checked_at) AS VARCHAR) FROM meta.test_results r JOIN (SELECT layer, table_name, "
-      "test, max(run_started_at) AS run FROM meta.test_results GROUP BY ALL) l ON l.layer = r.layer "
-      "AND l.table_name = r.table_name AND l.test = r.test AND l.run = r.run_started_at "
-      "GROUP BY r.layer, r.table_name, r.test ORDER BY r.layer, r.table_name, r.test"));
-  auto opt = [](const duck::Rows& rows, size_t r, size_t c) {
-    return rows.rows[r][c] ? nlohmann::ordered_json(*rows.rows[r][c]) : nlohmann::ordered_json(nullptr);
+  auto opt = [](const std::optional<std::string>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };
-  for (size_t r = 0; r < t.rows.size(); ++r) {
-    const std::string status = t.At(r, 4);
-    out["tests"]["counts"][status] = out["tests"]["counts"][status].get<int64_t>() + 1;
-    out["tests"]["results"].push_back({{"table", t.At(r, 0) + "." + t.At(r, 1)}, {"test", t.At(r, 2)},
-                                       {"severity", t.At(r, 3)}, {"status", status},
-                                       {"failing_rows", t.IntAt(r, 5)}, {"sample", opt(t, r, 6)},
-                                       {"batches", opt(t, r, 7)}, {"checked_at", t.At(r, 8)}});
+  ASSIGN_OR_RETURN(std::vector<LatestTestResult> results, LatestTestResults(catalog));
+  for (const auto& t : results) {
+    out["tests"]["counts"][t.status] = out["tests"]["counts"][t.status].get<int64_t>() + 1;
+    out["tests"]["results"].push_back({{"table", t.layer + "." + t.table}, {"test", t.test},
+                                       {"severity", t.severity}, {"status", t.status},
+                                       {"failing_rows", t.failing_rows}, {"sample", opt(t.sample)},
+                                       {"batches", opt(t.batch_ids)}, {"checked_at", t.checked_at}});
   }
-  ASSIGN_OR_RETURN(duck::Rows q, conn.Query(
-      "SELECT b.source, b.batch_id, q.table_name, q.tests, q.sample, CAST(q.quarantined_at AS VARCHAR) "
-      "FROM meta.batches b JOIN (SELECT * FROM meta.quarantine QUALIFY row_number() OVER (PARTITION BY "
-      "source, batch_id ORDER BY quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = "
-      "b.batch_id WHERE b.status = 'quarantined' ORDER BY b.batch_seq"));
-  for (size_t r = 0; r < q.rows.size(); ++r) {
-    out["quarantined"].push_back({{"source", q.At(r, 0)}, {"batch_id", q.At(r, 1)},
-                                  {"table", "curated." + q.At(r, 2)}, {"failed_tests", q.At(r, 3)},
-                                  {"sample", opt(q, r, 4)}, {"quarantined_at", q.At(r, 5)}});
+  ASSIGN_OR_RETURN(std::vector<BatchListing> quarantined, QuarantinedBatches(catalog));
+  for (const auto& b : quarantined) {
+    const QuarantineRecord& q = *b.quarantine;
+    out["quarantined"].push_back({{"source", b.source}, {"batch_id", b.batch_id},
+                                  {"table", "curated." + q.table}, {"failed_tests", q.tests},
+                                  {"sample", opt(q.sample)}, {"quarantined_at", q.quarantined_at}});
   }
   return out;
 }
@@ -139,6 +143,11 @@ int Query(const QueryArgs& args) {
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
     sql.pop_back();
   }
+  // One query over the lake's tables, or nothing runs (catalog/user_query.h).
+  if (Status gate = CheckUserQuery((*catalog)->conn(), sql); !gate.ok()) {
+    return Fail("query refused: " + gate.message());
+  }
+  if (args.format == "json") return PrintJson((*catalog)->conn(), sql);
   auto rows = (*catalog)->conn().Query(sql);
   if (!rows.ok() && rows.status().message().find("cannot render") != std::string::npos) {
     // A type without a text rendering here (LIST, STRUCT, ...): let DuckDB cast it.
@@ -153,25 +162,6 @@ int Query(const QueryArgs& args) {
       std::cout << "\n";
     }
     std::cout.flush();
-  } else if (args.format == "json") {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : rows->rows) {
-      nlohmann::json obj = nlohmann::json::object();
-      for (size_t c = 0; c < r.size(); ++c) {
-        const std::string& t = rows->types[c];
-        if (!r[c]) {
-          obj[rows->names[c]] = nullptr;
-        } else if (t == "BOOLEAN") {
-          obj[rows->names[c]] = *r[c] == "true";
-        } else if (IsNumericType(t) && *r[c] != "inf" && *r[c] != "-inf" && *r[c] != "nan") {
-          obj[rows->names[c]] = nlohmann::json::parse(*r[c]);
-        } else {
-          obj[rows->names[c]] = *r[c];
-        }
-      }
-      out.push_back(std::move(obj));
-    }
-    std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   } else {
     PrintTable(*rows);
   }
@@ -200,55 +190,51 @@ int ShowStatus(const StatusArgs& args) {
   }
   if (!opened.ok()) return Fail(opened.status().message());
   Catalog& catalog = **opened;
-  auto& conn = catalog.conn();
   nlohmann::ordered_json out = {{"project", catalog.spec().name}, {"lake", catalog.lake()}};
   nlohmann::ordered_json sources = nlohmann::ordered_json::object();
   for (const auto& s : catalog.spec().sources) {
-    auto r = conn.Query(
-        "SELECT count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_staged), 0), "
-        "coalesce(sum(rows_dead), 0), CAST(max(committed_at) AS VARCHAR), "
-        "(SELECT count(*) FROM dlq." + duck::Ident(s.name) + "), (SELECT count(*) FROM dlq." +
-        duck::Ident(s.name) + " d WHERE d.status = 'open') FROM meta.batches WHERE source = " +
-        duck::Literal(s.name));
-    if (!r.ok()) return Fail(r.status().message());
-    sources[s.name] = {{"batches", r->IntAt(0, 0)},     {"rows_read", r->IntAt(0, 1)},
-                       {"rows_staged", r->IntAt(0, 2)}, {"rows_dead", r->IntAt(0, 3)},
-                       {"last_batch_at", r->At(0, 4)},  {"dlq_rows", r->IntAt(0, 5)},
-                       {"dlq_open", r->IntAt(0, 6)}};
+    auto totals = TotalsOf(catalog, s.name);
+    if (!totals.ok()) return Fail(totals.status().message());
+    auto dlq = CountDeadLetters(catalog, s.name);
+    if (!dlq.ok()) return Fail(dlq.status().message());
+    sources[s.name] = {{"batches", totals->batches},         {"rows_read", totals->rows_read},
+                       {"rows_staged", totals->rows_staged}, {"rows_dead", totals->rows_dead},
+                       {"last_batch_at", totals->last_batch_at}, {"dlq_rows", dlq->rows},
+                       {"dlq_open", dlq->open}};
   }
   nlohmann::ordered_json tables = nlohmann::ordered_json::object();
-  auto t = conn.Query(
-      "SELECT table_name, layer, rows, version, published_version, CAST(updated_at AS VARCHAR), "
-      "CAST(epoch(now()::TIMESTAMP - updated_at) AS BIGINT) FROM meta.tables ORDER BY layer, table_name");
+  auto t = ListTables(catalog);
   if (!t.ok()) return Fail(t.status().message());
-  for (size_t r = 0; r < t->rows.size(); ++r) {
-    tables[t->At(r, 0)] = {{"layer", t->At(r, 1)},         {"rows", t->IntAt(r, 2)},
-                           {"version", t->IntAt(r, 3)},    {"published_version", t->IntAt(r, 4)},
-                           {"updated_at", t->At(r, 5)},    {"freshness_seconds", t->IntAt(r, 6)}};
+  for (const TableState& table : *t) {
+    tables[table.name] = {{"layer", table.layer},
+                          {"rows", table.rows},
+                          {"version", table.version},
+                          {"published_version", table.published_version},
+                          {"updated_at", table.updated_at.value_or("")},
+                          {"freshness_seconds", table.freshness_seconds}};
   }
-  auto run = conn.Query("SELECT CAST(started_at AS VARCHAR), CAST(finished_at AS VARCHAR), status "
-                        "FROM meta.runs ORDER BY started_at DESC LIMIT 1");
+  auto run = LastRun(catalog);
   if (!run.ok()) return Fail(run.status().message());
   out["sources"] = sources;
   out["tables"] = tables;
-  auto gates = GateStatus(conn);
+  auto gates = GateStatus(catalog);
   if (!gates.ok()) return Fail(gates.status().message());
   out["tests"] = (*gates)["tests"];
   auto streams = StreamStatus(catalog);
   if (!streams.ok()) return Fail(streams.status().message());
   if (!streams->empty()) out["streams"] = *streams;
   out["quarantined"] = (*gates)["quarantined"];
-  out["last_run"] = run->rows.empty()
-                        ? nlohmann::ordered_json(nullptr)
-                        : nlohmann::ordered_json{{"started_at", run->At(0, 0)},
-                                         {"finished_at", run->At(0, 1)}, {"status", run->At(0, 2)}};
+  out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
+                          : nlohmann::ordered_json{{"started_at", (*run)->started_at},
+                                                   {"finished_at", (*run)->finished_at},
+                                                   {"status", (*run)->status}};
   if (args.json) {
     std::cout << out.dump() << std::endl;
     return 0;
   }
   std::cout << "project " << catalog.spec().name << "  lake " << catalog.lake() << "\n";
   std::cout << "last run: "
-            << (run->rows.empty() ? std::string("never") : run->At(0, 1) + " (" + run->At(0, 2) + ")")
+            << (!*run ? std::string("never") : (*run)->finished_at + " (" + (*run)->status + ")")
             << "\n\nsources\n";
   for (auto& [name, s] : sources.items()) {
     std::cout << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]

@@ -1,10 +1,11 @@
-// `sluice schema check|history|diff`: the schema registry from the command line.
+// `sluice schema check|history|diff|accept`: the schema registry from the command line.
 //
 // `check` is a data contract test for CI: it compares each working-copy contract with the
 // registered versions (or with the contract at a git revision, or in a given file) under the
 // contract's compatibility mode plus lineage-aware compatibility, prints one line per violation
 // and exits 1 if there is any. It only reads: the lake is opened read-only, and a project
-// without a lake has nothing registered to compare with.
+// without a lake has nothing registered to compare with. `accept` records a one-off acceptance
+// of one refusal of the working copy (meta.schema_acceptances), honoured by the next run.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,7 +181,15 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
       text << source->name << ": nothing registered to compare with"
                 << (no_lake ? " (no lake yet)" : args.against.empty() ? "" : " in " + args.against)
                 << "\n";
+    } else if (catalog && args.against.empty()) {
+      // The registry: the same verdict `sluice run` reaches, retained data and acceptances included.
+      auto h = SchemaHistory(*catalog, source->name);
+      if (!h.ok()) return Fail(h.status().message());
+      auto v = CheckContractChange(*catalog, *source, *h);
+      if (!v.ok()) return Fail(v.status().message());
+      violations = std::move(v).value();
     } else {
+      // A file or revision: the rules and lineage; defaults depend on the lake's data.
       auto v = CheckAgainstHistory(history, source->contract);
       if (!v.ok()) return Fail(v.status().message());
       violations = std::move(v).value();
@@ -197,7 +206,11 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
     } else if (!violations.empty()) {
       ++incompatible;
       entry["status"] = "incompatible";
-      for (const auto& v : violations) text << source->name << ": " << v.Describe() << "\n";
+      const int64_t latest = history.back().version;
+      for (const auto& v : violations) {
+        text << source->name << ": " << v.Describe() << " ("
+             << HowToProceed(v, source->name, latest) << ")\n";
+      }
     } else if (!history.empty()) {
       bool same = SchemaFingerprint(history.back().contract) == SchemaFingerprint(source->contract);
       entry["status"] = same ? "unchanged" : "compatible";
@@ -205,7 +218,11 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
                 << " (" << source->contract.compatibility << ")\n";
     }
     entry["violations"] = Json::array();
-    for (const auto& v : violations) entry["violations"].push_back(ViolationJson(v));
+    for (const auto& v : violations) {
+      Json j = ViolationJson(v);
+      j["to_proceed"] = HowToProceed(v, source->name, history.empty() ? 0 : history.back().version);
+      entry["violations"].push_back(std::move(j));
+    }
     report["sources"][source->name] = entry;
   }
   report["compatible"] = incompatible == 0;
@@ -308,6 +325,50 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
   return 0;
 }
 
+// `schema accept SOURCE --column C --rule R`: records that the working copy's refusal R of
+// column C is accepted once. Only a refusal the working copy has now can be accepted.
+int Accept(const ProjectSpec& spec, const SchemaArgs& args) {
+  const SourceSpec* source = spec.FindSource(args.source);
+  if (source == nullptr) return Fail("unknown source '" + args.source + "'");
+  auto catalog = Catalog::Open(spec, CatalogOptions{});
+  if (!catalog.ok()) return Fail(catalog.status().message());
+  auto history = SchemaHistory(**catalog, source->name);
+  if (!history.ok()) return Fail(history.status().message());
+  if (history->empty()) {
+    return Fail("no version of " + source->name + " is registered yet: nothing to accept");
+  }
+  auto all = CheckContractChange(**catalog, *source, *history, /*keep_accepted=*/true);
+  if (!all.ok()) return Fail(all.status().message());
+  auto open = CheckContractChange(**catalog, *source, *history);
+  if (!open.ok()) return Fail(open.status().message());
+  auto matches = [&](const Violation& v) {
+    return (v.column == args.column || v.column == "check " + args.column) && v.rule == args.rule;
+  };
+  const Violation* found = nullptr;
+  for (const auto& v : *all) {
+    if (matches(v)) found = &v;
+  }
+  if (found == nullptr) {
+    std::string refused;
+    for (const auto& v : *all) refused += (refused.empty() ? "" : ", ") + v.column + " " + v.rule;
+    return Fail(source->contract.path + ": the working copy of " + source->name +
+                " has no refusal " + args.rule + " of column " + args.column + " to accept (" +
+                (refused.empty() ? "it has none" : "refused: " + refused) + ")");
+  }
+  bool pending = false;
+  for (const auto& v : *open) pending = pending || matches(v);
+  if (pending) {
+    Status st = RecordAcceptance(**catalog, source->name, SchemaFingerprint(source->contract),
+                                 found->column, args.rule);
+    if (!st.ok()) return Fail(st.message());
+  }
+  std::cout << source->name << ": accepted " << args.rule << " of column " << args.column
+            << " once, for this contract (fingerprint "
+            << SchemaFingerprint(source->contract).substr(0, 12) << "); the next run registers it as v"
+            << history->back().version + 1 << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int Schema(const SchemaArgs& args) {
@@ -315,6 +376,7 @@ int Schema(const SchemaArgs& args) {
   if (!spec.ok()) return Fail(spec.status().message());
   if (args.action == "check") return Check(*spec, args);
   if (args.action == "history") return History(*spec, args);
+  if (args.action == "accept") return Accept(*spec, args);
   return Diff(*spec, args);
 }
 

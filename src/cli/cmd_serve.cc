@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "common/env.h"
 #include "serve/server.h"
 
 namespace sluice::cli {
@@ -61,11 +62,10 @@ int Serve(const ServeArgs& args) {
   signals.detach();
   if (args.port_file.size()) {
     // For scripts and tests that ask for port 0: the bound port, written once listening.
+    Env* env = Env::Default();
     std::string tmp = args.port_file + ".tmp";
-    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
-      std::fprintf(f, "%d\n", s->port());
-      std::fclose(f);
-      std::rename(tmp.c_str(), args.port_file.c_str());
+    if (env->WriteFile(tmp, std::to_string(s->port()) + "\n").ok()) {
+      (void)env->Rename(tmp, args.port_file);
     }
   }
   Status st = s->Run();

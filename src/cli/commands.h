@@ -29,13 +29,14 @@ struct QueryArgs { std::string project = "."; std::string sql; std::string forma
 struct StatusArgs { std::string project = "."; bool json = false; };
 
 // `sluice schema check [SOURCE] [--against REV_OR_FILE]`, `schema history SOURCE`,
-// `schema diff SOURCE V1 V2` (cmd_schema.cc).
+// `schema diff SOURCE V1 V2`, `schema accept SOURCE --column C --rule R` (cmd_schema.cc).
 struct SchemaArgs {
   std::string project = ".";
-  std::string action;   // check | history | diff
+  std::string action;   // check | history | diff | accept
   std::string source;   // empty for check: every source
   std::string against;  // check: a git revision or a contract file to compare with
   int64_t v1 = 0, v2 = 0;
+  std::string column, rule;  // accept: the refusal accepted once
   bool json = false;
 };
 // `sluice batches list|release ID|drop ID` (cmd_batches.cc).

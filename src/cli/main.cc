@@ -78,8 +78,13 @@ int main(int argc, char** argv) {
   c_sch_diff->add_option("v1", sch.v1, "Older version")->required();
   c_sch_diff->add_option("v2", sch.v2, "Newer version")->required();
   c_sch_diff->add_flag("--json", sch.json, "Print as JSON");
+  auto* c_sch_acc = c_sch->add_subcommand(
+      "accept", "Accept one refusal of the working-copy contract once (recorded in the registry)");
+  c_sch_acc->add_option("source", sch.source, "Source")->required();
+  c_sch_acc->add_option("--column", sch.column, "The refused column (or check name)")->required();
+  c_sch_acc->add_option("--rule", sch.rule, "The refused rule, e.g. range_widened")->required();
   // `sluice schema check --project DIR`: --project belongs to `schema`.
-  for (auto* c : {c_sch_check, c_sch_hist, c_sch_diff}) c->fallthrough();
+  for (auto* c : {c_sch_check, c_sch_hist, c_sch_diff, c_sch_acc}) c->fallthrough();
 
   BatchesArgs bat;
   auto* c_bat = app.add_subcommand("batches", "List, release or drop batches");
@@ -155,7 +160,10 @@ int main(int argc, char** argv) {
     if (*c_st) return ShowStatus(st);
     if (*c_srv) return Serve(srv);
     if (*c_sch) {
-      sch.action = *c_sch_check ? "check" : *c_sch_hist ? "history" : "diff";
+      sch.action = *c_sch_check  ? "check"
+                   : *c_sch_hist ? "history"
+                   : *c_sch_acc  ? "accept"
+                                 : "diff";
       return Schema(sch);
     }
     if (*c_bat) {

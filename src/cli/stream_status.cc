@@ -5,17 +5,17 @@
 #include <fstream>
 #include <iostream>
 
+#include "catalog/ledger_reads.h"
 #include "catalog/stream_ledger.h"
+#include "common/env.h"
 
 namespace sluice::cli {
 
 Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
-  auto& conn = catalog.conn();
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (const auto& s : catalog.spec().sources) {
     if (!s.streaming()) continue;
     nlohmann::ordered_json j = {{"type", SourceTypeName(s.type)}};
-    const std::string where = " WHERE source = " + duck::Literal(s.name);
     if (s.type == SourceType::kNats) {
       ASSIGN_OR_RETURN(std::optional<StreamPosition> pos,
                        CommittedPosition(catalog, s.name, s.nats.stream));
@@ -36,18 +36,14 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
                            {"resets", resets.size()}};
       }
     }
-    ASSIGN_OR_RETURN(int64_t late, conn.QueryInt("SELECT coalesce(sum(rows_late), 0) FROM "
-                                                 "meta.batches" + where));
-    j["late_rows"] = late;
+    ASSIGN_OR_RETURN(SourceTotals totals, TotalsOf(catalog, s.name));
+    j["late_rows"] = totals.rows_late;
     if (!s.event_time.empty()) {
-      ASSIGN_OR_RETURN(duck::Rows rows,
-                       conn.Query("SELECT partition, CAST(watermark AS VARCHAR), CAST(max_event_time"
-                                  " AS VARCHAR), late_rows FROM meta.watermarks" + where +
-                                  " ORDER BY partition"));
+      ASSIGN_OR_RETURN(std::vector<Watermark> watermarks, ListWatermarks(catalog, s.name));
       nlohmann::ordered_json marks = nlohmann::ordered_json::array();
-      for (size_t r = 0; r < rows.rows.size(); ++r) {
-        marks.push_back({{"partition", rows.At(r, 0)}, {"watermark", rows.At(r, 1)},
-                         {"max_event_time", rows.At(r, 2)}, {"late_rows", rows.IntAt(r, 3)}});
+      for (const Watermark& w : watermarks) {
+        marks.push_back({{"partition", w.partition}, {"watermark", w.watermark},
+                         {"max_event_time", w.max_event_time}, {"late_rows", w.late_rows}});
       }
       j["event_time"] = s.event_time;
       j["watermarks"] = marks;
@@ -58,9 +54,9 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
 }
 
 std::optional<nlohmann::json> RunningServe(const ProjectSpec& spec) {
-  std::ifstream f(spec.lake + "/serve.json");
-  if (!f) return std::nullopt;
-  nlohmann::json j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  Result<std::string> text = Env::Default()->ReadFile(spec.lake + "/serve.json");
+  if (!text.ok()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("pid") || !j["pid"].is_number_integer()) return std::nullopt;
   const pid_t pid = j["pid"].get<pid_t>();
   if (pid <= 0 || ::kill(pid, 0) != 0) return std::nullopt;  // left behind by a killed server

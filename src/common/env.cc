@@ -1,5 +1,8 @@
 #include "common/env.h"
 
+#include "common/failpoint.h"
+#include "common/fault_env.h"
+
 #include <fcntl.h>
 #include <glob.h>
 #include <unistd.h>
@@ -19,8 +22,19 @@ namespace sluice {
 namespace fs = std::filesystem;
 
 Env* Env::Default() {
-  static Env env;
-  return &env;
+  // Built once, never destroyed (threads may use it until the process exits). A test arming a
+  // `powercut` failpoint, or SLUICE_FAIL_MUTATION, gets the fault-injecting Env over the
+  // working directory, from start.
+  static Env* const env = [] () -> Env* {
+    if (!PowerCutArmed() && InjectedMutationFailure() == 0) return new Env;
+    auto* fault = new FaultInjectionEnv(fs::current_path().string());
+    if (InjectedMutationFailure() > 0) {
+      fault->FailNthMutation(InjectedMutationFailure());
+      fault->set_failure_marker(fault->root() + "/" + kInjectedErrorMarker);
+    }
+    return fault;
+  }();
+  return env;
 }
 
 Result<std::string> Env::ReadFile(const std::string& path) {
@@ -114,6 +128,60 @@ Status Env::RemoveAll(const std::string& path) {
   fs::remove_all(path, ec);
   if (ec) return Status::IOError(path, ec.message());
   return Status::OK();
+}
+
+Status Env::RemoveDir(const std::string& dir) {
+  if (::rmdir(dir.c_str()) != 0) return Status::IOError(dir, std::strerror(errno));
+  return Status::OK();
+}
+
+Result<uint64_t> Env::FileSize(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::IOError(path, std::strerror(errno));
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status Env::Truncate(const std::string& path, uint64_t size) {
+  if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
+    return Status::IOError(path, std::string("truncate: ") + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Status Env::LinkFile(const std::string& from, const std::string& to) {
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    return Status::IOError(to, std::string("hard link to ") + from + ": " + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Status Env::Symlink(const std::string& target, const std::string& link) {
+  if (::symlink(target.c_str(), link.c_str()) != 0) {
+    return Status::IOError(link, std::string("symlink: ") + std::strerror(errno));
+  }
+  return Status::OK();
+}
+
+Result<std::string> Env::ReadSymlink(const std::string& link) {
+  char buf[4096];
+  ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  if (n < 0) {
+    if (errno == ENOENT) return Status::NotFound(link + ": no such symlink");
+    return Status::IOError(link, std::string("readlink: ") + std::strerror(errno));
+  }
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Result<std::vector<std::string>> Env::ListDir(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::exists(fs::symlink_status(dir, ec))) return out;
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
+    out.push_back(it->path().filename().string());
+  }
+  if (ec) return Status::IOError(dir, ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 bool Env::Exists(const std::string& path) {

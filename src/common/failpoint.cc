@@ -1,10 +1,14 @@
 #include "common/failpoint.h"
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <unistd.h>
+
+#include "common/fault_env.h"
 
 namespace sluice {
 
@@ -49,16 +53,55 @@ std::map<std::string, std::string, std::less<>> ParseArmed() {
   return armed;
 }
 
+const std::map<std::string, std::string, std::less<>>& Armed() {
+  static const auto armed = ParseArmed();
+  return armed;
+}
+
+// Drops what no sync made durable, leaves the marker, dies like the power went off.
+[[noreturn]] void PowerCutAndDie(std::string_view name) {
+  auto* env = dynamic_cast<FaultInjectionEnv*>(Env::Default());
+  Status st = env != nullptr ? env->PowerCut() : Status::Aborted("no fault-injecting Env");
+  if (st.ok()) {
+    // Written past the model (the base class's WriteFile): the cut has already happened.
+    st = env->Env::WriteFile(env->root() + "/" + kPowerCutMarker, std::string(name) + "\n");
+  }
+  if (st.ok()) {
+    std::fprintf(stderr, "sluice: power cut at %.*s\n", static_cast<int>(name.size()), name.data());
+  } else {
+    std::fprintf(stderr, "sluice: power cut at %.*s failed: %s\n", static_cast<int>(name.size()),
+                 name.data(), st.ToString().c_str());
+  }
+  ::kill(::getpid(), SIGKILL);
+  ::_exit(137);
+}
+
 }  // namespace
 
+int64_t InjectedMutationFailure() {
+  static const int64_t n = [] {
+    const char* env = std::getenv("SLUICE_FAIL_MUTATION");
+    return env == nullptr ? int64_t{0} : std::max<int64_t>(0, std::atoll(env));
+  }();
+  return n;
+}
+
+bool PowerCutArmed() {
+  for (const auto& [name, action] : Armed()) {
+    if (action == "powercut") return true;
+  }
+  return false;
+}
+
 Status Failpoint(std::string_view name) {
-  static const auto armed = ParseArmed();
+  const auto& armed = Armed();
   if (armed.empty()) return Status::OK();
   auto it = armed.find(name);
   if (it == armed.end()) return Status::OK();
   if (it->second == "error") {
     return Status::IOError(std::string(name), "injected error (SLUICE_FAILPOINTS)");
   }
+  if (it->second == "powercut") PowerCutAndDie(name);
   // "crash": die the way kill -9 does, without flushing or running destructors.
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);

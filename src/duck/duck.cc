@@ -6,76 +6,27 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "duck/errors.h"
+#include "duck/value_text.h"
+
 namespace sluice::duck {
 
 namespace {
 
-// Days since 1970-01-01 -> y/m/d (Howard Hinnant's civil_from_days).
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2);
+// DuckDB's infinite DATE and TIMESTAMP values (date_t/timestamp_t::infinity()).
+constexpr int32_t kDateInfinity = 2147483647;
+constexpr int64_t kTimestampInfinity = 9223372036854775807LL;
+
+std::string RenderDate(int32_t days) {
+  if (days == kDateInfinity || days == -kDateInfinity) return days > 0 ? "infinity" : "-infinity";
+  return FormatDate(days);
 }
 
-std::string FormatDate(int64_t days) {
-  int64_t y;
-  unsigned m, d;
-  CivilFromDays(days, &y, &m, &d);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  return buf;
-}
-
-std::string FormatTimestamp(int64_t micros) {
-  int64_t days = micros / 86400000000LL;
-  int64_t rem = micros % 86400000000LL;
-  if (rem < 0) { rem += 86400000000LL; --days; }
-  int64_t secs = rem / 1000000, frac = rem % 1000000;
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%s %02lld:%02lld:%02lld", FormatDate(days).c_str(),
-                        static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                        static_cast<long long>(secs % 60));
-  if (frac != 0) {
-    char fb[16];
-    std::snprintf(fb, sizeof fb, ".%06lld", static_cast<long long>(frac));
-    std::string f(fb);
-    while (f.back() == '0') f.pop_back();
-    return std::string(buf, static_cast<size_t>(n)) + f;
+std::string RenderTimestamp(int64_t micros) {
+  if (micros == kTimestampInfinity || micros == -kTimestampInfinity) {
+    return micros > 0 ? "infinity" : "-infinity";
   }
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-std::string FormatInt128(__int128 v) {
-  if (v == 0) return "0";
-  bool neg = v < 0;
-  unsigned __int128 u = neg ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
-  std::string s;
-  while (u > 0) { s.push_back(static_cast<char>('0' + static_cast<int>(u % 10))); u /= 10; }
-  if (neg) s.push_back('-');
-  return std::string(s.rbegin(), s.rend());
-}
-
-std::string FormatDecimal(__int128 v, int scale) {
-  std::string digits = FormatInt128(v < 0 ? -v : v);
-  if (scale > 0) {
-    if (static_cast<int>(digits.size()) <= scale) {
-      digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
-    }
-    digits.insert(digits.size() - static_cast<size_t>(scale), ".");
-  }
-  return (v < 0 ? "-" : "") + digits;
-}
-
-std::string FormatDouble(double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
+  return FormatTimestamp(micros, 6, TimestampStyle::kSql);
 }
 
 std::string TypeName(duckdb_logical_type t) {
@@ -122,16 +73,20 @@ Result<std::string> RenderCell(duckdb_logical_type t, duckdb_vector vec, idx_t r
       duckdb_hugeint h = static_cast<duckdb_hugeint*>(data)[r];
       return FormatInt128((static_cast<__int128>(h.upper) << 64) | h.lower);
     }
-    case DUCKDB_TYPE_FLOAT: return FormatDouble(static_cast<float*>(data)[r]);
+    case DUCKDB_TYPE_FLOAT: return FormatFloat(static_cast<float*>(data)[r]);
     case DUCKDB_TYPE_DOUBLE: return FormatDouble(static_cast<double*>(data)[r]);
     case DUCKDB_TYPE_VARCHAR:
     case DUCKDB_TYPE_BLOB: {
       duckdb_string_t* s = &static_cast<duckdb_string_t*>(data)[r];
       return std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
     }
-    case DUCKDB_TYPE_DATE: return FormatDate(static_cast<int32_t*>(data)[r]);
-    case DUCKDB_TYPE_TIMESTAMP: return FormatTimestamp(static_cast<int64_t*>(data)[r]);
-    case DUCKDB_TYPE_TIMESTAMP_TZ: return FormatTimestamp(static_cast<int64_t*>(data)[r]) + "+00";
+    case DUCKDB_TYPE_DATE: return RenderDate(static_cast<int32_t*>(data)[r]);
+    case DUCKDB_TYPE_TIMESTAMP: return RenderTimestamp(static_cast<int64_t*>(data)[r]);
+    case DUCKDB_TYPE_TIMESTAMP_TZ: {
+      const int64_t micros = static_cast<int64_t*>(data)[r];
+      const bool infinite = micros == kTimestampInfinity || micros == -kTimestampInfinity;
+      return RenderTimestamp(micros) + (infinite ? "" : "+00");
+    }
     case DUCKDB_TYPE_DECIMAL: {
       int scale = duckdb_decimal_scale(t);
       switch (duckdb_decimal_internal_type(t)) {
@@ -210,11 +165,20 @@ Result<std::unique_ptr<Connection>> Connection::Open(const OpenOptions& options)
   if (duckdb_create_config(&config) != DuckDBSuccess) {
     return Status::Unavailable("duckdb: cannot create config");
   }
-  if (options.threads > 0) {
-    duckdb_set_config(config, "threads", std::to_string(options.threads).c_str());
+  // duckdb_set_config checks the value (an unknown name only fails at duckdb_open_ext).
+  auto set = [&](const char* name, const std::string& value) -> Status {
+    if (duckdb_set_config(config, name, value.c_str()) == DuckDBSuccess) return Status::OK();
+    return Status::InvalidArgument(std::string("duckdb: invalid value '") + value +
+                                   "' for setting " + name);
+  };
+  Status configured;
+  if (options.threads > 0) configured = set("threads", std::to_string(options.threads));
+  if (configured.ok() && !options.memory_limit.empty()) {
+    configured = set("memory_limit", options.memory_limit);
   }
-  if (!options.memory_limit.empty()) {
-    duckdb_set_config(config, "memory_limit", options.memory_limit.c_str());
+  if (!configured.ok()) {
+    duckdb_destroy_config(&config);
+    return configured;
   }
   duckdb_database db = nullptr;
   char* err = nullptr;
@@ -244,9 +208,9 @@ Status Connection::Execute(const std::string& sql) {
   SqlTrace trace(sql);
   duckdb_result res;
   if (duckdb_query(conn_, sql.c_str(), &res) != DuckDBSuccess) {
-    std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error";
+    Status error = ResultError(&res);
     duckdb_destroy_result(&res);
-    return Status::InvalidArgument(msg);
+    return error;
   }
   duckdb_destroy_result(&res);
   return Status::OK();
@@ -256,9 +220,9 @@ Result<Rows> Connection::Query(const std::string& sql) {
   SqlTrace trace(sql);
   duckdb_result res;
   if (duckdb_query(conn_, sql.c_str(), &res) != DuckDBSuccess) {
-    std::string msg = duckdb_result_error(&res) ? duckdb_result_error(&res) : "unknown error";
+    Status error = ResultError(&res);
     duckdb_destroy_result(&res);
-    return Status::InvalidArgument(msg);
+    return error;
   }
   Rows out;
   idx_t ncol = duckdb_column_count(&res);
@@ -301,11 +265,19 @@ Result<int64_t> Connection::QueryInt(const std::string& sql) {
 
 std::string Literal(std::string_view value) {
   std::string out = "'";
+  bool has_nul = false;
   for (char c : value) {
+    if (c == '\0') {
+      // DuckDB reads SQL text up to the first NUL: splice the byte in with chr(0).
+      out += "' || chr(0) || '";
+      has_nul = true;
+      continue;
+    }
     if (c == '\'') out += '\'';
     out += c;
   }
-  return out + "'";
+  out += "'";
+  return has_nul ? "(" + out + ")" : out;
 }
 
 std::string Ident(std::string_view name) {
@@ -328,8 +300,8 @@ Result<std::unique_ptr<ChunkAppender>> ChunkAppender::Create(Connection& conn,
   }
   if (duckdb_appender_create_ext(conn.raw(), nullptr, schema.c_str(), table.c_str(),
                                  &a->appender_) != DuckDBSuccess) {
-    std::string msg = a->appender_ ? duckdb_appender_error(a->appender_) : "unknown error";
-    return Status::InvalidArgument("appender on " + schema + "." + table + ": " + msg);
+    if (!a->appender_) return Status::Unavailable("duckdb: cannot create an appender");
+    return AppenderError(a->appender_).WithContext("appender on " + schema + "." + table);
   }
   RETURN_IF_ERROR(a->NewChunk());
   return a;
@@ -368,14 +340,14 @@ void ChunkAppender::SetNull(size_t c, size_t row) {
 Status ChunkAppender::FlushChunk(size_t n) {
   duckdb_data_chunk_set_size(chunk_, n);
   if (duckdb_append_data_chunk(appender_, chunk_) != DuckDBSuccess) {
-    return Status::InvalidArgument(std::string("append: ") + duckdb_appender_error(appender_));
+    return AppenderError(appender_).WithContext("append");
   }
   return NewChunk();
 }
 
 Status ChunkAppender::Close() {
   if (duckdb_appender_close(appender_) != DuckDBSuccess) {
-    return Status::InvalidArgument(std::string("append: ") + duckdb_appender_error(appender_));
+    return AppenderError(appender_).WithContext("append");
   }
   return Status::OK();
 }

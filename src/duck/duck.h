@@ -21,8 +21,9 @@ namespace sluice::duck {
 
 // A fully materialized query result with every cell rendered as text (NULL -> nullopt).
 // Numbers print in DuckDB's canonical form; DATE as 2026-01-03, TIMESTAMP as
-// 2026-01-03 10:15:00[.ffffff]. Types without a rendering here are an InvalidArgument asking
-// the caller to cast (callers showing user SQL cast every column to VARCHAR in SQL).
+// 2026-01-03 10:15:00[.ffffff] (TIMESTAMPTZ in UTC with "+00"), infinite ones as infinity.
+// Types without a rendering here are an InvalidArgument asking the caller to cast (callers
+// showing user SQL cast every column to VARCHAR in SQL). For typed output see json_encoder.h.
 struct Rows {
   std::vector<std::string> names;
   std::vector<std::string> types;  // DuckDB type names, e.g. "VARCHAR", "DECIMAL(12,2)"
@@ -40,12 +41,15 @@ struct OpenOptions {
 
 class Connection {
  public:
+  // InvalidArgument naming the setting when DuckDB refuses a value of `options`.
   static Result<std::unique_ptr<Connection>> Open(const OpenOptions& options = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Runs one or more statements, discarding their results.
+  // Runs one or more statements, discarding their results. A failed statement is DuckDB's
+  // error with its code mapped from DuckDB's error type (duck/errors.h): a syntax error is
+  // InvalidArgument, a missing table NotFound, a constraint violation Aborted...
   Status Execute(const std::string& sql);
   // Runs the statement(s) and materializes the last result.
   Result<Rows> Query(const std::string& sql);
@@ -63,9 +67,12 @@ class Connection {
   duckdb_connection conn_ = nullptr;
 };
 
-// Quotes a string as a SQL literal: O'Hara -> 'O''Hara'.
+// Quotes a string as a SQL literal: O'Hara -> 'O''Hara'. A value with NUL bytes, which SQL
+// text cannot carry, becomes an expression valid wherever one is: ('a' || chr(0) || 'b').
 std::string Literal(std::string_view value);
-// Quotes an identifier: my col -> "my col".
+// Quotes an identifier: my col -> "my col", a"b -> "a""b". A name with a NUL byte cannot be
+// written in SQL: the statement then fails as a syntax error (DuckDB stops reading at the NUL,
+// inside the quotes), never naming another object.
 std::string Ident(std::string_view name);
 
 // Appends rows to an existing table chunk by chunk, writing straight into DuckDB's vectors.

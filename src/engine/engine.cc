@@ -3,6 +3,7 @@
 #include <set>
 
 #include "catalog/ledger.h"
+#include "catalog/runs.h"
 #include "common/hash.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
@@ -157,15 +158,14 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
     if (!change.first) summary.nothing_to_do = false;  // tables evolved: republished below
   }
   // Curate reads the new batches' files itself; the staging views (over every file ever
-  // staged) are rebuilt only for the marts that read them.
+  // staged) are rebuilt only for the marts and SQL tests that read them.
   std::set<std::string> read;
-  bool tests_read_staging = false;
   for (const auto& t : spec().tables) {
     read.insert(t.reads_staging.begin(), t.reads_staging.end());
-    for (const auto& test : t.tests) tests_read_staging |= test.sql.find("staging.") != std::string::npos;
+    for (const auto& test : t.tests) read.insert(test.reads_staging.begin(), test.reads_staging.end());
   }
   for (const auto& source : spec().sources) {
-    if (source.streaming() && (tests_read_staging || read.count(source.name))) {
+    if (source.streaming() && read.count(source.name)) {
       RETURN_IF_ERROR(catalog_->RefreshStagingView(source));
     }
   }
@@ -182,11 +182,9 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
 Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& summary) {
   std::string record = st.ok() ? RunSummaryJson(summary).dump()
                                : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
-  return catalog_->conn().Execute(
-      "INSERT INTO meta.runs VALUES (make_timestamp(" + std::to_string(started) +
-      "::BIGINT), now()::TIMESTAMP, " +
-      duck::Literal(!st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined") + ", " +
-      duck::Literal(record) + ")");
+  return sluice::RecordRun(
+      *catalog_, {started, !st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined",
+                  record});
 }
 
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {

@@ -3,7 +3,9 @@
 #include <map>
 #include <set>
 
+#include "catalog/dlq.h"
 #include "catalog/ledger.h"
+#include "catalog/ledger_reads.h"
 #include "common/hash.h"
 #include "duck/duck.h"
 #include "engine/row_checks.h"
@@ -11,9 +13,6 @@
 #include "storage/staging.h"
 
 namespace sluice {
-
-using duck::Ident;
-using duck::Literal;
 
 namespace {
 
@@ -100,28 +99,6 @@ Result<RecordBatch> Revalidate(const SourceSpec& source, const std::vector<DeadR
   return out;
 }
 
-// Loads the still-failing rows' new reasons into temp table `redrive_failed`.
-Status LoadFailed(duck::Connection& conn, const std::vector<DeadLetter>& dead) {
-  RETURN_IF_ERROR(conn.Execute(
-      "CREATE OR REPLACE TEMP TABLE redrive_failed (dlq_id BIGINT, reason VARCHAR,"
-      " column_name VARCHAR, message VARCHAR)"));
-  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(conn, "main", "redrive_failed",
-                                                         {"BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"}));
-  const size_t cap = duck::ChunkAppender::Capacity();
-  for (size_t begin = 0; begin < dead.size(); begin += cap) {
-    const size_t n = std::min(cap, dead.size() - begin);
-    for (size_t r = 0; r < n; ++r) {
-      const DeadLetter& d = dead[begin + r];
-      static_cast<int64_t*>(app->Data(0))[r] = d.line;  // the dlq_id (see Revalidate)
-      app->SetString(1, r, d.reason);
-      if (d.column.empty()) app->SetNull(2, r); else app->SetString(2, r, d.column);
-      app->SetString(3, r, d.message);
-    }
-    RETURN_IF_ERROR(app->FlushChunk(n));
-  }
-  return app->Close();
-}
-
 }  // namespace
 
 Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
@@ -135,27 +112,22 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
     for (const auto& s : engine.spec().sources) known += (known.empty() ? "" : ", ") + s.name;
     return Status::NotFound("unknown source '" + source_name + "' (sources: " + known + ")");
   }
-  const std::string dlq_table = "dlq." + Ident(source_name);
   RedriveOutcome out;
   out.source = source_name;
 
   std::map<std::string, std::string> csv_headers;  // batch id -> header
   if (source->format == SourceFormat::kCsv) {
-    ASSIGN_OR_RETURN(duck::Rows headers,
-                     conn.Query("SELECT batch_id, csv_header FROM meta.batches WHERE source = " +
-                                Literal(source_name) + " AND csv_header IS NOT NULL"));
-    for (size_t r = 0; r < headers.rows.size(); ++r) csv_headers[headers.At(r, 0)] = headers.At(r, 1);
+    ASSIGN_OR_RETURN(csv_headers, CsvHeaders(catalog, source_name));
   }
-  ASSIGN_OR_RETURN(duck::Rows open,
-                   conn.Query("SELECT dlq_id, batch_id, reason, raw FROM " + dlq_table +
-                              " WHERE status = 'open'" +
-                              (reason_filter.empty() ? "" : " AND reason = " + Literal(reason_filter)) +
-                              " ORDER BY dlq_id"));
+  DeadLetterFilter filter;
+  filter.status = "open";
+  if (!reason_filter.empty()) filter.reason = reason_filter;
+  ASSIGN_OR_RETURN(std::vector<DeadLetterRow> open, ListDeadLetters(catalog, {source_name}, filter));
   std::vector<DeadRow> rows;
-  for (size_t r = 0; r < open.rows.size(); ++r) {
-    DeadRow row{open.IntAt(r, 0), open.At(r, 1), open.At(r, 3)};
+  for (const DeadLetterRow& d : open) {
+    DeadRow row{d.dlq_id.value_or(0), d.batch_id, d.raw.value_or("")};
     const bool no_header = source->format == SourceFormat::kCsv && !csv_headers.contains(row.batch_id);
-    if (open.At(r, 2) == reason::kBadEncoding || no_header) {
+    if (d.reason == reason::kBadEncoding || no_header) {
       ++out.rows_skipped;
       continue;
     }
@@ -170,7 +142,7 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
   record.source = source_name;
   record.batch_id = "redrive-" + hash;
   record.content_hash = hash;
-  record.file = "dlq." + source_name;
+  record.file = DlqName(source_name);
   record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
   out.batch_id = record.batch_id;
@@ -200,14 +172,22 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
                               std::to_string(record.rows_staged) + ", still failing " +
                               std::to_string(record.rows_dead));
   }
-  RETURN_IF_ERROR(LoadFailed(conn, batch.dead));
+  // The rows that passed (their staging _source_line is their dlq_id), and the new reasons of
+  // those that still fail.
+  std::vector<int64_t> passed;
+  {
+    ASSIGN_OR_RETURN(duck::Rows staged, conn.Query("SELECT _source_line FROM batch_rows"));
+    passed.reserve(staged.rows.size());
+    for (size_t r = 0; r < staged.rows.size(); ++r) passed.push_back(staged.IntAt(r, 0));
+  }
+  std::vector<DeadLetterUpdate> failed;
+  failed.reserve(batch.dead.size());
+  for (const DeadLetter& d : batch.dead) {
+    failed.push_back({d.line, d.reason, d.column, d.message});  // d.line: the dlq_id (Revalidate)
+  }
   // Both updates run in one transaction with the batch's ledger row (or alone when none passed).
   auto mark_rows = [&]() -> Status {
-    return conn.Execute(
-        "UPDATE " + dlq_table + " SET status = 'redriven', redriven_batch = " +
-        Literal(record.batch_id) + " WHERE dlq_id IN (SELECT _source_line FROM batch_rows);"
-        "UPDATE " + dlq_table + " AS d SET reason = f.reason, column_name = f.column_name,"
-        " message = f.message FROM redrive_failed f WHERE d.dlq_id = f.dlq_id");
+    return MarkRedriven(catalog, source_name, record.batch_id, passed, failed);
   };
 
   out.rows_read = record.rows_read;
@@ -226,14 +206,12 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
     return out;
   }
 
-  ASSIGN_OR_RETURN(duck::Rows lineage,
-                   conn.Query("SELECT DISTINCT d.batch_id, d.dlq_id FROM " + dlq_table +
-                              " d WHERE d.dlq_id IN (SELECT _source_line FROM batch_rows)"
-                              " ORDER BY d.dlq_id"));
+  ASSIGN_OR_RETURN(std::vector<DeadLetterOrigin> lineage,
+                   DeadLetterOrigins(catalog, source_name, passed));
   std::set<std::string> seen;
-  for (size_t r = 0; r < lineage.rows.size(); ++r) {
-    out.redriven_ids.push_back(lineage.IntAt(r, 1));
-    if (seen.insert(lineage.At(r, 0)).second) out.parent_batches.push_back(lineage.At(r, 0));
+  for (const auto& o : lineage) {
+    out.redriven_ids.push_back(o.dlq_id);
+    if (seen.insert(o.batch_id).second) out.parent_batches.push_back(o.batch_id);
   }
   for (const auto& p : out.parent_batches) {
     record.parent_batches += (record.parent_batches.empty() ? "" : ",") + p;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "duck/duck.h"
+#include "duck/sql_parser.h"
 #include "ingest/record_batch.h"
 
 namespace sluice {
@@ -12,34 +13,6 @@ namespace {
 // The expression parenthesised on lines of its own, so that a trailing "--" comment in it
 // cannot swallow the SQL around it.
 std::string Parenthesised(const std::string& expr) { return "(\n" + expr + "\n)"; }
-
-// True when the parentheses of `expr` balance outside string literals, quoted identifiers and
-// comments. DuckDB would accept "a > 0) OR (true" inside our parentheses, changing what the
-// check means in the surrounding SQL.
-bool Balanced(const std::string& expr) {
-  int depth = 0;
-  for (size_t i = 0; i < expr.size(); ++i) {
-    const char c = expr[i];
-    if (c == '\'' || c == '"') {
-      const size_t end = expr.find(c, i + 1);  // '' and "" escapes are two quoted runs
-      if (end == std::string::npos) return false;
-      i = end;
-    } else if (c == '-' && i + 1 < expr.size() && expr[i + 1] == '-') {
-      const size_t end = expr.find('\n', i);
-      if (end == std::string::npos) break;
-      i = end;
-    } else if (c == '/' && i + 1 < expr.size() && expr[i + 1] == '*') {
-      const size_t end = expr.find("*/", i + 2);
-      if (end == std::string::npos) return false;
-      i = end + 1;
-    } else if (c == '(') {
-      ++depth;
-    } else if (c == ')' && --depth < 0) {
-      return false;
-    }
-  }
-  return depth == 0;
-}
 
 std::string Where(const Contract& contract, const ContractCheck& check) {
   return contract.path + ":" + std::to_string(check.line) + ": checks." + check.name;
@@ -54,10 +27,16 @@ Status ValidateContractChecks(const Contract& contract) {
   for (const auto& m : StagingMetaColumns()) ddl += std::string(", ") + m.name + " " + m.type;
   RETURN_IF_ERROR(conn->Execute(ddl + ")"));
   for (const auto& check : contract.checks) {
-    if (!Balanced(check.expr)) {
+    // The check is pasted into our SQL as `(\n<expr>\n)`: it must read as one expression on its
+    // own, or text such as "a > 0) OR (true" would change the SQL around it. DuckDB's parser
+    // decides: `SELECT\n<expr>\n` must be a SELECT of that one expression and nothing else.
+    ASSIGN_OR_RETURN(duck::ParsedSql parsed, duck::ParseSql(*conn, "SELECT\n" + check.expr + "\n"));
+    if (!parsed.single_expression) {
+      std::string why = parsed.kind == duck::SqlStatementKind::kInvalid
+                            ? ": DuckDB cannot parse it (" + parsed.error + ")"
+                            : " (nothing may follow it: no ';', FROM, WHERE, AS, ORDER BY, ...)";
       return Status::InvalidArgument(Where(contract, check) + ": '" + check.expr +
-                                     "' is not one expression: its parentheses, quotes or "
-                                     "comments do not balance");
+                                     "' is not one SQL expression" + why);
     }
     auto rows = conn->Query("SELECT " + Parenthesised(check.expr) + " AS ok FROM batch_rows LIMIT 0");
     if (!rows.ok()) {

@@ -4,8 +4,9 @@
 // false (NULL passes, as in SQL CHECK constraints) becomes a dead letter with reason
 // check_failed, so G1 still holds: rows_read = staged + dead.
 //
-// The expressions are the user's, like model SQL; the spec parser already refuses ';'. Not safe
-// for concurrent use (they use the catalog's one connection).
+// The expressions are the user's, like model SQL; ValidateContractChecks makes sure DuckDB's
+// parser reads each as exactly one expression. Not safe for concurrent use (they use the
+// catalog's one connection).
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,13 @@
 #include "engine/schema_evolution.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
 
-#include "catalog/schema_registry.h"
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "spec/compatibility.h"
-#include "spec/sql_refs.h"
 
 namespace sluice {
 
@@ -59,11 +59,8 @@ std::vector<std::string> MartsReading(const ProjectSpec& spec, const std::string
   std::vector<std::string> out;
   for (const auto& t : spec.tables) {
     if (t.kind != TableKind::kMart) continue;
-    for (const auto& ref : FindTableRefs(t.sql)) {
-      if (ref.schema == "curated" && ref.name == table) {
-        out.push_back(t.name);
-        break;
-      }
+    if (std::find(t.reads_curated.begin(), t.reads_curated.end(), table) != t.reads_curated.end()) {
+      out.push_back(t.name);
     }
   }
   return out;
@@ -85,6 +82,25 @@ Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
   return Status::OK();
 }
 
+Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,
+                                                   const std::vector<SchemaVersion>& history,
+                                                   bool keep_accepted) {
+  std::vector<Violation> out;
+  if (history.empty()) return out;
+  const std::vector<ContractVersion> versions = ToContractVersions(history);
+  ASSIGN_OR_RETURN(out, CheckAgainstHistory(versions, source.contract));
+  for (auto& v : CheckLineage(history.back().contract, source.contract,
+                              FindColumnUsers(catalog.spec(), source.name), history.back().version)) {
+    out.push_back(std::move(v));
+  }
+  ASSIGN_OR_RETURN(RetainedVersions retained, RetainedStagingVersions(catalog, source.name));
+  for (auto& v : CheckDefaultChanges(versions, source.contract, retained)) out.push_back(std::move(v));
+  if (keep_accepted) return out;
+  ASSIGN_OR_RETURN(auto accepted,
+                   FindAcceptances(catalog, source.name, SchemaFingerprint(source.contract)));
+  return WithoutAccepted(std::move(out), accepted);
+}
+
 Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
   const ProjectSpec& spec = catalog.spec();
   struct Pending {
@@ -102,11 +118,7 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       pending.push_back({&source, true});
       continue;
     }
-    ASSIGN_OR_RETURN(auto violations, CheckAgainstHistory(ToContractVersions(history), source.contract));
-    for (auto& v : CheckLineage(history.back().contract, source.contract,
-                                FindColumnUsers(spec, source.name), history.back().version)) {
-      violations.push_back(std::move(v));
-    }
+    ASSIGN_OR_RETURN(auto violations, CheckContractChange(catalog, source, history));
     if (violations.empty()) {
       pending.push_back({&source, false});
       continue;
@@ -115,7 +127,10 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
     refusals += Relative(spec, source.contract_path) + ": incompatible change to the contract of source " +
                 source.name + " (registered v" + std::to_string(history.back().version) + ", " +
                 source.contract.compatibility + ")";
-    for (const auto& v : violations) refusals += "; " + v.Describe();
+    for (const auto& v : violations) {
+      refusals += "; " + v.Describe() + " (" +
+                  HowToProceed(v, source.name, history.back().version) + ")";
+    }
   }
   if (!refusals.empty()) {
     return Status::InvalidArgument(refusals + "; nothing was changed (G7)");
@@ -135,18 +150,15 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       if (!p.first) {
         for (const auto& t : spec.tables) {
           if (t.kind != TableKind::kCurated || t.from != p.source->name) continue;
-          ASSIGN_OR_RETURN(bool changed, EvolveCurated(catalog, t.name, p.source->contract));
+          ASSIGN_OR_RETURN(bool changed,
+                           EvolveCurated(catalog, t.name, HeldColumns(t, p.source->contract)));
           if (!changed) continue;
           change.evolved_tables.push_back(t.name);
           // The published copy gets the new columns: a new version, every partition rewritten.
-          std::string sql =
-              "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
-              "WHERE table_name = " + Literal(t.name) + ";"
-              "INSERT INTO meta.publish_pending VALUES (" + Literal(t.name) + ", NULL, NULL);";
+          RETURN_IF_ERROR(RecordRewritten(catalog, t.name));
           for (const auto& m : MartsReading(spec, t.name)) {
-            sql += "UPDATE meta.tables SET model_hash = NULL WHERE table_name = " + Literal(m) + ";";
+            RETURN_IF_ERROR(ForgetModelHash(catalog, m));
           }
-          RETURN_IF_ERROR(catalog.conn().Execute(sql));
         }
       }
       changes.push_back(std::move(change));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/schema_registry.h"
 #include "common/status.h"
 
 namespace sluice {
@@ -28,6 +29,15 @@ struct SchemaChange {
 // InvalidArgument (one line, naming the contract file, each column, its old and new definition
 // and the rule) when any change is incompatible, and then nothing is changed at all.
 Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog);
+
+// The refusals of `source`'s working-copy contract against its registered `history` (oldest
+// first; empty history: none): its compatibility mode (CheckAgainstHistory), lineage
+// (CheckLineage), and default changes that retained staging data depends on
+// (CheckDefaultChanges), minus those accepted with `sluice schema accept` unless
+// `keep_accepted`. Reads the catalog only; works on read-only opens.
+Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,
+                                                   const std::vector<SchemaVersion>& history,
+                                                   bool keep_accepted = false);
 
 // Checks that each declared default of `contract` converts to its column's type; the error
 // names the column, the default and the type. Uses `conn` only to cast.

@@ -36,6 +36,14 @@ bool IsSafePathValue(std::string_view v) {
   return true;
 }
 
+// Empty, or only ASCII whitespace (space, \t, \n, \v, \f, \r).
+bool IsBlank(std::string_view v) {
+  for (char c : v) {
+    if (c != ' ' && (c < '\t' || c > '\r')) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string EscapeInvalidUtf8(std::string_view raw) {
@@ -247,6 +255,13 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
   double numeric;
   switch (spec.type.kind) {
     case TypeKind::kString:
+      // An empty or blank value of a required string column (every key column is one) is no
+      // value at all: the same in every format, where CSV's unquoted empty field reads NULL.
+      if (spec.required && !spec.allow_empty && IsBlank(s.str)) {
+        *why = reason::kMissingRequired;
+        *message = s.str.empty() ? "required column is empty" : "required column is blank";
+        return false;
+      }
       if (s.str.size() > impl_.options.max_field_bytes) {
         *why = reason::kFieldTooLarge;
         *message = "value of " + std::to_string(s.str.size()) + " bytes exceeds the limit of " +

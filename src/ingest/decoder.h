@@ -8,7 +8,8 @@
 // Per record: invalid UTF-8 -> bad_encoding; not one valid JSON object / broken CSV quoting or
 // field count -> malformed_record. Otherwise each contract column, in contract order, is typed
 // (value_parser.h; decimals exactly, never via double, and never silently rounded) and checked:
-// NULL/missing + required -> missing_required, wrong type -> bad_type, overflow / precision /
+// NULL/missing + required -> missing_required (also an empty or whitespace-only value of a
+// required string column, unless the column says allow_empty), wrong type -> bad_type, overflow / precision /
 // min / max -> out_of_range; for strings: longer than max_field_bytes -> field_too_large, enum ->
 // not_in_enum, pattern (RE2, whole value) -> pattern_mismatch, path column -> bad_partition_value.
 // The first failing column is the record's one DeadLetter; the row is appended only if all pass.

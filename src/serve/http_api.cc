@@ -16,12 +16,6 @@ using Json = nlohmann::json;
 constexpr int64_t kMaxRequestBytes = int64_t{64} << 20;
 constexpr auto kCommitTimeout = std::chrono::seconds(300);
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 void Reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;
   res.set_content(body.dump() + "\n", "application/json");
@@ -107,7 +101,7 @@ void Server::Impl::InstallRoutes() {
   http.Post(R"(/v1/sources/([^/]+)/events)", [this](const httplib::Request& req,
                                                     httplib::Response& res,
                                                     const httplib::ContentReader& reader) {
-    const int64_t received = NowMicros();
+    const int64_t received = env()->NowMicros();
     // A request refused before its body is read still has its body read (and dropped): left
     // unread, it would be parsed as the next request of this keep-alive connection.
     bool body_read = false;

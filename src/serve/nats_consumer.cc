@@ -5,15 +5,14 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/env.h"
+
 namespace sluice {
 
 namespace {
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// The wall clock, to compare with the broker's publish times (the consumer has no lake Env).
+int64_t NowMicros() { return Env::Default()->NowMicros(); }
 
 // Appends one message to `out` as one NDJSON line: line breaks (only valid JSON whitespace)
 // become spaces; an empty message becomes "" so that it is a record (dead-lettered as

@@ -101,10 +101,7 @@ void Server::Impl::RefreshGauges(bool ask_broker) {
       // HTTP: requests waiting for the engine, and how long the oldest has waited.
       double oldest = 0;
       if (!s->http.empty()) {
-        oldest = static_cast<double>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count() -
-                                     s->http.front()->received_us) /
+        oldest = static_cast<double>(env()->NowMicros() - s->http.front()->received_us) /
                  1e6;
       }
       s->lag_messages->Set(static_cast<double>(s->http.size()));
@@ -119,9 +116,7 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
   out["pid"] = static_cast<int64_t>(::getpid());
   out["listen"] = "http://" + options.host + ":" + std::to_string(port);
   out["state"] = draining ? "stopping" : "serving";
-  out["updated_at_us"] = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  out["updated_at_us"] = env()->NowMicros();
   out["inflight_bytes"] = budget.used();
   out["inflight_limit_bytes"] = budget.limit();
   {
@@ -166,16 +161,11 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
 
 void Server::Impl::WriteStatusFile() {
   // Atomic replace: `sluice status` never reads half a file.
-  namespace fs = std::filesystem;
+  // Atomic replace without fsync: advisory, rewritten every second; an error is dropped (the
+  // next second tries again).
   const std::string path = engine->spec().lake + "/serve.json";
   const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << StatusJson().dump(2) << "\n";
-    if (!f) return;  // the next second tries again; status is advisory
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
+  if (env()->WriteFile(tmp, StatusJson().dump(2) + "\n").ok()) (void)env()->Rename(tmp, path);
 }
 
 }  // namespace sluice

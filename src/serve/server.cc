@@ -20,12 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 // ---- LatencySamples -----------------------------------------------------------------------
@@ -69,20 +63,19 @@ DirJanitor::DirJanitor() {
     while (true) {
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopped and drained
-      std::string path = std::move(queue_.front());
+      auto [env, path] = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
-      std::error_code ec;
-      std::filesystem::remove_all(path, ec);  // best effort: recovery removes what is left
+      (void)env->RemoveAll(path);  // best effort: recovery removes what is left
       lock.lock();
     }
   });
 }
 
-void DirJanitor::Add(const std::string& path) {
+void DirJanitor::Add(Env* env, const std::string& path) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(path);
+    queue_.emplace_back(env, path);
   }
   cv_.notify_one();
 }
@@ -123,7 +116,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
   // grows with the data ingested, whatever the in-flight budget.
   RETURN_IF_ERROR(impl->engine->catalog().conn().Execute("SET enable_external_file_cache = false"));
   impl->engine->catalog().set_tmp_dir_remover(
-      [self](const std::string& path) { self->janitor.Add(path); });
+      [self](const std::string& path) { self->janitor.Add(self->env(), path); });
   for (const auto& source : impl->engine->spec().sources) {
     if (!source.streaming()) continue;
     auto state = std::make_unique<SourceState>();
@@ -240,11 +233,10 @@ Status Server::Run() {
   if (m.http_thread.joinable()) m.http_thread.join();
   m.janitor.Stop();
   for (const auto& [name, s] : m.sources) {  // the temp root, when the janitor emptied it
-    ::rmdir((m.engine->spec().lake + "/" + StagingTmpDir(name, "")).c_str());
+    (void)m.env()->RemoveDir(m.engine->spec().lake + "/" + StagingTmpDir(name, ""));
   }
   RETURN_IF_ERROR(m.engine->catalog().Checkpoint());
-  std::error_code ec;
-  std::filesystem::remove(m.engine->spec().lake + "/serve.json", ec);  // only while serving
+  (void)m.env()->RemoveAll(m.engine->spec().lake + "/serve.json");  // only while serving
   m.Log("stopped");
   return Status::OK();
 }
@@ -252,10 +244,11 @@ Status Server::Run() {
 // ---- Engine thread --------------------------------------------------------------------------
 
 void Server::Impl::Log(const std::string& line) {
-  std::time_t t = std::time(nullptr);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  std::fprintf(stderr, "%s sluice serve: %s\n", stamp, line.c_str());
+  // Before the engine is open there is no lake Env yet: the process's.
+  Env* clock = engine ? env() : Env::Default();
+  std::string stamp = FormatTimestampMicros(clock->NowMicros());  // "...T10:15:00.123456Z"
+  stamp = stamp.substr(0, 19) + "Z";
+  std::fprintf(stderr, "%s sluice serve: %s\n", stamp.c_str(), line.c_str());
 }
 
 bool Server::Impl::AnyQueued() {
@@ -311,7 +304,7 @@ void Server::Impl::IngestHttp(SourceState& s) {
       for (auto& it : items) it->done.set_value(fp);
       return;
     }
-    const int64_t now = NowMicros();
+    const int64_t now = env()->NowMicros();
     for (size_t i = 0; i < items.size(); ++i) {
       const PartResult& p = r->parts[i];
       if (p.kind == PartResult::Kind::kReplay) s.rows_replayed->Add(static_cast<double>(p.accepted));
@@ -355,7 +348,7 @@ void Server::Impl::IngestNats(SourceState& s) {
     s.rows_staged->Add(static_cast<double>(r->rows_staged));
     s.rows_dead->Add(static_cast<double>(r->rows_dead));
     s.rows_late->Add(static_cast<double>(r->rows_late));
-    s.ingest_latency->Observe(static_cast<double>(NowMicros() - batch->oldest_publish_us) / 1e6);
+    s.ingest_latency->Observe(static_cast<double>(env()->NowMicros() - batch->oldest_publish_us) / 1e6);
     awaiting.push_back({&s, batch->oldest_publish_us, r->rows_staged});
     staged_since_transform += r->rows_staged;
   }
@@ -386,7 +379,7 @@ void Server::Impl::RunTransform(bool publish) {
     Log("batch " + q.batch_id + " quarantined by a test of curated." + q.table +
         " (see `sluice batches list`)");
   }
-  const int64_t now = NowMicros();
+  const int64_t now = env()->NowMicros();
   for (const auto& a : awaiting) {
     const double seconds = static_cast<double>(now - a.accepted_us) / 1e6;
     a.source->accept_to_queryable->Observe(seconds);

@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/env.h"
 #include "engine/engine.h"
 #include "serve/budget.h"
 #include "serve/metrics.h"
@@ -82,13 +83,14 @@ class DirJanitor {
  public:
   DirJanitor();
   ~DirJanitor() { Stop(); }
-  void Add(const std::string& path);
+  // Removes `path` through `env` (which must outlive the janitor's Stop()).
+  void Add(Env* env, const std::string& path);
   void Stop();
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> queue_;
+  std::deque<std::pair<Env*, std::string>> queue_;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -132,6 +134,8 @@ struct Server::Impl {
 
   explicit Impl(const ServeOptions& o) : options(o), budget(o.max_inflight_bytes) {}
 
+  // The lake's Env (files and the wall clock); safe from any thread once the engine is open.
+  Env* env() { return engine->catalog().env(); }
   void Log(const std::string& line);
   void InitMetrics();
   // With `ask_broker` (a scrape of /metrics): the consumers' lag asked of the broker now.

@@ -6,7 +6,6 @@
 #include <set>
 #include <sstream>
 
-#include "spec/sql_refs.h"
 
 namespace sluice {
 namespace {
@@ -32,6 +31,9 @@ std::string RuleText(const std::string& rule) {
        "data written before may be outside the new min/max/max_length"},
       {"range_widened",
        "new data may be outside the min/max/max_length readers of the previous version allow"},
+      {"empty_allowed",
+       "new data may hold empty values where readers of the previous version refuse them"},
+      {"empty_refused", "data written before may hold empty values the new version refuses"},
       {"pattern_added", "data written before may not match the new pattern"},
       {"pattern_removed", "new data may not match the pattern readers of the previous version expect"},
       {"pattern_changed", "the pattern changed: neither version's values are known to match the other"},
@@ -139,6 +141,12 @@ void CheckDirection(const Contract& prev, const Contract& next, bool backward,
     if (!backward && d.enum_widened) add(o.name, &o, &n, "enum_values_added");
     if (backward && d.range_narrowed) add(o.name, &o, &n, "range_narrowed");
     if (!backward && d.range_widened) add(o.name, &o, &n, "range_widened");
+    // Only a required string column refuses empty values, so compare what each one accepts.
+    const bool o_empty = !o.required || o.allow_empty, n_empty = !n.required || n.allow_empty;
+    if (o.required && n.required && o_empty != n_empty) {
+      if (n_empty && !backward) add(o.name, &o, &n, "empty_allowed");
+      if (!n_empty && backward) add(o.name, &o, &n, "empty_refused");
+    }
     if (o.pattern != n.pattern) {
       if (!o.pattern) {
         if (backward) add(o.name, &o, &n, "pattern_added");
@@ -216,7 +224,7 @@ std::set<std::string> SqlWords(const std::string& sql) {
 }
 
 void AddUser(ColumnUsers* users, const std::string& column, const std::string& who) {
-  auto& v = (*users)[column];
+  auto& v = users->by_column[column];
   if (!Contains(v, who)) v.push_back(who);
 }
 
@@ -269,6 +277,7 @@ std::string DescribeColumn(const ColumnSpec& c) {
   if (c.max_length) out += " max_length=" + std::to_string(*c.max_length);
   if (c.pattern) out += " pattern=" + *c.pattern;
   if (c.default_value) out += " default=" + *c.default_value;
+  if (c.allow_empty) out += " allow_empty";
   return out;
 }
 
@@ -297,24 +306,97 @@ std::vector<Violation> CheckCompatibility(const Contract& prev, const Contract& 
       if (!dup) out.push_back(std::move(f));
     }
   }
-  // sluice's own rule, in every mode but none: defaults are what old rows read, once.
-  for (const auto& o : prev.columns) {
+  return out;
+}
+
+std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history,
+                                           const Contract& next, const RetainedVersions& retained) {
+  std::vector<Violation> out;
+  Result<CompatibilityMode> mode = ParseCompatibilityMode(next.compatibility);
+  if (history.empty() || !mode.ok() || (!mode->backward && !mode->forward)) return out;
+  const ContractVersion& latest = history.back();
+  for (const auto& o : latest.contract.columns) {
     int j = next.Find(o.name);
     if (j < 0) continue;
     const ColumnSpec& n = next.columns[static_cast<size_t>(j)];
-    if (o.default_value != n.default_value) {
-      Violation v;
-      v.column = o.name;
-      v.old_def = DescribeColumn(o);
-      v.new_def = DescribeColumn(n);
-      v.rule = "default_changed";
-      v.mode = mode.name;
-      v.against_version = prev_version;
-      v.detail = RuleText(v.rule);
-      out.push_back(std::move(v));
+    if (o.default_value == n.default_value) continue;
+    // Rows of files written under a version without the column read its default.
+    std::string versions;
+    int64_t batches = 0;
+    bool any_lacks = false;
+    for (const auto& h : history) {
+      if (h.contract.Find(o.name) >= 0) continue;
+      any_lacks = true;
+      auto it = retained.find(h.version);
+      if (it == retained.end() || it->second == 0) continue;
+      versions += (versions.empty() ? "v" : ", v") + std::to_string(h.version);
+      batches += it->second;
     }
+    auto unrecorded = retained.find(0);
+    if (any_lacks && unrecorded != retained.end() && unrecorded->second > 0) {
+      versions += std::string(versions.empty() ? "" : ", ") + "unrecorded versions";
+      batches += unrecorded->second;
+    }
+    if (versions.empty()) continue;
+    Violation v;
+    v.column = o.name;
+    v.old_def = DescribeColumn(o);
+    v.new_def = DescribeColumn(n);
+    v.rule = "default_changed";
+    v.mode = mode->name;
+    v.against_version = latest.version;
+    v.detail = "retained staging data written under " + versions + " (" + std::to_string(batches) +
+               " batch" + (batches == 1 ? "" : "es") + ") lacks column " + o.name +
+               " and reads its default; " + RuleText(v.rule);
+    out.push_back(std::move(v));
   }
   return out;
+}
+
+std::vector<Violation> WithoutAccepted(std::vector<Violation> violations,
+                                       const std::vector<Acceptance>& accepted) {
+  std::vector<Violation> out;
+  for (auto& v : violations) {
+    bool covered = false;
+    for (const auto& a : accepted) {
+      covered = covered || (a.column == v.column && a.rule == v.rule &&
+                            (a.version == 0 || v.against_version < a.version));
+    }
+    if (!covered) out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::string HowToProceed(const Violation& v, const std::string& source, int64_t latest) {
+  std::vector<std::string> modes;
+  if (v.mode != "lineage") {
+    for (const std::string base : {"backward", "forward", "full", "none"}) {
+      for (const bool transitive : {false, true}) {
+        const std::string name = base + (transitive ? "_transitive" : "");
+        Result<CompatibilityMode> parsed = ParseCompatibilityMode(name);
+        const CompatibilityMode& m = *parsed;
+        // A transitive-only refusal (against an older version) passes a non-transitive mode.
+        const bool checked = transitive || v.against_version == 0 || v.against_version >= latest;
+        bool refuses = false;
+        if (v.direction == "backward") refuses = m.backward;
+        else if (v.direction == "forward") refuses = m.forward;
+        else refuses = m.backward || m.forward;  // default_changed: every mode but none
+        if (!(refuses && checked) && name != v.mode) modes.push_back(name);
+      }
+    }
+  }
+  std::string out = "to proceed: ";
+  if (!modes.empty()) {
+    out += "compatibility ";
+    for (size_t i = 0; i < modes.size(); ++i) {
+      out += (i == 0 ? "" : i + 1 == modes.size() ? " or " : ", ") + modes[i];
+    }
+    out += " allows it, or ";
+  }
+  std::string column = v.column;
+  if (column.rfind("check ", 0) == 0) column = column.substr(6);
+  return out + "accept it once: sluice schema accept " + source + " --column " + column +
+         " --rule " + v.rule;
 }
 
 Result<std::vector<Violation>> CheckAgainstHistory(const std::vector<ContractVersion>& history,
@@ -343,6 +425,7 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source) 
     if (t.kind != TableKind::kCurated || t.from != source) continue;
     curated.insert(t.name);
     const std::string who = "curated." + t.name;
+    users.holders.push_back({who, t.columns});
     for (const auto& k : t.key) AddUser(&users, k, who + " key");
     if (!t.version.empty()) AddUser(&users, t.version, who + " version");
     if (src != nullptr) {
@@ -358,9 +441,7 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source) 
   for (const auto& t : spec.tables) {
     if (t.kind != TableKind::kMart) continue;
     bool reads = false;
-    for (const auto& ref : FindTableRefs(t.sql)) {
-      reads = reads || (ref.schema == "curated" && curated.count(ref.name) > 0);
-    }
+    for (const auto& name : t.reads_curated) reads = reads || curated.count(name) > 0;
     if (!reads) continue;
     std::string path = t.sql_path;
     if (!spec.root.empty()) {
@@ -376,18 +457,26 @@ std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
                                     const ColumnUsers& users, int64_t prev_version) {
   std::vector<Violation> out;
   for (const auto& o : prev.columns) {
-    auto it = users.find(o.name);
-    if (it == users.end() || it->second.empty()) continue;
+    auto it = users.by_column.find(o.name);
+    std::vector<std::string> who;
+    if (it != users.by_column.end()) who = it->second;
     int j = next.Find(o.name);
     const ColumnSpec* n = j < 0 ? nullptr : &next.columns[static_cast<size_t>(j)];
     std::string what;
     if (n == nullptr) {
       what = "removed";
+      // A curated table holds every column and publishes it: its consumers use it.
+      for (const auto& h : users.holders) {
+        if (!h.columns.empty() && !Contains(h.columns, o.name)) continue;
+        const std::string held = h.table + " (holds and publishes it)";
+        if (!Contains(who, held)) who.push_back(held);
+      }
     } else if (!(n->type == o.type) && !IsWidening(o.type, n->type)) {
       what = "narrowed";
     } else {
       continue;
     }
+    if (who.empty()) continue;
     Violation v;
     v.column = o.name;
     v.old_def = DescribeColumn(o);
@@ -396,7 +485,7 @@ std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
     v.mode = "lineage";
     v.against_version = prev_version;
     v.detail = "column " + o.name + " is " + what + " but used by ";
-    for (size_t i = 0; i < it->second.size(); ++i) v.detail += (i ? ", " : "") + it->second[i];
+    for (size_t i = 0; i < who.size(); ++i) v.detail += (i ? ", " : "") + who[i];
     out.push_back(std::move(v));
   }
   return out;

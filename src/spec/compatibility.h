@@ -55,7 +55,8 @@ struct Violation {
 std::string DescribeColumn(const ColumnSpec& column);
 
 // Violations of `mode` when `next` replaces `prev` (one step, no history). `prev_version` is
-// copied into each violation. `none` yields nothing.
+// copied into each violation. `none` yields nothing. A changed `default` is not judged here: it
+// depends on the lake's retained data (CheckDefaultChanges).
 std::vector<Violation> CheckCompatibility(const Contract& prev, const Contract& next,
                                           const CompatibilityMode& mode, int64_t prev_version = 0);
 
@@ -71,18 +72,62 @@ struct ContractVersion {
 Result<std::vector<Violation>> CheckAgainstHistory(const std::vector<ContractVersion>& history,
                                                    const Contract& next);
 
+// Staging data the lake retains for a source: contract version it was written under -> number
+// of batches. Version 0 counts batches staged before sluice recorded their version.
+using RetainedVersions = std::map<int64_t, int64_t>;
+
+// default_changed, in every mode but none: a column of the latest version of `history` whose
+// `default` `next` adds, removes or changes, while retained staging data reads that default
+// (it was written under a version without the column). The violation names those versions;
+// unrecorded batches (version 0) count as dependent when any registered version lacks the
+// column. Nothing retained depends on the default: no violation.
+std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history,
+                                           const Contract& next, const RetainedVersions& retained);
+
 // Who uses each column of `source`'s contract downstream, e.g. "amount" ->
 // ["marts.daily_revenue (models/daily_revenue.sql)"], "order_id" -> ["curated.orders key"].
 // Curated tables from the source contribute their key, version, partition and test columns;
 // marts whose SQL reads such a curated table contribute every column name that appears as a
-// word in their SQL outside comments and string literals (case-insensitive).
-using ColumnUsers = std::map<std::string, std::vector<std::string>>;
+// word in their SQL outside comments and string literals (case-insensitive). `holders` lists
+// the curated tables from the source: each holds (and publishes) every contract column, or the
+// columns its `columns:` list declares.
+struct ColumnUsers {
+  struct Holder {
+    std::string table;                 // "curated.orders"
+    std::vector<std::string> columns;  // empty: every column
+  };
+  std::map<std::string, std::vector<std::string>> by_column;
+  std::vector<Holder> holders;
+
+  std::vector<std::string>& operator[](const std::string& column) { return by_column[column]; }
+};
 ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source);
 
-// Lineage-aware refusals, whatever the mode: each column of `prev` that `next` removes, or
-// whose type it changes other than by a lossless widening, and that appears in `users`.
+// Lineage-aware refusals, whatever the mode: each column of `prev` that `next` removes and that
+// a user or holder of `users` has, or whose type it changes other than by a lossless widening
+// and that appears in `users.by_column`.
 std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
                                     const ColumnUsers& users, int64_t prev_version = 0);
+
+// A refusal the user accepted once with `sluice schema accept` (meta.schema_acceptances):
+// `rule` of `column` is allowed for the contract version `version` (0: the working copy not
+// registered yet), and stays allowed against every version older than it.
+struct Acceptance {
+  std::string column;
+  std::string rule;
+  int64_t version = 0;
+};
+
+// Removes from `violations` those an acceptance covers: a pending acceptance (version 0) covers
+// its (column, rule) against any version; one registered as vN covers it against versions < N.
+std::vector<Violation> WithoutAccepted(std::vector<Violation> violations,
+                                       const std::vector<Acceptance>& accepted);
+
+// How to proceed with a refusal of `source`'s contract whose latest registered version is
+// `latest`: the compatibility modes that allow it (none for lineage), and the one-off
+// acceptance command. One line, e.g. "to proceed: compatibility backward, ... or none allows
+// it, or accept it once: sluice schema accept orders --column amount --rule range_widened".
+std::string HowToProceed(const Violation& violation, const std::string& source, int64_t latest);
 
 // The lossless widenings: int32 -> int64, int32 -> double, float -> double,
 // decimal(p,s) -> decimal(p',s) with p' > p. Equal types are not a widening.

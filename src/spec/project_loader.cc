@@ -1,6 +1,7 @@
 // The top level of sluice.yaml, and the checks of names and columns every part uses.
 #include "spec/project_loader.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace sluice {
@@ -33,6 +34,36 @@ const YamlEntry* FindEntry(const std::vector<YamlEntry>& entries, const std::str
 }
 
 std::string IdentifierRule() { return "use [a-z_][a-z0-9_]*, at most 63 characters"; }
+
+std::string NotOneSelect(const duck::ParsedSql& parsed) {
+  switch (parsed.kind) {
+    case duck::SqlStatementKind::kInvalid: return parsed.ErrorWithPosition();
+    case duck::SqlStatementKind::kNone: return "holds no SQL statement; write one SELECT";
+    case duck::SqlStatementKind::kSelect:
+      if (parsed.statement_count == 1) return "";
+      return "holds " + std::to_string(parsed.statement_count) + " statements; write one SELECT";
+    case duck::SqlStatementKind::kExplain:
+    case duck::SqlStatementKind::kOther: break;
+  }
+  return "'" + parsed.excerpt + "' is not a SELECT statement; write one SELECT";
+}
+
+void AddOnce(std::vector<std::string>& names, const std::string& name) {
+  if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+}
+
+std::string LakeSchema(const duck::SqlTableRef& ref) {
+  return ref.catalog.empty() || ref.catalog == "lake" ? ref.schema : std::string();
+}
+
+Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
+  if (sql_conn_ == nullptr) {
+    duck::OpenOptions options;
+    options.threads = 1;
+    ASSIGN_OR_RETURN(sql_conn_, duck::Connection::Open(options));
+  }
+  return duck::ParseSql(*sql_conn_, sql);
+}
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));

@@ -10,10 +10,12 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "duck/sql_parser.h"
 #include "spec/spec.h"
 #include "spec/yaml_file.h"
 
@@ -33,6 +35,16 @@ const YamlEntry* FindEntry(const std::vector<YamlEntry>& entries, const std::str
 // The identifier rule as said in messages.
 std::string IdentifierRule();
 
+// Why a parsed text is not one SELECT statement ("" when it is), for messages.
+std::string NotOneSelect(const duck::ParsedSql& parsed);
+
+// Appends `name` unless `names` holds it already.
+void AddOnce(std::vector<std::string>& names, const std::string& name);
+
+// The schema a model's table reference names, when it is one of the lake's own catalog
+// (written `curated.t` or `lake.curated.t`); "" otherwise.
+std::string LakeSchema(const duck::SqlTableRef& ref);
+
 // Loads sluice.yaml into a ProjectSpec. One instance per LoadProject call.
 class ProjectLoader {
  public:
@@ -50,6 +62,8 @@ class ProjectLoader {
   Status ParseSourcePartition(const YamlEntry& entry, SourceSpec* source);
   Status ParseTable(const YamlEntry& entry);
   Status ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
+  Status ParseHeldColumns(const YamlEntry& entry, const std::string& field, const Contract& contract,
+                          TableSpec* t);
   Status ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
   // `contract` is null for marts, whose output columns are only known when the SQL runs.
   Status ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,
@@ -60,6 +74,9 @@ class ProjectLoader {
   // Every `relationships` test names an existing table (and, for curated, a contract column).
   Status ResolveRelationships();
   Status OrderTables();
+
+  // `sql` read by DuckDB's parser, on an in-memory DuckDB opened at the first use.
+  Result<duck::ParsedSql> ParseSql(const std::string& sql);
 
   // Checks that `name` is an identifier usable as a `kind` name.
   Status CheckName(const YAML::Node& at, const std::string& field, const std::string& kind,
@@ -80,6 +97,7 @@ class ProjectLoader {
     std::string field, table, column;
   };
   std::vector<RelationshipRef> relationship_refs_;  // checked once every table is known
+  std::unique_ptr<duck::Connection> sql_conn_;      // for ParseSql only: nothing is stored in it
 };
 
 }  // namespace sluice

@@ -1,5 +1,7 @@
 #include "spec/spec.h"
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "common/env.h"
@@ -60,6 +62,18 @@ const TableSpec* ProjectSpec::FindTable(const std::string& name) const {
     if (t.name == name) return &t;
   }
   return nullptr;
+}
+
+Contract HeldColumns(const TableSpec& table, const Contract& contract) {
+  if (table.columns.empty()) return contract;
+  Contract held = contract;
+  held.columns.clear();
+  for (const auto& c : contract.columns) {
+    if (std::find(table.columns.begin(), table.columns.end(), c.name) != table.columns.end()) {
+      held.columns.push_back(c);
+    }
+  }
+  return held;
 }
 
 Result<ProjectSpec> LoadProject(const std::string& project_dir) {

@@ -88,6 +88,7 @@ struct TableTest {
   int64_t max_age_seconds = 0;      // freshness: parsed
   double max_pct = 0;               // row_count_change
   std::string sql;                  // sql: a query returning the failing rows
+  std::vector<std::string> reads_staging;  // sql: the staging.<s> names it reads
   int line = 0;
   // "not_null(order_id)", "range(amount)", "row_count_change", "sql(SELECT ...)": how the test
   // is named in messages and in meta.test_results.
@@ -113,9 +114,15 @@ struct TableSpec {
   std::string sql_path;  // absolute
   std::string sql;
   PartitionBy partition_by;  // for curated: inherited from the source
+  // Curated: `columns: [...]`, the contract columns the table holds and publishes, with its key,
+  // version and partition columns added; empty (no `columns:`): every column of the contract.
+  std::vector<std::string> columns;
   std::vector<TableTest> tests;
-  std::vector<std::string> depends_on;  // marts.<t> names this model reads (marts only)
-  std::vector<std::string> reads_staging;  // staging.<s> names this model reads (marts only)
+  // The tables this model reads, as DuckDB's parser finds them (marts only; each name once, in
+  // text order): marts.<t>, curated.<t> and staging.<s> names.
+  std::vector<std::string> depends_on;
+  std::vector<std::string> reads_curated;
+  std::vector<std::string> reads_staging;
   int line = 0;
 };
 
@@ -140,6 +147,10 @@ struct ProjectSpec {
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;
 };
+
+// The columns of `contract` a curated `table` holds (TableSpec::columns), in contract order, as
+// a contract of their own; `contract` itself when the table declares no column list.
+Contract HeldColumns(const TableSpec& table, const Contract& contract);
 
 // Loads <project_dir>/sluice.yaml and everything it references.
 Result<ProjectSpec> LoadProject(const std::string& project_dir);

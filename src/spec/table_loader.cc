@@ -29,7 +29,7 @@ Status ProjectLoader::ParseTable(const YamlEntry& entry) {
   }
   if (from) {
     table.kind = TableKind::kCurated;
-    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"from", "key", "version", "tests"},
+    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"from", "key", "version", "columns", "tests"},
                                     "a curated table is partitioned like its source"));
     RETURN_IF_ERROR(ParseCurated(entry, keys, &table));
     curated_.push_back(std::move(table));
@@ -75,6 +75,14 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
                          "key column '" + t->key[i] + "' must be required: true in contract '" +
                              contract.name + "' (" + contract.path + ")");
     }
+    // An empty key would merge every such row into one (docs/CONTRACTS.md, empty values).
+    const ColumnSpec& kcol = contract.columns[static_cast<size_t>(contract.Find(t->key[i]))];
+    if (kcol.allow_empty) {
+      return file_.Error(at, field + ".key",
+                         "key column '" + t->key[i] + "' sets allow_empty in contract '" +
+                             contract.name + "' (" + contract.path + ":" + std::to_string(kcol.line) +
+                             "); a key may not be empty");
+    }
     if (!seen.insert(t->key[i]).second) {
       return file_.Error(at, field + ".key", "column '" + t->key[i] + "' is listed twice");
     }
@@ -109,6 +117,43 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
 
   if (const YamlEntry* tests = FindEntry(keys, "tests")) {
     RETURN_IF_ERROR(ParseTests(*tests, field + ".tests", &contract, &t->tests));
+  }
+  if (const YamlEntry* columns = FindEntry(keys, "columns")) {
+    RETURN_IF_ERROR(ParseHeldColumns(*columns, field + ".columns", contract, t));
+  }
+  return Status::OK();
+}
+
+// `columns: [...]` of a curated table: contract columns, each once; the key, version and
+// partition columns are held whether listed or not, and every test column must be held.
+Status ProjectLoader::ParseHeldColumns(const YamlEntry& entry, const std::string& field,
+                                       const Contract& contract, TableSpec* t) {
+  ASSIGN_OR_RETURN(t->columns, file_.StringList(entry.value, field, /*allow_single=*/false));
+  if (t->columns.empty()) return file_.Error(entry.value, field, "names no columns");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < t->columns.size(); ++i) {
+    YAML::Node at = entry.value.IsSequence() ? entry.value[i] : entry.value;
+    RETURN_IF_ERROR(CheckColumn(at, field, t->columns[i], &contract));
+    if (!seen.insert(t->columns[i]).second) {
+      return file_.Error(at, field, "column '" + t->columns[i] + "' is listed twice");
+    }
+  }
+  std::vector<std::string> implied = t->key;
+  implied.push_back(t->version);
+  for (const auto* p : {&t->partition_by.day, &t->partition_by.tenant}) {
+    if (!p->empty()) implied.push_back(*p);
+  }
+  for (const auto& c : implied) {
+    if (seen.insert(c).second) t->columns.push_back(c);
+  }
+  for (const auto& test : t->tests) {
+    for (const auto& c : test.columns) {
+      if (seen.count(c) == 0) {
+        return file_.Error(entry.value, field,
+                           "column '" + c + "' is used by test " + test.Describe() +
+                               " but the table does not hold it; add it to columns");
+      }
+    }
   }
   return Status::OK();
 }

@@ -5,7 +5,6 @@
 #include <map>
 #include <set>
 
-#include "spec/sql_refs.h"
 
 namespace sluice {
 
@@ -47,37 +46,41 @@ Status ProjectLoader::ResolveMartRefs() {
   for (auto& mart : marts_) {
     const std::string field = "tables." + mart.name + ".sql";
     const std::string& sql_path = sql_paths_[mart.name];
-    for (const SqlTableRef& ref : FindTableRefs(mart.sql)) {
-      auto error = [&](const std::string& what) {
-        return Status::InvalidArgument(sql_path + ":" + std::to_string(ref.line) + ":" +
-                                       std::to_string(ref.column) + ": " + field + ": " + what);
-      };
-      const std::string ref_text = ref.schema + "." + ref.name;
-      if (ref.schema == "curated") {
+    auto located = [&](const duck::SqlPosition& at, const std::string& what) {
+      const duck::SqlPosition p = at.line > 0 ? at : duck::SqlPosition{1, 1};
+      return Status::InvalidArgument(sql_path + ":" + p.ToString() + ": " + field + ": " + what);
+    };
+    ASSIGN_OR_RETURN(duck::ParsedSql parsed, ParseSql(mart.sql));
+    if (parsed.kind == duck::SqlStatementKind::kInvalid) {
+      return located(parsed.error_position, parsed.error);
+    }
+    if (std::string why = NotOneSelect(parsed); !why.empty()) return located({1, 1}, why);
+    for (const duck::SqlTableRef& ref : parsed.tables) {
+      auto error = [&](const std::string& what) { return located(ref.position, what); };
+      const std::string schema = LakeSchema(ref);
+      const std::string ref_text = schema + "." + ref.name;
+      if (schema == "curated") {
         if (curated_names.count(ref.name) == 0) {
           std::string what = "unknown table " + ref_text + ": '" + ref.name +
                              "' is not a curated table (known: " + known(curated_list) + ")";
           if (mart_names.count(ref.name)) what += "; it is a mart, write marts." + ref.name;
           return error(what);
         }
-      } else if (ref.schema == "marts") {
+        AddOnce(mart.reads_curated, ref.name);
+      } else if (schema == "marts") {
         if (mart_names.count(ref.name) == 0) {
           std::string what = "unknown table " + ref_text + ": '" + ref.name +
                              "' is not a mart (known: " + known(mart_list) + ")";
           if (curated_names.count(ref.name)) what += "; it is a curated table, write curated." + ref.name;
           return error(what);
         }
-        bool dup = false;
-        for (const auto& d : mart.depends_on) dup = dup || d == ref.name;
-        if (!dup) mart.depends_on.push_back(ref.name);
-      } else if (ref.schema == "staging") {
+        AddOnce(mart.depends_on, ref.name);
+      } else if (schema == "staging") {
         if (spec_.FindSource(ref.name) == nullptr) {
           return error("unknown table " + ref_text + ": '" + ref.name +
                        "' is not a source (known: " + known(source_list) + ")");
         }
-        bool dup = false;
-        for (const auto& d : mart.reads_staging) dup = dup || d == ref.name;
-        if (!dup) mart.reads_staging.push_back(ref.name);
+        AddOnce(mart.reads_staging, ref.name);
       }
     }
   }

@@ -146,6 +146,13 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
       if (test.sql.empty()) {
         return file_.Error(e.value, tf, "is empty; write a query returning the failing rows");
       }
+      ASSIGN_OR_RETURN(duck::ParsedSql parsed, ParseSql(test.sql));
+      if (std::string why = NotOneSelect(parsed); !why.empty()) {
+        return file_.Error(e.value, tf, "the query " + why);
+      }
+      for (const auto& ref : parsed.tables) {
+        if (LakeSchema(ref) == "staging") AddOnce(test.reads_staging, ref.name);
+      }
     } else {
       return file_.Error(e.key_node, tf,
                          "unknown test '" + e.key + "' (known: " + JoinNames(kinds) + ")");

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 
 namespace sluice {
@@ -35,10 +36,9 @@ Status SyncTree(Env* env, const std::string& dir) { return env->SyncFileSystem(d
 Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   auto& conn = catalog.conn();
   Env* env = catalog.env();
-  ASSIGN_OR_RETURN(duck::Rows vrow, conn.Query("SELECT version, published_version FROM meta.tables"
-                                               " WHERE table_name = " + Literal(target.table)));
-  if (vrow.rows.empty()) return false;
-  int64_t version = vrow.IntAt(0, 0), published = vrow.IntAt(0, 1);
+  ASSIGN_OR_RETURN(std::optional<TableState> row, FindTable(catalog, target.table));
+  if (!row) return false;
+  int64_t version = row->version, published = row->published_version;
   if (version <= published) return false;
 
   const std::string dir = TableDir(catalog, target);
@@ -46,8 +46,11 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   const std::string current = dir + "/current";
   RETURN_IF_ERROR(env->CreateDirs(dir));
 
-  std::error_code ec;
-  fs::path prev = fs::exists(current, ec) ? fs::read_symlink(current, ec) : fs::path();
+  fs::path prev;
+  if (env->Exists(current)) {
+    ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(current));
+    if (env->Exists(dir + "/" + link)) prev = link;  // dangling: publish everything again
+  }
   if (prev.filename() == vname) {
     // A crash after the swap: the version is published, only the catalog was not told.
   } else {
@@ -67,16 +70,14 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     select += " FROM " + target.layer + "." + Ident(target.table);
 
     std::set<std::string> changed;
+    std::vector<Partition> pending;
     bool incremental = !prev.empty() && target.partitioned();
     if (incremental) {
-      ASSIGN_OR_RETURN(duck::Rows pend,
-                       conn.Query("SELECT DISTINCT CAST(day AS VARCHAR), tenant FROM "
-                                  "meta.publish_pending WHERE table_name = " +
-                                  Literal(target.table)));
-      for (size_t r = 0; r < pend.rows.size(); ++r) {
+      ASSIGN_OR_RETURN(pending, PublishPending(catalog, target.table));
+      for (const Partition& p : pending) {
         // A (NULL, NULL) row means "everything changed" (a full rebuild upstream).
-        if (!pend.rows[r][0] && !pend.rows[r][1]) incremental = false;
-        changed.insert(PartitionDir(target, pend.At(r, 0), pend.At(r, 1)));
+        if (p.everything()) incremental = false;
+        changed.insert(PartitionDir(target, p.day.value_or(""), p.tenant.value_or("")));
       }
     }
     if (incremental) {
@@ -85,8 +86,8 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
       if (!target.tenant_key.empty()) {
         cond += (cond.empty() ? "" : " AND ") + ("p." + Ident(target.tenant_key) + " = c.tenant");
       }
-      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN (SELECT DISTINCT day, tenant FROM "
-               "meta.publish_pending WHERE table_name = " + Literal(target.table) + ") c ON " + cond;
+      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN " + PartitionsRelation(pending) +
+               " c ON " + cond;
     }
     std::string copy;
     if (!target.partitioned()) {
@@ -105,8 +106,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
         if (changed.count(rel.parent_path().string())) continue;
         fs::path to = fs::path(tmp) / rel;
         RETURN_IF_ERROR(env->CreateDirs(to.parent_path().string()));
-        fs::create_hard_link(f, to, ec);
-        if (ec) return Status::IOError(to.string(), "hard link: " + ec.message());
+        RETURN_IF_ERROR(env->LinkFile(f, to.string()));
       }
     }
     RETURN_IF_ERROR(SyncTree(env, tmp));
@@ -115,18 +115,14 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     RETURN_IF_ERROR(env->Rename(tmp, dir + "/" + vname));
     std::string link_tmp = current + ".tmp";
     (void)env->RemoveAll(link_tmp);
-    fs::create_directory_symlink(vname, link_tmp, ec);
-    if (ec) return Status::IOError(link_tmp, "symlink: " + ec.message());
+    RETURN_IF_ERROR(env->Symlink(vname, link_tmp));
     RETURN_IF_ERROR(env->Rename(link_tmp, current));
     RETURN_IF_ERROR(env->SyncDir(dir));
     SLUICE_FAILPOINT("publish.after_swap");
   }
 
   RETURN_IF_ERROR(catalog.Begin());
-  Status st = conn.Execute(
-      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(target.table) +
-      "; UPDATE meta.tables SET published_version = " + std::to_string(version) +
-      ", published_at = now()::TIMESTAMP WHERE table_name = " + Literal(target.table));
+  Status st = RecordPublished(catalog, target.table, version);
   if (!st.ok()) {
     (void)catalog.Rollback();
     return st;
@@ -134,24 +130,24 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   RETURN_IF_ERROR(catalog.Commit());
 
   // Keep the new version and the one before it; older ones have had a whole publish to drain.
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (name == "current" || name == vname || entry.path().filename() == prev.filename()) continue;
-    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(entry.path().string()));
+  ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
+  for (const std::string& name : names) {
+    if (name == "current" || name == vname || name == prev.filename().string()) continue;
+    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
   }
   return true;
 }
 
 Status RecoverPublished(Catalog& catalog) {
-  std::error_code ec;
+  Env* env = catalog.env();
   for (const char* layer : {"curated", "marts"}) {
-    fs::path root = fs::path(catalog.lake()) / "published" / layer;
-    if (!fs::exists(root, ec)) continue;
-    for (const auto& table : fs::directory_iterator(root, ec)) {
-      for (const auto& entry : fs::directory_iterator(table.path(), ec)) {
-        std::string name = entry.path().filename().string();
+    const std::string root = catalog.lake() + "/published/" + layer;
+    ASSIGN_OR_RETURN(auto tables, env->ListDir(root));
+    for (const std::string& table : tables) {
+      ASSIGN_OR_RETURN(auto names, env->ListDir(root + "/" + table));
+      for (const std::string& name : names) {
         if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
-          RETURN_IF_ERROR(catalog.env()->RemoveAll(entry.path().string()));
+          RETURN_IF_ERROR(env->RemoveAll(root + "/" + table + "/" + name));
         }
       }
     }

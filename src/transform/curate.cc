@@ -1,5 +1,7 @@
 #include "transform/curate.h"
 
+#include "catalog/applied.h"
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "transform/quality.h"
 #include "transform/quarantine.h"
@@ -18,16 +20,14 @@ std::string Join(const std::vector<std::string>& cols, const std::string& prefix
   return out;
 }
 
-// Creates curated.<table> if missing, and its row in meta.tables.
+// Creates curated.<table> if missing, and its row in the catalog.
 Status EnsureTable(Catalog& catalog, const TableSpec& table, const SourceSpec& source) {
   RETURN_IF_ERROR(catalog.conn().Execute(
       "CREATE TABLE IF NOT EXISTS curated." + Ident(table.name) + " (" +
-      ColumnDefinitions(source.contract) +
+      ColumnDefinitions(HeldColumns(table, source.contract)) +
       ", _batch_id VARCHAR, _batch_seq BIGINT, _source_line BIGINT, _ingested_at TIMESTAMP,"
       " _correlation_id VARCHAR)"));
-  return catalog.conn().Execute(
-      "INSERT INTO meta.tables (table_name, layer, version, published_version) VALUES (" +
-      Literal(table.name) + ", 'curated', 0, 0) ON CONFLICT DO NOTHING");
+  return EnsureTableRow(catalog, table.name, "curated");
 }
 
 // The day/tenant partition of a curated row, as SQL over alias `t`.
@@ -40,34 +40,6 @@ std::string TenantExpr(const SourceSpec& s, const std::string& t) {
                                        : "CAST(" + t + "." + Ident(s.partition_by.tenant) + " AS VARCHAR)";
 }
 
-// A batch to apply: its ledger id and commit order; `released` batches bypass the gates.
-struct PendingBatch {
-  std::string batch_id;
-  int64_t seq = 0;
-  bool released = false;
-};
-
-// The batches of `source` that `table` has not applied (all of them on a full refresh), in
-// commit order. Quarantined and dropped batches are never pending.
-Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const TableSpec& table,
-                                                 const SourceSpec& source, bool full_refresh) {
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT b.batch_id, b.batch_seq, b.status = 'released' FROM meta.batches b "
-                       "WHERE b.source = " + Literal(source.name) +
-                       " AND b.status IN ('committed', 'released')" +
-                       (full_refresh ? std::string()
-                                     : " AND NOT EXISTS (SELECT 1 FROM meta.applied a WHERE "
-                                       "a.table_name = " + Literal(table.name) +
-                                       " AND a.batch_id = b.batch_id)") +
-                       " ORDER BY b.batch_seq"));
-  std::vector<PendingBatch> out;
-  for (size_t r = 0; r < rows.rows.size(); ++r) {
-    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), rows.At(r, 2) == "true"});
-  }
-  return out;
-}
-
 // Merges `batches` into curated.<table> (after emptying it when `reset`) and records them
 // applied, with the partitions they changed; adds the counts to `result`. In the caller's
 // transaction.
@@ -78,8 +50,8 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
   {
     const std::string target = "curated." + Ident(table.name);
     if (full_refresh) {
-      RETURN_IF_ERROR(conn.Execute("DELETE FROM " + target + "; DELETE FROM meta.applied WHERE "
-                                   "table_name = " + Literal(table.name)));
+      RETURN_IF_ERROR(conn.Execute("DELETE FROM " + target));
+      RETURN_IF_ERROR(ForgetApplied(catalog, table.name));
     }
     result.batches += static_cast<int64_t>(batches.size());
     if (batches.empty() && !full_refresh) return Status::OK();
@@ -88,22 +60,19 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     for (size_t r = 0; r < batches.size(); ++r) {
       seqs += (r ? ", (" : "(") + Literal(batches[r].batch_id) + ", " + std::to_string(batches[r].seq) + ")";
     }
-    ASSIGN_OR_RETURN(duck::Rows files,
-                     conn.Query("SELECT f.path FROM meta.files f WHERE f.source = " +
-                                Literal(source->name) + " AND f.batch_id IN (SELECT batch_id FROM (VALUES " +
-                                (seqs.empty() ? "(NULL, 0)" : seqs) + ") v(batch_id, seq)) ORDER BY f.path"));
+    ASSIGN_OR_RETURN(std::vector<std::string> files, StagingFilesOf(catalog, source->name, batches));
     std::string cols = Join([&] {
       std::vector<std::string> names;
-      for (const auto& c : source->contract.columns) names.push_back(c.name);
+      for (const auto& c : HeldColumns(table, source->contract).columns) names.push_back(c.name);
       return names;
     }(), "s.", ", ");
     std::string incoming;
-    if (files.rows.empty()) {
+    if (files.empty()) {
       incoming = "SELECT * FROM " + target + " WHERE false";
     } else {
       std::string list;
-      for (size_t r = 0; r < files.rows.size(); ++r) {
-        list += (r ? ", " : "") + Literal(catalog.lake() + "/" + files.At(r, 0));
+      for (size_t r = 0; r < files.size(); ++r) {
+        list += (r ? ", " : "") + Literal(catalog.lake() + "/" + files[r]);
       }
       // The winner per key among the incoming rows (ties: later batch, then later line).
       incoming = "SELECT " + cols + ", s._batch_id, v.seq AS _batch_seq, s._source_line, "
@@ -142,8 +111,11 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
         "SELECT " + DayExpr(*source, "w") + " AS day, " + TenantExpr(*source, "w") +
         " AS tenant FROM curate_winners w UNION ALL SELECT _old_day, _old_tenant FROM "
         "curate_winners WHERE _replaces)"));
-    ASSIGN_OR_RETURN(int64_t partitions, conn.QueryInt("SELECT count(*) FROM curate_touched"));
-    result.partitions += partitions;
+    ASSIGN_OR_RETURN(duck::Rows touched_rows,
+                     conn.Query("SELECT CAST(day AS VARCHAR), tenant FROM curate_touched"));
+    std::vector<Partition> touched;
+    for (auto& r : touched_rows.rows) touched.push_back({std::move(r[0]), std::move(r[1])});
+    result.partitions += static_cast<int64_t>(touched.size());
 
     std::string del_on;
     for (const auto& k : table.key) {
@@ -152,16 +124,13 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     RETURN_IF_ERROR(conn.Execute(
         "DELETE FROM " + target + " USING curate_winners w WHERE w._replaces AND " + del_on + ";"
         "INSERT INTO " + target + " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
-        "curate_winners;"
-        "INSERT INTO meta.pending_partitions SELECT day, tenant FROM curate_touched;"
-        "INSERT INTO meta.publish_pending SELECT " + Literal(table.name) +
-        ", day, tenant FROM curate_touched;"
-        "INSERT INTO meta.applied SELECT " + Literal(table.name) + ", " + Literal(source->name) +
-        ", batch_id, seq, now()::TIMESTAMP FROM (VALUES " + (seqs.empty() ? "(NULL, 0)" : seqs) +
-        ") v(batch_id, seq) WHERE batch_id IS NOT NULL;"
-        "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP, rows = "
-        "(SELECT count(*) FROM " + target + ") WHERE table_name = " + Literal(table.name)));
-
+        "curate_winners"));
+    // The catalog's side of the same transaction: what changed, and which batches are applied.
+    RETURN_IF_ERROR(AddPendingPartitions(catalog, touched));
+    RETURN_IF_ERROR(AddPublishPending(catalog, table.name, touched));
+    RETURN_IF_ERROR(RecordApplied(catalog, table.name, source->name, batches));
+    ASSIGN_OR_RETURN(int64_t rows, conn.QueryInt("SELECT count(*) FROM " + target));
+    RETURN_IF_ERROR(RecordNewVersion(catalog, table.name, rows));
   }
   return Status::OK();
 }
@@ -245,7 +214,7 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
   RETURN_IF_ERROR(EnsureTable(catalog, table, *source));
   CurateResult result;
   ASSIGN_OR_RETURN(std::vector<PendingBatch> pending,
-                   PendingBatches(catalog, table, *source, full_refresh));
+                   PendingBatches(catalog, table.name, source->name, full_refresh));
   if (pending.empty() && !full_refresh) return result;
 
   // The common case: every pending batch at once, in one transaction with the tests.

@@ -1,5 +1,6 @@
 #include "transform/marts.h"
 
+#include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "common/hash.h"
 #include "transform/quality.h"
@@ -11,12 +12,18 @@ using duck::Literal;
 
 namespace {
 
-Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, MartsResult& result) {
+// `pending`: the partitions curate changed since the last refresh, also in temp table
+// marts_touched.
+Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh,
+                  const std::vector<Partition>& pending, MartsResult& result) {
   auto& conn = catalog.conn();
   const std::string target = "marts." + Ident(mart.name);
   const std::string model_hash = ContentHash(mart.sql);
-  ASSIGN_OR_RETURN(duck::Rows meta, conn.Query("SELECT model_hash FROM meta.tables WHERE table_name = " +
-                                               Literal(mart.name) + " AND layer = 'marts'"));
+  ASSIGN_OR_RETURN(std::optional<TableState> row, FindTable(catalog, mart.name));
+  // The hash of the model the mart was last built from: nullopt when it has no row, "" when
+  // forgotten (a schema change upstream).
+  std::optional<std::string> built_hash;
+  if (row && row->layer == "marts") built_hash = row->model_hash.value_or("");
   ASSIGN_OR_RETURN(int64_t exists,
                    conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
                                  "AND schema_name = 'marts' AND table_name = " + Literal(mart.name)));
@@ -24,25 +31,23 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, Ma
   for (const auto& dep : mart.depends_on) {
     upstream_rebuilt |= result.partitions.count(dep) && result.partitions.at(dep) < 0;
   }
-  bool full = full_refresh || upstream_rebuilt || !exists || meta.rows.empty() ||
-              meta.At(0, 0) != model_hash || mart.partition_by.empty();
+  bool full = full_refresh || upstream_rebuilt || !exists || !built_hash ||
+              *built_hash != model_hash || mart.partition_by.empty();
   const std::string model = "(" + mart.sql + "\n)";
   TestContext context;  // row_count_change compares with the mart before this refresh
   if (exists) {
     ASSIGN_OR_RETURN(context.rows_before, conn.QueryInt("SELECT count(*) FROM " + target));
   }
   if (full) {
-    if (!full_refresh && !upstream_rebuilt && exists && !meta.rows.empty() &&
-        meta.At(0, 0) == model_hash && result.pending_partitions == 0) {
+    if (!full_refresh && !upstream_rebuilt && exists && built_hash && *built_hash == model_hash &&
+        result.pending_partitions == 0) {
       return Status::OK();  // unpartitioned and nothing changed upstream
     }
     RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TABLE " + target + " AS SELECT * FROM " + model)
                         .WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
     result.partitions[mart.name] = -1;
     // Published copy: everything changed.
-    RETURN_IF_ERROR(conn.Execute("DELETE FROM meta.publish_pending WHERE table_name = " +
-                                 Literal(mart.name) + "; INSERT INTO meta.publish_pending SELECT " +
-                                 Literal(mart.name) + ", NULL, NULL"));
+    RETURN_IF_ERROR(ReplacePublishPendingWithAll(catalog, mart.name));
   } else {
     if (result.pending_partitions == 0) return Status::OK();
     std::string cond;
@@ -53,22 +58,17 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh, Ma
       cond += (cond.empty() ? "" : " AND ") +
               ("CAST(m." + Ident(mart.partition_by.tenant) + " AS VARCHAR) IS NOT DISTINCT FROM p.tenant");
     }
-    const std::string touched = "(SELECT DISTINCT day, tenant FROM meta.pending_partitions)";
+    const std::string touched = "marts_touched";  // RefreshMarts: the pending partitions
     RETURN_IF_ERROR(conn.Execute(
         "DELETE FROM " + target + " m USING " + touched + " p WHERE " + cond + ";"
         "INSERT INTO " + target + " SELECT m.* FROM " + model + " m SEMI JOIN " + touched +
-        " p ON " + cond + ";"
-        "INSERT INTO meta.publish_pending SELECT " + Literal(mart.name) + ", day, tenant FROM " +
-        touched).WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
+        " p ON " + cond).WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
+    RETURN_IF_ERROR(AddPublishPending(catalog, mart.name, pending));
     result.partitions[mart.name] = result.pending_partitions;
   }
-  RETURN_IF_ERROR(conn.Execute(
-      "INSERT INTO meta.tables (table_name, layer, version, published_version) VALUES (" +
-      Literal(mart.name) + ", 'marts', 0, 0) ON CONFLICT DO NOTHING;"
-      "UPDATE meta.tables SET version = version + 1, model_hash = " + Literal(model_hash) +
-      ", updated_at = now()::TIMESTAMP, rows = (SELECT count(*) FROM " + target +
-      ") WHERE table_name = " + Literal(mart.name)));
   ASSIGN_OR_RETURN(result.rows[mart.name], conn.QueryInt("SELECT count(*) FROM " + target));
+  RETURN_IF_ERROR(EnsureTableRow(catalog, mart.name, "marts"));
+  RETURN_IF_ERROR(RecordNewVersion(catalog, mart.name, result.rows[mart.name], model_hash));
   ASSIGN_OR_RETURN(auto outcomes, RunTableTests(catalog, "marts", mart, context));
   result.tests.emplace_back(mart.name, outcomes);
   auto blocking = BlockingFailures(outcomes);
@@ -92,13 +92,16 @@ Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t ru
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(catalog.Begin());
   auto body = [&]() -> Status {
-    ASSIGN_OR_RETURN(result.pending_partitions,
-                     conn.QueryInt("SELECT count(*) FROM (SELECT DISTINCT day, tenant FROM "
-                                   "meta.pending_partitions)"));
+    ASSIGN_OR_RETURN(std::vector<Partition> pending, PendingPartitions(catalog));
+    result.pending_partitions = static_cast<int64_t>(pending.size());
+    RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TEMP TABLE marts_touched AS SELECT * FROM " +
+                                 PartitionsRelation(pending)));
     for (const auto& t : catalog.spec().tables) {
-      if (t.kind == TableKind::kMart) RETURN_IF_ERROR(RefreshOne(catalog, t, full_refresh, result));
+      if (t.kind == TableKind::kMart) {
+        RETURN_IF_ERROR(RefreshOne(catalog, t, full_refresh, pending, result));
+      }
     }
-    RETURN_IF_ERROR(conn.Execute("DELETE FROM meta.pending_partitions"));
+    RETURN_IF_ERROR(ClearPendingPartitions(catalog));
     RETURN_IF_ERROR(RecordMartTests(catalog, result, run_started_us));
     SLUICE_FAILPOINT("marts.before_commit");
     return Status::OK();

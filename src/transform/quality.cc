@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "catalog/test_results.h"
+
 namespace sluice {
 
 using duck::Ident;
@@ -176,28 +178,17 @@ std::string DescribeFailures(const std::string& layer, const std::string& table,
 
 Status RecordTestResults(Catalog& catalog, const TestRecord& record,
                          const std::vector<TestOutcome>& outcomes) {
-  if (outcomes.empty()) return Status::OK();
-  std::string batches;
-  for (const auto& b : record.batch_ids) batches += (batches.empty() ? "" : ", ") + b;
-  const std::string run = record.run_started_us > 0
-                              ? "make_timestamp(" + std::to_string(record.run_started_us) + "::BIGINT)"
-                              : "now()::TIMESTAMP";
-  std::string values;
+  std::vector<TestResultRow> rows;
   for (const auto& o : outcomes) {
     const char* status = !o.failed()                           ? "pass"
                          : o.severity == Severity::kWarn       ? "warn"
                          : record.bypassed                     ? "bypassed"
                                                                : "fail";
-    values += std::string(values.empty() ? "" : ", ") + "(" + run + ", " + Literal(record.layer) +
-              ", " + Literal(record.table) + ", " + Literal(o.test) + ", " +
-              Literal(o.severity == Severity::kWarn ? "warn" : "error") + ", " + Literal(status) +
-              ", " + std::to_string(o.failing_rows) + ", " +
-              (o.sample.empty() ? std::string("NULL") : Literal(o.sample)) + ", " +
-              (batches.empty() ? std::string("NULL") : Literal(batches)) + ", now()::TIMESTAMP)";
+    rows.push_back({o.test, o.severity == Severity::kWarn ? "warn" : "error", status,
+                    o.failing_rows, o.sample});
   }
-  return catalog.conn().Execute(
-      "INSERT INTO meta.test_results (run_started_at, layer, table_name, test, severity, status, "
-      "failing_rows, sample, batch_ids, checked_at) VALUES " + values);
+  return RecordTestResultRows(
+      catalog, {record.run_started_us, record.layer, record.table, record.batch_ids}, rows);
 }
 
 }  // namespace sluice

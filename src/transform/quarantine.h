@@ -1,7 +1,7 @@
 // Quarantine: what happens to a batch that fails an `error` quality gate on a curated table.
 //
 // The batch's effect is rolled back (curate applies it alone to find it), its ledger status
-// becomes `quarantined` and meta.quarantine records the failing tests and sample failing keys.
+// becomes `quarantined` and the catalog records the failing tests (catalog/quarantine_log.h) and sample failing keys.
 // Later batches keep flowing: G3 makes the curated state independent of the order in which
 // batches are applied, so a batch released later gives the same table as if it had passed in
 // order. From `quarantined` a batch goes either to `released` (the next curate applies it,
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/quarantine_log.h"
 #include "transform/quality.h"
 
 namespace sluice {
@@ -23,12 +24,6 @@ namespace sluice {
 Status QuarantineBatch(Catalog& catalog, const std::string& table, const std::string& source,
                        const std::string& batch_id, int64_t run_started_us,
                        const std::vector<TestOutcome>& failures);
-
-struct BatchRef {
-  std::string source;
-  std::string batch_id;
-  std::string status;  // committed | quarantined | released | dropped
-};
 
 // The ledger batch named `id`: "BATCH_ID" or "SOURCE/BATCH_ID". NotFound when no batch has that
 // id; InvalidArgument when several sources do (then SOURCE/ is required).

@@ -103,7 +103,12 @@ TEST(Crash, IngestCommandKilledAtEachIngestPoint) {
     Project p = MakeExampleProject(tmp.path() + "/shop", CrashData());
     std::string f = p.Landing() + "/batch-0001.jsonl";
     ProcessResult crashed = p.Sluice("ingest", {"orders", f}, {{"SLUICE_FAILPOINTS", fp + "=crash"}});
-    EXPECT_TRUE(crashed.signaled || crashed.ok()) << fp << ": " << crashed.Describe();
+    // Every ingest.* failpoint lies on the path of ingesting a file into a fresh lake: one that
+    // is never reached would test nothing, so a run that completes is a failure.
+    ASSERT_FALSE(crashed.timed_out) << fp << ": " << crashed.Describe();
+    ASSERT_TRUE(crashed.signaled) << "failpoint " << fp << " was not reached by `sluice ingest`: "
+                                  << crashed.Describe();
+    EXPECT_EQ(crashed.term_signal, SIGKILL) << fp << ": " << crashed.Describe();
     // Visible state after the crash: nothing or the whole batch (G4).
     ProcessResult count = p.Sluice("query", {"SELECT count(*) FROM staging.orders", "--format", "csv"});
     EXPECT_TRUE(count.ok()) << fp << ": a reader right after the crash (before any recovery): "

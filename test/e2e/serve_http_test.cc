@@ -361,6 +361,21 @@ double MetricValue(const std::string& text, const std::string& name,
   return std::nan("");
 }
 
+// Polls /metrics until every micro-batch of `source` committed so far has been merged by a
+// transform (one accept-to-queryable sample per committed batch); false after `timeout`.
+bool WaitAllQueryable(int port, const std::string& source, seconds timeout = seconds(120)) {
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    const std::string m = HttpClient(port, 10).Get("/metrics").body;
+    const double batches = MetricValue(m, "sluice_batches_committed_total", {{"source", source}});
+    const double merged =
+        MetricValue(m, "sluice_accept_to_queryable_seconds_count", {{"source", source}});
+    if (batches > 0 && merged == batches) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
 // A synthetic valid order line (~120 bytes), for load that needs no ground truth.
 std::string OrderLine(const std::string& id, int tenant, int64_t seq) {
   char tenant_id[8];
@@ -455,7 +470,8 @@ TEST(ServeHttp, ExactlyOnceThroughHttp) {
   ASSERT_FALSE(HasFailure()) << "server stderr:\n" << server->Stderr();
 
   // Retries after the answer (and after transforms ran): the same answer, replayed.
-  std::this_thread::sleep_for(milliseconds(700));
+  ASSERT_TRUE(WaitAllQueryable(port, "orders")) << "no transform merged the batches; stderr:\n"
+                                                << server->Stderr();
   auto client = std::make_unique<HttpClient>(port);
   int replays = 0;
   for (size_t i = 0; i < chunks.size(); i += 3) {
@@ -1229,7 +1245,8 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
     replayed += ParseAnswer(r).accepted;
   }
   ASSERT_GT(dead, 0) << "the generator's data should hold invalid lines";
-  std::this_thread::sleep_for(milliseconds(700));  // a transform cycle
+  ASSERT_TRUE(WaitAllQueryable(server->port(), "orders"))
+      << "no transform merged the batches; stderr:\n" << server->Stderr();
 
   HttpResponse health = client->Get("/v1/health");
   EXPECT_EQ(health.status, 200) << Describe(health);
@@ -1280,6 +1297,42 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
   ProcessResult stop = server->Terminate();
   ASSERT_TRUE(stop.ok()) << stop.Describe();
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders"), std::to_string(accepted));
+}
+
+// Issue 9 defect 1: HTTP push goes through the same validator as files, so an empty or blank
+// key is dead-lettered (missing_required) and the good rows of the same request are staged and
+// curated; the answer and the ledger reconcile.
+TEST(ServeHttp, EmptyAndBlankKeysAreDeadLettered) {
+  TempDir tmp;
+  OrderGeneratorOptions o;
+  o.orders = 20;
+  o.batches = 1;
+  o.seed = 77;
+  Project p = MakeHttpProject(tmp.path() + "/shop", o);
+  auto line = [](const std::string& id) {
+    return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
+           "\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":1}\n";
+  };
+  auto server = ServeProcess::Start(p);
+  ASSERT_TRUE(server);
+  HttpClient client(server->port());
+  HttpResponse r = client.Post(kEvents, line("h1") + line("") + line("   ") + line("h2"),
+                               {{"Idempotency-Key", "empty-keys"}, {"X-Correlation-ID", "c-empty"}});
+  ASSERT_EQ(r.status, 200) << Describe(r) << "\n" << server->Stderr();
+  Answer a = ParseAnswer(r);
+  EXPECT_EQ(a.accepted, 2) << a.text;
+  EXPECT_EQ(a.dead, 2) << a.text;
+  ProcessResult stop = server->Terminate();
+  ASSERT_TRUE(stop.ok()) << stop.Describe();
+  EXPECT_EQ(p.Rows("SELECT reason, column_name, count(*) FROM dlq.orders WHERE batch_id = " +
+                   Quote(a.batch_id) + " GROUP BY ALL"),
+            (std::vector<std::vector<std::string>>{{"missing_required", "order_id", "2"}}));
+  EXPECT_EQ(p.Rows("SELECT order_id FROM curated.orders WHERE order_id IN ('h1', 'h2') OR "
+                   "trim(order_id) = '' ORDER BY ALL"),
+            (std::vector<std::vector<std::string>>{{"h1"}, {"h2"}}));
+  EXPECT_EQ(p.Rows("SELECT rows_read, rows_staged, rows_dead FROM meta.batches WHERE batch_id = " +
+                   Quote(a.batch_id)),
+            (std::vector<std::vector<std::string>>{{"4", "2", "2"}}));
 }
 
 }  // namespace

@@ -505,7 +505,11 @@ TEST(ServeNats, NatsServerRestartMidStream) {
   ASSERT_NE(serve, nullptr);
 
   Publisher publisher(np.nats->url(), np.lines, 50, milliseconds(60));  // ~6 s of publishing
-  std::this_thread::sleep_for(milliseconds(1500));
+  // Mid-stream: the engine has committed some of what is being published.
+  bool flowing = false;
+  Json first = WaitCommitted(*serve, 1, seconds(60), &flowing);
+  ASSERT_TRUE(flowing) << "nothing committed in 60 s; stats " << first.dump() << "\nstderr:\n"
+                       << serve->Stderr();
   const size_t before_first = publisher.published();
   np.nats->Kill();
   // Down for 7 s, past the consumer's ~5 s of failed fetches after which it re-creates its
@@ -521,7 +525,13 @@ TEST(ServeNats, NatsServerRestartMidStream) {
   }
   np.nats->Restart();
   ASSERT_GT(np.nats->pid(), 0) << np.nats->LogTail();
-  std::this_thread::sleep_for(milliseconds(1500));
+  // The engine consumes again (or publishing ended, which the check below reports).
+  const uint64_t at_restart = CommittedSeq(Stats(serve->port()));
+  for (const auto deadline = Clock::now() + seconds(60);
+       Clock::now() < deadline && !publisher.done() &&
+       CommittedSeq(Stats(serve->port())) <= at_restart;) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
   const size_t before_second = publisher.published();
   np.nats->Kill();
   np.nats->Restart();  // a quick bounce this time
@@ -687,11 +697,13 @@ TEST(ServeNats, RefusesAStreamThatLostCommittedMessages) {
   EXPECT_TRUE(names(committed)) << "the error names the committed sequence " << committed << ": "
                                 << error;
   EXPECT_NE(error.find(kStream), std::string::npos) << error;
-  // It stays refused: a few retry cycles later nothing moved.
-  std::this_thread::sleep_for(milliseconds(2500));
-  health = WaitHealth(serve->port(), 503, seconds(1));
-  EXPECT_EQ(health.status, 503) << health.body;
-  EXPECT_EQ(CommittedSeq(Stats(serve->port())), committed);
+  // It stays refused: sampled through a few retry cycles (one a second), nothing moves.
+  for (const auto until = Clock::now() + milliseconds(2500); Clock::now() < until;) {
+    health = HttpClient(serve->port(), 5).Get("/v1/health");
+    ASSERT_EQ(health.status, 503) << health.body;
+    ASSERT_EQ(CommittedSeq(Stats(serve->port())), committed);
+    std::this_thread::sleep_for(milliseconds(100));
+  }
   EXPECT_NE(serve->Stderr().find("ends at sequence"), std::string::npos)
       << "the refusal is logged; stderr:\n"
       << serve->Stderr();
@@ -741,16 +753,34 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
   size_t published = 0;
   for (int episode = 1; episode <= kEpisodes; ++episode) {
     SCOPED_TRACE("episode " + std::to_string(episode));
-    // Everything so far is committed; give the background janitor a moment to empty _tmp.
-    std::this_thread::sleep_for(milliseconds(300));
+    // Everything so far is committed; the background janitor empties _tmp (polled).
     std::error_code ec;
+    for (const auto deadline = Clock::now() + seconds(60);
+         Clock::now() < deadline && fs::exists(obstacle, ec) && !fs::is_empty(obstacle, ec);) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
     fs::remove_all(obstacle, ec);
     WriteFileOrDie(obstacle, "not a directory\n");
     const size_t end = np.lines.size() * static_cast<size_t>(episode) / kEpisodes;
     std::vector<std::string> chunk(np.lines.begin() + static_cast<std::ptrdiff_t>(published),
                                    np.lines.begin() + static_cast<std::ptrdiff_t>(end));
+    const auto failed_so_far = [&] {
+      const std::string log = serve->Stderr();
+      size_t n = 0;
+      for (size_t at = log.find("failed, not acknowledged"); at != std::string::npos;
+           at = log.find("failed, not acknowledged", at + 1)) {
+        ++n;
+      }
+      return n;
+    };
+    const size_t failed_before = failed_so_far();
     ASSERT_NO_FATAL_FAILURE(test::PublishAll(np.nats->url(), kSubject, chunk));
-    std::this_thread::sleep_for(milliseconds(1000));  // dozens of failed batches and resets
+    // Batches of this episode fail (and the consumer resets) while staging is blocked.
+    for (const auto deadline = Clock::now() + seconds(60);
+         Clock::now() < deadline && failed_so_far() < failed_before + 3;) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    EXPECT_GE(failed_so_far(), failed_before + 3) << "no failed batches while staging was blocked";
     const Json during = Stats(serve->port());
     EXPECT_EQ(CommittedSeq(during), published)
         << "a batch committed while staging was blocked: " << OrdersStats(during).dump();

@@ -100,11 +100,19 @@ const Row kRows[] = {
      "checks: [\"n > 0\"]\n", ""},
     {"check_renamed_same_expr", "  n: {type: int64}\n", "  n: {type: int64}\n", "", "",
      "checks: [{name: a, expr: \"n > 0\"}]\n", "checks: [{name: b, expr: \"n > 0\"}]\n"},
-    // Defaults (sluice's rule: what old rows read is fixed once registered).
-    {"default_changed", "  b: {type: string, default: x}\n", "  b: {type: string, default: y}\n",
-     "default_changed", "default_changed"},
-    {"default_added", "  b: {type: string}\n", "  b: {type: string, default: y}\n", "default_changed",
-     "default_changed"},
+    // Defaults: no rule of the mode; refused only when retained data reads them
+    // (CheckDefaultChanges, tested below).
+    {"default_changed", "  b: {type: string, default: x}\n", "  b: {type: string, default: y}\n", "", ""},
+    {"default_added", "  b: {type: string}\n", "  b: {type: string, default: y}\n", "", ""},
+    {"default_added_to_required", "  b: {type: string, required: true}\n",
+     "  b: {type: string, required: true, default: y}\n", "", ""},
+    {"default_removed", "  b: {type: string, required: true, default: y}\n",
+     "  b: {type: string, required: true}\n", "", ""},
+    // Empty values of a required string column.
+    {"allow_empty_added", "  s: {type: string, required: true}\n",
+     "  s: {type: string, required: true, allow_empty: true}\n", "", "empty_allowed"},
+    {"allow_empty_removed", "  s: {type: string, required: true, allow_empty: true}\n",
+     "  s: {type: string, required: true}\n", "empty_refused", ""},
     // No change at all, and a pure reordering.
     {"unchanged", "  b: {type: string}\n  c: {type: int64}\n", "  b: {type: string}\n  c: {type: int64}\n",
      "", ""},
@@ -301,6 +309,7 @@ ProjectSpec LineageSpec() {
       "-- note is only mentioned in a comment\n"
       "SELECT CAST(created_at AS DATE) AS day, tenant_id, sum(AMOUNT) AS revenue /* channel */\n"
       "FROM curated.orders WHERE status <> 'coupon' GROUP BY ALL";
+  mart.reads_curated = {"orders"};  // as LoadProject finds it
   spec.tables.push_back(mart);
   TableSpec other;
   other.name = "unrelated";
@@ -346,8 +355,122 @@ TEST(LineageTest, RefusesRemovingOrNarrowingAUsedColumnInAnyMode) {
   v = CheckLineage(prev, Make("  amount: {type: \"decimal(10,2)\"}\n  note: {type: string}\n"), users);
   ASSERT_EQ(v.size(), 1u);
   EXPECT_NE(v[0].Describe().find("amount decimal(12,2) -> amount decimal(10,2)"), std::string::npos);
-  // Widened, or an unused column removed: fine.
-  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(14,2)\"}\n"), users).empty());
+  // Widened: fine.
+  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(14,2)\"}\n  note: {type: string}\n"),
+                           users)
+                  .empty());
+}
+
+// Issue 9 defect 6: a column no key, test or mart names is still held and published by the
+// curated table, so removing it is refused naming the table; a narrowing of it is not.
+TEST(LineageTest, RemovingAColumnACuratedTableHoldsIsRefused) {
+  ColumnUsers users = FindColumnUsers(LineageSpec(), "orders");
+  ASSERT_EQ(users.holders.size(), 1u);
+  EXPECT_EQ(users.holders[0].table, "curated.orders");
+  Contract prev = Make("  amount: {type: \"decimal(12,2)\"}\n  note: {type: string}\n", "", "backward");
+  auto v = CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n", "", "backward"), users, 2);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].column, "note");
+  EXPECT_EQ(v[0].rule, "used_downstream");
+  EXPECT_NE(v[0].detail.find("curated.orders (holds and publishes it)"), std::string::npos)
+      << v[0].detail;
+  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n  note: {type: int64}\n"),
+                           users)
+                  .empty());
+  // A source no curated table reads: nothing holds its columns.
+  EXPECT_TRUE(FindColumnUsers(LineageSpec(), "other").holders.empty());
+  // A table that declares a column list without `note` does not hold it.
+  ProjectSpec spec = LineageSpec();
+  spec.tables[0].columns = {"order_id", "seq", "amount", "status"};
+  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n", "", "backward"),
+                           FindColumnUsers(spec, "orders"))
+                  .empty());
+  spec.tables[0].columns.push_back("note");
+  EXPECT_EQ(CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n", "", "backward"),
+                         FindColumnUsers(spec, "orders"))
+                .size(),
+            1u);
+}
+
+// ---- Defaults: refused only when retained data reads them (issue 9 defect 5) -------------------
+
+TEST(DefaultChanges, RefusedOnlyWhenRetainedDataReadsTheDefault) {
+  // v1 lacks b; v2 adds it with a default; v3 keeps it.
+  std::vector<ContractVersion> history = {
+      {1, Make("")},
+      {2, Make("  b: {type: string, required: true, default: x}\n")},
+      {3, Make("  b: {type: string, required: true, default: x}\n")}};
+  Contract removed = Make("  b: {type: string, required: true}\n", "", "full_transitive");
+  // Only files written under v2 and v3 are retained: they all have b.
+  EXPECT_TRUE(CheckDefaultChanges(history, removed, {{2, 4}, {3, 1}}).empty());
+  // Files of v1 read the default.
+  auto v = CheckDefaultChanges(history, removed, {{1, 2}, {3, 1}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].rule, "default_changed");
+  EXPECT_EQ(v[0].column, "b");
+  EXPECT_EQ(v[0].against_version, 3);
+  EXPECT_NE(v[0].detail.find("written under v1 (2 batches)"), std::string::npos) << v[0].detail;
+  // Batches without a recorded version count as dependent when some version lacks the column.
+  v = CheckDefaultChanges(history, removed, {{0, 1}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_NE(v[0].detail.find("unrecorded versions (1 batch)"), std::string::npos) << v[0].detail;
+  // `none` never refuses.
+  EXPECT_TRUE(CheckDefaultChanges(history, Make("  b: {type: string, required: true}\n", "", "none"),
+                                  {{1, 2}})
+                  .empty());
+}
+
+TEST(DefaultChanges, AddingADefaultToAColumnEveryVersionHadIsAccepted) {
+  std::vector<ContractVersion> history = {{1, Make("  b: {type: string, required: true}\n")}};
+  Contract added = Make("  b: {type: string, required: true, default: y}\n", "", "full_transitive");
+  EXPECT_TRUE(CheckDefaultChanges(history, added, {{1, 3}, {0, 2}}).empty());
+  auto v = CheckAgainstHistory(history, added);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->empty());
+}
+
+// ---- How to proceed, and one-off acceptances (issue 9 defect 7) ------------------------------
+
+TEST(HowToProceedTest, NamesTheModesThatAllowItAndTheAcceptCommand) {
+  Violation v;
+  v.column = "amount";
+  v.rule = "range_widened";
+  v.direction = "forward";
+  v.mode = "full_transitive";
+  v.against_version = 3;
+  EXPECT_EQ(HowToProceed(v, "orders", 3),
+            "to proceed: compatibility backward, backward_transitive, none or none_transitive allows "
+            "it, or accept it once: sluice schema accept orders --column amount --rule range_widened");
+  // Against an older version only: the non-transitive modes pass it too.
+  EXPECT_NE(HowToProceed(v, "orders", 4).find("forward, full,"), std::string::npos);
+  v.mode = "lineage";
+  v.rule = "used_downstream";
+  v.direction = "";
+  EXPECT_EQ(HowToProceed(v, "orders", 3),
+            "to proceed: accept it once: sluice schema accept orders --column amount --rule "
+            "used_downstream");
+}
+
+TEST(AcceptancesTest, PendingCoversAnyVersionRegisteredCoversOlderOnes) {
+  auto violation = [](const std::string& rule, int64_t against) {
+    Violation v;
+    v.column = "amount";
+    v.rule = rule;
+    v.against_version = against;
+    return v;
+  };
+  std::vector<Violation> vs = {violation("range_widened", 3), violation("type_changed", 3)};
+  auto left = WithoutAccepted(vs, {Acceptance{"amount", "range_widened", 0}});
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].rule, "type_changed");
+  // Accepted when v4 was registered: a later transitive check against v3 stays accepted, a
+  // check against v4 (a further widening) does not.
+  EXPECT_TRUE(WithoutAccepted({violation("range_widened", 3)}, {Acceptance{"amount", "range_widened", 4}})
+                  .empty());
+  EXPECT_EQ(WithoutAccepted({violation("range_widened", 4)}, {Acceptance{"amount", "range_widened", 4}})
+                .size(),
+            1u);
+  EXPECT_EQ(WithoutAccepted(vs, {Acceptance{"other", "range_widened", 0}}).size(), 2u);
 }
 
 }  // namespace

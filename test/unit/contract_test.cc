@@ -146,6 +146,19 @@ TEST(ContractTest, CompatibilityModes) {
                 {"t.yaml:2:16", "compatibility", "sideways", "backward"});
 }
 
+TEST(ContractTest, AllowEmptyOnlyOnStringColumns) {
+  auto r = ParseContract("name: t\ncolumns:\n  a: {type: string, required: true, allow_empty: true}\n"
+                         "  b: {type: string, required: true}\n",
+                         "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->columns[0].allow_empty);
+  EXPECT_FALSE(r->columns[1].allow_empty);
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  n: {type: int64, allow_empty: true}\n", "t.yaml"),
+                {"t.yaml:3:", "columns.n.allow_empty", "string columns"});
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  s: {type: string, allow_empty: maybe}\n", "t.yaml"),
+                {"t.yaml:3:", "columns.s.allow_empty"});
+}
+
 TEST(ContractTest, UnknownTypeNamesFileLineAndField) {
   ExpectInvalid(ParseContract("name: orders\ncolumns:\n  id: {type: string}\n  amount: {type: money}\n",
                               "contracts/orders.yaml"),

@@ -167,6 +167,66 @@ TEST(DecoderJsonl, MissingRequired) {
   EXPECT_EQ(b.columns[1].valid, (std::vector<uint8_t>{0}));
 }
 
+// docs/CONTRACTS.md "Empty values": a required string column (every key is one) refuses ""
+// and whitespace-only values the same way in every format; allow_empty opts a column out.
+TEST(DecoderEmptyValues, RequiredStringRefusesEmptyAndBlankInEveryFormat) {
+  ColumnSpec note = Col("note", TypeKind::kString, true);
+  ColumnSpec free = Col("free", TypeKind::kString);
+  ColumnSpec opt_in = Col("comment", TypeKind::kString, true);
+  opt_in.allow_empty = true;
+  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString, true), note, free, opt_in}));
+
+  RecordBatch j = Jsonl(v,
+                        "{\"id\":\"\",\"note\":\"n\",\"comment\":\"c\"}\n"
+                        "{\"id\":\"  \",\"note\":\"n\",\"comment\":\"c\"}\n"
+                        "{\"id\":\"\\t\\r\\n\",\"note\":\"n\",\"comment\":\"c\"}\n"
+                        "{\"id\":\"a\",\"note\":\" \",\"comment\":\"c\"}\n"
+                        "{\"id\":\"b\",\"note\":\"n\",\"free\":\"\",\"comment\":\"\"}\n"
+                        "{\"id\":\" b \",\"note\":\"n\",\"comment\":\" \"}\n");
+  ASSERT_EQ(j.dead.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(j.dead[i].reason, reason::kMissingRequired) << i;
+    EXPECT_EQ(j.dead[i].column, "id") << i;
+  }
+  EXPECT_EQ(j.dead[0].message, "required column is empty");
+  EXPECT_EQ(j.dead[1].message, "required column is blank");
+  EXPECT_EQ(j.dead[3].column, "note");
+  // A nullable column and an allow_empty column keep "" and blanks; " b " is not blank.
+  ASSERT_EQ(j.rows(), 2u);
+  EXPECT_EQ(j.columns[0].StringAt(0), "b");
+  EXPECT_EQ(j.columns[0].StringAt(1), " b ");
+  EXPECT_EQ(j.columns[2].StringAt(0), "");
+  EXPECT_EQ(j.columns[2].valid[0], 1);
+  EXPECT_EQ(j.columns[3].StringAt(1), " ");
+
+  // CSV: a quoted "" and a blank field are refused like JSON's; unquoted empty reads NULL.
+  RecordBatch c = Csv(v,
+                      "id,note,free,comment\n"
+                      "\"\",n,,c\n"
+                      "  ,n,,c\n"
+                      ",n,,c\n"
+                      "a,\"\t\",,c\n"
+                      "b,n,\"\",\"\"\n");
+  ASSERT_EQ(c.dead.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(c.dead[i].reason, reason::kMissingRequired) << i;
+    EXPECT_EQ(c.dead[i].column, "id") << i;
+  }
+  EXPECT_EQ(c.dead[3].column, "note");
+  ASSERT_EQ(c.rows(), 1u);
+  EXPECT_EQ(c.columns[0].StringAt(0), "b");
+
+  // Parquet rows (and redriven rows) arrive as JSON records.
+  auto p = v.DecodeJsonRecords({R"({"id":"","note":"n","comment":"c"})",
+                                R"({"id":"   ","note":"n","comment":"c"})",
+                                R"({"id":"ok","note":"n","comment":""})"});
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_EQ(p->dead.size(), 2u);
+  EXPECT_EQ(p->dead[0].reason, reason::kMissingRequired);
+  EXPECT_EQ(p->dead[1].reason, reason::kMissingRequired);
+  EXPECT_EQ(p->rows(), 1u);
+}
+
 TEST(DecoderJsonl, BadType) {
   auto v = MakeValidator(MakeContract({Col("i", TypeKind::kInt64), Col("s", TypeKind::kString),
                                        Col("b", TypeKind::kBool), Col("t", TypeKind::kTimestamp),
@@ -279,13 +339,15 @@ TEST(DecoderJsonl, BadPartitionValue) {
   RecordBatch b = Jsonl(v, R"({"tenant":"t07"})" "\n" R"({"tenant":"a.b_c_d-E9"})");
   EXPECT_EQ(b.rows(), 2u);
   for (std::string bad : {std::string("../etc"), std::string("a/b"), std::string(".hidden"),
-                          std::string(""), std::string("a b"), std::string(129, 'x'),
+                          std::string("a b"), std::string(129, 'x'),
                           std::string("t\\u00e9"), std::string("a=b")}) {
     DeadLetter d = DeadOne(v, "{\"tenant\":\"" + bad + "\"}");
     EXPECT_EQ(d.reason, reason::kBadPartitionValue) << bad;
     EXPECT_EQ(d.column, "tenant");
   }
   EXPECT_EQ(Jsonl(v, "{\"tenant\":\"" + std::string(128, 'x') + "\"}").rows(), 1u);
+  // A path column is required: an empty value is refused as such first.
+  EXPECT_EQ(DeadOne(v, R"({"tenant":""})").reason, reason::kMissingRequired);
 }
 
 TEST(DecoderJsonl, InvalidUtf8IsBadEncodingWithEscapedRaw) {
@@ -474,7 +536,9 @@ Contract CsvContract() {
 }
 
 TEST(DecoderCsv, TypedValuesNullsAndQuoting) {
-  auto v = MakeValidator(CsvContract());
+  Contract contract = CsvContract();
+  contract.columns[0].allow_empty = true;  // so that the required id may be a quoted ""
+  auto v = MakeValidator(contract);
   RecordBatch b = Csv(v,
       "ts,id,n,amount,ok,extra\n"
       "2026-01-03T10:15:30Z,a1,5,1234567890.12,1,zzz\n"

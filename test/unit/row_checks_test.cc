@@ -86,6 +86,23 @@ TEST(ValidateContractChecks, AcceptsBooleanExpressionsOverTheColumns) {
   EXPECT_TRUE(ValidateContractChecks(WithChecks({{"pos", "n > 0 OR id = 'x'", 5}})).ok());
   EXPECT_TRUE(ValidateContractChecks(WithChecks({{"c", "n > 0 -- trailing comment", 5}})).ok());
   EXPECT_TRUE(ValidateContractChecks(TwoColumns()).ok());
+  // DuckDB's own string syntax: escapes, dollar quoting, ';' and ')' inside strings.
+  for (const char* expr : {"id <> E'it\\'s'", "id <> $$a)$$", "id <> ';'", "id <> 'it''s)'"}) {
+    Status st = ValidateContractChecks(WithChecks({{"strings", expr, 5}}));
+    EXPECT_TRUE(st.ok()) << expr << ": " << st.ToString();
+  }
+}
+
+TEST(ValidateContractChecks, RefusesWhatIsNotExactlyOneExpression) {
+  // The first one balances if '$$' were not a quote: pasted into `(...)` it would close the
+  // parenthesis early and OR the rest of the SQL with true.
+  for (const char* expr : {"n > 0 OR id = $$'$$) OR (true OR id = $$'$$", "n > 0; SELECT 1",
+                           "n > 0 FROM batch_rows", "n > 0, n < 5", "n > 0 AS ok", "n > 0 LIMIT 1",
+                           "n > 0 /* unterminated"}) {
+    Status st = ValidateContractChecks(WithChecks({{"bad_one", expr, 9}}));
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << expr;
+    EXPECT_NE(st.message().find("contracts/t.yaml:9: checks.bad_one"), std::string::npos) << st.message();
+  }
 }
 
 TEST(ValidateContractChecks, RefusesWhatDuckDbCannotBindNamingFileAndCheck) {

@@ -39,7 +39,7 @@ TEST(SchemaJsonTest, RoundTripsEveryRule) {
   Contract a = Parse(
       "name: t\ncompatibility: backward\ncolumns:\n"
       "  x: {type: \"decimal(12,2)\", required: true, min: 0, max: 10.5, default: \"1.5\"}\n"
-      "  y: {type: string, enum: [b, a], pattern: \"[ab]\", max_length: 4}\n"
+      "  y: {type: string, enum: [b, a], pattern: \"[ab]\", max_length: 4, allow_empty: true}\n"
       "checks: [{name: pos, expr: \"x > 0\"}]\n");
   auto back = ContractFromJson("t", "backward", ColumnsToJson(a), ChecksToJson(a));
   ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -128,6 +128,46 @@ TEST_F(SchemaEvolutionTest, IncompatibleChangeIsRefusedAndNothingChanges) {
   OpenEngine();
   EXPECT_EQ(Versions(), 1);
   EXPECT_EQ(Q("SELECT * FROM curated.orders ORDER BY ALL"), before);
+}
+
+// Issue 9 defect 5: each batch records the contract version it was staged under.
+TEST_F(SchemaEvolutionTest, BatchesRecordTheirContractVersion) {
+  Run();
+  auto retained = RetainedStagingVersions(cat(), "orders");
+  ASSERT_TRUE(retained.ok()) << retained.status().ToString();
+  EXPECT_EQ(*retained, (RetainedVersions{{1, 1}}));
+  // A batch from before versions were recorded counts under version 0; a dropped one not at all.
+  ASSERT_TRUE(cat().conn().Execute("UPDATE meta.batches SET schema_version = NULL").ok());
+  retained = RetainedStagingVersions(cat(), "orders");
+  ASSERT_TRUE(retained.ok());
+  EXPECT_EQ(*retained, (RetainedVersions{{0, 1}}));
+  ASSERT_TRUE(cat().conn().Execute("UPDATE meta.batches SET status = 'dropped'").ok());
+  retained = RetainedStagingVersions(cat(), "orders");
+  ASSERT_TRUE(retained.ok());
+  EXPECT_TRUE(retained->empty());
+}
+
+// Issue 9 defect 7: an acceptance is pending for its fingerprint until that contract is
+// registered, then it carries the version.
+TEST_F(SchemaEvolutionTest, AcceptancesGetTheirVersionWhenRegistered) {
+  Contract next = Parse(std::string("name: orders\n") + kOrdersColumns + "  note: {type: string}\n");
+  const std::string fp = SchemaFingerprint(next);
+  ASSERT_TRUE(RecordAcceptance(cat(), "orders", fp, "amount", "range_widened").ok());
+  auto pending = FindAcceptances(cat(), "orders", fp);
+  ASSERT_TRUE(pending.ok());
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].version, 0);
+  auto other = FindAcceptances(cat(), "orders", "another fingerprint");
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(other->empty());  // pending acceptances belong to their contract only
+  auto v = RegisterSchema(cat(), "orders", next);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->version, 2);
+  other = FindAcceptances(cat(), "orders", "another fingerprint");
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].version, 2);
+  EXPECT_EQ((*other)[0].rule, "range_widened");
 }
 
 TEST_F(SchemaEvolutionTest, WideningIsAllowedByABackwardMode) {

@@ -179,8 +179,9 @@ TEST_F(SpecTest, MartsOrderedByDependencyStably) {
                      "  a_first:\n    sql: models/a.sql\n"
                      "  standalone:\n    sql: models/s.sql\n";
   WriteExample(spec);
-  Write("models/top.sql", "SELECT * FROM Marts.a_first JOIN marts.daily_revenue USING (day)\n"
-                          "-- marts.ignored_in_comment\nSELECT 'marts.ignored_in_string'");
+  Write("models/top.sql", "SELECT *, 'marts.ignored_in_string' AS s\n"
+                          "FROM Marts.a_first JOIN \"marts\".\"daily_revenue\" USING (day)\n"
+                          "-- marts.ignored_in_comment\n");
   Write("models/a.sql", "select * from MARTS.daily_revenue");
   Write("models/s.sql", "select 1 /* marts.top */");
   auto r = LoadProject(dir_);
@@ -239,6 +240,49 @@ TEST_F(SpecTest, KeyColumnNotInContract) {
                  "contracts/orders.yaml"});
 }
 
+// An empty key would merge every such row into one: allow_empty never applies to a key.
+TEST_F(SpecTest, AllowEmptyOnAKeyColumnIsRefused) {
+  WriteExample();
+  std::string contract = kOrdersContract;
+  const std::string from = "order_id:   {type: string, required: true}";
+  ASSERT_NE(contract.find(from), std::string::npos);
+  contract.replace(contract.find(from), from.size(),
+                   "order_id:   {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  ExpectInvalid({"sluice.yaml:13:", "tables.orders.key", "allow_empty", "contracts/orders.yaml:4"});
+  // On a required non-key column it is fine.
+  contract = kOrdersContract;
+  const std::string tenant = "tenant_id:  {type: string, required: true}";
+  contract.replace(contract.find(tenant), tenant.size(),
+                   "tenant_id:  {type: string, required: true, allow_empty: true}");
+  Write("contracts/orders.yaml", contract);
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->sources[0].contract.columns[1].allow_empty);
+}
+
+// tables.<t>.columns: what a curated table holds; key, version and partition columns implied.
+TEST_F(SpecTest, CuratedColumnList) {
+  WriteExampleWith("    version: seq ", "    columns: [amount, status]\n    version: seq ");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const TableSpec* t = r->FindTable("orders");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->columns, (std::vector<std::string>{"amount", "status", "order_id", "seq",
+                                                  "created_at", "tenant_id"}));
+  Contract held = HeldColumns(*t, r->sources[0].contract);
+  ASSERT_EQ(held.columns.size(), 6u);
+  EXPECT_EQ(held.columns[0].name, "order_id");  // contract order
+  EXPECT_EQ(HeldColumns(*r->FindTable("daily_revenue"), r->sources[0].contract).columns.size(),
+            r->sources[0].contract.columns.size());
+  WriteExampleWith("    version: seq ", "    columns: [amount, amuont]\n    version: seq ");
+  ExpectInvalid({"sluice.yaml:", "tables.orders.columns", "'amuont'"});
+  // The example's tests read order_id (implied); a test on an unheld column is refused.
+  WriteExampleWith("    tests: [{not_null: order_id}, {unique: order_id}]",
+                   "    columns: [amount]\n    tests: [{not_null: status}]");
+  ExpectInvalid({"tables.orders.columns", "'status'", "not_null(status)"});
+}
+
 TEST_F(SpecTest, VersionColumnErrors) {
   WriteExampleWith("version: seq ", "version: seqq ");
   ExpectInvalid({"sluice.yaml:14:14", "tables.orders.version", "'seqq'", "contracts/orders.yaml"});
@@ -281,6 +325,47 @@ TEST_F(SpecTest, MartReferencingUnknownCuratedTable) {
   ExpectInvalid({"models/daily_revenue.sql:1:15", "marts.orders", "curated"});
   Write("models/daily_revenue.sql", "SELECT * FROM staging.payments");
   ExpectInvalid({"models/daily_revenue.sql:1:", "staging.payments"});
+}
+
+TEST_F(SpecTest, MartReferencesAreReadAsDuckDbReadsThem) {
+  // Quoted and mixed-case names reach the same tables; a CTE named like a table is not one.
+  WriteExample();
+  Write("models/daily_revenue.sql",
+        "WITH orders AS (SELECT * FROM \"curated\".\"orders\")\n"
+        "SELECT * FROM orders o JOIN CURATED.Orders c USING (order_id), \"staging\".orders s");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->FindTable("daily_revenue")->reads_curated, std::vector<std::string>{"orders"});
+  EXPECT_EQ(r->FindTable("daily_revenue")->reads_staging, std::vector<std::string>{"orders"});
+  // A quoted unknown table is found too, at its position.
+  Write("models/daily_revenue.sql", "SELECT *\n  FROM \"curated\".\"ordrs\"");
+  ExpectInvalid({"models/daily_revenue.sql:2:8", "tables.daily_revenue.sql", "curated.ordrs"});
+}
+
+TEST_F(SpecTest, MartIsOneSelect) {
+  WriteExample();
+  Write("models/daily_revenue.sql", "SELECT 1\nFROM curated.orders\nWHERE ))");
+  ExpectInvalid({"models/daily_revenue.sql:3:7", "tables.daily_revenue.sql", "syntax error"});
+  Write("models/daily_revenue.sql", "SELECT 1; SELECT 2");
+  ExpectInvalid({"models/daily_revenue.sql:1:1", "tables.daily_revenue.sql", "2 statements"});
+  Write("models/daily_revenue.sql", "COPY (SELECT 1) TO 'x.csv'");
+  ExpectInvalid({"models/daily_revenue.sql:1:1", "not a SELECT"});
+  Write("models/daily_revenue.sql", "-- nothing yet\n");
+  ExpectInvalid({"models/daily_revenue.sql:1:1", "no SQL statement"});
+}
+
+TEST_F(SpecTest, SqlTestsAreOneSelectAndTheirStagingReadsAreKnown) {
+  const std::string with_test = std::string(kSluiceYaml) +
+                                "    tests:\n      - sql: \"SELECT * FROM \\\"staging\\\".Orders s "
+                                "WHERE s.seq < 0; \"\n";
+  WriteExample(with_test);
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& tests = r->FindTable("daily_revenue")->tests;
+  ASSERT_EQ(tests.size(), 1u);
+  EXPECT_EQ(tests[0].reads_staging, std::vector<std::string>{"orders"});
+  WriteExample(std::string(kSluiceYaml) + "    tests:\n      - sql: \"SELECT 1; DELETE FROM curated.orders\"\n");
+  ExpectInvalid({"sluice.yaml:", "tests", "not a SELECT"});
 }
 
 TEST_F(SpecTest, MissingSqlFile) {

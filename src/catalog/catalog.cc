@@ -1,5 +1,7 @@
 #include "catalog/catalog.h"
 
+#include "catalog/stream_ledger.h"
+
 #include "catalog/ledger.h"
 #include "common/memory_limit.h"
 #include "duck/database_lock.h"
@@ -184,7 +186,8 @@ Status Catalog::CreateSchema() {
         " (batch_id VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, column_name VARCHAR,"
         " message VARCHAR, raw VARCHAR, correlation_id VARCHAR, ingested_at TIMESTAMP)"));
   }
-  return CreateDlqIdentity();
+  RETURN_IF_ERROR(CreateDlqIdentity());
+  return MigrateStreamLedger(*this);
 }
 
 // DLQ rows' identity and state (dlq_id, status, redriven_batch), the ledger's redrive lineage

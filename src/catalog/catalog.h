@@ -9,6 +9,8 @@
 //   meta.schemas       every registered version of each source's contract (schema_registry.h)
 //   meta.schema_acceptances  refusals accepted once with `sluice schema accept` (schema_registry.h)
 //   meta.stream_offsets  per committed stream batch: the JetStream sequence range it holds
+//   meta.stream_positions  per (nats source, stream): last committed sequence, stream identity
+//   meta.stream_resets   per `sluice streams reset`: who, when, from which position to which
 //   meta.idempotency   per HTTP request with an Idempotency-Key: the answer it was given
 //   meta.watermarks    per (stream source, tenant partition): max event time, watermark, late rows
 //   dlq.<source>       dead-lettered rows: dlq_id, status ('open' | 'redriven'), redriven_batch

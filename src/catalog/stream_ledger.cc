@@ -11,6 +11,16 @@ std::string Timestamp(int64_t micros) {
   return "make_timestamp(" + std::to_string(micros) + "::BIGINT)";
 }
 
+// A lake opened read-only is not migrated: one from before positions and resets were recorded
+// lacks their tables.
+Result<bool> HasMetaTable(Catalog& catalog, const std::string& table) {
+  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
+                                  "SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                                  "current_database() AND schema_name = 'meta' AND table_name = " +
+                                  Literal(table)));
+  return n > 0;
+}
+
 }  // namespace
 
 Result<uint64_t> LastCommittedSeq(Catalog& catalog, const std::string& source) {
@@ -22,11 +32,113 @@ Result<uint64_t> LastCommittedSeq(Catalog& catalog, const std::string& source) {
 
 Status RecordStreamRange(Catalog& catalog, const std::string& source, const std::string& batch_id,
                          const StreamRange& range) {
+  const std::string created =
+      range.stream_created != 0 ? std::to_string(range.stream_created) : std::string("NULL");
   return catalog.conn().Execute(
-      "INSERT INTO meta.stream_offsets VALUES (" + Literal(source) + ", " + Literal(batch_id) +
-      ", " + Literal(range.stream) + ", " + std::to_string(range.first_seq) + ", " +
-      std::to_string(range.last_seq) + ", " + std::to_string(range.messages) + ", " +
-      std::to_string(range.redelivered) + ", now()::TIMESTAMP)");
+      "INSERT INTO meta.stream_offsets (source, batch_id, stream, first_seq, last_seq, messages,"
+      " redelivered, committed_at, stream_created) VALUES (" + Literal(source) + ", " +
+      Literal(batch_id) + ", " + Literal(range.stream) + ", " + std::to_string(range.first_seq) +
+      ", " + std::to_string(range.last_seq) + ", " + std::to_string(range.messages) + ", " +
+      std::to_string(range.redelivered) + ", now()::TIMESTAMP, " + created + ");"
+      "DELETE FROM meta.stream_positions WHERE source = " + Literal(source) +
+      " AND stream = " + Literal(range.stream) + ";"
+      "INSERT INTO meta.stream_positions VALUES (" + Literal(source) + ", " + Literal(range.stream) +
+      ", " + created + ", " + std::to_string(range.last_seq) + ", now()::TIMESTAMP)");
+}
+
+Result<std::vector<StreamPosition>> CommittedPositions(Catalog& catalog, const std::string& source) {
+  ASSIGN_OR_RETURN(bool migrated, HasMetaTable(catalog, "stream_positions"));
+  const std::string table =
+      migrated ? "meta.stream_positions"
+               : "(SELECT source, stream, NULL AS stream_created, max(last_seq) AS last_seq FROM "
+                 "meta.stream_offsets GROUP BY source, stream)";
+  ASSIGN_OR_RETURN(bool resets, HasMetaTable(catalog, "stream_resets"));
+  const std::string count =
+      resets ? "(SELECT count(*) FROM meta.stream_resets r WHERE r.source = p.source AND "
+               "r.stream = p.stream)"
+             : "0";
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query("SELECT stream, coalesce(stream_created, 0), last_seq, " +
+                                        count + " FROM " + table + " p WHERE source = " +
+                                        Literal(source) + " ORDER BY stream"));
+  std::vector<StreamPosition> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), static_cast<uint64_t>(rows.IntAt(r, 2)),
+                   rows.IntAt(r, 3)});
+  }
+  return out;
+}
+
+Result<std::optional<StreamPosition>> CommittedPosition(Catalog& catalog, const std::string& source,
+                                                        const std::string& stream) {
+  ASSIGN_OR_RETURN(std::vector<StreamPosition> all, CommittedPositions(catalog, source));
+  for (auto& p : all) {
+    if (p.stream == stream) return std::optional<StreamPosition>(std::move(p));
+  }
+  return std::optional<StreamPosition>();
+}
+
+Status ResetStreamPosition(Catalog& catalog, const std::string& source, const std::string& stream,
+                           uint64_t to_seq, const std::string& mode, const std::string& reset_by,
+                           int64_t now_micros) {
+  const std::string src = Literal(source), st = Literal(stream);
+  RETURN_IF_ERROR(catalog.Begin());
+  Status s = catalog.conn().Execute(
+      "INSERT INTO meta.stream_resets SELECT " + src + ", " + st + ", p.stream_created, p.last_seq, " +
+      std::to_string(to_seq) + ", " + Literal(mode) + ", " + Literal(reset_by) + ", " +
+      Timestamp(now_micros) + " FROM (SELECT 1) LEFT JOIN meta.stream_positions p ON p.source = " +
+      src + " AND p.stream = " + st + ";"
+      "DELETE FROM meta.stream_positions WHERE source = " + src + " AND stream = " + st + ";"
+      "INSERT INTO meta.stream_positions VALUES (" + src + ", " + st + ", NULL, " +
+      std::to_string(to_seq) + ", " + Timestamp(now_micros) + ")");
+  if (!s.ok()) {
+    (void)catalog.Rollback();
+    return s.WithContext("resetting the position of " + source + " in stream " + stream);
+  }
+  return catalog.Commit();
+}
+
+Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::string& source) {
+  ASSIGN_OR_RETURN(bool migrated, HasMetaTable(catalog, "stream_resets"));
+  if (!migrated) return std::vector<StreamReset>();
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(
+                       "SELECT stream, CASE WHEN from_seq IS NULL THEN 1 ELSE 0 END,"
+                       " coalesce(from_stream_created, 0), coalesce(from_seq, 0), to_seq, mode,"
+                       " reset_by, CAST(reset_at AS VARCHAR) FROM meta.stream_resets WHERE source = " +
+                       Literal(source) + " ORDER BY reset_at"));
+  std::vector<StreamReset> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    StreamReset x;
+    x.source = source;
+    x.stream = rows.At(r, 0);
+    if (rows.IntAt(r, 1) == 0) {
+      x.from = StreamPosition{x.stream, rows.IntAt(r, 2), static_cast<uint64_t>(rows.IntAt(r, 3))};
+    }
+    x.to_seq = static_cast<uint64_t>(rows.IntAt(r, 4));
+    x.mode = rows.At(r, 5);
+    x.reset_by = rows.At(r, 6);
+    x.reset_at = rows.At(r, 7);
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+Status MigrateStreamLedger(Catalog& catalog) {
+  return catalog.conn().Execute(
+      "ALTER TABLE meta.stream_offsets ADD COLUMN IF NOT EXISTS stream_created BIGINT;"
+      "CREATE TABLE IF NOT EXISTS meta.stream_positions (source VARCHAR NOT NULL,"
+      " stream VARCHAR NOT NULL, stream_created BIGINT, last_seq UBIGINT NOT NULL,"
+      " updated_at TIMESTAMP NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS meta.stream_resets (source VARCHAR NOT NULL,"
+      " stream VARCHAR NOT NULL, from_stream_created BIGINT, from_seq UBIGINT,"
+      " to_seq UBIGINT NOT NULL, mode VARCHAR NOT NULL, reset_by VARCHAR NOT NULL,"
+      " reset_at TIMESTAMP NOT NULL);"
+      // Offsets committed before positions existed: one position per stream, identity unknown.
+      "INSERT INTO meta.stream_positions SELECT o.source, o.stream, NULL, max(o.last_seq),"
+      " max(o.committed_at) FROM meta.stream_offsets o WHERE NOT EXISTS (SELECT 1 FROM"
+      " meta.stream_positions p WHERE p.source = o.source AND p.stream = o.stream)"
+      " GROUP BY o.source, o.stream");
 }
 
 Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +27,59 @@ struct StreamRange {
   uint64_t last_seq = 0;
   int64_t messages = 0;
   int64_t redelivered = 0;
+  int64_t stream_created = 0;  // the stream's identity: JetStream's `created` (UTC ns); 0 unknown
+  int64_t resets = 0;          // `sluice streams reset`s of this (source, stream) before it
 };
 
-// The highest stream sequence committed for `source`; 0 when none.
+// The highest stream sequence committed for `source`, whatever the stream; 0 when none.
 Result<uint64_t> LastCommittedSeq(Catalog& catalog, const std::string& source);
+// Inside a batch's commit transaction: the batch's range (meta.stream_offsets) and the source's
+// position in `range.stream` (meta.stream_positions), which becomes (stream_created, last_seq).
 Status RecordStreamRange(Catalog& catalog, const std::string& source, const std::string& batch_id,
                          const StreamRange& range);
+
+// Where a nats source stands in one stream (meta.stream_positions): the last sequence committed
+// from it, and the identity (JetStream's `created`, UTC ns) of the stream it was committed from;
+// 0 when unknown (a lake from before identities were recorded, or right after a reset: the
+// stream found at the next start is taken as that stream, and its identity is recorded with the
+// next commit).
+struct StreamPosition {
+  std::string stream;
+  int64_t stream_created = 0;
+  uint64_t last_seq = 0;
+  int64_t resets = 0;  // how many times an operator reset it (batch ids differ after each)
+};
+// The source's position in `stream`; nullopt when nothing was ever committed from a stream of
+// that name (nor reset to).
+Result<std::optional<StreamPosition>> CommittedPosition(Catalog& catalog, const std::string& source,
+                                                        const std::string& stream);
+// Every stream the source has a position in, by stream name.
+Result<std::vector<StreamPosition>> CommittedPositions(Catalog& catalog, const std::string& source);
+
+// An operator's decision about where a source resumes in its stream (`sluice streams reset`),
+// as recorded in meta.stream_resets.
+struct StreamReset {
+  std::string source;
+  std::string stream;
+  std::optional<StreamPosition> from;  // the position before; nullopt when there was none
+  uint64_t to_seq = 0;                 // the new position: the next message read is to_seq + 1
+  std::string mode;                    // "from-start" | "from-seq N"
+  std::string reset_by;                // user@host
+  std::string reset_at;                // UTC, as the catalog prints a TIMESTAMP
+};
+// In one transaction: sets the source's position in `stream` to `to_seq` with an unknown
+// identity, and records who asked, when, and what the position was. Not inside another
+// transaction.
+Status ResetStreamPosition(Catalog& catalog, const std::string& source, const std::string& stream,
+                           uint64_t to_seq, const std::string& mode, const std::string& reset_by,
+                           int64_t now_micros);
+// The resets of `source`, oldest first.
+Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::string& source);
+
+// At open (writable): adds stream_offsets.stream_created and the tables meta.stream_positions and
+// meta.stream_resets to lakes created before them; a lake's existing offsets give one position
+// per (source, stream) with an unknown identity.
+Status MigrateStreamLedger(Catalog& catalog);
 
 // The answer an HTTP request with an Idempotency-Key got; a retry gets the same one (G2).
 struct IdempotentAnswer {

@@ -80,6 +80,15 @@ struct ServeArgs {
   int64_t max_inflight_mb = 0;  // 0: an eighth of the memory limit
   std::string port_file;  // written with the bound port once listening (for --listen host:0)
 };
+// `sluice streams reset SOURCE --from-start | --from-seq N` (cmd_streams.cc): where a nats source
+// resumes in its stream; opens the lake for writing (serve must be stopped).
+struct StreamsArgs {
+  std::string project = ".";
+  std::string source;
+  bool from_start = false;
+  std::optional<int64_t> from_seq;
+  bool json = false;
+};
 // `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
 struct VacuumArgs { std::string project = "."; bool json = false; std::string memory_limit; };
 
@@ -88,6 +97,7 @@ int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);
 int Vacuum(const VacuumArgs& args);
+int Streams(const StreamsArgs& args);
 int Serve(const ServeArgs& args);
 int Generate(const GenerateArgs& args);
 int Run(const RunArgs& args);

@@ -165,6 +165,23 @@ int main(int argc, char** argv) {
   c_vac->add_flag("--json", vac.json, "Print as JSON");
   AddMemoryLimit(c_vac, &vac.memory_limit, kPipelineDefault);
 
+  StreamsArgs streams;
+  auto* c_streams = app.add_subcommand("streams", "Positions of nats sources in their streams");
+  c_streams->require_subcommand(1);
+  c_streams->add_option("--project", streams.project, "Project directory (default: .)");
+  auto* c_streams_reset = c_streams->add_subcommand(
+      "reset",
+      "Set where SOURCE resumes in its stream after serve refused it (replaced, went backwards); "
+      "recorded in meta.stream_resets. Opens the lake for writing: stop `sluice serve` first");
+  c_streams_reset->add_option("source", streams.source, "A nats source")->required();
+  auto* from_start = c_streams_reset->add_flag("--from-start", streams.from_start,
+                                               "Read the stream from its first message");
+  auto* from_seq = c_streams_reset->add_option("--from-seq", streams.from_seq,
+                                               "Read the stream from sequence N (N >= 1)");
+  from_start->excludes(from_seq);
+  c_streams_reset->add_flag("--json", streams.json, "Print as JSON");
+  c_streams_reset->fallthrough();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -199,6 +216,7 @@ int main(int argc, char** argv) {
       return Dlq(dlq);
     }
     if (*c_vac) return Vacuum(vac);
+    if (*c_streams) return Streams(streams);
   } catch (const std::exception& e) {
     return Fail(std::string("internal error: ") + e.what());
   }

@@ -17,9 +17,24 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
     if (!s.streaming()) continue;
     nlohmann::ordered_json j = {{"type", SourceTypeName(s.type)}};
     if (s.type == SourceType::kNats) {
-      ASSIGN_OR_RETURN(uint64_t seq, LastCommittedSeq(catalog, s.name));
+      ASSIGN_OR_RETURN(std::optional<StreamPosition> pos,
+                       CommittedPosition(catalog, s.name, s.nats.stream));
       j["stream"] = s.nats.stream;
-      j["committed_seq"] = static_cast<int64_t>(seq);
+      j["committed_seq"] = pos ? pos->last_seq : 0;
+      j["stream_created"] = pos && pos->stream_created != 0 ? nlohmann::ordered_json(pos->stream_created)
+                                                            : nlohmann::ordered_json(nullptr);
+      ASSIGN_OR_RETURN(std::vector<StreamReset> resets, StreamResets(catalog, s.name));
+      if (!resets.empty()) {
+        const StreamReset& r = resets.back();
+        j["last_reset"] = {{"stream", r.stream},
+                           {"from_seq", r.from ? nlohmann::ordered_json(r.from->last_seq)
+                                               : nlohmann::ordered_json(nullptr)},
+                           {"to_seq", r.to_seq},
+                           {"mode", r.mode},
+                           {"by", r.reset_by},
+                           {"at", r.reset_at},
+                           {"resets", resets.size()}};
+      }
     }
     ASSIGN_OR_RETURN(SourceTotals totals, TotalsOf(catalog, s.name));
     j["late_rows"] = totals.rows_late;
@@ -58,6 +73,14 @@ void PrintStreamStatus(const nlohmann::ordered_json& streams) {
                 << s["committed_seq"];
     }
     std::cout << "; " << s["late_rows"] << " late rows\n";
+    if (s.contains("last_reset")) {
+      const auto& r = s["last_reset"];
+      std::cout << "    reset " << r["mode"].get<std::string>() << " of " << r["stream"].get<std::string>()
+                << " by " << r["by"].get<std::string>() << " at " << r["at"].get<std::string>()
+                << " (from sequence "
+                << (r["from_seq"].is_null() ? std::string("none") : r["from_seq"].dump())
+                << " to " << r["to_seq"] << ")\n";
+    }
     if (s.contains("watermarks")) {
       for (const auto& w : s["watermarks"]) {
         std::cout << "    watermark " << (w["partition"].get<std::string>().empty()
@@ -88,6 +111,7 @@ void PrintServeStatus(const nlohmann::json& serve) {
               << s["rejected_429"].get<double>();
     if (s.contains("committed_seq")) std::cout << "; committed seq " << s["committed_seq"];
     if (s.value("paused", false)) std::cout << "; PAUSED (backpressure)";
+    if (s.value("refused", false)) std::cout << "; REFUSED (see `sluice streams reset`)";
     if (s.contains("error")) std::cout << "; ERROR: " << s["error"].get<std::string>();
     std::cout << "\n";
   }

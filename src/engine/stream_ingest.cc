@@ -105,7 +105,10 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   record.content_hash = ContentHash(data);
   record.started_at = env->NowMicros();
   if (range != nullptr) {
-    record.batch_id = "nats-" + std::to_string(range->first_seq) + "-" + std::to_string(range->last_seq);
+    // Unique per stream and per reset of it: each reads sequences from 1 again.
+    record.batch_id = "nats-" + range->stream +
+                      (range->resets > 0 ? ".r" + std::to_string(range->resets) : std::string()) +
+                      "-" + std::to_string(range->first_seq) + "-" + std::to_string(range->last_seq);
     record.file = "nats:" + range->stream + "/" + std::to_string(range->first_seq) + "-" +
                   std::to_string(range->last_seq);
   } else {

@@ -80,7 +80,7 @@ void Server::Impl::InstallRoutes() {
   http.set_keep_alive_timeout(2);  // idle connections do not hold up a graceful stop for long
 
   http.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) {
-    Json j = StatusJson();
+    Json j = StatusJson(/*ask_broker=*/true);
     bool ok = !draining;
     for (auto& [name, s] : j["sources"].items()) {
       if (s.contains("error")) ok = false;
@@ -90,11 +90,11 @@ void Server::Impl::InstallRoutes() {
   });
 
   http.Get("/v1/stats", [this](const httplib::Request&, httplib::Response& res) {
-    Reply(res, 200, StatusJson());
+    Reply(res, 200, StatusJson(/*ask_broker=*/true));
   });
 
   http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    RefreshGauges();
+    RefreshGauges(/*ask_broker=*/true);
     res.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 

@@ -66,13 +66,15 @@ NatsBatch::~NatsBatch() {
 }
 
 NatsConsumer::NatsConsumer(const SourceSpec& source, InflightBudget& budget,
-                           uint64_t committed_seq, Deliver deliver, Log log)
+                           const std::optional<StreamPosition>& position, Deliver deliver, Log log)
     : source_(source),
       budget_(budget),
       deliver_(std::move(deliver)),
       log_(std::move(log)),
-      committed_seq_(committed_seq),
-      handed_seq_(committed_seq) {}
+      committed_seq_(position ? position->last_seq : 0),
+      stream_created_(position ? position->stream_created : 0),
+      resets_(position ? position->resets : 0),
+      handed_seq_(position ? position->last_seq : 0) {}
 
 NatsConsumer::~NatsConsumer() {
   Stop();
@@ -89,13 +91,14 @@ void NatsConsumer::Stop() {
 void NatsConsumer::Committed(const NatsBatch& batch, bool ack) {
   // AckAll: acknowledging the last message acknowledges every earlier one of the consumer.
   if (ack && !batch.messages.empty()) (void)natsMsg_Ack(batch.messages.back(), nullptr);
+  std::lock_guard<std::mutex> lock(mu_);  // with uncommitted_: lag() sees both or neither
   uint64_t seq = committed_seq_.load();
   while (batch.range.last_seq > seq && !committed_seq_.compare_exchange_weak(seq, batch.range.last_seq)) {
   }
-  std::lock_guard<std::mutex> lock(mu_);
   while (!inflight_.empty() && inflight_.front().first <= batch.range.last_seq) {
     inflight_.erase(inflight_.begin());
   }
+  uncommitted_ = std::max<int64_t>(0, uncommitted_ - batch.range.messages);
 }
 
 void NatsConsumer::Reset() {
@@ -107,12 +110,33 @@ void NatsConsumer::WaitForOutstanding() {
   while (outstanding_.load() > 0 && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 }
 
-NatsConsumer::Lag NatsConsumer::lag() const {
+NatsConsumer::Lag NatsConsumer::lag(bool ask_broker) const {
   Lag l;
   l.committed_seq = committed_seq_.load();
+  // The broker's count of messages not yet delivered to the consumer, asked now: while paused
+  // (or between fetches) nothing else knows how many were published since.
+  std::optional<uint64_t> undelivered;
+  if (ask_broker && !setting_up_.load() && !refused_.load()) {
+    std::lock_guard<std::mutex> info_lock(info_mu_);
+    if (info_js_ != nullptr) {
+      jsConsumerInfo* ci = nullptr;
+      if (js_GetConsumerInfo(&ci, info_js_, source_.nats.stream.c_str(), source_.nats.durable.c_str(),
+                             nullptr, nullptr) == NATS_OK) {
+        undelivered = ci->NumPending;
+        jsConsumerInfo_Destroy(ci);
+      }
+    }
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  const uint64_t handed = handed_seq_.load();
-  l.messages = pending_ + (handed > l.committed_seq ? handed - l.committed_seq : 0);
+  l.committed_seq = committed_seq_.load();
+  if (undelivered) {
+    l.messages = *undelivered + static_cast<uint64_t>(std::max<int64_t>(uncommitted_, 0));
+    last_lag_ = l.messages;
+  } else if (ask_broker && (setting_up_.load() || refused_.load())) {
+    l.messages = last_lag_;
+  } else {
+    l.messages = pending_ + static_cast<uint64_t>(std::max<int64_t>(uncommitted_, 0));
+  }
   if (!inflight_.empty()) l.seconds = static_cast<double>(NowMicros() - inflight_.front().second) / 1e6;
   if (l.seconds < 0) l.seconds = 0;
   l.paused = paused_;
@@ -120,10 +144,16 @@ NatsConsumer::Lag NatsConsumer::lag() const {
   l.ever_connected = ever_connected_.load();
   l.pauses = pauses_;
   l.error = error_;
+  l.refused = refused_.load();
   return l;
 }
 
 void NatsConsumer::Teardown() {
+  {
+    std::lock_guard<std::mutex> lock(info_mu_);
+    if (info_js_ != nullptr) jsCtx_Destroy(info_js_);
+    info_js_ = nullptr;
+  }
   if (sub_ != nullptr) natsSubscription_Destroy(sub_);
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (conn_ != nullptr) {
@@ -136,9 +166,49 @@ void NatsConsumer::Teardown() {
   connected_flag_ = false;
 }
 
+bool NatsConsumer::Refuse(const std::string& why) {
+  refused_ = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (error_ != why) {
+    log_("source " + source_.name + ": REFUSED: " + why + "; nothing more is consumed from it until "
+         "`sluice streams reset " + source_.name + " --from-start|--from-seq N` (serve stopped)");
+  }
+  error_ = why;
+  return false;
+}
+
+std::string NatsConsumer::CheckIdentity(int64_t created, uint64_t last_seq) {
+  const NatsSourceSpec& n = source_.nats;
+  const uint64_t committed = committed_seq_.load();
+  const int64_t known = stream_created_.load();
+  if (known != 0 && created != known) {
+    return "stream " + n.stream + " was replaced: it was created at " + std::to_string(created) +
+           " ns, but the lake's position (sequence " + std::to_string(committed) +
+           ") was committed from the stream created at " + std::to_string(known) +
+           " ns; it ends at sequence " + std::to_string(last_seq) + " (see docs/JETSTREAM.md)";
+  }
+  if (last_seq < committed) {
+    // The broker lost messages sluice already committed: resuming would skip or double-count
+    // new messages under reused sequence numbers.
+    return "stream " + n.stream + " went backwards: it ends at sequence " + std::to_string(last_seq) +
+           " but the lake committed up to " + std::to_string(committed) +
+           "; the stream was reset or lost acknowledged messages (see docs/JETSTREAM.md)";
+  }
+  return "";
+}
+
 bool NatsConsumer::Setup() {
+  struct SettingUp {
+    std::atomic<bool>& flag;
+    explicit SettingUp(std::atomic<bool>& f) : flag(f) { flag = true; }
+    ~SettingUp() { flag = false; }
+  } setting_up(setting_up_);
   Teardown();
   const NatsSourceSpec& n = source_.nats;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uncommitted_ = 0;  // every batch of the last subscription is gone (WaitForOutstanding)
+  }
   auto fail = [&](const std::string& why) {
     std::lock_guard<std::mutex> lock(mu_);
     if (error_ != why) log_("source " + source_.name + ": " + why + " (retrying)");
@@ -165,15 +235,13 @@ bool NatsConsumer::Setup() {
   s = js_GetStreamInfo(&si, js_, n.stream.c_str(), nullptr, &jerr);
   if (s != NATS_OK) return fail(NatsError(("stream " + n.stream).c_str(), s, jerr));
   const uint64_t last_seq = si->State.LastSeq;
+  const int64_t created = si->Created;
   jsStreamInfo_Destroy(si);
   const uint64_t committed = committed_seq_.load();
-  if (last_seq < committed) {
-    // The broker lost messages sluice already committed (or the stream was re-created):
-    // resuming would skip or double-count new messages under reused sequence numbers.
-    return fail("stream " + n.stream + " ends at sequence " + std::to_string(last_seq) +
-                " but the lake committed up to " + std::to_string(committed) +
-                "; the stream was reset or lost acknowledged messages (see docs/JETSTREAM.md)");
-  }
+  if (std::string why = CheckIdentity(created, last_seq); !why.empty()) return Refuse(why);
+  // The position is in this stream from now on (a position of unknown identity -- an older
+  // lake's, or a reset's -- belongs to the stream found here; the next commit records it).
+  stream_created_ = created;
 
   // The catalog, not the broker, knows what was committed: re-create the durable consumer to
   // deliver from there.
@@ -201,6 +269,16 @@ bool NatsConsumer::Setup() {
   s = js_PullSubscribe(&sub_, js_, n.subject.empty() ? nullptr : n.subject.c_str(),
                        n.durable.c_str(), nullptr, &so, &jerr);
   if (s != NATS_OK) return fail(NatsError("pull subscription", s, jerr));
+  {
+    jsCtx* info = nullptr;
+    jsOptions io;
+    jsOptions_Init(&io);
+    io.Wait = 500;  // a scrape waits at most this long for the broker
+    if (natsConnection_JetStream(&info, conn_, &io) == NATS_OK) {
+      std::lock_guard<std::mutex> lock(info_mu_);
+      info_js_ = info;
+    }
+  }
   handed_seq_ = committed;
   generation_.fetch_add(1);  // batches from now on are current again
   connected_flag_ = true;
@@ -209,6 +287,43 @@ bool NatsConsumer::Setup() {
   if (!error_.empty()) log_("source " + source_.name + ": consuming " + n.stream + " again");
   error_.clear();
   inflight_.clear();
+  return true;
+}
+
+bool NatsConsumer::StillConsuming() {
+  const NatsSourceSpec& n = source_.nats;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  jsStreamInfo* si = nullptr;
+  natsStatus s = js_GetStreamInfo(&si, js_, n.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    if (jerr == JSStreamNotFoundErr || s == NATS_NOT_FOUND) {
+      std::lock_guard<std::mutex> lock(mu_);
+      const std::string why = "stream " + n.stream + " disappeared while consuming (deleted?); "
+                              "waiting for it, and checking it when it is back";
+      if (error_ != why) log_("source " + source_.name + ": " + why);
+      error_ = why;
+      return false;
+    }
+    return true;  // the connection: the client reconnects, the next check asks again
+  }
+  const uint64_t last_seq = si->State.LastSeq;
+  const int64_t created = si->Created;
+  jsStreamInfo_Destroy(si);
+  if (std::string why = CheckIdentity(created, last_seq); !why.empty()) return Refuse(why);
+  jsConsumerInfo* ci = nullptr;
+  s = js_GetConsumerInfo(&ci, js_, n.stream.c_str(), n.durable.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    jsConsumerInfo_Destroy(ci);
+    return true;
+  }
+  if (jerr == JSConsumerNotFoundErr || s == NATS_NOT_FOUND) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string why = "consumer " + n.durable + " of stream " + n.stream +
+                            " disappeared while consuming; re-creating it";
+    log_("source " + source_.name + ": " + why);
+    error_ = why;
+    return false;
+  }
   return true;
 }
 
@@ -239,7 +354,21 @@ void NatsConsumer::Loop() {
   Clock::time_point batch_started;
   int errors = 0;
   bool ready = false;
+  Clock::time_point next_check = Clock::now();
   while (!stop_) {
+    if (refused_) {  // for good: only an operator's reset (and a restart) resumes it
+      if (batch) Flush(batch);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    if (ready && Clock::now() >= next_check) {
+      next_check = Clock::now() + std::chrono::seconds(1);
+      if (!StillConsuming()) {
+        if (batch) Flush(batch);  // messages of the stream as it was: still committed
+        ready = false;
+        continue;
+      }
+    }
     if (!ready || reset_.exchange(false)) {
       if (batch) {
         budget_.Release(batch->bytes);
@@ -255,6 +384,7 @@ void NatsConsumer::Loop() {
         continue;
       }
       errors = 0;
+      next_check = Clock::now() + std::chrono::seconds(1);
     }
     // The client reconnects by itself; the status is polled (no callbacks: they may run after
     // the connection, and this consumer, are gone).
@@ -325,6 +455,8 @@ void NatsConsumer::Loop() {
         batch = std::make_unique<NatsBatch>();
         batch->generation = generation_.load();
         batch->range.stream = source_.nats.stream;
+        batch->range.stream_created = stream_created_.load();
+        batch->range.resets = resets_;
         batch_started = Clock::now();
       }
       const uint64_t seq = meta->Sequence.Stream;
@@ -333,7 +465,8 @@ void NatsConsumer::Loop() {
                                                   : (avg_message_bytes_ * 15 + std::max(len, 1)) / 16;
       budget_.Force(len);  // fetched data is in memory already; the budget pauses the next fetch
       batch->bytes += len;
-      if (seq <= handed_seq_) {
+      const bool fresh = seq > handed_seq_;
+      if (!fresh) {
         ++batch->range.redelivered;
       } else {
         if (batch->range.messages == 0) {
@@ -349,6 +482,7 @@ void NatsConsumer::Loop() {
       {
         std::lock_guard<std::mutex> lock(mu_);
         pending_ = meta->NumPending;
+        if (fresh) ++uncommitted_;
       }
       jsMsgMetaData_Destroy(meta);
       // Only the last message is kept: acknowledging it acknowledges all before it (AckAll).

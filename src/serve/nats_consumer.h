@@ -9,6 +9,13 @@
 // handed over is skipped, so redeliveries never stage a message twice (G2, G3).
 //
 // While the in-flight budget is exhausted the consumer stops pulling (backpressure).
+//
+// The committed position belongs to one stream: its name and its identity (JetStream's
+// `created` time). On every (re)subscription, and every second while consuming, the stream is
+// checked: a stream that was replaced (another identity) or went backwards (its last sequence
+// below the committed one) is refused -- the consumer stops for good and says why in error();
+// only `sluice streams reset` (with serve stopped) resumes it. A stream that disappears is
+// reported and waited for; when it comes back it is checked like any other. See docs/JETSTREAM.md.
 #pragma once
 
 #include <atomic>
@@ -16,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,9 +63,10 @@ class NatsConsumer {
   using Deliver = std::function<void(std::unique_ptr<NatsBatch>)>;
   using Log = std::function<void(const std::string&)>;
 
-  // `committed_seq`: the highest sequence the catalog holds for this source.
-  NatsConsumer(const SourceSpec& source, InflightBudget& budget, uint64_t committed_seq,
-               Deliver deliver, Log log);
+  // `position`: where the catalog says the source stands in its configured stream; nullopt
+  // when nothing was committed from a stream of that name (it is read from its first message).
+  NatsConsumer(const SourceSpec& source, InflightBudget& budget,
+               const std::optional<StreamPosition>& position, Deliver deliver, Log log);
   ~NatsConsumer();  // Stop()s
 
   void Start();
@@ -84,13 +93,24 @@ class NatsConsumer {
     bool ever_connected = false;  // a lost connection is only reported once there was one
     uint64_t committed_seq = 0;
     uint64_t pauses = 0;    // times it has paused
-    std::string error;      // the last setup error, "" when consuming
+    std::string error;      // why it is not consuming (setup error, stream gone, refused); ""
+    bool refused = false;   // the stream was replaced or went backwards: stopped until a reset
   };
-  Lag lag() const;
+  // Non-blocking: from what the consumer thread last saw. With `ask_broker` (a /metrics scrape),
+  // `messages` is current: the consumer's pending count asked of the broker now (at most
+  // ~500 ms) plus the messages fetched and not committed.
+  Lag lag(bool ask_broker = false) const;
 
  private:
   void Loop();
   bool Setup();     // connect, check the stream, (re)create the durable consumer; false: retry
+  // Compares the stream's identity and last sequence with the committed position; "" when it
+  // may be consumed, else the reason to refuse it.
+  std::string CheckIdentity(int64_t created, uint64_t last_seq);
+  // Every second while consuming: the stream and the consumer still exist and are the same;
+  // false when the consumer must be set up again (or is refused).
+  bool StillConsuming();
+  bool Refuse(const std::string& why);  // logs once, stops the consumer for good; false
   void Teardown();
   void Flush(std::unique_ptr<NatsBatch>& batch);
   void WaitForOutstanding();
@@ -110,11 +130,17 @@ class NatsConsumer {
   std::atomic<bool> connected_flag_{false};  // the connection's status, polled by Loop
   std::atomic<bool> ever_connected_{false};
   std::atomic<uint64_t> committed_seq_;
+  std::atomic<int64_t> stream_created_;  // identity of the stream the position is in; 0 unknown
+  const int64_t resets_;                 // of the position (StreamPosition::resets)
+  std::atomic<bool> refused_{false};
+  std::atomic<bool> setting_up_{false};  // lag(ask_broker) answers the last value meanwhile
   std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)
   int64_t avg_message_bytes_ = 0;     // moving average of message sizes (Loop only)
 
   mutable std::mutex mu_;  // guards the lag fields below
   uint64_t pending_ = 0;
+  int64_t uncommitted_ = 0;  // new messages fetched (handed or in the open batch), not committed
+  mutable uint64_t last_lag_ = 0;  // the last lag asked of the broker
   int64_t oldest_uncommitted_us_ = 0;  // publish time of the oldest handed-over message
   std::vector<std::pair<uint64_t, int64_t>> inflight_;  // (last seq, oldest publish us) per batch
   bool paused_ = false;
@@ -124,6 +150,10 @@ class NatsConsumer {
   __natsConnection* conn_ = nullptr;
   __jsCtx* js_ = nullptr;
   __natsSubscription* sub_ = nullptr;
+  // A JetStream context for lag(ask_broker) from other threads; guarded by info_mu_, created at
+  // the end of Setup and destroyed first in Teardown.
+  mutable std::mutex info_mu_;
+  __jsCtx* info_js_ = nullptr;
 };
 
 }  // namespace sluice

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,11 @@ void Server::Impl::InitMetrics() {
                                     "1 while the consumer stops pulling (backpressure).", src);
       s->pauses = &metrics.GetCounter("sluice_consumer_pauses_total",
                                       "Times the consumer stopped pulling (backpressure).", src);
+      s->refused = &metrics.GetGauge("sluice_consumer_refused",
+                                     "1 while the stream is refused (replaced or went backwards) "
+                                     "until `sluice streams reset`.", src);
+      s->consumer_error = &metrics.GetGauge(
+          "sluice_consumer_error", "1 while the consumer is not consuming (see /v1/health).", src);
     } else {
       s->lag_messages = &metrics.GetGauge("sluice_consumer_lag_messages",
                                           "Stream messages not yet committed.", src);
@@ -75,13 +81,20 @@ void Server::Impl::InitMetrics() {
                                           {{"status", "failed"}});
 }
 
-void Server::Impl::RefreshGauges() {
+void Server::Impl::RefreshGauges(bool ask_broker) {
   inflight_bytes->Set(static_cast<double>(budget.used()));
+  // Asked before taking `mu`: the broker may take a while to answer.
+  std::map<std::string, NatsConsumer::Lag> lags;
+  for (auto& [name, s] : sources) {
+    if (s->consumer) lags[name] = s->consumer->lag(ask_broker);
+  }
   std::lock_guard<std::mutex> lock(mu);
   for (auto& [name, s] : sources) {
     s->queue_depth->Set(static_cast<double>(s->http.size() + s->nats.size()));
     if (s->consumer) {
-      NatsConsumer::Lag lag = s->consumer->lag();
+      const NatsConsumer::Lag& lag = lags[name];
+      s->refused->Set(lag.refused ? 1 : 0);
+      s->consumer_error->Set(lag.error.empty() ? 0 : 1);
       s->lag_messages->Set(static_cast<double>(lag.messages));
       s->lag_seconds->Set(lag.seconds);
       s->paused->Set(lag.paused ? 1 : 0);
@@ -102,7 +115,8 @@ void Server::Impl::RefreshGauges() {
   }
 }
 
-nlohmann::json Server::Impl::StatusJson() {
+nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
+  RefreshGauges(ask_broker);  // the lag as of now, not as of the last refresh
   nlohmann::json out;
   out["pid"] = static_cast<int64_t>(::getpid());
   out["listen"] = "http://" + options.host + ":" + std::to_string(port);
@@ -133,6 +147,8 @@ nlohmann::json Server::Impl::StatusJson() {
     if (s->consumer) {
       NatsConsumer::Lag lag = s->consumer->lag();
       j["committed_seq"] = lag.committed_seq;
+      j["stream"] = s->spec->nats.stream;
+      j["refused"] = lag.refused;
       j["paused"] = lag.paused;
       j["connected"] = lag.connected;
       j["pauses"] = lag.pauses;

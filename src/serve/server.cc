@@ -179,10 +179,23 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
     auto state = std::make_unique<SourceState>();
     state->spec = &source;
     if (source.type == SourceType::kNats) {
-      ASSIGN_OR_RETURN(uint64_t committed, LastCommittedSeq(impl->engine->catalog(), source.name));
+      ASSIGN_OR_RETURN(std::optional<StreamPosition> position,
+                       CommittedPosition(impl->engine->catalog(), source.name, source.nats.stream));
+      if (!position) {
+        // A stream the lake never read: from its first message, whatever other streams hold.
+        ASSIGN_OR_RETURN(std::vector<StreamPosition> others,
+                         CommittedPositions(impl->engine->catalog(), source.name));
+        std::string note;
+        for (const auto& o : others) {
+          note += (note.empty() ? "; positions kept for other streams: " : ", ") + o.stream +
+                  " at sequence " + std::to_string(o.last_seq);
+        }
+        impl->Log("source " + source.name + ": nothing committed from stream " + source.nats.stream +
+                  " yet: reading it from its first message" + note);
+      }
       SourceState* raw = state.get();
       state->consumer = std::make_unique<NatsConsumer>(
-          source, impl->budget, committed,
+          source, impl->budget, position,
           [self, raw](std::unique_ptr<NatsBatch> batch) {
             {
               std::lock_guard<std::mutex> lock(self->mu);

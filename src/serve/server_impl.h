@@ -73,6 +73,8 @@ struct SourceState {
   Gauge* lag_seconds = nullptr;
   Gauge* paused = nullptr;
   Counter* pauses = nullptr;
+  Gauge* refused = nullptr;         // 1 while the stream is refused (replaced, went backwards)
+  Gauge* consumer_error = nullptr;  // 1 while the consumer is not consuming (error, refused)
   double pauses_seen = 0;
 };
 
@@ -138,7 +140,8 @@ struct Server::Impl {
   Env* env() { return engine->catalog().env(); }
   void Log(const std::string& line);
   void InitMetrics();
-  void RefreshGauges();
+  // With `ask_broker` (a scrape of /metrics): the consumers' lag asked of the broker now.
+  void RefreshGauges(bool ask_broker = false);
   void InstallRoutes();  // http_api.cc
 
   // Engine thread (server.cc).
@@ -148,7 +151,8 @@ struct Server::Impl {
   // Curate and marts; publishing too when `publish` (else a later call publishes).
   void RunTransform(bool publish);
   void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked
-  nlohmann::json StatusJson();
+  // With `ask_broker` (/v1/stats, /v1/health): the lag is current, as for /metrics.
+  nlohmann::json StatusJson(bool ask_broker = false);
 };
 
 }  // namespace sluice

@@ -185,16 +185,64 @@ TEST_F(NatsStreamIngestTest, SequenceRangeIsCommittedWithTheRows) {
   }
   auto r = engine_->IngestMicroBatch("orders", parts, &range);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->batch_id, "nats-5-7");
+  EXPECT_EQ(r->batch_id, "nats-ORDERS-5-7");
   EXPECT_EQ(Q("SELECT batch_id, stream, first_seq, last_seq, messages, redelivered FROM "
               "meta.stream_offsets"),
-            "nats-5-7|ORDERS|5|7|3|1\n");
+            "nats-ORDERS-5-7|ORDERS|5|7|3|1\n");
   auto seq = LastCommittedSeq(cat(), "orders");
   ASSERT_TRUE(seq.ok());
   EXPECT_EQ(*seq, 7u);
   // A file source is not a stream source.
   auto bad = engine_->IngestMicroBatch("nope", parts);
   EXPECT_FALSE(bad.ok());
+}
+
+// A lake from before positions and identities were recorded: its offsets give the position of the
+// stream they name, of unknown identity; the next commit records the identity; a reset is
+// recorded with what it replaced, and later batch ids differ from those read before it.
+TEST_F(NatsStreamIngestTest, OldLakesOffsetsBecomePositionsAndResetsAreRecorded) {
+  ASSERT_TRUE(cat().conn().Execute(
+      "DROP TABLE meta.stream_positions; DROP TABLE meta.stream_resets;"
+      "ALTER TABLE meta.stream_offsets DROP COLUMN stream_created;"
+      "INSERT INTO meta.stream_offsets VALUES ('orders', 'nats-1-16251', 'ORDERS', 1, 16251,"
+      " 16251, 0, now()::TIMESTAMP)").ok());
+  OpenEngine();  // reopened: migrated
+  auto pos = CommittedPosition(cat(), "orders", "ORDERS");
+  ASSERT_TRUE(pos.ok()) << pos.status().ToString();
+  ASSERT_TRUE(pos->has_value());
+  EXPECT_EQ((*pos)->last_seq, 16251u);
+  EXPECT_EQ((*pos)->stream_created, 0);
+  auto other = CommittedPosition(cat(), "orders", "ORDERS2");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value()) << "a stream never read has no position";
+
+  StreamRange range{"ORDERS", 16252, 16252, 1, 0, /*stream_created=*/777, /*resets=*/0};
+  std::vector<StreamPart> parts = {Part(Order("o1", "t1", "paid", "1", "2026-01-02", 1), "c")};
+  ASSERT_TRUE(engine_->IngestMicroBatch("orders", parts, &range).ok());
+  pos = CommittedPosition(cat(), "orders", "ORDERS");
+  ASSERT_TRUE(pos.ok() && pos->has_value());
+  EXPECT_EQ((*pos)->last_seq, 16252u);
+  EXPECT_EQ((*pos)->stream_created, 777);
+
+  ASSERT_TRUE(ResetStreamPosition(cat(), "orders", "ORDERS", 0, "from-start", "ops@host", 1000000).ok());
+  pos = CommittedPosition(cat(), "orders", "ORDERS");
+  ASSERT_TRUE(pos.ok() && pos->has_value());
+  EXPECT_EQ((*pos)->last_seq, 0u);
+  EXPECT_EQ((*pos)->stream_created, 0);
+  EXPECT_EQ((*pos)->resets, 1);
+  auto resets = StreamResets(cat(), "orders");
+  ASSERT_TRUE(resets.ok());
+  ASSERT_EQ(resets->size(), 1u);
+  ASSERT_TRUE((*resets)[0].from.has_value());
+  EXPECT_EQ((*resets)[0].from->last_seq, 16252u);
+  EXPECT_EQ((*resets)[0].from->stream_created, 777);
+  EXPECT_EQ((*resets)[0].to_seq, 0u);
+  EXPECT_EQ((*resets)[0].reset_by, "ops@host");
+  StreamRange again{"ORDERS", 16252, 16252, 1, 0, 888, (*pos)->resets};
+  parts = {Part(Order("o2", "t1", "paid", "1", "2026-01-02", 1), "c")};
+  auto r = engine_->IngestMicroBatch("orders", parts, &again);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->batch_id, "nats-ORDERS.r1-16252-16252");
 }
 
 }  // namespace

@@ -23,8 +23,8 @@
 #include <duckdb.h>
 
 #include <cctype>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -125,9 +125,7 @@ Script Parse(const std::string& text) {
         words >> marker >> arg;
         if (marker == "@setup" || marker == "@batch" || marker == "@final") {
           flush();
-          section = marker == "@setup" ? &script.setup
-                    : marker == "@batch" ? &script.batch
-                                         : &script.final;
+          section = marker == "@setup" ? &script.setup : marker == "@batch" ? &script.batch : &script.final;
         } else if (marker == "@step") {
           pending_step = arg;
         } else {
@@ -149,8 +147,9 @@ Script Parse(const std::string& text) {
       continue;
     }
     if (c == '\'' || c == '"') {
-      bool escapes = c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e') &&
-                     (i < 2 || !(std::isalnum(static_cast<unsigned char>(text[i - 2])) || text[i - 2] == '_'));
+      bool escapes =
+          c == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e') &&
+          (i < 2 || !(std::isalnum(static_cast<unsigned char>(text[i - 2])) || text[i - 2] == '_'));
       size_t j = i + 1;
       while (j < n) {
         if (escapes && text[j] == '\\') {
@@ -283,9 +282,15 @@ std::string CellText(duckdb_vector vector, duckdb_logical_type type, idx_t row) 
       } else {
         scale = duckdb_decimal_scale(type);
         switch (duckdb_decimal_internal_type(type)) {
-          case DUCKDB_TYPE_SMALLINT: v = static_cast<int16_t*>(data)[row]; break;
-          case DUCKDB_TYPE_INTEGER: v = static_cast<int32_t*>(data)[row]; break;
-          case DUCKDB_TYPE_BIGINT: v = static_cast<int64_t*>(data)[row]; break;
+          case DUCKDB_TYPE_SMALLINT:
+            v = static_cast<int16_t*>(data)[row];
+            break;
+          case DUCKDB_TYPE_INTEGER:
+            v = static_cast<int32_t*>(data)[row];
+            break;
+          case DUCKDB_TYPE_BIGINT:
+            v = static_cast<int64_t*>(data)[row];
+            break;
           default: {
             duckdb_hugeint h = static_cast<duckdb_hugeint*>(data)[row];
             v = (static_cast<__int128>(h.upper) << 64) | h.lower;
@@ -341,7 +346,7 @@ void PrintResult(duckdb_result* result) {
 struct Runner {
   duckdb_connection conn;
   std::FILE* timings = nullptr;
-  std::map<std::string, double> step_totals;       // step -> seconds over all batches
+  std::map<std::string, double> step_totals;  // step -> seconds over all batches
   std::vector<std::string> step_order;
 
   // Runs one statement; returns false (after printing the error) when it failed.
@@ -360,7 +365,8 @@ struct Runner {
     if (duckdb_result_statement_type(result) == DUCKDB_STATEMENT_TYPE_SELECT) PrintResult(&result);
     duckdb_destroy_result(&result);
     std::fprintf(stderr, "  %-6s %3d  %-32s %8.3f s\n", section.c_str(), batch_no, st.step.c_str(), seconds);
-    if (timings) std::fprintf(timings, "%s\t%d\t%s\t%.6f\n", section.c_str(), batch_no, st.step.c_str(), seconds);
+    if (timings)
+      std::fprintf(timings, "%s\t%d\t%s\t%.6f\n", section.c_str(), batch_no, st.step.c_str(), seconds);
     if (!step_totals.count(st.step)) step_order.push_back(st.step);
     step_totals[st.step] += seconds;
     return true;
@@ -416,7 +422,8 @@ int main(int argc, char** argv) {
     text << in.rdbuf();
   }
   Script script = Parse(text.str());
-  if (!script.batch.empty() && batches.empty()) Die("the script has a @batch section but no --batch was given");
+  if (!script.batch.empty() && batches.empty())
+    Die("the script has a @batch section but no --batch was given");
 
   // A fresh database every time: the benchmark measures a run from empty.
   if (db_path != ":memory:") {
@@ -427,7 +434,8 @@ int main(int argc, char** argv) {
   char* open_error = nullptr;
   duckdb_config config;
   duckdb_create_config(&config);
-  if (duckdb_open_ext(db_path == ":memory:" ? nullptr : db_path.c_str(), &db, config, &open_error) != DuckDBSuccess) {
+  if (duckdb_open_ext(db_path == ":memory:" ? nullptr : db_path.c_str(), &db, config, &open_error) !=
+      DuckDBSuccess) {
     Die("cannot open " + db_path + ": " + (open_error ? open_error : "?"));
   }
   duckdb_destroy_config(&config);

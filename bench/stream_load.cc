@@ -17,6 +17,7 @@
 // Every subcommand prints one JSON object on stdout and exits 0, or prints why on stderr and
 // exits 1. Only the events are generated here (not sluice_sample's files): every event is valid,
 // so that the figures are about throughput, not the dead-letter path.
+#include <httplib.h>
 #include <nats/nats.h>
 #include <unistd.h>
 
@@ -30,13 +31,11 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "sample/rng.h"
 
@@ -123,13 +122,15 @@ class OrderEvents {
     const int64_t t = o->created;
     const int day = static_cast<int>(t / 86400), rem = static_cast<int>(t % 86400);
     char buf[256];
-    int n = std::snprintf(buf, sizeof buf,
-                          "{\"order_id\":\"o%09" PRIu64 "\",\"tenant_id\":\"t%02d\",\"status\":\"%s\","
-                          "\"amount\":%" PRId64 ".%02d,\"created_at\":\"2026-01-%02dT%02d:%02d:%02dZ\","
-                          "\"seq\":%d}\n",
-                          o->id, o->tenant, kStatus[o->status], o->cents / 100,
-                          static_cast<int>(o->cents % 100), day + 1, rem / 3600, rem / 60 % 60, rem % 60,
-                          o->seq);
+    int n =
+        std::snprintf(buf, sizeof buf,
+                      "{\"order_id\":\"o%09" PRIu64
+                      "\",\"tenant_id\":\"t%02d\",\"status\":\"%s\","
+                      "\"amount\":%" PRId64
+                      ".%02d,\"created_at\":\"2026-01-%02dT%02d:%02d:%02dZ\","
+                      "\"seq\":%d}\n",
+                      o->id, o->tenant, kStatus[o->status], o->cents / 100, static_cast<int>(o->cents % 100),
+                      day + 1, rem / 3600, rem / 60 % 60, rem % 60, o->seq);
     out->append(buf, static_cast<size_t>(n));
   }
 
@@ -291,7 +292,8 @@ int Http(const Args& args) {
 std::string NatsText(natsStatus s, jsErrCode code = static_cast<jsErrCode>(0)) {
   std::string text = natsStatus_GetText(s);
   if (code != 0) text += " (JetStream error " + std::to_string(static_cast<int>(code)) + ")";
-  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0') text += ": " + std::string(last);
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last != '\0')
+    text += ": " + std::string(last);
   return text;
 }
 
@@ -357,7 +359,9 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
     acks->ok.fetch_add(1, std::memory_order_relaxed);
   } else if (acks->failed.fetch_add(1) == 0) {
     std::lock_guard<std::mutex> lock(acks->mu);
-    acks->first_error = pae == nullptr ? "no ack" : pae->ErrText != nullptr ? pae->ErrText : NatsText(pae->Err);
+    acks->first_error = pae == nullptr            ? "no ack"
+                        : pae->ErrText != nullptr ? pae->ErrText
+                                                  : NatsText(pae->Err);
   }
   natsMsg_Destroy(msg);  // the ack handler owns the message
 }
@@ -410,8 +414,8 @@ int NatsPublish(const Args& args) {
     }
   }
   if (acks.failed > 0 || unacked > 0 || acks.ok != events) {
-    Die("nats-publish: " + std::to_string(acks.ok.load()) + " of " + std::to_string(events) + " acknowledged, " +
-        std::to_string(acks.failed.load()) + " failed (first: " + acks.first_error + ")");
+    Die("nats-publish: " + std::to_string(acks.ok.load()) + " of " + std::to_string(events) +
+        " acknowledged, " + std::to_string(acks.failed.load()) + " failed (first: " + acks.first_error + ")");
   }
   Json out = {{"events", events},
               {"distinct_orders", gen.orders()},
@@ -450,7 +454,8 @@ int Wait(const Args& args) {
 
   auto stats = [&]() -> Json {
     auto r = client.Get("/v1/stats");
-    if (!r || r->status != 200) Die("GET /v1/stats failed" + (r ? ": HTTP " + std::to_string(r->status) : ""));
+    if (!r || r->status != 200)
+      Die("GET /v1/stats failed" + (r ? ": HTTP " + std::to_string(r->status) : ""));
     Json j = Json::parse(r->body, nullptr, false);
     if (j.is_discarded() || !j["sources"].contains(source)) Die("no source '" + source + "' in /v1/stats");
     return j["sources"][source];
@@ -532,21 +537,33 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "http") {
-    return Http(Args(argc, argv, {{"port", kRequired}, {"source", "orders"}, {"events", kRequired},
-                                  {"batch", "1000"}, {"connections", "8"}, {"idempotency-keys", "on"},
-                                  {"seed", "1"}, {"first-order", "1"}}));
+    return Http(Args(argc, argv,
+                     {{"port", kRequired},
+                      {"source", "orders"},
+                      {"events", kRequired},
+                      {"batch", "1000"},
+                      {"connections", "8"},
+                      {"idempotency-keys", "on"},
+                      {"seed", "1"},
+                      {"first-order", "1"}}));
   }
   if (cmd == "nats-stream") {
-    return NatsStream(Args(argc, argv, {{"url", kRequired}, {"stream", kRequired}, {"subject", kRequired},
-                                         {"delete-only", "no"}}));
+    return NatsStream(
+        Args(argc, argv,
+             {{"url", kRequired}, {"stream", kRequired}, {"subject", kRequired}, {"delete-only", "no"}}));
   }
   if (cmd == "nats-publish") {
-    return NatsPublish(Args(argc, argv, {{"url", kRequired}, {"stream", kRequired}, {"subject", kRequired},
-                                         {"events", kRequired}, {"window", "4096"}, {"seed", "1"}}));
+    return NatsPublish(Args(argc, argv,
+                            {{"url", kRequired},
+                             {"stream", kRequired},
+                             {"subject", kRequired},
+                             {"events", kRequired},
+                             {"window", "4096"},
+                             {"seed", "1"}}));
   }
   if (cmd == "wait") {
-    return Wait(Args(argc, argv, {{"port", kRequired}, {"source", "orders"}, {"rows", kRequired},
-                                  {"timeout-s", "900"}}));
+    return Wait(Args(argc, argv,
+                     {{"port", kRequired}, {"source", "orders"}, {"rows", kRequired}, {"timeout-s", "900"}}));
   }
   Usage();
   return 2;

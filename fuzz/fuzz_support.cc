@@ -2,9 +2,9 @@
 
 #include <simdjson.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 
 namespace sluice::fuzz {
 namespace {
@@ -24,8 +24,8 @@ bool ValidUtf8(std::string_view s) { return simdjson::validate_utf8(s.data(), s.
 bool SafePathValue(std::string_view v) {
   if (v.empty() || v.size() > 128 || v[0] == '.') return false;
   for (char c : v) {
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '.' || c == '-')) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-')) {
       return false;
     }
   }
@@ -39,10 +39,14 @@ std::string Where(const ColumnSpec& spec, size_t row) {
 // The value of numeric column `c` at `row` as a double, for min/max.
 double Numeric(const ColumnData& c, size_t row) {
   switch (c.type.kind) {
-    case TypeKind::kInt32: return c.i32[row];
-    case TypeKind::kInt64: return static_cast<double>(c.i64[row]);
-    case TypeKind::kDecimal: return static_cast<double>(c.i64[row]) / std::pow(10.0, c.type.scale);
-    default: return c.f64[row];
+    case TypeKind::kInt32:
+      return c.i32[row];
+    case TypeKind::kInt64:
+      return static_cast<double>(c.i64[row]);
+    case TypeKind::kDecimal:
+      return static_cast<double>(c.i64[row]) / std::pow(10.0, c.type.scale);
+    default:
+      return c.f64[row];
   }
 }
 
@@ -78,20 +82,32 @@ void CheckBatch(const Contract& contract, const DecodeOptions& options, const Re
     if (col.valid.size() != rows) Fail("column " + spec.name + ": valid.size() != rows()");
     size_t values = 0;
     switch (spec.type.kind) {
-      case TypeKind::kString: values = col.str_offsets.size() - 1; break;
-      case TypeKind::kInt64: case TypeKind::kDecimal: case TypeKind::kTimestamp:
-        values = col.i64.size(); break;
-      case TypeKind::kInt32: case TypeKind::kDate: values = col.i32.size(); break;
-      case TypeKind::kFloat: case TypeKind::kDouble: values = col.f64.size(); break;
-      case TypeKind::kBool: values = col.u8.size(); break;
+      case TypeKind::kString:
+        values = col.str_offsets.size() - 1;
+        break;
+      case TypeKind::kInt64:
+      case TypeKind::kDecimal:
+      case TypeKind::kTimestamp:
+        values = col.i64.size();
+        break;
+      case TypeKind::kInt32:
+      case TypeKind::kDate:
+        values = col.i32.size();
+        break;
+      case TypeKind::kFloat:
+      case TypeKind::kDouble:
+        values = col.f64.size();
+        break;
+      case TypeKind::kBool:
+        values = col.u8.size();
+        break;
     }
     if (values != rows) {
-      Fail("column " + spec.name + " has " + std::to_string(values) + " values for " +
-           std::to_string(rows) + " rows");
+      Fail("column " + spec.name + " has " + std::to_string(values) + " values for " + std::to_string(rows) +
+           " rows");
     }
-    if (spec.type.kind == TypeKind::kString &&
-        (col.str_offsets.empty() || col.str_offsets.front() != 0 ||
-         col.str_offsets.back() != col.str_data.size())) {
+    if (spec.type.kind == TypeKind::kString && (col.str_offsets.empty() || col.str_offsets.front() != 0 ||
+                                                col.str_offsets.back() != col.str_data.size())) {
       Fail("column " + spec.name + ": string offsets do not cover str_data");
     }
     for (size_t r = 0; r < rows; ++r) {

@@ -57,8 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ParseDate(text, &days) == ParseOutcome::kOk) {
     int64_t micros = 0;
     const std::string midnight = std::string(text) + "T00:00:00";
-    if (ParseTimestamp(midnight, &micros) != ParseOutcome::kOk ||
-        micros != int64_t{days} * 86400 * 1000000) {
+    if (ParseTimestamp(midnight, &micros) != ParseOutcome::kOk || micros != int64_t{days} * 86400 * 1000000) {
       fuzz::Fail("a date is not the timestamp of its midnight");
     }
   }
@@ -68,7 +67,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool is_integer = false;
   if (ScanJsonNumber(text, &is_integer)) {
     if (double_outcome == ParseOutcome::kBadSyntax) fuzz::Fail("a JSON number is not double syntax");
-    if (is_integer && int_outcome == ParseOutcome::kBadSyntax) fuzz::Fail("a JSON integer is not int64 syntax");
+    if (is_integer && int_outcome == ParseOutcome::kBadSyntax)
+      fuzz::Fail("a JSON integer is not int64 syntax");
   }
   return 0;
 }

@@ -10,8 +10,7 @@ namespace {
 std::string BatchValues(const std::vector<PendingBatch>& batches) {
   std::string seqs;
   for (size_t r = 0; r < batches.size(); ++r) {
-    seqs += (r ? ", (" : "(") + Literal(batches[r].batch_id) + ", " +
-            std::to_string(batches[r].seq) + ")";
+    seqs += (r ? ", (" : "(") + Literal(batches[r].batch_id) + ", " + std::to_string(batches[r].seq) + ")";
   }
   return seqs.empty() ? "(NULL, 0)" : seqs;
 }
@@ -20,16 +19,16 @@ std::string BatchValues(const std::vector<PendingBatch>& batches) {
 
 Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const std::string& table,
                                                  const std::string& source, bool all) {
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT b.batch_id, b.batch_seq, b.status = 'released' FROM meta.batches b "
-                       "WHERE b.source = " +
-                       Literal(source) + " AND b.status IN ('committed', 'released')" +
-                       (all ? std::string()
-                            : " AND NOT EXISTS (SELECT 1 FROM meta.applied a WHERE "
-                              "a.table_name = " +
-                                  Literal(table) + " AND a.batch_id = b.batch_id)") +
-                       " ORDER BY b.batch_seq"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT b.batch_id, b.batch_seq, b.status = 'released' FROM meta.batches b "
+                           "WHERE b.source = " +
+                           Literal(source) + " AND b.status IN ('committed', 'released')" +
+                           (all ? std::string()
+                                : " AND NOT EXISTS (SELECT 1 FROM meta.applied a WHERE "
+                                  "a.table_name = " +
+                                      Literal(table) + " AND a.batch_id = b.batch_id)") +
+                           " ORDER BY b.batch_seq"));
   std::vector<PendingBatch> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     out.push_back({rows.At(r, 0), rows.IntAt(r, 1), rows.At(r, 2) == "true"});
@@ -42,8 +41,8 @@ Result<std::vector<std::string>> StagingFilesOf(Catalog& catalog, const std::str
   ASSIGN_OR_RETURN(
       duck::Rows files,
       catalog.conn().Query("SELECT f.path FROM meta.files f WHERE f.source = " + Literal(source) +
-                           " AND f.batch_id IN (SELECT batch_id FROM (VALUES " +
-                           BatchValues(batches) + ") v(batch_id, seq)) ORDER BY f.path"));
+                           " AND f.batch_id IN (SELECT batch_id FROM (VALUES " + BatchValues(batches) +
+                           ") v(batch_id, seq)) ORDER BY f.path"));
   std::vector<std::string> out;
   out.reserve(files.rows.size());
   for (size_t r = 0; r < files.rows.size(); ++r) out.push_back(files.At(r, 0));
@@ -53,10 +52,9 @@ Result<std::vector<std::string>> StagingFilesOf(Catalog& catalog, const std::str
 Status RecordApplied(Catalog& catalog, const std::string& table, const std::string& source,
                      const std::vector<PendingBatch>& batches) {
   if (batches.empty()) return Status::OK();
-  return catalog.conn().Execute(
-      "INSERT INTO meta.applied SELECT " + Literal(table) + ", " + Literal(source) +
-      ", batch_id, seq, now()::TIMESTAMP FROM (VALUES " + BatchValues(batches) +
-      ") v(batch_id, seq) WHERE batch_id IS NOT NULL");
+  return catalog.conn().Execute("INSERT INTO meta.applied SELECT " + Literal(table) + ", " + Literal(source) +
+                                ", batch_id, seq, now()::TIMESTAMP FROM (VALUES " + BatchValues(batches) +
+                                ") v(batch_id, seq) WHERE batch_id IS NOT NULL");
 }
 
 Status ForgetApplied(Catalog& catalog, const std::string& table) {

@@ -1,8 +1,7 @@
 #include "catalog/catalog.h"
 
-#include "catalog/stream_ledger.h"
-
 #include "catalog/ledger.h"
+#include "catalog/stream_ledger.h"
 #include "common/memory_limit.h"
 #include "duck/database_lock.h"
 #include "duck/duck.h"
@@ -44,8 +43,8 @@ std::string StagingRows(const Contract& contract, const std::string& scan) {
                    c.type.DuckType() + ")) AS " + Ident(c.name));
     }
   }
-  return "(SELECT *" + (defaults.empty() ? "" : " REPLACE (" + defaults + ")") + " FROM (SELECT " +
-         typed + " WHERE false UNION ALL BY NAME SELECT * FROM " + scan + "))";
+  return "(SELECT *" + (defaults.empty() ? "" : " REPLACE (" + defaults + ")") + " FROM (SELECT " + typed +
+         " WHERE false UNION ALL BY NAME SELECT * FROM " + scan + "))";
 }
 
 std::string StagingPartitionColumns(const SourceSpec& source) {
@@ -119,8 +118,8 @@ CREATE TABLE IF NOT EXISTS meta.watermarks (
 
 }  // namespace
 
-Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
-                                               const CatalogOptions& options, Env* env) {
+Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const CatalogOptions& options,
+                                               Env* env) {
   std::unique_ptr<Catalog> cat(new Catalog(spec, env));
   cat->read_only_ = options.read_only;
   std::string db_path = spec.lake + "/sluice.duckdb";
@@ -134,9 +133,9 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   duck::OpenOptions duck_options = options.duck;
   int64_t duck_memory = options.memory_limit_bytes;
   if (duck_memory == 0) {
-    ASSIGN_OR_RETURN(MemoryPlan plan, PlanMemory(spec.MemoryLimit(options.read_only ? MemoryUse::kQuery
-                                                                                    : MemoryUse::kPipeline),
-                                                 0));
+    ASSIGN_OR_RETURN(
+        MemoryPlan plan,
+        PlanMemory(spec.MemoryLimit(options.read_only ? MemoryUse::kQuery : MemoryUse::kPipeline), 0));
     duck_memory = plan.duckdb;
   }
   duck_options.memory_limit = std::to_string(duck_memory) + "B";
@@ -153,8 +152,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
       holder = duck::DatabaseLockHolder(db_path, /*for_write=*/!options.read_only);
     }
     if (holder) {
-      return Status::Unavailable("the lake " + spec.lake +
-                                 " is in use by another sluice process (pid " +
+      return Status::Unavailable("the lake " + spec.lake + " is in use by another sluice process (pid " +
                                  std::to_string(*holder) + ")");
     }
     return st.WithContext("opening " + db_path);
@@ -171,9 +169,10 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec,
   for (const auto& source : spec.sources) RETURN_IF_ERROR(cat->RefreshStagingView(source));
   if (options.read_only) {
     // User SQL may read the lake and nothing else, and may not change settings back.
-    RETURN_IF_ERROR(cat->conn_->Execute(
-        "SET allowed_directories = [" + Literal(spec.lake + "/") + "];"
-        "SET enable_external_access = false; SET lock_configuration = true;"));
+    RETURN_IF_ERROR(
+        cat->conn_->Execute("SET allowed_directories = [" + Literal(spec.lake + "/") +
+                            "];"
+                            "SET enable_external_access = false; SET lock_configuration = true;"));
   }
   return cat;
 }
@@ -206,22 +205,30 @@ Status Catalog::CreateDlqIdentity() {
       " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));
   for (const auto& source : spec_.sources) {
     const std::string t = "dlq." + Ident(source.name);
-    RETURN_IF_ERROR(conn_->Execute(
-        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS dlq_id BIGINT;"
-        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS status VARCHAR;"
-        "ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS redriven_batch VARCHAR"));
+    RETURN_IF_ERROR(conn_->Execute("ALTER TABLE " + t +
+                                   " ADD COLUMN IF NOT EXISTS dlq_id BIGINT;"
+                                   "ALTER TABLE " +
+                                   t +
+                                   " ADD COLUMN IF NOT EXISTS status VARCHAR;"
+                                   "ALTER TABLE " +
+                                   t + " ADD COLUMN IF NOT EXISTS redriven_batch VARCHAR"));
     ASSIGN_OR_RETURN(int64_t unnumbered,
                      conn_->QueryInt("SELECT count(*) FROM " + t + " WHERE dlq_id IS NULL"));
     if (unnumbered == 0) continue;
-    RETURN_IF_ERROR(conn_->Execute(
-        "BEGIN TRANSACTION;"
-        "UPDATE " + t + " SET dlq_id = n.id, status = coalesce(" + t + ".status, 'open') FROM ("
-        "  SELECT rowid AS rid, (SELECT value FROM meta.counters WHERE name = 'dlq_id') +"
-        "    row_number() OVER (ORDER BY batch_id, line, rowid) AS id"
-        "  FROM " + t + " WHERE dlq_id IS NULL) n WHERE " + t + ".rowid = n.rid;"
-        "UPDATE meta.counters SET value = value + " + std::to_string(unnumbered) +
-        " WHERE name = 'dlq_id';"
-        "COMMIT"));
+    RETURN_IF_ERROR(
+        conn_->Execute("BEGIN TRANSACTION;"
+                       "UPDATE " +
+                       t + " SET dlq_id = n.id, status = coalesce(" + t +
+                       ".status, 'open') FROM ("
+                       "  SELECT rowid AS rid, (SELECT value FROM meta.counters WHERE name = 'dlq_id') +"
+                       "    row_number() OVER (ORDER BY batch_id, line, rowid) AS id"
+                       "  FROM " +
+                       t + " WHERE dlq_id IS NULL) n WHERE " + t +
+                       ".rowid = n.rid;"
+                       "UPDATE meta.counters SET value = value + " +
+                       std::to_string(unnumbered) +
+                       " WHERE name = 'dlq_id';"
+                       "COMMIT"));
   }
   return Status::OK();
 }
@@ -235,7 +242,8 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
   ASSIGN_OR_RETURN(duck::Rows files,
                    conn_->Query("SELECT path, tmp_path, day IS NOT NULL OR tenant IS NOT NULL "
                                 "FROM meta.files WHERE source = " +
-                                Literal(source.name) + " AND batch_id NOT IN (SELECT batch_id "
+                                Literal(source.name) +
+                                " AND batch_id NOT IN (SELECT batch_id "
                                 "FROM meta.batches WHERE status = 'dropped' AND source = " +
                                 Literal(source.name) + ") ORDER BY path"));
   std::string view = "CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS ";
@@ -276,14 +284,15 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
     if (!source.partition_by.tenant.empty()) {
       hive += std::string(source.partition_by.day.empty() ? "" : ", ") + "'tenant': VARCHAR";
     }
-    select = "SELECT * FROM " + StagingRows(source.contract, "read_parquet([" + partitioned +
-                                                                 "], " + hive + "}, union_by_name = true)");
+    select = "SELECT * FROM " + StagingRows(source.contract, "read_parquet([" + partitioned + "], " + hive +
+                                                                 "}, union_by_name = true)");
   }
   if (!mixed.empty()) {
-    select += (select.empty() ? "" : " UNION ALL BY NAME ") + ("SELECT *" + StagingPartitionColumns(source) +
-              " FROM " + StagingRows(source.contract, "read_parquet([" + mixed +
-                                                          "], hive_partitioning = false, "
-                                                          "union_by_name = true)"));
+    select += (select.empty() ? "" : " UNION ALL BY NAME ") +
+              ("SELECT *" + StagingPartitionColumns(source) + " FROM " +
+               StagingRows(source.contract, "read_parquet([" + mixed +
+                                                "], hive_partitioning = false, "
+                                                "union_by_name = true)"));
   }
   return conn_->Execute(view + select);
 }

@@ -18,8 +18,7 @@ Status LoadIds(duck::Connection& conn, const std::string& table, const std::vect
   const size_t cap = duck::ChunkAppender::Capacity();
   for (size_t begin = 0; begin < ids.size(); begin += cap) {
     const size_t n = std::min(cap, ids.size() - begin);
-    std::copy_n(ids.begin() + static_cast<std::ptrdiff_t>(begin), n,
-                static_cast<int64_t*>(app->Data(0)));
+    std::copy_n(ids.begin() + static_cast<std::ptrdiff_t>(begin), n, static_cast<int64_t*>(app->Data(0)));
     RETURN_IF_ERROR(app->FlushChunk(n));
   }
   return app->Close();
@@ -30,9 +29,8 @@ Status LoadUpdates(duck::Connection& conn, const std::vector<DeadLetterUpdate>& 
   RETURN_IF_ERROR(
       conn.Execute("CREATE OR REPLACE TEMP TABLE dlq_failed (dlq_id BIGINT, reason VARCHAR,"
                    " column_name VARCHAR, message VARCHAR)"));
-  ASSIGN_OR_RETURN(auto app,
-                   duck::ChunkAppender::Create(conn, "main", "dlq_failed",
-                                               {"BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"}));
+  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(conn, "main", "dlq_failed",
+                                                         {"BIGINT", "VARCHAR", "VARCHAR", "VARCHAR"}));
   const size_t cap = duck::ChunkAppender::Capacity();
   for (size_t begin = 0; begin < updates.size(); begin += cap) {
     const size_t n = std::min(cap, updates.size() - begin);
@@ -60,8 +58,7 @@ std::optional<int64_t> OptInt(const duck::Rows& rows, size_t r, size_t c) {
 
 std::string DlqName(const std::string& source) { return "dlq." + source; }
 
-Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog,
-                                                   const std::vector<std::string>& sources,
+Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog, const std::vector<std::string>& sources,
                                                    const DeadLetterFilter& filter) {
   std::vector<DeadLetterRow> out;
   if (sources.empty()) return out;
@@ -78,22 +75,20 @@ Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog,
            " correlation_id, CAST(ingested_at AS VARCHAR) FROM " +
            DlqTable(s) + " WHERE " + where;
   }
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT * FROM (" + sql + ") ORDER BY dlq_id"));
+  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query("SELECT * FROM (" + sql + ") ORDER BY dlq_id"));
   out.reserve(rows.rows.size());
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     auto& x = rows.rows[r];
-    out.push_back({OptInt(rows, r, 0), rows.At(r, 1), rows.At(r, 2), OptInt(rows, r, 3),
-                   rows.At(r, 4), x[5], x[6], x[7], x[8], x[9], x[10], x[11]});
+    out.push_back({OptInt(rows, r, 0), rows.At(r, 1), rows.At(r, 2), OptInt(rows, r, 3), rows.At(r, 4), x[5],
+                   x[6], x[7], x[8], x[9], x[10], x[11]});
   }
   return out;
 }
 
 Result<DeadLetterCounts> CountDeadLetters(Catalog& catalog, const std::string& source) {
-  ASSIGN_OR_RETURN(
-      duck::Rows r,
-      catalog.conn().Query("SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM " +
-                           DlqTable(source)));
+  ASSIGN_OR_RETURN(duck::Rows r,
+                   catalog.conn().Query("SELECT count(*), count(*) FILTER (WHERE status = 'open') FROM " +
+                                        DlqTable(source)));
   return DeadLetterCounts{r.IntAt(0, 0), r.IntAt(0, 1)};
 }
 
@@ -101,10 +96,9 @@ Result<std::vector<DeadLetterOrigin>> DeadLetterOrigins(Catalog& catalog, const 
                                                         const std::vector<int64_t>& ids) {
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(LoadIds(conn, "dlq_ids", ids));
-  ASSIGN_OR_RETURN(
-      duck::Rows rows,
-      conn.Query("SELECT DISTINCT d.batch_id, d.dlq_id FROM " + DlqTable(source) +
-                 " d WHERE d.dlq_id IN (SELECT dlq_id FROM dlq_ids) ORDER BY d.dlq_id"));
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   conn.Query("SELECT DISTINCT d.batch_id, d.dlq_id FROM " + DlqTable(source) +
+                              " d WHERE d.dlq_id IN (SELECT dlq_id FROM dlq_ids) ORDER BY d.dlq_id"));
   std::vector<DeadLetterOrigin> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) out.push_back({rows.IntAt(r, 1), rows.At(r, 0)});
   return out;
@@ -117,8 +111,7 @@ Status MarkRedriven(Catalog& catalog, const std::string& source, const std::stri
   RETURN_IF_ERROR(LoadIds(conn, "dlq_ids", redriven));
   RETURN_IF_ERROR(LoadUpdates(conn, still_failing));
   const std::string t = DlqTable(source);
-  return conn.Execute("UPDATE " + t +
-                      " SET status = 'redriven', redriven_batch = " + Literal(batch_id) +
+  return conn.Execute("UPDATE " + t + " SET status = 'redriven', redriven_batch = " + Literal(batch_id) +
                       " WHERE dlq_id IN (SELECT dlq_id FROM dlq_ids);"
                       "UPDATE " +
                       t +
@@ -126,8 +119,7 @@ Status MarkRedriven(Catalog& catalog, const std::string& source, const std::stri
                       " message = f.message FROM dlq_failed f WHERE d.dlq_id = f.dlq_id");
 }
 
-Result<int64_t> DeleteDeadLettersBefore(Catalog& catalog, const std::string& source,
-                                        int64_t cutoff_us) {
+Result<int64_t> DeleteDeadLettersBefore(Catalog& catalog, const std::string& source, int64_t cutoff_us) {
   const std::string t = DlqTable(source);
   const std::string expired =
       " WHERE ingested_at < make_timestamp(" + std::to_string(cutoff_us) + "::BIGINT)";

@@ -42,8 +42,7 @@ struct DeadLetterFilter {
 };
 
 // The rows of `sources`' DLQ tables matching `filter`, ordered by dlq_id.
-Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog,
-                                                   const std::vector<std::string>& sources,
+Result<std::vector<DeadLetterRow>> ListDeadLetters(Catalog& catalog, const std::vector<std::string>& sources,
                                                    const DeadLetterFilter& filter);
 
 struct DeadLetterCounts {
@@ -71,12 +70,10 @@ struct DeadLetterUpdate {
 // A redrive's outcome: rows `redriven` (dlq_ids of `source`) are marked 'redriven' by batch
 // `batch_id`; rows `still_failing` keep status 'open' with their new reason, column, message.
 Status MarkRedriven(Catalog& catalog, const std::string& source, const std::string& batch_id,
-                    const std::vector<int64_t>& redriven,
-                    const std::vector<DeadLetterUpdate>& still_failing);
+                    const std::vector<int64_t>& redriven, const std::vector<DeadLetterUpdate>& still_failing);
 
 // Deletes `source`'s rows ingested before `cutoff_us` (UTC micros), whatever their status;
 // returns how many.
-Result<int64_t> DeleteDeadLettersBefore(Catalog& catalog, const std::string& source,
-                                        int64_t cutoff_us);
+Result<int64_t> DeleteDeadLettersBefore(Catalog& catalog, const std::string& source, int64_t cutoff_us);
 
 }  // namespace sluice

@@ -12,9 +12,7 @@ using duck::Literal;
 
 namespace {
 
-std::string Timestamp(int64_t micros) {
-  return "make_timestamp(" + std::to_string(micros) + "::BIGINT)";
-}
+std::string Timestamp(int64_t micros) { return "make_timestamp(" + std::to_string(micros) + "::BIGINT)"; }
 
 constexpr const char* kBatchColumns =
     "source, batch_id, batch_seq, content_hash, file, rows_read, rows_staged, rows_dead, status, "
@@ -45,9 +43,8 @@ std::vector<BatchRecord> ToRecords(const duck::Rows& rows) {
 
 Result<std::optional<BatchRecord>> FindOne(Catalog& catalog, const std::string& where) {
   ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(std::string("SELECT ") + kBatchColumns +
-                                        " FROM meta.batches WHERE " + where +
-                                        " ORDER BY batch_seq LIMIT 1"));
+                   catalog.conn().Query(std::string("SELECT ") + kBatchColumns + " FROM meta.batches WHERE " +
+                                        where + " ORDER BY batch_seq LIMIT 1"));
   auto records = ToRecords(rows);
   if (records.empty()) return std::optional<BatchRecord>();
   return std::optional<BatchRecord>(std::move(records[0]));
@@ -58,8 +55,8 @@ Result<std::optional<BatchRecord>> FindOne(Catalog& catalog, const std::string& 
 bool IsValidBatchId(const std::string& id) {
   if (id.empty() || id.size() > 128 || id[0] == '.') return false;
   for (char c : id) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -72,8 +69,7 @@ Result<std::optional<BatchRecord>> FindBatch(Catalog& catalog, const std::string
 
 Result<std::optional<BatchRecord>> FindBatchByHash(Catalog& catalog, const std::string& source,
                                                    const std::string& content_hash) {
-  return FindOne(catalog,
-                 "source = " + Literal(source) + " AND content_hash = " + Literal(content_hash));
+  return FindOne(catalog, "source = " + Literal(source) + " AND content_hash = " + Literal(content_hash));
 }
 
 Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog) {
@@ -98,9 +94,8 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
         "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
         "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
         "stage_ms, parent_batches, csv_header, rows_late, schema_version) VALUES (" +
-        Literal(record.source) + ", " +
-        Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) + ", " +
-        Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
+        Literal(record.source) + ", " + Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) +
+        ", " + Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
         std::to_string(record.rows_dead) + ", " + Literal(record.status) + ", " +
         Literal(record.correlation_id) + ", " + Timestamp(record.started_at) + ", " +
@@ -116,11 +111,10 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
       std::string values;
       for (const auto& f : files) {
         if (!values.empty()) values += ", ";
-        values += "(" + Literal(record.source) + ", " + Literal(record.batch_id) + ", " +
-                  Literal(f.path) + ", " + Literal(f.tmp_path) + ", " +
-                  (f.day.empty() ? "NULL" : "DATE " + Literal(f.day)) + ", " +
-                  (f.tenant.empty() ? "NULL" : Literal(f.tenant)) + ", " +
-                  std::to_string(f.rows) + ")";
+        values += "(" + Literal(record.source) + ", " + Literal(record.batch_id) + ", " + Literal(f.path) +
+                  ", " + Literal(f.tmp_path) + ", " + (f.day.empty() ? "NULL" : "DATE " + Literal(f.day)) +
+                  ", " + (f.tenant.empty() ? "NULL" : Literal(f.tenant)) + ", " + std::to_string(f.rows) +
+                  ")";
       }
       RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.files VALUES " + values));
     }
@@ -131,9 +125,11 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
           " (batch_id, line, reason, column_name, message, raw, correlation_id, ingested_at,"
           " dlq_id, status) SELECT d.batch_id, d.line, d.reason, d.column_name, d.message, d.raw,"
           " d.correlation_id, d.ingested_at, (SELECT value FROM meta.counters WHERE name = "
-          "'dlq_id') + row_number() OVER (ORDER BY d.line), 'open' FROM " + dlq_table + " d;"
-          "UPDATE meta.counters SET value = value + (SELECT count(*) FROM " + dlq_table +
-          ") WHERE name = 'dlq_id'"));
+          "'dlq_id') + row_number() OVER (ORDER BY d.line), 'open' FROM " +
+          dlq_table +
+          " d;"
+          "UPDATE meta.counters SET value = value + (SELECT count(*) FROM " +
+          dlq_table + ") WHERE name = 'dlq_id'"));
     }
     if (in_transaction) RETURN_IF_ERROR(in_transaction());
     return Status::OK();
@@ -179,14 +175,12 @@ Status RecoverStaging(Catalog& catalog) {
         // Committed: roll forward the renames the crash interrupted.
         ASSIGN_OR_RETURN(duck::Rows files,
                          catalog.conn().Query("SELECT tmp_path, path FROM meta.files WHERE source = " +
-                                              Literal(source.name) + " AND batch_id = " +
-                                              Literal(batch_id)));
+                                              Literal(source.name) + " AND batch_id = " + Literal(batch_id)));
         for (size_t r = 0; r < files.rows.size(); ++r) {
           std::string from = lake + "/" + files.At(r, 0), to = lake + "/" + files.At(r, 1);
           if (env->Exists(to)) continue;
           if (!env->Exists(from)) {
-            return Status::Corruption("staging file of committed batch " + batch_id +
-                                      " is missing: " + to);
+            return Status::Corruption("staging file of committed batch " + batch_id + " is missing: " + to);
           }
           RETURN_IF_ERROR(env->CreateDirs(fs::path(to).parent_path().string()));
           RETURN_IF_ERROR(env->Rename(from, to));

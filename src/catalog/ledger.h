@@ -72,8 +72,7 @@ std::string StagingTmpDir(const std::string& source, const std::string& batch_id
 // `in_transaction`, when given, runs inside the same transaction after the inserts (a redrive
 // marks its DLQ rows there); its error rolls everything back.
 Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
-                   const std::string& dlq_table,
-                   const std::function<Status()>& in_transaction = {});
+                   const std::string& dlq_table, const std::function<Status()>& in_transaction = {});
 
 // Run at open: for each leftover temp directory, finishes the renames of a committed batch or
 // deletes the files of an uncommitted one. Corruption when a committed file is missing entirely.

@@ -14,19 +14,18 @@ std::string BatchWhere(const std::string& source, const std::string& batch_id) {
 // `where` over b, in commit order.
 Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::string& join,
                                                 const std::string& where) {
-  ASSIGN_OR_RETURN(
-      duck::Rows r,
-      catalog.conn().Query(
-          "SELECT b.source, b.batch_id, b.batch_seq, b.status, b.rows_read, b.rows_staged, "
-          "b.rows_dead, "
-          "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
-          "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
-          "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b " +
-          join +
-          " (SELECT * FROM "
-          "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
-          "quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = b.batch_id" +
-          where + " ORDER BY b.batch_seq"));
+  ASSIGN_OR_RETURN(duck::Rows r,
+                   catalog.conn().Query(
+                       "SELECT b.source, b.batch_id, b.batch_seq, b.status, b.rows_read, b.rows_staged, "
+                       "b.rows_dead, "
+                       "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
+                       "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
+                       "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b " +
+                       join +
+                       " (SELECT * FROM "
+                       "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
+                       "quarantined_at DESC) = 1) q ON q.source = b.source AND q.batch_id = b.batch_id" +
+                       where + " ORDER BY b.batch_seq"));
   std::vector<BatchListing> out;
   for (size_t i = 0; i < r.rows.size(); ++i) {
     BatchListing b;
@@ -40,8 +39,8 @@ Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::str
     b.committed_at = r.At(i, 7);
     b.file = r.rows[i][14];
     if (r.rows[i][8]) {
-      b.quarantine = QuarantineRecord{r.At(i, 8),  r.At(i, 9),    r.rows[i][10],
-                                      r.At(i, 11), r.rows[i][12], r.rows[i][13]};
+      b.quarantine =
+          QuarantineRecord{r.At(i, 8), r.At(i, 9), r.rows[i][10], r.At(i, 11), r.rows[i][12], r.rows[i][13]};
     }
     out.push_back(std::move(b));
   }
@@ -59,20 +58,18 @@ Status RecordQuarantine(Catalog& catalog, const QuarantineEntry& e) {
       ";"
       "INSERT INTO meta.quarantine (source, batch_id, table_name, tests, failures, sample, "
       "run_started_at, quarantined_at) VALUES (" +
-      Literal(e.source) + ", " + Literal(e.batch_id) + ", " + Literal(e.table) + ", " +
-      Literal(e.tests) + ", " + Literal(e.failures) + ", " +
-      (e.sample.empty() ? std::string("NULL") : Literal(e.sample)) + ", " + run +
-      ", now()::TIMESTAMP)");
+      Literal(e.source) + ", " + Literal(e.batch_id) + ", " + Literal(e.table) + ", " + Literal(e.tests) +
+      ", " + Literal(e.failures) + ", " + (e.sample.empty() ? std::string("NULL") : Literal(e.sample)) +
+      ", " + run + ", now()::TIMESTAMP)");
 }
 
-Result<std::vector<BatchRef>> FindBatchesNamed(Catalog& catalog,
-                                               const std::optional<std::string>& source,
+Result<std::vector<BatchRef>> FindBatchesNamed(Catalog& catalog, const std::optional<std::string>& source,
                                                const std::string& batch_id) {
   std::string where = "batch_id = " + Literal(batch_id);
   if (source) where = "source = " + Literal(*source) + " AND " + where;
   ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT source, batch_id, status FROM meta.batches WHERE " +
-                                        where + " ORDER BY source"));
+                   catalog.conn().Query("SELECT source, batch_id, status FROM meta.batches WHERE " + where +
+                                        " ORDER BY source"));
   std::vector<BatchRef> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     out.push_back({rows.At(r, 0), rows.At(r, 1), rows.At(r, 2)});
@@ -80,14 +77,14 @@ Result<std::vector<BatchRef>> FindBatchesNamed(Catalog& catalog,
   return out;
 }
 
-Status RecordQuarantineExit(Catalog& catalog, const std::string& source,
-                            const std::string& batch_id, QuarantineExit exit) {
+Status RecordQuarantineExit(Catalog& catalog, const std::string& source, const std::string& batch_id,
+                            QuarantineExit exit) {
   const bool released = exit == QuarantineExit::kReleased;
   const std::string where = BatchWhere(source, batch_id);
   return catalog.conn().Execute(
-      std::string("UPDATE meta.batches SET status = ") + (released ? "'released'" : "'dropped'") +
-      where + ";UPDATE meta.quarantine SET " + (released ? "released_at" : "dropped_at") +
-      " = now()::TIMESTAMP" + where + " AND released_at IS NULL AND dropped_at IS NULL");
+      std::string("UPDATE meta.batches SET status = ") + (released ? "'released'" : "'dropped'") + where +
+      ";UPDATE meta.quarantine SET " + (released ? "released_at" : "dropped_at") + " = now()::TIMESTAMP" +
+      where + " AND released_at IS NULL AND dropped_at IS NULL");
 }
 
 Result<bool> GateTablesExist(Catalog& catalog) {
@@ -98,8 +95,8 @@ Result<bool> GateTablesExist(Catalog& catalog) {
   return have >= 2;
 }
 
-Result<std::vector<BatchListing>> ListBatchesWithQuarantine(
-    Catalog& catalog, const std::optional<std::string>& status) {
+Result<std::vector<BatchListing>> ListBatchesWithQuarantine(Catalog& catalog,
+                                                            const std::optional<std::string>& status) {
   return QueryListings(catalog, "LEFT JOIN",
                        status ? " WHERE b.status = " + Literal(*status) : std::string());
 }

@@ -39,15 +39,14 @@ struct QuarantineEntry {
 Status RecordQuarantine(Catalog& catalog, const QuarantineEntry& entry);
 
 // The ledger's batches with id `batch_id` (of `source` only, when given), ordered by source.
-Result<std::vector<BatchRef>> FindBatchesNamed(Catalog& catalog,
-                                               const std::optional<std::string>& source,
+Result<std::vector<BatchRef>> FindBatchesNamed(Catalog& catalog, const std::optional<std::string>& source,
                                                const std::string& batch_id);
 
 enum class QuarantineExit { kReleased, kDropped };
 // Sets the batch's status to released | dropped and stamps released_at | dropped_at (now) on
 // its open quarantine record. Does not check the current status.
-Status RecordQuarantineExit(Catalog& catalog, const std::string& source,
-                            const std::string& batch_id, QuarantineExit exit);
+Status RecordQuarantineExit(Catalog& catalog, const std::string& source, const std::string& batch_id,
+                            QuarantineExit exit);
 
 // True when the lake has the tables of quality gates (meta.test_results, meta.quarantine); a
 // lake written before them, opened read-only, has not.
@@ -78,8 +77,8 @@ struct BatchListing {
 };
 
 // Every batch (with status `status` only, when given), in commit order.
-Result<std::vector<BatchListing>> ListBatchesWithQuarantine(
-    Catalog& catalog, const std::optional<std::string>& status);
+Result<std::vector<BatchListing>> ListBatchesWithQuarantine(Catalog& catalog,
+                                                            const std::optional<std::string>& status);
 // The batches now quarantined, in commit order, each with its latest quarantine record.
 Result<std::vector<BatchListing>> QuarantinedBatches(Catalog& catalog);
 

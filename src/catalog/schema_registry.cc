@@ -1,7 +1,6 @@
 #include "catalog/schema_registry.h"
 
 #include <algorithm>
-
 #include <nlohmann/json.hpp>
 
 #include "common/hash.h"
@@ -94,13 +93,12 @@ Result<Contract> ContractFromJson(const std::string& name, const std::string& co
     }
     if (!checks_json.empty()) {
       for (const auto& j : Json::parse(checks_json)) {
-        c.checks.push_back(ContractCheck{j.at("name").get<std::string>(),
-                                         j.at("expr").get<std::string>(), 0});
+        c.checks.push_back(
+            ContractCheck{j.at("name").get<std::string>(), j.at("expr").get<std::string>(), 0});
       }
     }
   } catch (const std::exception& e) {
-    return Status::Corruption(std::string("meta.schemas: bad contract JSON for ") + name + ": " +
-                              e.what());
+    return Status::Corruption(std::string("meta.schemas: bad contract JSON for ") + name + ": " + e.what());
   }
   return c;
 }
@@ -124,20 +122,19 @@ Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::st
   return out;
 }
 
-Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source,
-                                     const Contract& contract) {
+Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source, const Contract& contract) {
   auto& conn = catalog.conn();
   ASSIGN_OR_RETURN(int64_t latest, conn.QueryInt("SELECT coalesce(max(version), 0) FROM meta.schemas "
-                                                 "WHERE source = " + Literal(source)));
+                                                 "WHERE source = " +
+                                                 Literal(source)));
   const std::string fingerprint = SchemaFingerprint(contract);
-  RETURN_IF_ERROR(conn.Execute(
-      "INSERT INTO meta.schemas VALUES (" + Literal(source) + ", " + std::to_string(latest + 1) +
-      ", " + Literal(fingerprint) + ", " + Literal(ColumnsToJson(contract)) + ", " +
-      Literal(ChecksToJson(contract)) + ", " + Literal(contract.compatibility) +
-      ", now()::TIMESTAMP)"));
-  RETURN_IF_ERROR(conn.Execute("UPDATE meta.schema_acceptances SET version = " +
-                               std::to_string(latest + 1) + " WHERE version IS NULL AND source = " +
-                               Literal(source) + " AND fingerprint = " + Literal(fingerprint)));
+  RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.schemas VALUES (" + Literal(source) + ", " +
+                               std::to_string(latest + 1) + ", " + Literal(fingerprint) + ", " +
+                               Literal(ColumnsToJson(contract)) + ", " + Literal(ChecksToJson(contract)) +
+                               ", " + Literal(contract.compatibility) + ", now()::TIMESTAMP)"));
+  RETURN_IF_ERROR(conn.Execute("UPDATE meta.schema_acceptances SET version = " + std::to_string(latest + 1) +
+                               " WHERE version IS NULL AND source = " + Literal(source) +
+                               " AND fingerprint = " + Literal(fingerprint)));
   ASSIGN_OR_RETURN(auto v, LatestSchema(catalog, source));
   if (!v) return Status::Corruption("meta.schemas: the version just registered is missing");
   return *v;
@@ -148,11 +145,11 @@ namespace {
 // Whether meta.<table> (and `column` of it, when given) exists: a read-only open of a lake
 // written by an older sluice has not been migrated.
 Result<bool> MetaHas(Catalog& catalog, const std::string& table, const std::string& column) {
-  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
-                                  "SELECT count(*) FROM duckdb_columns() WHERE database_name = "
-                                  "'lake' AND schema_name = 'meta' AND table_name = " +
-                                  Literal(table) +
-                                  (column.empty() ? "" : " AND column_name = " + Literal(column))));
+  ASSIGN_OR_RETURN(int64_t n,
+                   catalog.conn().QueryInt("SELECT count(*) FROM duckdb_columns() WHERE database_name = "
+                                           "'lake' AND schema_name = 'meta' AND table_name = " +
+                                           Literal(table) +
+                                           (column.empty() ? "" : " AND column_name = " + Literal(column))));
   return n > 0;
 }
 
@@ -164,8 +161,7 @@ Result<RetainedVersions> RetainedStagingVersions(Catalog& catalog, const std::st
       duck::Rows rows,
       catalog.conn().Query(
           std::string("SELECT ") + (recorded ? "coalesce(b.schema_version, 0)" : "0") +
-          ", count(*) FROM meta.batches b WHERE b.status <> 'dropped' AND b.source = " +
-          Literal(source) +
+          ", count(*) FROM meta.batches b WHERE b.status <> 'dropped' AND b.source = " + Literal(source) +
           " AND EXISTS (SELECT 1 FROM meta.files f WHERE f.source = b.source AND "
           "f.batch_id = b.batch_id) GROUP BY ALL"));
   RetainedVersions out;
@@ -175,9 +171,9 @@ Result<RetainedVersions> RetainedStagingVersions(Catalog& catalog, const std::st
 
 Status RecordAcceptance(Catalog& catalog, const std::string& source, const std::string& fingerprint,
                         const std::string& column, const std::string& rule) {
-  return catalog.conn().Execute(
-      "INSERT INTO meta.schema_acceptances VALUES (" + Literal(source) + ", " + Literal(column) +
-      ", " + Literal(rule) + ", " + Literal(fingerprint) + ", NULL, now()::TIMESTAMP)");
+  return catalog.conn().Execute("INSERT INTO meta.schema_acceptances VALUES (" + Literal(source) + ", " +
+                                Literal(column) + ", " + Literal(rule) + ", " + Literal(fingerprint) +
+                                ", NULL, now()::TIMESTAMP)");
 }
 
 Result<std::vector<Acceptance>> FindAcceptances(Catalog& catalog, const std::string& source,
@@ -186,11 +182,10 @@ Result<std::vector<Acceptance>> FindAcceptances(Catalog& catalog, const std::str
   ASSIGN_OR_RETURN(bool exists, MetaHas(catalog, "schema_acceptances", ""));
   if (!exists) return out;
   ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT column_name, rule, coalesce(version, 0) FROM "
-                       "meta.schema_acceptances WHERE source = " + Literal(source) +
-                       " AND (version IS NOT NULL OR fingerprint = " + Literal(fingerprint) +
-                       ") ORDER BY accepted_at"));
+                   catalog.conn().Query("SELECT column_name, rule, coalesce(version, 0) FROM "
+                                        "meta.schema_acceptances WHERE source = " +
+                                        Literal(source) + " AND (version IS NOT NULL OR fingerprint = " +
+                                        Literal(fingerprint) + ") ORDER BY accepted_at"));
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     out.push_back(Acceptance{rows.At(r, 0), rows.At(r, 1), rows.IntAt(r, 2)});
   }

@@ -50,8 +50,7 @@ Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::st
 // Registers `contract` as the next version of `source` and returns it; pending acceptances for
 // its fingerprint get its version. Does not check compatibility (see CheckAgainstHistory); call
 // inside the caller's transaction.
-Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source,
-                                     const Contract& contract);
+Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source, const Contract& contract);
 
 // Retained staging data of `source` by the contract version it was written under: batches not
 // dropped that have staging files in meta.files, counted per meta.batches.schema_version (0 for

@@ -7,26 +7,24 @@ using duck::Literal;
 
 namespace {
 
-std::string Timestamp(int64_t micros) {
-  return "make_timestamp(" + std::to_string(micros) + "::BIGINT)";
-}
+std::string Timestamp(int64_t micros) { return "make_timestamp(" + std::to_string(micros) + "::BIGINT)"; }
 
 // A lake opened read-only is not migrated: one from before positions and resets were recorded
 // lacks their tables.
 Result<bool> HasMetaTable(Catalog& catalog, const std::string& table) {
-  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
-                                  "SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-                                  "current_database() AND schema_name = 'meta' AND table_name = " +
-                                  Literal(table)));
+  ASSIGN_OR_RETURN(int64_t n,
+                   catalog.conn().QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                                           "current_database() AND schema_name = 'meta' AND table_name = " +
+                                           Literal(table)));
   return n > 0;
 }
 
 }  // namespace
 
 Result<uint64_t> LastCommittedSeq(Catalog& catalog, const std::string& source) {
-  ASSIGN_OR_RETURN(int64_t seq,
-                   catalog.conn().QueryInt("SELECT coalesce(max(last_seq), 0) FROM "
-                                           "meta.stream_offsets WHERE source = " + Literal(source)));
+  ASSIGN_OR_RETURN(int64_t seq, catalog.conn().QueryInt("SELECT coalesce(max(last_seq), 0) FROM "
+                                                        "meta.stream_offsets WHERE source = " +
+                                                        Literal(source)));
   return static_cast<uint64_t>(seq);
 }
 
@@ -36,14 +34,18 @@ Status RecordStreamRange(Catalog& catalog, const std::string& source, const std:
       range.stream_created != 0 ? std::to_string(range.stream_created) : std::string("NULL");
   return catalog.conn().Execute(
       "INSERT INTO meta.stream_offsets (source, batch_id, stream, first_seq, last_seq, messages,"
-      " redelivered, committed_at, stream_created) VALUES (" + Literal(source) + ", " +
-      Literal(batch_id) + ", " + Literal(range.stream) + ", " + std::to_string(range.first_seq) +
-      ", " + std::to_string(range.last_seq) + ", " + std::to_string(range.messages) + ", " +
-      std::to_string(range.redelivered) + ", now()::TIMESTAMP, " + created + ");"
-      "DELETE FROM meta.stream_positions WHERE source = " + Literal(source) +
-      " AND stream = " + Literal(range.stream) + ";"
-      "INSERT INTO meta.stream_positions VALUES (" + Literal(source) + ", " + Literal(range.stream) +
-      ", " + created + ", " + std::to_string(range.last_seq) + ", now()::TIMESTAMP)");
+      " redelivered, committed_at, stream_created) VALUES (" +
+      Literal(source) + ", " + Literal(batch_id) + ", " + Literal(range.stream) + ", " +
+      std::to_string(range.first_seq) + ", " + std::to_string(range.last_seq) + ", " +
+      std::to_string(range.messages) + ", " + std::to_string(range.redelivered) + ", now()::TIMESTAMP, " +
+      created +
+      ");"
+      "DELETE FROM meta.stream_positions WHERE source = " +
+      Literal(source) + " AND stream = " + Literal(range.stream) +
+      ";"
+      "INSERT INTO meta.stream_positions VALUES (" +
+      Literal(source) + ", " + Literal(range.stream) + ", " + created + ", " +
+      std::to_string(range.last_seq) + ", now()::TIMESTAMP)");
 }
 
 Result<std::vector<StreamPosition>> CommittedPositions(Catalog& catalog, const std::string& source) {
@@ -53,18 +55,18 @@ Result<std::vector<StreamPosition>> CommittedPositions(Catalog& catalog, const s
                : "(SELECT source, stream, NULL AS stream_created, max(last_seq) AS last_seq FROM "
                  "meta.stream_offsets GROUP BY source, stream)";
   ASSIGN_OR_RETURN(bool resets, HasMetaTable(catalog, "stream_resets"));
-  const std::string count =
-      resets ? "(SELECT count(*) FROM meta.stream_resets r WHERE r.source = p.source AND "
-               "r.stream = p.stream)"
-             : "0";
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT stream, coalesce(stream_created, 0), last_seq, " +
-                                        count + " FROM " + table + " p WHERE source = " +
-                                        Literal(source) + " ORDER BY stream"));
+  const std::string count = resets
+                                ? "(SELECT count(*) FROM meta.stream_resets r WHERE r.source = p.source AND "
+                                  "r.stream = p.stream)"
+                                : "0";
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT stream, coalesce(stream_created, 0), last_seq, " + count + " FROM " +
+                           table + " p WHERE source = " + Literal(source) + " ORDER BY stream"));
   std::vector<StreamPosition> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
-    out.push_back({rows.At(r, 0), rows.IntAt(r, 1), static_cast<uint64_t>(rows.IntAt(r, 2)),
-                   rows.IntAt(r, 3)});
+    out.push_back(
+        {rows.At(r, 0), rows.IntAt(r, 1), static_cast<uint64_t>(rows.IntAt(r, 2)), rows.IntAt(r, 3)});
   }
   return out;
 }
@@ -86,11 +88,14 @@ Status ResetStreamPosition(Catalog& catalog, const std::string& source, const st
   Status s = catalog.conn().Execute(
       "INSERT INTO meta.stream_resets SELECT " + src + ", " + st + ", p.stream_created, p.last_seq, " +
       std::to_string(to_seq) + ", " + Literal(mode) + ", " + Literal(reset_by) + ", " +
-      Timestamp(now_micros) + " FROM (SELECT 1) LEFT JOIN meta.stream_positions p ON p.source = " +
-      src + " AND p.stream = " + st + ";"
-      "DELETE FROM meta.stream_positions WHERE source = " + src + " AND stream = " + st + ";"
-      "INSERT INTO meta.stream_positions VALUES (" + src + ", " + st + ", NULL, " +
-      std::to_string(to_seq) + ", " + Timestamp(now_micros) + ")");
+      Timestamp(now_micros) + " FROM (SELECT 1) LEFT JOIN meta.stream_positions p ON p.source = " + src +
+      " AND p.stream = " + st +
+      ";"
+      "DELETE FROM meta.stream_positions WHERE source = " +
+      src + " AND stream = " + st +
+      ";"
+      "INSERT INTO meta.stream_positions VALUES (" +
+      src + ", " + st + ", NULL, " + std::to_string(to_seq) + ", " + Timestamp(now_micros) + ")");
   if (!s.ok()) {
     (void)catalog.Rollback();
     return s.WithContext("resetting the position of " + source + " in stream " + stream);
@@ -101,12 +106,12 @@ Status ResetStreamPosition(Catalog& catalog, const std::string& source, const st
 Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::string& source) {
   ASSIGN_OR_RETURN(bool migrated, HasMetaTable(catalog, "stream_resets"));
   if (!migrated) return std::vector<StreamReset>();
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT stream, CASE WHEN from_seq IS NULL THEN 1 ELSE 0 END,"
-                       " coalesce(from_stream_created, 0), coalesce(from_seq, 0), to_seq, mode,"
-                       " reset_by, CAST(reset_at AS VARCHAR) FROM meta.stream_resets WHERE source = " +
-                       Literal(source) + " ORDER BY reset_at"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT stream, CASE WHEN from_seq IS NULL THEN 1 ELSE 0 END,"
+                           " coalesce(from_stream_created, 0), coalesce(from_seq, 0), to_seq, mode,"
+                           " reset_by, CAST(reset_at AS VARCHAR) FROM meta.stream_resets WHERE source = " +
+                           Literal(source) + " ORDER BY reset_at"));
   std::vector<StreamReset> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     StreamReset x;
@@ -141,17 +146,18 @@ Status MigrateStreamLedger(Catalog& catalog) {
       " GROUP BY o.source, o.stream");
 }
 
-Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(
-    Catalog& catalog, const std::string& source, const std::vector<std::string>& keys) {
+Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(Catalog& catalog,
+                                                                      const std::string& source,
+                                                                      const std::vector<std::string>& keys) {
   std::map<std::string, IdempotentAnswer> out;
   if (keys.empty()) return out;
   std::string list;
   for (const auto& k : keys) list += (list.empty() ? "" : ", ") + Literal(k);
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT idempotency_key, batch_id, content_hash, correlation_id, accepted,"
-                       " dead_lettered FROM meta.idempotency WHERE source = " + Literal(source) +
-                       " AND idempotency_key IN (" + list + ")"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT idempotency_key, batch_id, content_hash, correlation_id, accepted,"
+                           " dead_lettered FROM meta.idempotency WHERE source = " +
+                           Literal(source) + " AND idempotency_key IN (" + list + ")"));
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     IdempotentAnswer a;
     a.key = rows.At(r, 0);
@@ -170,10 +176,10 @@ Status RecordIdempotentAnswers(Catalog& catalog, const std::string& source,
   if (answers.empty()) return Status::OK();
   std::string values;
   for (const auto& a : answers) {
-    values += std::string(values.empty() ? "" : ", ") + "(" + Literal(source) + ", " +
-              Literal(a.key) + ", " + Literal(a.batch_id) + ", " + Literal(a.content_hash) + ", " +
-              std::to_string(a.accepted) + ", " + std::to_string(a.dead_lettered) + ", " +
-              Literal(a.correlation_id) + ", " + Timestamp(now_micros) + ")";
+    values += std::string(values.empty() ? "" : ", ") + "(" + Literal(source) + ", " + Literal(a.key) + ", " +
+              Literal(a.batch_id) + ", " + Literal(a.content_hash) + ", " + std::to_string(a.accepted) +
+              ", " + std::to_string(a.dead_lettered) + ", " + Literal(a.correlation_id) + ", " +
+              Timestamp(now_micros) + ")";
   }
   return catalog.conn().Execute("INSERT INTO meta.idempotency VALUES " + values);
 }
@@ -185,11 +191,12 @@ Result<EventTimeStats> MeasureEventTime(Catalog& catalog, const SourceSpec& sour
       source.partition_by.tenant.empty() ? "''" : "b." + Ident(source.partition_by.tenant);
   const std::string ev = "b." + Ident(source.event_time);
   ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(
-                       "SELECT " + part + " AS p, epoch_us(max(" + ev + ")), count(*) FILTER (WHERE " +
-                       ev + " < w.watermark) FROM batch_rows b LEFT JOIN meta.watermarks w ON "
-                       "w.source = " + Literal(source.name) + " AND w.partition = " + part +
-                       " WHERE " + ev + " IS NOT NULL GROUP BY p"));
+                   catalog.conn().Query("SELECT " + part + " AS p, epoch_us(max(" + ev +
+                                        ")), count(*) FILTER (WHERE " + ev +
+                                        " < w.watermark) FROM batch_rows b LEFT JOIN meta.watermarks w ON "
+                                        "w.source = " +
+                                        Literal(source.name) + " AND w.partition = " + part + " WHERE " + ev +
+                                        " IS NOT NULL GROUP BY p"));
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     stats[rows.At(r, 0)] = PartitionEventTime{rows.IntAt(r, 1), rows.IntAt(r, 2)};
   }
@@ -206,26 +213,27 @@ Status AdvanceWatermarks(Catalog& catalog, const SourceSpec& source, const Event
               Timestamp(s.max_event_time) + ", " + std::to_string(s.late_rows) + ")";
   }
   const std::string batch = "(VALUES " + values + ") v(p, max_event_time, late_rows)";
-  const std::string lateness = "to_microseconds(" + std::to_string(source.allowed_lateness_ms * 1000) +
-                               "::BIGINT)";
+  const std::string lateness =
+      "to_microseconds(" + std::to_string(source.allowed_lateness_ms * 1000) + "::BIGINT)";
   const std::string src = Literal(source.name);
   return catalog.conn().Execute(
       "UPDATE meta.watermarks w SET max_event_time = greatest(w.max_event_time, v.max_event_time),"
-      " watermark = greatest(w.max_event_time, v.max_event_time) - " + lateness +
-      ", late_rows = w.late_rows + v.late_rows, updated_at = " + Timestamp(now_micros) + " FROM " +
-      batch + " WHERE w.source = " + src + " AND w.partition = v.p;"
-      "INSERT INTO meta.watermarks SELECT " + src + ", v.p, v.max_event_time, v.max_event_time - " +
-      lateness + ", v.late_rows, " + Timestamp(now_micros) + " FROM " + batch +
+      " watermark = greatest(w.max_event_time, v.max_event_time) - " +
+      lateness + ", late_rows = w.late_rows + v.late_rows, updated_at = " + Timestamp(now_micros) + " FROM " +
+      batch + " WHERE w.source = " + src +
+      " AND w.partition = v.p;"
+      "INSERT INTO meta.watermarks SELECT " +
+      src + ", v.p, v.max_event_time, v.max_event_time - " + lateness + ", v.late_rows, " +
+      Timestamp(now_micros) + " FROM " + batch +
       " WHERE NOT EXISTS (SELECT 1 FROM meta.watermarks w WHERE w.source = " + src +
       " AND w.partition = v.p)");
 }
 
 Result<std::vector<Watermark>> ListWatermarks(Catalog& catalog, const std::string& source) {
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT partition, CAST(watermark AS VARCHAR), "
-                                        "CAST(max_event_time AS VARCHAR), late_rows FROM "
-                                        "meta.watermarks WHERE source = " + Literal(source) +
-                                        " ORDER BY partition"));
+  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query("SELECT partition, CAST(watermark AS VARCHAR), "
+                                                         "CAST(max_event_time AS VARCHAR), late_rows FROM "
+                                                         "meta.watermarks WHERE source = " +
+                                                         Literal(source) + " ORDER BY partition"));
   std::vector<Watermark> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) {
     out.push_back({rows.At(r, 0), rows.At(r, 1), rows.At(r, 2), rows.IntAt(r, 3)});

@@ -92,8 +92,9 @@ struct IdempotentAnswer {
 };
 
 // The committed answers among `keys` of `source`, by key.
-Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(
-    Catalog& catalog, const std::string& source, const std::vector<std::string>& keys);
+Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(Catalog& catalog,
+                                                                      const std::string& source,
+                                                                      const std::vector<std::string>& keys);
 Status RecordIdempotentAnswers(Catalog& catalog, const std::string& source,
                                const std::vector<IdempotentAnswer>& answers, int64_t now_micros);
 

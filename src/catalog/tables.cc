@@ -65,24 +65,23 @@ Result<std::optional<TableState>> FindTable(Catalog& catalog, const std::string&
 }
 
 Result<std::vector<TableState>> ListTables(Catalog& catalog) {
-  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query(std::string(kTableColumns) +
-                                                         " ORDER BY layer, table_name"));
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(std::string(kTableColumns) + " ORDER BY layer, table_name"));
   return ToTables(rows);
 }
 
 Status EnsureTableRow(Catalog& catalog, const std::string& table, const std::string& layer) {
   return catalog.conn().Execute(
-      "INSERT INTO meta.tables (table_name, layer, version, published_version) VALUES (" +
-      Literal(table) + ", " + Literal(layer) + ", 0, 0) ON CONFLICT DO NOTHING");
+      "INSERT INTO meta.tables (table_name, layer, version, published_version) VALUES (" + Literal(table) +
+      ", " + Literal(layer) + ", 0, 0) ON CONFLICT DO NOTHING");
 }
 
 Status RecordNewVersion(Catalog& catalog, const std::string& table, int64_t rows,
                         const std::optional<std::string>& model_hash) {
-  return catalog.conn().Execute(
-      "UPDATE meta.tables SET version = version + 1, " +
-      (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
-      "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
-      " WHERE table_name = " + Literal(table));
+  return catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, " +
+                                (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
+                                "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
+                                " WHERE table_name = " + Literal(table));
 }
 
 Status RecordRewritten(Catalog& catalog, const std::string& table) {
@@ -101,10 +100,9 @@ Status ForgetModelHash(Catalog& catalog, const std::string& table) {
 }
 
 Status RecordPublished(Catalog& catalog, const std::string& table, int64_t version) {
-  return catalog.conn().Execute(
-      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
-      "; UPDATE meta.tables SET published_version = " + std::to_string(version) +
-      ", published_at = now()::TIMESTAMP WHERE table_name = " + Literal(table));
+  return catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
+                                "; UPDATE meta.tables SET published_version = " + std::to_string(version) +
+                                ", published_at = now()::TIMESTAMP WHERE table_name = " + Literal(table));
 }
 
 Result<std::vector<Partition>> PublishPending(Catalog& catalog, const std::string& table) {
@@ -122,9 +120,9 @@ Status AddPublishPending(Catalog& catalog, const std::string& table,
 }
 
 Status ReplacePublishPendingWithAll(Catalog& catalog, const std::string& table) {
-  return catalog.conn().Execute(
-      "DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
-      "; INSERT INTO meta.publish_pending SELECT " + Literal(table) + ", NULL, NULL");
+  return catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
+                                "; INSERT INTO meta.publish_pending SELECT " + Literal(table) +
+                                ", NULL, NULL");
 }
 
 Result<std::vector<Partition>> PendingPartitions(Catalog& catalog) {

@@ -11,15 +11,14 @@ Status RecordTestResultRows(Catalog& catalog, const TestResultOrigin& origin,
   if (results.empty()) return Status::OK();
   std::string batches;
   for (const auto& b : origin.batch_ids) batches += (batches.empty() ? "" : ", ") + b;
-  const std::string run =
-      origin.run_started_us > 0
-          ? "make_timestamp(" + std::to_string(origin.run_started_us) + "::BIGINT)"
-          : "now()::TIMESTAMP";
+  const std::string run = origin.run_started_us > 0
+                              ? "make_timestamp(" + std::to_string(origin.run_started_us) + "::BIGINT)"
+                              : "now()::TIMESTAMP";
   std::string values;
   for (const auto& r : results) {
-    values += std::string(values.empty() ? "" : ", ") + "(" + run + ", " + Literal(origin.layer) +
-              ", " + Literal(origin.table) + ", " + Literal(r.test) + ", " + Literal(r.severity) +
-              ", " + Literal(r.status) + ", " + std::to_string(r.failing_rows) + ", " +
+    values += std::string(values.empty() ? "" : ", ") + "(" + run + ", " + Literal(origin.layer) + ", " +
+              Literal(origin.table) + ", " + Literal(r.test) + ", " + Literal(r.severity) + ", " +
+              Literal(r.status) + ", " + std::to_string(r.failing_rows) + ", " +
               (r.sample.empty() ? std::string("NULL") : Literal(r.sample)) + ", " +
               (batches.empty() ? std::string("NULL") : Literal(batches)) + ", now()::TIMESTAMP)";
   }
@@ -50,8 +49,8 @@ Result<std::vector<LatestTestResult>> LatestTestResults(Catalog& catalog) {
           "AND l.table_name = r.table_name AND l.test = r.test AND l.run = r.run_started_at "
           "GROUP BY r.layer, r.table_name, r.test ORDER BY r.layer, r.table_name, r.test"));
   for (size_t r = 0; r < t.rows.size(); ++r) {
-    out.push_back({t.At(r, 0), t.At(r, 1), t.At(r, 2), t.At(r, 3), t.At(r, 4), t.IntAt(r, 5),
-                   t.rows[r][6], t.rows[r][7], t.At(r, 8)});
+    out.push_back({t.At(r, 0), t.At(r, 1), t.At(r, 2), t.At(r, 3), t.At(r, 4), t.IntAt(r, 5), t.rows[r][6],
+                   t.rows[r][7], t.At(r, 8)});
   }
   return out;
 }

@@ -17,9 +17,10 @@ const duck::ReadOnlyRules& UserQueryRules() {
   return rules;
 }
 
-Status CheckUserQuery(duck::Connection& conn, std::string_view sql) {
+Result<duck::ParsedSql> CheckUserQuery(duck::Connection& conn, std::string_view sql) {
   ASSIGN_OR_RETURN(duck::ParsedSql parsed, duck::ParseSql(conn, sql));
-  return duck::CheckReadOnlySelect(parsed, UserQueryRules());
+  RETURN_IF_ERROR(duck::CheckReadOnlySelect(parsed, UserQueryRules()));
+  return parsed;
 }
 
 }  // namespace sluice

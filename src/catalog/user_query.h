@@ -19,9 +19,10 @@ namespace sluice {
 // catalog `lake`), and the table functions of kUserQueryTableFunctions.
 const duck::ReadOnlyRules& UserQueryRules();
 
-// OK when `sql` may run read-only (duck::CheckReadOnlySelect under UserQueryRules()); otherwise
+// The admitted statement when `sql` may run read-only (duck::CheckReadOnlySelect under
+// UserQueryRules()): its kind says whether it is a query or an EXPLAIN of one. Otherwise
 // InvalidArgument with a one-line reason naming the statement, table or function refused.
 // Parses through `conn` (nothing is bound or run); not safe for concurrent use of `conn`.
-Status CheckUserQuery(duck::Connection& conn, std::string_view sql);
+Result<duck::ParsedSql> CheckUserQuery(duck::Connection& conn, std::string_view sql);
 
 }  // namespace sluice

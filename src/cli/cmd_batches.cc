@@ -1,7 +1,6 @@
 // `sluice batches list|release ID|drop ID`: the ledger's batches and what quality gates did to
 // them. list reads the lake read-only; release and drop take the write lock (like `run`).
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
@@ -57,8 +56,8 @@ int List(const BatchesArgs& args) {
               << b.rows_staged << " rows staged, " << b.rows_dead << " dead-lettered, committed "
               << b.committed_at << "\n";
     if (const auto& q = b.quarantine) {
-      std::cout << "    quarantined " << q->quarantined_at << " by curated." << q->table << ": "
-                << q->tests << "\n";
+      std::cout << "    quarantined " << q->quarantined_at << " by curated." << q->table << ": " << q->tests
+                << "\n";
       if (q->sample) std::cout << "    failing: " << *q->sample << "\n";
       if (q->released_at) std::cout << "    released " << *q->released_at << "\n";
       if (q->dropped_at) std::cout << "    dropped " << *q->dropped_at << "\n";

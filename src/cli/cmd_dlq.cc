@@ -1,7 +1,6 @@
 // `sluice dlq list|show|redrive` and `sluice vacuum`: the dead-letter queue's tooling.
 #include <algorithm>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
@@ -39,8 +38,7 @@ std::string Cell(const std::string& s, size_t max) {
   return out;
 }
 
-void PrintTable(const std::vector<std::string>& names,
-                const std::vector<std::vector<std::string>>& rows) {
+void PrintTable(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> w(names.size());
   for (size_t c = 0; c < w.size(); ++c) w[c] = Width(names[c]);
   for (const auto& r : rows) {
@@ -68,18 +66,17 @@ Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const 
   return Catalog::Open(spec, options);
 }
 
-const char* kDlqColumns[] = {"dlq_id", "source", "batch_id", "line", "reason", "column_name",
-                             "message", "raw", "status", "redriven_batch", "correlation_id",
-                             "ingested_at"};
+const char* kDlqColumns[] = {"dlq_id", "source",         "batch_id",       "line",
+                             "reason", "column_name",    "message",        "raw",
+                             "status", "redriven_batch", "correlation_id", "ingested_at"};
 
 // A DLQ row's cells in kDlqColumns order (NULL: nullopt).
 std::vector<std::optional<std::string>> Cells(const DeadLetterRow& d) {
   auto num = [](const std::optional<int64_t>& v) {
     return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
   };
-  return {num(d.dlq_id), d.source,    d.batch_id,       num(d.line),      d.reason,
-          d.column_name, d.message,   d.raw,            d.status,         d.redriven_batch,
-          d.correlation_id, d.ingested_at};
+  return {num(d.dlq_id), d.source, d.batch_id, num(d.line),      d.reason,         d.column_name,
+          d.message,     d.raw,    d.status,   d.redriven_batch, d.correlation_id, d.ingested_at};
 }
 
 json RowJson(const DeadLetterRow& d) {
@@ -125,11 +122,10 @@ int List(const DlqArgs& args) {
   for (const auto& d : *rows) {
     const auto x = Cells(d);
     auto at = [&](size_t c) { return x[c].value_or(""); };
-    table.push_back({at(0), at(1), Cell(at(2), 24), at(3), at(4), at(5), Cell(at(6), 48),
-                     Cell(at(7), 60), at(8)});
+    table.push_back(
+        {at(0), at(1), Cell(at(2), 24), at(3), at(4), at(5), Cell(at(6), 48), Cell(at(7), 60), at(8)});
   }
-  PrintTable({"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"},
-             table);
+  PrintTable({"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"}, table);
   return 0;
 }
 
@@ -150,8 +146,7 @@ int Show(const DlqArgs& args) {
   const auto cells = Cells(rows->front());
   for (size_t c = 0; c < std::size(kDlqColumns); ++c) {
     std::string name = kDlqColumns[c];
-    std::cout << name << ":" << std::string(16 - name.size(), ' ') << cells[c].value_or("NULL")
-              << "\n";
+    std::cout << name << ":" << std::string(16 - name.size(), ' ') << cells[c].value_or("NULL") << "\n";
   }
   std::cout << std::flush;
   return 0;
@@ -177,8 +172,8 @@ int RedriveCommand(const DlqArgs& args) {
     return 0;
   }
   if (r->duplicate) {
-    std::cout << "redrive " << r->source << ": batch " << r->batch_id
-              << " was already loaded; nothing to do" << std::endl;
+    std::cout << "redrive " << r->source << ": batch " << r->batch_id << " was already loaded; nothing to do"
+              << std::endl;
     return 0;
   }
   if (r->rows_read == 0) {
@@ -187,15 +182,14 @@ int RedriveCommand(const DlqArgs& args) {
     std::cout << std::endl;
     return 0;
   }
-  std::cout << "redrive " << r->source << ": " << r->rows_read << " rows re-validated = "
-            << r->rows_staged << " loaded + " << r->rows_dead << " still failing";
+  std::cout << "redrive " << r->source << ": " << r->rows_read << " rows re-validated = " << r->rows_staged
+            << " loaded + " << r->rows_dead << " still failing";
   if (r->rows_skipped) std::cout << "; " << r->rows_skipped << " skipped (not re-parsable)";
   std::cout << "\n";
   if (!r->batch_id.empty()) {
     std::string parents;
     for (const auto& p : r->parent_batches) parents += (parents.empty() ? "" : ", ") + p;
-    std::cout << "batch    " << r->batch_id << " (from " << parents
-              << "); `sluice run` curates it\n";
+    std::cout << "batch    " << r->batch_id << " (from " << parents << "); `sluice run` curates it\n";
   }
   for (const auto& [reason, n] : r->dead_by_reason) {
     std::cout << "failing  " << reason << ": " << n << "\n";
@@ -218,9 +212,9 @@ int Vacuum(const VacuumArgs& args) {
   auto r = sluice::Vacuum(**engine);
   if (!r.ok()) return Fail(r.status().message());
   if (args.json) {
-    json out = {{"dlq_retention_seconds",
-                 r->dlq_retention_seconds ? json(*r->dlq_retention_seconds) : json(nullptr)},
-                {"dlq_rows_deleted", r->dlq_rows_deleted}};
+    json out = {
+        {"dlq_retention_seconds", r->dlq_retention_seconds ? json(*r->dlq_retention_seconds) : json(nullptr)},
+        {"dlq_rows_deleted", r->dlq_rows_deleted}};
     std::cout << out.dump(2) << std::endl;
     return 0;
   }

@@ -51,8 +51,8 @@ int Generate(const GenerateArgs& args) {
   options.format = args.format;
   Status st = GenerateOrders(options, args.dir, args.dir + "/expected.json");
   if (!st.ok()) return Fail(st.message());
-  std::cout << "wrote " << args.batches << " " << args.format << " files and expected.json to "
-            << args.dir << std::endl;
+  std::cout << "wrote " << args.batches << " " << args.format << " files and expected.json to " << args.dir
+            << std::endl;
   return 0;
 }
 

@@ -1,7 +1,6 @@
 // `sluice query` and `sluice status`: read-only views of the lake.
 #include <algorithm>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
@@ -96,17 +95,24 @@ Result<nlohmann::ordered_json> GateStatus(Catalog& catalog) {
   ASSIGN_OR_RETURN(std::vector<LatestTestResult> results, LatestTestResults(catalog));
   for (const auto& t : results) {
     out["tests"]["counts"][t.status] = out["tests"]["counts"][t.status].get<int64_t>() + 1;
-    out["tests"]["results"].push_back({{"table", t.layer + "." + t.table}, {"test", t.test},
-                                       {"severity", t.severity}, {"status", t.status},
-                                       {"failing_rows", t.failing_rows}, {"sample", opt(t.sample)},
-                                       {"batches", opt(t.batch_ids)}, {"checked_at", t.checked_at}});
+    out["tests"]["results"].push_back({{"table", t.layer + "." + t.table},
+                                       {"test", t.test},
+                                       {"severity", t.severity},
+                                       {"status", t.status},
+                                       {"failing_rows", t.failing_rows},
+                                       {"sample", opt(t.sample)},
+                                       {"batches", opt(t.batch_ids)},
+                                       {"checked_at", t.checked_at}});
   }
   ASSIGN_OR_RETURN(std::vector<BatchListing> quarantined, QuarantinedBatches(catalog));
   for (const auto& b : quarantined) {
     const QuarantineRecord& q = *b.quarantine;
-    out["quarantined"].push_back({{"source", b.source}, {"batch_id", b.batch_id},
-                                  {"table", "curated." + q.table}, {"failed_tests", q.tests},
-                                  {"sample", opt(q.sample)}, {"quarantined_at", q.quarantined_at}});
+    out["quarantined"].push_back({{"source", b.source},
+                                  {"batch_id", b.batch_id},
+                                  {"table", "curated." + q.table},
+                                  {"failed_tests", q.tests},
+                                  {"sample", opt(q.sample)},
+                                  {"quarantined_at", q.quarantined_at}});
   }
   return out;
 }
@@ -115,8 +121,8 @@ void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordere
   const auto& c = tests["counts"];
   if (tests["results"].empty()) return;
   std::cout << "\ntests (latest run of each): " << c["pass"] << " pass, " << c["warn"] << " warn, "
-            << c["fail"] << " fail" << (c["bypassed"].get<int64_t>() ? ", " + c["bypassed"].dump() + " bypassed" : "")
-            << "\n";
+            << c["fail"] << " fail"
+            << (c["bypassed"].get<int64_t>() ? ", " + c["bypassed"].dump() + " bypassed" : "") << "\n";
   for (const auto& r : tests["results"]) {
     if (r["status"] == "pass") continue;
     std::cout << "  " << r["status"].get<std::string>() << "  " << r["table"].get<std::string>() << ": "
@@ -128,8 +134,8 @@ void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordere
   if (quarantined.empty()) return;
   std::cout << "\nquarantined batches (`sluice batches release|drop ID`)\n";
   for (const auto& q : quarantined) {
-    std::cout << "  " << q["source"].get<std::string>() << "/" << q["batch_id"].get<std::string>()
-              << ": " << q["table"].get<std::string>() << ": " << q["failed_tests"].get<std::string>();
+    std::cout << "  " << q["source"].get<std::string>() << "/" << q["batch_id"].get<std::string>() << ": "
+              << q["table"].get<std::string>() << ": " << q["failed_tests"].get<std::string>();
     if (!q["sample"].is_null()) std::cout << " (" << q["sample"].get<std::string>() << ")";
     std::cout << ", since " << q["quarantined_at"].get<std::string>() << "\n";
   }
@@ -145,15 +151,13 @@ int Query(const QueryArgs& args) {
     sql.pop_back();
   }
   // One query over the lake's tables, or nothing runs (catalog/user_query.h).
-  if (Status gate = CheckUserQuery((*catalog)->conn(), sql); !gate.ok()) {
-    return Fail("query refused: " + gate.message());
-  }
+  Result<duck::ParsedSql> admitted = CheckUserQuery((*catalog)->conn(), sql);
+  if (!admitted.ok()) return Fail("query refused: " + admitted.status().message());
   if (args.format == "json") return PrintJson((*catalog)->conn(), sql);
-  auto rows = (*catalog)->conn().Query(sql);
-  if (!rows.ok() && rows.status().message().find("cannot render") != std::string::npos) {
-    // A type without a text rendering here (LIST, STRUCT, ...): let DuckDB cast it.
-    rows = (*catalog)->conn().Query("SELECT COLUMNS(*)::VARCHAR FROM (" + sql + "\n)");
-  }
+  // Table and CSV output print DuckDB's own text of every value, whatever its type (LIST,
+  // STRUCT, ...): a query is wrapped in a cast to VARCHAR; an EXPLAIN's columns are text already.
+  const bool is_query = admitted->kind == duck::SqlStatementKind::kSelect;
+  auto rows = (*catalog)->conn().Query(is_query ? "SELECT COLUMNS(*)::VARCHAR FROM (" + sql + "\n)" : sql);
   if (!rows.ok()) return Fail("query failed: " + rows.status().message());
   if (args.format == "csv") {
     for (size_t c = 0; c < rows->names.size(); ++c) std::cout << (c ? "," : "") << CsvField(rows->names[c]);
@@ -178,9 +182,9 @@ int ShowStatus(const StatusArgs& args) {
     if (spec.ok()) serve = RunningServe(*spec);
     if (serve) {
       if (args.json) {
-        std::cout << nlohmann::ordered_json{{"project", spec->name}, {"lake", spec->lake},
-                                            {"serve", *serve}}.dump()
-                  << std::endl;
+        std::cout
+            << nlohmann::ordered_json{{"project", spec->name}, {"lake", spec->lake}, {"serve", *serve}}.dump()
+            << std::endl;
       } else {
         std::cout << "project " << spec->name << "  lake " << spec->lake
                   << "\n(the lake is held by sluice serve; tables and batches are shown once it stops)\n";
@@ -198,9 +202,12 @@ int ShowStatus(const StatusArgs& args) {
     if (!totals.ok()) return Fail(totals.status().message());
     auto dlq = CountDeadLetters(catalog, s.name);
     if (!dlq.ok()) return Fail(dlq.status().message());
-    sources[s.name] = {{"batches", totals->batches},         {"rows_read", totals->rows_read},
-                       {"rows_staged", totals->rows_staged}, {"rows_dead", totals->rows_dead},
-                       {"last_batch_at", totals->last_batch_at}, {"dlq_rows", dlq->rows},
+    sources[s.name] = {{"batches", totals->batches},
+                       {"rows_read", totals->rows_read},
+                       {"rows_staged", totals->rows_staged},
+                       {"rows_dead", totals->rows_dead},
+                       {"last_batch_at", totals->last_batch_at},
+                       {"dlq_rows", dlq->rows},
                        {"dlq_open", dlq->open}};
   }
   nlohmann::ordered_json tables = nlohmann::ordered_json::object();
@@ -241,15 +248,14 @@ int ShowStatus(const StatusArgs& args) {
     std::cout << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]
               << " rows read = " << s["rows_staged"] << " staged + " << s["rows_dead"]
               << " dead-lettered; DLQ " << s["dlq_open"] << " open of " << s["dlq_rows"]
-              << " rows; last batch "
-              << s["last_batch_at"].get<std::string>() << "\n";
+              << " rows; last batch " << s["last_batch_at"].get<std::string>() << "\n";
   }
   std::cout << "\ntables\n";
   for (auto& [name, s] : tables.items()) {
     std::cout << "  " << s["layer"].get<std::string>() << "." << name << ": " << s["rows"]
               << " rows, version " << s["version"] << " (published " << s["published_version"]
-              << "), updated " << s["updated_at"].get<std::string>() << ", "
-              << s["freshness_seconds"] << " s ago\n";
+              << "), updated " << s["updated_at"].get<std::string>() << ", " << s["freshness_seconds"]
+              << " s ago\n";
   }
   if (out.contains("streams")) PrintStreamStatus(out["streams"]);
   PrintGateStatus(out["tests"], out["quarantined"]);

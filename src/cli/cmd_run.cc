@@ -63,8 +63,14 @@ void PrintGates(const RunSummary& s) {
 void PrintSummary(const RunSummary& s) {
   int64_t batches = 0, dups = 0, read = 0, staged = 0, dead = 0;
   for (const auto& b : s.batches) {
-    if (b.duplicate) { ++dups; continue; }
-    ++batches; read += b.rows_read; staged += b.rows_staged; dead += b.rows_dead;
+    if (b.duplicate) {
+      ++dups;
+      continue;
+    }
+    ++batches;
+    read += b.rows_read;
+    staged += b.rows_staged;
+    dead += b.rows_dead;
   }
   for (const auto& change : s.schemas) {
     std::cout << "schema   " << change.source << ": contract v" << change.version << " registered";
@@ -74,13 +80,13 @@ void PrintSummary(const RunSummary& s) {
     std::cout << "\n";
   }
   if (s.nothing_to_do) {
-    std::cout << "nothing to do: " << s.batches.size()
-              << " landing files are all in the ledger already" << std::endl;
+    std::cout << "nothing to do: " << s.batches.size() << " landing files are all in the ledger already"
+              << std::endl;
     return;
   }
-  std::cout << "ingest   " << batches << " batches, " << dups << " duplicates skipped: "
-            << Thousands(read) << " rows read = " << Thousands(staged) << " staged + "
-            << Thousands(dead) << " dead-lettered  [" << Secs(s.ingest_seconds) << "]\n";
+  std::cout << "ingest   " << batches << " batches, " << dups << " duplicates skipped: " << Thousands(read)
+            << " rows read = " << Thousands(staged) << " staged + " << Thousands(dead) << " dead-lettered  ["
+            << Secs(s.ingest_seconds) << "]\n";
   std::string curate;
   for (const auto& [name, merged] : s.curate_rows_merged) {
     curate += (curate.empty() ? "" : "; ") + name + ": " + Thousands(merged) + " rows merged (" +
@@ -94,10 +100,9 @@ void PrintSummary(const RunSummary& s) {
     marts += (marts.empty() ? "" : "; ") + name + ": " +
              (parts < 0 ? std::string("rebuilt whole") : std::to_string(parts) + " partitions refreshed");
   }
-  std::cout << "marts    " << (marts.empty() ? "nothing to refresh" : marts) << "  ["
-            << Secs(s.marts_seconds) << "]\n";
-  std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]"
-            << std::endl;
+  std::cout << "marts    " << (marts.empty() ? "nothing to refresh" : marts) << "  [" << Secs(s.marts_seconds)
+            << "]\n";
+  std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]" << std::endl;
   PrintGates(s);
 }
 
@@ -121,7 +126,8 @@ int Run(const RunArgs& args) {
     // Exit 3 (not 1): the run itself succeeded and published, but CI should notice.
     std::cerr << "warning: " << summary->quarantined.size()
               << " batch(es) quarantined by quality gates; see `sluice batches list --status "
-                 "quarantined`, then `sluice batches release ID` or `drop ID`" << std::endl;
+                 "quarantined`, then `sluice batches release ID` or `drop ID`"
+              << std::endl;
     return 3;
   }
   return 0;
@@ -141,15 +147,14 @@ int Ingest(const IngestArgs& args) {
       std::cout << file << ": duplicate of batch " << o.batch_id << ", nothing done" << std::endl;
     } else {
       std::cout << file << ": batch " << o.batch_id << ": " << Thousands(o.rows_read)
-                << " rows read = " << Thousands(o.rows_staged) << " staged + "
-                << Thousands(o.rows_dead) << " dead-lettered" << std::endl;
+                << " rows read = " << Thousands(o.rows_staged) << " staged + " << Thousands(o.rows_dead)
+                << " dead-lettered" << std::endl;
     }
   }
   if (args.json) {
     int64_t dups = 0;
     for (const auto& o : out) dups += o["duplicate"].get<bool>() ? 1 : 0;
-    std::cout << nlohmann::json{{"status", "ok"}, {"duplicates", dups}, {"batches", out}}.dump()
-              << std::endl;
+    std::cout << nlohmann::json{{"status", "ok"}, {"duplicates", dups}, {"batches", out}}.dump() << std::endl;
   }
   return 0;
 }

@@ -13,9 +13,8 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "catalog/catalog.h"
 #include "catalog/schema_registry.h"
@@ -94,9 +93,14 @@ Result<std::optional<Contract>> ContractAtRevision(const ProjectSpec& spec, cons
 }
 
 Json ViolationJson(const Violation& v) {
-  return Json{{"column", v.column},     {"old", v.old_def},   {"new", v.new_def},
-              {"rule", v.rule},         {"direction", v.direction}, {"mode", v.mode},
-              {"against_version", v.against_version}, {"detail", v.detail}};
+  return Json{{"column", v.column},
+              {"old", v.old_def},
+              {"new", v.new_def},
+              {"rule", v.rule},
+              {"direction", v.direction},
+              {"mode", v.mode},
+              {"against_version", v.against_version},
+              {"detail", v.detail}};
 }
 
 std::string ColumnsSummary(const Contract& c) {
@@ -179,8 +183,10 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
     if (history.empty()) {
       entry["status"] = "nothing_registered";
       text << source->name << ": nothing registered to compare with"
-                << (no_lake ? " (no lake yet)" : args.against.empty() ? "" : " in " + args.against)
-                << "\n";
+           << (no_lake                ? " (no lake yet)"
+               : args.against.empty() ? ""
+                                      : " in " + args.against)
+           << "\n";
     } else if (catalog && args.against.empty()) {
       // The registry: the same verdict `sluice run` reaches, retained data and acceptances included.
       auto h = SchemaHistory(*catalog, source->name);
@@ -208,14 +214,14 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
       entry["status"] = "incompatible";
       const int64_t latest = history.back().version;
       for (const auto& v : violations) {
-        text << source->name << ": " << v.Describe() << " ("
-             << HowToProceed(v, source->name, latest) << ")\n";
+        text << source->name << ": " << v.Describe() << " (" << HowToProceed(v, source->name, latest)
+             << ")\n";
       }
     } else if (!history.empty()) {
       bool same = SchemaFingerprint(history.back().contract) == SchemaFingerprint(source->contract);
       entry["status"] = same ? "unchanged" : "compatible";
-      text << source->name << ": " << (same ? "unchanged, " : "") << "compatible with " << against
-                << " (" << source->contract.compatibility << ")\n";
+      text << source->name << ": " << (same ? "unchanged, " : "") << "compatible with " << against << " ("
+           << source->contract.compatibility << ")\n";
     }
     entry["violations"] = Json::array();
     for (const auto& v : violations) {
@@ -288,7 +294,7 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
                   std::to_string(history->back().version) + ")");
     }
   }
-  Json out = {{"source", args.source}, {"from", args.v1}, {"to", args.v2},
+  Json out = {{"source", args.source},  {"from", args.v1},          {"to", args.v2},
               {"added", Json::array()}, {"removed", Json::array()}, {"changed", Json::array()}};
   std::vector<std::string> lines;
   for (const auto& c : b->contract.columns) {
@@ -304,7 +310,8 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
       lines.push_back("- " + DescribeColumn(c));
       continue;
     }
-    std::string before = DescribeColumn(c), after = DescribeColumn(b->contract.columns[static_cast<size_t>(j)]);
+    std::string before = DescribeColumn(c),
+                after = DescribeColumn(b->contract.columns[static_cast<size_t>(j)]);
     if (before != after) {
       out["changed"].push_back({{"old", before}, {"new", after}});
       lines.push_back("~ " + before + " -> " + after);
@@ -351,21 +358,20 @@ int Accept(const ProjectSpec& spec, const SchemaArgs& args) {
   if (found == nullptr) {
     std::string refused;
     for (const auto& v : *all) refused += (refused.empty() ? "" : ", ") + v.column + " " + v.rule;
-    return Fail(source->contract.path + ": the working copy of " + source->name +
-                " has no refusal " + args.rule + " of column " + args.column + " to accept (" +
+    return Fail(source->contract.path + ": the working copy of " + source->name + " has no refusal " +
+                args.rule + " of column " + args.column + " to accept (" +
                 (refused.empty() ? "it has none" : "refused: " + refused) + ")");
   }
   bool pending = false;
   for (const auto& v : *open) pending = pending || matches(v);
   if (pending) {
-    Status st = RecordAcceptance(**catalog, source->name, SchemaFingerprint(source->contract),
-                                 found->column, args.rule);
+    Status st = RecordAcceptance(**catalog, source->name, SchemaFingerprint(source->contract), found->column,
+                                 args.rule);
     if (!st.ok()) return Fail(st.message());
   }
   std::cout << source->name << ": accepted " << args.rule << " of column " << args.column
-            << " once, for this contract (fingerprint "
-            << SchemaFingerprint(source->contract).substr(0, 12) << "); the next run registers it as v"
-            << history->back().version + 1 << std::endl;
+            << " once, for this contract (fingerprint " << SchemaFingerprint(source->contract).substr(0, 12)
+            << "); the next run registers it as v" << history->back().version + 1 << std::endl;
   return 0;
 }
 

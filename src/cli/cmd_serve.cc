@@ -6,9 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.h"
 #include "common/env.h"

@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/stream_ledger.h"
@@ -66,13 +65,13 @@ int Streams(const StreamsArgs& args) {
                                   catalog.env()->NowMicros());
   if (!st.ok()) return Fail(st.message());
   if (args.json) {
-    nlohmann::ordered_json out = {{"source", source->name},
-                                  {"stream", source->nats.stream},
-                                  {"from_seq", *before ? nlohmann::ordered_json((*before)->last_seq)
-                                                       : nlohmann::ordered_json(nullptr)},
-                                  {"to_seq", to_seq},
-                                  {"mode", mode},
-                                  {"next_seq", to_seq + 1}};
+    nlohmann::ordered_json out = {
+        {"source", source->name},
+        {"stream", source->nats.stream},
+        {"from_seq", *before ? nlohmann::ordered_json((*before)->last_seq) : nlohmann::ordered_json(nullptr)},
+        {"to_seq", to_seq},
+        {"mode", mode},
+        {"next_seq", to_seq + 1}};
     std::cout << out.dump(2) << std::endl;
     return 0;
   }

@@ -9,7 +9,9 @@
 
 namespace sluice::cli {
 
-struct InitArgs { std::string dir; };
+struct InitArgs {
+  std::string dir;
+};
 struct GenerateArgs {
   std::string dir;
   int64_t orders = 1000;
@@ -37,7 +39,11 @@ struct QueryArgs {
   std::string format = "table";
   std::string memory_limit;
 };
-struct StatusArgs { std::string project = "."; bool json = false; std::string memory_limit; };
+struct StatusArgs {
+  std::string project = ".";
+  bool json = false;
+  std::string memory_limit;
+};
 
 // `sluice schema check [SOURCE] [--against REV_OR_FILE]`, `schema history SOURCE`,
 // `schema diff SOURCE V1 V2`, `schema accept SOURCE --column C --rule R` (cmd_schema.cc).
@@ -78,7 +84,7 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8080";
   std::string memory_limit;
   int64_t max_inflight_mb = 0;  // 0: an eighth of the memory limit
-  std::string port_file;  // written with the bound port once listening (for --listen host:0)
+  std::string port_file;        // written with the bound port once listening (for --listen host:0)
 };
 // `sluice streams reset SOURCE --from-start | --from-seq N` (cmd_streams.cc): where a nats source
 // resumes in its stream; opens the lake for writing (serve must be stopped).
@@ -90,7 +96,11 @@ struct StreamsArgs {
   bool json = false;
 };
 // `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
-struct VacuumArgs { std::string project = "."; bool json = false; std::string memory_limit; };
+struct VacuumArgs {
+  std::string project = ".";
+  bool json = false;
+  std::string memory_limit;
+};
 
 int Init(const InitArgs& args);
 int Schema(const SchemaArgs& args);

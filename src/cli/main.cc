@@ -1,7 +1,6 @@
 // sluice: the command-line entry point. Parses arguments with CLI11 and dispatches to
 // commands.h; never lets an exception reach the user.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <iostream>
@@ -19,7 +18,8 @@ void AddMemoryLimit(CLI::App* command, std::string* value, const std::string& de
   command
       ->add_option("--memory-limit", *value,
                    "Memory for this process, e.g. 512MB or 2GB (default: memory_limit in "
-                   "sluice.yaml, else " + default_text + ")")
+                   "sluice.yaml, else " +
+                       default_text + ")")
       ->check(CLI::Validator(
           [](std::string& v) -> std::string {
             std::optional<int64_t> bytes = sluice::ParseByteSize(v);
@@ -74,20 +74,20 @@ int main(int argc, char** argv) {
   QueryArgs q;
   auto* c_q = app.add_subcommand("query", "Run read-only SQL over the lake");
   c_q->add_option("sql", q.sql, "SQL")->required();
-  c_q->add_option("--format", q.format, "table, csv or json")
-      ->check(CLI::IsMember({"table", "csv", "json"}));
+  c_q->add_option("--format", q.format, "table, csv or json")->check(CLI::IsMember({"table", "csv", "json"}));
   c_q->add_option("--project", q.project, "Project directory (default: .)");
   AddMemoryLimit(c_q, &q.memory_limit, kQueryDefault);
 
   ServeArgs srv;
-  auto* c_srv = app.add_subcommand(
-      "serve", "Serve HTTP push and NATS sources; curate and refresh marts continuously");
+  auto* c_srv =
+      app.add_subcommand("serve", "Serve HTTP push and NATS sources; curate and refresh marts continuously");
   c_srv->add_option("--project", srv.project, "Project directory (default: .)");
   c_srv->add_option("--listen", srv.listen, "HTTP address (default: 127.0.0.1:8080; port 0: any)");
   AddMemoryLimit(c_srv, &srv.memory_limit, kPipelineDefault);
-  c_srv->add_option("--max-inflight-mb", srv.max_inflight_mb,
-                    "Memory for accepted, not yet committed data, within the memory limit; beyond "
-                    "it HTTP answers 429 and consumers pause (default: an eighth of the limit)")
+  c_srv
+      ->add_option("--max-inflight-mb", srv.max_inflight_mb,
+                   "Memory for accepted, not yet committed data, within the memory limit; beyond "
+                   "it HTTP answers 429 and consumers pause (default: an eighth of the limit)")
       ->check(CLI::Range(1, 1 << 20));
   c_srv->add_option("--port-file", srv.port_file, "Write the bound HTTP port to this file");
 
@@ -174,10 +174,10 @@ int main(int argc, char** argv) {
       "Set where SOURCE resumes in its stream after serve refused it (replaced, went backwards); "
       "recorded in meta.stream_resets. Opens the lake for writing: stop `sluice serve` first");
   c_streams_reset->add_option("source", streams.source, "A nats source")->required();
-  auto* from_start = c_streams_reset->add_flag("--from-start", streams.from_start,
-                                               "Read the stream from its first message");
-  auto* from_seq = c_streams_reset->add_option("--from-seq", streams.from_seq,
-                                               "Read the stream from sequence N (N >= 1)");
+  auto* from_start =
+      c_streams_reset->add_flag("--from-start", streams.from_start, "Read the stream from its first message");
+  auto* from_seq =
+      c_streams_reset->add_option("--from-seq", streams.from_seq, "Read the stream from sequence N (N >= 1)");
   from_start->excludes(from_seq);
   c_streams_reset->add_flag("--json", streams.json, "Print as JSON");
   c_streams_reset->fallthrough();
@@ -201,10 +201,7 @@ int main(int argc, char** argv) {
     if (*c_st) return ShowStatus(st);
     if (*c_srv) return Serve(srv);
     if (*c_sch) {
-      sch.action = *c_sch_check  ? "check"
-                   : *c_sch_hist ? "history"
-                   : *c_sch_acc  ? "accept"
-                                 : "diff";
+      sch.action = *c_sch_check ? "check" : *c_sch_hist ? "history" : *c_sch_acc ? "accept" : "diff";
       return Schema(sch);
     }
     if (*c_bat) {

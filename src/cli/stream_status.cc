@@ -17,8 +17,7 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
     if (!s.streaming()) continue;
     nlohmann::ordered_json j = {{"type", SourceTypeName(s.type)}};
     if (s.type == SourceType::kNats) {
-      ASSIGN_OR_RETURN(std::optional<StreamPosition> pos,
-                       CommittedPosition(catalog, s.name, s.nats.stream));
+      ASSIGN_OR_RETURN(std::optional<StreamPosition> pos, CommittedPosition(catalog, s.name, s.nats.stream));
       j["stream"] = s.nats.stream;
       j["committed_seq"] = pos ? pos->last_seq : 0;
       j["stream_created"] = pos && pos->stream_created != 0 ? nlohmann::ordered_json(pos->stream_created)
@@ -26,14 +25,14 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
       ASSIGN_OR_RETURN(std::vector<StreamReset> resets, StreamResets(catalog, s.name));
       if (!resets.empty()) {
         const StreamReset& r = resets.back();
-        j["last_reset"] = {{"stream", r.stream},
-                           {"from_seq", r.from ? nlohmann::ordered_json(r.from->last_seq)
-                                               : nlohmann::ordered_json(nullptr)},
-                           {"to_seq", r.to_seq},
-                           {"mode", r.mode},
-                           {"by", r.reset_by},
-                           {"at", r.reset_at},
-                           {"resets", resets.size()}};
+        j["last_reset"] = {
+            {"stream", r.stream},
+            {"from_seq", r.from ? nlohmann::ordered_json(r.from->last_seq) : nlohmann::ordered_json(nullptr)},
+            {"to_seq", r.to_seq},
+            {"mode", r.mode},
+            {"by", r.reset_by},
+            {"at", r.reset_at},
+            {"resets", resets.size()}};
       }
     }
     ASSIGN_OR_RETURN(SourceTotals totals, TotalsOf(catalog, s.name));
@@ -42,8 +41,10 @@ Result<nlohmann::ordered_json> StreamStatus(Catalog& catalog) {
       ASSIGN_OR_RETURN(std::vector<Watermark> watermarks, ListWatermarks(catalog, s.name));
       nlohmann::ordered_json marks = nlohmann::ordered_json::array();
       for (const Watermark& w : watermarks) {
-        marks.push_back({{"partition", w.partition}, {"watermark", w.watermark},
-                         {"max_event_time", w.max_event_time}, {"late_rows", w.late_rows}});
+        marks.push_back({{"partition", w.partition},
+                         {"watermark", w.watermark},
+                         {"max_event_time", w.max_event_time},
+                         {"late_rows", w.late_rows}});
       }
       j["event_time"] = s.event_time;
       j["watermarks"] = marks;
@@ -78,36 +79,36 @@ void PrintStreamStatus(const nlohmann::ordered_json& streams) {
       std::cout << "    reset " << r["mode"].get<std::string>() << " of " << r["stream"].get<std::string>()
                 << " by " << r["by"].get<std::string>() << " at " << r["at"].get<std::string>()
                 << " (from sequence "
-                << (r["from_seq"].is_null() ? std::string("none") : r["from_seq"].dump())
-                << " to " << r["to_seq"] << ")\n";
+                << (r["from_seq"].is_null() ? std::string("none") : r["from_seq"].dump()) << " to "
+                << r["to_seq"] << ")\n";
     }
     if (s.contains("watermarks")) {
       for (const auto& w : s["watermarks"]) {
-        std::cout << "    watermark " << (w["partition"].get<std::string>().empty()
-                                              ? std::string("(all)")
-                                              : w["partition"].get<std::string>())
+        std::cout << "    watermark "
+                  << (w["partition"].get<std::string>().empty() ? std::string("(all)")
+                                                                : w["partition"].get<std::string>())
                   << ": " << w["watermark"].get<std::string>() << " (max "
-                  << s["event_time"].get<std::string>() << " "
-                  << w["max_event_time"].get<std::string>() << ", " << w["late_rows"] << " late)\n";
+                  << s["event_time"].get<std::string>() << " " << w["max_event_time"].get<std::string>()
+                  << ", " << w["late_rows"] << " late)\n";
       }
     }
   }
 }
 
 void PrintServeStatus(const nlohmann::json& serve) {
-  std::cout << "\nsluice serve (pid " << serve["pid"] << ") " << serve["state"].get<std::string>()
-            << " on " << serve["listen"].get<std::string>() << "; in flight "
+  std::cout << "\nsluice serve (pid " << serve["pid"] << ") " << serve["state"].get<std::string>() << " on "
+            << serve["listen"].get<std::string>() << "; in flight "
             << (serve["inflight_bytes"].get<int64_t>() >> 10) << " KiB of "
             << (serve["inflight_limit_bytes"].get<int64_t>() >> 20) << " MiB\n";
   if (serve.contains("transform_error") && serve["transform_error"].is_string()) {
     std::cout << "  transform failing: " << serve["transform_error"].get<std::string>() << "\n";
   }
   for (auto& [name, s] : serve["sources"].items()) {
-    std::cout << "  " << name << " (" << s["type"].get<std::string>() << "): "
-              << s["rows_staged"].get<double>() << " rows staged, " << s["rows_dead_lettered"].get<double>()
-              << " dead-lettered, " << s["rows_late"].get<double>() << " late; lag "
-              << s["lag_messages"].get<double>() << " messages / " << s["lag_seconds"].get<double>()
-              << " s; queue " << s["queue_depth"].get<double>() << "; 429s "
+    std::cout << "  " << name << " (" << s["type"].get<std::string>()
+              << "): " << s["rows_staged"].get<double>() << " rows staged, "
+              << s["rows_dead_lettered"].get<double>() << " dead-lettered, " << s["rows_late"].get<double>()
+              << " late; lag " << s["lag_messages"].get<double>() << " messages / "
+              << s["lag_seconds"].get<double>() << " s; queue " << s["queue_depth"].get<double>() << "; 429s "
               << s["rejected_429"].get<double>();
     if (s.contains("committed_seq")) std::cout << "; committed seq " << s["committed_seq"];
     if (s.value("paused", false)) std::cout << "; PAUSED (backpressure)";

@@ -3,9 +3,8 @@
 // <lake>/serve.json (lag, queue depth, backpressure) -- the only view while it holds the lake.
 #pragma once
 
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "catalog/catalog.h"
 #include "common/status.h"

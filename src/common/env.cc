@@ -1,12 +1,11 @@
 #include "common/env.h"
 
-#include "common/failpoint.h"
-#include "common/fault_env.h"
-
 #include <fcntl.h>
 #include <glob.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -14,8 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
-#include <algorithm>
+
+#include "common/failpoint.h"
+#include "common/fault_env.h"
 
 namespace sluice {
 
@@ -25,7 +25,7 @@ Env* Env::Default() {
   // Built once, never destroyed (threads may use it until the process exits). A test arming a
   // `powercut` failpoint, or SLUICE_FAIL_MUTATION, gets the fault-injecting Env over the
   // working directory, from start.
-  static Env* const env = [] () -> Env* {
+  static Env* const env = []() -> Env* {
     if (!PowerCutArmed() && InjectedMutationFailure() == 0) return new Env;
     auto* fault = new FaultInjectionEnv(fs::current_path().string());
     if (InjectedMutationFailure() > 0) {
@@ -95,9 +95,7 @@ Status Env::SyncFile(const std::string& path) {
   return Status::OK();
 }
 
-Status Env::SyncDir(const std::string& dir) {
-  return SyncFile(dir.empty() ? std::string(".") : dir);
-}
+Status Env::SyncDir(const std::string& dir) { return SyncFile(dir.empty() ? std::string(".") : dir); }
 
 Status Env::SyncFileSystem(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -193,8 +191,7 @@ Result<std::vector<std::string>> Env::ListFilesRecursive(const std::string& dir)
   std::vector<std::string> out;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     if (it->is_regular_file(ec)) out.push_back(it->path().string());
   }
   if (ec) return Status::IOError(dir, ec.message());
@@ -230,13 +227,15 @@ int64_t Env::MonotonicMicros() {
 std::string FormatTimestampMicros(int64_t micros) {
   time_t secs = static_cast<time_t>(micros / 1000000);
   int64_t frac = micros % 1000000;
-  if (frac < 0) { frac += 1000000; --secs; }
+  if (frac < 0) {
+    frac += 1000000;
+    --secs;
+  }
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<long long>(frac));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(frac));
   return buf;
 }
 

@@ -1,12 +1,13 @@
 #include "common/failpoint.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <map>
 #include <mutex>
-#include <unistd.h>
 
 #include "common/fault_env.h"
 
@@ -14,20 +15,20 @@ namespace sluice {
 
 const std::vector<std::string>& AllFailpoints() {
   static const std::vector<std::string> kFailpoints = {
-      "schema.before_commit",       // contract version registered and tables evolved, uncommitted
-      "ingest.after_stage_write",   // staging Parquet written under temp names, not fsynced
-      "ingest.after_fsync",         // temp files durable, catalog not yet updated
-      "ingest.after_catalog_commit",// ledger entry committed, files still under temp names
-      "ingest.after_rename",        // files at final names
-      "curate.before_commit",       // merge done inside the open transaction
-      "curate.after_commit",        // curated committed, marts not yet refreshed
+      "schema.before_commit",         // contract version registered and tables evolved, uncommitted
+      "ingest.after_stage_write",     // staging Parquet written under temp names, not fsynced
+      "ingest.after_fsync",           // temp files durable, catalog not yet updated
+      "ingest.after_catalog_commit",  // ledger entry committed, files still under temp names
+      "ingest.after_rename",          // files at final names
+      "curate.before_commit",         // merge done inside the open transaction
+      "curate.after_commit",          // curated committed, marts not yet refreshed
       "marts.before_commit",
-      "marts.after_commit",         // marts committed, nothing published yet
-      "publish.after_write",        // new snapshot directory written, not yet current
-      "publish.after_swap",         // `current` switched, catalog not yet told
+      "marts.after_commit",   // marts committed, nothing published yet
+      "publish.after_write",  // new snapshot directory written, not yet current
+      "publish.after_swap",   // `current` switched, catalog not yet told
       // sluice serve only (not on the path of `sluice run`):
-      "serve.before_answer",        // HTTP micro-batch committed, its requests not yet answered
-      "serve.before_ack",           // NATS micro-batch committed, its messages not yet acknowledged
+      "serve.before_answer",  // HTTP micro-batch committed, its requests not yet answered
+      "serve.before_ack",     // NATS micro-batch committed, its messages not yet acknowledged
   };
   return kFailpoints;
 }
@@ -69,8 +70,8 @@ const std::map<std::string, std::string, std::less<>>& Armed() {
   if (st.ok()) {
     std::fprintf(stderr, "sluice: power cut at %.*s\n", static_cast<int>(name.size()), name.data());
   } else {
-    std::fprintf(stderr, "sluice: power cut at %.*s failed: %s\n", static_cast<int>(name.size()),
-                 name.data(), st.ToString().c_str());
+    std::fprintf(stderr, "sluice: power cut at %.*s failed: %s\n", static_cast<int>(name.size()), name.data(),
+                 st.ToString().c_str());
   }
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);

@@ -30,8 +30,7 @@ Status Errno(const std::string& path, const char* what) {
 // Regular files below `dir` (not following symlinks) by inode; DuckDB's own files left out.
 void FindFiles(const std::string& dir, std::map<uint64_t, std::string>* found) {
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     struct stat st {};
     if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     if (IsDuckDbOwnFile(it->path().filename().string())) continue;
@@ -71,16 +70,15 @@ void FaultInjectionEnv::set_failure_marker(std::string path) {
 Status FaultInjectionEnv::CountMutation(const std::string& path) {
   ++mutations_;
   if (fail_at_ == 0 || mutations_ != fail_at_) return Status::OK();
-  Status st =
-      Status::IOError(path, "injected I/O error (mutating call " + std::to_string(fail_at_) + ")");
+  Status st = Status::IOError(path, "injected I/O error (mutating call " + std::to_string(fail_at_) + ")");
   if (!failure_marker_.empty()) (void)Env::WriteFile(failure_marker_, st.ToString() + "\n");
   return st;
 }
 
 bool FaultInjectionEnv::Below(const std::string& path) const {
   std::string abs = Absolute(path);
-  return abs == root_ || (abs.size() > root_.size() && abs.compare(0, root_.size(), root_) == 0 &&
-                          abs[root_.size()] == '/');
+  return abs == root_ ||
+         (abs.size() > root_.size() && abs.compare(0, root_.size(), root_) == 0 && abs[root_.size()] == '/');
 }
 
 void FaultInjectionEnv::RecordDir(const std::string& dir, bool deep) {
@@ -270,8 +268,7 @@ Status FaultInjectionEnv::PowerCut() {
 
   // DuckDB's database and WAL stay as they are, at the same place.
   std::vector<fs::path> own;
-  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::end(it); it.increment(ec)) {
     if (IsDuckDbOwnFile(it->path().filename().string())) own.push_back(it->path());
   }
   for (const fs::path& p : own) {
@@ -298,8 +295,8 @@ Status FaultInjectionEnv::PowerCut() {
   sizes_.clear();
   RecordDir(root_, /*deep=*/true);
   if (!lost.empty()) {
-    return Status::Corruption("power cut: no content left for durable file " + lost.front() +
-                              " (" + std::to_string(lost.size()) + " in all)");
+    return Status::Corruption("power cut: no content left for durable file " + lost.front() + " (" +
+                              std::to_string(lost.size()) + " in all)");
   }
   return Status::OK();
 }

@@ -98,10 +98,10 @@ class FaultInjectionEnv : public Env {
   const std::string keep_;  // "<root>.powercut"
   mutable std::mutex mu_;
   uint64_t root_ino_ = 0;
-  std::map<uint64_t, Entries> dirs_;      // durable entries of each directory inode
-  std::map<uint64_t, uint64_t> sizes_;    // durable size of each file inode
+  std::map<uint64_t, Entries> dirs_;    // durable entries of each directory inode
+  std::map<uint64_t, uint64_t> sizes_;  // durable size of each file inode
   int64_t mutations_ = 0;
-  int64_t fail_at_ = 0;                   // mutation number to fail, 0: none
+  int64_t fail_at_ = 0;  // mutation number to fail, 0: none
   std::string failure_marker_;
 };
 

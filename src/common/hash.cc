@@ -1,8 +1,7 @@
 #include "common/hash.h"
 
-#include <xxhash.h>
-
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <atomic>
 #include <cstdio>

@@ -92,8 +92,7 @@ int64_t AvailableMemoryBytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGE_SIZE);
   if (pages > 0 && page > 0) ram = static_cast<int64_t>(pages) * page;
   // cgroup v2, then v1: a container's limit is what the kernel enforces, not the host's RAM.
-  for (const char* path : {"/sys/fs/cgroup/memory.max",
-                           "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
     if (std::optional<int64_t> cg = ReadLimitFile(path)) {
       ram = ram ? std::min(*ram, *cg) : *cg;
       break;
@@ -104,8 +103,7 @@ int64_t AvailableMemoryBytes() {
 
 int64_t DefaultMemoryLimit(MemoryUse use) {
   const int64_t avail = AvailableMemoryBytes();
-  const int64_t limit = use == MemoryUse::kQuery ? std::min(avail / 4, kGiB)
-                                                 : std::min(avail / 2, 8 * kGiB);
+  const int64_t limit = use == MemoryUse::kQuery ? std::min(avail / 4, kGiB) : std::min(avail / 2, 8 * kGiB);
   return std::max(limit, kMinMemoryLimit);
 }
 
@@ -124,11 +122,11 @@ Result<MemoryPlan> PlanMemory(int64_t limit, int64_t inflight) {
     return Status::InvalidArgument(
         "an in-flight budget of " + FormatBytes(inflight) + " does not fit a memory limit of " +
         FormatBytes(limit) + ": " + std::to_string(kInflightCopies) + " x the budget + " +
-        FormatBytes(kProcessOverhead) + " of fixed overhead + at least " +
-        FormatBytes(kMinDuckDbMemory) + " for DuckDB must fit; raise memory_limit or lower "
+        FormatBytes(kProcessOverhead) + " of fixed overhead + at least " + FormatBytes(kMinDuckDbMemory) +
+        " for DuckDB must fit; raise memory_limit or lower "
         "--max-inflight-mb (at most " +
-        std::to_string(std::max<int64_t>(0, (limit - kProcessOverhead - kMinDuckDbMemory) /
-                                                kInflightCopies / kMiB)) +
+        std::to_string(
+            std::max<int64_t>(0, (limit - kProcessOverhead - kMinDuckDbMemory) / kInflightCopies / kMiB)) +
         ")");
   }
   return plan;

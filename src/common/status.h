@@ -17,11 +17,11 @@ enum class StatusCode {
   kOk = 0,
   kInvalidArgument,  // the user's input (spec, contract, CLI flag, SQL) is wrong
   kNotFound,
-  kAlreadyExists,    // e.g. a batch id already used for different content
-  kCorruption,       // the lake's own files disagree with the catalog
+  kAlreadyExists,  // e.g. a batch id already used for different content
+  kCorruption,     // the lake's own files disagree with the catalog
   kIOError,
-  kUnavailable,      // e.g. the lake is locked by another process
-  kAborted,          // e.g. a quality gate failed; the step was rolled back
+  kUnavailable,  // e.g. the lake is locked by another process
+  kAborted,      // e.g. a quality gate failed; the step was rolled back
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -59,16 +59,25 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok() && "a Result built from a Status must carry an error");
   }
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { assert(ok()); return *value_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  T& value() & {
+    assert(ok());
+    return *value_;
+  }
+  const T& value() const& {
+    assert(ok());
+    return *value_;
+  }
+  T&& value() && {
+    assert(ok());
+    return std::move(*value_);
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -85,15 +94,14 @@ class [[nodiscard]] Result {
 #define SLUICE_CONCAT(a, b) SLUICE_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function when it is not OK.
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::sluice::Status _st = (expr);                    \
-    if (!_st.ok()) return _st;                        \
+#define RETURN_IF_ERROR(expr)      \
+  do {                             \
+    ::sluice::Status _st = (expr); \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 // ASSIGN_OR_RETURN(auto x, ComputeX()); declares x from a Result or returns its Status.
-#define ASSIGN_OR_RETURN(lhs, rexpr) \
-  ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr) ASSIGN_OR_RETURN_IMPL(SLUICE_CONCAT(_res_, __LINE__), lhs, rexpr)
 #define ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                          \
   if (!tmp.ok()) return tmp.status();          \

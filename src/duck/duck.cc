@@ -35,24 +35,42 @@ std::string TypeName(duckdb_logical_type t) {
     case DUCKDB_TYPE_DECIMAL:
       return "DECIMAL(" + std::to_string(duckdb_decimal_width(t)) + "," +
              std::to_string(duckdb_decimal_scale(t)) + ")";
-    case DUCKDB_TYPE_BOOLEAN: return "BOOLEAN";
-    case DUCKDB_TYPE_TINYINT: return "TINYINT";
-    case DUCKDB_TYPE_SMALLINT: return "SMALLINT";
-    case DUCKDB_TYPE_INTEGER: return "INTEGER";
-    case DUCKDB_TYPE_BIGINT: return "BIGINT";
-    case DUCKDB_TYPE_HUGEINT: return "HUGEINT";
-    case DUCKDB_TYPE_UTINYINT: return "UTINYINT";
-    case DUCKDB_TYPE_USMALLINT: return "USMALLINT";
-    case DUCKDB_TYPE_UINTEGER: return "UINTEGER";
-    case DUCKDB_TYPE_UBIGINT: return "UBIGINT";
-    case DUCKDB_TYPE_FLOAT: return "FLOAT";
-    case DUCKDB_TYPE_DOUBLE: return "DOUBLE";
-    case DUCKDB_TYPE_VARCHAR: return "VARCHAR";
-    case DUCKDB_TYPE_BLOB: return "BLOB";
-    case DUCKDB_TYPE_DATE: return "DATE";
-    case DUCKDB_TYPE_TIMESTAMP: return "TIMESTAMP";
-    case DUCKDB_TYPE_TIMESTAMP_TZ: return "TIMESTAMP WITH TIME ZONE";
-    default: return "TYPE#" + std::to_string(static_cast<int>(id));
+    case DUCKDB_TYPE_BOOLEAN:
+      return "BOOLEAN";
+    case DUCKDB_TYPE_TINYINT:
+      return "TINYINT";
+    case DUCKDB_TYPE_SMALLINT:
+      return "SMALLINT";
+    case DUCKDB_TYPE_INTEGER:
+      return "INTEGER";
+    case DUCKDB_TYPE_BIGINT:
+      return "BIGINT";
+    case DUCKDB_TYPE_HUGEINT:
+      return "HUGEINT";
+    case DUCKDB_TYPE_UTINYINT:
+      return "UTINYINT";
+    case DUCKDB_TYPE_USMALLINT:
+      return "USMALLINT";
+    case DUCKDB_TYPE_UINTEGER:
+      return "UINTEGER";
+    case DUCKDB_TYPE_UBIGINT:
+      return "UBIGINT";
+    case DUCKDB_TYPE_FLOAT:
+      return "FLOAT";
+    case DUCKDB_TYPE_DOUBLE:
+      return "DOUBLE";
+    case DUCKDB_TYPE_VARCHAR:
+      return "VARCHAR";
+    case DUCKDB_TYPE_BLOB:
+      return "BLOB";
+    case DUCKDB_TYPE_DATE:
+      return "DATE";
+    case DUCKDB_TYPE_TIMESTAMP:
+      return "TIMESTAMP";
+    case DUCKDB_TYPE_TIMESTAMP_TZ:
+      return "TIMESTAMP WITH TIME ZONE";
+    default:
+      return "TYPE#" + std::to_string(static_cast<int>(id));
   }
 }
 
@@ -60,28 +78,41 @@ std::string TypeName(duckdb_logical_type t) {
 Result<std::string> RenderCell(duckdb_logical_type t, duckdb_vector vec, idx_t r) {
   void* data = duckdb_vector_get_data(vec);
   switch (duckdb_get_type_id(t)) {
-    case DUCKDB_TYPE_BOOLEAN: return std::string(static_cast<bool*>(data)[r] ? "true" : "false");
-    case DUCKDB_TYPE_TINYINT: return std::to_string(static_cast<int8_t*>(data)[r]);
-    case DUCKDB_TYPE_SMALLINT: return std::to_string(static_cast<int16_t*>(data)[r]);
-    case DUCKDB_TYPE_INTEGER: return std::to_string(static_cast<int32_t*>(data)[r]);
-    case DUCKDB_TYPE_BIGINT: return std::to_string(static_cast<int64_t*>(data)[r]);
-    case DUCKDB_TYPE_UTINYINT: return std::to_string(static_cast<uint8_t*>(data)[r]);
-    case DUCKDB_TYPE_USMALLINT: return std::to_string(static_cast<uint16_t*>(data)[r]);
-    case DUCKDB_TYPE_UINTEGER: return std::to_string(static_cast<uint32_t*>(data)[r]);
-    case DUCKDB_TYPE_UBIGINT: return std::to_string(static_cast<uint64_t*>(data)[r]);
+    case DUCKDB_TYPE_BOOLEAN:
+      return std::string(static_cast<bool*>(data)[r] ? "true" : "false");
+    case DUCKDB_TYPE_TINYINT:
+      return std::to_string(static_cast<int8_t*>(data)[r]);
+    case DUCKDB_TYPE_SMALLINT:
+      return std::to_string(static_cast<int16_t*>(data)[r]);
+    case DUCKDB_TYPE_INTEGER:
+      return std::to_string(static_cast<int32_t*>(data)[r]);
+    case DUCKDB_TYPE_BIGINT:
+      return std::to_string(static_cast<int64_t*>(data)[r]);
+    case DUCKDB_TYPE_UTINYINT:
+      return std::to_string(static_cast<uint8_t*>(data)[r]);
+    case DUCKDB_TYPE_USMALLINT:
+      return std::to_string(static_cast<uint16_t*>(data)[r]);
+    case DUCKDB_TYPE_UINTEGER:
+      return std::to_string(static_cast<uint32_t*>(data)[r]);
+    case DUCKDB_TYPE_UBIGINT:
+      return std::to_string(static_cast<uint64_t*>(data)[r]);
     case DUCKDB_TYPE_HUGEINT: {
       duckdb_hugeint h = static_cast<duckdb_hugeint*>(data)[r];
       return FormatInt128((static_cast<__int128>(h.upper) << 64) | h.lower);
     }
-    case DUCKDB_TYPE_FLOAT: return FormatFloat(static_cast<float*>(data)[r]);
-    case DUCKDB_TYPE_DOUBLE: return FormatDouble(static_cast<double*>(data)[r]);
+    case DUCKDB_TYPE_FLOAT:
+      return FormatFloat(static_cast<float*>(data)[r]);
+    case DUCKDB_TYPE_DOUBLE:
+      return FormatDouble(static_cast<double*>(data)[r]);
     case DUCKDB_TYPE_VARCHAR:
     case DUCKDB_TYPE_BLOB: {
       duckdb_string_t* s = &static_cast<duckdb_string_t*>(data)[r];
       return std::string(duckdb_string_t_data(s), duckdb_string_t_length(*s));
     }
-    case DUCKDB_TYPE_DATE: return RenderDate(static_cast<int32_t*>(data)[r]);
-    case DUCKDB_TYPE_TIMESTAMP: return RenderTimestamp(static_cast<int64_t*>(data)[r]);
+    case DUCKDB_TYPE_DATE:
+      return RenderDate(static_cast<int32_t*>(data)[r]);
+    case DUCKDB_TYPE_TIMESTAMP:
+      return RenderTimestamp(static_cast<int64_t*>(data)[r]);
     case DUCKDB_TYPE_TIMESTAMP_TZ: {
       const int64_t micros = static_cast<int64_t*>(data)[r];
       const bool infinite = micros == kTimestampInfinity || micros == -kTimestampInfinity;
@@ -90,9 +121,12 @@ Result<std::string> RenderCell(duckdb_logical_type t, duckdb_vector vec, idx_t r
     case DUCKDB_TYPE_DECIMAL: {
       int scale = duckdb_decimal_scale(t);
       switch (duckdb_decimal_internal_type(t)) {
-        case DUCKDB_TYPE_SMALLINT: return FormatDecimal(static_cast<int16_t*>(data)[r], scale);
-        case DUCKDB_TYPE_INTEGER: return FormatDecimal(static_cast<int32_t*>(data)[r], scale);
-        case DUCKDB_TYPE_BIGINT: return FormatDecimal(static_cast<int64_t*>(data)[r], scale);
+        case DUCKDB_TYPE_SMALLINT:
+          return FormatDecimal(static_cast<int16_t*>(data)[r], scale);
+        case DUCKDB_TYPE_INTEGER:
+          return FormatDecimal(static_cast<int32_t*>(data)[r], scale);
+        case DUCKDB_TYPE_BIGINT:
+          return FormatDecimal(static_cast<int64_t*>(data)[r], scale);
         default: {
           duckdb_hugeint h = static_cast<duckdb_hugeint*>(data)[r];
           return FormatDecimal((static_cast<__int128>(h.upper) << 64) | h.lower, scale);
@@ -115,8 +149,7 @@ Result<duckdb_logical_type> LogicalTypeFromName(const std::string& name) {
   if (name == "DATE") return duckdb_create_logical_type(DUCKDB_TYPE_DATE);
   if (name == "TIMESTAMP") return duckdb_create_logical_type(DUCKDB_TYPE_TIMESTAMP);
   int p = 0, s = 0;
-  if (std::sscanf(name.c_str(), "DECIMAL(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 18 && s >= 0 &&
-      s <= p) {
+  if (std::sscanf(name.c_str(), "DECIMAL(%d,%d)", &p, &s) == 2 && p >= 1 && p <= 18 && s >= 0 && s <= p) {
     return duckdb_create_decimal_type(static_cast<uint8_t>(p), static_cast<uint8_t>(s));
   }
   return Status::InvalidArgument("appender does not support type " + name);
@@ -132,8 +165,7 @@ class SqlTrace {
   }
   ~SqlTrace() {
     if (!enabled_) return;
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
-                    .count();
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
     std::string head = sql_.substr(0, 160);
     for (char& ch : head) ch = (ch == '\n') ? ' ' : ch;
     std::fprintf(stderr, "[sql %8.1f ms] %s\n", ms, head.c_str());
@@ -168,8 +200,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const OpenOptions& options)
   // duckdb_set_config checks the value (an unknown name only fails at duckdb_open_ext).
   auto set = [&](const char* name, const std::string& value) -> Status {
     if (duckdb_set_config(config, name, value.c_str()) == DuckDBSuccess) return Status::OK();
-    return Status::InvalidArgument(std::string("duckdb: invalid value '") + value +
-                                   "' for setting " + name);
+    return Status::InvalidArgument(std::string("duckdb: invalid value '") + value + "' for setting " + name);
   };
   Status configured;
   if (options.threads > 0) configured = set("threads", std::to_string(options.threads));
@@ -248,7 +279,10 @@ Result<Rows> Connection::Query(const std::string& sql) {
       for (idx_t r = 0; r < n; ++r) {
         if (validity && !duckdb_validity_row_is_valid(validity, r)) continue;
         auto cell = RenderCell(types[c], vec, r);
-        if (!cell.ok()) { status = cell.status().WithContext(out.names[c]); break; }
+        if (!cell.ok()) {
+          status = cell.status().WithContext(out.names[c]);
+          break;
+        }
         out.rows[base + r][c] = std::move(*cell);
       }
     }
@@ -292,8 +326,7 @@ std::string Ident(std::string_view name) {
   return out + "\"";
 }
 
-Result<std::unique_ptr<ChunkAppender>> ChunkAppender::Create(Connection& conn,
-                                                             const std::string& schema,
+Result<std::unique_ptr<ChunkAppender>> ChunkAppender::Create(Connection& conn, const std::string& schema,
                                                              const std::string& table,
                                                              const std::vector<std::string>& types) {
   std::unique_ptr<ChunkAppender> a(new ChunkAppender());
@@ -301,8 +334,8 @@ Result<std::unique_ptr<ChunkAppender>> ChunkAppender::Create(Connection& conn,
     ASSIGN_OR_RETURN(duckdb_logical_type lt, LogicalTypeFromName(t));
     a->types_.push_back(lt);
   }
-  if (duckdb_appender_create_ext(conn.raw(), nullptr, schema.c_str(), table.c_str(),
-                                 &a->appender_) != DuckDBSuccess) {
+  if (duckdb_appender_create_ext(conn.raw(), nullptr, schema.c_str(), table.c_str(), &a->appender_) !=
+      DuckDBSuccess) {
     if (!a->appender_) return Status::Unavailable("duckdb: cannot create an appender");
     return AppenderError(a->appender_).WithContext("appender on " + schema + "." + table);
   }

@@ -35,8 +35,8 @@ struct Rows {
 };
 
 struct OpenOptions {
-  int threads = 0;               // 0: DuckDB's default (one per core)
-  std::string memory_limit;      // e.g. "1GB"; empty: DuckDB's default (80% of RAM)
+  int threads = 0;           // 0: DuckDB's default (one per core)
+  std::string memory_limit;  // e.g. "1GB"; empty: DuckDB's default (80% of RAM)
   // Where DuckDB spills beyond memory_limit. nullopt: DuckDB's default (".tmp" in the working
   // directory for an in-memory database); "": no spilling (over the limit is an error).
   std::optional<std::string> temp_directory;

@@ -124,9 +124,8 @@ Result<std::unique_ptr<Node>> Build(duckdb_logical_type type, const std::string&
       return node;
     }
     default: {
-      const std::string what = node->id == DUCKDB_TYPE_BIGNUM
-                                   ? "BIGNUM"
-                                   : "#" + std::to_string(static_cast<int>(node->id));
+      const std::string what =
+          node->id == DUCKDB_TYPE_BIGNUM ? "BIGNUM" : "#" + std::to_string(static_cast<int>(node->id));
       return Status::InvalidArgument("column " + column + ": a value of type " + what +
                                      " has no JSON encoding (cast it to VARCHAR in the query)");
     }
@@ -177,8 +176,7 @@ void AppendTimeTz(uint64_t bits, std::string* out) {
       ((int64_t{t.time.hour} * 60 + t.time.min) * 60 + t.time.sec) * 1000000 + t.time.micros;
   const int32_t offset = t.offset < 0 ? -t.offset : t.offset;
   char zone[16];
-  std::snprintf(zone, sizeof zone, "%c%02d:%02d", t.offset < 0 ? '-' : '+', offset / 3600,
-                offset / 60 % 60);
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", t.offset < 0 ? '-' : '+', offset / 3600, offset / 60 % 60);
   std::string text = FormatTimeOfDay(micros, 6) + zone;
   if (offset % 60 != 0) {
     char secs[8];
@@ -257,8 +255,8 @@ void Encode(const Node& node, duckdb_vector vec, idx_t row, std::string* out) {
     }
     case DUCKDB_TYPE_BIT: {
       std::string_view bytes = StringAt(data, row);
-      return AppendQuoted(
-          FormatBits(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()), out);
+      return AppendQuoted(FormatBits(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()),
+                          out);
     }
     case DUCKDB_TYPE_ENUM: {
       size_t index;
@@ -429,9 +427,9 @@ void AppendJsonString(std::string_view text, std::string* out) {
   *out += '"';
 }
 
-Result<std::unique_ptr<JsonRowWriter>> JsonRowWriter::Create(
-    const std::vector<std::string>& names, const std::vector<duckdb_logical_type>& types,
-    Layout layout) {
+Result<std::unique_ptr<JsonRowWriter>> JsonRowWriter::Create(const std::vector<std::string>& names,
+                                                             const std::vector<duckdb_logical_type>& types,
+                                                             Layout layout) {
   std::unique_ptr<JsonRowWriter> writer(new JsonRowWriter());
   writer->layout_ = layout;
   for (size_t c = 0; c < names.size() && c < types.size(); ++c) {

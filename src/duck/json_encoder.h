@@ -53,9 +53,9 @@ class JsonRowWriter {
 
   // A writer for rows with these column names and types (the types are read here and not kept).
   // InvalidArgument naming the column when a type has no JSON encoding.
-  static Result<std::unique_ptr<JsonRowWriter>> Create(
-      const std::vector<std::string>& names, const std::vector<duckdb_logical_type>& types,
-      Layout layout);
+  static Result<std::unique_ptr<JsonRowWriter>> Create(const std::vector<std::string>& names,
+                                                       const std::vector<duckdb_logical_type>& types,
+                                                       Layout layout);
   ~JsonRowWriter();
   JsonRowWriter(const JsonRowWriter&) = delete;
   JsonRowWriter& operator=(const JsonRowWriter&) = delete;

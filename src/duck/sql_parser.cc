@@ -183,8 +183,7 @@ bool IsSingleItem(const Json& statements, std::string_view alias) {
   for (const auto& [key, v] : node.items()) {
     if (key == "type") continue;
     if (key == "select_list") {
-      if (!v.is_array() || v.size() != 1 || Lower(StringField(v[0], "alias")) != alias)
-        return false;
+      if (!v.is_array() || v.size() != 1 || Lower(StringField(v[0], "alias")) != alias) return false;
     } else if (key == "from_table") {
       if (StringField(v, "type") != "EMPTY") return false;
     } else if (key == "aggregate_handling") {
@@ -219,8 +218,7 @@ void Collect(ParsedSql& parsed, std::string_view sql, size_t offset_base, const 
 // as ANALYZE may be one) and DuckDB reports a syntax error at the offset of <rest>'s first
 // token. The text before that offset must read as exactly `SELECT 1 AS <word>`. nullopt when
 // `text` does not start with the word or <rest> continues a select list (e.g. a FROM clause).
-Result<std::optional<size_t>> SplitAfterWord(Connection& conn, std::string_view text,
-                                             std::string_view word) {
+Result<std::optional<size_t>> SplitAfterWord(Connection& conn, std::string_view text, std::string_view word) {
   static constexpr std::string_view kProbe = "SELECT 1 AS ";
   const std::optional<size_t> kNoSplit;
   ASSIGN_OR_RETURN(Json probe, Serialize(conn, std::string(kProbe) + std::string(text)));
@@ -228,8 +226,7 @@ Result<std::optional<size_t>> SplitAfterWord(Connection& conn, std::string_view 
   const std::optional<size_t> at = ErrorOffset(probe);
   if (!at || *at < kProbe.size() || *at - kProbe.size() > text.size()) return kNoSplit;
   const size_t split = *at - kProbe.size();
-  ASSIGN_OR_RETURN(Json head,
-                   Serialize(conn, std::string(kProbe) + std::string(text.substr(0, split))));
+  ASSIGN_OR_RETURN(Json head, Serialize(conn, std::string(kProbe) + std::string(text.substr(0, split))));
   if (Failed(head) || !IsSingleItem(head["statements"], word)) return kNoSplit;
   if (StringField(head["statements"][0]["node"]["select_list"][0], "class") != "CONSTANT") {
     return kNoSplit;
@@ -263,9 +260,7 @@ Status ParseExplain(Connection& conn, std::string_view sql, ParsedSql& parsed) {
 
 }  // namespace
 
-std::string SqlPosition::ToString() const {
-  return std::to_string(line) + ":" + std::to_string(column);
-}
+std::string SqlPosition::ToString() const { return std::to_string(line) + ":" + std::to_string(column); }
 
 SqlPosition PositionAt(std::string_view sql, size_t offset) {
   SqlPosition p{1, 1};
@@ -327,9 +322,8 @@ Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules) 
   if (parsed.statement_count != 1) {
     return Status::InvalidArgument(parsed.statement_count == 0
                                        ? std::string("no SQL statement to run")
-                                       : std::to_string(parsed.statement_count) +
-                                             " statements in '" + parsed.excerpt +
-                                             "'; a read-only query is exactly one SELECT");
+                                       : std::to_string(parsed.statement_count) + " statements in '" +
+                                             parsed.excerpt + "'; a read-only query is exactly one SELECT");
   }
   if (parsed.kind != SqlStatementKind::kSelect && parsed.kind != SqlStatementKind::kExplain) {
     return Status::InvalidArgument("'" + parsed.excerpt +
@@ -341,9 +335,9 @@ Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules) 
     if (rules.table_functions.count(fn.name) == 0) {
       std::string allowed;
       for (const auto& a : rules.table_functions) allowed += (allowed.empty() ? "" : ", ") + a;
-      return Status::InvalidArgument(fn.position.ToString() + ": table function " + fn.name +
-                                     " is not allowed in a read-only query (allowed: " +
-                                     (allowed.empty() ? "none" : allowed) + ")");
+      return Status::InvalidArgument(
+          fn.position.ToString() + ": table function " + fn.name +
+          " is not allowed in a read-only query (allowed: " + (allowed.empty() ? "none" : allowed) + ")");
     }
   }
   for (const auto& t : parsed.tables) {

@@ -69,8 +69,8 @@ std::string FormatInt128(__int128 v) {
 
 std::string FormatDecimal(__int128 v, int scale) {
   const bool negative = v < 0;
-  std::string digits = FormatUInt128(negative ? -static_cast<unsigned __int128>(v)
-                                              : static_cast<unsigned __int128>(v));
+  std::string digits =
+      FormatUInt128(negative ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v));
   if (scale > 0) {
     if (static_cast<int>(digits.size()) <= scale) {
       digits.insert(0, static_cast<size_t>(scale) + 1 - digits.size(), '0');
@@ -145,15 +145,13 @@ std::string FormatUuid(uint64_t lower, int64_t upper) {
   std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
                 static_cast<unsigned long long>(hi >> 32),
                 static_cast<unsigned long long>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned long long>(hi & 0xFFFF),
-                static_cast<unsigned long long>(lower >> 48),
+                static_cast<unsigned long long>(hi & 0xFFFF), static_cast<unsigned long long>(lower >> 48),
                 static_cast<unsigned long long>(lower & 0xFFFFFFFFFFFFULL));
   return buf;
 }
 
 std::string Base64(const void* data, size_t size) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const auto* p = static_cast<const unsigned char*>(data);
   std::string out;
   out.reserve((size + 2) / 3 * 4);

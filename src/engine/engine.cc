@@ -31,8 +31,10 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
   if (!source.partition_by.tenant.empty()) options.path_columns.push_back(source.partition_by.tenant);
   ASSIGN_OR_RETURN(ContractValidator validator, ContractValidator::Create(source.contract, options));
   switch (source.format) {
-    case SourceFormat::kJsonl: return validator.DecodeJsonl(data);
-    case SourceFormat::kCsv: return validator.DecodeCsv(data);
+    case SourceFormat::kJsonl:
+      return validator.DecodeJsonl(data);
+    case SourceFormat::kCsv:
+      return validator.DecodeCsv(data);
     case SourceFormat::kParquet: {
       // Parquet rows arrive as JSON objects, so one validator serves every format.
       ASSIGN_OR_RETURN(duck::Rows rows,
@@ -48,8 +50,7 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir,
-                                             const EngineOptions& options) {
+Result<std::unique_ptr<Engine>> Engine::Open(const std::string& project_dir, const EngineOptions& options) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
   return Open(std::move(spec), options);
 }
@@ -99,8 +100,8 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   if (existing) {
     if (existing->content_hash != hash) {
       return Status::AlreadyExists("batch id '" + out.batch_id + "' of source '" + source_name +
-                                   "' was already used for different content (file " +
-                                   existing->file + "); choose a new batch id");
+                                   "' was already used for different content (file " + existing->file +
+                                   "); choose a new batch id");
     }
     out.duplicate = true;
   } else if (batch_id.empty()) {
@@ -196,9 +197,11 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
 Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& summary) {
   std::string record = st.ok() ? RunSummaryJson(summary).dump()
                                : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
-  return sluice::RecordRun(
-      *catalog_, {started, !st.ok() ? "failed" : summary.quarantined.empty() ? "ok" : "quarantined",
-                  record});
+  return sluice::RecordRun(*catalog_, {started,
+                                       !st.ok()                      ? "failed"
+                                       : summary.quarantined.empty() ? "ok"
+                                                                     : "quarantined",
+                                       record});
 }
 
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
@@ -212,8 +215,7 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
   }
   for (size_t i = 0; i < work.size(); ++i) {
     if (options.progress) {
-      options.progress("ingest", static_cast<int64_t>(i), static_cast<int64_t>(work.size()),
-                       work[i].second);
+      options.progress("ingest", static_cast<int64_t>(i), static_cast<int64_t>(work.size()), work[i].second);
     }
     ASSIGN_OR_RETURN(IngestOutcome o, IngestFile(work[i].first->name, work[i].second));
     if (!o.duplicate) summary.nothing_to_do = false;

@@ -14,10 +14,10 @@
 
 #include "catalog/catalog.h"
 #include "catalog/stream_ledger.h"
+#include "common/status.h"
 #include "engine/schema_evolution.h"
 #include "engine/stream_batch.h"
 #include "ingest/decoder.h"
-#include "common/status.h"
 #include "spec/spec.h"
 #include "transform/quality.h"
 
@@ -110,8 +110,7 @@ class Engine {
   // Parts whose Idempotency-Key was answered before are not staged again (G2). `range`, for a
   // NATS batch, is recorded in the same transaction as the rows; its batch id is derived from
   // it. Staging views are not refreshed (Transform does, before curating).
-  Result<MicroBatchResult> IngestMicroBatch(const std::string& source,
-                                            const std::vector<StreamPart>& parts,
+  Result<MicroBatchResult> IngestMicroBatch(const std::string& source, const std::vector<StreamPart>& parts,
                                             const StreamRange* range = nullptr);
 
   // Curates, refreshes marts and (if options.publish) publishes what was staged since the last
@@ -134,7 +133,7 @@ class Engine {
 
   std::unique_ptr<Catalog> catalog_;
   std::map<std::string, ContractValidator> validators_;  // stream sources' decoders, by source
-  std::vector<SchemaChange> schema_changes_;  // reported by the first Run
+  std::vector<SchemaChange> schema_changes_;             // reported by the first Run
   int64_t run_started_ = 0;  // the current run's id in meta.runs / meta.test_results
 };
 

@@ -92,8 +92,7 @@ Result<RecordBatch> Revalidate(const SourceSpec& source, const std::vector<DeadR
       out.dead.push_back(std::move(d));
     } else {
       out.dead.push_back(DeadLetter{row.dlq_id, reason::kMalformedRecord, "",
-                                    "does not re-parse as one CSV record under its batch's header",
-                                    row.raw});
+                                    "does not re-parse as one CSV record under its batch's header", row.raw});
     }
   }
   return out;
@@ -167,9 +166,8 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
   if (record.rows_read != static_cast<int64_t>(rows.size()) ||
       record.rows_read != record.rows_staged + record.rows_dead) {
     return Status::Corruption("redrive of " + source_name + " does not reconcile: re-validated " +
-                              std::to_string(rows.size()) + ", read " +
-                              std::to_string(record.rows_read) + ", staged " +
-                              std::to_string(record.rows_staged) + ", still failing " +
+                              std::to_string(rows.size()) + ", read " + std::to_string(record.rows_read) +
+                              ", staged " + std::to_string(record.rows_staged) + ", still failing " +
                               std::to_string(record.rows_dead));
   }
   // The rows that passed (their staging _source_line is their dlq_id), and the new reasons of
@@ -206,8 +204,7 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
     return out;
   }
 
-  ASSIGN_OR_RETURN(std::vector<DeadLetterOrigin> lineage,
-                   DeadLetterOrigins(catalog, source_name, passed));
+  ASSIGN_OR_RETURN(std::vector<DeadLetterOrigin> lineage, DeadLetterOrigins(catalog, source_name, passed));
   std::set<std::string> seen;
   for (const auto& o : lineage) {
     out.redriven_ids.push_back(o.dlq_id);

@@ -29,9 +29,9 @@ namespace sluice {
 
 struct RedriveOutcome {
   std::string source;
-  std::string batch_id;   // the redrive batch; "" when no row passed (no batch committed)
-  bool duplicate = false; // this exact set of rows was redriven before: nothing was done
-  int64_t rows_read = 0;  // re-validated
+  std::string batch_id;    // the redrive batch; "" when no row passed (no batch committed)
+  bool duplicate = false;  // this exact set of rows was redriven before: nothing was done
+  int64_t rows_read = 0;   // re-validated
   int64_t rows_staged = 0;
   int64_t rows_dead = 0;  // still failing, left open with their new reason
   int64_t rows_skipped = 0;

@@ -59,13 +59,14 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
   // The index of the first check that is false for the row; NULL when all pass or are NULL.
   std::string first_failing = "CASE";
   for (size_t i = 0; i < contract.checks.size(); ++i) {
-    first_failing += " WHEN " + Parenthesised(contract.checks[i].expr) + " IS FALSE THEN " +
-                     std::to_string(i);
+    first_failing +=
+        " WHEN " + Parenthesised(contract.checks[i].expr) + " IS FALSE THEN " + std::to_string(i);
   }
   first_failing += " END";
   Status st = conn.Execute(
       "CREATE OR REPLACE TEMP TABLE batch_check_failed AS SELECT line, k FROM (SELECT "
-      "_source_line AS line, " + first_failing + " AS k FROM batch_rows) WHERE k IS NOT NULL");
+      "_source_line AS line, " +
+      first_failing + " AS k FROM batch_rows) WHERE k IS NOT NULL");
   if (!st.ok()) {
     return Status::InvalidArgument(contract.path + ": checks: evaluating the contract's checks on batch " +
                                    stamp.batch_id + " failed: " + st.message());
@@ -86,8 +87,8 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
     const ContractCheck& check = contract.checks[k];
     batch.dead.push_back(DeadLetter{line, reason::kCheckFailed, check.name, check.expr, raw(row)});
   }
-  RETURN_IF_ERROR(conn.Execute(
-      "DELETE FROM batch_rows WHERE _source_line IN (SELECT line FROM batch_check_failed)"));
+  RETURN_IF_ERROR(
+      conn.Execute("DELETE FROM batch_rows WHERE _source_line IN (SELECT line FROM batch_check_failed)"));
   RETURN_IF_ERROR(AppendDeadLetters(catalog, batch, first_new, stamp));
   // Dead letters in line order, as the decoder produced them.
   std::stable_sort(batch.dead.begin(), batch.dead.end(),
@@ -99,8 +100,7 @@ Status LoadAndCheckBatch(Catalog& catalog, const SourceSpec& source, RecordBatch
                          const RowRawText& raw, const BatchStamp& stamp, BatchRecord& record) {
   RETURN_IF_ERROR(LoadBatchTables(catalog, source, batch, stamp));
   // Contract checks move failing rows from batch_rows to the dead letters (before staging).
-  ASSIGN_OR_RETURN(int64_t failed_checks,
-                   ApplyContractChecks(catalog, source.contract, batch, raw, stamp));
+  ASSIGN_OR_RETURN(int64_t failed_checks, ApplyContractChecks(catalog, source.contract, batch, raw, stamp));
   record.rows_read = batch.rows_read;
   record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
   record.rows_dead = static_cast<int64_t>(batch.dead.size());

@@ -45,8 +45,8 @@ Result<bool> EvolveCurated(Catalog& catalog, const std::string& table, const Con
       RETURN_IF_ERROR(conn.Execute(sql).WithContext("evolving " + target));
       changed = true;
     } else if (it->second != c.type.DuckType()) {
-      RETURN_IF_ERROR(conn.Execute("ALTER TABLE " + target + " ALTER COLUMN " + Ident(c.name) +
-                                   " TYPE " + c.type.DuckType())
+      RETURN_IF_ERROR(conn.Execute("ALTER TABLE " + target + " ALTER COLUMN " + Ident(c.name) + " TYPE " +
+                                   c.type.DuckType())
                           .WithContext("evolving " + target));
       changed = true;
     }
@@ -71,9 +71,8 @@ std::vector<std::string> MartsReading(const ProjectSpec& spec, const std::string
 Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
   for (const auto& c : contract.columns) {
     if (!c.default_value) continue;
-    ASSIGN_OR_RETURN(int64_t bad,
-                     conn.QueryInt("SELECT (TRY_CAST(" + Literal(*c.default_value) + " AS " +
-                                   c.type.DuckType() + ") IS NULL)::BIGINT"));
+    ASSIGN_OR_RETURN(int64_t bad, conn.QueryInt("SELECT (TRY_CAST(" + Literal(*c.default_value) + " AS " +
+                                                c.type.DuckType() + ") IS NULL)::BIGINT"));
     if (bad != 0) {
       return Status::InvalidArgument(contract.path + ": columns." + c.name + ".default: '" +
                                      *c.default_value + "' is not a valid " + c.type.Name());
@@ -96,8 +95,7 @@ Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const Sourc
   ASSIGN_OR_RETURN(RetainedVersions retained, RetainedStagingVersions(catalog, source.name));
   for (auto& v : CheckDefaultChanges(versions, source.contract, retained)) out.push_back(std::move(v));
   if (keep_accepted) return out;
-  ASSIGN_OR_RETURN(auto accepted,
-                   FindAcceptances(catalog, source.name, SchemaFingerprint(source.contract)));
+  ASSIGN_OR_RETURN(auto accepted, FindAcceptances(catalog, source.name, SchemaFingerprint(source.contract)));
   return WithoutAccepted(std::move(out), accepted);
 }
 
@@ -128,8 +126,7 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
                 source.name + " (registered v" + std::to_string(history.back().version) + ", " +
                 source.contract.compatibility + ")";
     for (const auto& v : violations) {
-      refusals += "; " + v.Describe() + " (" +
-                  HowToProceed(v, source.name, history.back().version) + ")";
+      refusals += "; " + v.Describe() + " (" + HowToProceed(v, source.name, history.back().version) + ")";
     }
   }
   if (!refusals.empty()) {
@@ -150,8 +147,7 @@ Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog) {
       if (!p.first) {
         for (const auto& t : spec.tables) {
           if (t.kind != TableKind::kCurated || t.from != p.source->name) continue;
-          ASSIGN_OR_RETURN(bool changed,
-                           EvolveCurated(catalog, t.name, HeldColumns(t, p.source->contract)));
+          ASSIGN_OR_RETURN(bool changed, EvolveCurated(catalog, t.name, HeldColumns(t, p.source->contract)));
           if (!changed) continue;
           change.evolved_tables.push_back(t.name);
           // The published copy gets the new columns: a new version, every partition rewritten.

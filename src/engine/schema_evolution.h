@@ -20,8 +20,8 @@ namespace sluice {
 
 struct SchemaChange {
   std::string source;
-  int64_t version = 0;        // the version registered now
-  bool first = false;         // v1 of a source never registered before
+  int64_t version = 0;                      // the version registered now
+  bool first = false;                       // v1 of a source never registered before
   std::vector<std::string> evolved_tables;  // curated tables altered
 };
 

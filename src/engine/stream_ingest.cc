@@ -54,15 +54,15 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   }
   ASSIGN_OR_RETURN(auto answered, FindIdempotentAnswers(catalog, source_name, keys));
   std::map<std::string, size_t> first_with_key;  // key -> the part of this batch that stages it
-  std::vector<size_t> staged;                     // parts staged here, in order
+  std::vector<size_t> staged;                    // parts staged here, in order
   for (size_t i = 0; i < parts.size(); ++i) {
     PartResult& r = out.parts[i];
     r.correlation_id = parts[i].correlation_id;
     const std::string& key = parts[i].idempotency_key;
     if (!key.empty()) {
       if (auto a = answered.find(key); a != answered.end()) {
-        r.kind = a->second.content_hash == hashes[i] ? PartResult::Kind::kReplay
-                                                     : PartResult::Kind::kConflict;
+        r.kind =
+            a->second.content_hash == hashes[i] ? PartResult::Kind::kReplay : PartResult::Kind::kConflict;
         r.batch_id = a->second.batch_id;
         r.correlation_id = a->second.correlation_id;
         r.accepted = a->second.accepted;
@@ -71,8 +71,7 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
       }
       if (auto f = first_with_key.find(key); f != first_with_key.end()) {
         // A retry arriving while its first attempt is in this same batch: answered below.
-        r.kind = hashes[f->second] == hashes[i] ? PartResult::Kind::kReplay
-                                                : PartResult::Kind::kConflict;
+        r.kind = hashes[f->second] == hashes[i] ? PartResult::Kind::kReplay : PartResult::Kind::kConflict;
         continue;
       }
       first_with_key[key] = i;
@@ -107,8 +106,8 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   if (range != nullptr) {
     // Unique per stream and per reset of it: each reads sequences from 1 again.
     record.batch_id = "nats-" + range->stream +
-                      (range->resets > 0 ? ".r" + std::to_string(range->resets) : std::string()) +
-                      "-" + std::to_string(range->first_seq) + "-" + std::to_string(range->last_seq);
+                      (range->resets > 0 ? ".r" + std::to_string(range->resets) : std::string()) + "-" +
+                      std::to_string(range->first_seq) + "-" + std::to_string(range->last_seq);
     record.file = "nats:" + range->stream + "/" + std::to_string(range->first_seq) + "-" +
                   std::to_string(range->last_seq);
   } else {
@@ -116,8 +115,8 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
     record.file = "http:" + std::to_string(staged.size()) + (staged.size() == 1 ? " request" : " requests");
   }
   record.correlation_id = stamp.parts.size() == 1 && !stamp.parts[0].second.empty()
-                             ? stamp.parts[0].second
-                             : NewCorrelationId(record.started_at);
+                              ? stamp.parts[0].second
+                              : NewCorrelationId(record.started_at);
   for (auto& part : stamp.parts) {
     if (part.second.empty()) part.second = record.correlation_id;  // NATS parts carry none
   }
@@ -153,8 +152,8 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
     r.dead_lettered = dead[k];
     const StreamPart& part = parts[staged[k]];
     if (!part.idempotency_key.empty()) {
-      answers.push_back({part.idempotency_key, record.batch_id, hashes[staged[k]],
-                         part.correlation_id, r.accepted, r.dead_lettered});
+      answers.push_back({part.idempotency_key, record.batch_id, hashes[staged[k]], part.correlation_id,
+                         r.accepted, r.dead_lettered});
     }
   }
   for (size_t i = 0; i < parts.size(); ++i) {  // retries of a part staged in this batch
@@ -171,16 +170,13 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp, StagingLayout::kOneFile));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   const int64_t now = env->NowMicros();
-  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq",
-                              [&]() -> Status {
-                                RETURN_IF_ERROR(RecordIdempotentAnswers(catalog, source_name,
-                                                                        answers, now));
-                                if (range != nullptr) {
-                                  RETURN_IF_ERROR(RecordStreamRange(catalog, source_name,
-                                                                    record.batch_id, *range));
-                                }
-                                return AdvanceWatermarks(catalog, *source, event_time, now);
-                              }));
+  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq", [&]() -> Status {
+    RETURN_IF_ERROR(RecordIdempotentAnswers(catalog, source_name, answers, now));
+    if (range != nullptr) {
+      RETURN_IF_ERROR(RecordStreamRange(catalog, source_name, record.batch_id, *range));
+    }
+    return AdvanceWatermarks(catalog, *source, event_time, now);
+  }));
   out.rows_read = record.rows_read;
   out.rows_staged = record.rows_staged;
   out.rows_dead = record.rows_dead;

@@ -3,16 +3,16 @@
 namespace sluice {
 
 nlohmann::json IngestOutcomeJson(const IngestOutcome& o) {
-  return {{"source", o.source},         {"file", o.file},
-          {"batch_id", o.batch_id},     {"duplicate", o.duplicate},
-          {"rows_read", o.rows_read},   {"rows_staged", o.rows_staged},
-          {"rows_dead", o.rows_dead},   {"dead_by_reason", o.dead_by_reason},
+  return {{"source", o.source},       {"file", o.file},
+          {"batch_id", o.batch_id},   {"duplicate", o.duplicate},
+          {"rows_read", o.rows_read}, {"rows_staged", o.rows_staged},
+          {"rows_dead", o.rows_dead}, {"dead_by_reason", o.dead_by_reason},
           {"seconds", o.seconds}};
 }
 
 nlohmann::json RunSummaryJson(const RunSummary& s) {
-  nlohmann::json ingest = {{"batches", 0}, {"duplicates", 0}, {"rows_read", 0},
-                           {"rows_staged", 0}, {"rows_dead", 0}, {"seconds", s.ingest_seconds}};
+  nlohmann::json ingest = {{"batches", 0},     {"duplicates", 0}, {"rows_read", 0},
+                           {"rows_staged", 0}, {"rows_dead", 0},  {"seconds", s.ingest_seconds}};
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& b : s.batches) {
     if (b.duplicate) {

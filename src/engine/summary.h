@@ -1,9 +1,8 @@
 // Run summaries as JSON: what `sluice run --json` prints and what meta.runs keeps.
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "engine/engine.h"
 

@@ -14,7 +14,7 @@
 namespace sluice {
 
 struct VacuumOutcome {
-  std::optional<int64_t> dlq_retention_seconds;    // nullopt: keep forever
+  std::optional<int64_t> dlq_retention_seconds;     // nullopt: keep forever
   std::map<std::string, int64_t> dlq_rows_deleted;  // per source (every source listed)
 };
 

@@ -16,7 +16,7 @@
 namespace sluice {
 namespace {
 
-constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
+constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
                              1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
 
 std::string FormatDouble(double v) {
@@ -29,8 +29,8 @@ std::string FormatDouble(double v) {
 bool IsSafePathValue(std::string_view v) {
   if (v.empty() || v.size() > 128 || v[0] == '.') return false;
   for (char c : v) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '.' || c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -97,8 +97,7 @@ std::string QuoteForMessage(std::string_view text, size_t max_bytes) {
 // ---------------------------------------------------------------------------------------------
 // ContractValidator
 
-Result<ContractValidator> ContractValidator::Create(const Contract& contract,
-                                                    DecodeOptions options) {
+Result<ContractValidator> ContractValidator::Create(const Contract& contract, DecodeOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->contract = contract;
   impl->options = std::move(options);
@@ -106,14 +105,15 @@ Result<ContractValidator> ContractValidator::Create(const Contract& contract,
   for (size_t i = 0; i < impl->contract.columns.size(); ++i) {
     const ColumnSpec& spec = impl->contract.columns[i];
     ColumnRule& rule = impl->rules[i];
-    const std::string where = impl->contract.path + ":" + std::to_string(spec.line) +
-                              ": columns." + spec.name;
+    const std::string where =
+        impl->contract.path + ":" + std::to_string(spec.line) + ": columns." + spec.name;
     rule.spec = &spec;
     rule.type_name = spec.type.Name();
     if (spec.type.kind == TypeKind::kDecimal &&
         (spec.type.precision < 1 || spec.type.precision > 18 || spec.type.scale < 0 ||
          spec.type.scale > spec.type.precision)) {
-      return Status::InvalidArgument(where + ".type: decimal precision must be 1..18 and scale "
+      return Status::InvalidArgument(where +
+                                     ".type: decimal precision must be 1..18 and scale "
                                      "0..precision");
     }
     for (const std::string& v : spec.enum_values) rule.enum_set.insert(v);
@@ -222,8 +222,7 @@ void RowBuilder::SetFromText(int col, std::string_view text, bool quoted, bool b
 }
 
 void RowBuilder::SetTypeError(int col, std::string_view got) {
-  SetError(col, reason::kBadType,
-           "expected " + rule(col).type_name + ", got " + TruncateForMessage(got));
+  SetError(col, reason::kBadType, "expected " + rule(col).type_name + ", got " + TruncateForMessage(got));
 }
 
 void RowBuilder::SetError(int col, const char* reason, std::string message) {
@@ -242,8 +241,7 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
     case Slot::State::kNull:
       if (!spec.required) return true;
       *why = reason::kMissingRequired;
-      *message = s.state == Slot::State::kNull ? "required column is null"
-                                               : "required column is missing";
+      *message = s.state == Slot::State::kNull ? "required column is null" : "required column is missing";
       return false;
     case Slot::State::kError:
       *why = s.reason;
@@ -325,8 +323,8 @@ void RowBuilder::Finish(int64_t line, std::string_view raw, RawSpan span) {
     std::string message;
     const char* why = nullptr;
     if (!Check(static_cast<int>(c), &message, &why)) {
-      batch_->dead.push_back(DeadLetter{line, why, rule(static_cast<int>(c)).spec->name,
-                                        std::move(message), EscapeInvalidUtf8(raw)});
+      batch_->dead.push_back(DeadLetter{line, why, rule(static_cast<int>(c)).spec->name, std::move(message),
+                                        EscapeInvalidUtf8(raw)});
       return;
     }
   }
@@ -335,8 +333,7 @@ void RowBuilder::Finish(int64_t line, std::string_view raw, RawSpan span) {
   batch_->raw_spans.push_back(span);
 }
 
-void RowBuilder::DeadRecord(int64_t line, const char* why, std::string message,
-                            std::string_view raw) {
+void RowBuilder::DeadRecord(int64_t line, const char* why, std::string message, std::string_view raw) {
   batch_->dead.push_back(DeadLetter{line, why, "", std::move(message), EscapeInvalidUtf8(raw)});
 }
 

@@ -28,7 +28,8 @@ struct DecodeOptions {
   size_t max_field_bytes = 1 << 20;  // longer string values -> field_too_large
   char csv_delimiter = ',';
   // Columns whose values become path segments (the source's partition_by.tenant): values must
-  // match [A-Za-z0-9_.-]{1,128} (DuckDB would escape others in paths), not start with '.', else bad_partition_value.
+  // match [A-Za-z0-9_.-]{1,128} (DuckDB would escape others in paths), not start with '.', else
+  // bad_partition_value.
   std::vector<std::string> path_columns;
 };
 

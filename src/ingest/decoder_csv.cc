@@ -51,10 +51,10 @@ Result<RecordBatch> ContractValidator::DecodeCsv(std::string_view data) const {
       continue;
     }
     if (record.size() != field_count) {
-      row.DeadRecord(record.line, reason::kMalformedRecord,
-                     "expected " + std::to_string(field_count) + " fields, got " +
-                         std::to_string(record.size()),
-                     record.raw);
+      row.DeadRecord(
+          record.line, reason::kMalformedRecord,
+          "expected " + std::to_string(field_count) + " fields, got " + std::to_string(record.size()),
+          record.raw);
       continue;
     }
     row.Reset();

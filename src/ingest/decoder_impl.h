@@ -33,7 +33,7 @@ struct ColumnRule {
 struct ContractValidator::Impl {
   Contract contract;
   DecodeOptions options;
-  std::vector<ColumnRule> rules;  // parallel to contract.columns
+  std::vector<ColumnRule> rules;                      // parallel to contract.columns
   std::unordered_map<std::string_view, int> by_name;  // views into contract.columns[i].name
 
   // Column index of `name`, or -1. `hint` is tried first: fields usually come in the same order.
@@ -51,10 +51,10 @@ struct ContractValidator::Impl {
 struct Slot {
   enum class State : uint8_t { kMissing, kNull, kValue, kError };
   State state = State::kMissing;
-  int64_t i64 = 0;          // int64, decimal (scaled), timestamp, date, bool
-  double f64 = 0;           // double
-  std::string_view str;     // string value
-  std::string_view text;    // the input text of the value, for messages
+  int64_t i64 = 0;               // int64, decimal (scaled), timestamp, date, bool
+  double f64 = 0;                // double
+  std::string_view str;          // string value
+  std::string_view text;         // the input text of the value, for messages
   const char* reason = nullptr;  // kError only
   std::string message;           // kError only
 };

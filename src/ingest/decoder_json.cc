@@ -21,8 +21,7 @@ namespace od = simdjson::ondemand;
 constexpr int kMaxDepth = 256;
 
 std::string_view TrimJsonSpace(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' ||
-                        s.back() == '\r')) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) {
     s.remove_suffix(1);
   }
   return s;
@@ -256,8 +255,7 @@ Result<RecordBatch> ContractValidator::DecodeJsonl(std::string_view data) const 
   return batch;
 }
 
-Result<RecordBatch> ContractValidator::DecodeJsonRecords(
-    const std::vector<std::string>& records) const {
+Result<RecordBatch> ContractValidator::DecodeJsonRecords(const std::vector<std::string>& records) const {
   RecordBatch batch = impl_->NewBatch();
   JsonRecordDecoder decoder(*impl_, &batch);
   // Every element is a record the caller counted: even a blank one is classified (malformed).

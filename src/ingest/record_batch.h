@@ -44,18 +44,18 @@ inline constexpr const char* kBadType = "bad_type";
 inline constexpr const char* kNotInEnum = "not_in_enum";
 inline constexpr const char* kOutOfRange = "out_of_range";
 inline constexpr const char* kPatternMismatch = "pattern_mismatch";
-inline constexpr const char* kFieldTooLarge = "field_too_large";     // > DecodeOptions limit
-inline constexpr const char* kTooLong = "too_long";                  // > the column's max_length
-inline constexpr const char* kCheckFailed = "check_failed";          // a contract check was false
+inline constexpr const char* kFieldTooLarge = "field_too_large";          // > DecodeOptions limit
+inline constexpr const char* kTooLong = "too_long";                       // > the column's max_length
+inline constexpr const char* kCheckFailed = "check_failed";               // a contract check was false
 inline constexpr const char* kBadPartitionValue = "bad_partition_value";  // unsafe in a path
 }  // namespace reason
 
 struct DeadLetter {
-  int64_t line = 0;      // 1-based line (JSONL, CSV: first line of the record) or row (Parquet)
-  std::string reason;    // one of reason::k*
-  std::string column;    // the offending contract column; empty for record-level reasons
-  std::string message;   // human-readable detail: "expected int64, got \"abc\""
-  std::string raw;       // the input record as read; invalid UTF-8 bytes escaped as \xNN
+  int64_t line = 0;     // 1-based line (JSONL, CSV: first line of the record) or row (Parquet)
+  std::string reason;   // one of reason::k*
+  std::string column;   // the offending contract column; empty for record-level reasons
+  std::string message;  // human-readable detail: "expected int64, got \"abc\""
+  std::string raw;      // the input record as read; invalid UTF-8 bytes escaped as \xNN
 };
 
 // Where a valid row's record is in the decoder's input, so that its raw text can be recovered
@@ -68,12 +68,12 @@ struct RawSpan {
 };
 
 struct RecordBatch {
-  std::vector<ColumnData> columns;     // one per contract column, in contract order
-  std::vector<int64_t> source_line;    // per valid row: its line (as DeadLetter::line)
-  std::vector<RawSpan> raw_spans;      // per valid row: its record in the input
+  std::vector<ColumnData> columns;   // one per contract column, in contract order
+  std::vector<int64_t> source_line;  // per valid row: its line (as DeadLetter::line)
+  std::vector<RawSpan> raw_spans;    // per valid row: its record in the input
   std::vector<DeadLetter> dead;
-  int64_t rows_read = 0;               // G1: rows_read == rows() + dead.size()
-  std::string csv_header;              // DecodeCsv: the header record as read (to re-parse rows)
+  int64_t rows_read = 0;   // G1: rows_read == rows() + dead.size()
+  std::string csv_header;  // DecodeCsv: the header record as read (to re-parse rows)
 
   size_t rows() const { return source_line.size(); }
 };

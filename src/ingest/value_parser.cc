@@ -134,7 +134,7 @@ ParseOutcome ParseDecimal(std::string_view text, int precision, int scale, int64
   }
   int64_t last = len - 1;
   while (digit(last) == 0) --last;
-  if (len - 1 - last + shift < 0) return ParseOutcome::kOutOfRange;      // beyond `scale` places
+  if (len - 1 - last + shift < 0) return ParseOutcome::kOutOfRange;            // beyond `scale` places
   if (len - 1 - first + shift >= precision) return ParseOutcome::kOutOfRange;  // too many digits
   // At most `precision` (<= 18) significant digits remain, so int64 cannot overflow.
   int64_t v = 0;
@@ -178,9 +178,9 @@ ParseOutcome ParseTimestamp(std::string_view text, int64_t* micros) {
   int32_t days;
   int hh, mm, ss;
   if (text.size() < 19 || ParseDate(text.substr(0, 10), &days) != ParseOutcome::kOk ||
-      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' ||
-      text[16] != ':' || !Digits(text, 11, 2, &hh) || !Digits(text, 14, 2, &mm) ||
-      !Digits(text, 17, 2, &ss) || hh > 23 || mm > 59 || ss > 59) {
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' || text[16] != ':' ||
+      !Digits(text, 11, 2, &hh) || !Digits(text, 14, 2, &mm) || !Digits(text, 17, 2, &ss) || hh > 23 ||
+      mm > 59 || ss > 59) {
     return ParseOutcome::kBadSyntax;
   }
   size_t i = 19;

@@ -10,8 +10,12 @@ std::string ExampleSluiceYaml(const std::string& format) {
          "sources:\n"
          "  orders:\n"
          "    type: files\n"
-         "    path: landing/orders/*." + format + "\n"
-         "    format: " + format + "\n"
+         "    path: landing/orders/*." +
+         format +
+         "\n"
+         "    format: " +
+         format +
+         "\n"
          "    contract: contracts/orders.yaml\n"
          "    partition_by: {day: created_at, tenant: tenant_id}\n"
          "tables:\n"

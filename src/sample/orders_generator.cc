@@ -6,11 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/env.h"
 #include "sample/rng.h"
@@ -46,8 +45,7 @@ uint64_t RenderSeed(uint64_t seed, size_t index) {
 // The model.
 
 enum OrderStatus : uint8_t { kCreated, kPaid, kShipped, kDelivered, kCancelled };
-constexpr std::array<const char*, 5> kStatusNames = {"created", "paid", "shipped", "delivered",
-                                                     "cancelled"};
+constexpr std::array<const char*, 5> kStatusNames = {"created", "paid", "shipped", "delivered", "cancelled"};
 
 // What a line is: a valid event, or an invalid line of one dead-letter reason.
 enum class LineKind : uint8_t {
@@ -61,8 +59,7 @@ enum class LineKind : uint8_t {
 };
 constexpr int kNumInvalidKinds = 6;
 constexpr std::array<const char*, 7> kReasonNames = {
-    "", "missing_required", "bad_type", "not_in_enum", "out_of_range", "malformed_record",
-    "bad_encoding"};
+    "", "missing_required", "bad_type", "not_in_enum", "out_of_range", "malformed_record", "bad_encoding"};
 
 struct Order {
   int64_t created_utc = 0;  // seconds since the epoch
@@ -113,9 +110,8 @@ std::string FormatDateTime(int64_t secs, char sep) {
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u%c%02d:%02d:%02d", y, m, d, sep,
-                static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                static_cast<int>(rem % 60));
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u%c%02d:%02d:%02d", y, m, d, sep, static_cast<int>(rem / 3600),
+                static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
   return buf;
 }
 
@@ -161,15 +157,14 @@ std::string TenantId(int32_t tenant) {
 
 // Byte sequences that are not UTF-8: a lone 0xFF, a lead byte without its continuation, a
 // lone continuation byte, a 3-byte lead followed by ASCII.
-constexpr std::array<std::string_view, 4> kInvalidUtf8 = {"\xff", "\xc3\x28", "\x80",
-                                                          "\xe2\x28\xa1"};
+constexpr std::array<std::string_view, 4> kInvalidUtf8 = {"\xff", "\xc3\x28", "\x80", "\xe2\x28\xa1"};
 
 // The six contract columns in contract order, as they will be written. `present` false means
 // the key (JSON) is absent; for CSV an absent value is an empty field.
 struct Fields {
   static constexpr int kCount = 6;
-  static constexpr std::array<const char*, kCount> kNames = {"order_id", "tenant_id", "status",
-                                                             "amount", "created_at", "seq"};
+  static constexpr std::array<const char*, kCount> kNames = {"order_id", "tenant_id",  "status",
+                                                             "amount",   "created_at", "seq"};
   // JSON: the value's JSON text (strings quoted); CSV: the field text.
   std::array<std::string, kCount> value;
   std::array<bool, kCount> present{true, true, true, true, true, true};
@@ -184,8 +179,7 @@ Fields BuildFields(const Line& line, const Order& order, bool json, Rng* rng) {
   if (line.kind == LineKind::kBadEncoding) {
     // Invalid bytes in the middle of the first column's string: a validator that checks
     // encoding finds it first; one that does not would wrongly accept the line.
-    order_id.insert(1 + rng->Below(order_id.size() - 1),
-                    kInvalidUtf8[rng->Below(kInvalidUtf8.size())]);
+    order_id.insert(1 + rng->Below(order_id.size() - 1), kInvalidUtf8[rng->Below(kInvalidUtf8.size())]);
   }
   f.value[kOrderIdF] = str(order_id);
   f.value[kTenantF] = str(TenantId(order.tenant));
@@ -297,12 +291,10 @@ void RenderCsvRecord(const Line& line, const Order& order, Rng* rng, std::string
 
 Status CheckOptions(const OrderGeneratorOptions& o) {
   if (o.orders < 1 || o.orders > 99999999) {
-    return Status::InvalidArgument("orders must be in 1..99999999, got " +
-                                   std::to_string(o.orders));
+    return Status::InvalidArgument("orders must be in 1..99999999, got " + std::to_string(o.orders));
   }
   if (o.batches < 1 || o.batches > 9999) {
-    return Status::InvalidArgument("batches must be in 1..9999, got " +
-                                   std::to_string(o.batches));
+    return Status::InvalidArgument("batches must be in 1..9999, got " + std::to_string(o.batches));
   }
   if (o.tenants < 1 || o.tenants > 100) {
     return Status::InvalidArgument("tenants must be in 1..100, got " + std::to_string(o.tenants));
@@ -391,16 +383,16 @@ void AddDuplicates(const OrderGeneratorOptions& opt, size_t base, std::vector<Li
   const auto n = static_cast<size_t>(std::llround(0.02 * static_cast<double>(base)));
   for (size_t i = 0; i < n; ++i) {
     Line copy = (*lines)[rng.Below(base)];
-    copy.batch = static_cast<uint16_t>(copy.batch +
-                                       rng.Below(static_cast<uint64_t>(opt.batches - copy.batch)));
+    copy.batch =
+        static_cast<uint16_t>(copy.batch + rng.Below(static_cast<uint64_t>(opt.batches - copy.batch)));
     lines->push_back(copy);
   }
 }
 
 // Late older versions (~2%): an older seq of an order re-sent in a batch after the one holding
 // a newer seq (the same batch when that is the last one).
-void AddLateVersions(const OrderGeneratorOptions& opt, const std::vector<Order>& orders,
-                     size_t base, std::vector<Line>* lines) {
+void AddLateVersions(const OrderGeneratorOptions& opt, const std::vector<Order>& orders, size_t base,
+                     std::vector<Line>* lines) {
   Rng rng(StreamSeed(opt.seed, kLateStream));
   const auto n = static_cast<size_t>(std::llround(0.02 * static_cast<double>(base)));
   for (size_t i = 0; i < n; ++i) {
@@ -428,8 +420,8 @@ void AddLateVersions(const OrderGeneratorOptions& opt, const std::vector<Order>&
 
 // Invalid lines: ~invalid_rate of the base events per kind, each built on an existing order
 // with a seq above its newest, so a validator that wrongly accepted one would change the result.
-void AddInvalidLines(const OrderGeneratorOptions& opt, const std::vector<Order>& orders,
-                     size_t base, std::vector<Line>* lines) {
+void AddInvalidLines(const OrderGeneratorOptions& opt, const std::vector<Order>& orders, size_t base,
+                     std::vector<Line>* lines) {
   Rng rng(StreamSeed(opt.seed, kInvalidStream));
   const auto n = static_cast<size_t>(std::llround(opt.invalid_rate * static_cast<double>(base)));
   for (int kind = 1; kind <= kNumInvalidKinds; ++kind) {
@@ -463,8 +455,7 @@ struct FinalOrder {
 };
 
 // The ground truth, from the valid lines alone.
-nlohmann::ordered_json ExpectedResults(const OrderGeneratorOptions& opt,
-                                       const std::vector<Order>& orders,
+nlohmann::ordered_json ExpectedResults(const OrderGeneratorOptions& opt, const std::vector<Order>& orders,
                                        const std::vector<Line>& lines) {
   using Json = nlohmann::ordered_json;
   std::vector<FinalOrder> final_state(orders.size());

@@ -38,13 +38,13 @@
 namespace sluice {
 
 struct OrderGeneratorOptions {
-  int64_t orders = 1000;      // distinct order_id values among the valid events
-  int batches = 5;            // landing files: batch-0001.jsonl, ...
+  int64_t orders = 1000;  // distinct order_id values among the valid events
+  int batches = 5;        // landing files: batch-0001.jsonl, ...
   uint64_t seed = 42;
-  std::string format = "jsonl";   // jsonl | csv
-  double invalid_rate = 0.01;     // per invalid kind, relative to valid events
-  int tenants = 8;                // t00..t07; t00 is skewed (~30% of orders)
-  int days = 7;                   // created_at spread over this many days from 2026-01-01
+  std::string format = "jsonl";  // jsonl | csv
+  double invalid_rate = 0.01;    // per invalid kind, relative to valid events
+  int tenants = 8;               // t00..t07; t00 is skewed (~30% of orders)
+  int days = 7;                  // created_at spread over this many days from 2026-01-01
 };
 
 // Writes <landing_dir>/batch-NNNN.<format> and <expected_path>. Creates landing_dir.

@@ -1,8 +1,8 @@
 // The HTTP endpoints of `sluice serve` (see server.h).
-#include <chrono>
-
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
 
 #include "common/hash.h"
 #include "serve/server_impl.h"
@@ -37,8 +37,8 @@ bool IsToken(const std::string& v, size_t max) {
 bool IsCorrelationId(const std::string& v) {
   if (v.empty() || v.size() > 128) return false;
   for (char c : v) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == ':' || c == '-';
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == ':' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -98,8 +98,7 @@ void Server::Impl::InstallRoutes() {
     res.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  http.Post(R"(/v1/sources/([^/]+)/events)", [this](const httplib::Request& req,
-                                                    httplib::Response& res,
+  http.Post(R"(/v1/sources/([^/]+)/events)", [this](const httplib::Request& req, httplib::Response& res,
                                                     const httplib::ContentReader& reader) {
     const int64_t received = env()->NowMicros();
     // A request refused before its body is read still has its body read (and dropped): left
@@ -119,8 +118,8 @@ void Server::Impl::InstallRoutes() {
       for (const auto& [n, s] : sources) {
         if (s->spec->type == SourceType::kHttp) known += (known.empty() ? "" : ", ") + n;
       }
-      return Error(res, 404, "no http source '" + name + "' (http sources: " +
-                                 (known.empty() ? "none" : known) + ")");
+      return Error(res, 404,
+                   "no http source '" + name + "' (http sources: " + (known.empty() ? "none" : known) + ")");
     }
     SourceState& source = *it->second;
 
@@ -145,9 +144,10 @@ void Server::Impl::InstallRoutes() {
     }
     const int64_t length = std::stoll(length_text);
     if (length > budget.limit() || length > kMaxRequestBytes) {
-      return Error(res, 413, "body of " + std::to_string(length) + " bytes is larger than " +
-                                 std::to_string(std::min(budget.limit(), kMaxRequestBytes)) +
-                                 " bytes; split it into smaller requests");
+      return Error(res, 413,
+                   "body of " + std::to_string(length) + " bytes is larger than " +
+                       std::to_string(std::min(budget.limit(), kMaxRequestBytes)) +
+                       " bytes; split it into smaller requests");
     }
 
     active_handlers.fetch_add(1);
@@ -167,8 +167,9 @@ void Server::Impl::InstallRoutes() {
     if (!budget.TryAcquire(length)) {
       source.rejected->Add();
       res.set_header("Retry-After", "1");
-      return Error(res, 429, "in-flight budget of " + std::to_string(budget.limit() >> 20) +
-                                 " MiB is full (staging is behind); retry after 1 s");
+      return Error(res, 429,
+                   "in-flight budget of " + std::to_string(budget.limit() >> 20) +
+                       " MiB is full (staging is behind); retry after 1 s");
     }
     auto item = std::make_shared<HttpItem>();
     item->bytes = length;
@@ -186,10 +187,10 @@ void Server::Impl::InstallRoutes() {
       return Error(res, 400, "the body ended before its Content-Length");
     }
     size_t first = body.find_first_not_of(" \t\r\n");
-    const bool json_doc = first != std::string::npos &&
-                          (body[first] == '[' ||
-                           (body[first] == '{' && req.get_header_value("Content-Type").rfind(
-                                                      "application/json", 0) == 0));
+    const bool json_doc =
+        first != std::string::npos &&
+        (body[first] == '[' ||
+         (body[first] == '{' && req.get_header_value("Content-Type").rfind("application/json", 0) == 0));
     if (json_doc) {
       Result<std::string> lines = JsonToLines(body);
       if (!lines.ok()) {
@@ -214,8 +215,8 @@ void Server::Impl::InstallRoutes() {
     }
     Result<PartResult> r = done.get();
     if (!r.ok()) {
-      return Error(res, 500, "the commit failed (" + r.status().message() +
-                                 "); retry with the same Idempotency-Key");
+      return Error(res, 500,
+                   "the commit failed (" + r.status().message() + "); retry with the same Idempotency-Key");
     }
     Json out = {{"source", name},
                 {"batch_id", r->batch_id},
@@ -224,8 +225,11 @@ void Server::Impl::InstallRoutes() {
                 {"correlation_id", r->correlation_id}};
     if (!key.empty()) out["idempotency_key"] = key;
     if (r->kind == PartResult::Kind::kConflict) {
-      return Error(res, 422, "Idempotency-Key '" + key + "' was used before for a different body"
-                             " (batch " + r->batch_id + "); use a new key for new data");
+      return Error(res, 422,
+                   "Idempotency-Key '" + key +
+                       "' was used before for a different body"
+                       " (batch " +
+                       r->batch_id + "); use a new key for new data");
     }
     out["replayed"] = r->kind == PartResult::Kind::kReplay;
     if (r->kind == PartResult::Kind::kReplay) res.set_header("Idempotent-Replayed", "true");

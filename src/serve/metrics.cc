@@ -265,8 +265,7 @@ Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
 }
 
 Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::string& help,
-                                         const std::vector<double>& buckets,
-                                         const MetricLabels& labels) {
+                                         const std::vector<double>& buckets, const MetricLabels& labels) {
   std::vector<double> bounds = buckets;
   const bool valid_bounds = NormalizeBounds(bounds);
   assert(valid_bounds && "histogram buckets must be strictly increasing and not NaN");
@@ -292,9 +291,7 @@ std::string MetricsRegistry::Render() const {
     out += "\n# TYPE ";
     out += name;
     out += ' ';
-    out += family.type == Type::kCounter ? "counter"
-           : family.type == Type::kGauge ? "gauge"
-                                         : "histogram";
+    out += family.type == Type::kCounter ? "counter" : family.type == Type::kGauge ? "gauge" : "histogram";
     out += '\n';
     for (const auto& series : family.series) {
       if (family.type != Type::kHistogram) {

@@ -92,10 +92,8 @@ class MetricsRegistry {
   // [a-zA-Z_:][a-zA-Z0-9_:]*; label names [a-zA-Z_][a-zA-Z0-9_]* and not start with "__".
   // All series of a name share one type and help text (see the file comment for misuse).
   // Counter names must end in _total (the name is rendered as given).
-  Counter& GetCounter(const std::string& name, const std::string& help,
-                      const MetricLabels& labels = {});
-  Gauge& GetGauge(const std::string& name, const std::string& help,
-                  const MetricLabels& labels = {});
+  Counter& GetCounter(const std::string& name, const std::string& help, const MetricLabels& labels = {});
+  Gauge& GetGauge(const std::string& name, const std::string& help, const MetricLabels& labels = {});
   // `buckets`: upper bounds, strictly increasing, no NaN; a trailing +Inf is implied (and may be
   // given). Every series of a histogram name must use the same buckets. "le" is not a valid
   // label name here; nor may the name's _bucket/_sum/_count series collide with another name.

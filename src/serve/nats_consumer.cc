@@ -81,7 +81,9 @@ NatsConsumer::~NatsConsumer() {
   Teardown();
 }
 
-void NatsConsumer::Start() { thread_ = std::thread([this] { Loop(); }); }
+void NatsConsumer::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void NatsConsumer::Stop() {
   stop_ = true;
@@ -170,8 +172,10 @@ bool NatsConsumer::Refuse(const std::string& why) {
   refused_ = true;
   std::lock_guard<std::mutex> lock(mu_);
   if (error_ != why) {
-    log_("source " + source_.name + ": REFUSED: " + why + "; nothing more is consumed from it until "
-         "`sluice streams reset " + source_.name + " --from-start|--from-seq N` (serve stopped)");
+    log_("source " + source_.name + ": REFUSED: " + why +
+         "; nothing more is consumed from it until "
+         "`sluice streams reset " +
+         source_.name + " --from-start|--from-seq N` (serve stopped)");
   }
   error_ = why;
   return false;
@@ -266,8 +270,8 @@ bool NatsConsumer::Setup() {
   jsSubOptions_Init(&so);
   so.Stream = n.stream.c_str();
   so.Consumer = n.durable.c_str();
-  s = js_PullSubscribe(&sub_, js_, n.subject.empty() ? nullptr : n.subject.c_str(),
-                       n.durable.c_str(), nullptr, &so, &jerr);
+  s = js_PullSubscribe(&sub_, js_, n.subject.empty() ? nullptr : n.subject.c_str(), n.durable.c_str(),
+                       nullptr, &so, &jerr);
   if (s != NATS_OK) return fail(NatsError("pull subscription", s, jerr));
   {
     jsCtx* info = nullptr;
@@ -298,7 +302,8 @@ bool NatsConsumer::StillConsuming() {
   if (s != NATS_OK) {
     if (jerr == JSStreamNotFoundErr || s == NATS_NOT_FOUND) {
       std::lock_guard<std::mutex> lock(mu_);
-      const std::string why = "stream " + n.stream + " disappeared while consuming (deleted?); "
+      const std::string why = "stream " + n.stream +
+                              " disappeared while consuming (deleted?); "
                               "waiting for it, and checking it when it is back";
       if (error_ != why) log_("source " + source_.name + ": " + why);
       error_ = why;
@@ -318,8 +323,8 @@ bool NatsConsumer::StillConsuming() {
   }
   if (jerr == JSConsumerNotFoundErr || s == NATS_NOT_FOUND) {
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string why = "consumer " + n.durable + " of stream " + n.stream +
-                            " disappeared while consuming; re-creating it";
+    const std::string why =
+        "consumer " + n.durable + " of stream " + n.stream + " disappeared while consuming; re-creating it";
     log_("source " + source_.name + ": " + why);
     error_ = why;
     return false;
@@ -461,8 +466,8 @@ void NatsConsumer::Loop() {
       }
       const uint64_t seq = meta->Sequence.Stream;
       const int len = natsMsg_GetDataLength(m);
-      avg_message_bytes_ = avg_message_bytes_ == 0 ? std::max(len, 1)
-                                                  : (avg_message_bytes_ * 15 + std::max(len, 1)) / 16;
+      avg_message_bytes_ =
+          avg_message_bytes_ == 0 ? std::max(len, 1) : (avg_message_bytes_ * 15 + std::max(len, 1)) / 16;
       budget_.Force(len);  // fetched data is in memory already; the budget pauses the next fetch
       batch->bytes += len;
       const bool fresh = seq > handed_seq_;

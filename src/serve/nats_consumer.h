@@ -51,11 +51,12 @@ struct NatsBatch {
   // (so row N is message first_seq + ..., the N-th new one); none when it has only redeliveries.
   std::vector<StreamPart> parts;
   StreamRange range;
-  int64_t bytes = 0;              // reserved in the in-flight budget
-  uint64_t generation = 0;        // the consumer's subscription it came from (see Reset)
+  int64_t bytes = 0;                        // reserved in the in-flight budget
+  uint64_t generation = 0;                  // the consumer's subscription it came from (see Reset)
   std::atomic<int>* outstanding = nullptr;  // decremented when destroyed (see NatsConsumer)
-  int64_t oldest_publish_us = 0;  // publish time of the batch's first message (UTC micros)
-  std::vector<__natsMsg*> messages;  // the last message fetched (acknowledged for all); destroyed with the batch
+  int64_t oldest_publish_us = 0;            // publish time of the batch's first message (UTC micros)
+  std::vector<__natsMsg*>
+      messages;  // the last message fetched (acknowledged for all); destroyed with the batch
 };
 
 class NatsConsumer {
@@ -92,9 +93,9 @@ class NatsConsumer {
     bool connected = false;
     bool ever_connected = false;  // a lost connection is only reported once there was one
     uint64_t committed_seq = 0;
-    uint64_t pauses = 0;    // times it has paused
-    std::string error;      // why it is not consuming (setup error, stream gone, refused); ""
-    bool refused = false;   // the stream was replaced or went backwards: stopped until a reset
+    uint64_t pauses = 0;   // times it has paused
+    std::string error;     // why it is not consuming (setup error, stream gone, refused); ""
+    bool refused = false;  // the stream was replaced or went backwards: stopped until a reset
   };
   // Non-blocking: from what the consumer thread last saw. With `ask_broker` (a /metrics scrape),
   // `messages` is current: the consumer's pending count asked of the broker now (at most
@@ -103,7 +104,7 @@ class NatsConsumer {
 
  private:
   void Loop();
-  bool Setup();     // connect, check the stream, (re)create the durable consumer; false: retry
+  bool Setup();  // connect, check the stream, (re)create the durable consumer; false: retry
   // Compares the stream's identity and last sequence with the committed position; "" when it
   // may be consumed, else the reason to refuse it.
   std::string CheckIdentity(int64_t created, uint64_t last_seq);
@@ -134,13 +135,13 @@ class NatsConsumer {
   const int64_t resets_;                 // of the position (StreamPosition::resets)
   std::atomic<bool> refused_{false};
   std::atomic<bool> setting_up_{false};  // lag(ask_broker) answers the last value meanwhile
-  std::atomic<uint64_t> handed_seq_;  // highest sequence handed to the engine (written by Loop)
-  int64_t avg_message_bytes_ = 0;     // moving average of message sizes (Loop only)
+  std::atomic<uint64_t> handed_seq_;     // highest sequence handed to the engine (written by Loop)
+  int64_t avg_message_bytes_ = 0;        // moving average of message sizes (Loop only)
 
   mutable std::mutex mu_;  // guards the lag fields below
   uint64_t pending_ = 0;
-  int64_t uncommitted_ = 0;  // new messages fetched (handed or in the open batch), not committed
-  mutable uint64_t last_lag_ = 0;  // the last lag asked of the broker
+  int64_t uncommitted_ = 0;            // new messages fetched (handed or in the open batch), not committed
+  mutable uint64_t last_lag_ = 0;      // the last lag asked of the broker
   int64_t oldest_uncommitted_us_ = 0;  // publish time of the oldest handed-over message
   std::vector<std::pair<uint64_t, int64_t>> inflight_;  // (last seq, oldest publish us) per batch
   bool paused_ = false;

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "serve/server_impl.h"
@@ -16,8 +15,7 @@ void Server::Impl::InitMetrics() {
   for (auto& [name, s] : sources) {
     const MetricLabels src = {{"source", name}};
     auto rows = [&](const char* outcome) {
-      return &metrics.GetCounter("sluice_ingest_rows_total",
-                                 "Rows ingested from stream sources, by outcome.",
+      return &metrics.GetCounter("sluice_ingest_rows_total", "Rows ingested from stream sources, by outcome.",
                                  {{"source", name}, {"outcome", outcome}});
     };
     s->rows_staged = rows("staged");
@@ -26,59 +24,57 @@ void Server::Impl::InitMetrics() {
     s->rows_replayed = rows("replayed");
     s->rejected = &metrics.GetCounter("sluice_backpressure_rejections_total",
                                       "HTTP requests answered 429: the in-flight budget was full.", src);
-    s->batches = &metrics.GetCounter("sluice_batches_committed_total",
-                                     "Micro-batches committed to staging.", src);
+    s->batches =
+        &metrics.GetCounter("sluice_batches_committed_total", "Micro-batches committed to staging.", src);
     s->ingest_latency = &metrics.GetHistogram(
         "sluice_ingest_latency_seconds",
-        "From an event's arrival (HTTP) or publish (NATS) to its commit in staging.",
-        LatencyBuckets(), src);
+        "From an event's arrival (HTTP) or publish (NATS) to its commit in staging.", LatencyBuckets(), src);
     s->commit_seconds = &metrics.GetHistogram("sluice_batch_commit_seconds",
                                               "Duration of one micro-batch commit (decode, stage, ledger).",
                                               LatencyBuckets(), src);
     s->accept_to_queryable = &metrics.GetHistogram(
         "sluice_accept_to_queryable_seconds",
-        "From an event's arrival to its batch being merged into curated tables.", LatencyBuckets(),
-        src);
-    s->queue_depth = &metrics.GetGauge("sluice_queue_depth",
-                                       "Requests or micro-batches waiting for the engine.", src);
+        "From an event's arrival to its batch being merged into curated tables.", LatencyBuckets(), src);
+    s->queue_depth =
+        &metrics.GetGauge("sluice_queue_depth", "Requests or micro-batches waiting for the engine.", src);
     if (s->consumer) {
-      s->lag_messages = &metrics.GetGauge("sluice_consumer_lag_messages",
-                                          "Stream messages not yet committed.", src);
-      s->lag_seconds = &metrics.GetGauge(
-          "sluice_consumer_lag_seconds", "Age of the oldest fetched message not yet committed.", src);
+      s->lag_messages =
+          &metrics.GetGauge("sluice_consumer_lag_messages", "Stream messages not yet committed.", src);
+      s->lag_seconds = &metrics.GetGauge("sluice_consumer_lag_seconds",
+                                         "Age of the oldest fetched message not yet committed.", src);
       s->paused = &metrics.GetGauge("sluice_consumer_paused",
                                     "1 while the consumer stops pulling (backpressure).", src);
       s->pauses = &metrics.GetCounter("sluice_consumer_pauses_total",
                                       "Times the consumer stopped pulling (backpressure).", src);
       s->refused = &metrics.GetGauge("sluice_consumer_refused",
                                      "1 while the stream is refused (replaced or went backwards) "
-                                     "until `sluice streams reset`.", src);
-      s->consumer_error = &metrics.GetGauge(
-          "sluice_consumer_error", "1 while the consumer is not consuming (see /v1/health).", src);
+                                     "until `sluice streams reset`.",
+                                     src);
+      s->consumer_error = &metrics.GetGauge("sluice_consumer_error",
+                                            "1 while the consumer is not consuming (see /v1/health).", src);
     } else {
-      s->lag_messages = &metrics.GetGauge("sluice_consumer_lag_messages",
-                                          "Stream messages not yet committed.", src);
-      s->lag_seconds = &metrics.GetGauge(
-          "sluice_consumer_lag_seconds", "Age of the oldest fetched message not yet committed.", src);
+      s->lag_messages =
+          &metrics.GetGauge("sluice_consumer_lag_messages", "Stream messages not yet committed.", src);
+      s->lag_seconds = &metrics.GetGauge("sluice_consumer_lag_seconds",
+                                         "Age of the oldest fetched message not yet committed.", src);
     }
   }
-  inflight_bytes = &metrics.GetGauge("sluice_inflight_bytes",
-                                     "Stream data accepted into memory and not yet committed.");
-  inflight_limit = &metrics.GetGauge(
-      "sluice_inflight_limit_bytes",
-      "The in-flight budget (--max-inflight-mb, or an eighth of the memory limit).");
+  inflight_bytes =
+      &metrics.GetGauge("sluice_inflight_bytes", "Stream data accepted into memory and not yet committed.");
+  inflight_limit =
+      &metrics.GetGauge("sluice_inflight_limit_bytes",
+                        "The in-flight budget (--max-inflight-mb, or an eighth of the memory limit).");
   inflight_limit->Set(static_cast<double>(budget.limit()));
   metrics.GetGauge("sluice_memory_limit_bytes", "The process's memory limit (memory_limit).")
       .Set(static_cast<double>(memory.limit));
   metrics.GetGauge("sluice_duckdb_memory_limit_bytes", "DuckDB's share of the memory limit.")
       .Set(static_cast<double>(memory.duckdb));
-  transform_seconds = &metrics.GetHistogram("sluice_transform_seconds",
-                                            "Duration of one curate + marts + publish cycle.",
-                                            LatencyBuckets());
-  transforms_ok = &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.",
-                                      {{"status", "ok"}});
-  transforms_failed = &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.",
-                                          {{"status", "failed"}});
+  transform_seconds = &metrics.GetHistogram(
+      "sluice_transform_seconds", "Duration of one curate + marts + publish cycle.", LatencyBuckets());
+  transforms_ok =
+      &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.", {{"status", "ok"}});
+  transforms_failed =
+      &metrics.GetCounter("sluice_transforms_total", "Transform cycles, by status.", {{"status", "failed"}});
 }
 
 void Server::Impl::RefreshGauges(bool ask_broker) {
@@ -106,8 +102,7 @@ void Server::Impl::RefreshGauges(bool ask_broker) {
       // HTTP: requests waiting for the engine, and how long the oldest has waited.
       double oldest = 0;
       if (!s->http.empty()) {
-        oldest = static_cast<double>(env()->NowMicros() - s->http.front()->received_us) /
-                 1e6;
+        oldest = static_cast<double>(env()->NowMicros() - s->http.front()->received_us) / 1e6;
       }
       s->lag_messages->Set(static_cast<double>(s->http.size()));
       s->lag_seconds->Set(oldest);
@@ -126,8 +121,8 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
   out["inflight_limit_bytes"] = budget.limit();
   {
     std::lock_guard<std::mutex> lock(transform_mu);
-    out["transform_error"] = last_transform_error.empty() ? nlohmann::json()
-                                                          : nlohmann::json(last_transform_error);
+    out["transform_error"] =
+        last_transform_error.empty() ? nlohmann::json() : nlohmann::json(last_transform_error);
   }
   nlohmann::json list = nlohmann::json::object();
   for (auto& [name, s] : sources) {

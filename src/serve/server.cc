@@ -9,12 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <cstdio>
 #include <ctime>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/ledger.h"
@@ -44,8 +43,7 @@ Status RaiseListenBacklog(int port) {
     if (end == e->d_name || *end != '\0') continue;
     int listening = 0;
     socklen_t len = sizeof listening;
-    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
-        !listening) {
+    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
       continue;
     }
     sockaddr_storage addr{};
@@ -153,8 +151,7 @@ void Server::RequestStop() {
   impl_->cv.notify_all();
 }
 
-Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
-                                             const ServeOptions& options) {
+Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, const ServeOptions& options) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
   if (options.memory_limit) spec.memory_limit_bytes = options.memory_limit;
   const int64_t limit = spec.MemoryLimit(MemoryUse::kPipeline);
@@ -217,8 +214,8 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir,
     }
   } else {
     if (!impl->http.bind_to_port(options.host, options.port)) {
-      return Status::Unavailable("cannot listen on " + options.host + ":" +
-                                 std::to_string(options.port) + " (in use, or not an address here)");
+      return Status::Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
+                                 " (in use, or not an address here)");
     }
     impl->port = options.port;
   }
@@ -395,10 +392,9 @@ void Server::Impl::IngestNats(SourceState& s) {
     s.commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
     budget.Release(batch->bytes);
     if (!r.ok()) {
-      Log("source " + s.spec->name + ": batch of stream sequences " +
-          std::to_string(batch->range.first_seq) + ".." + std::to_string(batch->range.last_seq) +
-          " failed, not acknowledged; consuming again from the last commit: " +
-          r.status().ToString());
+      Log("source " + s.spec->name + ": batch of stream sequences " + std::to_string(batch->range.first_seq) +
+          ".." + std::to_string(batch->range.last_seq) +
+          " failed, not acknowledged; consuming again from the last commit: " + r.status().ToString());
       s.consumer->Reset();
       continue;
     }

@@ -29,20 +29,19 @@ namespace sluice {
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
-  int port = 8080;                          // 0: any free port (see Server::port)
+  int port = 8080;  // 0: any free port (see Server::port)
   // --memory-limit: replaces the project's memory_limit. The limit is shared out between
   // DuckDB, the in-flight budget and a fixed overhead (common/memory_limit.h).
   std::optional<int64_t> memory_limit;
-  int64_t max_inflight_bytes = 0;           // --max-inflight-mb; 0: an eighth of the limit
-  int http_threads = 64;                    // concurrent HTTP connections served
+  int64_t max_inflight_bytes = 0;  // --max-inflight-mb; 0: an eighth of the limit
+  int http_threads = 64;           // concurrent HTTP connections served
 };
 
 class Server {
  public:
   // Opens the project's lake (recovering it) and binds the HTTP port. InvalidArgument when the
   // in-flight budget does not fit the memory limit (see PlanMemory).
-  static Result<std::unique_ptr<Server>> Open(const std::string& project_dir,
-                                              const ServeOptions& options);
+  static Result<std::unique_ptr<Server>> Open(const std::string& project_dir, const ServeOptions& options);
   ~Server();
 
   // Serves until RequestStop(), then drains (see above). Errors only when it cannot serve at all.

@@ -4,8 +4,6 @@
 
 #include <httplib.h>
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -13,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,7 +29,7 @@ namespace sluice {
 // One HTTP request waiting for the engine thread.
 struct HttpItem {
   StreamPart part;
-  int64_t bytes = 0;        // reserved in the budget
+  int64_t bytes = 0;  // reserved in the budget
   int64_t lines = 0;
   int64_t received_us = 0;  // UTC micros
   std::promise<Result<PartResult>> done;
@@ -53,10 +52,10 @@ class LatencySamples {
 
 struct SourceState {
   const SourceSpec* spec = nullptr;
-  std::deque<std::shared_ptr<HttpItem>> http;     // guarded by Impl::mu
-  std::deque<std::unique_ptr<NatsBatch>> nats;    // guarded by Impl::mu
-  std::unique_ptr<NatsConsumer> consumer;         // type nats
-  LatencySamples queryable;                       // accept -> queryable in curated
+  std::deque<std::shared_ptr<HttpItem>> http;   // guarded by Impl::mu
+  std::deque<std::unique_ptr<NatsBatch>> nats;  // guarded by Impl::mu
+  std::unique_ptr<NatsConsumer> consumer;       // type nats
+  LatencySamples queryable;                     // accept -> queryable in curated
 
   // Metrics, looked up once.
   Counter* rows_staged = nullptr;
@@ -116,7 +115,7 @@ struct Server::Impl {
   std::atomic<bool> stop{false};
   std::atomic<bool> draining{false};    // new requests get 503
   std::atomic<int> active_handlers{0};  // HTTP handlers between the draining check and enqueue
-  std::mutex transform_mu;               // guards last_transform_error
+  std::mutex transform_mu;              // guards last_transform_error
   std::string last_transform_error;     // "" while transforms succeed
 
   DirJanitor janitor;

@@ -6,7 +6,6 @@
 #include <set>
 #include <sstream>
 
-
 namespace sluice {
 namespace {
 
@@ -25,14 +24,11 @@ std::string RuleText(const std::string& rule) {
       {"required_removed",
        "new data may have no value (NULL) where readers of the previous version require one"},
       {"enum_values_removed", "data written before may hold values the new enum no longer allows"},
-      {"enum_values_added",
-       "new data may hold values readers of the previous version do not allow"},
-      {"range_narrowed",
-       "data written before may be outside the new min/max/max_length"},
+      {"enum_values_added", "new data may hold values readers of the previous version do not allow"},
+      {"range_narrowed", "data written before may be outside the new min/max/max_length"},
       {"range_widened",
        "new data may be outside the min/max/max_length readers of the previous version allow"},
-      {"empty_allowed",
-       "new data may hold empty values where readers of the previous version refuse them"},
+      {"empty_allowed", "new data may hold empty values where readers of the previous version refuse them"},
       {"empty_refused", "data written before may hold empty values the new version refuses"},
       {"pattern_added", "data written before may not match the new pattern"},
       {"pattern_removed", "new data may not match the pattern readers of the previous version expect"},
@@ -84,13 +80,17 @@ DomainChange CompareDomains(const ColumnSpec& a, const ColumnSpec& b) {
   // A lower bound: absent is -infinity; an upper bound: absent is +infinity.
   auto lower = [&](const std::optional<double>& x, const std::optional<double>& y) {
     if (x == y) return;
-    if (!x || (y && *y > *x)) d.range_narrowed = true;  // raised or added
-    else d.range_widened = true;                        // lowered or removed
+    if (!x || (y && *y > *x))
+      d.range_narrowed = true;  // raised or added
+    else
+      d.range_widened = true;  // lowered or removed
   };
   auto upper = [&](auto x, auto y) {
     if (x == y) return;
-    if (!x || (y && *y < *x)) d.range_narrowed = true;
-    else d.range_widened = true;
+    if (!x || (y && *y < *x))
+      d.range_narrowed = true;
+    else
+      d.range_widened = true;
   };
   lower(a.min, b.min);
   upper(a.max, b.max);
@@ -101,9 +101,8 @@ DomainChange CompareDomains(const ColumnSpec& a, const ColumnSpec& b) {
 // Problems of one direction. `backward`: the new contract reads data written under the old
 // one; otherwise the old contract reads data written under the new one. Rule ids name the
 // change from prev to next.
-void CheckDirection(const Contract& prev, const Contract& next, bool backward,
-                    std::vector<Violation>* out, const CompatibilityMode& mode,
-                    int64_t prev_version) {
+void CheckDirection(const Contract& prev, const Contract& next, bool backward, std::vector<Violation>* out,
+                    const CompatibilityMode& mode, int64_t prev_version) {
   auto add = [&](const std::string& column, const ColumnSpec* o, const ColumnSpec* n,
                  const std::string& rule) {
     Violation v;
@@ -309,8 +308,8 @@ std::vector<Violation> CheckCompatibility(const Contract& prev, const Contract& 
   return out;
 }
 
-std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history,
-                                           const Contract& next, const RetainedVersions& retained) {
+std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history, const Contract& next,
+                                           const RetainedVersions& retained) {
   std::vector<Violation> out;
   Result<CompatibilityMode> mode = ParseCompatibilityMode(next.compatibility);
   if (history.empty() || !mode.ok() || (!mode->backward && !mode->forward)) return out;
@@ -345,9 +344,9 @@ std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& h
     v.rule = "default_changed";
     v.mode = mode->name;
     v.against_version = latest.version;
-    v.detail = "retained staging data written under " + versions + " (" + std::to_string(batches) +
-               " batch" + (batches == 1 ? "" : "es") + ") lacks column " + o.name +
-               " and reads its default; " + RuleText(v.rule);
+    v.detail = "retained staging data written under " + versions + " (" + std::to_string(batches) + " batch" +
+               (batches == 1 ? "" : "es") + ") lacks column " + o.name + " and reads its default; " +
+               RuleText(v.rule);
     out.push_back(std::move(v));
   }
   return out;
@@ -378,9 +377,12 @@ std::string HowToProceed(const Violation& v, const std::string& source, int64_t 
         // A transitive-only refusal (against an older version) passes a non-transitive mode.
         const bool checked = transitive || v.against_version == 0 || v.against_version >= latest;
         bool refuses = false;
-        if (v.direction == "backward") refuses = m.backward;
-        else if (v.direction == "forward") refuses = m.forward;
-        else refuses = m.backward || m.forward;  // default_changed: every mode but none
+        if (v.direction == "backward")
+          refuses = m.backward;
+        else if (v.direction == "forward")
+          refuses = m.forward;
+        else
+          refuses = m.backward || m.forward;  // default_changed: every mode but none
         if (!(refuses && checked) && name != v.mode) modes.push_back(name);
       }
     }
@@ -395,8 +397,7 @@ std::string HowToProceed(const Violation& v, const std::string& source, int64_t 
   }
   std::string column = v.column;
   if (column.rfind("check ", 0) == 0) column = column.substr(6);
-  return out + "accept it once: sluice schema accept " + source + " --column " + column +
-         " --rule " + v.rule;
+  return out + "accept it once: sluice schema accept " + source + " --column " + column + " --rule " + v.rule;
 }
 
 Result<std::vector<Violation>> CheckAgainstHistory(const std::vector<ContractVersion>& history,
@@ -453,8 +454,8 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source) 
   return users;
 }
 
-std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
-                                    const ColumnUsers& users, int64_t prev_version) {
+std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next, const ColumnUsers& users,
+                                    int64_t prev_version) {
   std::vector<Violation> out;
   for (const auto& o : prev.columns) {
     auto it = users.by_column.find(o.name);

@@ -36,14 +36,14 @@ Result<CompatibilityMode> ParseCompatibilityMode(const std::string& text);
 
 // One reason a new contract may not replace an old one.
 struct Violation {
-  std::string column;       // the column (or check) the rule is about
-  std::string old_def;      // "amount decimal(12,2) required"; "" when the column is new
-  std::string new_def;      // "amount decimal(10,2)"; "" when the column was removed
-  std::string rule;         // rule id from docs/CONTRACTS.md, e.g. "type_narrowed"
-  std::string direction;    // "backward" | "forward" | "" (default_changed, lineage)
-  std::string mode;         // "backward_transitive", or "lineage" for ColumnUsers refusals
+  std::string column;           // the column (or check) the rule is about
+  std::string old_def;          // "amount decimal(12,2) required"; "" when the column is new
+  std::string new_def;          // "amount decimal(10,2)"; "" when the column was removed
+  std::string rule;             // rule id from docs/CONTRACTS.md, e.g. "type_narrowed"
+  std::string direction;        // "backward" | "forward" | "" (default_changed, lineage)
+  std::string mode;             // "backward_transitive", or "lineage" for ColumnUsers refusals
   int64_t against_version = 0;  // the registered version it conflicts with; 0: not known
-  std::string detail;       // the rule in words, and for lineage the users
+  std::string detail;           // the rule in words, and for lineage the users
 
   // One line: "column amount: amount decimal(12,2) required -> amount decimal(10,2):
   // type_narrowed (backward, against v2): ...".
@@ -81,8 +81,8 @@ using RetainedVersions = std::map<int64_t, int64_t>;
 // (it was written under a version without the column). The violation names those versions;
 // unrecorded batches (version 0) count as dependent when any registered version lacks the
 // column. Nothing retained depends on the default: no violation.
-std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history,
-                                           const Contract& next, const RetainedVersions& retained);
+std::vector<Violation> CheckDefaultChanges(const std::vector<ContractVersion>& history, const Contract& next,
+                                           const RetainedVersions& retained);
 
 // Who uses each column of `source`'s contract downstream, e.g. "amount" ->
 // ["marts.daily_revenue (models/daily_revenue.sql)"], "order_id" -> ["curated.orders key"].
@@ -106,8 +106,8 @@ ColumnUsers FindColumnUsers(const ProjectSpec& spec, const std::string& source);
 // Lineage-aware refusals, whatever the mode: each column of `prev` that `next` removes and that
 // a user or holder of `users` has, or whose type it changes other than by a lossless widening
 // and that appears in `users.by_column`.
-std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next,
-                                    const ColumnUsers& users, int64_t prev_version = 0);
+std::vector<Violation> CheckLineage(const Contract& prev, const Contract& next, const ColumnUsers& users,
+                                    int64_t prev_version = 0);
 
 // A refusal the user accepted once with `sluice schema accept` (meta.schema_acceptances):
 // `rule` of `column` is allowed for the contract version `version` (0: the working copy not

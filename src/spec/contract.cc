@@ -12,8 +12,8 @@ constexpr const char* kKnownTypes =
 
 // Columns the engine adds to every staged row, or uses as hive partition directories.
 const std::vector<std::string>& ReservedColumns() {
-  static const std::vector<std::string> kReserved = {
-      "_batch_id", "_ingested_at", "_correlation_id", "_source_line", "day", "tenant"};
+  static const std::vector<std::string> kReserved = {"_batch_id",    "_ingested_at", "_correlation_id",
+                                                     "_source_line", "day",          "tenant"};
   return kReserved;
 }
 
@@ -43,8 +43,8 @@ int ParseSmallInt(const std::string& s) {
 }
 
 bool IsNumeric(TypeKind k) {
-  return k == TypeKind::kInt32 || k == TypeKind::kInt64 || k == TypeKind::kFloat ||
-         k == TypeKind::kDouble || k == TypeKind::kDecimal;
+  return k == TypeKind::kInt32 || k == TypeKind::kInt64 || k == TypeKind::kFloat || k == TypeKind::kDouble ||
+         k == TypeKind::kDecimal;
 }
 
 // In a flow mapping, `{type: decimal(12,2)}` reads as type "decimal(12" plus a key "2)" with no
@@ -81,8 +81,9 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
   col.line = entry.key_node.Mark().line + 1;
   if (!IsValidIdentifier(col.name)) {
     return file.Error(entry.key_node, field,
-                      "'" + col.name + "' is not a valid column name (use [a-z_][a-z0-9_]*, "
-                      "at most 63 characters)");
+                      "'" + col.name +
+                          "' is not a valid column name (use [a-z_][a-z0-9_]*, "
+                          "at most 63 characters)");
   }
   for (const auto& r : ReservedColumns()) {
     if (col.name == r) {
@@ -92,14 +93,14 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
     }
   }
   if (!entry.value.IsMap()) {
-    return file.Error(entry.value.IsDefined() && !entry.value.IsNull() ? entry.value : entry.key_node,
-                      field, "expected a mapping such as {type: string, required: true}");
+    return file.Error(entry.value.IsDefined() && !entry.value.IsNull() ? entry.value : entry.key_node, field,
+                      "expected a mapping such as {type: string, required: true}");
   }
   ASSIGN_OR_RETURN(auto entries, file.Entries(entry.value, field));
   std::string joined_decimal = RejoinFlowDecimal(&entries);
-  RETURN_IF_ERROR(file.CheckKeys(entries, field,
-                                 {"type", "required", "enum", "min", "max", "pattern",
-                                  "max_length", "default", "allow_empty"}));
+  RETURN_IF_ERROR(file.CheckKeys(
+      entries, field,
+      {"type", "required", "enum", "min", "max", "pattern", "max_length", "default", "allow_empty"}));
   const YamlEntry* type_entry = nullptr;
   for (const auto& e : entries) {
     if (e.key == "type") type_entry = &e;
@@ -129,8 +130,7 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
     } else if (e.key == "min" || e.key == "max") {
       if (!IsNumeric(col.type.kind)) {
         return file.Error(e.key_node, f,
-                          e.key + " only applies to int64, double and decimal columns, not " +
-                              type_name);
+                          e.key + " only applies to int64, double and decimal columns, not " + type_name);
       }
       ASSIGN_OR_RETURN(double v, file.Number(e.value, f));
       (e.key == "min" ? col.min : col.max) = v;
@@ -224,9 +224,9 @@ Result<Contract> ParseContractDocument(const std::string& text, const std::strin
       bool known = false;
       for (const auto& m : Compatibilities()) known = known || m == contract.compatibility;
       if (!known) {
-        return file.Error(e.value, "compatibility",
-                          "unknown mode '" + contract.compatibility + "' (known: " +
-                              JoinNames(Compatibilities()) + ")");
+        return file.Error(
+            e.value, "compatibility",
+            "unknown mode '" + contract.compatibility + "' (known: " + JoinNames(Compatibilities()) + ")");
       }
     } else if (e.key == "columns") {
       columns = &e;
@@ -256,46 +256,86 @@ Result<Contract> ParseContractDocument(const std::string& text, const std::strin
 
 std::string ColumnType::Name() const {
   switch (kind) {
-    case TypeKind::kString: return "string";
-    case TypeKind::kInt32: return "int32";
-    case TypeKind::kInt64: return "int64";
-    case TypeKind::kFloat: return "float";
-    case TypeKind::kDouble: return "double";
+    case TypeKind::kString:
+      return "string";
+    case TypeKind::kInt32:
+      return "int32";
+    case TypeKind::kInt64:
+      return "int64";
+    case TypeKind::kFloat:
+      return "float";
+    case TypeKind::kDouble:
+      return "double";
     case TypeKind::kDecimal:
       return "decimal(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
-    case TypeKind::kBool: return "bool";
-    case TypeKind::kDate: return "date";
-    case TypeKind::kTimestamp: return "timestamp";
+    case TypeKind::kBool:
+      return "bool";
+    case TypeKind::kDate:
+      return "date";
+    case TypeKind::kTimestamp:
+      return "timestamp";
   }
   return "unknown";
 }
 
 std::string ColumnType::DuckType() const {
   switch (kind) {
-    case TypeKind::kString: return "VARCHAR";
-    case TypeKind::kInt32: return "INTEGER";
-    case TypeKind::kInt64: return "BIGINT";
-    case TypeKind::kFloat: return "FLOAT";
-    case TypeKind::kDouble: return "DOUBLE";
+    case TypeKind::kString:
+      return "VARCHAR";
+    case TypeKind::kInt32:
+      return "INTEGER";
+    case TypeKind::kInt64:
+      return "BIGINT";
+    case TypeKind::kFloat:
+      return "FLOAT";
+    case TypeKind::kDouble:
+      return "DOUBLE";
     case TypeKind::kDecimal:
       return "DECIMAL(" + std::to_string(precision) + "," + std::to_string(scale) + ")";
-    case TypeKind::kBool: return "BOOLEAN";
-    case TypeKind::kDate: return "DATE";
-    case TypeKind::kTimestamp: return "TIMESTAMP";
+    case TypeKind::kBool:
+      return "BOOLEAN";
+    case TypeKind::kDate:
+      return "DATE";
+    case TypeKind::kTimestamp:
+      return "TIMESTAMP";
   }
   return "VARCHAR";
 }
 
 Result<ColumnType> ParseColumnType(const std::string& text) {
   ColumnType t;
-  if (text == "string") { t.kind = TypeKind::kString; return t; }
-  if (text == "int32") { t.kind = TypeKind::kInt32; return t; }
-  if (text == "int64") { t.kind = TypeKind::kInt64; return t; }
-  if (text == "float") { t.kind = TypeKind::kFloat; return t; }
-  if (text == "double") { t.kind = TypeKind::kDouble; return t; }
-  if (text == "bool") { t.kind = TypeKind::kBool; return t; }
-  if (text == "date") { t.kind = TypeKind::kDate; return t; }
-  if (text == "timestamp") { t.kind = TypeKind::kTimestamp; return t; }
+  if (text == "string") {
+    t.kind = TypeKind::kString;
+    return t;
+  }
+  if (text == "int32") {
+    t.kind = TypeKind::kInt32;
+    return t;
+  }
+  if (text == "int64") {
+    t.kind = TypeKind::kInt64;
+    return t;
+  }
+  if (text == "float") {
+    t.kind = TypeKind::kFloat;
+    return t;
+  }
+  if (text == "double") {
+    t.kind = TypeKind::kDouble;
+    return t;
+  }
+  if (text == "bool") {
+    t.kind = TypeKind::kBool;
+    return t;
+  }
+  if (text == "date") {
+    t.kind = TypeKind::kDate;
+    return t;
+  }
+  if (text == "timestamp") {
+    t.kind = TypeKind::kTimestamp;
+    return t;
+  }
   const std::string prefix = "decimal";
   if (text.compare(0, prefix.size(), prefix) == 0) {
     std::string rest = Trim(text.substr(prefix.size()));
@@ -311,8 +351,8 @@ Result<ColumnType> ParseColumnType(const std::string& text) {
                                      "' (write decimal(p,s), e.g. decimal(12,2))");
     }
     if (p < 1 || p > 18) {
-      return Status::InvalidArgument("bad decimal type '" + text + "': precision " +
-                                     std::to_string(p) + " is not in 1..18");
+      return Status::InvalidArgument("bad decimal type '" + text + "': precision " + std::to_string(p) +
+                                     " is not in 1..18");
     }
     if (s > p) {
       return Status::InvalidArgument("bad decimal type '" + text + "': scale " + std::to_string(s) +

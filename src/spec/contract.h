@@ -40,15 +40,15 @@ struct ColumnSpec {
   std::vector<std::string> enum_values;  // empty: any value
   std::optional<double> min;             // numeric types only
   std::optional<double> max;
-  std::optional<std::string> pattern;    // RE2 syntax, must match the whole string value
-  std::optional<int64_t> max_length;     // string only: at most this many bytes
+  std::optional<std::string> pattern;  // RE2 syntax, must match the whole string value
+  std::optional<int64_t> max_length;   // string only: at most this many bytes
   // The value old rows read when this column did not exist yet (schema evolution), as YAML
   // text; a column without one that is not `required` defaults to NULL.
   std::optional<std::string> default_value;
   // A required string column refuses "" and whitespace-only values (missing_required) unless
   // this is set; never allowed on a key column (spec validation refuses that).
   bool allow_empty = false;
-  int line = 0;                          // 1-based line in the contract file, for messages
+  int line = 0;  // 1-based line in the contract file, for messages
 
   // True when old data can be read with this column absent: a declared default, or nullable.
   bool HasDefault() const { return default_value.has_value() || !required; }

@@ -10,9 +10,12 @@ namespace fs = std::filesystem;
 
 std::string FormatName(SourceFormat f) {
   switch (f) {
-    case SourceFormat::kJsonl: return "jsonl";
-    case SourceFormat::kCsv: return "csv";
-    case SourceFormat::kParquet: return "parquet";
+    case SourceFormat::kJsonl:
+      return "jsonl";
+    case SourceFormat::kCsv:
+      return "csv";
+    case SourceFormat::kParquet:
+      return "parquet";
   }
   return "jsonl";
 }
@@ -37,13 +40,16 @@ std::string IdentifierRule() { return "use [a-z_][a-z0-9_]*, at most 63 characte
 
 std::string NotOneSelect(const duck::ParsedSql& parsed) {
   switch (parsed.kind) {
-    case duck::SqlStatementKind::kInvalid: return parsed.ErrorWithPosition();
-    case duck::SqlStatementKind::kNone: return "holds no SQL statement; write one SELECT";
+    case duck::SqlStatementKind::kInvalid:
+      return parsed.ErrorWithPosition();
+    case duck::SqlStatementKind::kNone:
+      return "holds no SQL statement; write one SELECT";
     case duck::SqlStatementKind::kSelect:
       if (parsed.statement_count == 1) return "";
       return "holds " + std::to_string(parsed.statement_count) + " statements; write one SELECT";
     case duck::SqlStatementKind::kExplain:
-    case duck::SqlStatementKind::kOther: break;
+    case duck::SqlStatementKind::kOther:
+      break;
   }
   return "'" + parsed.excerpt + "' is not a SELECT statement; write one SELECT";
 }
@@ -67,8 +73,8 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform",
-                                                  "memory_limit"}));
+  RETURN_IF_ERROR(
+      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }
@@ -101,16 +107,15 @@ Status ProjectLoader::Load() {
   return OrderTables();
 }
 
-Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field,
-                                  const std::string& column, const Contract* contract) {
+Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,
+                                  const Contract* contract) {
   if (!IsValidIdentifier(column)) {
-    return file_.Error(at, field,
-                       "'" + column + "' is not a valid column name (" + IdentifierRule() + ")");
+    return file_.Error(at, field, "'" + column + "' is not a valid column name (" + IdentifierRule() + ")");
   }
   if (contract != nullptr && contract->Find(column) < 0) {
-    return file_.Error(at, field,
-                       "column '" + column + "' is not in contract '" + contract->name + "' (" +
-                           contract->path + ")");
+    return file_.Error(
+        at, field,
+        "column '" + column + "' is not in contract '" + contract->name + "' (" + contract->path + ")");
   }
   return Status::OK();
 }

@@ -1,10 +1,9 @@
 // Project-wide settings of sluice.yaml: `transform:`, `dlq:` and `memory_limit:`.
-#include "spec/project_loader.h"
-
 #include <cstdlib>
 #include <optional>
 
 #include "common/memory_limit.h"
+#include "spec/project_loader.h"
 
 namespace sluice {
 

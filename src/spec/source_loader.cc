@@ -31,8 +31,8 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
                              "' (known: files, http, nats, postgres; supported: files, http, nats)");
     }
   }
-  std::vector<std::string> allowed = {"type", "format", "contract", "partition_by", "event_time",
-                                      "allowed_lateness"};
+  std::vector<std::string> allowed = {"type",         "format",     "contract",
+                                      "partition_by", "event_time", "allowed_lateness"};
   if (source.type == SourceType::kFiles) {
     allowed.insert(allowed.end(), {"path", "csv"});
   } else {
@@ -80,18 +80,18 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
   if (const YamlEntry* csv = FindEntry(keys, "csv")) {
     const std::string f = field + ".csv";
     if (source.format != SourceFormat::kCsv) {
-      return file_.Error(csv->key_node, f,
-                         "csv options only apply to format: csv (this source is " +
-                             FormatName(source.format) + ")");
+      return file_.Error(
+          csv->key_node, f,
+          "csv options only apply to format: csv (this source is " + FormatName(source.format) + ")");
     }
     ASSIGN_OR_RETURN(auto opts, file_.Entries(csv->value, f));
     RETURN_IF_ERROR(file_.CheckKeys(opts, f, {"delimiter"}));
     if (const YamlEntry* d = FindEntry(opts, "delimiter")) {
       ASSIGN_OR_RETURN(std::string delim, file_.String(d->value, f + ".delimiter"));
       if (delim.size() != 1 || delim[0] == '\n' || delim[0] == '\r' || delim[0] == '"') {
-        return file_.Error(d->value, f + ".delimiter",
-                           "expected a single character other than a quote or line break, found '" +
-                               delim + "'");
+        return file_.Error(
+            d->value, f + ".delimiter",
+            "expected a single character other than a quote or line break, found '" + delim + "'");
       }
       source.csv_delimiter = delim[0];
     }
@@ -100,8 +100,7 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
   const YamlEntry* contract = FindEntry(keys, "contract");
   if (contract == nullptr) {
     return file_.Error(entry.key_node, field + ".contract",
-                       "missing; a source needs a contract file such as contracts/" + entry.key +
-                           ".yaml");
+                       "missing; a source needs a contract file such as contracts/" + entry.key + ".yaml");
   }
   ASSIGN_OR_RETURN(std::string contract_path, file_.String(contract->value, field + ".contract"));
   if (contract_path.empty()) return file_.Error(contract->value, field + ".contract", "is empty");
@@ -187,8 +186,8 @@ Status ProjectLoader::ParseEventTime(const std::vector<YamlEntry>& keys, SourceS
     int idx = source->contract.Find(column);
     if (idx < 0) {
       return file_.Error(e->value, field + ".event_time",
-                         "column '" + column + "' is not in contract '" + source->contract.name +
-                             "' (" + source->contract.path + ")");
+                         "column '" + column + "' is not in contract '" + source->contract.name + "' (" +
+                             source->contract.path + ")");
     }
     if (source->contract.columns[static_cast<size_t>(idx)].type.kind != TypeKind::kTimestamp) {
       return file_.Error(e->value, field + ".event_time",
@@ -238,16 +237,16 @@ Status ProjectLoader::ParseSourcePartition(const YamlEntry& part, SourceSpec* so
       source->partition_by.day = column;
     } else {
       if (col.type.kind != TypeKind::kString) {
-        return file_.Error(e.value, f,
-                           "column '" + column + "' is " + col.type.Name() +
-                               "; a tenant partition needs a string column");
+        return file_.Error(
+            e.value, f,
+            "column '" + column + "' is " + col.type.Name() + "; a tenant partition needs a string column");
       }
       source->partition_by.tenant = column;
     }
     if (!col.required) {
       return file_.Error(e.value, f,
-                         "partition column '" + column + "' must be `required: true` in contract '" +
-                             c.name + "' (" + c.path + ":" + std::to_string(col.line) + ")");
+                         "partition column '" + column + "' must be `required: true` in contract '" + c.name +
+                             "' (" + c.path + ":" + std::to_string(col.line) + ")");
     }
   }
   return Status::OK();

@@ -1,7 +1,6 @@
 #include "spec/spec.h"
 
 #include <algorithm>
-
 #include <filesystem>
 
 #include "common/env.h"
@@ -20,11 +19,16 @@ std::optional<int64_t> ParseDuration(const std::string& text) {
     n = n * 10 + (text[i] - '0');
   }
   switch (text.back()) {
-    case 's': return n;
-    case 'm': return n * 60;
-    case 'h': return n * 3600;
-    case 'd': return n * 86400;
-    default: return std::nullopt;
+    case 's':
+      return n;
+    case 'm':
+      return n * 60;
+    case 'h':
+      return n * 3600;
+    case 'd':
+      return n * 86400;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -43,9 +47,12 @@ std::optional<int64_t> ParseDurationMillis(const std::string& text) {
 
 const char* SourceTypeName(SourceType type) {
   switch (type) {
-    case SourceType::kFiles: return "files";
-    case SourceType::kHttp: return "http";
-    case SourceType::kNats: return "nats";
+    case SourceType::kFiles:
+      return "files";
+    case SourceType::kHttp:
+      return "http";
+    case SourceType::kNats:
+      return "nats";
   }
   return "?";
 }
@@ -94,8 +101,7 @@ Result<ProjectSpec> LoadProject(const std::string& project_dir) {
   Result<std::string> text = ReadSpecFile(spec.spec_path, kMaxYamlBytes);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) {
-      return Status::NotFound("no sluice.yaml in " + dir +
-                              " (run `sluice init DIR` to create a project)");
+      return Status::NotFound("no sluice.yaml in " + dir + " (run `sluice init DIR` to create a project)");
     }
     std::string why = text.status().message();
     if (why.rfind(spec.spec_path, 0) == 0) why = kSpecFile + why.substr(spec.spec_path.size());

@@ -33,7 +33,7 @@ enum class SourceType { kFiles, kHttp, kNats };
 
 // `nats:` of a `type: nats` source: a durable pull consumer on `stream`, filtered by `subject`.
 struct NatsSourceSpec {
-  std::string url;      // nats://127.0.0.1:4222
+  std::string url;  // nats://127.0.0.1:4222
   std::string stream;
   std::string subject;  // may hold wildcards; empty: the whole stream
   std::string durable;  // the consumer's durable name; default sluice_<source>
@@ -49,14 +49,14 @@ struct MicroBatchSpec {
 struct SourceSpec {
   std::string name;
   SourceType type = SourceType::kFiles;
-  std::string path;               // files: glob, absolute (resolved against the project root)
+  std::string path;  // files: glob, absolute (resolved against the project root)
   SourceFormat format = SourceFormat::kJsonl;
-  std::string contract_path;      // absolute
+  std::string contract_path;  // absolute
   Contract contract;
   PartitionBy partition_by;
-  char csv_delimiter = ',';       // csv only: `csv: {delimiter: ";"}`
-  NatsSourceSpec nats;            // type nats only
-  MicroBatchSpec batch;           // http and nats
+  char csv_delimiter = ',';  // csv only: `csv: {delimiter: ";"}`
+  NatsSourceSpec nats;       // type nats only
+  MicroBatchSpec batch;      // http and nats
   // Event time: a timestamp column of the contract (`event_time:`), "" for none. The watermark
   // of a (source, tenant) partition is the largest event time seen minus `allowed_lateness`;
   // an event older than the watermark when it arrives is counted late (and still merged, G3).
@@ -78,17 +78,17 @@ enum class Severity { kError, kWarn };
 //   {relationships: {column: c, to: curated.t, field: f}}, {range: {column: c, min: x, max: y}},
 //   {freshness: {column: c, max_age: 24h}}, {row_count_change: {max_pct: 50}}, {sql: "SELECT ..."}.
 struct TableTest {
-  std::string kind;                 // one of the kinds above
-  std::vector<std::string> columns; // unique may name several; row_count_change and sql none
-  std::vector<std::string> values;  // accepted_values
+  std::string kind;                  // one of the kinds above
+  std::vector<std::string> columns;  // unique may name several; row_count_change and sql none
+  std::vector<std::string> values;   // accepted_values
   Severity severity = Severity::kError;
-  std::string to_table;             // relationships: "curated.customers" or "marts.x"
-  std::string to_field;             // relationships: the referenced column
-  std::string min, max;             // range: bounds as written ("" = unbounded), inclusive
-  std::string max_age;              // freshness: as written, e.g. "24h"
-  int64_t max_age_seconds = 0;      // freshness: parsed
-  double max_pct = 0;               // row_count_change
-  std::string sql;                  // sql: a query returning the failing rows
+  std::string to_table;                    // relationships: "curated.customers" or "marts.x"
+  std::string to_field;                    // relationships: the referenced column
+  std::string min, max;                    // range: bounds as written ("" = unbounded), inclusive
+  std::string max_age;                     // freshness: as written, e.g. "24h"
+  int64_t max_age_seconds = 0;             // freshness: parsed
+  double max_pct = 0;                      // row_count_change
+  std::string sql;                         // sql: a query returning the failing rows
   std::vector<std::string> reads_staging;  // sql: the staging.<s> names it reads
   int line = 0;
   // "not_null(order_id)", "range(amount)", "row_count_change", "sql(SELECT ...)": how the test
@@ -129,9 +129,9 @@ struct TableSpec {
 
 struct ProjectSpec {
   std::string name;
-  std::string root;       // absolute project directory
-  std::string spec_path;  // absolute path of sluice.yaml
-  std::string lake;       // absolute lake directory
+  std::string root;                 // absolute project directory
+  std::string spec_path;            // absolute path of sluice.yaml
+  std::string lake;                 // absolute lake directory
   std::vector<SourceSpec> sources;  // in file order
   std::vector<TableSpec> tables;    // curated first, then marts in dependency order
   // `dlq: {retention: 30d}`: `sluice vacuum` deletes DLQ rows ingested longer ago than this

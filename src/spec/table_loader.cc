@@ -1,7 +1,7 @@
 // `tables:` of sluice.yaml: curated tables (from, key, version) and marts (sql, partition_by).
-#include "spec/project_loader.h"
-
 #include <set>
+
+#include "spec/project_loader.h"
 
 namespace sluice {
 
@@ -20,8 +20,7 @@ Status ProjectLoader::ParseTable(const YamlEntry& entry) {
   const YamlEntry* from = FindEntry(keys, "from");
   const YamlEntry* sql = FindEntry(keys, "sql");
   if (from && sql) {
-    return file_.Error(sql->key_node, field,
-                       "has both `from` (curated table) and `sql` (mart); use one");
+    return file_.Error(sql->key_node, field, "has both `from` (curated table) and `sql` (mart); use one");
   }
   if (!from && !sql) {
     return file_.Error(entry.key_node, field,
@@ -42,8 +41,7 @@ Status ProjectLoader::ParseTable(const YamlEntry& entry) {
   return Status::OK();
 }
 
-Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys,
-                                   TableSpec* t) {
+Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t) {
   const std::string field = "tables." + entry.key;
   const YamlEntry* from = FindEntry(keys, "from");
   ASSIGN_OR_RETURN(t->from, file_.String(from->value, field + ".from"));
@@ -79,8 +77,8 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
     const ColumnSpec& kcol = contract.columns[static_cast<size_t>(contract.Find(t->key[i]))];
     if (kcol.allow_empty) {
       return file_.Error(at, field + ".key",
-                         "key column '" + t->key[i] + "' sets allow_empty in contract '" +
-                             contract.name + "' (" + contract.path + ":" + std::to_string(kcol.line) +
+                         "key column '" + t->key[i] + "' sets allow_empty in contract '" + contract.name +
+                             "' (" + contract.path + ":" + std::to_string(kcol.line) +
                              "); a key may not be empty");
     }
     if (!seen.insert(t->key[i]).second) {
@@ -103,11 +101,13 @@ Status ProjectLoader::ParseCurated(const YamlEntry& entry, const std::vector<Yam
     case TypeKind::kDouble:
     case TypeKind::kDecimal:
     case TypeKind::kDate:
-    case TypeKind::kTimestamp: break;
+    case TypeKind::kTimestamp:
+      break;
     default:
-      return file_.Error(version->value, field + ".version",
-                         "column '" + t->version + "' is " + vcol.type.Name() +
-                             "; a version column must be int32, int64, float, double, decimal, date or timestamp");
+      return file_.Error(
+          version->value, field + ".version",
+          "column '" + t->version + "' is " + vcol.type.Name() +
+              "; a version column must be int32, int64, float, double, decimal, date or timestamp");
   }
   if (!vcol.required) {
     return file_.Error(version->value, field + ".version",
@@ -158,8 +158,7 @@ Status ProjectLoader::ParseHeldColumns(const YamlEntry& entry, const std::string
   return Status::OK();
 }
 
-Status ProjectLoader::ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys,
-                                TableSpec* t) {
+Status ProjectLoader::ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t) {
   const std::string field = "tables." + entry.key;
   const YamlEntry* sql = FindEntry(keys, "sql");
   ASSIGN_OR_RETURN(std::string path, file_.String(sql->value, field + ".sql"));

@@ -1,10 +1,9 @@
 // Cross-references between tables (mart SQL, relationships) and the order tables run in.
-#include "spec/project_loader.h"
-
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "spec/project_loader.h"
 
 namespace sluice {
 
@@ -21,8 +20,8 @@ Status ProjectLoader::ResolveRelationships() {
       std::vector<std::string> known;
       for (const auto& t : pool) known.push_back(layer + "." + t.name);
       return file_.Error(ref.to_node, ref.field + ".to",
-                         "unknown table " + ref.table + " (known: " +
-                             (known.empty() ? std::string("none") : JoinNames(known)) + ")");
+                         "unknown table " + ref.table +
+                             " (known: " + (known.empty() ? std::string("none") : JoinNames(known)) + ")");
     }
     if (layer == "curated") {
       const SourceSpec* source = spec_.FindSource(target->from);

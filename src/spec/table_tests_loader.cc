@@ -1,19 +1,18 @@
 // `tests:` of a table: the test kinds, their options and severities.
-#include "spec/project_loader.h"
-
 #include <cctype>
+
+#include "spec/project_loader.h"
 
 namespace sluice {
 
-Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& field,
-                                 const Contract* contract, std::vector<TableTest>* tests) {
+Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,
+                                 std::vector<TableTest>* tests) {
   if (entry.value.IsNull()) return Status::OK();
   if (!entry.value.IsSequence()) {
-    return file_.Error(entry.value, field,
-                       "expected a list such as [{not_null: id}, {unique: id}]");
+    return file_.Error(entry.value, field, "expected a list such as [{not_null: id}, {unique: id}]");
   }
-  const std::vector<std::string> kinds = {"not_null", "unique", "accepted_values", "relationships",
-                                          "range", "freshness", "row_count_change", "sql"};
+  const std::vector<std::string> kinds = {"not_null", "unique",    "accepted_values",  "relationships",
+                                          "range",    "freshness", "row_count_change", "sql"};
   for (size_t i = 0; i < entry.value.size(); ++i) {
     const std::string f = field + "[" + std::to_string(i) + "]";
     YAML::Node item = entry.value[i];
@@ -29,8 +28,7 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
       if (e.key == "severity") {
         ASSIGN_OR_RETURN(std::string sev, file_.String(e.value, f + ".severity"));
         if (sev != "error" && sev != "warn") {
-          return file_.Error(e.value, f + ".severity",
-                             "unknown severity '" + sev + "' (known: error, warn)");
+          return file_.Error(e.value, f + ".severity", "unknown severity '" + sev + "' (known: error, warn)");
         }
         test.severity = sev == "warn" ? Severity::kWarn : Severity::kError;
       } else if (test_entry != nullptr) {
@@ -92,8 +90,7 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
       ASSIGN_OR_RETURN(test.to_table, file_.String(to->value, tf + ".to"));
       const size_t dot = test.to_table.find('.');
       const std::string layer = dot == std::string::npos ? "" : test.to_table.substr(0, dot);
-      if ((layer != "curated" && layer != "marts") ||
-          !IsValidIdentifier(test.to_table.substr(dot + 1))) {
+      if ((layer != "curated" && layer != "marts") || !IsValidIdentifier(test.to_table.substr(dot + 1))) {
         return file_.Error(to->value, tf + ".to",
                            "'" + test.to_table + "' is not a table; write curated.<table> or marts.<table>");
       }
@@ -139,8 +136,8 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
       if (test.max_pct < 0) return file_.Error(pct->value, tf + ".max_pct", "must be >= 0");
     } else if (e.key == "sql") {
       ASSIGN_OR_RETURN(test.sql, file_.String(e.value, tf));
-      while (!test.sql.empty() && (std::isspace(static_cast<unsigned char>(test.sql.back())) ||
-                                   test.sql.back() == ';')) {
+      while (!test.sql.empty() &&
+             (std::isspace(static_cast<unsigned char>(test.sql.back())) || test.sql.back() == ';')) {
         test.sql.pop_back();
       }
       if (test.sql.empty()) {
@@ -154,8 +151,7 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
         if (LakeSchema(ref) == "staging") AddOnce(test.reads_staging, ref.name);
       }
     } else {
-      return file_.Error(e.key_node, tf,
-                         "unknown test '" + e.key + "' (known: " + JoinNames(kinds) + ")");
+      return file_.Error(e.key_node, tf, "unknown test '" + e.key + "' (known: " + JoinNames(kinds) + ")");
     }
     for (size_t c = 0; c < test.columns.size(); ++c) {
       RETURN_IF_ERROR(CheckColumn(column_nodes[c], tf, test.columns[c], contract));

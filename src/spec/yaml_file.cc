@@ -1,7 +1,5 @@
 #include "spec/yaml_file.h"
 
-#include "common/utf8.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include <system_error>
 
 #include "common/env.h"
+#include "common/utf8.h"
 
 namespace sluice {
 namespace {
@@ -56,8 +55,7 @@ std::string FindBadByte(const std::string& text, int* line, int* col) {
     const size_t newline = text.rfind('\n', bad - 1);
     if (newline != std::string::npos) line_start = newline + 1;
   }
-  *line = static_cast<int>(
-      std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
+  *line = static_cast<int>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad), '\n'));
   *col = static_cast<int>(bad - line_start);
   return what;
 }
@@ -65,18 +63,22 @@ std::string FindBadByte(const std::string& text, int* line, int* col) {
 const char* NodeTypeName(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
   }
   return "something else";
 }
 
 }  // namespace
 
-std::string LocatedMessage(const std::string& path, const YAML::Mark& mark,
-                           const std::string& field, const std::string& what) {
+std::string LocatedMessage(const std::string& path, const YAML::Mark& mark, const std::string& field,
+                           const std::string& what) {
   std::string out = path;
   if (mark.line >= 0 && mark.column >= 0) {
     out += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
@@ -112,8 +114,8 @@ Result<YamlFile> YamlFile::Parse(const std::string& text, const std::string& pat
       YAML::Mark mark;
       mark.line = line;
       mark.column = col;
-      return Status::InvalidArgument(LocatedMessage(
-          path, mark, "", "tab character in indentation (YAML indents with spaces only)"));
+      return Status::InvalidArgument(
+          LocatedMessage(path, mark, "", "tab character in indentation (YAML indents with spaces only)"));
     }
     return Status::InvalidArgument(LocatedMessage(path, e.mark, "", "invalid YAML: " + e.msg));
   } catch (const std::exception& e) {
@@ -130,8 +132,7 @@ Result<YamlFile> YamlFile::Parse(const std::string& text, const std::string& pat
   return YamlFile(std::move(root), path);
 }
 
-Status YamlFile::Error(const YAML::Node& at, const std::string& field,
-                       const std::string& what) const {
+Status YamlFile::Error(const YAML::Node& at, const std::string& field, const std::string& what) const {
   YAML::Mark mark = YAML::Mark::null_mark();
   try {
     if (at.IsDefined()) mark = at.Mark();
@@ -141,8 +142,7 @@ Status YamlFile::Error(const YAML::Node& at, const std::string& field,
   return Status::InvalidArgument(LocatedMessage(path_, mark, field, what));
 }
 
-Result<std::vector<YamlEntry>> YamlFile::Entries(const YAML::Node& node,
-                                                 const std::string& field) const {
+Result<std::vector<YamlEntry>> YamlFile::Entries(const YAML::Node& node, const std::string& field) const {
   if (!node.IsMap()) {
     return Error(node, field, std::string("expected a mapping, found ") + NodeTypeName(node));
   }
@@ -205,8 +205,7 @@ Result<double> YamlFile::Number(const YAML::Node& node, const std::string& field
   return v;
 }
 
-Result<std::vector<std::string>> YamlFile::StringList(const YAML::Node& node,
-                                                      const std::string& field,
+Result<std::vector<std::string>> YamlFile::StringList(const YAML::Node& node, const std::string& field,
                                                       bool allow_single) const {
   std::vector<std::string> out;
   if (allow_single && node.IsScalar()) {
@@ -241,8 +240,8 @@ Result<std::string> ReadSpecFile(const std::string& path, size_t max_bytes) {
   std::error_code ec;
   auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > max_bytes) {
-    return Status::InvalidArgument(path + ": file is too large (" + std::to_string(size) +
-                                   " bytes, limit " + std::to_string(max_bytes) + ")");
+    return Status::InvalidArgument(path + ": file is too large (" + std::to_string(size) + " bytes, limit " +
+                                   std::to_string(max_bytes) + ")");
   }
   ASSIGN_OR_RETURN(std::string text, env->ReadFile(path));
   if (text.size() > max_bytes) {

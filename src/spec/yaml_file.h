@@ -66,8 +66,8 @@ class YamlFile {
 
 // "<path>:<line>:<col>: <field>: <what>" for a 0-based yaml-cpp mark; without line and column
 // when the mark is unknown.
-std::string LocatedMessage(const std::string& path, const YAML::Mark& mark,
-                           const std::string& field, const std::string& what);
+std::string LocatedMessage(const std::string& path, const YAML::Mark& mark, const std::string& field,
+                           const std::string& what);
 
 // Runs `parse`, turning any exception that escapes it into InvalidArgument naming `path`.
 Status CatchYamlErrors(const std::string& path, const std::function<Status()>& parse);

@@ -86,8 +86,8 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
       if (!target.tenant_key.empty()) {
         cond += (cond.empty() ? "" : " AND ") + ("p." + Ident(target.tenant_key) + " = c.tenant");
       }
-      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN " + PartitionsRelation(pending) +
-               " c ON " + cond;
+      select =
+          "SELECT p.* FROM (" + select + ") p SEMI JOIN " + PartitionsRelation(pending) + " c ON " + cond;
     }
     std::string copy;
     if (!target.partitioned()) {

@@ -113,13 +113,11 @@ const std::string& BatchStamp::CorrelationFor(int64_t line) const {
   return it == parts.begin() ? correlation_id : std::prev(it)->second;
 }
 
-Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
-                         const BatchStamp& stamp) {
+Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from, const BatchStamp& stamp) {
   auto& conn = catalog.conn();
-  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(
-                                 conn, "main", "batch_dlq",
-                                 {"VARCHAR", "BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR",
-                                  "VARCHAR", "TIMESTAMP"}));
+  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(conn, "main", "batch_dlq",
+                                                         {"VARCHAR", "BIGINT", "VARCHAR", "VARCHAR",
+                                                          "VARCHAR", "VARCHAR", "VARCHAR", "TIMESTAMP"}));
   const size_t cap = duck::ChunkAppender::Capacity();
   for (size_t begin = from; begin < batch.dead.size(); begin += cap) {
     size_t n = std::min(cap, batch.dead.size() - begin);
@@ -128,7 +126,10 @@ Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from
       app->SetString(0, r, stamp.batch_id);
       static_cast<int64_t*>(app->Data(1))[r] = d.line;
       app->SetString(2, r, d.reason);
-      if (d.column.empty()) app->SetNull(3, r); else app->SetString(3, r, d.column);
+      if (d.column.empty())
+        app->SetNull(3, r);
+      else
+        app->SetString(3, r, d.column);
       app->SetString(4, r, d.message);
       app->SetString(5, r, d.raw);
       app->SetString(6, r, stamp.CorrelationFor(d.line));
@@ -161,14 +162,12 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
 
   if (layout == StagingLayout::kOneFile || source.partition_by.empty()) {
     const std::string name = stamp.batch_id + "_0.parquet";
-    RETURN_IF_ERROR(conn.Execute("COPY batch_rows TO " + Literal(tmp_abs + "/" + name) +
-                                 " (FORMAT parquet)")
+    RETURN_IF_ERROR(conn.Execute("COPY batch_rows TO " + Literal(tmp_abs + "/" + name) + " (FORMAT parquet)")
                         .WithContext("writing the staging file of " + stamp.batch_id));
     SLUICE_FAILPOINT("ingest.after_stage_write");
     StagedFile f;
     f.tmp_path = tmp_rel + "/" + name;
-    f.path = "staging/" + source.name + "/" +
-             (source.partition_by.empty() ? "" : "stream/") + name;
+    f.path = "staging/" + source.name + "/" + (source.partition_by.empty() ? "" : "stream/") + name;
     f.rows = rows;
     files.push_back(std::move(f));
     RETURN_IF_ERROR(env->SyncFileSystem(tmp_abs));
@@ -201,8 +200,8 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
   {
     std::string day = p.day.empty() ? "''" : "CAST(CAST(" + Ident(p.day) + " AS DATE) AS VARCHAR)";
     std::string tenant = p.tenant.empty() ? "''" : Ident(p.tenant);
-    ASSIGN_OR_RETURN(duck::Rows counts, conn.Query("SELECT " + day + ", " + tenant +
-                                                   ", count(*) FROM batch_rows GROUP BY ALL"));
+    ASSIGN_OR_RETURN(duck::Rows counts,
+                     conn.Query("SELECT " + day + ", " + tenant + ", count(*) FROM batch_rows GROUP BY ALL"));
     for (size_t r = 0; r < counts.rows.size(); ++r) {
       partition_rows[{counts.At(r, 0), counts.At(r, 1)}] = counts.IntAt(r, 2);
     }

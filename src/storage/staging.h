@@ -41,8 +41,7 @@ Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordB
 
 // Appends batch.dead[from..] to `batch_dlq` (created by LoadBatchTables): the rows a later
 // row-level step (contract checks) moved out of `batch_rows`.
-Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from,
-                         const BatchStamp& stamp);
+Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from, const BatchStamp& stamp);
 
 enum class StagingLayout { kPartitioned, kOneFile };
 

@@ -13,8 +13,7 @@ using duck::Literal;
 
 namespace {
 
-std::string Join(const std::vector<std::string>& cols, const std::string& prefix,
-                 const std::string& sep) {
+std::string Join(const std::vector<std::string>& cols, const std::string& prefix, const std::string& sep) {
   std::string out;
   for (const auto& c : cols) out += (out.empty() ? "" : sep) + prefix + Ident(c);
   return out;
@@ -61,11 +60,13 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
       seqs += (r ? ", (" : "(") + Literal(batches[r].batch_id) + ", " + std::to_string(batches[r].seq) + ")";
     }
     ASSIGN_OR_RETURN(std::vector<std::string> files, StagingFilesOf(catalog, source->name, batches));
-    std::string cols = Join([&] {
-      std::vector<std::string> names;
-      for (const auto& c : HeldColumns(table, source->contract).columns) names.push_back(c.name);
-      return names;
-    }(), "s.", ", ");
+    std::string cols = Join(
+        [&] {
+          std::vector<std::string> names;
+          for (const auto& c : HeldColumns(table, source->contract).columns) names.push_back(c.name);
+          return names;
+        }(),
+        "s.", ", ");
     std::string incoming;
     if (files.empty()) {
       incoming = "SELECT * FROM " + target + " WHERE false";
@@ -75,11 +76,15 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
         list += (r ? ", " : "") + Literal(catalog.lake() + "/" + files[r]);
       }
       // The winner per key among the incoming rows (ties: later batch, then later line).
-      incoming = "SELECT " + cols + ", s._batch_id, v.seq AS _batch_seq, s._source_line, "
+      incoming = "SELECT " + cols +
+                 ", s._batch_id, v.seq AS _batch_seq, s._source_line, "
                  "s._ingested_at, s._correlation_id FROM " +
                  // Files of older contract versions lack later columns: union by name (G7).
-                 StagingRows(source->contract, "read_parquet([" + list + "], hive_partitioning = "
-                             "false, union_by_name = true)") + " s JOIN (VALUES " + seqs + ") v(batch_id, seq) "
+                 StagingRows(source->contract, "read_parquet([" + list +
+                                                   "], hive_partitioning = "
+                                                   "false, union_by_name = true)") +
+                 " s JOIN (VALUES " + seqs +
+                 ") v(batch_id, seq) "
                  "ON s._batch_id = v.batch_id QUALIFY row_number() OVER (PARTITION BY " +
                  Join(table.key, "s.", ", ") + " ORDER BY s." + Ident(table.version) +
                  " DESC, v.seq DESC, s._source_line DESC) = 1";
@@ -92,25 +97,28 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     // later batch. Late and duplicate events lose here and change nothing (G3).
     std::string on = [&] {
       std::string s;
-      for (const auto& k : table.key) s += (s.empty() ? "" : " AND ") + ("c." + Ident(k) + " = i." + Ident(k));
+      for (const auto& k : table.key)
+        s += (s.empty() ? "" : " AND ") + ("c." + Ident(k) + " = i." + Ident(k));
       return s;
     }();
     const std::string ver = Ident(table.version);
-    RETURN_IF_ERROR(conn.Execute(
-        "CREATE OR REPLACE TEMP TABLE curate_winners AS SELECT i.*, " + DayExpr(*source, "c") +
-        " AS _old_day, " + TenantExpr(*source, "c") + " AS _old_tenant, c._batch_seq IS NOT NULL "
-        "AS _replaces FROM curate_incoming i LEFT JOIN " + target + " c ON " + on +
-        " WHERE c._batch_seq IS NULL OR i." + ver + " > c." + ver + " OR (i." + ver + " = c." + ver +
-        " AND i._batch_seq > c._batch_seq)"));
+    RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TEMP TABLE curate_winners AS SELECT i.*, " +
+                                 DayExpr(*source, "c") + " AS _old_day, " + TenantExpr(*source, "c") +
+                                 " AS _old_tenant, c._batch_seq IS NOT NULL "
+                                 "AS _replaces FROM curate_incoming i LEFT JOIN " +
+                                 target + " c ON " + on + " WHERE c._batch_seq IS NULL OR i." + ver +
+                                 " > c." + ver + " OR (i." + ver + " = c." + ver +
+                                 " AND i._batch_seq > c._batch_seq)"));
     ASSIGN_OR_RETURN(int64_t rows_merged, conn.QueryInt("SELECT count(*) FROM curate_winners"));
     result.rows_merged += rows_merged;
 
     // Partitions changed: where winners land, and where the rows they replace were.
-    RETURN_IF_ERROR(conn.Execute(
-        "CREATE OR REPLACE TEMP TABLE curate_touched AS SELECT DISTINCT day, tenant FROM ("
-        "SELECT " + DayExpr(*source, "w") + " AS day, " + TenantExpr(*source, "w") +
-        " AS tenant FROM curate_winners w UNION ALL SELECT _old_day, _old_tenant FROM "
-        "curate_winners WHERE _replaces)"));
+    RETURN_IF_ERROR(
+        conn.Execute("CREATE OR REPLACE TEMP TABLE curate_touched AS SELECT DISTINCT day, tenant FROM ("
+                     "SELECT " +
+                     DayExpr(*source, "w") + " AS day, " + TenantExpr(*source, "w") +
+                     " AS tenant FROM curate_winners w UNION ALL SELECT _old_day, _old_tenant FROM "
+                     "curate_winners WHERE _replaces)"));
     ASSIGN_OR_RETURN(duck::Rows touched_rows,
                      conn.Query("SELECT CAST(day AS VARCHAR), tenant FROM curate_touched"));
     std::vector<Partition> touched;
@@ -121,10 +129,13 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     for (const auto& k : table.key) {
       del_on += (del_on.empty() ? "" : " AND ") + (target + "." + Ident(k) + " = w." + Ident(k));
     }
-    RETURN_IF_ERROR(conn.Execute(
-        "DELETE FROM " + target + " USING curate_winners w WHERE w._replaces AND " + del_on + ";"
-        "INSERT INTO " + target + " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
-        "curate_winners"));
+    RETURN_IF_ERROR(conn.Execute("DELETE FROM " + target + " USING curate_winners w WHERE w._replaces AND " +
+                                 del_on +
+                                 ";"
+                                 "INSERT INTO " +
+                                 target +
+                                 " BY NAME SELECT * EXCLUDE (_old_day, _old_tenant, _replaces) FROM "
+                                 "curate_winners"));
     // The catalog's side of the same transaction: what changed, and which batches are applied.
     RETURN_IF_ERROR(AddPendingPartitions(catalog, touched));
     RETURN_IF_ERROR(AddPublishPending(catalog, table.name, touched));
@@ -186,15 +197,13 @@ Result<Step> TryStep(Catalog& catalog, const TableSpec& table, const SourceSpec*
 }
 
 // Records batch `b` quarantined with the tests it failed, in its own transaction.
-Status Quarantine(Catalog& catalog, const TableSpec& table, const SourceSpec& source,
-                  const PendingBatch& b, const std::vector<TestOutcome>& outcomes,
-                  int64_t run_started_us, CurateResult& result) {
+Status Quarantine(Catalog& catalog, const TableSpec& table, const SourceSpec& source, const PendingBatch& b,
+                  const std::vector<TestOutcome>& outcomes, int64_t run_started_us, CurateResult& result) {
   RETURN_IF_ERROR(catalog.Begin());
   Status st = [&]() -> Status {
     RETURN_IF_ERROR(QuarantineBatch(catalog, table.name, source.name, b.batch_id, run_started_us,
                                     BlockingFailures(outcomes)));
-    return RecordTestResults(catalog, {run_started_us, "curated", table.name, {b.batch_id}, false},
-                             outcomes);
+    return RecordTestResults(catalog, {run_started_us, "curated", table.name, {b.batch_id}, false}, outcomes);
   }();
   if (!st.ok()) {
     (void)catalog.Rollback();
@@ -218,8 +227,8 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
   if (pending.empty() && !full_refresh) return result;
 
   // The common case: every pending batch at once, in one transaction with the tests.
-  ASSIGN_OR_RETURN(Step all, TryStep(catalog, table, source, pending, full_refresh, false,
-                                     run_started_us, result));
+  ASSIGN_OR_RETURN(Step all,
+                   TryStep(catalog, table, source, pending, full_refresh, false, run_started_us, result));
   if (all.committed) return result;
 
   // An error test failed. Apply the batches one at a time, in commit order, to find the ones
@@ -234,8 +243,8 @@ Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool 
     (void)reset;
   }
   for (const auto& b : pending) {
-    ASSIGN_OR_RETURN(Step one, TryStep(catalog, table, source, {b}, false, b.released,
-                                       run_started_us, result));
+    ASSIGN_OR_RETURN(Step one,
+                     TryStep(catalog, table, source, {b}, false, b.released, run_started_us, result));
     if (!one.committed) {
       RETURN_IF_ERROR(Quarantine(catalog, table, *source, b, one.outcomes, run_started_us, result));
     }

@@ -23,10 +23,10 @@ struct QuarantinedBatch {
 };
 
 struct CurateResult {
-  int64_t batches = 0;       // batches applied
-  int64_t rows_in = 0;       // staged rows read from those batches
-  int64_t rows_merged = 0;   // rows inserted or replaced in the curated table
-  int64_t partitions = 0;    // (day, tenant) partitions changed
+  int64_t batches = 0;                        // batches applied
+  int64_t rows_in = 0;                        // staged rows read from those batches
+  int64_t rows_merged = 0;                    // rows inserted or replaced in the curated table
+  int64_t partitions = 0;                     // (day, tenant) partitions changed
   std::vector<QuarantinedBatch> quarantined;  // not applied
   std::vector<TestOutcome> warnings;          // failed `warn` tests of committed steps
   std::vector<TestOutcome> bypassed;          // failed `error` tests of released batches

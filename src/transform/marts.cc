@@ -26,13 +26,14 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh,
   if (row && row->layer == "marts") built_hash = row->model_hash.value_or("");
   ASSIGN_OR_RETURN(int64_t exists,
                    conn.QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
-                                 "AND schema_name = 'marts' AND table_name = " + Literal(mart.name)));
+                                 "AND schema_name = 'marts' AND table_name = " +
+                                 Literal(mart.name)));
   bool upstream_rebuilt = false;
   for (const auto& dep : mart.depends_on) {
     upstream_rebuilt |= result.partitions.count(dep) && result.partitions.at(dep) < 0;
   }
-  bool full = full_refresh || upstream_rebuilt || !exists || !built_hash ||
-              *built_hash != model_hash || mart.partition_by.empty();
+  bool full = full_refresh || upstream_rebuilt || !exists || !built_hash || *built_hash != model_hash ||
+              mart.partition_by.empty();
   const std::string model = "(" + mart.sql + "\n)";
   TestContext context;  // row_count_change compares with the mart before this refresh
   if (exists) {
@@ -59,10 +60,12 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh,
               ("CAST(m." + Ident(mart.partition_by.tenant) + " AS VARCHAR) IS NOT DISTINCT FROM p.tenant");
     }
     const std::string touched = "marts_touched";  // RefreshMarts: the pending partitions
-    RETURN_IF_ERROR(conn.Execute(
-        "DELETE FROM " + target + " m USING " + touched + " p WHERE " + cond + ";"
-        "INSERT INTO " + target + " SELECT m.* FROM " + model + " m SEMI JOIN " + touched +
-        " p ON " + cond).WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
+    RETURN_IF_ERROR(conn.Execute("DELETE FROM " + target + " m USING " + touched + " p WHERE " + cond +
+                                 ";"
+                                 "INSERT INTO " +
+                                 target + " SELECT m.* FROM " + model + " m SEMI JOIN " + touched + " p ON " +
+                                 cond)
+                        .WithContext("mart " + mart.name + " (" + mart.sql_path + ")"));
     RETURN_IF_ERROR(AddPublishPending(catalog, mart.name, pending));
     result.partitions[mart.name] = result.pending_partitions;
   }

@@ -30,10 +30,11 @@ std::string TargetRelation(const std::string& to_table) {
 
 Result<bool> TableExists(Catalog& catalog, const std::string& to_table) {
   size_t dot = to_table.find('.');
-  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt(
-                                  "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
-                                  "AND schema_name = " + Literal(to_table.substr(0, dot)) +
-                                  " AND table_name = " + Literal(to_table.substr(dot + 1))));
+  ASSIGN_OR_RETURN(
+      int64_t n, catalog.conn().QueryInt("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake' "
+                                         "AND schema_name = " +
+                                         Literal(to_table.substr(0, dot)) +
+                                         " AND table_name = " + Literal(to_table.substr(dot + 1))));
   return n > 0;
 }
 
@@ -47,14 +48,14 @@ Result<std::string> FailingRowsSql(Catalog& catalog, const TableTest& test, cons
     for (const auto& k : table.key) {
       key += (key.empty() ? "" : " || '|' || ") + ("coalesce(CAST(" + Ident(k) + " AS VARCHAR), 'NULL')");
     }
-    return "SELECT " + (key.empty() ? std::string("'NULL'") : key) + " AS v FROM " + rel +
-           " WHERE " + cond;
+    return "SELECT " + (key.empty() ? std::string("'NULL'") : key) + " AS v FROM " + rel + " WHERE " + cond;
   }
   if (test.kind == "unique") {
     std::string cols, concat;
     for (const auto& c : test.columns) {
       cols += (cols.empty() ? "" : ", ") + Ident(c);
-      concat += (concat.empty() ? "" : " || '|' || ") + ("coalesce(CAST(" + Ident(c) + " AS VARCHAR), 'NULL')");
+      concat +=
+          (concat.empty() ? "" : " || '|' || ") + ("coalesce(CAST(" + Ident(c) + " AS VARCHAR), 'NULL')");
     }
     return "SELECT " + concat + " AS v FROM " + rel + " GROUP BY " + cols + " HAVING count(*) > 1";
   }
@@ -67,8 +68,8 @@ Result<std::string> FailingRowsSql(Catalog& catalog, const TableTest& test, cons
   }
   if (test.kind == "relationships") {
     const std::string col = Ident(test.columns.at(0));
-    std::string base = "SELECT CAST(t." + col + " AS VARCHAR) AS v FROM " + rel + " t WHERE t." +
-                       col + " IS NOT NULL";
+    std::string base =
+        "SELECT CAST(t." + col + " AS VARCHAR) AS v FROM " + rel + " t WHERE t." + col + " IS NOT NULL";
     // A target not created yet has no rows: every non-null value dangles.
     ASSIGN_OR_RETURN(bool exists, TableExists(catalog, test.to_table));
     if (!exists) return base;
@@ -80,8 +81,8 @@ Result<std::string> FailingRowsSql(Catalog& catalog, const TableTest& test, cons
     std::string cond;
     if (!test.min.empty()) cond = col + " < " + Bound(test.min);
     if (!test.max.empty()) cond += (cond.empty() ? "" : " OR ") + col + " > " + Bound(test.max);
-    return "SELECT CAST(" + col + " AS VARCHAR) AS v FROM " + rel + " WHERE " + col +
-           " IS NOT NULL AND (" + cond + ")";
+    return "SELECT CAST(" + col + " AS VARCHAR) AS v FROM " + rel + " WHERE " + col + " IS NOT NULL AND (" +
+           cond + ")";
   }
   // sql: every row the query returns is a failing row.
   return "SELECT CAST(t AS VARCHAR) AS v FROM (" + test.sql + "\n) t";
@@ -105,8 +106,8 @@ Result<TestOutcome> RunTest(Catalog& catalog, const TableTest& test, const Table
     const std::string col = Ident(test.columns.at(0));
     ASSIGN_OR_RETURN(duck::Rows r,
                      conn.Query("SELECT CAST(max(" + col + ") AS VARCHAR), CAST(epoch(make_timestamp(" +
-                                std::to_string(catalog.env()->NowMicros()) + "::BIGINT) - CAST(max(" +
-                                col + ") AS TIMESTAMP)) AS BIGINT) FROM " + rel));
+                                std::to_string(catalog.env()->NowMicros()) + "::BIGINT) - CAST(max(" + col +
+                                ") AS TIMESTAMP)) AS BIGINT) FROM " + rel));
     if (r.rows.empty() || !r.rows[0][1]) return out;  // no rows: nothing is stale
     int64_t age = r.IntAt(0, 1);
     if (age > test.max_age_seconds) {
@@ -124,8 +125,8 @@ Result<TestOutcome> RunTest(Catalog& catalog, const TableTest& test, const Table
     if (std::fabs(pct) > test.max_pct) {
       out.failing_rows = after > before ? after - before : before - after;
       char buf[128];
-      std::snprintf(buf, sizeof buf, "%lld -> %lld rows (%+.1f%%, max %g%%)",
-                    static_cast<long long>(before), static_cast<long long>(after), pct, test.max_pct);
+      std::snprintf(buf, sizeof buf, "%lld -> %lld rows (%+.1f%%, max %g%%)", static_cast<long long>(before),
+                    static_cast<long long>(after), pct, test.max_pct);
       out.sample = buf;
     }
     return out;
@@ -134,7 +135,8 @@ Result<TestOutcome> RunTest(Catalog& catalog, const TableTest& test, const Table
   // The count of failing rows and up to five distinct offending values, in order.
   ASSIGN_OR_RETURN(duck::Rows rows,
                    conn.Query("SELECT count(*), array_to_string(list_slice(list(DISTINCT v ORDER BY v), "
-                              "1, 5), ', ') FROM (" + sql + ")"));
+                              "1, 5), ', ') FROM (" +
+                              sql + ")"));
   out.failing_rows = rows.IntAt(0, 0);
   if (out.failed()) out.sample = rows.At(0, 1);
   return out;
@@ -180,15 +182,15 @@ Status RecordTestResults(Catalog& catalog, const TestRecord& record,
                          const std::vector<TestOutcome>& outcomes) {
   std::vector<TestResultRow> rows;
   for (const auto& o : outcomes) {
-    const char* status = !o.failed()                           ? "pass"
-                         : o.severity == Severity::kWarn       ? "warn"
-                         : record.bypassed                     ? "bypassed"
-                                                               : "fail";
-    rows.push_back({o.test, o.severity == Severity::kWarn ? "warn" : "error", status,
-                    o.failing_rows, o.sample});
+    const char* status = !o.failed()                     ? "pass"
+                         : o.severity == Severity::kWarn ? "warn"
+                         : record.bypassed               ? "bypassed"
+                                                         : "fail";
+    rows.push_back(
+        {o.test, o.severity == Severity::kWarn ? "warn" : "error", status, o.failing_rows, o.sample});
   }
-  return RecordTestResultRows(
-      catalog, {record.run_started_us, record.layer, record.table, record.batch_ids}, rows);
+  return RecordTestResultRows(catalog, {record.run_started_us, record.layer, record.table, record.batch_ids},
+                              rows);
 }
 
 }  // namespace sluice

@@ -20,7 +20,7 @@ namespace sluice {
 
 // The result of one test on one table state.
 struct TestOutcome {
-  std::string test;          // TableTest::Describe(): "unique(order_id)"
+  std::string test;  // TableTest::Describe(): "unique(order_id)"
   Severity severity = Severity::kError;
   int64_t failing_rows = 0;  // 0: passed
   std::string sample;        // a few offending values, e.g. "o0000012, o0000040"
@@ -50,8 +50,8 @@ std::string DescribeFailures(const std::string& layer, const std::string& table,
 
 // Where a set of outcomes came from, for meta.test_results.
 struct TestRecord {
-  int64_t run_started_us = 0;          // the run's id (meta.runs.started_at); 0: now
-  std::string layer;                   // curated | marts
+  int64_t run_started_us = 0;  // the run's id (meta.runs.started_at); 0: now
+  std::string layer;           // curated | marts
   std::string table;
   std::vector<std::string> batch_ids;  // the batches the checked step applied (may be empty)
   bool bypassed = false;               // a released batch: error failures did not block

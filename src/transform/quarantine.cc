@@ -11,8 +11,7 @@ Status QuarantineBatch(Catalog& catalog, const std::string& table, const std::st
     if (!f.sample.empty()) samples += (samples.empty() ? "" : "; ") + f.test + ": " + f.sample;
   }
   return RecordQuarantine(catalog, {source, batch_id, table, tests,
-                                   DescribeFailures("curated", table, failures), samples,
-                                   run_started_us});
+                                    DescribeFailures("curated", table, failures), samples, run_started_us});
 }
 
 Result<BatchRef> ResolveBatch(Catalog& catalog, const std::string& id) {
@@ -24,7 +23,8 @@ Result<BatchRef> ResolveBatch(Catalog& catalog, const std::string& id) {
     batch_id = id.substr(slash + 1);
   }
   ASSIGN_OR_RETURN(std::vector<BatchRef> found, FindBatchesNamed(catalog, source, batch_id));
-  if (found.empty()) return Status::NotFound("no batch '" + id + "' in the ledger (see `sluice batches list`)");
+  if (found.empty())
+    return Status::NotFound("no batch '" + id + "' in the ledger (see `sluice batches list`)");
   if (found.size() > 1) {
     std::string sources;
     for (size_t r = 0; r < found.size(); ++r) sources += (r ? ", " : "") + found[r].source;
@@ -74,7 +74,8 @@ Result<BatchAction> ReleaseBatch(Catalog& catalog, const std::string& id) {
 }
 
 Result<BatchAction> DropBatch(Catalog& catalog, const std::string& id) {
-  ASSIGN_OR_RETURN(BatchAction a, Transition(catalog, id, QuarantineExit::kDropped, "dropped: its rows will never be applied"));
+  ASSIGN_OR_RETURN(BatchAction a, Transition(catalog, id, QuarantineExit::kDropped,
+                                             "dropped: its rows will never be applied"));
   if (a.changed) {
     if (const SourceSpec* s = catalog.spec().FindSource(a.batch.source)) {
       RETURN_IF_ERROR(catalog.RefreshStagingView(*s));

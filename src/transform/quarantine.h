@@ -1,8 +1,8 @@
 // Quarantine: what happens to a batch that fails an `error` quality gate on a curated table.
 //
 // The batch's effect is rolled back (curate applies it alone to find it), its ledger status
-// becomes `quarantined` and the catalog records the failing tests (catalog/quarantine_log.h) and sample failing keys.
-// Later batches keep flowing: G3 makes the curated state independent of the order in which
+// becomes `quarantined` and the catalog records the failing tests (catalog/quarantine_log.h) and sample
+// failing keys. Later batches keep flowing: G3 makes the curated state independent of the order in which
 // batches are applied, so a batch released later gives the same table as if it had passed in
 // order. From `quarantined` a batch goes either to `released` (the next curate applies it,
 // bypassing the gates; their failures are recorded as `bypassed`) or to `dropped` (never
@@ -30,7 +30,7 @@ Status QuarantineBatch(Catalog& catalog, const std::string& table, const std::st
 Result<BatchRef> ResolveBatch(Catalog& catalog, const std::string& id);
 
 struct BatchAction {
-  BatchRef batch;     // as it is after the action
+  BatchRef batch;        // as it is after the action
   bool changed = false;  // false: it was in that state already (a no-op)
   std::string message;   // one line for the user
 };

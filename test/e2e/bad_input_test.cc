@@ -52,8 +52,8 @@ TEST(BadInput, MalformedSpecIsAClearErrorWithFileAndLine) {
        "name: shop\nlake: lake\nsources:\n  orders:\n    type: files\n"
        "    path: [landing/orders/*.jsonl\n    format: jsonl\n",
        ""},
-      {"bad_indentation",
-       "name: shop\nlake: lake\nsources:\n  orders:\n    type: files\n   format: jsonl\n", ""},
+      {"bad_indentation", "name: shop\nlake: lake\nsources:\n  orders:\n    type: files\n   format: jsonl\n",
+       ""},
       {"unknown_source_type",
        "name: shop\nlake: lake\nsources:\n  orders:\n    type: ftp\n"
        "    path: landing/orders/*.jsonl\n    format: jsonl\n    contract: contracts/orders.yaml\n"
@@ -118,7 +118,8 @@ TEST(BadInput, InvalidUtf8GoesToTheDlqAndTheGoodRowsLoad) {
   TempDir tmp;
   Project p = EmptyProject(tmp.path() + "/shop");
   std::string bad =
-      "{\"order_id\":\"o\xff\xfe" "9\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
+      "{\"order_id\":\"o\xff\xfe"
+      "9\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
       "\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":1}\n";
   WriteFileOrDie(p.Landing() + "/batch-0001.jsonl", std::string(kGood1) + bad + kGood2 + kGood3);
   Json run = p.RunJson();
@@ -128,8 +129,7 @@ TEST(BadInput, InvalidUtf8GoesToTheDlqAndTheGoodRowsLoad) {
   EXPECT_EQ(run["ingest"]["rows_dead"], 1) << run.dump();
   EXPECT_EQ(p.Rows("SELECT reason, CAST(line AS VARCHAR) FROM dlq.orders"),
             (std::vector<std::vector<std::string>>{{"bad_encoding", "2"}}));
-  EXPECT_EQ(p.Scalar("SELECT count(*) FROM dlq.orders WHERE raw LIKE '%\\xff%' OR raw LIKE '%\\xFF%'"),
-            "1")
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM dlq.orders WHERE raw LIKE '%\\xff%' OR raw LIKE '%\\xFF%'"), "1")
       << "raw should keep the bad bytes visible, escaped";
   EXPECT_EQ(p.Rows("SELECT order_id FROM staging.orders ORDER BY 1"),
             (std::vector<std::vector<std::string>>{{"o1"}, {"o2"}, {"o3"}}));
@@ -157,8 +157,7 @@ TEST(BadInput, TenMegabyteLineDoesNotCrashOrLoseGoodRows) {
   for (const auto& d : dead) {
     EXPECT_TRUE(d[0] == "field_too_large" || d[0] == "malformed_record") << d[0];
   }
-  EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.batches WHERE rows_read <> rows_staged + rows_dead"),
-            "0");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.batches WHERE rows_read <> rows_staged + rows_dead"), "0");
 }
 
 TEST(BadInput, EmptyFileIsAnEmptyBatch) {
@@ -207,9 +206,9 @@ TEST(BadInput, HostileQueryIsRefusedWithoutDamage) {
   WriteFileOrDie(p.Landing() + "/batch-0001.jsonl", std::string(kGood1) + kGood2);
   ASSERT_FALSE(p.RunJson().is_null());
   Snapshot before = TakeSnapshot(p);
-  for (const char* sql : {"DELETE FROM curated.orders", "DROP TABLE meta.batches",
-                          "SELECT * FROM no_such_table", "SELEC 1",
-                          "COPY curated.orders TO '/tmp/sluice-e2e-exfil.csv'"}) {
+  for (const char* sql :
+       {"DELETE FROM curated.orders", "DROP TABLE meta.batches", "SELECT * FROM no_such_table", "SELEC 1",
+        "COPY curated.orders TO '/tmp/sluice-e2e-exfil.csv'"}) {
     ProcessResult r = p.Sluice("query", {sql});
     ExpectCleanFailure(r, sql);
   }

@@ -48,7 +48,9 @@ tables:
 std::string EmptyContract(const std::string& note_rule) {
   return "name: orders\ncolumns:\n"
          "  order_id: {type: string, required: true}\n"
-         "  note:     {type: string, required: true" + note_rule + "}\n"
+         "  note:     {type: string, required: true" +
+         note_rule +
+         "}\n"
          "  seq:      {type: int64, required: true}\n";
 }
 
@@ -87,9 +89,10 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
                  "  ,c,1\n"
                  "o2,\"\",1\n"
                  "\"\",d,2\n");
-  WriteParquet("SELECT * FROM (VALUES ('o1', 'a', 1::BIGINT), ('', 'b', 1), ('  ', 'c', 1), "
-               "('o2', '', 1), ('', 'd', 2)) t(order_id, note, seq)",
-               p.Path("landing/p/b1.parquet"));
+  WriteParquet(
+      "SELECT * FROM (VALUES ('o1', 'a', 1::BIGINT), ('', 'b', 1), ('  ', 'c', 1), "
+      "('o2', '', 1), ('', 'd', 2)) t(order_id, note, seq)",
+      p.Path("landing/p/b1.parquet"));
   ASSERT_FALSE(p.RunJson().is_null());
 
   for (const std::string s : {"j", "c", "p"}) {
@@ -98,14 +101,13 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
               (std::vector<std::vector<std::string>>{{"missing_required", "order_id", "3"}}))
         << s;
     // The good rows of the same batch are staged and curated: no curated row keyed "".
-    EXPECT_EQ(p.Rows("SELECT order_id, note IS NULL, length(note) FROM curated." + s +
-                     "_orders ORDER BY order_id"),
-              (std::vector<std::vector<std::string>>{{"o1", "false", "1"}, {"o2", "false", "0"}}))
+    EXPECT_EQ(
+        p.Rows("SELECT order_id, note IS NULL, length(note) FROM curated." + s + "_orders ORDER BY order_id"),
+        (std::vector<std::vector<std::string>>{{"o1", "false", "1"}, {"o2", "false", "0"}}))
         << s;
     EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging." + s), "2") << s;
     // G1: every row read is staged or dead-lettered, and the ledger agrees with the DLQ.
-    EXPECT_EQ(p.Rows("SELECT rows_read, rows_staged, rows_dead FROM meta.batches WHERE source = " +
-                     Quote(s)),
+    EXPECT_EQ(p.Rows("SELECT rows_read, rows_staged, rows_dead FROM meta.batches WHERE source = " + Quote(s)),
               (std::vector<std::vector<std::string>>{{"5", "2", "3"}}))
         << s;
   }
@@ -153,13 +155,13 @@ TEST(ContractRules, DefaultsChangeUnlessRetainedDataReadsThem) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kSpec);
-  const std::string head = "name: orders\ncolumns:\n"
-                           "  order_id: {type: string, required: true}\n"
-                           "  seq:      {type: int64, required: true}\n"
-                           "  amount:   {type: int64}\n";
+  const std::string head =
+      "name: orders\ncolumns:\n"
+      "  order_id: {type: string, required: true}\n"
+      "  seq:      {type: int64, required: true}\n"
+      "  amount:   {type: int64}\n";
   // v1: `region` is a required column without a default.
-  WriteFileOrDie(p.Path("contracts/orders.yaml"),
-                 head + "  region: {type: string, required: true}\n");
+  WriteFileOrDie(p.Path("contracts/orders.yaml"), head + "  region: {type: string, required: true}\n");
   WriteFileOrDie(p.Landing() + "/b1.jsonl", Line("o1", ",\"region\":\"eu\""));
   ASSERT_FALSE(p.RunJson().is_null());
   EXPECT_EQ(p.Scalar("SELECT schema_version FROM meta.batches"), "1");
@@ -175,8 +177,9 @@ TEST(ContractRules, DefaultsChangeUnlessRetainedDataReadsThem) {
   // v3: an added column with a default. b2 is written under v3 with it; b1 (written under v1)
   // lacks it, so its rows read the default.
   WriteFileOrDie(p.Path("contracts/orders.yaml"),
-                 head + "  region: {type: string, required: true, default: eu}\n"
-                        "  channel: {type: string, required: true, default: web}\n");
+                 head +
+                     "  region: {type: string, required: true, default: eu}\n"
+                     "  channel: {type: string, required: true, default: web}\n");
   WriteFileOrDie(p.Landing() + "/b2.jsonl", Line("o2", ",\"region\":\"us\",\"channel\":\"app\""));
   ASSERT_FALSE(p.RunJson().is_null());
   EXPECT_EQ(p.Rows("SELECT order_id, channel FROM staging.orders ORDER BY order_id"),
@@ -196,8 +199,8 @@ TEST(ContractRules, DefaultsChangeUnlessRetainedDataReadsThem) {
   EXPECT_NE(check.out.find("default_changed"), std::string::npos) << check.out;
   ProcessResult run = p.Sluice("run");
   ExpectCleanFailure(run, "run: default removed");
-  for (const char* part : {"column channel", "default_changed", "written under v1 (1 batch)",
-                           "lacks column channel"}) {
+  for (const char* part :
+       {"column channel", "default_changed", "written under v1 (1 batch)", "lacks column channel"}) {
     EXPECT_NE(run.err.find(part), std::string::npos) << part << " missing in: " << run.err;
   }
   EXPECT_EQ(run.err.find("column region"), std::string::npos) << run.err;
@@ -220,9 +223,10 @@ TEST(ContractRules, RemovingAColumnACuratedTableHoldsIsRefused) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kSpec);
-  const std::string head = "name: orders\ncompatibility: backward\ncolumns:\n"
-                           "  order_id: {type: string, required: true}\n"
-                           "  seq:      {type: int64, required: true}\n";
+  const std::string head =
+      "name: orders\ncompatibility: backward\ncolumns:\n"
+      "  order_id: {type: string, required: true}\n"
+      "  seq:      {type: int64, required: true}\n";
   WriteFileOrDie(p.Path("contracts/orders.yaml"), head + "  amount: {type: int64}\n");
   WriteFileOrDie(p.Landing() + "/b1.jsonl", Line("o1"));
   ASSERT_FALSE(p.RunJson().is_null());
@@ -262,9 +266,10 @@ TEST(ContractRules, FixTheContractThenRedrive) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kSpec);
-  const std::string head = "name: orders\ncolumns:\n"
-                           "  order_id: {type: string, required: true}\n"
-                           "  seq:      {type: int64, required: true}\n";
+  const std::string head =
+      "name: orders\ncolumns:\n"
+      "  order_id: {type: string, required: true}\n"
+      "  seq:      {type: int64, required: true}\n";
   // 1. Rows above max: 300 are dead-lettered as out_of_range.
   WriteFileOrDie(p.Path("contracts/orders.yaml"), head + "  amount: {type: int64, max: 300}\n");
   WriteFileOrDie(p.Landing() + "/b1.jsonl", Line("o1") + "{\"order_id\":\"o2\",\"seq\":1,\"amount\":450}\n" +
@@ -286,8 +291,7 @@ TEST(ContractRules, FixTheContractThenRedrive) {
   }
 
   // 3. Accept the change once. A refusal the contract does not have cannot be accepted.
-  ExpectCleanFailure(p.Sluice("schema", {"accept", "orders", "--column", "amount", "--rule",
-                                         "type_changed"}),
+  ExpectCleanFailure(p.Sluice("schema", {"accept", "orders", "--column", "amount", "--rule", "type_changed"}),
                      "accepting a refusal that is not there");
   ProcessResult accept =
       p.Sluice("schema", {"accept", "orders", "--column", "amount", "--rule", "range_widened"});

@@ -95,8 +95,9 @@ TEST(Crash, IngestCommandKilledAtEachIngestPoint) {
   std::string file = clean.Landing() + "/batch-0001.jsonl";
   ProcessResult ok = clean.Sluice("ingest", {"orders", file});
   ASSERT_TRUE(ok.ok()) << ok.Describe();
-  auto staged = clean.Rows("SELECT COLUMNS(lambda c: c NOT IN ('_ingested_at', '_correlation_id'))"
-                           "::VARCHAR FROM staging.orders ORDER BY ALL");
+  auto staged = clean.Rows(
+      "SELECT COLUMNS(lambda c: c NOT IN ('_ingested_at', '_correlation_id'))"
+      "::VARCHAR FROM staging.orders ORDER BY ALL");
   for (const std::string& fp : AllFailpoints()) {
     if (fp.rfind("ingest.", 0) != 0) continue;
     TempDir tmp;
@@ -106,13 +107,13 @@ TEST(Crash, IngestCommandKilledAtEachIngestPoint) {
     // Every ingest.* failpoint lies on the path of ingesting a file into a fresh lake: one that
     // is never reached would test nothing, so a run that completes is a failure.
     ASSERT_FALSE(crashed.timed_out) << fp << ": " << crashed.Describe();
-    ASSERT_TRUE(crashed.signaled) << "failpoint " << fp << " was not reached by `sluice ingest`: "
-                                  << crashed.Describe();
+    ASSERT_TRUE(crashed.signaled) << "failpoint " << fp
+                                  << " was not reached by `sluice ingest`: " << crashed.Describe();
     EXPECT_EQ(crashed.term_signal, SIGKILL) << fp << ": " << crashed.Describe();
     // Visible state after the crash: nothing or the whole batch (G4).
     ProcessResult count = p.Sluice("query", {"SELECT count(*) FROM staging.orders", "--format", "csv"});
-    EXPECT_TRUE(count.ok()) << fp << ": a reader right after the crash (before any recovery): "
-                            << count.Describe();
+    EXPECT_TRUE(count.ok()) << fp
+                            << ": a reader right after the crash (before any recovery): " << count.Describe();
     if (count.ok()) {
       std::string n = count.out.substr(count.out.find('\n') + 1);
       while (!n.empty() && n.back() == '\n') n.pop_back();

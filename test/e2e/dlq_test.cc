@@ -14,7 +14,6 @@
 namespace sluice::e2e {
 namespace {
 
-
 // The example contract, compatibility none (the test changes it freely), with a check;
 // `extra` is added to the status enum.
 std::string Contract(const std::string& extra = "") {
@@ -22,7 +21,8 @@ std::string Contract(const std::string& extra = "") {
          "  order_id:   {type: string, required: true}\n"
          "  tenant_id:  {type: string, required: true}\n"
          "  status:     {type: string, enum: [created, paid, shipped, delivered, cancelled" +
-         (extra.empty() ? "" : ", " + extra) + "]}\n"
+         (extra.empty() ? "" : ", " + extra) +
+         "]}\n"
          "  amount:     {type: decimal(12,2), min: 0}\n"
          "  created_at: {type: timestamp, required: true}\n"
          "  seq:        {type: int64, required: true}\n"
@@ -94,7 +94,8 @@ TEST(Dlq, RedriveAfterAContractFixLoadsExactlyThePassingRowsOnce) {
   EXPECT_EQ(dlq[1]["message"], "amount <= 100000");
   EXPECT_EQ(dlq[1]["status"], "open");
   EXPECT_EQ(p.Scalar("SELECT rows_read || '=' || rows_staged || '+' || rows_dead FROM meta.batches"
-                     " WHERE batch_id = " + Quote(original)),
+                     " WHERE batch_id = " +
+                     Quote(original)),
             "3=1+2");
   Json shown = RunJsonCommand(p, "dlq", {"show", Str(dlq[1]["dlq_id"])});
   EXPECT_EQ(shown["raw"], kHuge);
@@ -110,8 +111,7 @@ TEST(Dlq, RedriveAfterAContractFixLoadsExactlyThePassingRowsOnce) {
   EXPECT_EQ(r["parent_batches"], Json::array({original}));
   const std::string redrive = Str(r["batch_id"]);
   EXPECT_EQ(redrive.rfind("redrive-", 0), 0u);
-  EXPECT_EQ(p.Scalar("SELECT parent_batches FROM meta.batches WHERE batch_id = " + Quote(redrive)),
-            original);
+  EXPECT_EQ(p.Scalar("SELECT parent_batches FROM meta.batches WHERE batch_id = " + Quote(redrive)), original);
   p.RunJson();
 
   // Curated equals the ground truth plus x1 (redriven) and x3; x2 is still dead-lettered.
@@ -142,13 +142,13 @@ TEST(Dlq, RedriveAfterAContractFixLoadsExactlyThePassingRowsOnce) {
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM curated.orders"), std::to_string(want.size()));
 
   // Vacuum: with a 30-day retention only the row made 40 days old goes.
-  ExecOnLake(p, "UPDATE dlq.orders SET ingested_at = ingested_at - INTERVAL 40 DAY "
-                "WHERE status = 'redriven'");
+  ExecOnLake(p,
+             "UPDATE dlq.orders SET ingested_at = ingested_at - INTERVAL 40 DAY "
+             "WHERE status = 'redriven'");
   Json v = RunJsonCommand(p, "vacuum", {});
   EXPECT_TRUE(v["dlq_retention_seconds"].is_null());
   EXPECT_EQ(v["dlq_rows_deleted"]["orders"], 0);
-  WriteFileOrDie(p.Path("sluice.yaml"),
-                 ReadFileOrDie(p.Path("sluice.yaml")) + "dlq:\n  retention: 30d\n");
+  WriteFileOrDie(p.Path("sluice.yaml"), ReadFileOrDie(p.Path("sluice.yaml")) + "dlq:\n  retention: 30d\n");
   v = RunJsonCommand(p, "vacuum", {});
   EXPECT_EQ(v["dlq_rows_deleted"]["orders"], 1);
   dlq = RunJsonCommand(p, "dlq", {"list"});

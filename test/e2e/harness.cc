@@ -2,6 +2,7 @@
 
 #include <duckdb.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -16,8 +17,6 @@
 #include <iostream>
 #include <set>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "sample/example_project.h"
 #include "support/csv.h"
@@ -98,8 +97,7 @@ ProcessResult RunProcess(const std::string& binary, const std::vector<std::strin
 
   const auto deadline = start + std::chrono::seconds(options.timeout_seconds);
   auto ms_left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                 std::chrono::steady_clock::now())
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
         .count();
   };
   pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
@@ -141,8 +139,7 @@ ProcessResult RunProcess(const std::string& binary, const std::vector<std::strin
     }
     ::usleep(2000);
   }
-  result.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (WIFSIGNALED(status)) {
     result.signaled = true;
     result.term_signal = WTERMSIG(status);
@@ -198,8 +195,7 @@ std::vector<std::string> FindFiles(const std::string& dir, bool (*pred)(const st
   std::vector<std::string> out;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     std::string rel = fs::relative(it->path(), dir, ec).string();
     if (it->is_regular_file(ec) && pred(rel)) out.push_back(rel);
   }
@@ -211,8 +207,7 @@ std::vector<std::string> ListTree(const std::string& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it); it.increment(ec)) {
     out.push_back(fs::relative(it->path(), dir, ec).string());
   }
   std::sort(out.begin(), out.end());
@@ -314,13 +309,11 @@ Snapshot TakeSnapshot(const Project& project) {
       "lambda c: c NOT IN ('_ingested_at', '_correlation_id', 'ingested_at', 'correlation_id', "
       "'started_at', 'committed_at', 'file') AND NOT suffix(c, '_ms')";
   Snapshot snap;
-  for (const char* table : {"staging.orders", "curated.orders", "marts.daily_revenue",
-                            "dlq.orders", "meta.batches"}) {
-    std::string extra = std::string(table) == "meta.batches"
-                            ? ", regexp_replace(file, '^.*/', '') AS file_name"
-                            : "";
-    std::string sql = "SELECT COLUMNS(" + kKeep + ")::VARCHAR" + extra + " FROM " + table +
-                      " ORDER BY ALL";
+  for (const char* table :
+       {"staging.orders", "curated.orders", "marts.daily_revenue", "dlq.orders", "meta.batches"}) {
+    std::string extra =
+        std::string(table) == "meta.batches" ? ", regexp_replace(file, '^.*/', '') AS file_name" : "";
+    std::string sql = "SELECT COLUMNS(" + kKeep + ")::VARCHAR" + extra + " FROM " + table + " ORDER BY ALL";
     ProcessResult r = project.Sluice("query", {sql, "--format", "csv"});
     if (!r.ok() && r.err.find("does not exist") != std::string::npos) {
       // A table not created yet (e.g. curated before the first run) is part of the state too.
@@ -358,8 +351,8 @@ void ExpectSameSnapshot(const Snapshot& expected, const Snapshot& actual, const 
     if (rows == got) continue;
     size_t i = 0;
     while (i < rows.size() && i < got.size() && rows[i] == got[i]) ++i;
-    ADD_FAILURE() << what << ": " << table << " differs (" << rows.size() << " rows expected, "
-                  << got.size() << " found); first difference at row " << i
+    ADD_FAILURE() << what << ": " << table << " differs (" << rows.size() << " rows expected, " << got.size()
+                  << " found); first difference at row " << i
                   << "\n  expected: " << (i < rows.size() ? RowText(rows[i]) : "<none>")
                   << "\n  actual:   " << (i < got.size() ? RowText(got[i]) : "<none>");
   }
@@ -450,8 +443,7 @@ std::string Quote(const std::string& s) {
 }
 
 std::vector<std::vector<std::string>> ReadPublished(DuckReader& duck, const Project& project,
-                                                    const std::string& layer,
-                                                    const std::string& table,
+                                                    const std::string& layer, const std::string& table,
                                                     const std::string& columns) {
   std::string glob = project.Lake() + "/published/" + layer + "/" + table + "/current/**/*.parquet";
   return duck.Rows("SELECT " + columns + " FROM read_parquet(" + Quote(glob) +
@@ -464,16 +456,13 @@ void ExpectCleanFailure(const ProcessResult& r, const std::string& what) {
   EXPECT_FALSE(r.signaled) << what << ": " << r.Describe();
   EXPECT_FALSE(r.timed_out) << what << ": " << r.Describe();
   EXPECT_NE(r.exit_code, 0) << what << ": " << r.Describe();
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << what << ": stderr should start with 'error: ': "
-                                           << r.err;
+  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << what << ": stderr should start with 'error: ': " << r.err;
   std::string trimmed = r.err;
   while (!trimmed.empty() && trimmed.back() == '\n') trimmed.pop_back();
-  EXPECT_EQ(trimmed.find('\n'), std::string::npos) << what << ": stderr should be one line: "
-                                                   << r.err;
+  EXPECT_EQ(trimmed.find('\n'), std::string::npos) << what << ": stderr should be one line: " << r.err;
   for (const char* bad : {"terminate called", "Aborted", "what():", "Segmentation", "core dumped",
                           "Assertion", "INTERNAL Error", "internal error"}) {
-    EXPECT_EQ(r.err.find(bad), std::string::npos) << what << ": stderr has '" << bad << "': "
-                                                  << r.err;
+    EXPECT_EQ(r.err.find(bad), std::string::npos) << what << ": stderr has '" << bad << "': " << r.err;
   }
 }
 
@@ -483,8 +472,8 @@ namespace {
 // (e.g. tenant) or the table's own column (tenant_id) is in the files.
 std::string PublishedColumns(DuckReader& duck, const std::string& glob,
                              const std::vector<std::pair<std::string, std::string>>& wanted) {
-  DuckReader::Result d = duck.Query("DESCRIBE SELECT * FROM read_parquet(" + Quote(glob) +
-                                    ", hive_partitioning = true)");
+  DuckReader::Result d =
+      duck.Query("DESCRIBE SELECT * FROM read_parquet(" + Quote(glob) + ", hive_partitioning = true)");
   std::set<std::string> have;
   for (auto& row : d.rows) {
     if (!row.empty() && row[0]) have.insert(*row[0]);
@@ -505,34 +494,38 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
     std::vector<std::pair<std::string, std::string>> columns;  // column, fallback expression
   };
   const std::vector<Table> tables = {
-      {"curated", "orders", "curated.orders",
-       {{"order_id", ""}, {"tenant_id", "tenant"}, {"status", ""}, {"amount", ""},
-        {"created_at", ""}, {"seq", ""}}},
-      {"marts", "daily_revenue", "marts.daily_revenue",
+      {"curated",
+       "orders",
+       "curated.orders",
+       {{"order_id", ""},
+        {"tenant_id", "tenant"},
+        {"status", ""},
+        {"amount", ""},
+        {"created_at", ""},
+        {"seq", ""}}},
+      {"marts",
+       "daily_revenue",
+       "marts.daily_revenue",
        {{"day", ""}, {"tenant_id", "tenant"}, {"orders", ""}, {"revenue", ""}}},
   };
   for (const Table& t : tables) {
     std::string base = project.Lake() + "/published/" + t.layer + "/" + t.name;
     std::error_code ec;
-    EXPECT_TRUE(fs::is_symlink(base + "/current", ec))
-        << what << ": " << base << "/current is not a symlink";
+    EXPECT_TRUE(fs::is_symlink(base + "/current", ec)) << what << ": " << base << "/current is not a symlink";
     std::string glob = base + "/current/**/*.parquet";
     std::string cols = PublishedColumns(duck, glob, t.columns);
     auto published = duck.Rows("SELECT " + cols + " FROM read_parquet(" + Quote(glob) +
                                ", hive_partitioning = true) ORDER BY ALL");
     std::string engine_cols;
     for (const auto& [column, fallback] : t.columns) {
-      engine_cols += (engine_cols.empty() ? "" : ", ") +
-                     ("CAST(" + column + " AS VARCHAR) AS " + column);
+      engine_cols += (engine_cols.empty() ? "" : ", ") + ("CAST(" + column + " AS VARCHAR) AS " + column);
     }
-    auto engine = project.Rows("SELECT " + engine_cols + " FROM " + t.engine_table +
-                               " ORDER BY ALL");
+    auto engine = project.Rows("SELECT " + engine_cols + " FROM " + t.engine_table + " ORDER BY ALL");
     EXPECT_FALSE(engine.empty()) << what << ": " << t.engine_table << " is empty";
     EXPECT_EQ(published.size(), engine.size())
         << what << ": published " << t.layer << "/" << t.name << " row count";
-    EXPECT_TRUE(published == engine)
-        << what << ": published " << t.layer << "/" << t.name << " differs from "
-        << t.engine_table;
+    EXPECT_TRUE(published == engine) << what << ": published " << t.layer << "/" << t.name << " differs from "
+                                     << t.engine_table;
   }
 }
 
@@ -560,8 +553,7 @@ std::string Basename(const std::string& path) { return fs::path(path).filename()
 
 std::string Str(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
-void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected,
-                                        const std::string& what) {
+void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected, const std::string& what) {
   const Json& final_state = expected["final_state"];
   auto rows = p.Rows(
       "SELECT order_id, status, CAST(seq AS VARCHAR), CAST(amount AS VARCHAR), "
@@ -576,11 +568,11 @@ void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected,
     }
     seen.insert(r[0]);
     const Json& f = final_state[r[0]];
-    std::vector<std::string> want = {r[0], Str(f["status"]), Str(f["seq"]), Str(f["amount"]),
-                                     Str(f["tenant_id"]), Str(f["created_at"])};
+    std::vector<std::string> want = {
+        r[0], Str(f["status"]), Str(f["seq"]), Str(f["amount"]), Str(f["tenant_id"]), Str(f["created_at"])};
     if (r != want && ++mismatches <= 5) {
-      ADD_FAILURE() << what << ": final state of " << r[0] << ": got "
-                    << ::testing::PrintToString(r) << ", want " << ::testing::PrintToString(want);
+      ADD_FAILURE() << what << ": final state of " << r[0] << ": got " << ::testing::PrintToString(r)
+                    << ", want " << ::testing::PrintToString(want);
     }
   }
   for (auto& [key, v] : final_state.items()) {

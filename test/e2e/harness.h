@@ -7,12 +7,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sample/orders_generator.h"
 
@@ -23,14 +22,14 @@ using Json = nlohmann::json;
 // ---- Child processes ------------------------------------------------------------------------
 
 struct ProcessOptions {
-  std::string cwd;                                        // empty: the test's own
-  std::vector<std::pair<std::string, std::string>> env;   // added to (or replacing) ours
-  int timeout_seconds = 300;                              // then SIGKILL, timed_out = true
+  std::string cwd;                                       // empty: the test's own
+  std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing) ours
+  int timeout_seconds = 300;                             // then SIGKILL, timed_out = true
 };
 
 struct ProcessResult {
-  int exit_code = -1;       // valid when !signaled && !timed_out
-  bool signaled = false;    // died by a signal (term_signal)
+  int exit_code = -1;     // valid when !signaled && !timed_out
+  bool signaled = false;  // died by a signal (term_signal)
   int term_signal = 0;
   bool timed_out = false;
   std::string out, err;
@@ -149,8 +148,7 @@ std::string Str(const Json& v);
 
 // curated.orders equals the generator's expected.json final_state: every key once, with its
 // status, version, amount, tenant and UTC created_at (at most 5 differences reported).
-void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected,
-                                        const std::string& what);
+void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected, const std::string& what);
 
 // A failure the way users should see one: a non-zero exit (no signal, no timeout), stderr a
 // single line "error: ..." and no sign of an escaped exception or abort.
@@ -170,8 +168,7 @@ std::string Basename(const std::string& path);
 // Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet
 // with hive partitioning and selects `columns` (a SQL select list), ordered by all.
 std::vector<std::vector<std::string>> ReadPublished(DuckReader& duck, const Project& project,
-                                                    const std::string& layer,
-                                                    const std::string& table,
+                                                    const std::string& layer, const std::string& table,
                                                     const std::string& columns);
 
 }  // namespace sluice::e2e

@@ -20,8 +20,10 @@ const char* kMartRows =
 // G6: the mart equals its model's SQL over the curated snapshot, run through `sluice query`.
 void ExpectMartEqualsModel(const Project& p, const std::string& what) {
   std::string model = ReadFileOrDie(p.Path("models/daily_revenue.sql"));
-  auto from_model = p.Rows("SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
-                           "CAST(revenue AS VARCHAR) FROM (" + model + "\n) ORDER BY 1, 2");
+  auto from_model = p.Rows(
+      "SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
+      "CAST(revenue AS VARCHAR) FROM (" +
+      model + "\n) ORDER BY 1, 2");
   auto mart = p.Rows(kMartRows);
   EXPECT_FALSE(mart.empty()) << what;
   EXPECT_EQ(mart.size(), from_model.size()) << what;
@@ -91,9 +93,10 @@ TEST(Incremental, ANewBatchRefreshesOnlyItsPartitions) {
   Project p = MakeExampleProject(tmp.path() + "/shop", o);
   ASSERT_FALSE(p.RunJson().is_null());
   auto cell = [&p](const std::string& day, const std::string& tenant) {
-    auto rows = p.Rows("SELECT CAST(orders AS VARCHAR), CAST(revenue AS VARCHAR) FROM "
-                       "marts.daily_revenue WHERE day = DATE '" + day + "' AND tenant_id = '" +
-                       tenant + "'");
+    auto rows = p.Rows(
+        "SELECT CAST(orders AS VARCHAR), CAST(revenue AS VARCHAR) FROM "
+        "marts.daily_revenue WHERE day = DATE '" +
+        day + "' AND tenant_id = '" + tenant + "'");
     return rows.empty() ? std::vector<std::string>{"0", "0.00"} : rows[0];
   };
   auto before_cell = cell("2026-01-02", "t03");
@@ -152,11 +155,10 @@ TEST(Incremental, VersionTiesGoToTheLaterBatchAndOldVersionsNeverWin) {
   Project p = MakeExampleProject(tmp.path() + "/shop", o);
   fs::remove_all(p.Landing());
   fs::create_directories(p.Landing());
-  auto line = [](const std::string& id, const std::string& status, const std::string& amount,
-                 int seq) {
+  auto line = [](const std::string& id, const std::string& status, const std::string& amount, int seq) {
     return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"t01\",\"status\":\"" + status +
-           "\",\"amount\":" + amount + ",\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":" +
-           std::to_string(seq) + "}\n";
+           "\",\"amount\":" + amount +
+           ",\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":" + std::to_string(seq) + "}\n";
   };
   WriteFileOrDie(p.Landing() + "/batch-0001.jsonl",
                  line("a", "paid", "1.00", 2) + line("b", "shipped", "3.00", 3));
@@ -166,14 +168,14 @@ TEST(Incremental, VersionTiesGoToTheLaterBatchAndOldVersionsNeverWin) {
   const char* kState =
       "SELECT order_id, status, CAST(amount AS VARCHAR), CAST(seq AS VARCHAR) FROM curated.orders "
       "ORDER BY order_id";
-  EXPECT_EQ(p.Rows(kState), (std::vector<std::vector<std::string>>{
-                                {"a", "shipped", "2.00", "2"}, {"b", "shipped", "3.00", "3"}}));
+  EXPECT_EQ(p.Rows(kState), (std::vector<std::vector<std::string>>{{"a", "shipped", "2.00", "2"},
+                                                                   {"b", "shipped", "3.00", "3"}}));
   // Across runs: a third batch ties with a's version again and re-sends b's oldest version.
   WriteFileOrDie(p.Landing() + "/batch-0003.jsonl",
                  line("a", "delivered", "4.00", 2) + line("b", "created", "9.00", 1));
   ASSERT_FALSE(p.RunJson().is_null());
-  EXPECT_EQ(p.Rows(kState), (std::vector<std::vector<std::string>>{
-                                {"a", "delivered", "4.00", "2"}, {"b", "shipped", "3.00", "3"}}));
+  EXPECT_EQ(p.Rows(kState), (std::vector<std::vector<std::string>>{{"a", "delivered", "4.00", "2"},
+                                                                   {"b", "shipped", "3.00", "3"}}));
   ExpectMartEqualsModel(p, "after version ties");
 }
 

@@ -3,11 +3,11 @@
 // partition pruning of staging.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <map>
-#include <set>
 #include <regex>
+#include <set>
 
 #include "harness.h"
 
@@ -23,7 +23,6 @@ OrderGeneratorOptions SmallOrders(uint64_t seed) {
   o.seed = seed;
   return o;
 }
-
 
 // One generated project, run once, shared by the read-only checks below.
 class PipelineTest : public ::testing::Test {
@@ -67,8 +66,7 @@ TEST_F(PipelineTest, RunSummaryReconciles) {
   // after dedup per key) is the engine's choice, between the two.
   EXPECT_EQ(s["curate"]["tables"]["orders"]["rows_merged"], ex["orders"]) << s.dump();
   EXPECT_GE(s["curate"]["tables"]["orders"]["rows_in"].get<int64_t>(), ex["orders"].get<int64_t>());
-  EXPECT_LE(s["curate"]["tables"]["orders"]["rows_in"].get<int64_t>(),
-            ex["events_valid"].get<int64_t>());
+  EXPECT_LE(s["curate"]["tables"]["orders"]["rows_in"].get<int64_t>(), ex["events_valid"].get<int64_t>());
   EXPECT_TRUE(s["marts"]["tables"].contains("daily_revenue")) << s.dump();
   EXPECT_GE(s["publish"]["tables"].get<int64_t>(), 2) << s.dump();
 }
@@ -85,8 +83,7 @@ TEST_F(PipelineTest, CuratedMatchesGroundTruth) {
     if (n.get<int64_t>() > 0) want.push_back({status, Str(n)});
   }
   std::sort(want.begin(), want.end());
-  EXPECT_EQ(p.Rows("SELECT status, count(*) FROM curated.orders GROUP BY status ORDER BY status"),
-            want);
+  EXPECT_EQ(p.Rows("SELECT status, count(*) FROM curated.orders GROUP BY status ORDER BY status"), want);
 
   want.clear();
   for (auto& [tenant, revenue] : ex["revenue_by_tenant"].items()) want.push_back({tenant, Str(revenue)});
@@ -122,8 +119,9 @@ TEST_F(PipelineTest, DeadLettersAndLedgerReconcilePerBatch) {
   EXPECT_EQ(p.Rows("SELECT reason, count(*) FROM dlq.orders GROUP BY reason ORDER BY reason"), want);
 
   // Per batch: the ledger's counts (G1) and the DLQ per reason, by file.
-  auto ledger = p.Rows("SELECT file, batch_id, CAST(rows_read AS VARCHAR), CAST(rows_staged AS VARCHAR), "
-                       "CAST(rows_dead AS VARCHAR), status FROM meta.batches ORDER BY file");
+  auto ledger = p.Rows(
+      "SELECT file, batch_id, CAST(rows_read AS VARCHAR), CAST(rows_staged AS VARCHAR), "
+      "CAST(rows_dead AS VARCHAR), status FROM meta.batches ORDER BY file");
   ASSERT_EQ(ledger.size(), ex["batches"].size());
   std::map<std::string, std::string> batch_of_file;
   for (size_t i = 0; i < ledger.size(); ++i) {
@@ -136,8 +134,9 @@ TEST_F(PipelineTest, DeadLettersAndLedgerReconcilePerBatch) {
     EXPECT_EQ(r[4], Str(b["rows_dead"])) << r[0];
     EXPECT_EQ(std::stoll(r[2]), std::stoll(r[3]) + std::stoll(r[4])) << "G1 for " << r[0];
   }
-  auto dlq = p.Rows("SELECT b.file, d.reason, count(*) FROM dlq.orders d JOIN meta.batches b "
-                    "ON d.batch_id = b.batch_id GROUP BY ALL ORDER BY ALL");
+  auto dlq = p.Rows(
+      "SELECT b.file, d.reason, count(*) FROM dlq.orders d JOIN meta.batches b "
+      "ON d.batch_id = b.batch_id GROUP BY ALL ORDER BY ALL");
   std::map<std::pair<std::string, std::string>, std::string> got;
   for (const auto& r : dlq) got[{Basename(r[0]), r[1]}] = r[2];
   for (const Json& b : ex["batches"]) {
@@ -147,8 +146,9 @@ TEST_F(PipelineTest, DeadLettersAndLedgerReconcilePerBatch) {
     }
   }
   // Staged rows per batch, from the rows themselves (not the ledger).
-  auto staged = p.Rows("SELECT b.file, count(*) FROM staging.orders s JOIN meta.batches b "
-                       "ON s._batch_id = b.batch_id GROUP BY ALL ORDER BY ALL");
+  auto staged = p.Rows(
+      "SELECT b.file, count(*) FROM staging.orders s JOIN meta.batches b "
+      "ON s._batch_id = b.batch_id GROUP BY ALL ORDER BY ALL");
   ASSERT_EQ(staged.size(), ex["batches"].size());
   for (size_t i = 0; i < staged.size(); ++i) {
     EXPECT_EQ(Basename(staged[i][0]), Str(ex["batches"][i]["file"]));
@@ -156,12 +156,15 @@ TEST_F(PipelineTest, DeadLettersAndLedgerReconcilePerBatch) {
   }
 
   // Each dead letter names its column for column-level reasons, carries the raw input and a line.
-  auto columns = p.Rows("SELECT reason, coalesce(column_name, ''), count(*) FROM dlq.orders "
-                        "GROUP BY ALL ORDER BY ALL");
-  std::map<std::string, std::set<std::string>> allowed = {
-      {"missing_required", {"order_id", "seq"}}, {"bad_type", {"seq", "amount"}},
-      {"not_in_enum", {"status"}},               {"out_of_range", {"amount"}},
-      {"malformed_record", {"", "NULL"}},         {"bad_encoding", {"", "NULL", "order_id"}}};
+  auto columns = p.Rows(
+      "SELECT reason, coalesce(column_name, ''), count(*) FROM dlq.orders "
+      "GROUP BY ALL ORDER BY ALL");
+  std::map<std::string, std::set<std::string>> allowed = {{"missing_required", {"order_id", "seq"}},
+                                                          {"bad_type", {"seq", "amount"}},
+                                                          {"not_in_enum", {"status"}},
+                                                          {"out_of_range", {"amount"}},
+                                                          {"malformed_record", {"", "NULL"}},
+                                                          {"bad_encoding", {"", "NULL", "order_id"}}};
   for (const auto& r : columns) {
     ASSERT_TRUE(allowed.count(r[0])) << "unexpected reason " << r[0];
     EXPECT_TRUE(allowed[r[0]].count(r[1])) << r[0] << " dead letters name column '" << r[1] << "'";
@@ -265,10 +268,9 @@ TEST(Commands, InitAndGenerate) {
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM curated.orders"), Str(ex["orders"]));
   EXPECT_EQ(run["ingest"]["rows_staged"], ex["events_valid"]);
 
-  ProcessResult gen = RunProcess(SluiceBinary(),
-                                 {"generate", "gen", "--orders", "500", "--batches", "3", "--seed",
-                                  "5", "--format", "csv"},
-                                 in_tmp);
+  ProcessResult gen = RunProcess(
+      SluiceBinary(),
+      {"generate", "gen", "--orders", "500", "--batches", "3", "--seed", "5", "--format", "csv"}, in_tmp);
   ASSERT_TRUE(gen.ok()) << gen.Describe();
   OrderGeneratorOptions o;
   o.orders = 500;
@@ -306,11 +308,11 @@ TEST(Pipeline, CsvSourceMatchesGroundTruth) {
     want.push_back({Str(row["day"]), Str(row["tenant_id"]), Str(row["orders"]), Str(row["revenue"])});
   }
   EXPECT_TRUE(p.Rows("SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
-                     "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY day, tenant_id") ==
-              want)
+                     "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY day, tenant_id") == want)
       << "marts.daily_revenue (CSV source) differs from expected.json";
-  auto rows = p.Rows("SELECT order_id, status, CAST(seq AS VARCHAR), CAST(amount AS VARCHAR) "
-                     "FROM curated.orders ORDER BY order_id");
+  auto rows = p.Rows(
+      "SELECT order_id, status, CAST(seq AS VARCHAR), CAST(amount AS VARCHAR) "
+      "FROM curated.orders ORDER BY order_id");
   ASSERT_EQ(rows.size(), ex["final_state"].size());
   int mismatches = 0;
   for (const auto& r : rows) {

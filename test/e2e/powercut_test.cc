@@ -74,8 +74,7 @@ TEST_P(PowerCutTest, PowerCutThereThenRunAgainEqualsACleanRun) {
   ASSERT_FALSE(cut_run.timed_out) << cut_run.Describe();
   // The cut happened: the process died by SIGKILL after leaving the marker. A failpoint never
   // reached, or a cut that could not rebuild the durable tree, leaves no marker.
-  ASSERT_TRUE(cut_run.signaled) << "failpoint " << failpoint << " was not reached: "
-                                << cut_run.Describe();
+  ASSERT_TRUE(cut_run.signaled) << "failpoint " << failpoint << " was not reached: " << cut_run.Describe();
   EXPECT_EQ(cut_run.term_signal, SIGKILL) << cut_run.Describe();
   const std::string marker = p.Path(kPowerCutMarker);
   ASSERT_TRUE(fs::exists(marker)) << "no power cut at " << failpoint << ": " << cut_run.Describe();
@@ -84,8 +83,7 @@ TEST_P(PowerCutTest, PowerCutThereThenRunAgainEqualsACleanRun) {
   if (CutInFirstRun(failpoint)) fs::rename(held, p.Landing() + "/" + kHeldBack);
 
   ProcessResult recovered = p.Sluice("run", {"--json"});
-  ASSERT_TRUE(recovered.ok()) << "run after a power cut at " << failpoint << ": "
-                              << recovered.Describe();
+  ASSERT_TRUE(recovered.ok()) << "run after a power cut at " << failpoint << ": " << recovered.Describe();
   if (!CutInFirstRun(failpoint)) {
     ExpectSameSnapshot(*clean_, TakeSnapshot(p), "power cut at " + failpoint + ", then run");
   } else {
@@ -94,8 +92,7 @@ TEST_P(PowerCutTest, PowerCutThereThenRunAgainEqualsACleanRun) {
     ExpectSameSnapshot(*clean_, TakeSnapshot(p), "power cut at " + failpoint + ", then runs");
   }
   EXPECT_TRUE(TempLeftovers(p.Lake()).empty())
-      << "after a power cut at " << failpoint << ": "
-      << ::testing::PrintToString(TempLeftovers(p.Lake()));
+      << "after a power cut at " << failpoint << ": " << ::testing::PrintToString(TempLeftovers(p.Lake()));
   DuckReader duck;
   ExpectPublishedEqualsTables(duck, p, "power cut at " + failpoint + ", then run");
 

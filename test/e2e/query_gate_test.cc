@@ -53,8 +53,7 @@ TEST_F(QueryGate, CopyAttachAndExportWriteNothing) {
   const std::string lake = fs::canonical(project_->Lake()).string();
   const std::vector<std::string> before = ListTree(lake);
   ExpectRefused("copy (select 42) to '" + lake + "/published/x.csv'", "is not a query");
-  ExpectRefused("COPY curated.orders TO '" + lake + "/published/orders.csv' (HEADER)",
-                "is not a query");
+  ExpectRefused("COPY curated.orders TO '" + lake + "/published/orders.csv' (HEADER)", "is not a query");
   ExpectRefused("attach '" + lake + "/x.duckdb' as x", "is not a query");
   ExpectRefused("export database '" + lake + "/exported'", "is not a query");
   // A harmless first statement does not carry a second one through.
@@ -76,14 +75,11 @@ TEST_F(QueryGate, ExactlyOneStatement) {
 
 TEST_F(QueryGate, FilesAreReadOnlyThroughTheViews) {
   const std::string lake = fs::canonical(project_->Lake()).string();
-  ExpectRefused("select * from read_blob('" + lake + "/sluice.duckdb')",
-                "table function read_blob");
-  ExpectRefused("select content from read_text('" + lake + "/sluice.duckdb')",
-                "table function read_text");
+  ExpectRefused("select * from read_blob('" + lake + "/sluice.duckdb')", "table function read_blob");
+  ExpectRefused("select content from read_text('" + lake + "/sluice.duckdb')", "table function read_text");
   ExpectRefused("select * from read_csv('/etc/passwd')", "table function read_csv");
-  ExpectRefused(
-      "select count(*) from curated.orders where exists (select * from glob('" + lake + "/*'))",
-      "table function glob");
+  ExpectRefused("select count(*) from curated.orders where exists (select * from glob('" + lake + "/*'))",
+                "table function glob");
   ExpectRefused("select * from query('select 1')", "table function query");
   // A path in FROM is a table to DuckDB's parser (a replacement scan would read the file).
   auto parquet = FindFiles(lake + "/staging", [](const std::string& rel) {
@@ -120,9 +116,8 @@ TEST_F(QueryGate, QueriesExplainAndCtesOverTheLakeWork) {
   const std::string n = project_->Scalar("SELECT count(*) FROM curated.orders");
   ASSERT_NE(n, "0");
   EXPECT_EQ(
-      project_->Scalar(
-          "WITH orders AS (SELECT * FROM \"curated\".\"orders\") "
-          "SELECT count(*) FROM orders WHERE order_id IN (SELECT order_id FROM CURATED.Orders)"),
+      project_->Scalar("WITH orders AS (SELECT * FROM \"curated\".\"orders\") "
+                       "SELECT count(*) FROM orders WHERE order_id IN (SELECT order_id FROM CURATED.Orders)"),
       n);
   EXPECT_EQ(project_->Scalar("SELECT count(*) FROM range(3) r, (SELECT 1) t(x)"), "3");
   ProcessResult e =
@@ -148,25 +143,21 @@ TEST(ModelRefs, QuotedNamesAreCheckedAndOrdered) {
   ASSERT_NE(yaml.find(mart), std::string::npos);
   yaml.insert(yaml.find(mart), "  tenant_revenue:\n    sql: models/tenant_revenue.sql\n");
   WriteFileOrDie(p.Path("sluice.yaml"), yaml);
-  WriteFileOrDie(
-      p.Path("models/tenant_revenue.sql"),
-      "-- reads marts.daily_revenue, quoted\n"
-      "SELECT tenant_id, sum(revenue) AS revenue FROM \"marts\".\"daily_revenue\" GROUP BY ALL\n");
-  WriteFileOrDie(
-      p.Path("models/daily_revenue.sql"),
-      "WITH orders AS (SELECT * FROM \"curated\".\"orders\" WHERE status <> 'cancelled')\n"
-      "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, "
-      "sum(amount) AS revenue FROM orders GROUP BY ALL\n");
+  WriteFileOrDie(p.Path("models/tenant_revenue.sql"),
+                 "-- reads marts.daily_revenue, quoted\n"
+                 "SELECT tenant_id, sum(revenue) AS revenue FROM \"marts\".\"daily_revenue\" GROUP BY ALL\n");
+  WriteFileOrDie(p.Path("models/daily_revenue.sql"),
+                 "WITH orders AS (SELECT * FROM \"curated\".\"orders\" WHERE status <> 'cancelled')\n"
+                 "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, "
+                 "sum(amount) AS revenue FROM orders GROUP BY ALL\n");
   Json summary = p.RunJson();
   ASSERT_FALSE(summary.is_null());
-  EXPECT_EQ(
-      p.Rows("SELECT tenant_id, CAST(revenue AS VARCHAR) FROM marts.tenant_revenue ORDER BY 1"),
-      p.Rows("SELECT tenant_id, CAST(sum(amount) AS VARCHAR) FROM curated.orders "
-             "WHERE status <> 'cancelled' GROUP BY ALL ORDER BY 1"));
+  EXPECT_EQ(p.Rows("SELECT tenant_id, CAST(revenue AS VARCHAR) FROM marts.tenant_revenue ORDER BY 1"),
+            p.Rows("SELECT tenant_id, CAST(sum(amount) AS VARCHAR) FROM curated.orders "
+                   "WHERE status <> 'cancelled' GROUP BY ALL ORDER BY 1"));
 
   // An unknown quoted table is refused, located in the model file.
-  WriteFileOrDie(p.Path("models/tenant_revenue.sql"),
-                 "SELECT *\nFROM \"marts\".\"daily_revenu\"\n");
+  WriteFileOrDie(p.Path("models/tenant_revenue.sql"), "SELECT *\nFROM \"marts\".\"daily_revenu\"\n");
   ProcessResult r = p.Sluice("run");
   ExpectCleanFailure(r, "unknown quoted mart");
   EXPECT_NE(r.err.find("models/tenant_revenue.sql:2:6"), std::string::npos) << r.err;

@@ -46,13 +46,13 @@ TEST(QueryJson, ValuesAreTyped) {
   ASSERT_EQ(nan_rows[0].size(), 1u) << nan.out;
   EXPECT_TRUE(nan_rows[0].begin()->is_null()) << nan.out;
 
-  ProcessResult r = QueryJson(
-      p,
-      "SELECT 1 AS i, 2.5::DOUBLE AS d, 'inf'::DOUBLE AS inf, true AS b, NULL AS n, [1, 2] AS l, "
-      "{'a': 1, 'b': [true, NULL]} AS s, MAP {'k': 1.5} AS m, [{'x': 1}, {'x': 2}] AS ls, "
-      "TIMESTAMP '2026-01-03 10:15:00' AS ts, TIMESTAMPTZ '2026-01-03 10:15:00.5+00' AS tz, "
-      "DATE '2026-01-03' AS day, 'x\"y' AS str, 12.50::DECIMAL(4,2) AS dec, "
-      "'\\x01\\x02'::BLOB AS blob");
+  ProcessResult r =
+      QueryJson(p,
+                "SELECT 1 AS i, 2.5::DOUBLE AS d, 'inf'::DOUBLE AS inf, true AS b, NULL AS n, [1, 2] AS l, "
+                "{'a': 1, 'b': [true, NULL]} AS s, MAP {'k': 1.5} AS m, [{'x': 1}, {'x': 2}] AS ls, "
+                "TIMESTAMP '2026-01-03 10:15:00' AS ts, TIMESTAMPTZ '2026-01-03 10:15:00.5+00' AS tz, "
+                "DATE '2026-01-03' AS day, 'x\"y' AS str, 12.50::DECIMAL(4,2) AS dec, "
+                "'\\x01\\x02'::BLOB AS blob");
   ASSERT_TRUE(r.ok()) << r.Describe();
   Json rows = Json::parse(r.out);
   Json expected = Json::parse(R"([{
@@ -65,8 +65,7 @@ TEST(QueryJson, ValuesAreTyped) {
   EXPECT_TRUE(rows[0]["i"].is_number_integer());
 
   // The lake's own columns: DECIMAL amounts and BIGINT seq as numbers, UTC timestamps.
-  r = QueryJson(p,
-                "SELECT order_id, amount, seq, created_at FROM curated.orders ORDER BY order_id");
+  r = QueryJson(p, "SELECT order_id, amount, seq, created_at FROM curated.orders ORDER BY order_id");
   ASSERT_TRUE(r.ok()) << r.Describe();
   rows = Json::parse(r.out);
   expected = Json::parse(R"([
@@ -129,8 +128,8 @@ TEST(LakeInUse, NamesTheProcessHoldingTheLake) {
   HeldLock held(p.Lake() + "/sluice.duckdb");
   ASSERT_TRUE(held.ok());
   const std::string pid = "(pid " + std::to_string(::getpid()) + ")";
-  for (const auto& [command, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
-           {"query", {"SELECT 1"}}, {"run", {}}}) {
+  for (const auto& [command, args] :
+       std::vector<std::pair<std::string, std::vector<std::string>>>{{"query", {"SELECT 1"}}, {"run", {}}}) {
     ProcessResult r = p.Sluice(command, args);
     ExpectCleanFailure(r, command);
     EXPECT_NE(r.err.find("is in use by another sluice process " + pid), std::string::npos)

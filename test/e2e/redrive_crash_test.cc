@@ -37,10 +37,9 @@ Project MakeProject(const std::string& dir) {
   WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract(false));
   std::string rows;
   for (int i = 1; i <= 5; ++i) {
-    rows += "{\"order_id\":\"r" + std::to_string(i) + "\",\"tenant_id\":\"t0" +
-            std::to_string(i % 3) + "\",\"status\":\"refunded\",\"amount\":" +
-            std::to_string(i) + ".5,\"created_at\":\"2026-01-0" + std::to_string(i) +
-            "T10:00:00Z\",\"seq\":9}\n";
+    rows += "{\"order_id\":\"r" + std::to_string(i) + "\",\"tenant_id\":\"t0" + std::to_string(i % 3) +
+            "\",\"status\":\"refunded\",\"amount\":" + std::to_string(i) + ".5,\"created_at\":\"2026-01-0" +
+            std::to_string(i) + "T10:00:00Z\",\"seq\":9}\n";
   }
   WriteFileOrDie(p.Landing() + "/batch-9999.jsonl", rows);
   return p;

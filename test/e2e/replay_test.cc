@@ -64,11 +64,9 @@ TEST(Replay, EveryBatchTwiceAndRunAgainChangeNothing) {
   EXPECT_NE(text.out.find("nothing to do"), std::string::npos) << text.out;
 
   ExpectSameSnapshot(before, TakeSnapshot(p), "after replaying every batch and re-running");
-  EXPECT_EQ(ReadPublished(duck, p, "curated", "orders",
-                          "order_id, status, CAST(amount AS VARCHAR), seq"),
+  EXPECT_EQ(ReadPublished(duck, p, "curated", "orders", "order_id, status, CAST(amount AS VARCHAR), seq"),
             published_before);
-  EXPECT_EQ(fs::read_symlink(p.Lake() + "/published/curated/orders/current").string(),
-            current_before)
+  EXPECT_EQ(fs::read_symlink(p.Lake() + "/published/curated/orders/current").string(), current_before)
       << "nothing changed, so nothing should have been republished";
 }
 

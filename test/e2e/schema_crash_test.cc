@@ -40,8 +40,7 @@ TEST(SchemaCrash, KilledBeforeTheEvolutionCommitsThenRunAgainEvolvesOnce) {
   Project p = Evolved(crash_dir.path() + "/shop", /*crash=*/true);
   EXPECT_EQ(p.Scalar("SELECT max(version) FROM meta.schemas"), "2");
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.schemas"), "2");
-  const std::string notes =
-      "SELECT note, count(*) FROM curated.orders GROUP BY ALL ORDER BY ALL";
+  const std::string notes = "SELECT note, count(*) FROM curated.orders GROUP BY ALL ORDER BY ALL";
   EXPECT_EQ(p.Rows(notes), clean.Rows(notes));
   EXPECT_EQ(p.Rows("SELECT count(*) FROM staging.orders WHERE note = 'none'"),
             clean.Rows("SELECT count(*) FROM staging.orders WHERE note = 'none'"));

@@ -39,14 +39,17 @@ constexpr const char* kModel =
 
 std::string Contract(const std::string& mode, const std::string& qty_type, const std::string& amount_type,
                      bool channel) {
-  return "name: orders\ncompatibility: " + mode + "\ncolumns:\n"
+  return "name: orders\ncompatibility: " + mode +
+         "\ncolumns:\n"
          "  order_id:   {type: string, required: true}\n"
          "  tenant_id:  {type: string, required: true}\n"
-         "  amount:     {type: \"" + amount_type + "\"}\n"
+         "  amount:     {type: \"" +
+         amount_type +
+         "\"}\n"
          "  created_at: {type: timestamp, required: true}\n"
          "  seq:        {type: int64, required: true}\n"
-         "  qty:        {type: " + qty_type + "}\n" +
-         (channel ? "  channel:    {type: string, default: web}\n" : "");
+         "  qty:        {type: " +
+         qty_type + "}\n" + (channel ? "  channel:    {type: string, default: web}\n" : "");
 }
 
 std::string Line(const std::string& id, const std::string& day, const std::string& qty,
@@ -80,7 +83,8 @@ TEST(SchemaEvolution, AdditiveThenWideningThenIncompatibleRefused) {
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kSpec);
   WriteFileOrDie(p.Path("models/daily_revenue.sql"), kModel);
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "int32", "decimal(12,2)", false));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "int32", "decimal(12,2)", false));
   WriteFileOrDie(p.Landing() + "/b1.jsonl", Line("o1", "2026-01-03", "1") + Line("o2", "2026-01-03", "2"));
 
   // v1: nothing registered yet, then the first run registers it.
@@ -90,7 +94,8 @@ TEST(SchemaEvolution, AdditiveThenWideningThenIncompatibleRefused) {
   ASSERT_FALSE(p.RunJson().is_null());
 
   // v2: an added column with a default. check agrees, the run evolves every layer.
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "int32", "decimal(12,2)", true));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "int32", "decimal(12,2)", true));
   check = p.Sluice("schema", {"check"});
   EXPECT_TRUE(check.ok()) << check.Describe();
   EXPECT_NE(check.out.find("compatible"), std::string::npos) << check.out;
@@ -108,7 +113,8 @@ TEST(SchemaEvolution, AdditiveThenWideningThenIncompatibleRefused) {
   check = p.Sluice("schema", {"check"});
   EXPECT_TRUE(check.ok()) << check.Describe();
   // Under full_transitive the same widening is refused (old readers cannot read int64).
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "int64", "decimal(12,2)", true));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "int64", "decimal(12,2)", true));
   check = p.Sluice("schema", {"check"});
   EXPECT_FALSE(check.ok()) << check.Describe();
   EXPECT_NE(check.out.find("type_widened"), std::string::npos) << check.out;
@@ -141,9 +147,9 @@ TEST(SchemaEvolution, AdditiveThenWideningThenIncompatibleRefused) {
   EXPECT_NE(check.out.find("marts.daily_revenue (models/daily_revenue.sql)"), std::string::npos) << check.out;
   ProcessResult run = p.Sluice("run");
   ExpectCleanFailure(run, "run with v4");
-  for (const char* part : {"contracts/orders.yaml", "column amount", "amount decimal(12,2)",
-                           "amount decimal(10,2)", "type_narrowed", "backward_transitive",
-                           "used_downstream", "marts.daily_revenue"}) {
+  for (const char* part :
+       {"contracts/orders.yaml", "column amount", "amount decimal(12,2)", "amount decimal(10,2)",
+        "type_narrowed", "backward_transitive", "used_downstream", "marts.daily_revenue"}) {
     EXPECT_NE(run.err.find(part), std::string::npos) << part << " missing in: " << run.err;
   }
   ProcessResult ingest = p.Sluice("ingest", {"orders", p.Landing() + "/b4.jsonl"});
@@ -182,7 +188,8 @@ TEST(SchemaEvolution, CheckAgainstAFileOrAGitRevision) {
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kSpec);
   WriteFileOrDie(p.Path("models/daily_revenue.sql"), kModel);
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "int32", "decimal(12,2)", false));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "int32", "decimal(12,2)", false));
   WriteFileOrDie(p.Path("old.yaml"), Contract("full_transitive", "int32", "decimal(14,2)", false));
   // Against a file: decimal(14,2) -> decimal(12,2) is a narrowing, and no lake is needed.
   ProcessResult r = p.Sluice("schema", {"check", "--against", p.Path("old.yaml")});
@@ -201,10 +208,12 @@ TEST(SchemaEvolution, CheckAgainstAFileOrAGitRevision) {
   git({"init", "-q"});
   git({"add", "contracts/orders.yaml"});
   git({"commit", "-q", "-m", "v1"});
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "int32", "decimal(12,2)", true));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "int32", "decimal(12,2)", true));
   r = p.Sluice("schema", {"check", "orders", "--against", "HEAD"});
   EXPECT_TRUE(r.ok()) << r.Describe();
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract("full_transitive", "string", "decimal(12,2)", false));
+  WriteFileOrDie(p.Path("contracts/orders.yaml"),
+                 Contract("full_transitive", "string", "decimal(12,2)", false));
   r = p.Sluice("schema", {"check", "--against", "HEAD", "--json"});
   ExpectCleanFailure(r, "check against HEAD");
   Json j = Json::parse(r.out);

@@ -17,7 +17,8 @@ namespace {
 
 std::string Event(int i) {
   return "{\"order_id\":\"o" + std::to_string(i) + "\",\"tenant_id\":\"t" + std::to_string(i % 3) +
-         "\",\"status\":\"paid\",\"amount\":" + std::to_string(i) + ".5,"
+         "\",\"status\":\"paid\",\"amount\":" + std::to_string(i) +
+         ".5,"
          "\"created_at\":\"2026-01-05T10:00:00Z\",\"seq\":1}";
 }
 

@@ -1,6 +1,8 @@
 #include "serve_harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,9 +12,6 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
 
 extern char** environ;
 
@@ -29,9 +28,10 @@ std::string ReadAll(const std::string& path) {
 
 }  // namespace
 
-std::unique_ptr<ServeProcess> ServeProcess::Start(
-    const Project& project, const std::vector<std::string>& extra,
-    const std::vector<std::pair<std::string, std::string>>& env, int ready_seconds) {
+std::unique_ptr<ServeProcess> ServeProcess::Start(const Project& project,
+                                                  const std::vector<std::string>& extra,
+                                                  const std::vector<std::pair<std::string, std::string>>& env,
+                                                  int ready_seconds) {
   std::unique_ptr<ServeProcess> p(new ServeProcess());
   static int counter = 0;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
@@ -39,8 +39,8 @@ std::unique_ptr<ServeProcess> ServeProcess::Start(
   p->stderr_path_ = project.Path(".serve-stderr-" + tag);
   ::unlink(port_file.c_str());
 
-  std::vector<std::string> argv_s = {SluiceBinary(), "serve", "--project", project.dir(),
-                                     "--listen", "127.0.0.1:0", "--port-file", port_file};
+  std::vector<std::string> argv_s = {SluiceBinary(), "serve",       "--project",   project.dir(),
+                                     "--listen",     "127.0.0.1:0", "--port-file", port_file};
   argv_s.insert(argv_s.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
@@ -86,8 +86,8 @@ std::unique_ptr<ServeProcess> ServeProcess::Start(
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(ready_seconds);
   while (std::chrono::steady_clock::now() < deadline) {
     if (!p->running()) {
-      ADD_FAILURE() << "sluice serve exited during start (status " << p->status_
-                    << "); stderr:\n" << p->Stderr();
+      ADD_FAILURE() << "sluice serve exited during start (status " << p->status_ << "); stderr:\n"
+                    << p->Stderr();
       return nullptr;
     }
     if (p->port_ == 0) {
@@ -100,8 +100,8 @@ std::unique_ptr<ServeProcess> ServeProcess::Start(
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ADD_FAILURE() << "sluice serve did not answer /v1/health within " << ready_seconds
-                << " s; stderr:\n" << p->Stderr();
+  ADD_FAILURE() << "sluice serve did not answer /v1/health within " << ready_seconds << " s; stderr:\n"
+                << p->Stderr();
   return nullptr;
 }
 
@@ -169,9 +169,7 @@ int64_t ServeProcess::PeakRssBytes() const {
 
 // ---- HttpClient -----------------------------------------------------------------------------
 
-Json HttpResponse::json() const {
-  return Json::parse(body, nullptr, /*allow_exceptions=*/false);
-}
+Json HttpResponse::json() const { return Json::parse(body, nullptr, /*allow_exceptions=*/false); }
 
 struct HttpClient::Impl {
   httplib::Client client;
@@ -210,8 +208,7 @@ HttpResponse HttpClient::Post(const std::string& path, const std::string& body,
   return Convert(impl_->client.Post(path, h, body, content_type));
 }
 
-void MakeStreamSource(const Project& project, const std::string& source_lines,
-                      const std::string& extra_top) {
+void MakeStreamSource(const Project& project, const std::string& source_lines, const std::string& extra_top) {
   std::string spec = ReadFileOrDie(project.Path("sluice.yaml"));
   const std::string from = "    type: files\n    path: landing/orders/*.jsonl\n";
   size_t pos = spec.find(from);

@@ -35,7 +35,6 @@ using std::chrono::seconds;
 
 const char kEvents[] = "/v1/sources/orders/events";
 
-
 std::vector<std::string> SplitLines(const std::string& text) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -128,8 +127,7 @@ class RawConnection {
             while (!v.empty() && v[0] == ' ') v.erase(0, 1);
             out.headers[hl[i].substr(0, colon)] = v;
           }
-          need = header_end + 4 +
-                 static_cast<size_t>(std::atoll(Header(out, "Content-Length").c_str()));
+          need = header_end + 4 + static_cast<size_t>(std::atoll(Header(out, "Content-Length").c_str()));
         }
       }
       if (need != std::string::npos && buf.size() >= need) {
@@ -178,8 +176,7 @@ Answer ParseAnswer(const HttpResponse& r) {
   a.batch_id = j.value("batch_id", "");
   a.correlation_id = j.value("correlation_id", "");
   a.key = j.value("idempotency_key", "");
-  if (j.contains("accepted") && j["accepted"].is_number_integer())
-    a.accepted = j["accepted"].get<int64_t>();
+  if (j.contains("accepted") && j["accepted"].is_number_integer()) a.accepted = j["accepted"].get<int64_t>();
   if (j.contains("dead_lettered") && j["dead_lettered"].is_number_integer()) {
     a.dead = j["dead_lettered"].get<int64_t>();
   }
@@ -194,8 +191,7 @@ bool SameAnswer(const Answer& a, const Answer& b) {
 }
 
 HttpResponse PostChunk(HttpClient& client, const Chunk& c) {
-  return client.Post(kEvents, c.body,
-                     {{"Idempotency-Key", c.key}, {"X-Correlation-ID", c.correlation}});
+  return client.Post(kEvents, c.body, {{"Idempotency-Key", c.key}, {"X-Correlation-ID", c.correlation}});
 }
 
 // Checks the 200 answer to the first send of `c` and returns it.
@@ -206,8 +202,7 @@ Answer ExpectFirstAnswer(const HttpResponse& r, const Chunk& c, const std::strin
   EXPECT_EQ(a.correlation_id, c.correlation) << c.key << ": " << a.text;
   EXPECT_EQ(a.key, c.key) << a.text;
   EXPECT_FALSE(a.batch_id.empty()) << a.text;
-  EXPECT_EQ(a.accepted + a.dead, c.lines)
-      << c.key << ": every line is either staged or dead: " << a.text;
+  EXPECT_EQ(a.accepted + a.dead, c.lines) << c.key << ": every line is either staged or dead: " << a.text;
   return a;
 }
 
@@ -245,9 +240,7 @@ Project MakeHttpProject(const std::string& dir, const OrderGeneratorOptions& o,
   return p;
 }
 
-Json Expected(const Project& p) {
-  return Json::parse(ReadFileOrDie(p.Landing() + "/expected.json"));
-}
+Json Expected(const Project& p) { return Json::parse(ReadFileOrDie(p.Landing() + "/expected.json")); }
 
 // curated.orders (every key's final state), the mart and the DLQ per reason equal expected.json.
 void ExpectGroundTruth(const Project& p, const Json& ex, const std::string& what) {
@@ -255,12 +248,10 @@ void ExpectGroundTruth(const Project& p, const Json& ex, const std::string& what
 
   std::vector<std::vector<std::string>> want;
   for (const Json& row : ex["mart_daily_revenue"]) {
-    want.push_back(
-        {Str(row["day"]), Str(row["tenant_id"]), Str(row["orders"]), Str(row["revenue"])});
+    want.push_back({Str(row["day"]), Str(row["tenant_id"]), Str(row["orders"]), Str(row["revenue"])});
   }
   EXPECT_TRUE(p.Rows("SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
-                     "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY day, tenant_id") ==
-              want)
+                     "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY day, tenant_id") == want)
       << what << ": marts.daily_revenue differs from expected.json";
 
   want.clear();
@@ -304,14 +295,11 @@ void ExpectExactlyOnce(const Project& p, const std::map<std::string, Answer>& an
   ASSERT_EQ(totals.size(), 1u) << what;
   const auto& t = totals[0];
   ASSERT_EQ(t.size(), 7u) << what;
-  EXPECT_EQ(t[0], std::to_string(accepted))
-      << what << ": staged rows vs the sum of `accepted` answered";
-  EXPECT_EQ(t[1], std::to_string(dead))
-      << what << ": DLQ rows vs the sum of `dead_lettered` answered";
+  EXPECT_EQ(t[0], std::to_string(accepted)) << what << ": staged rows vs the sum of `accepted` answered";
+  EXPECT_EQ(t[1], std::to_string(dead)) << what << ": DLQ rows vs the sum of `dead_lettered` answered";
   EXPECT_EQ(t[2], "0") << what << ": (batch, line) pairs staged more than once";
   EXPECT_EQ(t[3], "0") << what << ": ledger entries with rows_read <> rows_staged + rows_dead (G1)";
-  EXPECT_EQ(t[4], "0") << what
-                       << ": ledger entries whose rows_staged differs from their staged rows";
+  EXPECT_EQ(t[4], "0") << what << ": ledger entries whose rows_staged differs from their staged rows";
   EXPECT_EQ(t[5], "0") << what << ": ledger entries whose rows_dead differs from their DLQ rows";
   EXPECT_EQ(t[6], std::to_string(accepted + dead)) << what << ": rows read by the ledger";
 
@@ -349,8 +337,7 @@ double MetricValue(const std::string& text, const std::string& name,
   for (const std::string& line : SplitLines(text)) {
     if (line.empty() || line[0] == '#') continue;
     if (line.rfind(name, 0) != 0) continue;
-    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' '))
-      continue;
+    if (line.size() <= name.size() || (line[name.size()] != '{' && line[name.size()] != ' ')) continue;
     bool match = true;
     for (const auto& [k, v] : labels) {
       match = match && line.find(k + "=\"" + v + "\"") != std::string::npos;
@@ -368,8 +355,7 @@ bool WaitAllQueryable(int port, const std::string& source, seconds timeout = sec
   while (Clock::now() < deadline) {
     const std::string m = HttpClient(port, 10).Get("/metrics").body;
     const double batches = MetricValue(m, "sluice_batches_committed_total", {{"source", source}});
-    const double merged =
-        MetricValue(m, "sluice_accept_to_queryable_seconds_count", {{"source", source}});
+    const double merged = MetricValue(m, "sluice_accept_to_queryable_seconds_count", {{"source", source}});
     if (batches > 0 && merged == batches) return true;
     std::this_thread::sleep_for(milliseconds(50));
   }
@@ -487,9 +473,8 @@ TEST(ServeHttp, ExactlyOnceThroughHttp) {
   }
   // A retry under a new correlation id still gets the first answer, and never stamps rows.
   {
-    HttpResponse r =
-        client->Post(kEvents, chunks[1].body,
-                     {{"Idempotency-Key", chunks[1].key}, {"X-Correlation-ID", "x1-other"}});
+    HttpResponse r = client->Post(kEvents, chunks[1].body,
+                                  {{"Idempotency-Key", chunks[1].key}, {"X-Correlation-ID", "x1-other"}});
     Answer a = ParseAnswer(r);
     ASSERT_EQ(r.status, 200) << Describe(r);
     EXPECT_TRUE(a.replayed) << a.text;
@@ -524,8 +509,7 @@ TEST(ServeHttp, ExactlyOnceThroughHttp) {
                 {std::to_string(chunks.size()), std::to_string(batches.size())}}));
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.batches WHERE source = 'orders'"),
             std::to_string(batches.size()));
-  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders WHERE _correlation_id = 'x1-other'"),
-            "0");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders WHERE _correlation_id = 'x1-other'"), "0");
   EXPECT_TRUE(TempLeftovers(p.Lake()).empty()) << ::testing::PrintToString(TempLeftovers(p.Lake()));
   // Publishing waits for transform.publish_interval (30 s here, longer than the test): the
   // publish at stop must still leave the published copies equal to the tables.
@@ -579,8 +563,7 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
   // be parsed as the next request (a bare 400, and every later answer one request late).
   auto expect_in_step = [&](const std::string& after) {
     HttpResponse h = client->Get("/v1/health");
-    const bool in_step =
-        h.status == 200 && h.json().is_object() && h.json().value("status", "") == "ok";
+    const bool in_step = h.status == 200 && h.json().is_object() && h.json().value("status", "") == "ok";
     EXPECT_TRUE(in_step) << "after " << after << ", the next request on the same keep-alive "
                          << "connection (GET /v1/health) was answered " << Describe(h)
                          << ": the connection is out of step";
@@ -649,8 +632,7 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
     EXPECT_EQ(next.status, 200) << "a good request right after a 404 on the same keep-alive "
                                 << "connection: " << Describe(next);
     EXPECT_EQ(Header(next, "X-Correlation-ID"), "c-after-404") << Describe(next);
-    EXPECT_NE(r.body.find("orders"), std::string::npos)
-        << "404 should list the http sources: " << r.body;
+    EXPECT_NE(r.body.find("orders"), std::string::npos) << "404 should list the http sources: " << r.body;
     expect_error(r, 404, "nope", "an unknown source");
   }
   // Larger than the in-flight budget (1 MiB here): 413.
@@ -674,11 +656,9 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
     double inflight = 0;
     for (int i = 0; i < 250 && !(inflight >= static_cast<double>(held.size())); ++i) {
       inflight = MetricValue(observer.Get("/metrics").body, "sluice_inflight_bytes", {});
-      if (!(inflight >= static_cast<double>(held.size())))
-        std::this_thread::sleep_for(milliseconds(20));
+      if (!(inflight >= static_cast<double>(held.size()))) std::this_thread::sleep_for(milliseconds(20));
     }
-    ASSERT_GE(inflight, static_cast<double>(held.size()))
-        << "the half-sent request should hold the budget";
+    ASSERT_GE(inflight, static_cast<double>(held.size())) << "the half-sent request should hold the budget";
     HttpResponse r = post(medium, "key-429", "c-429");
     const std::string after = Header(r, "Retry-After");
     EXPECT_TRUE(!after.empty() && after.find_first_not_of("0123456789") == std::string::npos &&
@@ -689,11 +669,9 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
     HttpResponse h = hold.Read(30);
     ASSERT_EQ(h.status, 200) << "the request holding the budget: " << Describe(h);
     ok["c-hold"] = ParseAnswer(h);
-    EXPECT_EQ(ok["c-hold"].accepted + ok["c-hold"].dead,
-              static_cast<int64_t>(SplitLines(held).size()));
+    EXPECT_EQ(ok["c-hold"].accepted + ok["c-hold"].dead, static_cast<int64_t>(SplitLines(held).size()));
     HttpResponse retry = post(medium, "key-429", "c-429-retry");
-    EXPECT_EQ(retry.status, 200) << "a key refused with 429 must still be free: "
-                                 << Describe(retry);
+    EXPECT_EQ(retry.status, 200) << "a key refused with 429 must still be free: " << Describe(retry);
     EXPECT_FALSE(ParseAnswer(retry).replayed) << retry.body;
     EXPECT_EQ(MetricValue(observer.Get("/metrics").body, "sluice_backpressure_rejections_total",
                           {{"source", "orders"}}),
@@ -702,8 +680,7 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
 
   // Without X-Correlation-ID one is generated: echoed in the header, the answer and the rows.
   {
-    HttpResponse r =
-        client->Post(kEvents, JoinLines(lines, 130, 140), {{"Idempotency-Key", "key-nocorr"}});
+    HttpResponse r = client->Post(kEvents, JoinLines(lines, 130, 140), {{"Idempotency-Key", "key-nocorr"}});
     ASSERT_EQ(r.status, 200) << Describe(r);
     Answer nc = ParseAnswer(r);
     EXPECT_FALSE(nc.correlation_id.empty()) << r.body;
@@ -762,13 +739,11 @@ TEST(ServeHttp, IdempotencyConflictAndBadRequests) {
     EXPECT_FALSE(in_lake.count(c)) << "refused request " << c << " left a trace in the lake";
   }
   std::vector<std::vector<std::string>> keys;
-  for (const char* k : {"key-429", "key-a", "key-after-404", "key-arr", "key-arr2", "key-broken",
-                        "key-hold", "key-nd", "key-nocorr", "key-one"}) {
+  for (const char* k : {"key-429", "key-a", "key-after-404", "key-arr", "key-arr2", "key-broken", "key-hold",
+                        "key-nd", "key-nocorr", "key-one"}) {
     keys.push_back({k});
   }
-  EXPECT_EQ(
-      p.Rows("SELECT idempotency_key FROM meta.idempotency WHERE source = 'orders' ORDER BY 1"),
-      keys);
+  EXPECT_EQ(p.Rows("SELECT idempotency_key FROM meta.idempotency WHERE source = 'orders' ORDER BY 1"), keys);
   // Array and NDJSON forms stage the same rows and the same dead letters.
   auto rows_of = [&](const std::string& corr) {
     return p.Rows(
@@ -806,8 +781,7 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
   o.batches = 3;
   o.seed = 73;
   // Published every cycle, so that publish.after_swap is reached while requests are in flight.
-  Project p = MakeHttpProject(tmp.path() + "/shop", o,
-                              "transform: {interval: 1s, publish_interval: 1s}");
+  Project p = MakeHttpProject(tmp.path() + "/shop", o, "transform: {interval: 1s, publish_interval: 1s}");
   const Json ex = Expected(p);
   std::vector<Chunk> chunks = LandingChunks(p, 60, "x3");
   ASSERT_GT(chunks.size(), 60u);
@@ -860,8 +834,7 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
     for (size_t i = 0; i < chunks.size(); ++i) {
       if (!send_until_ok(chunks[i], &answer[i])) {
         std::lock_guard<std::mutex> lock(mu);
-        ADD_FAILURE() << chunks[i].key << " never got a 200: " << Describe(last) << "\n"
-                      << server_log;
+        ADD_FAILURE() << chunks[i].key << " never got a 200: " << Describe(last) << "\n" << server_log;
         break;
       }
       const Answer& a = answer[i];
@@ -882,8 +855,8 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
         break;
       }
       EXPECT_TRUE(a.replayed) << chunks[i].key << ": " << a.text;
-      EXPECT_TRUE(SameAnswer(a, answer[i])) << chunks[i].key << ": retry answered " << a.text
-                                            << " but the first answer was " << answer[i].text;
+      EXPECT_TRUE(SameAnswer(a, answer[i]))
+          << chunks[i].key << ": retry answered " << a.text << " but the first answer was " << answer[i].text;
       ++replays_checked;
     }
     client_done = true;
@@ -934,8 +907,7 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
     port = server->port();
     if (!fp.empty()) {
       const auto deadline = Clock::now() + seconds(15);
-      while (server->running() && Clock::now() < deadline)
-        std::this_thread::sleep_for(milliseconds(5));
+      while (server->running() && Clock::now() < deadline) std::this_thread::sleep_for(milliseconds(5));
       port = 0;
       if (server->running()) {
         ADD_FAILURE() << "failpoint " << fp << " was not reached within 15 s of pushing; stderr:\n"
@@ -958,12 +930,11 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
     ++crashes;
     {
       std::lock_guard<std::mutex> lock(mu);
-      server_log +=
-          "---- run " + std::to_string(crashes) + " (" + (fp.empty() ? "kill -9" : fp) + ") at " +
-          std::to_string(std::chrono::duration<double>(Clock::now() - test_start).count()) +
-          " s (" +
-          "), requests answered during it: " + std::to_string(chunks_done.load() - chunks_before) +
-          "\n" + server->Stderr();
+      server_log += "---- run " + std::to_string(crashes) + " (" + (fp.empty() ? "kill -9" : fp) + ") at " +
+                    std::to_string(std::chrono::duration<double>(Clock::now() - test_start).count()) +
+                    " s (" +
+                    "), requests answered during it: " + std::to_string(chunks_done.load() - chunks_before) +
+                    "\n" + server->Stderr();
     }
   }
   const int chunks_when_killing_stopped = chunks_done.load();
@@ -986,8 +957,7 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
   ASSERT_FALSE(HasFailure()) << server_log;
 
   EXPECT_GE(crashes, 10);
-  EXPECT_EQ(replays_checked, static_cast<int>(chunks.size()))
-      << "every request retried after the last crash";
+  EXPECT_EQ(replays_checked, static_cast<int>(chunks.size())) << "every request retried after the last crash";
   EXPECT_EQ(crashes, static_cast<int>(schedule.size())) << server_log;
   EXPECT_EQ(failpoint_crashes, 6) << server_log;
   EXPECT_LT(chunks_when_killing_stopped, static_cast<int>(chunks.size()))
@@ -1006,10 +976,9 @@ TEST(ServeHttp, KillNineWithRetryingClientIsExactlyOnce) {
       "%lld without an answer, %zu first answered as a replay (committed, then killed "
       "before answering), %d retries checked, %d requests answered before the last "
       "crash, %.1f s\n",
-      crashes, failpoint_crashes, random_kills, chunks.size(),
-      static_cast<long long>(attempts.load()), static_cast<long long>(no_answer.load()),
-      answered_first_as_replay.size(), replays_checked, chunks_when_killing_stopped,
-      std::chrono::duration<double>(Clock::now() - test_start).count());
+      crashes, failpoint_crashes, random_kills, chunks.size(), static_cast<long long>(attempts.load()),
+      static_cast<long long>(no_answer.load()), answered_first_as_replay.size(), replays_checked,
+      chunks_when_killing_stopped, std::chrono::duration<double>(Clock::now() - test_start).count());
 }
 
 // ---- 4 ----------------------------------------------------------------------------------------
@@ -1045,8 +1014,7 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
         auto client = std::make_unique<HttpClient>(port, 60);
         for (int b = 0; b < kBodiesPerRound && Clock::now() < stop_at; ++b) {
           Chunk c = SyntheticChunk(
-              "bp" + std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(b),
-              kRows, 3);
+              "bp" + std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(b), kRows, 3);
           body_bytes = static_cast<int64_t>(c.body.size());
           while (Clock::now() < stop_at) {
             HttpResponse r = PostChunk(*client, c);
@@ -1105,8 +1073,7 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
       << "every body should get through in time (429s are retried)\n"
       << stop.err;
   EXPECT_GT(rejected.load(), 0) << "8 producers of 400 KB against a 1 MiB budget must see 429s";
-  EXPECT_EQ(bad_429.load(), 0)
-      << "every 429 carries Retry-After (whole seconds >= 1) and a JSON error";
+  EXPECT_EQ(bad_429.load(), 0) << "every 429 carries Retry-After (whole seconds >= 1) and a JSON error";
   EXPECT_EQ(other.load(), 0);
   EXPECT_EQ(MetricValue(metrics, "sluice_backpressure_rejections_total", {{"source", "orders"}}),
             static_cast<double>(rejected.load()))
@@ -1115,8 +1082,7 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
   EXPECT_EQ(MetricValue(metrics, "sluice_inflight_limit_bytes", {}), static_cast<double>(kBudget));
 
   ExpectExactlyOnce(p, answers, "under backpressure");
-  EXPECT_EQ(p.Scalar("SELECT count(*) FROM curated.orders"),
-            std::to_string(answers.size() * (kRows - 3)))
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM curated.orders"), std::to_string(answers.size() * (kRows - 3)))
       << "every accepted row is curated at shutdown";
 
   // Memory. The stream data in memory is bounded by the 1 MiB budget (two bodies at most, each
@@ -1139,8 +1105,7 @@ TEST(ServeHttp, BackpressureAnswers429AndKeepsMemoryBounded) {
   std::printf(
       "[ Backpressure ] %zu bodies of %lld bytes accepted, %d answered 429, peak RSS after "
       "each round:%s\n",
-      answers.size(), static_cast<long long>(body_bytes.load()), rejected.load(),
-      per_round.c_str());
+      answers.size(), static_cast<long long>(body_bytes.load()), rejected.load(), per_round.c_str());
   ASSERT_EQ(peaks.size(), static_cast<size_t>(kRounds));
   ASSERT_GT(peaks.front(), 0) << "VmHWM could not be read";
   if (!kSanitizedBuild) {
@@ -1200,8 +1165,8 @@ TEST(ServeHttp, SigtermDuringLoadLosesNothingAccepted) {
 
   int no_answer = 0, unavailable = 0;
   for (const auto& [c, s] : refused) (s == 0 ? no_answer : unavailable)++;
-  std::printf("[ Sigterm ] %zu requests answered 200, %d answered 503, %d without an answer\n",
-              ok.size(), unavailable, no_answer);
+  std::printf("[ Sigterm ] %zu requests answered 200, %d answered 503, %d without an answer\n", ok.size(),
+              unavailable, no_answer);
 
   ExpectExactlyOnce(p, ok, "SIGTERM under load");
   std::set<std::string> in_lake;
@@ -1246,8 +1211,8 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
     replayed += ParseAnswer(r).accepted;
   }
   ASSERT_GT(dead, 0) << "the generator's data should hold invalid lines";
-  ASSERT_TRUE(WaitAllQueryable(server->port(), "orders"))
-      << "no transform merged the batches; stderr:\n" << server->Stderr();
+  ASSERT_TRUE(WaitAllQueryable(server->port(), "orders")) << "no transform merged the batches; stderr:\n"
+                                                          << server->Stderr();
 
   HttpResponse health = client->Get("/v1/health");
   EXPECT_EQ(health.status, 200) << Describe(health);
@@ -1260,16 +1225,14 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
   WriteFileOrDie(file, m.body);
   // promtool comes with the Debian package `prometheus`; without it this test fails: an
   // exposition nobody checked is not a passing one.
-  ProcessResult check =
-      RunProcess("/bin/sh", {"-c", "promtool check metrics < '" + file + "'"}, {});
+  ProcessResult check = RunProcess("/bin/sh", {"-c", "promtool check metrics < '" + file + "'"}, {});
   EXPECT_NE(check.exit_code, 127) << "promtool is not installed (apt-get install prometheus): "
                                   << check.Describe();
   EXPECT_TRUE(check.ok()) << "promtool check metrics: " << check.Describe() << "\n" << m.body;
 
   const std::map<std::string, std::string> src = {{"source", "orders"}};
   auto rows = [&](const char* outcome) {
-    return MetricValue(m.body, "sluice_ingest_rows_total",
-                       {{"source", "orders"}, {"outcome", outcome}});
+    return MetricValue(m.body, "sluice_ingest_rows_total", {{"source", "orders"}, {"outcome", outcome}});
   };
   EXPECT_EQ(rows("staged"), static_cast<double>(accepted)) << m.body;
   EXPECT_EQ(rows("dead_lettered"), static_cast<double>(dead)) << m.body;
@@ -1280,15 +1243,13 @@ TEST(ServeHttp, MetricsPassPromtoolAndMatch) {
       << "one latency sample per answered request\n"
       << m.body;
   EXPECT_GE(MetricValue(m.body, "sluice_batches_committed_total", src), 1) << m.body;
-  EXPECT_LE(MetricValue(m.body, "sluice_batches_committed_total", src),
-            static_cast<double>(chunks.size()))
+  EXPECT_LE(MetricValue(m.body, "sluice_batches_committed_total", src), static_cast<double>(chunks.size()))
       << m.body;
   EXPECT_EQ(MetricValue(m.body, "sluice_queue_depth", src), 0) << m.body;
   EXPECT_EQ(MetricValue(m.body, "sluice_inflight_bytes", {}), 0) << m.body;
   EXPECT_GE(MetricValue(m.body, "sluice_transforms_total", {{"status", "ok"}}), 1) << m.body;
-  for (const char* family :
-       {"sluice_batch_commit_seconds_bucket", "sluice_accept_to_queryable_seconds_count",
-        "sluice_consumer_lag_messages", "sluice_consumer_lag_seconds"}) {
+  for (const char* family : {"sluice_batch_commit_seconds_bucket", "sluice_accept_to_queryable_seconds_count",
+                             "sluice_consumer_lag_messages", "sluice_consumer_lag_seconds"}) {
     EXPECT_FALSE(std::isnan(MetricValue(m.body, family, src))) << family << " missing\n" << m.body;
   }
   Json stats = client->Get("/v1/stats").json();
@@ -1311,7 +1272,8 @@ TEST(ServeHttp, EmptyAndBlankKeysAreDeadLettered) {
   o.seed = 77;
   Project p = MakeHttpProject(tmp.path() + "/shop", o);
   auto line = [](const std::string& id) {
-    return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
+    return "{\"order_id\":\"" + id +
+           "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1,"
            "\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":1}\n";
   };
   auto server = ServeProcess::Start(p);

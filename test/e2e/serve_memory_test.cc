@@ -138,11 +138,12 @@ TEST(ServeMemory, FloodStaysUnderTheMemoryLimit) {
   ASSERT_EQ(failed.load(), 0) << stop.err;
 
   const std::string curated = p.Scalar("SELECT count(*) FROM curated.orders");
-  std::printf("[ Memory ] limit %lld MiB: %lld rows accepted (%lld answers 429), curated.orders %s rows, "
-              "peak VmHWM %lld MiB, peak sampled VmRSS %lld MiB\n",
-              static_cast<long long>(kLimit / kMiB), static_cast<long long>(accepted.load()),
-              static_cast<long long>(rejected.load()), curated.c_str(),
-              static_cast<long long>(peak_hwm.load() / kMiB), static_cast<long long>(peak_rss.load() / kMiB));
+  std::printf(
+      "[ Memory ] limit %lld MiB: %lld rows accepted (%lld answers 429), curated.orders %s rows, "
+      "peak VmHWM %lld MiB, peak sampled VmRSS %lld MiB\n",
+      static_cast<long long>(kLimit / kMiB), static_cast<long long>(accepted.load()),
+      static_cast<long long>(rejected.load()), curated.c_str(),
+      static_cast<long long>(peak_hwm.load() / kMiB), static_cast<long long>(peak_rss.load() / kMiB));
   EXPECT_EQ(curated, std::to_string(accepted.load())) << "every accepted row is curated at shutdown\n"
                                                       << stop.err;
   // The flood ran: at least ~36 MB of events (the curated table grows with them).

@@ -47,8 +47,8 @@ std::vector<std::string> Events(const std::string& prefix, int first, int last) 
 // order_id -> times staged, for ids starting with `prefix-`.
 std::map<std::string, int> Staged(const Project& p, const std::string& prefix) {
   std::map<std::string, int> out;
-  for (const auto& r : p.Rows("SELECT order_id, count(*) FROM staging.orders WHERE order_id LIKE '" +
-                              prefix + "-%' GROUP BY order_id ORDER BY order_id")) {
+  for (const auto& r : p.Rows("SELECT order_id, count(*) FROM staging.orders WHERE order_id LIKE '" + prefix +
+                              "-%' GROUP BY order_id ORDER BY order_id")) {
     out[r[0]] = std::stoi(r[1]);
   }
   return out;
@@ -75,11 +75,10 @@ void MakeProject(StreamsSetup* s) {
   o.orders = 10;
   o.batches = 1;
   s->project = std::make_unique<Project>(MakeExampleProject(s->tmp->path() + "/shop", o));
-  ASSERT_NO_FATAL_FAILURE(MakeStreamSource(
-      *s->project,
-      "    type: nats\n    nats: {url: " + s->nats->url() +
-          ", stream: ORDERS, subject: orders.>, durable: sluice_orders}\n"
-          "    batch: {max_rows: 4, max_wait: 100ms}\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      MakeStreamSource(*s->project, "    type: nats\n    nats: {url: " + s->nats->url() +
+                                        ", stream: ORDERS, subject: orders.>, durable: sluice_orders}\n"
+                                        "    batch: {max_rows: 4, max_wait: 100ms}\n"));
   ASSERT_NO_FATAL_FAILURE(test::CreateStream(s->nats->url(), "ORDERS", {"orders.>"}));
 }
 
@@ -144,8 +143,8 @@ void ServeUntil(const Project& p, uint64_t seq) {
   Json stats;
   const bool reached = WaitCommitted(*serve, seq, seconds(30), &stats);
   ProcessResult stopped = serve->Terminate();
-  ASSERT_TRUE(reached) << "sequence " << seq << " not committed in 30 s: " << stats.dump()
-                       << "\nstderr:\n" << stopped.err;
+  ASSERT_TRUE(reached) << "sequence " << seq << " not committed in 30 s: " << stats.dump() << "\nstderr:\n"
+                       << stopped.err;
   ASSERT_TRUE(stopped.ok()) << stopped.Describe();
 }
 
@@ -175,7 +174,8 @@ TEST(ServeNatsStreams, SwitchingToAnotherStreamReadsItFromItsFirstMessage) {
     ASSERT_TRUE(all) << stats.dump() << "\nstderr:\n" << stopped.err;
     ASSERT_TRUE(stopped.ok()) << stopped.Describe();
     EXPECT_NE(stopped.err.find("nothing committed from stream ORDERS2"), std::string::npos)
-        << "the log says the new stream is read from its first message:\n" << stopped.err;
+        << "the log says the new stream is read from its first message:\n"
+        << stopped.err;
   }
   EXPECT_EQ(Staged(*s.project, "b"), Want("b", 1, 20)) << "every ORDERS2 message staged once";
   EXPECT_EQ(Staged(*s.project, "a"), Want("a", 1, 10));
@@ -231,8 +231,7 @@ TEST(ServeNatsStreams, StreamReplacedWhileServingIsReportedRefusedAndReset) {
     EXPECT_EQ(OrdersOf(http.Get("/v1/stats").json()).value("committed_seq", 0), 10);
     ProcessResult stopped = serve->Terminate();
     ASSERT_TRUE(stopped.ok()) << stopped.Describe();
-    EXPECT_NE(stopped.err.find("REFUSED: stream ORDERS was replaced"), std::string::npos)
-        << stopped.err;
+    EXPECT_NE(stopped.err.find("REFUSED: stream ORDERS was replaced"), std::string::npos) << stopped.err;
   }
   EXPECT_EQ(Staged(*s.project, "c"), (std::map<std::string, int>{})) << "nothing of the new stream";
 

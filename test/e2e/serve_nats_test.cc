@@ -41,7 +41,6 @@ using test::NatsServer;
 constexpr const char* kStream = "ORDERS";
 constexpr const char* kSubject = "orders.events";  // the stream holds orders.>
 
-
 // A query result cell as a number; -1 for NULL or anything else that is not one.
 int64_t Int(const std::string& cell) {
   if (cell.empty() || cell.find_first_not_of("0123456789") != std::string::npos) return -1;
@@ -107,8 +106,7 @@ void MakeNatsProject(const OrderGeneratorOptions& options, int max_rows, NatsPro
 // sequence i+1 holds lines[i].
 class Publisher {
  public:
-  Publisher(std::string url, const std::vector<std::string>& lines, size_t chunk,
-            milliseconds pause)
+  Publisher(std::string url, const std::vector<std::string>& lines, size_t chunk, milliseconds pause)
       : url_(std::move(url)), lines_(lines), chunk_(chunk), pause_(pause) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -143,8 +141,7 @@ class Publisher {
     if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
     if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 100);
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
-    while (s == NATS_OK && (s = natsConnection_Connect(&nc, opts)) != NATS_OK &&
-           Clock::now() < deadline) {
+    while (s == NATS_OK && (s = natsConnection_Connect(&nc, opts)) != NATS_OK && Clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(100));
       s = NATS_OK;
     }
@@ -163,8 +160,8 @@ class Publisher {
         while (true) {
           jsPubAck* ack = nullptr;
           jsErrCode code = static_cast<jsErrCode>(0);
-          s = js_Publish(&ack, js, kSubject, lines_[i].data(), static_cast<int>(lines_[i].size()),
-                         &po, &code);
+          s = js_Publish(&ack, js, kSubject, lines_[i].data(), static_cast<int>(lines_[i].size()), &po,
+                         &code);
           jsPubAck_Destroy(ack);
           if (s == NATS_OK) break;
           last = natsStatus_GetText(s);
@@ -172,8 +169,7 @@ class Publisher {
           std::this_thread::sleep_for(milliseconds(50));  // the broker is down: wait, same id
         }
         if (s != NATS_OK) {
-          Fail("line " + std::to_string(i) + " was never acknowledged within 90 s (last: " + last +
-               ")");
+          Fail("line " + std::to_string(i) + " was never acknowledged within 90 s (last: " + last + ")");
           break;
         }
         published_ = i + 1;
@@ -255,8 +251,7 @@ void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::
   const std::string staged = p.Scalar("SELECT count(*) FROM staging.orders");
   const std::string dead = p.Scalar("SELECT count(*) FROM dlq.orders");
   EXPECT_EQ(staged, std::to_string(valid)) << "staged rows vs expected.json events_valid";
-  EXPECT_EQ(dead, std::to_string(n - valid))
-      << "dead letters vs expected.json lines_total - events_valid";
+  EXPECT_EQ(dead, std::to_string(n - valid)) << "dead letters vs expected.json lines_total - events_valid";
   if (!staged.empty() && !dead.empty()) {
     EXPECT_EQ(Int(staged) + Int(dead), n) << "staged + dead-lettered != messages published";
   }
@@ -265,8 +260,7 @@ void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::
     if (k.get<int64_t>() > 0) want.push_back({reason, Str(k)});
   }
   std::sort(want.begin(), want.end());
-  EXPECT_EQ(p.Rows("SELECT reason, count(*) FROM dlq.orders GROUP BY reason ORDER BY reason"),
-            want);
+  EXPECT_EQ(p.Rows("SELECT reason, count(*) FROM dlq.orders GROUP BY reason ORDER BY reason"), want);
 
   ExpectCuratedOrdersEqualFinalState(p, ex, "stream");
 
@@ -280,12 +274,10 @@ void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::
   std::set<std::string> batch_ids;
   int range_errors = 0;
   for (const auto& r : ranges) {
-    const uint64_t first = static_cast<uint64_t>(Int(r[2])),
-                   last = static_cast<uint64_t>(Int(r[3]));
+    const uint64_t first = static_cast<uint64_t>(Int(r[2])), last = static_cast<uint64_t>(Int(r[3]));
     const int64_t messages = Int(r[4]);
     const bool ok = r[1] == kStream && first == next && last >= first &&
-                    messages == static_cast<int64_t>(last - first + 1) &&
-                    batch_ids.insert(r[0]).second;
+                    messages == static_cast<int64_t>(last - first + 1) && batch_ids.insert(r[0]).second;
     if (!ok && ++range_errors <= 5) {
       ADD_FAILURE() << "meta.stream_offsets row " << ::testing::PrintToString(r)
                     << " is not the next disjoint range (expected first_seq " << next << ")";
@@ -353,8 +345,7 @@ void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::
       }
     }
     if (!why.empty() && ++map_errors <= 5) {
-      ADD_FAILURE() << "row " << ::testing::PrintToString(r) << " (sequence, order_id, seq) "
-                    << why;
+      ADD_FAILURE() << "row " << ::testing::PrintToString(r) << " (sequence, order_id, seq) " << why;
     }
   }
   int64_t missing = 0, doubled = 0;
@@ -418,8 +409,8 @@ TEST(ServeNats, ExactlyOnceFromJetStream) {
 
   bool reached = false;
   Json stats = WaitCommitted(*serve, state.last_seq, seconds(60), &reached);
-  ASSERT_TRUE(reached) << "committed_seq did not reach " << state.last_seq << "; stats "
-                       << stats.dump() << "\nstderr:\n"
+  ASSERT_TRUE(reached) << "committed_seq did not reach " << state.last_seq << "; stats " << stats.dump()
+                       << "\nstderr:\n"
                        << serve->Stderr();
   // Once everything is committed the consumer reports no lag (gauges refresh every second).
   Json o;
@@ -485,8 +476,8 @@ TEST(ServeNats, KillNineAtRandomMomentsIsExactlyOnce) {
   ASSERT_NE(serve, nullptr);
   bool reached = false;
   Json stats = WaitCommitted(*serve, state.last_seq, seconds(60), &reached);
-  ASSERT_TRUE(reached) << "after " << kills << " kills, committed_seq did not reach "
-                       << state.last_seq << "; stats " << stats.dump() << "\nstderr:\n"
+  ASSERT_TRUE(reached) << "after " << kills << " kills, committed_seq did not reach " << state.last_seq
+                       << "; stats " << stats.dump() << "\nstderr:\n"
                        << serve->Stderr();
   ProcessResult stopped = serve->Terminate();
   ASSERT_TRUE(stopped.ok()) << "SIGTERM: " << stopped.Describe();
@@ -528,8 +519,7 @@ TEST(ServeNats, NatsServerRestartMidStream) {
   // The engine consumes again (or publishing ended, which the check below reports).
   const uint64_t at_restart = CommittedSeq(Stats(serve->port()));
   for (const auto deadline = Clock::now() + seconds(60);
-       Clock::now() < deadline && !publisher.done() &&
-       CommittedSeq(Stats(serve->port())) <= at_restart;) {
+       Clock::now() < deadline && !publisher.done() && CommittedSeq(Stats(serve->port())) <= at_restart;) {
     std::this_thread::sleep_for(milliseconds(50));
   }
   const size_t before_second = publisher.published();
@@ -549,18 +539,17 @@ TEST(ServeNats, NatsServerRestartMidStream) {
   Json stats = WaitCommitted(*serve, state.last_seq, seconds(60), &reached);
   ASSERT_TRUE(reached) << "after two broker restarts committed_seq did not reach " << state.last_seq
                        << " within 60 s; stats " << stats.dump()
-                       << "\nstats while the broker was down: " << down.dump()
-                       << "\nserve stderr:\n"
+                       << "\nstats while the broker was down: " << down.dump() << "\nserve stderr:\n"
                        << serve->Stderr() << "\nnats log:\n"
                        << np.nats->LogTail(3000);
   HttpResponse health = WaitHealth(serve->port(), 200, seconds(10));
   EXPECT_EQ(health.status, 200) << health.body;
   EXPECT_EQ(health.json().value("status", ""), "ok") << health.body;
   // While the broker was down the source said so (alerting reads this).
-  EXPECT_TRUE(disconnected_seen)
-      << "for 7 s with nats-server dead, /v1/stats said connected: true; "
-         "last sample: "
-      << down.dump() << "; /v1/health answered " << ::testing::PrintToString(health_while_down);
+  EXPECT_TRUE(disconnected_seen) << "for 7 s with nats-server dead, /v1/stats said connected: true; "
+                                    "last sample: "
+                                 << down.dump() << "; /v1/health answered "
+                                 << ::testing::PrintToString(health_while_down);
   // server.h: /v1/health is "503 when a source is failing"; one consuming nothing for 7 s is.
   EXPECT_TRUE(health_while_down.count(503) > 0)
       << "/v1/health answered " << ::testing::PrintToString(health_while_down)
@@ -619,12 +608,10 @@ TEST(ServeNats, ConsumerPausesUnderBackpressure) {
       "[ServeNats] %zu messages (%.0f MB) drained in %.1f s with a 1 MB budget: %.0f pauses "
       "(paused seen: %s), peak RSS %.1f MB, max in-flight sampled %.2f MB\n",
       np.lines.size(), static_cast<double>(np.lines.size()) * 8.2 / 1024, drain_seconds, pauses,
-      paused_seen ? "yes" : "no", static_cast<double>(peak_rss) / (1 << 20),
-      max_inflight / (1 << 20));
+      paused_seen ? "yes" : "no", static_cast<double>(peak_rss) / (1 << 20), max_inflight / (1 << 20));
 
-  EXPECT_GT(pauses, 0)
-      << "the consumer never stopped pulling with a 1 MB budget and a 110 MB backlog\n"
-      << metrics;
+  EXPECT_GT(pauses, 0) << "the consumer never stopped pulling with a 1 MB budget and a 110 MB backlog\n"
+                       << metrics;
   EXPECT_EQ(OrdersStats(stats).value("pauses", 0.0), pauses)
       << "/v1/stats and /metrics disagree: " << stats.dump();
   // What the budget promises: data held in memory near the budget. Checked before each fetch,
@@ -694,8 +681,7 @@ TEST(ServeNats, RefusesAStreamThatLostCommittedMessages) {
     return std::regex_search(error, std::regex("(^|[^0-9])" + std::to_string(seq) + "([^0-9]|$)"));
   };
   EXPECT_TRUE(names(40)) << "the error names the stream's last sequence, 40: " << error;
-  EXPECT_TRUE(names(committed)) << "the error names the committed sequence " << committed << ": "
-                                << error;
+  EXPECT_TRUE(names(committed)) << "the error names the committed sequence " << committed << ": " << error;
   EXPECT_NE(error.find(kStream), std::string::npos) << error;
   // It stays refused: sampled through a few retry cycles (one a second), nothing moves.
   for (const auto until = Clock::now() + milliseconds(2500); Clock::now() < until;) {
@@ -704,18 +690,15 @@ TEST(ServeNats, RefusesAStreamThatLostCommittedMessages) {
     ASSERT_EQ(CommittedSeq(Stats(serve->port())), committed);
     std::this_thread::sleep_for(milliseconds(100));
   }
-  EXPECT_NE(serve->Stderr().find("ends at sequence"), std::string::npos)
-      << "the refusal is logged; stderr:\n"
-      << serve->Stderr();
+  EXPECT_NE(serve->Stderr().find("ends at sequence"), std::string::npos) << "the refusal is logged; stderr:\n"
+                                                                         << serve->Stderr();
 
   ProcessResult stopped = serve->Terminate();
   ASSERT_TRUE(stopped.ok()) << "SIGTERM with a refused source: " << stopped.Describe();
   EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM staging.orders"), staged_before);
   EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM dlq.orders"), dead_before);
-  EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM staging.orders WHERE order_id LIKE 'reset-%'"),
-            "0");
-  EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM curated.orders WHERE order_id LIKE 'reset-%'"),
-            "0");
+  EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM staging.orders WHERE order_id LIKE 'reset-%'"), "0");
+  EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM curated.orders WHERE order_id LIKE 'reset-%'"), "0");
   EXPECT_EQ(np.project->Scalar("SELECT count(*) FROM meta.stream_offsets"), offsets_before)
       << "a batch of the new stream was committed";
   // The lake still holds exactly the first stream.
@@ -800,8 +783,8 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
       ASSERT_NE(serve, nullptr);
       stats = WaitCommitted(*serve, published, seconds(30), &reached);
     }
-    ASSERT_TRUE(reached) << "committed_seq did not reach " << published << "; stats "
-                         << stats.dump() << "\nserve stderr:\n"
+    ASSERT_TRUE(reached) << "committed_seq did not reach " << published << "; stats " << stats.dump()
+                         << "\nserve stderr:\n"
                          << serve->Stderr().substr(0, 4000);
   }
   ProcessResult stopped = serve->Terminate();
@@ -818,11 +801,9 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
   EXPECT_EQ(duplicates, 0u) << "the engine was handed messages it had already committed";
   ASSERT_TRUE(stopped.ok()) << "SIGTERM: " << stopped.Describe();
   ExpectExactlyOnce(*np.project, np.expected, np.lines,
-                    std::to_string(failures) + " failed batch commits in " +
-                        std::to_string(kEpisodes) + " episodes, " + std::to_string(crashes) +
-                        " crashes");
-  if (HasFailure())
-    ADD_FAILURE() << "serve stderr (without lines of the expected failures):\n" << digest;
+                    std::to_string(failures) + " failed batch commits in " + std::to_string(kEpisodes) +
+                        " episodes, " + std::to_string(crashes) + " crashes");
+  if (HasFailure()) ADD_FAILURE() << "serve stderr (without lines of the expected failures):\n" << digest;
 }
 
 }  // namespace

@@ -60,8 +60,7 @@ std::string FindNatsServer() {
 // fork/exec of `binary args...` (no shell) with stdin from /dev/null and stdout+stderr appended
 // to `out_fd`. The child gets SIGKILL if the test process dies, so no server outlives a crashed
 // test. Returns the pid, or -1 with `error` set.
-pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, int out_fd,
-            std::string* error) {
+pid_t Spawn(const std::string& binary, const std::vector<std::string>& args, int out_fd, std::string* error) {
   // Everything the child needs is built before fork: after it only async-signal-safe calls.
   std::vector<std::string> argv_store = {binary};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
@@ -311,8 +310,8 @@ bool NatsServer::SpawnAndWait() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      Fatal(binary + " exited (" + DescribeWaitStatus(status) +
-            ") before it was ready; its log:\n" + LogTail());
+      Fatal(binary + " exited (" + DescribeWaitStatus(status) + ") before it was ready; its log:\n" +
+            LogTail());
       return false;
     }
     if (port_ < 0) port_ = ReadPortsFile(tmp_->path(), pid_);
@@ -323,8 +322,8 @@ bool NatsServer::SpawnAndWait() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   Kill();
-  Fatal(binary + " did not accept JetStream requests within 10 s (last: " + last_error +
-        "); its log:\n" + LogTail());
+  Fatal(binary + " did not accept JetStream requests within 10 s (last: " + last_error + "); its log:\n" +
+        LogTail());
   return false;
 }
 
@@ -339,8 +338,7 @@ void CreateStream(const std::string& url, const std::string& stream,
   jsErrCode code = static_cast<jsErrCode>(0);
   natsStatus s = js_GetStreamInfo(&si, c.js, stream.c_str(), nullptr, &code);
   if (s == NATS_OK) {
-    std::vector<std::string> have(si->Config->Subjects,
-                                  si->Config->Subjects + si->Config->SubjectsLen);
+    std::vector<std::string> have(si->Config->Subjects, si->Config->Subjects + si->Config->SubjectsLen);
     jsStreamInfo_Destroy(si);
     std::vector<std::string> want = subjects;
     std::sort(have.begin(), have.end());
@@ -384,10 +382,9 @@ void OnAck(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) 
       ++acks->ok;
     } else {
       if (acks->failed++ == 0) {
-        acks->first_error = pae == nullptr
-                                ? "no ack"
-                                : (pae->ErrText != nullptr ? std::string(pae->ErrText)
-                                                           : NatsError(pae->Err, pae->ErrCode));
+        acks->first_error = pae == nullptr ? "no ack"
+                                           : (pae->ErrText != nullptr ? std::string(pae->ErrText)
+                                                                      : NatsError(pae->Err, pae->ErrCode));
       }
     }
   }
@@ -411,8 +408,7 @@ void PublishAll(const std::string& url, const std::string& subject,
   std::string error;
   for (size_t i = 0; i < payloads.size() && error.empty(); ++i) {
     const std::string& p = payloads[i];
-    natsStatus s =
-        js_PublishAsync(c.js, subject.c_str(), p.data(), static_cast<int>(p.size()), nullptr);
+    natsStatus s = js_PublishAsync(c.js, subject.c_str(), p.data(), static_cast<int>(p.size()), nullptr);
     if (s != NATS_OK) error = "publish #" + std::to_string(i) + ": " + NatsError(s);
   }
   jsPubOptions po;

@@ -71,8 +71,7 @@ void CreateStream(const std::string& url, const std::string& stream,
 
 // Publishes each payload, in order, to `subject` through JetStream (async, at most 256 pending)
 // and waits for every ack; a fatal test failure if any publish is not positively acknowledged.
-void PublishAll(const std::string& url, const std::string& subject,
-                const std::vector<std::string>& payloads);
+void PublishAll(const std::string& url, const std::string& subject, const std::vector<std::string>& payloads);
 
 // Deletes `stream` with all its messages and consumers (as an operator resetting it would); a
 // fatal test failure if it cannot be deleted (a missing stream is not an error).

@@ -58,8 +58,7 @@ int64_t QueryInt(duck::Connection& conn, const std::string& sql) {
   return r.ok() ? *r : -1;
 }
 
-std::string OrdersSpec(const std::string& key, const std::string& tests,
-                       const std::string& more_tables) {
+std::string OrdersSpec(const std::string& key, const std::string& tests, const std::string& more_tables) {
   return "name: shop\n"
          "lake: lake\n"
          "sources:\n"
@@ -72,7 +71,9 @@ std::string OrdersSpec(const std::string& key, const std::string& tests,
          "tables:\n"
          "  orders:\n"
          "    from: orders\n"
-         "    key: " + key + "\n"
+         "    key: " +
+         key +
+         "\n"
          "    version: seq\n" +
          (tests.empty() ? "" : "    tests: " + tests + "\n") + more_tables;
 }
@@ -85,8 +86,8 @@ std::string MartTable(const std::string& name, bool partitioned) {
 std::string Order(const std::string& id, const std::string& tenant, const std::string& status,
                   const std::string& amount, const std::string& day, int seq) {
   return "{\"order_id\":\"" + id + "\",\"tenant_id\":\"" + tenant + "\",\"status\":\"" + status +
-         "\",\"amount\":" + amount + ",\"created_at\":\"" + day + "T10:00:00Z\",\"seq\":" +
-         std::to_string(seq) + "}\n";
+         "\",\"amount\":" + amount + ",\"created_at\":\"" + day +
+         "T10:00:00Z\",\"seq\":" + std::to_string(seq) + "}\n";
 }
 
 std::unique_ptr<Engine> OpenEngine(const std::string& dir) {

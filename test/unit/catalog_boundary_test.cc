@@ -136,8 +136,7 @@ TEST(CatalogBoundary, NoCatalogSqlOutsideCatalogFolder) {
   std::string list;
   for (const auto& o : offenders) list += "\n  " + o;
   EXPECT_TRUE(offenders.empty())
-      << "SQL against meta.*/dlq.* outside src/catalog/ (move it behind a catalog/ function):"
-      << list;
+      << "SQL against meta.*/dlq.* outside src/catalog/ (move it behind a catalog/ function):" << list;
 }
 
 }  // namespace

@@ -37,18 +37,15 @@ TEST_F(CatalogTablesTest, PartitionsRoundTripWithNullParts) {
   ASSERT_TRUE(pending.ok()) << pending.status().ToString();
   EXPECT_EQ(pending->size(), 4u);
   for (const auto& p : parts) {
-    EXPECT_NE(std::find(pending->begin(), pending->end(), p), pending->end())
-        << p.day.value_or("NULL");
+    EXPECT_NE(std::find(pending->begin(), pending->end(), p), pending->end()) << p.day.value_or("NULL");
   }
-  EXPECT_EQ(Q("SELECT typeof(day), typeof(tenant) FROM meta.pending_partitions LIMIT 1"),
-            "DATE|VARCHAR\n");
+  EXPECT_EQ(Q("SELECT typeof(day), typeof(tenant) FROM meta.pending_partitions LIMIT 1"), "DATE|VARCHAR\n");
   ASSERT_TRUE(ClearPendingPartitions(cat()).ok());
   EXPECT_TRUE(PendingPartitions(cat())->empty());
 
   // The relation data SQL joins on holds the same pairs, typed.
-  EXPECT_EQ(
-      Q("SELECT CAST(day AS VARCHAR), tenant FROM " + PartitionsRelation(parts) + " ORDER BY ALL"),
-      "2026-01-03|t'1\n2026-01-04|NULL\nNULL|t2\nNULL|NULL\n");
+  EXPECT_EQ(Q("SELECT CAST(day AS VARCHAR), tenant FROM " + PartitionsRelation(parts) + " ORDER BY ALL"),
+            "2026-01-03|t'1\n2026-01-04|NULL\nNULL|t2\nNULL|NULL\n");
   EXPECT_EQ(Q("SELECT count(*) FROM " + PartitionsRelation({})), "0\n");
 }
 
@@ -75,9 +72,8 @@ TEST_F(CatalogTablesTest, VersionsAndPublishState) {
   auto pending = PublishPending(cat(), "t");
   ASSERT_TRUE(pending.ok());
   EXPECT_EQ(pending->size(), 2u);
-  EXPECT_EQ(std::count_if(pending->begin(), pending->end(),
-                          [](const Partition& p) { return p.everything(); }),
-            1);
+  EXPECT_EQ(
+      std::count_if(pending->begin(), pending->end(), [](const Partition& p) { return p.everything(); }), 1);
   ASSERT_TRUE(ReplacePublishPendingWithAll(cat(), "t").ok());
   EXPECT_EQ(PublishPending(cat(), "t")->size(), 1u);
   ASSERT_TRUE(RecordPublished(cat(), "t", 3).ok());
@@ -99,9 +95,7 @@ TEST_F(CatalogTablesTest, RedriveMarksRowsAndKeepsFailuresOpen) {
   EXPECT_EQ((*rows)[0].reason, "out_of_range");
   EXPECT_EQ((*rows)[0].status, "open");
 
-  ASSERT_TRUE(
-      MarkRedriven(cat(), "orders", "redrive-x", {a, b}, {{c, "not_in_enum", "", "still bad"}})
-          .ok());
+  ASSERT_TRUE(MarkRedriven(cat(), "orders", "redrive-x", {a, b}, {{c, "not_in_enum", "", "still bad"}}).ok());
   DeadLetterFilter open;
   open.status = "open";
   auto still = ListDeadLetters(cat(), {"orders"}, open);

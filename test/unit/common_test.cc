@@ -41,9 +41,9 @@ TEST(StatusTest, EachFactoryCarriesItsCode) {
 
 TEST(StatusTest, CodeNamesAreDistinct) {
   std::set<std::string> names;
-  for (StatusCode c : {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound,
-                       StatusCode::kAlreadyExists, StatusCode::kCorruption, StatusCode::kIOError,
-                       StatusCode::kUnavailable, StatusCode::kAborted}) {
+  for (StatusCode c :
+       {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kAlreadyExists,
+        StatusCode::kCorruption, StatusCode::kIOError, StatusCode::kUnavailable, StatusCode::kAborted}) {
     names.insert(StatusCodeName(c));
   }
   EXPECT_EQ(names.size(), 8u);
@@ -161,9 +161,7 @@ TEST(FailpointTest, NamesAreUniqueAndInProtocolOrder) {
   EXPECT_EQ(unique.size(), all.size());
   ASSERT_FALSE(all.empty());
   EXPECT_EQ(all.front(), "schema.before_commit");
-  auto pos = [&](const std::string& n) {
-    return std::find(all.begin(), all.end(), n) - all.begin();
-  };
+  auto pos = [&](const std::string& n) { return std::find(all.begin(), all.end(), n) - all.begin(); };
   EXPECT_LT(pos("ingest.after_stage_write"), pos("ingest.after_fsync"));
   EXPECT_LT(pos("ingest.after_fsync"), pos("ingest.after_catalog_commit"));
   EXPECT_LT(pos("publish.after_write"), pos("publish.after_swap"));
@@ -172,8 +170,7 @@ TEST(FailpointTest, NamesAreUniqueAndInProtocolOrder) {
 // SLUICE_FAILPOINTS is read once per process, on the first Failpoint call: this is the only
 // test of this binary that calls Failpoint (ctest runs each test in its own process).
 TEST(FailpointTest, ParsesTheEnvironmentOnce) {
-  ASSERT_EQ(::setenv("SLUICE_FAILPOINTS", ",ingest.after_fsync=error,,publish.after_swap=error", 1),
-            0);
+  ASSERT_EQ(::setenv("SLUICE_FAILPOINTS", ",ingest.after_fsync=error,,publish.after_swap=error", 1), 0);
   Status armed = Failpoint("ingest.after_fsync");
   EXPECT_EQ(armed.code(), StatusCode::kIOError);
   EXPECT_NE(armed.message().find("ingest.after_fsync"), std::string::npos) << armed.message();
@@ -193,10 +190,8 @@ TEST(FailpointTest, ParsesTheEnvironmentOnce) {
 TEST(ContentHashTest, KnownAnswers) {
   EXPECT_EQ(ContentHash(""), "99aa06d3014798d86001c324468d497f");
   EXPECT_EQ(ContentHash("a"), "a96faf705af16834e6c632b61e964e1f");
-  EXPECT_EQ(ContentHash("The quick brown fox jumps over the lazy dog"),
-            "ddd650205ca3e7fa24a1cc2e3a8a7651");
-  EXPECT_EQ(ContentHash("{\"order_id\":\"o1\",\"amount\":12.50}\n"),
-            "d3f32b8bf60a11a7afa77aaaa8d1ea3c");
+  EXPECT_EQ(ContentHash("The quick brown fox jumps over the lazy dog"), "ddd650205ca3e7fa24a1cc2e3a8a7651");
+  EXPECT_EQ(ContentHash("{\"order_id\":\"o1\",\"amount\":12.50}\n"), "d3f32b8bf60a11a7afa77aaaa8d1ea3c");
   // 1024 bytes (0x00..0xff four times): XXH3's long-input path (> 240 bytes).
   std::string bytes;
   for (int i = 0; i < 1024; ++i) bytes.push_back(static_cast<char>(i % 256));

@@ -11,10 +11,9 @@ namespace sluice {
 namespace {
 
 // A contract from its `columns:` lines (and optional `checks:` block); column `id` always first.
-Contract Make(const std::string& columns, const std::string& checks = "",
-              const std::string& mode = "full") {
-  std::string text = "name: t\ncompatibility: " + mode + "\ncolumns:\n  id: {type: string, required: true}\n" +
-                     columns + checks;
+Contract Make(const std::string& columns, const std::string& checks = "", const std::string& mode = "full") {
+  std::string text = "name: t\ncompatibility: " + mode +
+                     "\ncolumns:\n  id: {type: string, required: true}\n" + columns + checks;
   Result<Contract> c = ParseContract(text, "t.yaml");
   EXPECT_TRUE(c.ok()) << c.status().ToString() << "\n" << text;
   return c.ok() ? *c : Contract{};
@@ -60,8 +59,7 @@ const Row kRows[] = {
     {"int32_to_float", "  n: {type: int32}\n", "  n: {type: float}\n", "type_changed", "type_changed"},
     {"string_to_int64", "  n: {type: string}\n", "  n: {type: int64}\n", "type_changed", "type_changed"},
     {"int64_to_string", "  n: {type: int64}\n", "  n: {type: string}\n", "type_changed", "type_changed"},
-    {"date_to_timestamp", "  n: {type: date}\n", "  n: {type: timestamp}\n", "type_changed",
-     "type_changed"},
+    {"date_to_timestamp", "  n: {type: date}\n", "  n: {type: timestamp}\n", "type_changed", "type_changed"},
     {"bool_to_int32", "  n: {type: bool}\n", "  n: {type: int32}\n", "type_changed", "type_changed"},
     // required.
     {"nullable_to_required", "  b: {type: string}\n", "  b: {type: string, required: true}\n",
@@ -69,8 +67,8 @@ const Row kRows[] = {
     {"required_to_nullable", "  b: {type: string, required: true}\n", "  b: {type: string}\n", "",
      "required_removed"},
     // Value rules: narrowing breaks backward, widening breaks forward.
-    {"enum_values_added", "  s: {type: string, enum: [a, b]}\n", "  s: {type: string, enum: [a, b, c]}\n",
-     "", "enum_values_added"},
+    {"enum_values_added", "  s: {type: string, enum: [a, b]}\n", "  s: {type: string, enum: [a, b, c]}\n", "",
+     "enum_values_added"},
     {"enum_values_removed", "  s: {type: string, enum: [a, b]}\n", "  s: {type: string, enum: [a]}\n",
      "enum_values_removed", ""},
     {"enum_value_replaced", "  s: {type: string, enum: [a, b]}\n", "  s: {type: string, enum: [a, c]}\n",
@@ -88,8 +86,8 @@ const Row kRows[] = {
      "range_narrowed", ""},
     {"max_length_removed", "  s: {type: string, max_length: 10}\n", "  s: {type: string}\n", "",
      "range_widened"},
-    {"pattern_added", "  s: {type: string}\n", "  s: {type: string, pattern: \"[a-z]+\"}\n",
-     "pattern_added", ""},
+    {"pattern_added", "  s: {type: string}\n", "  s: {type: string, pattern: \"[a-z]+\"}\n", "pattern_added",
+     ""},
     {"pattern_removed", "  s: {type: string, pattern: \"[a-z]+\"}\n", "  s: {type: string}\n", "",
      "pattern_removed"},
     {"pattern_changed", "  s: {type: string, pattern: \"[a-z]+\"}\n",
@@ -202,8 +200,8 @@ TEST(CompatibilityTest, WideningIsLossless) {
   EXPECT_TRUE(IsWidening(t("int32"), t("double")));
   EXPECT_TRUE(IsWidening(t("float"), t("double")));
   EXPECT_TRUE(IsWidening(t("decimal(10,2)"), t("decimal(18,2)")));
-  EXPECT_FALSE(IsWidening(t("int64"), t("double")));   // 2^53 + 1 does not survive
-  EXPECT_FALSE(IsWidening(t("int32"), t("float")));    // 2^24 + 1 does not survive
+  EXPECT_FALSE(IsWidening(t("int64"), t("double")));  // 2^53 + 1 does not survive
+  EXPECT_FALSE(IsWidening(t("int32"), t("float")));   // 2^24 + 1 does not survive
   EXPECT_FALSE(IsWidening(t("decimal(10,2)"), t("decimal(12,3)")));
   EXPECT_FALSE(IsWidening(t("int64"), t("int64")));
 }
@@ -356,8 +354,7 @@ TEST(LineageTest, RefusesRemovingOrNarrowingAUsedColumnInAnyMode) {
   ASSERT_EQ(v.size(), 1u);
   EXPECT_NE(v[0].Describe().find("amount decimal(12,2) -> amount decimal(10,2)"), std::string::npos);
   // Widened: fine.
-  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(14,2)\"}\n  note: {type: string}\n"),
-                           users)
+  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(14,2)\"}\n  note: {type: string}\n"), users)
                   .empty());
 }
 
@@ -372,10 +369,8 @@ TEST(LineageTest, RemovingAColumnACuratedTableHoldsIsRefused) {
   ASSERT_EQ(v.size(), 1u);
   EXPECT_EQ(v[0].column, "note");
   EXPECT_EQ(v[0].rule, "used_downstream");
-  EXPECT_NE(v[0].detail.find("curated.orders (holds and publishes it)"), std::string::npos)
-      << v[0].detail;
-  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n  note: {type: int64}\n"),
-                           users)
+  EXPECT_NE(v[0].detail.find("curated.orders (holds and publishes it)"), std::string::npos) << v[0].detail;
+  EXPECT_TRUE(CheckLineage(prev, Make("  amount: {type: \"decimal(12,2)\"}\n  note: {type: int64}\n"), users)
                   .empty());
   // A source no curated table reads: nothing holds its columns.
   EXPECT_TRUE(FindColumnUsers(LineageSpec(), "other").holders.empty());
@@ -396,10 +391,9 @@ TEST(LineageTest, RemovingAColumnACuratedTableHoldsIsRefused) {
 
 TEST(DefaultChanges, RefusedOnlyWhenRetainedDataReadsTheDefault) {
   // v1 lacks b; v2 adds it with a default; v3 keeps it.
-  std::vector<ContractVersion> history = {
-      {1, Make("")},
-      {2, Make("  b: {type: string, required: true, default: x}\n")},
-      {3, Make("  b: {type: string, required: true, default: x}\n")}};
+  std::vector<ContractVersion> history = {{1, Make("")},
+                                          {2, Make("  b: {type: string, required: true, default: x}\n")},
+                                          {3, Make("  b: {type: string, required: true, default: x}\n")}};
   Contract removed = Make("  b: {type: string, required: true}\n", "", "full_transitive");
   // Only files written under v2 and v3 are retained: they all have b.
   EXPECT_TRUE(CheckDefaultChanges(history, removed, {{2, 4}, {3, 1}}).empty());
@@ -415,9 +409,9 @@ TEST(DefaultChanges, RefusedOnlyWhenRetainedDataReadsTheDefault) {
   ASSERT_EQ(v.size(), 1u);
   EXPECT_NE(v[0].detail.find("unrecorded versions (1 batch)"), std::string::npos) << v[0].detail;
   // `none` never refuses.
-  EXPECT_TRUE(CheckDefaultChanges(history, Make("  b: {type: string, required: true}\n", "", "none"),
-                                  {{1, 2}})
-                  .empty());
+  EXPECT_TRUE(
+      CheckDefaultChanges(history, Make("  b: {type: string, required: true}\n", "", "none"), {{1, 2}})
+          .empty());
 }
 
 TEST(DefaultChanges, AddingADefaultToAColumnEveryVersionHadIsAccepted) {
@@ -465,11 +459,11 @@ TEST(AcceptancesTest, PendingCoversAnyVersionRegisteredCoversOlderOnes) {
   EXPECT_EQ(left[0].rule, "type_changed");
   // Accepted when v4 was registered: a later transitive check against v3 stays accepted, a
   // check against v4 (a further widening) does not.
-  EXPECT_TRUE(WithoutAccepted({violation("range_widened", 3)}, {Acceptance{"amount", "range_widened", 4}})
-                  .empty());
-  EXPECT_EQ(WithoutAccepted({violation("range_widened", 4)}, {Acceptance{"amount", "range_widened", 4}})
-                .size(),
-            1u);
+  EXPECT_TRUE(
+      WithoutAccepted({violation("range_widened", 3)}, {Acceptance{"amount", "range_widened", 4}}).empty());
+  EXPECT_EQ(
+      WithoutAccepted({violation("range_widened", 4)}, {Acceptance{"amount", "range_widened", 4}}).size(),
+      1u);
   EXPECT_EQ(WithoutAccepted(vs, {Acceptance{"other", "range_widened", 0}}).size(), 2u);
 }
 

@@ -12,8 +12,7 @@ namespace sluice {
 namespace {
 
 const std::string kOrdersContract =
-    std::string("name: orders\ncompatibility: full_transitive   # default\n") +
-    testing::kOrdersColumns;
+    std::string("name: orders\ncompatibility: full_transitive   # default\n") + testing::kOrdersColumns;
 
 // Asserts an InvalidArgument whose message contains every one of `parts`.
 void ExpectInvalid(const Result<Contract>& r, std::initializer_list<std::string> parts) {
@@ -30,9 +29,12 @@ TEST(ColumnTypeTest, ParsesEveryType) {
     const char* text;
     TypeKind kind;
     const char* duck;
-  } cases[] = {{"string", TypeKind::kString, "VARCHAR"},   {"int64", TypeKind::kInt64, "BIGINT"},
-               {"double", TypeKind::kDouble, "DOUBLE"},    {"bool", TypeKind::kBool, "BOOLEAN"},
-               {"date", TypeKind::kDate, "DATE"},          {"timestamp", TypeKind::kTimestamp, "TIMESTAMP"},
+  } cases[] = {{"string", TypeKind::kString, "VARCHAR"},
+               {"int64", TypeKind::kInt64, "BIGINT"},
+               {"double", TypeKind::kDouble, "DOUBLE"},
+               {"bool", TypeKind::kBool, "BOOLEAN"},
+               {"date", TypeKind::kDate, "DATE"},
+               {"timestamp", TypeKind::kTimestamp, "TIMESTAMP"},
                {"decimal(12,2)", TypeKind::kDecimal, "DECIMAL(12,2)"}};
   for (const auto& c : cases) {
     Result<ColumnType> t = ParseColumnType(c.text);
@@ -50,8 +52,8 @@ TEST(ColumnTypeTest, DecimalBounds) {
   EXPECT_EQ(t->scale, 0);
   EXPECT_EQ(t->Name(), "decimal(18,0)");
   EXPECT_TRUE(ParseColumnType("decimal(1,1)").ok());
-  for (const char* bad : {"decimal(19,2)", "decimal(0,0)", "decimal(5,6)", "decimal(12)",
-                          "decimal", "decimal(a,b)", "decimal(99999999999,1)", "decimal(-1,0)"}) {
+  for (const char* bad : {"decimal(19,2)", "decimal(0,0)", "decimal(5,6)", "decimal(12)", "decimal",
+                          "decimal(a,b)", "decimal(99999999999,1)", "decimal(-1,0)"}) {
     auto r = ParseColumnType(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -125,8 +127,7 @@ TEST(ContractTest, DefaultsAndOptionalRules) {
 // In a YAML flow mapping the comma splits `decimal(12,2)`; both spellings must still work.
 TEST(ContractTest, DecimalInFlowAndBlockMappings) {
   auto r = ParseContract(
-      "name: t\ncolumns:\n  a: {type: decimal(12, 2), min: 0}\n  b:\n    type: decimal(4,1)\n",
-      "t.yaml");
+      "name: t\ncolumns:\n  a: {type: decimal(12, 2), min: 0}\n  b:\n    type: decimal(4,1)\n", "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->columns[0].type.Name(), "decimal(12,2)");
   EXPECT_EQ(*r->columns[0].min, 0.0);
@@ -135,21 +136,20 @@ TEST(ContractTest, DecimalInFlowAndBlockMappings) {
 
 TEST(ContractTest, CompatibilityModes) {
   for (const char* mode : {"backward", "forward_transitive", "full", "none"}) {
-    auto r = ParseContract(std::string("name: t\ncompatibility: ") + mode +
-                               "\ncolumns:\n  a: {type: int64}\n",
-                           "t.yaml");
+    auto r = ParseContract(
+        std::string("name: t\ncompatibility: ") + mode + "\ncolumns:\n  a: {type: int64}\n", "t.yaml");
     ASSERT_TRUE(r.ok()) << mode << ": " << r.status().ToString();
     EXPECT_EQ(r->compatibility, mode);
   }
-  ExpectInvalid(ParseContract("name: t\ncompatibility: sideways\ncolumns:\n  a: {type: int64}\n",
-                              "t.yaml"),
+  ExpectInvalid(ParseContract("name: t\ncompatibility: sideways\ncolumns:\n  a: {type: int64}\n", "t.yaml"),
                 {"t.yaml:2:16", "compatibility", "sideways", "backward"});
 }
 
 TEST(ContractTest, AllowEmptyOnlyOnStringColumns) {
-  auto r = ParseContract("name: t\ncolumns:\n  a: {type: string, required: true, allow_empty: true}\n"
-                         "  b: {type: string, required: true}\n",
-                         "t.yaml");
+  auto r = ParseContract(
+      "name: t\ncolumns:\n  a: {type: string, required: true, allow_empty: true}\n"
+      "  b: {type: string, required: true}\n",
+      "t.yaml");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->columns[0].allow_empty);
   EXPECT_FALSE(r->columns[1].allow_empty);
@@ -178,23 +178,18 @@ TEST(ContractTest, UnknownColumnKeyListsKnownKeys) {
 }
 
 TEST(ContractTest, ReservedColumnNames) {
-  for (const char* name : {"_batch_id", "_ingested_at", "_correlation_id", "_source_line", "day",
-                           "tenant"}) {
-    ExpectInvalid(ParseContract(std::string("name: t\ncolumns:\n  ") + name + ": {type: string}\n",
-                                "t.yaml"),
+  for (const char* name : {"_batch_id", "_ingested_at", "_correlation_id", "_source_line", "day", "tenant"}) {
+    ExpectInvalid(ParseContract(std::string("name: t\ncolumns:\n  ") + name + ": {type: string}\n", "t.yaml"),
                   {"t.yaml:3:3", std::string("columns.") + name, "reserved"});
   }
 }
 
 TEST(ContractTest, BadIdentifiers) {
-  ExpectInvalid(ParseContract("name: t\ncolumns:\n  \"orders; DROP TABLE x\": {type: string}\n",
-                              "t.yaml"),
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  \"orders; DROP TABLE x\": {type: string}\n", "t.yaml"),
                 {"t.yaml:3:", "not a valid column name"});
-  ExpectInvalid(ParseContract("name: \"orders; DROP TABLE x\"\ncolumns:\n  a: {type: string}\n",
-                              "t.yaml"),
+  ExpectInvalid(ParseContract("name: \"orders; DROP TABLE x\"\ncolumns:\n  a: {type: string}\n", "t.yaml"),
                 {"t.yaml:1:", "name", "not a valid"});
-  ExpectInvalid(ParseContract("name: t\ncolumns:\n  Amount: {type: string}\n", "t.yaml"),
-                {"columns.Amount"});
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  Amount: {type: string}\n", "t.yaml"), {"columns.Amount"});
 }
 
 TEST(ContractTest, RulesOnlyForMatchingTypes) {
@@ -223,14 +218,12 @@ TEST(ContractTest, StructuralErrors) {
   ExpectInvalid(ParseContract("name: t\ncolumns: [a, b]\n", "t.yaml"), {"t.yaml:2:", "columns"});
   ExpectInvalid(ParseContract("name: t\nowner: me\ncolumns:\n  a: {type: string}\n", "t.yaml"),
                 {"t.yaml:2:1", "owner", "unknown key"});
-  ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: string}\n  a: {type: int64}\n",
-                              "t.yaml"),
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: string}\n  a: {type: int64}\n", "t.yaml"),
                 {"t.yaml:4:3", "duplicate"});
 }
 
 TEST(ContractTest, MalformedYaml) {
-  ExpectInvalid(ParseContract("name: t\ncolumns:\n\ta: {type: string}\n", "t.yaml"),
-                {"t.yaml:3:1", "tab"});
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n\ta: {type: string}\n", "t.yaml"), {"t.yaml:3:1", "tab"});
   ExpectInvalid(ParseContract("name: t\ncolumns: {a: {type: string}\n", "t.yaml"), {"t.yaml:"});
   ExpectInvalid(ParseContract("name: [unclosed\n", "t.yaml"), {"t.yaml:"});
   ExpectInvalid(ParseContract("\"unterminated\n", "t.yaml"), {"t.yaml:"});
@@ -250,8 +243,7 @@ TEST(ContractTest, HostileInputNeverThrows) {
   for (int i = 0; i < 3000; ++i) deep_map += "{a: ";
   ExpectInvalid(ParseContract(deep_map, "t.yaml"), {"t.yaml"});
   ExpectInvalid(ParseContract("name: &a t\ncolumns: *a\n", "t.yaml"), {"columns"});
-  ExpectInvalid(ParseContract(std::string("name: t\0x\ncolumns:\n  a: {type: string}\n", 38),
-                              "t.yaml"),
+  ExpectInvalid(ParseContract(std::string("name: t\0x\ncolumns:\n  a: {type: string}\n", 38), "t.yaml"),
                 {"t.yaml"});
   ExpectInvalid(ParseContract("name: \"a\\0b\"\ncolumns:\n  a: {type: string}\n", "t.yaml"),
                 {"t.yaml:1:", "name"});
@@ -259,9 +251,8 @@ TEST(ContractTest, HostileInputNeverThrows) {
                 {"t.yaml:3:", "columns"});
   ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: int64, min: .nan}\n", "t.yaml"),
                 {"columns.a.min"});
-  ExpectInvalid(
-      ParseContract("name: t\ncolumns:\n  a: {type: string, max_length: 1e300}\n", "t.yaml"),
-      {"columns.a.max_length", "whole number"});
+  ExpectInvalid(ParseContract("name: t\ncolumns:\n  a: {type: string, max_length: 1e300}\n", "t.yaml"),
+                {"columns.a.max_length", "whole number"});
 }
 
 // Found by fuzz/contract_fuzz: yaml-cpp passes invalid UTF-8 through into enum values and from
@@ -273,11 +264,9 @@ TEST(ContractTest, InvalidUtf8IsRefusedWithItsPosition) {
                 {"t.yaml:1:8", "UTF-8"});
   // yaml-cpp turns a NUL byte inside a scalar into a stray 0xA0 byte.
   const char kNul[] = "name: t\ncolumns:\n  a: {type: string, enum: [x\0y]}\n";
-  ExpectInvalid(ParseContract(std::string(kNul, sizeof(kNul) - 1), "t.yaml"),
-                {"t.yaml:3:29", "NUL"});
+  ExpectInvalid(ParseContract(std::string(kNul, sizeof(kNul) - 1), "t.yaml"), {"t.yaml:3:29", "NUL"});
   Result<Contract> ok = ParseContract(
-      "\xef\xbb\xbfname: t\ncolumns:\n  a: {type: string, enum: [\xc3\xbc, \xf0\x9f\x98\x80]}\n",
-      "t.yaml");
+      "\xef\xbb\xbfname: t\ncolumns:\n  a: {type: string, enum: [\xc3\xbc, \xf0\x9f\x98\x80]}\n", "t.yaml");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
   EXPECT_EQ(ok->columns[0].enum_values[1], "\xf0\x9f\x98\x80");
 }
@@ -307,8 +296,8 @@ TEST_F(LoadContractTest, MissingFileIsNotFound) {
 }
 
 TEST_F(LoadContractTest, HugeFileIsRefused) {
-  std::string path = Write("huge.yaml", "name: t\ncolumns:\n  a: {type: string}\n# " +
-                                            std::string(5 << 20, 'x') + "\n");
+  std::string path =
+      Write("huge.yaml", "name: t\ncolumns:\n  a: {type: string}\n# " + std::string(5 << 20, 'x') + "\n");
   auto r = LoadContract(path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);

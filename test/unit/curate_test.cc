@@ -1,7 +1,6 @@
 // Curate: merge by key with highest-version-wins semantics (G3), touched partitions, and the
 // quality gates that quarantine a failing batch.
 #include "transform/curate.h"
-#include "transform/quarantine.h"
 
 #include <gtest/gtest.h>
 
@@ -13,14 +12,15 @@
 #include "engine/engine.h"
 #include "spec/spec.h"
 #include "support/test_project.h"
+#include "transform/quarantine.h"
 
 namespace sluice {
 namespace {
 
 using testing::Dump;
+using testing::kOrdersContract;
 using testing::Order;
 using testing::OrdersSpec;
-using testing::kOrdersContract;
 
 // The business content of curated.orders, with the batch each row came from.
 constexpr const char* kContent =
@@ -37,9 +37,7 @@ class Project {
     engine_ = testing::OpenEngine(dir_);
   }
 
-  void Write(const std::string& rel, const std::string& text) {
-    testing::WriteFile(dir_, rel, text);
-  }
+  void Write(const std::string& rel, const std::string& text) { testing::WriteFile(dir_, rel, text); }
   // Ingests `text` as batch `id` (from a file outside the source's glob).
   void Ingest(const std::string& id, const std::string& text, int64_t dead = 0) {
     Write("in/" + id + ".jsonl", text);
@@ -198,8 +196,8 @@ TEST(CurateTest, ResultDoesNotDependOnBatchOrder) {
   const std::vector<Case> cases = {
       {{0, 1, 2}, true}, {{2, 1, 0}, true}, {{1, 2, 0}, false}, {{0, 2, 1}, true}, {{2, 0, 1}, false}};
   for (const auto& c : cases) {
-    SCOPED_TRACE(std::to_string(c.order[0]) + std::to_string(c.order[1]) +
-                 std::to_string(c.order[2]) + (c.curate_each ? " curate each" : " curate once"));
+    SCOPED_TRACE(std::to_string(c.order[0]) + std::to_string(c.order[1]) + std::to_string(c.order[2]) +
+                 (c.curate_each ? " curate each" : " curate once"));
     Project p(OrdersSpec("[order_id]"));
     ASSERT_TRUE(p.ok());
     for (int i : c.order) {
@@ -218,7 +216,8 @@ TEST(CurateTest, NothingPendingChangesNothing) {
   for (const auto& [id, text] : OrderBatches()) p.Ingest(id, text);
   p.CurateOk();
   const std::string before = p.Q("SELECT * EXCLUDE (_ingested_at) FROM curated.orders ORDER BY ALL");
-  const std::string meta = p.Q("SELECT version, rows, updated_at FROM meta.tables WHERE table_name = 'orders'");
+  const std::string meta =
+      p.Q("SELECT version, rows, updated_at FROM meta.tables WHERE table_name = 'orders'");
   EXPECT_EQ(p.Int("SELECT version FROM meta.tables WHERE table_name = 'orders'"), 1);
   const int64_t pending = p.Int("SELECT count(*) FROM meta.pending_partitions");
   const int64_t publish = p.Int("SELECT count(*) FROM meta.publish_pending");
@@ -306,10 +305,10 @@ TEST(CurateTest, TouchedPartitionsCountOldAndNewPartitionOfMovedKeys) {
 // ---- quality gates ----------------------------------------------------------------------------
 
 struct GateCase {
-  const char* test_name;     // TableTest::Describe()
-  std::string bad_batch;     // makes that test fail
+  const char* test_name;  // TableTest::Describe()
+  std::string bad_batch;  // makes that test fail
   int64_t failing_rows;
-  std::string fix_batch;     // a later batch that makes the table pass again ("": none can)
+  std::string fix_batch;  // a later batch that makes the table pass again ("": none can)
 };
 
 TEST(CurateTest, FailingQualityGateQuarantinesTheBatch) {
@@ -318,7 +317,8 @@ TEST(CurateTest, FailingQualityGateQuarantinesTheBatch) {
       "{accepted_values: {column: status, values: [created, paid, shipped]}}]";
   const std::vector<GateCase> cases = {
       {"unique(order_id)",
-       Order("o1", "t2", "paid", "9.00", "2026-01-01", 1) + Order("o3", "t1", "paid", "3.00", "2026-01-02", 1),
+       Order("o1", "t2", "paid", "9.00", "2026-01-01", 1) +
+           Order("o3", "t1", "paid", "3.00", "2026-01-02", 1),
        1, ""},  // rows are never deleted by curate: no later batch can fix this one
       {"not_null(status)",
        "{\"order_id\":\"o3\",\"tenant_id\":\"t1\",\"created_at\":\"2026-01-02T00:00:00Z\",\"seq\":1}\n" +
@@ -327,8 +327,9 @@ TEST(CurateTest, FailingQualityGateQuarantinesTheBatch) {
       {"accepted_values(status)",
        Order("o1", "t1", "delivered", "1.00", "2026-01-01", 2) +
            Order("o2", "t1", "cancelled", "2.00", "2026-01-01", 2),
-       2, Order("o1", "t1", "shipped", "1.00", "2026-01-01", 3) +
-              Order("o2", "t1", "paid", "2.00", "2026-01-01", 3)},
+       2,
+       Order("o1", "t1", "shipped", "1.00", "2026-01-01", 3) +
+           Order("o2", "t1", "paid", "2.00", "2026-01-01", 3)},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.test_name);

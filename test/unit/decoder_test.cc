@@ -99,11 +99,12 @@ TEST(DecoderJsonl, TruncatedLineDoesNotEatItsNeighbour) {
 }
 
 TEST(DecoderJsonl, AllTypes) {
-  auto v = MakeValidator(MakeContract(
-      {Col("s", TypeKind::kString), Col("i", TypeKind::kInt64), Col("d", TypeKind::kDouble),
-       DecimalCol("m", 12, 2), Col("b", TypeKind::kBool), Col("day", TypeKind::kDate),
-       Col("ts", TypeKind::kTimestamp)}));
-  RecordBatch b = Jsonl(v,
+  auto v = MakeValidator(
+      MakeContract({Col("s", TypeKind::kString), Col("i", TypeKind::kInt64), Col("d", TypeKind::kDouble),
+                    DecimalCol("m", 12, 2), Col("b", TypeKind::kBool), Col("day", TypeKind::kDate),
+                    Col("ts", TypeKind::kTimestamp)}));
+  RecordBatch b = Jsonl(
+      v,
       R"({"s":"h\u00e9\"llo","i":-42,"d":1.5e1,"m":1234567890.12,"b":true,"day":"2026-01-03","ts":"2026-01-03T10:15:30.5+02:00"})"
       "\n"
       R"({"s":"","i":9223372036854775807,"d":0,"m":"0.1","b":false,"day":null,"ts":"1970-01-01 00:00:00Z"})"
@@ -128,11 +129,11 @@ TEST(DecoderJsonl, AllTypes) {
 
 TEST(DecoderJsonl, DecimalsAreExact) {
   auto v = MakeValidator(MakeContract({DecimalCol("m", 12, 2)}));
-  RecordBatch b = Jsonl(v, "{\"m\":0.1}\n{\"m\":0.2}\n{\"m\":\"0.30\"}\n{\"m\":1234567890.12}\n"
-                           "{\"m\":-0.07}\n{\"m\":1e2}\n{\"m\":\"9999999999.99\"}\n");
+  RecordBatch b = Jsonl(v,
+                        "{\"m\":0.1}\n{\"m\":0.2}\n{\"m\":\"0.30\"}\n{\"m\":1234567890.12}\n"
+                        "{\"m\":-0.07}\n{\"m\":1e2}\n{\"m\":\"9999999999.99\"}\n");
   ASSERT_TRUE(b.dead.empty());
-  EXPECT_EQ(b.columns[0].i64,
-            (std::vector<int64_t>{10, 20, 30, 123456789012, -7, 10000, 999999999999}));
+  EXPECT_EQ(b.columns[0].i64, (std::vector<int64_t>{10, 20, 30, 123456789012, -7, 10000, 999999999999}));
   EXPECT_EQ(b.columns[0].i64[0] + b.columns[0].i64[1], b.columns[0].i64[2]);
 
   // decimal(12,2) holds 10 integer digits: 12345678901.23 needs 11.
@@ -151,8 +152,7 @@ TEST(DecoderJsonl, DecimalsAreExact) {
 }
 
 TEST(DecoderJsonl, MissingRequired) {
-  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString, true),
-                                       Col("note", TypeKind::kString)}));
+  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString, true), Col("note", TypeKind::kString)}));
   DeadLetter d = DeadOne(v, R"({"note":"x"})");
   EXPECT_EQ(d.reason, reason::kMissingRequired);
   EXPECT_EQ(d.column, "id");
@@ -228,9 +228,9 @@ TEST(DecoderEmptyValues, RequiredStringRefusesEmptyAndBlankInEveryFormat) {
 }
 
 TEST(DecoderJsonl, BadType) {
-  auto v = MakeValidator(MakeContract({Col("i", TypeKind::kInt64), Col("s", TypeKind::kString),
-                                       Col("b", TypeKind::kBool), Col("t", TypeKind::kTimestamp),
-                                       Col("day", TypeKind::kDate)}));
+  auto v = MakeValidator(
+      MakeContract({Col("i", TypeKind::kInt64), Col("s", TypeKind::kString), Col("b", TypeKind::kBool),
+                    Col("t", TypeKind::kTimestamp), Col("day", TypeKind::kDate)}));
   struct Case {
     const char* line;
     const char* column;
@@ -282,7 +282,8 @@ TEST(DecoderJsonl, EnumRangeAndPattern) {
   auto v = MakeValidator(MakeContract({status, qty, amount, ratio, sku}));
 
   RecordBatch b = Jsonl(v, R"({"status":"paid","qty":10,"amount":0,"ratio":0.5,"sku":"ABC-1"})"
-                           "\n" R"({"status":"created","qty":1,"amount":0.01,"sku":"XYZ-42"})");
+                           "\n"
+                           R"({"status":"created","qty":1,"amount":0.01,"sku":"XYZ-42"})");
   ASSERT_EQ(b.rows(), 2u);
 
   DeadLetter d = DeadOne(v, R"({"status":"lost"})");
@@ -309,8 +310,8 @@ TEST(DecoderJsonl, EnumRangeAndPattern) {
 TEST(DecoderJsonl, FirstFailingColumnInContractOrderWins) {
   ColumnSpec status = Col("status", TypeKind::kString);
   status.enum_values = {"ok"};
-  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString, true), status,
-                                       Col("n", TypeKind::kInt64)}));
+  auto v =
+      MakeValidator(MakeContract({Col("id", TypeKind::kString, true), status, Col("n", TypeKind::kInt64)}));
   // Object order is n, status, id; contract order is id, status, n.
   DeadLetter d = DeadOne(v, R"({"n":"x","status":"bad","id":"1"})");
   EXPECT_EQ(d.reason, reason::kNotInEnum);
@@ -336,11 +337,13 @@ TEST(DecoderJsonl, BadPartitionValue) {
   DecodeOptions options;
   options.path_columns = {"tenant"};
   auto v = MakeValidator(MakeContract({Col("tenant", TypeKind::kString, true)}), options);
-  RecordBatch b = Jsonl(v, R"({"tenant":"t07"})" "\n" R"({"tenant":"a.b_c_d-E9"})");
+  RecordBatch b = Jsonl(v, R"({"tenant":"t07"})"
+                           "\n"
+                           R"({"tenant":"a.b_c_d-E9"})");
   EXPECT_EQ(b.rows(), 2u);
-  for (std::string bad : {std::string("../etc"), std::string("a/b"), std::string(".hidden"),
-                          std::string("a b"), std::string(129, 'x'),
-                          std::string("t\\u00e9"), std::string("a=b")}) {
+  for (std::string bad :
+       {std::string("../etc"), std::string("a/b"), std::string(".hidden"), std::string("a b"),
+        std::string(129, 'x'), std::string("t\\u00e9"), std::string("a=b")}) {
     DeadLetter d = DeadOne(v, "{\"tenant\":\"" + bad + "\"}");
     EXPECT_EQ(d.reason, reason::kBadPartitionValue) << bad;
     EXPECT_EQ(d.column, "tenant");
@@ -366,12 +369,31 @@ TEST(DecoderJsonl, InvalidUtf8IsBadEncodingWithEscapedRaw) {
 
 TEST(DecoderJsonl, Malformed) {
   auto v = MakeValidator(MakeContract({Col("a", TypeKind::kInt64)}));
-  for (const char* line : {"[1,2]", "42", "\"str\"", "null", "{", "{\"a\":1", "{\"a\":1}}",
-                           "{\"a\":1} {\"a\":2}", "{\"a\":1} x", "{\"a\":1,}", "{\"a\" 1}",
-                           "{a:1}", "{'a':1}", "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}",
-                           "{\"a\":tru}", "{\"a\":nul}", "{\"x\":tru}", "{\"x\":[1,}",
-                           "{\"x\":{\"y\":nulll}}", "{\"x\":\"bad \\q escape\"}",
-                           "{\"x\":\"tab\tinside\"}", "{\"a\":1,\"x\":1.2.3}", "not json"}) {
+  for (const char* line : {"[1,2]",
+                           "42",
+                           "\"str\"",
+                           "null",
+                           "{",
+                           "{\"a\":1",
+                           "{\"a\":1}}",
+                           "{\"a\":1} {\"a\":2}",
+                           "{\"a\":1} x",
+                           "{\"a\":1,}",
+                           "{\"a\" 1}",
+                           "{a:1}",
+                           "{'a':1}",
+                           "{\"a\":01}",
+                           "{\"a\":-}",
+                           "{\"a\":1.}",
+                           "{\"a\":tru}",
+                           "{\"a\":nul}",
+                           "{\"x\":tru}",
+                           "{\"x\":[1,}",
+                           "{\"x\":{\"y\":nulll}}",
+                           "{\"x\":\"bad \\q escape\"}",
+                           "{\"x\":\"tab\tinside\"}",
+                           "{\"a\":1,\"x\":1.2.3}",
+                           "not json"}) {
     DeadLetter d = DeadOne(v, line);
     EXPECT_EQ(d.reason, reason::kMalformedRecord) << line << ": " << d.message;
     EXPECT_EQ(d.column, "") << line;
@@ -382,10 +404,11 @@ TEST(DecoderJsonl, Malformed) {
 
 TEST(DecoderJsonl, UnknownFieldsIgnoredDuplicateKeysLastWins) {
   auto v = MakeValidator(MakeContract({Col("a", TypeKind::kInt64), Col("s", TypeKind::kString)}));
-  RecordBatch b = Jsonl(v,
-      R"({"x":{"deep":[1,{"y":null},"z",true,-1.5e-3]},"a":1,"a":2,"s":"p","s":"q"})" "\n"
-      R"({"a":"not a number","a":7})" "\n"
-      R"({"\u0061":5,"s\u0000":"ignored"})");
+  RecordBatch b = Jsonl(v, R"({"x":{"deep":[1,{"y":null},"z",true,-1.5e-3]},"a":1,"a":2,"s":"p","s":"q"})"
+                           "\n"
+                           R"({"a":"not a number","a":7})"
+                           "\n"
+                           R"({"\u0061":5,"s\u0000":"ignored"})");
   ASSERT_TRUE(b.dead.empty()) << b.dead[0].message;
   EXPECT_EQ(b.columns[0].i64, (std::vector<int64_t>{2, 7, 5}));
   EXPECT_EQ(b.columns[1].StringAt(0), "q");
@@ -411,10 +434,12 @@ TEST(DecoderJsonl, BlankLinesCrLfAndMissingFinalNewline) {
 }
 
 TEST(DecoderJsonl, RowsAreAllOrNothing) {
-  auto v = MakeValidator(MakeContract({Col("s", TypeKind::kString), Col("t", TypeKind::kString),
-                                       Col("n", TypeKind::kInt64, true)}));
-  RecordBatch b = Jsonl(v, R"({"s":"keep1","t":"x","n":1})" "\n"
-                           R"({"s":"DROP","t":"DROP","n":"bad"})" "\n"
+  auto v = MakeValidator(MakeContract(
+      {Col("s", TypeKind::kString), Col("t", TypeKind::kString), Col("n", TypeKind::kInt64, true)}));
+  RecordBatch b = Jsonl(v, R"({"s":"keep1","t":"x","n":1})"
+                           "\n"
+                           R"({"s":"DROP","t":"DROP","n":"bad"})"
+                           "\n"
                            R"({"s":"keep2","n":2})");
   ASSERT_EQ(b.rows(), 2u);
   EXPECT_EQ(b.columns[0].str_data, "keep1keep2");
@@ -453,9 +478,7 @@ TEST(DecoderJsonl, DeepNestingDoesNotCrash) {
     EXPECT_TRUE(d.reason == reason::kMalformedRecord || d.reason == reason::kBadType) << d.reason;
   }
   // Moderate nesting in an ignored field is fine.
-  EXPECT_EQ(Jsonl(v, "{\"x\":" + std::string(100, '[') + std::string(100, ']') + ",\"a\":1}")
-                .rows(),
-            1u);
+  EXPECT_EQ(Jsonl(v, "{\"x\":" + std::string(100, '[') + std::string(100, ']') + ",\"a\":1}").rows(), 1u);
 }
 
 TEST(DecoderJsonRecords, NumberedFromOne) {
@@ -480,8 +503,8 @@ TEST(DecoderJsonl, MutatedLinesAgreeWithAFullJsonValidator) {
   // On Demand parsing validates only what it touches; the decoder must consume everything. Random
   // mutations of valid lines are classified malformed exactly when simdjson's DOM parser (which
   // validates the whole document) rejects them, and every batch reconciles.
-  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString), Col("n", TypeKind::kInt64),
-                                       Col("x", TypeKind::kDouble)}));
+  auto v = MakeValidator(
+      MakeContract({Col("id", TypeKind::kString), Col("n", TypeKind::kInt64), Col("x", TypeKind::kDouble)}));
   const std::vector<std::string> seeds = {
       R"({"id":"a\"b","n":12,"x":-1.5e3,"extra":{"k":[1,true,null,"s\u00e9"]}})",
       R"({"n":-7,"list":[[],[{}],{"a":{"b":false}}],"id":"z"})"};
@@ -495,10 +518,18 @@ TEST(DecoderJsonl, MutatedLinesAgreeWithAFullJsonValidator) {
       const size_t pos = rng() % line.size();
       const char c = alphabet[rng() % alphabet.size()];
       switch (rng() % 4) {
-        case 0: line.erase(pos, 1); break;
-        case 1: line.insert(pos, 1, c); break;
-        case 2: line[pos] = c; break;
-        default: line.resize(pos); break;
+        case 0:
+          line.erase(pos, 1);
+          break;
+        case 1:
+          line.insert(pos, 1, c);
+          break;
+        case 2:
+          line[pos] = c;
+          break;
+        default:
+          line.resize(pos);
+          break;
       }
     }
     records.push_back(line);
@@ -540,10 +571,10 @@ TEST(DecoderCsv, TypedValuesNullsAndQuoting) {
   contract.columns[0].allow_empty = true;  // so that the required id may be a quoted ""
   auto v = MakeValidator(contract);
   RecordBatch b = Csv(v,
-      "ts,id,n,amount,ok,extra\n"
-      "2026-01-03T10:15:30Z,a1,5,1234567890.12,1,zzz\n"
-      ",\"\",,,false,\n"
-      "1970-01-01 00:00:00+01:00,\"x,\"\"y\"\"\",-3,0.1,TRUE,\n");
+                      "ts,id,n,amount,ok,extra\n"
+                      "2026-01-03T10:15:30Z,a1,5,1234567890.12,1,zzz\n"
+                      ",\"\",,,false,\n"
+                      "1970-01-01 00:00:00+01:00,\"x,\"\"y\"\"\",-3,0.1,TRUE,\n");
   ASSERT_TRUE(b.dead.empty()) << b.dead[0].message;
   ASSERT_EQ(b.rows(), 3u);
   EXPECT_EQ(b.source_line, (std::vector<int64_t>{2, 3, 4}));
@@ -563,16 +594,16 @@ TEST(DecoderCsv, TypedValuesNullsAndQuoting) {
 TEST(DecoderCsv, ReasonCodes) {
   auto v = MakeValidator(CsvContract());
   RecordBatch b = Csv(v,
-      "id,n,amount\n"
-      "a,1,1.00\n"        // 2: ok
-      ",2,1\n"            // 3: missing_required (id NULL)
-      "b,abc,1\n"         // 4: bad_type
-      "c,1,2,3\n"         // 5: too many fields
-      "d,1\n"             // 6: too few
-      "e,1,123456789012.5\n"  // 7: out_of_range
-      "f,\xFF,1\n"        // 8: bad_encoding
-      "g,\"1\"x,1\n"      // 9: text after closing quote
-      "h,\"2\",\"3.5\"\n");  // 10: ok (quoted numbers are fine)
+                      "id,n,amount\n"
+                      "a,1,1.00\n"            // 2: ok
+                      ",2,1\n"                // 3: missing_required (id NULL)
+                      "b,abc,1\n"             // 4: bad_type
+                      "c,1,2,3\n"             // 5: too many fields
+                      "d,1\n"                 // 6: too few
+                      "e,1,123456789012.5\n"  // 7: out_of_range
+                      "f,\xFF,1\n"            // 8: bad_encoding
+                      "g,\"1\"x,1\n"          // 9: text after closing quote
+                      "h,\"2\",\"3.5\"\n");   // 10: ok (quoted numbers are fine)
   EXPECT_EQ(b.rows_read, 9);
   EXPECT_EQ(b.source_line, (std::vector<int64_t>{2, 10}));
   EXPECT_EQ(b.columns[2].i64, (std::vector<int64_t>{100, 350}));
@@ -653,8 +684,7 @@ TEST(DecoderCsv, DuplicateHeaderIsAnError) {
 TEST(DecoderCsv, OtherDelimiterAndBom) {
   DecodeOptions options;
   options.csv_delimiter = ';';
-  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString), DecimalCol("m", 5, 2)}),
-                         options);
+  auto v = MakeValidator(MakeContract({Col("id", TypeKind::kString), DecimalCol("m", 5, 2)}), options);
   RecordBatch b = Csv(v, "\xEF\xBB\xBFid;m\na,b;1.5\n");
   ASSERT_EQ(b.rows(), 1u) << (b.dead.empty() ? "" : b.dead[0].message);
   EXPECT_EQ(b.columns[0].StringAt(0), "a,b");

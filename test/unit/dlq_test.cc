@@ -69,12 +69,14 @@ TEST_F(DlqTest, RowsGetIdsUniqueAcrossBatchesInLineOrderAndStatusOpen) {
 
 TEST_F(DlqTest, LakesFromBeforeGetIdsOnOpen) {
   IngestBadRows();
-  ASSERT_TRUE(conn().Execute("ALTER TABLE dlq.orders DROP COLUMN dlq_id;"
-                             "ALTER TABLE dlq.orders DROP COLUMN status;"
-                             "ALTER TABLE dlq.orders DROP COLUMN redriven_batch;"
-                             "DROP TABLE meta.counters;"
-                             "ALTER TABLE meta.batches DROP COLUMN parent_batches;"
-                             "ALTER TABLE meta.batches DROP COLUMN csv_header").ok());
+  ASSERT_TRUE(conn()
+                  .Execute("ALTER TABLE dlq.orders DROP COLUMN dlq_id;"
+                           "ALTER TABLE dlq.orders DROP COLUMN status;"
+                           "ALTER TABLE dlq.orders DROP COLUMN redriven_batch;"
+                           "DROP TABLE meta.counters;"
+                           "ALTER TABLE meta.batches DROP COLUMN parent_batches;"
+                           "ALTER TABLE meta.batches DROP COLUMN csv_header")
+                  .ok());
   OpenEngine();
   EXPECT_EQ(Int("SELECT count(DISTINCT dlq_id) FROM dlq.orders WHERE status = 'open'"), 4);
   EXPECT_EQ(Int("SELECT value FROM meta.counters WHERE name = 'dlq_id'"), 4);
@@ -94,14 +96,14 @@ TEST_F(DlqTest, RedriveLoadsRowsThatNowPassAsOneBatchWithLineage) {
   EXPECT_EQ(r.redriven_ids, (std::vector<int64_t>{1, 4}));
   ASSERT_EQ(r.parent_batches.size(), 2u);
   EXPECT_EQ(r.batch_id.rfind("redrive-", 0), 0u);
-  EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, parent_batches = '" + r.parent_batches[0] +
-              "," + r.parent_batches[1] + "' FROM meta.batches WHERE batch_id = '" + r.batch_id + "'"),
+  EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, parent_batches = '" + r.parent_batches[0] + "," +
+              r.parent_batches[1] + "' FROM meta.batches WHERE batch_id = '" + r.batch_id + "'"),
             "4|2|2|true\n");
   EXPECT_EQ(Q("SELECT dlq_id, status, redriven_batch IS NOT NULL FROM dlq.orders ORDER BY 1"),
             "1|redriven|true\n2|open|false\n3|open|false\n4|redriven|true\n");
   // Staged rows of the redrive batch carry their dlq_id as _source_line.
-  EXPECT_EQ(Q("SELECT order_id, status, _source_line FROM staging.orders WHERE _batch_id = '" +
-              r.batch_id + "' ORDER BY 1"),
+  EXPECT_EQ(Q("SELECT order_id, status, _source_line FROM staging.orders WHERE _batch_id = '" + r.batch_id +
+              "' ORDER BY 1"),
             "o2|refunded|1\no5|refunded|4\n");
   Run();
   EXPECT_EQ(Q("SELECT order_id FROM curated.orders ORDER BY 1"), "o1\no2\no5\no6\n");
@@ -120,8 +122,7 @@ TEST_F(DlqTest, RowsThatStillFailKeepTheirIdentityWithTheNewReason) {
   // A fix that makes the check pass for o3 and accepts "refunded", but adds a minimum.
   std::string contract = Contract("refunded");
   contract.replace(contract.find("amount <= 100"), 13, "amount <= 1000");
-  contract.replace(contract.find("{type: decimal(12,2), min: 0}"), 29,
-                   "{type: decimal(12,2), min: 6}");
+  contract.replace(contract.find("{type: decimal(12,2), min: 0}"), 29, "{type: decimal(12,2), min: 6}");
   Write("contracts/orders.yaml", contract);
   OpenEngine();
   RedriveOutcome r = Redrive("check_failed");
@@ -151,12 +152,14 @@ tables:
 )");
   OpenEngine();
   // The second batch orders its columns differently: each row needs its own batch's header.
-  Ingest("a.csv", "order_id,tenant_id,status,amount,created_at,seq\n"
-                  "c1,t1,refunded,5,2026-01-02T10:00:00Z,1\n"
-                  "c2,t1,paid,5,2026-01-02T10:00:00Z,1\n");
-  Ingest("b.csv", "seq,created_at,amount,status,tenant_id,order_id\n"
-                  "1,2026-01-02T10:00:00Z,9,refunded,t2,c3\n"
-                  "\"1,bad\n");
+  Ingest("a.csv",
+         "order_id,tenant_id,status,amount,created_at,seq\n"
+         "c1,t1,refunded,5,2026-01-02T10:00:00Z,1\n"
+         "c2,t1,paid,5,2026-01-02T10:00:00Z,1\n");
+  Ingest("b.csv",
+         "seq,created_at,amount,status,tenant_id,order_id\n"
+         "1,2026-01-02T10:00:00Z,9,refunded,t2,c3\n"
+         "\"1,bad\n");
   Write("contracts/orders.yaml", Contract("refunded"));
   OpenEngine();
   RedriveOutcome r = Redrive();
@@ -178,8 +181,10 @@ TEST_F(DlqTest, VacuumDeletesOnlyRowsOlderThanTheRetention) {
 
   Write("sluice.yaml", OrdersSpec() + "dlq: {retention: 30d}\n");
   OpenEngine();
-  ASSERT_TRUE(conn().Execute("UPDATE dlq.orders SET ingested_at = ingested_at - INTERVAL 31 DAY"
-                             " WHERE dlq_id IN (1, 4)").ok());
+  ASSERT_TRUE(conn()
+                  .Execute("UPDATE dlq.orders SET ingested_at = ingested_at - INTERVAL 31 DAY"
+                           " WHERE dlq_id IN (1, 4)")
+                  .ok());
   v = Vacuum(*engine_);
   ASSERT_TRUE(v.ok()) << v.status().ToString();
   EXPECT_EQ(*v->dlq_retention_seconds, 30 * 86400);

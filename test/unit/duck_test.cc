@@ -45,18 +45,17 @@ TEST(QuotingTest, IdentDoublesDoubleQuotes) {
 // Every value DuckDB reads back from Literal(v) is v, byte for byte.
 TEST(QuotingTest, LiteralRoundTripsThroughDuckDB) {
   auto conn = Open();
-  const std::string values[] = {
-      "",
-      "O'Hara",
-      "'; DROP TABLE t; --",
-      "''''",
-      "say \"hi\"",
-      "back\\slash \\' ",
-      "line\nbreak\ttab\r",
-      "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\xA6\x86 \xE4\xB8\xAD\xE6\x96\x87",
-      std::string("nul\0inside", 10),
-      std::string("\0", 1),
-      std::string("'\0'", 3)};
+  const std::string values[] = {"",
+                                "O'Hara",
+                                "'; DROP TABLE t; --",
+                                "''''",
+                                "say \"hi\"",
+                                "back\\slash \\' ",
+                                "line\nbreak\ttab\r",
+                                "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\xA6\x86 \xE4\xB8\xAD\xE6\x96\x87",
+                                std::string("nul\0inside", 10),
+                                std::string("\0", 1),
+                                std::string("'\0'", 3)};
   for (const auto& v : values) {
     auto rows = conn->Query("SELECT " + Literal(v) + " AS v, length(" + Literal(v) + ") AS n");
     ASSERT_TRUE(rows.ok()) << rows.status().ToString() << " for " << Literal(v);
@@ -66,17 +65,14 @@ TEST(QuotingTest, LiteralRoundTripsThroughDuckDB) {
 
 TEST(QuotingTest, IdentRoundTripsThroughDuckDB) {
   auto conn = Open();
-  const std::string names[] = {"plain", "my col", "a\"b",
-                               "\"\"",  "select", "caf\xC3\xA9 \xF0\x9F\xA6\x86",
+  const std::string names[] = {"plain", "my col", "a\"b", "\"\"", "select", "caf\xC3\xA9 \xF0\x9F\xA6\x86",
                                "it's",  "dot.ted"};
   for (const auto& n : names) {
     auto rows = conn->Query("SELECT 1 AS " + Ident(n));
     ASSERT_TRUE(rows.ok()) << rows.status().ToString() << " for " << Ident(n);
     EXPECT_EQ(rows->names.at(0), n);
-    ASSERT_TRUE(conn->Execute("CREATE TABLE " + Ident(n) + " (" + Ident(n) + " INTEGER)").ok())
-        << n;
-    auto tables =
-        conn->Query("SELECT table_name FROM duckdb_tables() WHERE table_name = " + Literal(n));
+    ASSERT_TRUE(conn->Execute("CREATE TABLE " + Ident(n) + " (" + Ident(n) + " INTEGER)").ok()) << n;
+    auto tables = conn->Query("SELECT table_name FROM duckdb_tables() WHERE table_name = " + Literal(n));
     ASSERT_TRUE(tables.ok());
     EXPECT_EQ(tables->rows.size(), 1u) << n;
     ASSERT_TRUE(conn->Execute("DROP TABLE " + Ident(n)).ok()) << n;
@@ -88,8 +84,8 @@ TEST(QuotingTest, IdentRoundTripsThroughDuckDB) {
 TEST(QuotingTest, IdentWithNulFailsInsteadOfNamingAnotherObject) {
   auto conn = Open();
   ASSERT_TRUE(conn->Execute("CREATE TABLE keep (a INTEGER)").ok());
-  Status st = conn->Execute("CREATE TABLE " + Ident(std::string("t\0\"; DROP TABLE keep; --", 24)) +
-                            " (a INTEGER)");
+  Status st =
+      conn->Execute("CREATE TABLE " + Ident(std::string("t\0\"; DROP TABLE keep; --", 24)) + " (a INTEGER)");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
   EXPECT_TRUE(conn->Query("SELECT * FROM keep").ok());
 }
@@ -134,8 +130,7 @@ TEST(RowsTest, RendersEachSupportedType) {
       {"TIMESTAMP '2026-01-03 10:15:00.25'", "TIMESTAMP", "2026-01-03 10:15:00.25"},
       {"TIMESTAMP '1969-12-31 23:59:59.999999'", "TIMESTAMP", "1969-12-31 23:59:59.999999"},
       {"CAST('-infinity' AS TIMESTAMP)", "TIMESTAMP", "-infinity"},
-      {"CAST('2026-01-03 10:15:00+02' AS TIMESTAMPTZ)", "TIMESTAMP WITH TIME ZONE",
-       "2026-01-03 08:15:00+00"},
+      {"CAST('2026-01-03 10:15:00+02' AS TIMESTAMPTZ)", "TIMESTAMP WITH TIME ZONE", "2026-01-03 08:15:00+00"},
       {"CAST(NULL AS VARCHAR)", "VARCHAR", nullptr},
   };
   for (const auto& c : cases) {
@@ -231,8 +226,7 @@ TEST(OpenTest, ABadSettingIsAnErrorNamingIt) {
   auto conn = Connection::Open(options);
   ASSERT_FALSE(conn.ok()) << "memory_limit=lots was accepted";
   EXPECT_EQ(conn.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_NE(conn.status().message().find("memory_limit"), std::string::npos)
-      << conn.status().message();
+  EXPECT_NE(conn.status().message().find("memory_limit"), std::string::npos) << conn.status().message();
 }
 
 TEST(OpenTest, GoodSettingsApply) {
@@ -295,8 +289,7 @@ TEST(DatabaseLockTest, NamesTheProcessHoldingTheLock) {
   const std::string path = std::string(dir) + "/db.duckdb";
   {
     auto conn = Open();
-    ASSERT_TRUE(
-        conn->Execute("ATTACH " + Literal(path) + " AS db; CREATE TABLE db.t (a INT)").ok());
+    ASSERT_TRUE(conn->Execute("ATTACH " + Literal(path) + " AS db; CREATE TABLE db.t (a INT)").ok());
   }
   EXPECT_EQ(DatabaseLockHolder(path, true), std::nullopt);
   EXPECT_EQ(DatabaseLockHolder(dir + std::string("/missing"), true), std::nullopt);
@@ -326,10 +319,8 @@ TEST(DatabaseLockTest, NamesTheProcessHoldingTheLock) {
 
 TEST(ValueTextTest, Formats) {
   EXPECT_EQ(FormatInt128(0), "0");
-  EXPECT_EQ(FormatInt128(-static_cast<__int128>(1) << 127),
-            "-170141183460469231731687303715884105728");
-  EXPECT_EQ(FormatUInt128(~static_cast<unsigned __int128>(0)),
-            "340282366920938463463374607431768211455");
+  EXPECT_EQ(FormatInt128(-static_cast<__int128>(1) << 127), "-170141183460469231731687303715884105728");
+  EXPECT_EQ(FormatUInt128(~static_cast<unsigned __int128>(0)), "340282366920938463463374607431768211455");
   EXPECT_EQ(FormatDecimal(-5, 2), "-0.05");
   EXPECT_EQ(FormatDecimal(0, 3), "0.000");
   EXPECT_EQ(FormatDecimal(7, 0), "7");
@@ -341,8 +332,7 @@ TEST(ValueTextTest, Formats) {
   EXPECT_EQ(FormatDate(2932897), "+10000-01-01");
   EXPECT_EQ(FormatTimestamp(-1, 6, TimestampStyle::kRfc3339), "1969-12-31T23:59:59.999999Z");
   EXPECT_EQ(FormatTimestamp(1767435300, 0, TimestampStyle::kSql), "2026-01-03 10:15:00");
-  EXPECT_EQ(FormatTimestamp(1767435300123, 3, TimestampStyle::kRfc3339),
-            "2026-01-03T10:15:00.123Z");
+  EXPECT_EQ(FormatTimestamp(1767435300123, 3, TimestampStyle::kRfc3339), "2026-01-03T10:15:00.123Z");
   EXPECT_EQ(FormatInterval(0, 0, 0), "PT0S");
   EXPECT_EQ(FormatInterval(14, 3, 14706500000), "P1Y2M3DT4H5M6.5S");
   EXPECT_EQ(FormatInterval(0, -1, -5400000000), "P-1DT-1H-30M");
@@ -434,8 +424,7 @@ TEST(JsonTest, EncodesEveryTypeExactly) {
        "UUID 'ffffffff-ffff-ffff-ffff-ffffffffffff' AS f",
        R"({"a":"0b5e7f1c-3a2d-4c8e-9f00-1234567890ab","z":"00000000-0000-0000-0000-000000000000",)"
        R"("f":"ffffffff-ffff-ffff-ffff-ffffffffffff"})"},
-      {"CAST('0101' AS BIT) AS a, CAST('101010101' AS BIT) AS b",
-       R"({"a":"0101","b":"101010101"})"},
+      {"CAST('0101' AS BIT) AS a, CAST('101010101' AS BIT) AS b", R"({"a":"0101","b":"101010101"})"},
       {"[1, 2, NULL] AS l, CAST([] AS INTEGER[]) AS e, [[1], [2, 3], NULL] AS n, "
        "CAST(NULL AS INTEGER[]) AS nl",
        R"({"l":[1,2,null],"e":[],"n":[[1],[2,3],null],"nl":null})"},
@@ -494,8 +483,8 @@ TEST(JsonTest, StringsAreAlwaysValidUtf8) {
   EXPECT_EQ(s("a\xFF"
               "b"),
             "\"a\xEF\xBF\xBD"
-            "b\"");                          // invalid byte -> U+FFFD
-  EXPECT_EQ(s("\xC3"), "\"\xEF\xBF\xBD\"");  // truncated sequence
+            "b\"");                                                          // invalid byte -> U+FFFD
+  EXPECT_EQ(s("\xC3"), "\"\xEF\xBF\xBD\"");                                  // truncated sequence
   EXPECT_EQ(s("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate, per byte
   EXPECT_EQ(s("\xC0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\"");                  // overlong NUL
   EXPECT_EQ(s("\xE2\x82\xAC"), "\"\xE2\x82\xAC\"");                          // valid, kept as is

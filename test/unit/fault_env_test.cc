@@ -80,8 +80,7 @@ TEST_F(FaultEnvTest, DirSyncWithoutFileSyncKeepsAnEmptyFile) {
   ASSERT_TRUE(env.WriteFile(root_ + "/new.txt", "abc").ok());
   ASSERT_TRUE(env.SyncDir(root_).ok());
   ASSERT_TRUE(env.PowerCut().ok());
-  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"new.txt", ""},
-                              {"old.txt", "durable"}}));
+  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"new.txt", ""}, {"old.txt", "durable"}}));
 }
 
 TEST_F(FaultEnvTest, GrowthPastTheLastFsyncIsCut) {
@@ -106,8 +105,8 @@ TEST_F(FaultEnvTest, RenameIsUndoneUntilItsDirectoryIsSynced) {
   ASSERT_TRUE(env.Rename(root_ + "/d/inner.txt", root_ + "/moved.txt").ok());
   ASSERT_TRUE(env.SyncDir(root_).ok());  // the new name durable, the old one not yet gone
   ASSERT_TRUE(env.PowerCut().ok());
-  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"moved.txt", "inner"},
-                              {"old.txt", "durable"}}));
+  EXPECT_EQ(Tree(),
+            (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"moved.txt", "inner"}, {"old.txt", "durable"}}));
 
   FaultInjectionEnv env2(root_);
   ASSERT_TRUE(env2.Rename(root_ + "/d", root_ + "/e").ok());  // a directory, contents and all
@@ -129,8 +128,12 @@ TEST_F(FaultEnvTest, SyncfsMakesEverythingDurableWhoeverWroteIt) {
   Put(root_ + "/tmp/b1/later.parquet", "not synced");
   Append(root_ + "/tmp/b1/part.parquet", " grown");
   ASSERT_TRUE(env.PowerCut().ok());
-  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"old.txt", "durable"},
-                              {"tmp/", ""}, {"tmp/b1/", ""}, {"tmp/b1/part.parquet", "rows"}}));
+  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""},
+                             {"d/inner.txt", "inner"},
+                             {"old.txt", "durable"},
+                             {"tmp/", ""},
+                             {"tmp/b1/", ""},
+                             {"tmp/b1/part.parquet", "rows"}}));
 }
 
 TEST_F(FaultEnvTest, SymlinkSwapNeedsTheDirectorySync) {
@@ -159,8 +162,9 @@ TEST_F(FaultEnvTest, HardLinksShareTheirDurableContent) {
   ASSERT_TRUE(env.SyncDir(root_ + "/d").ok());
   ASSERT_TRUE(env.RemoveAll(root_ + "/old.txt").ok());  // the removal is never synced
   ASSERT_TRUE(env.PowerCut().ok());
-  EXPECT_EQ(Tree(), (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"d/link.txt", "durable"},
-                              {"old.txt", "durable"}}));
+  EXPECT_EQ(
+      Tree(),
+      (TreeMap{{"d/", ""}, {"d/inner.txt", "inner"}, {"d/link.txt", "durable"}, {"old.txt", "durable"}}));
   EXPECT_EQ(fs::hard_link_count(root_ + "/old.txt"), 2u);
 }
 
@@ -185,9 +189,9 @@ TEST_F(FaultEnvTest, KeptAsideFilesDoNotOutliveTheCut) {
 TEST_F(FaultEnvTest, FailsExactlyTheNthMutation) {
   FaultInjectionEnv env(root_);
   env.FailNthMutation(3);
-  EXPECT_TRUE(env.CreateDirs(root_ + "/a").ok());              // 1
-  EXPECT_TRUE(env.WriteFile(root_ + "/a/f", "x").ok());        // 2
-  Status st = env.Rename(root_ + "/a/f", root_ + "/a/g");      // 3: fails, does nothing
+  EXPECT_TRUE(env.CreateDirs(root_ + "/a").ok());          // 1
+  EXPECT_TRUE(env.WriteFile(root_ + "/a/f", "x").ok());    // 2
+  Status st = env.Rename(root_ + "/a/f", root_ + "/a/g");  // 3: fails, does nothing
   EXPECT_EQ(st.code(), StatusCode::kIOError) << st.ToString();
   EXPECT_NE(st.message().find(root_ + "/a/f"), std::string::npos) << st.ToString();
   EXPECT_TRUE(fs::exists(root_ + "/a/f"));

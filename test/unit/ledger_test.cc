@@ -21,9 +21,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::kOrdersContract;
 using testing::Order;
 using testing::OrdersSpec;
-using testing::kOrdersContract;
 
 class LedgerTest : public testing::ProjectTest {
  protected:
@@ -89,8 +89,8 @@ TEST_F(LedgerTest, FindAndListBatches) {
   EXPECT_TRUE(empty->empty());
 
   std::string t1 = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1);
-  std::string t2 = Order("o2", "t1", "paid", "2.00", "2026-01-01", 1) +
-                   Order("o3", "t2", "paid", "3.00", "2026-01-02", 1);
+  std::string t2 =
+      Order("o2", "t1", "paid", "2.00", "2026-01-01", 1) + Order("o3", "t2", "paid", "3.00", "2026-01-02", 1);
   std::string t3 = Order("o4", "t1", "paid", "4.00", "2026-01-03", 1);
   std::string f1 = Input("1.jsonl", t1), f2 = Input("2.jsonl", t2), f3 = Input("3.jsonl", t3);
   IngestOutcome o1 = Ingest(f1);
@@ -153,8 +153,8 @@ TEST_F(LedgerTest, FindAndListBatches) {
 }
 
 TEST_F(LedgerTest, SameFileTwiceIsADuplicate) {
-  std::string text = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
-                     Order("o2", "t2", "paid", "2.00", "2026-01-02", 1);
+  std::string text =
+      Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) + Order("o2", "t2", "paid", "2.00", "2026-01-02", 1);
   std::string f = Input("a.jsonl", text);
   IngestOutcome first = Ingest(f);
   EXPECT_FALSE(first.duplicate);
@@ -227,13 +227,14 @@ TEST_F(LedgerTest, ReusedBatchIdWithOtherContentIsRefusedAndChangesNothing) {
 
 TEST_F(LedgerTest, EveryBatchReconciles) {
   // Batch A: 7 lines, 3 staged, 4 dead-lettered with different reasons.
-  std::string a = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +     // 1 ok
-                  "{\"order_id\": \"o2\", \n" +                               // 2 malformed
-                  Order("o3", "t2", "paid", "3.00", "2026-01-02", 1) +     // 3 ok
-                  "{\"order_id\":\"o4\",\"tenant_id\":\"t1\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n"  // 4 no seq
-                  + Order("o5", "t1", "bogus", "5.00", "2026-01-01", 1) +  // 5 not in enum
-                  Order("o6", "t1", "paid", "6.00", "2026-01-03", 2) +     // 6 ok
-                  Order("o7", "../evil", "paid", "7.00", "2026-01-01", 1); // 7 unsafe tenant
+  std::string a =
+      Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +                                    // 1 ok
+      "{\"order_id\": \"o2\", \n" +                                                           // 2 malformed
+      Order("o3", "t2", "paid", "3.00", "2026-01-02", 1) +                                    // 3 ok
+      "{\"order_id\":\"o4\",\"tenant_id\":\"t1\",\"created_at\":\"2026-01-01T00:00:00Z\"}\n"  // 4 no seq
+      + Order("o5", "t1", "bogus", "5.00", "2026-01-01", 1) +                                 // 5 not in enum
+      Order("o6", "t1", "paid", "6.00", "2026-01-03", 2) +                                    // 6 ok
+      Order("o7", "../evil", "paid", "7.00", "2026-01-01", 1);  // 7 unsafe tenant
   // Batch B: all good.
   std::string b = Order("o8", "t1", "paid", "8.00", "2026-01-01", 1) +
                   Order("o9", "t1", "created", "9.00", "2026-01-01", 1);
@@ -269,9 +270,10 @@ TEST_F(LedgerTest, EveryBatchReconciles) {
   EXPECT_EQ(dl->At(2, 1), "not_in_enum");
   EXPECT_EQ(dl->At(3, 0), "7");
   EXPECT_EQ(dl->At(3, 1), "bad_partition_value");
-  auto lines = cat().conn().Query("SELECT string_agg(_source_line::VARCHAR, ',' ORDER BY _source_line)"
-                                  " FROM staging.orders WHERE _batch_id = " +
-                                  duck::Literal(oa.batch_id));
+  auto lines = cat().conn().Query(
+      "SELECT string_agg(_source_line::VARCHAR, ',' ORDER BY _source_line)"
+      " FROM staging.orders WHERE _batch_id = " +
+      duck::Literal(oa.batch_id));
   ASSERT_TRUE(lines.ok());
   EXPECT_EQ(lines->At(0, 0), "1,3,6");
 
@@ -319,8 +321,7 @@ TEST_F(LedgerTest, RecoverRemovesTempDirOfUncommittedBatch) {
   EXPECT_EQ(Int("SELECT count(*) FROM meta.batches"), 1);
   EXPECT_EQ(Int("SELECT count(*) FROM staging.orders WHERE _batch_id = " + duck::Literal(o.batch_id)), 1);
   // And the id is free for a real batch.
-  IngestOutcome g = Ingest(Input("g.jsonl", Order("o2", "t1", "paid", "2.00", "2026-01-05", 1)),
-                           "ghost-7");
+  IngestOutcome g = Ingest(Input("g.jsonl", Order("o2", "t1", "paid", "2.00", "2026-01-05", 1)), "ghost-7");
   EXPECT_FALSE(g.duplicate);
   EXPECT_EQ(Int("SELECT count(*) FROM staging.orders"), 2);
 }
@@ -356,8 +357,8 @@ TEST_F(LedgerTest, RecoverRollsForwardCommittedBatchInterruptedBeforeRename) {
 }
 
 TEST_F(LedgerTest, RecoverRollsForwardPartiallyRenamedBatch) {
-  std::string text = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
-                     Order("o2", "t2", "paid", "2.00", "2026-01-02", 1);
+  std::string text =
+      Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) + Order("o2", "t2", "paid", "2.00", "2026-01-02", 1);
   IngestOutcome o = Ingest(Input("a.jsonl", text));
   auto files = cat().conn().Query("SELECT path, tmp_path FROM meta.files WHERE batch_id = " +
                                   duck::Literal(o.batch_id) + " ORDER BY path");
@@ -377,8 +378,8 @@ TEST_F(LedgerTest, RecoverRollsForwardPartiallyRenamedBatch) {
 
 TEST_F(LedgerTest, RecoverReportsCorruptionWhenCommittedFileIsGone) {
   IngestOutcome o = Ingest(Input("a.jsonl", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1)));
-  auto files = cat().conn().Query("SELECT path FROM meta.files WHERE batch_id = " +
-                                  duck::Literal(o.batch_id));
+  auto files =
+      cat().conn().Query("SELECT path FROM meta.files WHERE batch_id = " + duck::Literal(o.batch_id));
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->rows.size(), 1u);
   engine_.reset();
@@ -397,8 +398,8 @@ TEST_F(LedgerTest, MetaFilesRecordRowsPerFile) {
                      Order("o2", "t2", "paid", "2.00", "2026-01-02", 1) +
                      Order("o3", "t2", "paid", "3.00", "2026-01-02", 1);
   IngestOutcome o = Ingest(Input("a.jsonl", text));
-  auto files = cat().conn().Query("SELECT path, rows FROM meta.files WHERE batch_id = " +
-                                  duck::Literal(o.batch_id) + " ORDER BY path");
+  auto files = cat().conn().Query(
+      "SELECT path, rows FROM meta.files WHERE batch_id = " + duck::Literal(o.batch_id) + " ORDER BY path");
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->rows.size(), 2u);
   EXPECT_EQ(files->IntAt(0, 1), 1) << files->At(0, 0);  // (2026-01-01, t1): o1

@@ -20,15 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::kOrdersContract;
 using testing::MartTable;
 using testing::Order;
 using testing::OrdersSpec;
-using testing::kOrdersContract;
 
-const std::string kSpec =
-    OrdersSpec("[order_id]", "",
-               MartTable("daily_revenue") + MartTable("big_days") + MartTable("stamped") +
-                   MartTable("totals", /*partitioned=*/false));
+const std::string kSpec = OrdersSpec("[order_id]", "",
+                                     MartTable("daily_revenue") + MartTable("big_days") +
+                                         MartTable("stamped") + MartTable("totals", /*partitioned=*/false));
 
 const char* kDailyRevenue = R"(-- revenue per day and tenant
 SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue
@@ -71,12 +70,12 @@ class MartsTest : public testing::ProjectTest {
     const TableSpec* t = engine_->spec().FindTable(mart);
     ASSERT_NE(t, nullptr);
     const std::string model = "(" + t->sql + "\n)";
-    EXPECT_EQ(Int("SELECT count(*) FROM (SELECT * FROM marts." + mart + " EXCEPT ALL SELECT * FROM " +
-                  model + ")"),
-              0);
-    EXPECT_EQ(Int("SELECT count(*) FROM (SELECT * FROM " + model + " EXCEPT ALL SELECT * FROM marts." +
-                  mart + ")"),
-              0);
+    EXPECT_EQ(
+        Int("SELECT count(*) FROM (SELECT * FROM marts." + mart + " EXCEPT ALL SELECT * FROM " + model + ")"),
+        0);
+    EXPECT_EQ(
+        Int("SELECT count(*) FROM (SELECT * FROM " + model + " EXCEPT ALL SELECT * FROM marts." + mart + ")"),
+        0);
   }
   void ExpectAllEqualModels() {
     for (const char* m : {"daily_revenue", "big_days", "totals"}) ExpectEqualsModel(m);
@@ -98,9 +97,7 @@ class MartsTest : public testing::ProjectTest {
                                          Order("o4", "t1", "created", "3.00", "2026-01-02", 1));
   }
   // o2 is cancelled: only (01-01, t1) changes.
-  void Batch2() {
-    Write("landing/orders/02.jsonl", Order("o2", "t1", "cancelled", "5.00", "2026-01-01", 2));
-  }
+  void Batch2() { Write("landing/orders/02.jsonl", Order("o2", "t1", "cancelled", "5.00", "2026-01-01", 2)); }
   // o4 moves from (01-02, t1) to (01-03, t2), leaving its old partition empty; o5 is new in
   // (01-01, t2).
   void Batch3() {
@@ -162,7 +159,7 @@ TEST_F(MartsTest, IncrementalRefreshRecomputesOnlyTouchedPartitions) {
   ExpectAllEqualModels();
   auto s3 = Stamps();
   ASSERT_EQ(s3.size(), 3u);
-  EXPECT_EQ(s3.count("2026-01-02/t1"), 0u);              // emptied partition is gone
+  EXPECT_EQ(s3.count("2026-01-02/t1"), 0u);             // emptied partition is gone
   EXPECT_EQ(s3["2026-01-01/t1"], s2["2026-01-01/t1"]);  // untouched this time
   EXPECT_NE(s3["2026-01-01/t2"], s2["2026-01-01/t2"]);
   EXPECT_EQ(s3.count("2026-01-03/t2"), 1u);
@@ -184,22 +181,24 @@ TEST_F(MartsTest, FullRefreshEqualsIncremental) {
   Run();
   Batch3();
   Run();
-  ASSERT_TRUE(conn().Execute("CREATE TEMP TABLE rev AS SELECT * FROM marts.daily_revenue;"
-                             "CREATE TEMP TABLE big AS SELECT * FROM marts.big_days;"
-                             "CREATE TEMP TABLE tot AS SELECT * FROM marts.totals").ok());
+  ASSERT_TRUE(conn()
+                  .Execute("CREATE TEMP TABLE rev AS SELECT * FROM marts.daily_revenue;"
+                           "CREATE TEMP TABLE big AS SELECT * FROM marts.big_days;"
+                           "CREATE TEMP TABLE tot AS SELECT * FROM marts.totals")
+                  .ok());
   RunSummary full = Run(/*full_refresh=*/true);
   for (const char* m : {"daily_revenue", "big_days", "stamped", "totals"}) {
     EXPECT_EQ(full.mart_partitions[m], -1) << m;
   }
   for (const auto& [mart, copy] : std::vector<std::pair<std::string, std::string>>{
            {"daily_revenue", "rev"}, {"big_days", "big"}, {"totals", "tot"}}) {
-    EXPECT_EQ(Int("SELECT count(*) FROM (SELECT * FROM marts." + mart + " EXCEPT ALL SELECT * FROM " +
-                  copy + ")"),
-              0)
+    EXPECT_EQ(
+        Int("SELECT count(*) FROM (SELECT * FROM marts." + mart + " EXCEPT ALL SELECT * FROM " + copy + ")"),
+        0)
         << mart;
-    EXPECT_EQ(Int("SELECT count(*) FROM (SELECT * FROM " + copy + " EXCEPT ALL SELECT * FROM marts." +
-                  mart + ")"),
-              0)
+    EXPECT_EQ(
+        Int("SELECT count(*) FROM (SELECT * FROM " + copy + " EXCEPT ALL SELECT * FROM marts." + mart + ")"),
+        0)
         << mart;
   }
   ExpectAllEqualModels();
@@ -229,7 +228,8 @@ TEST_F(MartsTest, ChangedModelIsRebuiltWhole) {
   Write("models/daily_revenue.sql",
         "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue\n"
         "FROM curated.orders GROUP BY ALL\n");
-  Write("models/totals.sql", "SELECT tenant_id, count(*) AS orders, max(seq) AS top_seq FROM curated.orders GROUP BY ALL");
+  Write("models/totals.sql",
+        "SELECT tenant_id, count(*) AS orders, max(seq) AS top_seq FROM curated.orders GROUP BY ALL");
   OpenEngine();
   RunSummary r = Run();  // no new batch
   EXPECT_EQ(r.mart_partitions["daily_revenue"], -1);

@@ -24,8 +24,8 @@ namespace {
 // A registry with one family of each type, registered out of name order.
 void FillSmallRegistry(MetricsRegistry& reg) {
   // Dyadic values keep the sum exact: 0.0625 + 0.125 + 0.25 + 2 = 2.4375.
-  Histogram& h = reg.GetHistogram("sluice_request_duration_seconds", "Time to answer a request.",
-                                  {0.125, 0.5, 1});
+  Histogram& h =
+      reg.GetHistogram("sluice_request_duration_seconds", "Time to answer a request.", {0.125, 0.5, 1});
   for (double v : {0.0625, 0.125, 0.25, 2.0}) h.Observe(v);  // 0.125 is inclusive: le="0.125"
 
   reg.GetCounter("sluice_http_requests_total", "HTTP requests answered.",
@@ -97,8 +97,7 @@ TEST(MetricsRegistryTest, RendersNumbersInPrometheusForms) {
 TEST(MetricsRegistryTest, InvalidUtf8InLabelValuesIsReplaced) {
   MetricsRegistry reg;
   reg.GetCounter("sluice_rows_total", "Rows.", {{"source", "caf\xc3\xa9\xff"}}).Add(2);
-  EXPECT_NE(reg.Render().find("sluice_rows_total{source=\"caf\xc3\xa9\xef\xbf\xbd\"} 2\n"),
-            std::string::npos)
+  EXPECT_NE(reg.Render().find("sluice_rows_total{source=\"caf\xc3\xa9\xef\xbf\xbd\"} 2\n"), std::string::npos)
       << reg.Render();
 }
 
@@ -154,8 +153,7 @@ TEST(MetricsRegistryTest, ConcurrentUpdatesAddUpExactly) {
     workers.emplace_back([&reg, t] {
       // Every thread looks its metrics up itself: Get* races with Get* and with updates.
       Counter& c = reg.GetCounter("sluice_events_total", "Events.", {{"kind", "all"}});
-      Counter& own =
-          reg.GetCounter("sluice_events_total", "Events.", {{"kind", "t" + std::to_string(t)}});
+      Counter& own = reg.GetCounter("sluice_events_total", "Events.", {{"kind", "t" + std::to_string(t)}});
       Gauge& g = reg.GetGauge("sluice_in_flight", "In flight.");
       Histogram& h = reg.GetHistogram("sluice_wait_seconds", "Wait.", {0.5, 1.5});
       for (int i = 0; i < kIterations; ++i) {
@@ -174,8 +172,7 @@ TEST(MetricsRegistryTest, ConcurrentUpdatesAddUpExactly) {
   const uint64_t total = uint64_t{kThreads} * kIterations;
   EXPECT_EQ(reg.GetCounter("sluice_events_total", "Events.", {{"kind", "all"}}).Value(), total);
   for (int t = 0; t < kThreads; ++t) {
-    EXPECT_EQ(reg.GetCounter("sluice_events_total", "Events.", {{"kind", "t" + std::to_string(t)}})
-                  .Value(),
+    EXPECT_EQ(reg.GetCounter("sluice_events_total", "Events.", {{"kind", "t" + std::to_string(t)}}).Value(),
               2.0 * kIterations);
   }
   EXPECT_EQ(reg.GetGauge("sluice_in_flight", "In flight.").Value(), 0);
@@ -200,13 +197,11 @@ TEST(MetricsRegistryDeathTest, MisuseAssertsOrIsNotRendered) {
   const std::vector<double> b = {0.125, 0.5, 1};
   EXPECT_DEBUG_DEATH(reg.GetGauge("sluice_http_requests_total", "HTTP requests answered.").Set(1),
                      "registered again");
-  EXPECT_DEBUG_DEATH(reg.GetCounter("sluice_http_requests_total", "Other help.",
-                                    {{"route", "/x"}, {"code", "200"}})
-                         .Add(),
-                     "registered again");
   EXPECT_DEBUG_DEATH(
-      reg.GetHistogram("sluice_request_duration_seconds", "Time to answer a request.", {0.1, 1})
-          .Observe(1),
+      reg.GetCounter("sluice_http_requests_total", "Other help.", {{"route", "/x"}, {"code", "200"}}).Add(),
+      "registered again");
+  EXPECT_DEBUG_DEATH(
+      reg.GetHistogram("sluice_request_duration_seconds", "Time to answer a request.", {0.1, 1}).Observe(1),
       "registered again");
   EXPECT_DEBUG_DEATH(reg.GetCounter("sluice_http_requests_total", "HTTP requests answered.",
                                     {{"code", "200"}, {"route", "/x"}})
@@ -214,8 +209,7 @@ TEST(MetricsRegistryDeathTest, MisuseAssertsOrIsNotRendered) {
                      "same label names");
   EXPECT_DEBUG_DEATH(reg.GetCounter("sluice-bad_total", "Bad.").Add(), "invalid metric");
   EXPECT_DEBUG_DEATH(reg.GetCounter("9lives_total", "Bad.").Add(), "invalid metric");
-  EXPECT_DEBUG_DEATH(reg.GetCounter("sluice_ok_total", "Bad.", {{"__name", "x"}}).Add(),
-                     "invalid metric");
+  EXPECT_DEBUG_DEATH(reg.GetCounter("sluice_ok_total", "Bad.", {{"__name", "x"}}).Add(), "invalid metric");
   EXPECT_DEBUG_DEATH(reg.GetCounter("sluice_ok_total", "Bad.", {{"a", "x"}, {"a", "y"}}).Add(),
                      "invalid metric");
   EXPECT_DEBUG_DEATH(reg.GetHistogram("sluice_h_seconds", "Bad.", b, {{"le", "1"}}).Observe(1),
@@ -333,23 +327,20 @@ TEST(MetricsPromtoolTest, PromtoolReportsLintProblems) {
 TEST(MetricsPromtoolTest, RenderPassesPromtoolCheckMetrics) {
   MetricsRegistry reg;
   FillSmallRegistry(reg);
-  reg.GetCounter("sluice_rows_ingested_total", "Rows that passed their contract.",
-                 {{"source", "orders"}})
+  reg.GetCounter("sluice_rows_ingested_total", "Rows that passed their contract.", {{"source", "orders"}})
       .Add(1e6);
   reg.GetCounter("sluice_rows_ingested_total", "Rows that passed their contract.",
                  {{"source", "caf\xc3\xa9 \"x\"\\\n\xff"}})
       .Add(0.5);
   reg.GetGauge("sluice_last_run_timestamp_seconds", "When the last run ended.").Set(1.7e9);
-  reg.GetGauge("sluice_lag_seconds", "Lag.", {{"source", "a"}})
-      .Set(std::numeric_limits<double>::quiet_NaN());
-  reg.GetGauge("sluice_lag_seconds", "Lag.", {{"source", "b"}})
-      .Set(-std::numeric_limits<double>::infinity());
+  reg.GetGauge("sluice_lag_seconds", "Lag.", {{"source", "a"}}).Set(std::numeric_limits<double>::quiet_NaN());
+  reg.GetGauge("sluice_lag_seconds", "Lag.", {{"source", "b"}}).Set(-std::numeric_limits<double>::infinity());
   reg.GetGauge("sluice_lag_seconds", "Lag.", {{"source", "c"}}).Set(1e-9);
-  Histogram& idle = reg.GetHistogram("sluice_publish_duration_seconds", "Publish time.",
-                                     LatencyBuckets(), {{"table", "orders"}});
+  Histogram& idle = reg.GetHistogram("sluice_publish_duration_seconds", "Publish time.", LatencyBuckets(),
+                                     {{"table", "orders"}});
   (void)idle;  // rendered with all-zero buckets
-  Histogram& busy = reg.GetHistogram("sluice_publish_duration_seconds", "Publish time.",
-                                     LatencyBuckets(), {{"table", "users"}});
+  Histogram& busy = reg.GetHistogram("sluice_publish_duration_seconds", "Publish time.", LatencyBuckets(),
+                                     {{"table", "users"}});
   for (double v : {0.0004, 0.003, 0.2, 7.0, 120.0}) busy.Observe(v);
   reg.GetHistogram("sluice_batch_rows", "Rows per batch.", {}).Observe(3);  // only +Inf
 

@@ -16,8 +16,7 @@ namespace {
 std::vector<std::string> Payloads(int first, int count) {
   std::vector<std::string> out;
   for (int i = first; i < first + count; ++i) {
-    out.push_back(R"({"order_id":"o)" + std::to_string(i) + R"(","seq":)" + std::to_string(i) +
-                  "}");
+    out.push_back(R"({"order_id":"o)" + std::to_string(i) + R"(","seq":)" + std::to_string(i) + "}");
   }
   return out;
 }

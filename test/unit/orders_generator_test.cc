@@ -79,8 +79,7 @@ bool ValidUtf8(const std::string& s) {
 
 // "2026-01-03T10:15:00Z" / "...+02:00" -> "2026-01-03 10:15:00" in UTC; nullopt if not that form.
 std::optional<std::string> ToUtc(const std::string& ts) {
-  static const std::regex kTs(
-      R"((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|([+-])(\d{2}):(\d{2})))");
+  static const std::regex kTs(R"((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|([+-])(\d{2}):(\d{2})))");
   std::smatch m;
   if (!std::regex_match(ts, m, kTs)) return std::nullopt;
   struct tm tm {};
@@ -198,7 +197,6 @@ std::string ClassifyJsonLine(const std::string& line, Event* e) {
   return Classify(r, /*csv=*/false, e);
 }
 
-
 struct Derived {
   std::map<std::string, Event> final_state;
   std::map<std::string, int64_t> dead_by_reason;
@@ -246,8 +244,8 @@ Derived Rederive(const std::string& dir, const Json& expected, bool csv) {
       EXPECT_FALSE(records.empty());
       std::vector<std::string> header;
       for (auto& f : records[0]) header.push_back(f.value_or(""));
-      EXPECT_EQ(header, (std::vector<std::string>{"order_id", "tenant_id", "status", "amount",
-                                                  "created_at", "seq"}));
+      EXPECT_EQ(header,
+                (std::vector<std::string>{"order_id", "tenant_id", "status", "amount", "created_at", "seq"}));
       for (size_t i = 1; i < records.size(); ++i) {
         Event e;
         std::string reason;
@@ -365,8 +363,7 @@ TEST(OrdersGenerator, ExpectedIsInternallyConsistent) {
   int64_t read = 0, valid = 0, dead = 0;
   std::map<std::string, int64_t> reasons;
   for (const Json& b : ex["batches"]) {
-    EXPECT_EQ(b["rows_read"].get<int64_t>(),
-              b["rows_valid"].get<int64_t>() + b["rows_dead"].get<int64_t>());
+    EXPECT_EQ(b["rows_read"].get<int64_t>(), b["rows_valid"].get<int64_t>() + b["rows_dead"].get<int64_t>());
     int64_t batch_dead = 0;
     for (auto& [r, n] : b["dead_by_reason"].items()) {
       batch_dead += n.get<int64_t>();
@@ -517,16 +514,13 @@ TEST(OrdersGenerator, RejectsBadOptions) {
   TempDir dir;
   OrderGeneratorOptions o;
   o.format = "xml";
-  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(), StatusCode::kInvalidArgument);
   o = {};
   o.batches = 0;
-  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(), StatusCode::kInvalidArgument);
   o = {};
   o.orders = 0;
-  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(GenerateOrders(o, dir.path(), dir.path() + "/e.json").code(), StatusCode::kInvalidArgument);
 }
 
 TEST(ExampleProject, WritesARunnableLayoutAndNeverOverwrites) {
@@ -535,23 +529,21 @@ TEST(ExampleProject, WritesARunnableLayoutAndNeverOverwrites) {
   o.orders = 200;
   o.batches = 3;
   ASSERT_TRUE(WriteExampleProject(dir.path(), o).ok());
-  for (const char* f : {"sluice.yaml", "contracts/orders.yaml", "models/daily_revenue.sql",
-                        "landing/orders/batch-0001.jsonl", "landing/orders/batch-0003.jsonl",
-                        "landing/orders/expected.json"}) {
+  for (const char* f :
+       {"sluice.yaml", "contracts/orders.yaml", "models/daily_revenue.sql", "landing/orders/batch-0001.jsonl",
+        "landing/orders/batch-0003.jsonl", "landing/orders/expected.json"}) {
     EXPECT_TRUE(fs::exists(dir.path() + "/" + f)) << f;
   }
   std::string yaml = Read(dir.path() + "/sluice.yaml");
   EXPECT_NE(yaml.find("path: landing/orders/*.jsonl"), std::string::npos);
   EXPECT_NE(yaml.find("format: jsonl"), std::string::npos);
-  EXPECT_NE(Read(dir.path() + "/models/daily_revenue.sql").find("FROM curated.orders"),
-            std::string::npos);
+  EXPECT_NE(Read(dir.path() + "/models/daily_revenue.sql").find("FROM curated.orders"), std::string::npos);
   EXPECT_EQ(WriteExampleProject(dir.path(), o).code(), StatusCode::kAlreadyExists);
 
   TempDir csv;
   o.format = "csv";
   ASSERT_TRUE(WriteExampleProject(csv.path(), o).ok());
-  EXPECT_NE(Read(csv.path() + "/sluice.yaml").find("path: landing/orders/*.csv"),
-            std::string::npos);
+  EXPECT_NE(Read(csv.path() + "/sluice.yaml").find("path: landing/orders/*.csv"), std::string::npos);
   EXPECT_TRUE(fs::exists(csv.path() + "/landing/orders/batch-0002.csv"));
 }
 

@@ -25,10 +25,10 @@ namespace {
 namespace fs = std::filesystem;
 
 using testing::Dump;
+using testing::kOrdersContract;
 using testing::MartTable;
 using testing::Order;
 using testing::OrdersSpec;
-using testing::kOrdersContract;
 
 const std::string kSpec = OrdersSpec("[order_id]", "", MartTable("daily_revenue"));
 
@@ -93,11 +93,13 @@ class PublishTest : public testing::ProjectTest {
         "order_id, tenant_id, status, CAST(amount AS VARCHAR), CAST(created_at AS VARCHAR), seq, "
         "_batch_id, _batch_seq, _source_line";
     EXPECT_EQ(ReadPublished(cols + ", CAST(day AS VARCHAR), CAST(tenant AS VARCHAR)", CuratedDir()),
-              Q("SELECT " + cols + ", CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id FROM "
+              Q("SELECT " + cols +
+                ", CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id FROM "
                 "curated.orders ORDER BY ALL"));
   }
   void ExpectMartPublished() {
-    const std::string cols = "CAST(day AS VARCHAR), CAST(tenant_id AS VARCHAR), orders, CAST(revenue AS VARCHAR)";
+    const std::string cols =
+        "CAST(day AS VARCHAR), CAST(tenant_id AS VARCHAR), orders, CAST(revenue AS VARCHAR)";
     EXPECT_EQ(ReadPublished(cols, MartDir()), Q("SELECT " + cols + " FROM marts.daily_revenue ORDER BY ALL"));
   }
 };

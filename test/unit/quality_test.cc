@@ -217,9 +217,11 @@ TEST_F(QualityTest, SqlTestReturnsFailingRows) {
 }
 
 TEST_F(QualityTest, UniqueAndNotNullAsWarnDoNotBlock) {
-  Setup(OrdersSpec("[order_id]", "[{unique: tenant_id, severity: warn}, {not_null: amount, severity: warn}]"));
-  Land("b1", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
-                 "{\"order_id\":\"o2\",\"tenant_id\":\"t1\",\"created_at\":\"2026-01-01T00:00:00Z\",\"seq\":1}\n");
+  Setup(
+      OrdersSpec("[order_id]", "[{unique: tenant_id, severity: warn}, {not_null: amount, severity: warn}]"));
+  Land("b1",
+       Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
+           "{\"order_id\":\"o2\",\"tenant_id\":\"t1\",\"created_at\":\"2026-01-01T00:00:00Z\",\"seq\":1}\n");
   RunSummary s = Run();
   EXPECT_TRUE(s.quarantined.empty());
   EXPECT_EQ(s.test_warnings.size(), 2u);

@@ -82,8 +82,7 @@ TEST_F(QuarantineTest, ReleaseAfterFixAppliesOnceLikeInOrder) {
   EXPECT_TRUE(s.test_bypassed.empty());  // the data passes now
   EXPECT_EQ(Int("SELECT count(*) FROM meta.applied WHERE batch_id = '" + Id("b2") + "'"), 1);
   const std::string released = Q(kContent);
-  EXPECT_EQ(released,
-            "o1|t1|paid|1.00|2\no2|t1|paid|2.50|3\no3|t1|paid|3.00|1\no4|t2|shipped|4.00|1\n");
+  EXPECT_EQ(released, "o1|t1|paid|1.00|2\no2|t1|paid|2.50|3\no3|t1|paid|3.00|1\no4|t2|shipped|4.00|1\n");
   EXPECT_EQ(Q("SELECT released_at IS NOT NULL, dropped_at IS NULL FROM meta.quarantine"), "true|true\n");
   // Applied once: another run changes nothing.
   EXPECT_TRUE(Run().nothing_to_do);

@@ -51,8 +51,8 @@ TEST(RawSpans, JsonlWithBomCrlfBlankLinesAndBadRows) {
       "\xEF\xBB\xBF{\"id\":\"a\",\"n\":1}\r\n\n  \n{\"id\":\"b\"}\nnot json\n{\"id\":\"c\",\"n\":3}";
   auto b = Validator(TwoColumns()).DecodeJsonl(data);
   ASSERT_TRUE(b.ok());
-  EXPECT_EQ(RawOfRows(*b, data), (std::vector<std::string>{"{\"id\":\"a\",\"n\":1}", "{\"id\":\"b\"}",
-                                                           "{\"id\":\"c\",\"n\":3}"}));
+  EXPECT_EQ(RawOfRows(*b, data),
+            (std::vector<std::string>{"{\"id\":\"a\",\"n\":1}", "{\"id\":\"b\"}", "{\"id\":\"c\",\"n\":3}"}));
   EXPECT_EQ(b->source_line, (std::vector<int64_t>{1, 4, 6}));
 }
 
@@ -96,9 +96,9 @@ TEST(ValidateContractChecks, AcceptsBooleanExpressionsOverTheColumns) {
 TEST(ValidateContractChecks, RefusesWhatIsNotExactlyOneExpression) {
   // The first one balances if '$$' were not a quote: pasted into `(...)` it would close the
   // parenthesis early and OR the rest of the SQL with true.
-  for (const char* expr : {"n > 0 OR id = $$'$$) OR (true OR id = $$'$$", "n > 0; SELECT 1",
-                           "n > 0 FROM batch_rows", "n > 0, n < 5", "n > 0 AS ok", "n > 0 LIMIT 1",
-                           "n > 0 /* unterminated"}) {
+  for (const char* expr :
+       {"n > 0 OR id = $$'$$) OR (true OR id = $$'$$", "n > 0; SELECT 1", "n > 0 FROM batch_rows",
+        "n > 0, n < 5", "n > 0 AS ok", "n > 0 LIMIT 1", "n > 0 /* unterminated"}) {
     Status st = ValidateContractChecks(WithChecks({{"bad_one", expr, 9}}));
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << expr;
     EXPECT_NE(st.message().find("contracts/t.yaml:9: checks.bad_one"), std::string::npos) << st.message();
@@ -145,11 +145,12 @@ TEST_F(ContractChecksTest, FailingRowsAreDeadLetteredWithRawInputAndCountsReconc
   const std::string bad_amount = Order("o2", "t1", "paid", "500", "2026-01-02", 1);
   const std::string bad_seq = Order("o3", "t1", "paid", "5", "2026-01-02", 0);
   const std::string both = Order("o4", "t1", "paid", "500", "2026-01-02", 0);
-  const std::string data = Order("o1", "t1", "paid", "5", "2026-01-02", 1) + bad_amount +
-                           bad_seq + Order("o5", "t1", "created", "500", "2026-01-02", 1) +
+  const std::string data = Order("o1", "t1", "paid", "5", "2026-01-02", 1) + bad_amount + bad_seq +
+                           Order("o5", "t1", "created", "500", "2026-01-02", 1) +
                            "{\"order_id\":\"o6\",\"tenant_id\":\"t1\",\"status\":\"paid\","
                            "\"created_at\":\"2026-01-02T10:00:00Z\",\"seq\":1}\n" +  // NULL passes
-                           both + Order("o7", "t1", "nope", "5", "2026-01-02", 1);
+                           both +
+                           Order("o7", "t1", "nope", "5", "2026-01-02", 1);
   Write("landing/orders/b1.jsonl", data);
   auto r = engine_->IngestFile("orders", dir_ + "/landing/orders/b1.jsonl");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -189,8 +190,7 @@ tables:
   EXPECT_EQ(r->rows_staged, 1);
   EXPECT_EQ(Q("SELECT line, reason, raw FROM dlq.orders"),
             "3|check_failed|\"o\n2\",t1,paid,500,2026-01-02T10:00:00Z,1\n");
-  EXPECT_EQ(Q("SELECT csv_header FROM meta.batches"),
-            "order_id,tenant_id,status,amount,created_at,seq\n");
+  EXPECT_EQ(Q("SELECT csv_header FROM meta.batches"), "order_id,tenant_id,status,amount,created_at,seq\n");
 }
 
 TEST_F(ContractChecksTest, AnUnbindableCheckIsRefusedBeforeTheLakeIsTouched) {

@@ -25,13 +25,15 @@ Contract Parse(const std::string& text) {
 
 TEST(SchemaFingerprintTest, IgnoresOrderLayoutAndModeButNotRules) {
   Contract a = Parse("name: t\ncolumns:\n  x: {type: int64}\n  y: {type: string, enum: [p, q]}\n");
-  Contract b = Parse("name: t\ncompatibility: none\n# comment\ncolumns:\n"
-                     "  y:   {type: string, enum: [q, p]}\n  x:   {type: int64}\n");
+  Contract b = Parse(
+      "name: t\ncompatibility: none\n# comment\ncolumns:\n"
+      "  y:   {type: string, enum: [q, p]}\n  x:   {type: int64}\n");
   EXPECT_EQ(SchemaFingerprint(a), SchemaFingerprint(b));
   EXPECT_EQ(SchemaFingerprint(a).size(), 32u);
   Contract c = Parse("name: t\ncolumns:\n  x: {type: int32}\n  y: {type: string, enum: [p, q]}\n");
   EXPECT_NE(SchemaFingerprint(a), SchemaFingerprint(c));
-  Contract d = Parse("name: t\ncolumns:\n  x: {type: int64, default: 1}\n  y: {type: string, enum: [p, q]}\n");
+  Contract d =
+      Parse("name: t\ncolumns:\n  x: {type: int64, default: 1}\n  y: {type: string, enum: [p, q]}\n");
   EXPECT_NE(SchemaFingerprint(a), SchemaFingerprint(d));
 }
 
@@ -112,8 +114,8 @@ TEST_F(SchemaEvolutionTest, IncompatibleChangeIsRefusedAndNothingChanges) {
   const std::string before = Q("SELECT * FROM curated.orders ORDER BY ALL");
   engine_.reset();
   // full_transitive (the default): a required column without a default cannot be added.
-  Write("contracts/orders.yaml", std::string("name: orders\n") + kOrdersColumns +
-                                     "  region:     {type: string, required: true}\n");
+  Write("contracts/orders.yaml",
+        std::string("name: orders\n") + kOrdersColumns + "  region:     {type: string, required: true}\n");
   auto e = Engine::Open(dir_);
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().code(), StatusCode::kInvalidArgument);
@@ -171,27 +173,29 @@ TEST_F(SchemaEvolutionTest, AcceptancesGetTheirVersionWhenRegistered) {
 }
 
 TEST_F(SchemaEvolutionTest, WideningIsAllowedByABackwardMode) {
-  Write("contracts/orders.yaml", "name: orders\ncompatibility: backward\ncolumns:\n"
-                                 "  order_id:   {type: string, required: true}\n"
-                                 "  tenant_id:  {type: string, required: true}\n"
-                                 "  status:     {type: string}\n"
-                                 "  amount:     {type: \"decimal(12,2)\"}\n"
-                                 "  created_at: {type: timestamp, required: true}\n"
-                                 "  seq:        {type: int64, required: true}\n"
-                                 "  qty:        {type: int32}\n");
+  Write("contracts/orders.yaml",
+        "name: orders\ncompatibility: backward\ncolumns:\n"
+        "  order_id:   {type: string, required: true}\n"
+        "  tenant_id:  {type: string, required: true}\n"
+        "  status:     {type: string}\n"
+        "  amount:     {type: \"decimal(12,2)\"}\n"
+        "  created_at: {type: timestamp, required: true}\n"
+        "  seq:        {type: int64, required: true}\n"
+        "  qty:        {type: int32}\n");
   OpenEngine();
   Write("landing/orders/b2.jsonl",
         "{\"order_id\":\"o3\",\"tenant_id\":\"t1\",\"amount\":1,\"qty\":7,"
         "\"created_at\":\"2026-01-04T10:00:00Z\",\"seq\":1}\n");
   Run();
-  Write("contracts/orders.yaml", "name: orders\ncompatibility: backward\ncolumns:\n"
-                                 "  order_id:   {type: string, required: true}\n"
-                                 "  tenant_id:  {type: string, required: true}\n"
-                                 "  status:     {type: string}\n"
-                                 "  amount:     {type: \"decimal(14,2)\"}\n"
-                                 "  created_at: {type: timestamp, required: true}\n"
-                                 "  seq:        {type: int64, required: true}\n"
-                                 "  qty:        {type: int64}\n");
+  Write("contracts/orders.yaml",
+        "name: orders\ncompatibility: backward\ncolumns:\n"
+        "  order_id:   {type: string, required: true}\n"
+        "  tenant_id:  {type: string, required: true}\n"
+        "  status:     {type: string}\n"
+        "  amount:     {type: \"decimal(14,2)\"}\n"
+        "  created_at: {type: timestamp, required: true}\n"
+        "  seq:        {type: int64, required: true}\n"
+        "  qty:        {type: int64}\n");
   OpenEngine();
   EXPECT_EQ(Q("SELECT data_type FROM duckdb_columns() WHERE table_name = 'orders' AND "
               "schema_name = 'curated' AND column_name IN ('qty', 'amount') ORDER BY column_name"),

@@ -37,8 +37,9 @@ tables:
 )";
 
 const std::string kOrdersContract =
-    std::string("name: orders\n"
-                "compatibility: full_transitive   # default; backward | forward | full | none (+ _transitive)\n") +
+    std::string(
+        "name: orders\n"
+        "compatibility: full_transitive   # default; backward | forward | full | none (+ _transitive)\n") +
     testing::kOrdersColumns;
 
 const char* kDailyRevenueSql = R"(-- revenue per day and tenant
@@ -50,9 +51,7 @@ GROUP BY ALL
 
 class SpecTest : public ::testing::Test {
  protected:
-  void Write(const std::string& rel, const std::string& text) {
-    testing::WriteFile(dir_, rel, text);
-  }
+  void Write(const std::string& rel, const std::string& text) { testing::WriteFile(dir_, rel, text); }
   // The design's example project, with `sluice.yaml` replaced by `spec` when given.
   void WriteExample(const std::string& spec = kSluiceYaml) {
     Write("sluice.yaml", spec);
@@ -144,8 +143,9 @@ TEST_F(SpecTest, RelativeProjectDirAndDefaults) {
         "tables:\n  events:\n    from: events\n    key: id\n    version: at\n"
         "    tests:\n      - unique: [id, at]\n"
         "      - accepted_values: {column: kind, values: [a, b]}\n");
-  Write("c.yaml", "name: events\ncolumns:\n  id: {type: int64, required: true}\n  at: {type: date, required: true}\n"
-                  "  kind: {type: string}\n");
+  Write("c.yaml",
+        "name: events\ncolumns:\n  id: {type: int64, required: true}\n  at: {type: date, required: true}\n"
+        "  kind: {type: string}\n");
   std::string cwd = fs::current_path().string();
   fs::current_path(fs::path(dir_).parent_path());
   auto r = LoadProject(fs::path(dir_).filename().string() + "/");
@@ -181,9 +181,10 @@ TEST_F(SpecTest, MartsOrderedByDependencyStably) {
                      "  a_first:\n    sql: models/a.sql\n"
                      "  standalone:\n    sql: models/s.sql\n";
   WriteExample(spec);
-  Write("models/top.sql", "SELECT *, 'marts.ignored_in_string' AS s\n"
-                          "FROM Marts.a_first JOIN \"marts\".\"daily_revenue\" USING (day)\n"
-                          "-- marts.ignored_in_comment\n");
+  Write("models/top.sql",
+        "SELECT *, 'marts.ignored_in_string' AS s\n"
+        "FROM Marts.a_first JOIN \"marts\".\"daily_revenue\" USING (day)\n"
+        "-- marts.ignored_in_comment\n");
   Write("models/a.sql", "select * from MARTS.daily_revenue");
   Write("models/s.sql", "select 1 /* marts.top */");
   auto r = LoadProject(dir_);
@@ -191,10 +192,8 @@ TEST_F(SpecTest, MartsOrderedByDependencyStably) {
   std::vector<std::string> names;
   for (const auto& t : r->tables) names.push_back(t.name);
   // Each step takes the earliest mart in file order whose dependencies are placed.
-  EXPECT_EQ(names, (std::vector<std::string>{"orders", "daily_revenue", "a_first", "top",
-                                             "standalone"}));
-  EXPECT_EQ(r->FindTable("top")->depends_on,
-            (std::vector<std::string>{"a_first", "daily_revenue"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"orders", "daily_revenue", "a_first", "top", "standalone"}));
+  EXPECT_EQ(r->FindTable("top")->depends_on, (std::vector<std::string>{"a_first", "daily_revenue"}));
   EXPECT_TRUE(r->FindTable("standalone")->depends_on.empty());
 }
 
@@ -211,8 +210,7 @@ TEST_F(SpecTest, CuratedTablesComeFirst) {
 }
 
 TEST_F(SpecTest, BadIdentifiers) {
-  WriteExampleWith("  orders:                        # curated",
-                   "  \"orders; DROP TABLE x\":  # curated");
+  WriteExampleWith("  orders:                        # curated", "  \"orders; DROP TABLE x\":  # curated");
   ExpectInvalid({"sluice.yaml:11:3", "tables.orders; DROP TABLE x", "not a valid table name"});
   WriteExampleWith("name: shop", "name: Shop");
   ExpectInvalid({"sluice.yaml:1:7", "name", "project"});
@@ -238,8 +236,8 @@ TEST_F(SpecTest, ContractErrorsPropagate) {
 
 TEST_F(SpecTest, KeyColumnNotInContract) {
   WriteExampleWith("key: [order_id]", "key: [order_id, ordr]");
-  ExpectInvalid({"sluice.yaml:13:", "tables.orders.key", "'ordr'", "contract 'orders'",
-                 "contracts/orders.yaml"});
+  ExpectInvalid(
+      {"sluice.yaml:13:", "tables.orders.key", "'ordr'", "contract 'orders'", "contracts/orders.yaml"});
 }
 
 // An empty key would merge every such row into one: allow_empty never applies to a key.
@@ -270,8 +268,8 @@ TEST_F(SpecTest, CuratedColumnList) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const TableSpec* t = r->FindTable("orders");
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(t->columns, (std::vector<std::string>{"amount", "status", "order_id", "seq",
-                                                  "created_at", "tenant_id"}));
+  EXPECT_EQ(t->columns,
+            (std::vector<std::string>{"amount", "status", "order_id", "seq", "created_at", "tenant_id"}));
   Contract held = HeldColumns(*t, r->sources[0].contract);
   ASSERT_EQ(held.columns.size(), 6u);
   EXPECT_EQ(held.columns[0].name, "order_id");  // contract order
@@ -366,7 +364,8 @@ TEST_F(SpecTest, SqlTestsAreOneSelectAndTheirStagingReadsAreKnown) {
   const auto& tests = r->FindTable("daily_revenue")->tests;
   ASSERT_EQ(tests.size(), 1u);
   EXPECT_EQ(tests[0].reads_staging, std::vector<std::string>{"orders"});
-  WriteExample(std::string(kSluiceYaml) + "    tests:\n      - sql: \"SELECT 1; DELETE FROM curated.orders\"\n");
+  WriteExample(std::string(kSluiceYaml) +
+               "    tests:\n      - sql: \"SELECT 1; DELETE FROM curated.orders\"\n");
   ExpectInvalid({"sluice.yaml:", "tests", "not a SELECT"});
 }
 
@@ -446,8 +445,7 @@ TEST_F(SpecTest, StreamSources) {
   ExpectInvalid({"sources.orders.event_time", "timestamp"});
   WriteExampleWith(files_source, "    type: http\n    allowed_lateness: 5m\n");
   ExpectInvalid({"sources.orders.allowed_lateness", "needs event_time"});
-  WriteExampleWith(files_source,
-                   "    type: nats\n    nats: {stream: ORD.ERS}\n");
+  WriteExampleWith(files_source, "    type: nats\n    nats: {stream: ORD.ERS}\n");
   ExpectInvalid({"sources.orders.nats.stream", "not a valid JetStream name"});
   WriteExampleWith("name: shop", "name: shop\ntransform: {interval: 2s, max_rows: 50000}");
   spec = LoadProject(dir_);

@@ -29,15 +29,13 @@ class SqlParserTest : public ::testing::Test {
   // "schema.name@line:col" of every table reference, in text order.
   std::vector<std::string> Tables(const std::string& sql) {
     std::vector<std::string> out;
-    for (const auto& t : Parse(sql).tables)
-      out.push_back(t.QualifiedName() + "@" + t.position.ToString());
+    for (const auto& t : Parse(sql).tables) out.push_back(t.QualifiedName() + "@" + t.position.ToString());
     return out;
   }
 
   std::vector<std::string> Functions(const std::string& sql) {
     std::vector<std::string> out;
-    for (const auto& f : Parse(sql).table_functions)
-      out.push_back(f.name + "@" + f.position.ToString());
+    for (const auto& f : Parse(sql).table_functions) out.push_back(f.name + "@" + f.position.ToString());
     return out;
   }
 
@@ -48,8 +46,7 @@ class SqlParserTest : public ::testing::Test {
   }
 
   std::unique_ptr<Connection> conn_;
-  ReadOnlyRules rules_{
-      {"range", "generate_series", "unnest"}, {"curated", "marts", "staging"}, {"lake"}};
+  ReadOnlyRules rules_{{"range", "generate_series", "unnest"}, {"curated", "marts", "staging"}, {"lake"}};
 };
 
 using V = std::vector<std::string>;
@@ -66,51 +63,41 @@ TEST_F(SqlParserTest, QuotedAndMixedCaseNamesResolveAsDuckDbDoes) {
 
 TEST_F(SqlParserTest, CteNamesAreNotTableReferences) {
   // The CTE shadows the unqualified name; a qualified name is always a table.
-  EXPECT_EQ(
-      Tables("with orders as (select * from curated.orders) select * from orders, marts.orders"),
-      V({"curated.orders@1:31", "marts.orders@1:69"}));
+  EXPECT_EQ(Tables("with orders as (select * from curated.orders) select * from orders, marts.orders"),
+            V({"curated.orders@1:31", "marts.orders@1:69"}));
   // A non-recursive CTE that reads its own name reads the table of that name.
-  EXPECT_EQ(Tables("with orders as (select * from orders) select * from orders"),
-            V({"orders@1:31"}));
+  EXPECT_EQ(Tables("with orders as (select * from orders) select * from orders"), V({"orders@1:31"}));
   // Earlier CTEs are in scope for later ones, not the other way round.
-  EXPECT_EQ(Tables("with a as (select * from b), b as (select * from a) select * from b"),
-            V({"b@1:26"}));
+  EXPECT_EQ(Tables("with a as (select * from b), b as (select * from a) select * from b"), V({"b@1:26"}));
   // A CTE of an outer query is in scope inside subqueries.
-  EXPECT_EQ(
-      Tables(
-          "with t as (select 1) select * from (select * from t) s where exists (select * from t)"),
-      V({}));
+  EXPECT_EQ(Tables("with t as (select 1) select * from (select * from t) s where exists (select * from t)"),
+            V({}));
   // Recursive and materialized CTEs.
   EXPECT_EQ(Tables("with recursive r(n) as (select 1 union all select n + 1 from r where n < 3) "
                    "select * from r, curated.x"),
             V({"curated.x@1:94"}));
-  EXPECT_EQ(
-      Tables(
-          "with a as materialized (select * from curated.x), b as materialized (select * from a) "
-          "select * from b join marts.y using (id)"),
-      V({"curated.x@1:39", "marts.y@1:108"}));
+  EXPECT_EQ(Tables("with a as materialized (select * from curated.x), b as materialized (select * from a) "
+                   "select * from b join marts.y using (id)"),
+            V({"curated.x@1:39", "marts.y@1:108"}));
 }
 
 TEST_F(SqlParserTest, SubqueriesSetOperationsJoinsAndWindowsAreWalked) {
   EXPECT_EQ(Tables("select * from curated.a where id in (select id from curated.b) and exists "
                    "(select 1 from curated.c) and (select max(x) from curated.d) > 0"),
             V({"curated.a@1:15", "curated.b@1:53", "curated.c@1:90", "curated.d@1:125"}));
-  EXPECT_EQ(
-      Tables("select 1 from curated.a union select 2 from marts.b except select 3 from staging.c"),
-      V({"curated.a@1:15", "marts.b@1:45", "staging.c@1:74"}));
+  EXPECT_EQ(Tables("select 1 from curated.a union select 2 from marts.b except select 3 from staging.c"),
+            V({"curated.a@1:15", "marts.b@1:45", "staging.c@1:74"}));
   EXPECT_EQ(Tables("select * from curated.a, lateral (select * from curated.b where b.id = a.id) l "
                    "left join curated.c on true"),
             V({"curated.a@1:15", "curated.b@1:49", "curated.c@1:90"}));
   EXPECT_EQ(Tables("select sum(x) over w from curated.a window w as (partition by (select 1 from "
                    "curated.b))"),
             V({"curated.a@1:27", "curated.b@1:78"}));
-  EXPECT_EQ(Tables("select * from curated.a pivot (sum(x) for y in ('p', 'q'))"),
-            V({"curated.a@1:15"}));
+  EXPECT_EQ(Tables("select * from curated.a pivot (sum(x) for y in ('p', 'q'))"), V({"curated.a@1:15"}));
 }
 
 TEST_F(SqlParserTest, TableFunctionsAreListedWithTheirPositions) {
-  EXPECT_EQ(Functions("select * from range(3), read_csv('/etc/passwd')"),
-            V({"range@1:15", "read_csv@1:25"}));
+  EXPECT_EQ(Functions("select * from range(3), read_csv('/etc/passwd')"), V({"range@1:15", "read_csv@1:25"}));
   EXPECT_EQ(Functions("select * from curated.a where x in (select * from READ_BLOB('f'))"),
             V({"read_blob@1:51"}));
   // unnest in a select list is a scalar use, not a table function call.
@@ -156,8 +143,7 @@ TEST_F(SqlParserTest, StatementKindsAndCounts) {
 }
 
 TEST_F(SqlParserTest, ExplainOfAQueryIsRecognisedWithItsTables) {
-  auto e =
-      Parse("/* plan */ EXPLAIN\n  with t as (select * from curated.x) select * from t, marts.y");
+  auto e = Parse("/* plan */ EXPLAIN\n  with t as (select * from curated.x) select * from t, marts.y");
   EXPECT_EQ(e.kind, SqlStatementKind::kExplain);
   EXPECT_EQ(e.statement_count, 1u);
   ASSERT_EQ(e.tables.size(), 2u);
@@ -167,8 +153,7 @@ TEST_F(SqlParserTest, ExplainOfAQueryIsRecognisedWithItsTables) {
   auto a = Parse("EXPLAIN ANALYZE SELECT count(*) FROM staging.orders");
   EXPECT_EQ(a.kind, SqlStatementKind::kExplain);
   ASSERT_EQ(a.tables.size(), 1u);
-  EXPECT_EQ(a.tables[0].QualifiedName() + "@" + a.tables[0].position.ToString(),
-            "staging.orders@1:38");
+  EXPECT_EQ(a.tables[0].QualifiedName() + "@" + a.tables[0].position.ToString(), "staging.orders@1:38");
   EXPECT_EQ(Parse("explain analyse select 1").kind, SqlStatementKind::kExplain);
   // A FROM-first query reads as a select list after the word: not recognised, refused.
   EXPECT_EQ(Parse("explain from curated.x").kind, SqlStatementKind::kOther);
@@ -177,10 +162,9 @@ TEST_F(SqlParserTest, ExplainOfAQueryIsRecognisedWithItsTables) {
 TEST_F(SqlParserTest, SingleExpression) {
   EXPECT_TRUE(Parse("select amount <= 10000 or currency = 'JPY'").single_expression);
   EXPECT_TRUE(Parse("select\nx > 0 -- trailing comment\n").single_expression);
-  for (const char* q :
-       {"select a, b", "select a as ok", "select a from t", "select a where b", "select a limit 1",
-        "select distinct a", "select 1 union select 2", "with c as (select 1) select 2",
-        "select a group by a", "select a qualify a"}) {
+  for (const char* q : {"select a, b", "select a as ok", "select a from t", "select a where b",
+                        "select a limit 1", "select distinct a", "select 1 union select 2",
+                        "with c as (select 1) select 2", "select a group by a", "select a qualify a"}) {
     EXPECT_FALSE(Parse(q).single_expression) << q;
   }
 }

@@ -13,8 +13,8 @@
 namespace sluice {
 namespace {
 
-using testing::Order;
 using testing::kOrdersContract;
+using testing::Order;
 
 std::string StreamSpec(const std::string& type_lines) {
   std::string spec = testing::OrdersSpec();
@@ -48,8 +48,8 @@ class StreamIngestTest : public testing::ProjectTest {
 };
 
 TEST_F(StreamIngestTest, EachPartIsAnsweredWithItsOwnCounts) {
-  const std::string a = Order("o1", "t1", "paid", "10.00", "2026-01-02", 1) +
-                        "{\"order_id\": broken\n" + Order("o2", "t1", "paid", "-5", "2026-01-02", 1);
+  const std::string a = Order("o1", "t1", "paid", "10.00", "2026-01-02", 1) + "{\"order_id\": broken\n" +
+                        Order("o2", "t1", "paid", "-5", "2026-01-02", 1);
   const std::string b = "\n" + Order("o3", "t2", "paid", "7.50", "2026-01-02", 1);  // a blank line
   MicroBatchResult r = Ingest({Part(a, "corr-a"), Part(b, "corr-b")});
   ASSERT_EQ(r.parts.size(), 2u);
@@ -68,8 +68,7 @@ TEST_F(StreamIngestTest, EachPartIsAnsweredWithItsOwnCounts) {
             "o1|corr-a|1\no3|corr-b|5\n");
   EXPECT_EQ(Q("SELECT line, reason, correlation_id FROM dlq.orders ORDER BY line"),
             "2|malformed_record|corr-a\n3|out_of_range|corr-a\n");
-  EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, file FROM meta.batches"),
-            "4|2|2|http:2 requests\n");
+  EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, file FROM meta.batches"), "4|2|2|http:2 requests\n");
 }
 
 // A micro-batch is one staging file whatever partitions its rows fall in (a file per partition
@@ -77,15 +76,14 @@ TEST_F(StreamIngestTest, EachPartIsAnsweredWithItsOwnCounts) {
 // it and for a partitioned file batch alike. A part without a correlation id (a NATS batch)
 // gives its rows the batch's.
 TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchWithPartitionsFromTheRows) {
-  const std::string a = Order("o1", "t1", "paid", "1.00", "2026-01-02", 1) +
-                        Order("o2", "t2", "paid", "2.00", "2026-01-03", 1);
+  const std::string a =
+      Order("o1", "t1", "paid", "1.00", "2026-01-02", 1) + Order("o2", "t2", "paid", "2.00", "2026-01-03", 1);
   const std::string b = Order("o3", "t1", "paid", "3.00", "2026-01-03", 1);
   MicroBatchResult r = Ingest({Part(a, "corr-a"), Part(b, "")});
   ASSERT_FALSE(r.batch_id.empty());
   EXPECT_EQ(Q("SELECT path, rows, day IS NULL AND tenant IS NULL FROM meta.files"),
             "staging/orders/stream/" + r.batch_id + "_0.parquet|3|true\n");
-  EXPECT_TRUE(std::filesystem::exists(dir_ + "/lake/staging/orders/stream/" + r.batch_id +
-                                      "_0.parquet"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/lake/staging/orders/stream/" + r.batch_id + "_0.parquet"));
   // A file batch of the same source, hive-partitioned (two partitions, two files).
   Write("more.jsonl", Order("o4", "t2", "paid", "4.00", "2026-01-04", 1) +
                           Order("o5", "t1", "paid", "5.00", "2026-01-02", 1));
@@ -97,7 +95,8 @@ TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchWithPartitionsFromTheRows) {
             "o4|2026-01-04|t2\no5|2026-01-02|t1\n");
   EXPECT_EQ(Q("SELECT s.order_id, s._correlation_id = b.correlation_id, s._correlation_id FROM "
               "staging.orders s JOIN meta.batches b ON b.batch_id = s._batch_id WHERE s._batch_id "
-              "= '" + r.batch_id + "' AND s.order_id = 'o1'"),
+              "= '" +
+              r.batch_id + "' AND s.order_id = 'o1'"),
             "o1|false|corr-a\n");
   EXPECT_EQ(Int("SELECT count(*) FROM staging.orders s JOIN meta.batches b ON b.batch_id = "
                 "s._batch_id WHERE s.order_id = 'o3' AND s._correlation_id = b.correlation_id "
@@ -153,9 +152,10 @@ TEST_F(StreamIngestTest, WatermarksCountLateRowsPerTenant) {
   };
   Ingest({Part(at("a", "t1", "2026-01-02T12:00:00Z") + at("b", "t2", "2026-01-02T08:00:00Z"), "c")});
   // t1's watermark is 11:00 (12:00 - 1h): 10:59 is late, 11:30 is not; t2's is 07:00.
-  MicroBatchResult r = Ingest({Part(at("c", "t1", "2026-01-02T10:59:00Z") +
-                                    at("d", "t1", "2026-01-02T11:30:00Z") +
-                                    at("e", "t2", "2026-01-02T07:30:00Z"), "c")});
+  MicroBatchResult r =
+      Ingest({Part(at("c", "t1", "2026-01-02T10:59:00Z") + at("d", "t1", "2026-01-02T11:30:00Z") +
+                       at("e", "t2", "2026-01-02T07:30:00Z"),
+                   "c")});
   EXPECT_EQ(r.rows_late, 1);
   EXPECT_EQ(Q("SELECT partition, CAST(max_event_time AS VARCHAR), CAST(watermark AS VARCHAR),"
               " late_rows FROM meta.watermarks ORDER BY 1"),
@@ -201,11 +201,14 @@ TEST_F(NatsStreamIngestTest, SequenceRangeIsCommittedWithTheRows) {
 // stream they name, of unknown identity; the next commit records the identity; a reset is
 // recorded with what it replaced, and later batch ids differ from those read before it.
 TEST_F(NatsStreamIngestTest, OldLakesOffsetsBecomePositionsAndResetsAreRecorded) {
-  ASSERT_TRUE(cat().conn().Execute(
-      "DROP TABLE meta.stream_positions; DROP TABLE meta.stream_resets;"
-      "ALTER TABLE meta.stream_offsets DROP COLUMN stream_created;"
-      "INSERT INTO meta.stream_offsets VALUES ('orders', 'nats-1-16251', 'ORDERS', 1, 16251,"
-      " 16251, 0, now()::TIMESTAMP)").ok());
+  ASSERT_TRUE(
+      cat()
+          .conn()
+          .Execute("DROP TABLE meta.stream_positions; DROP TABLE meta.stream_resets;"
+                   "ALTER TABLE meta.stream_offsets DROP COLUMN stream_created;"
+                   "INSERT INTO meta.stream_offsets VALUES ('orders', 'nats-1-16251', 'ORDERS', 1, 16251,"
+                   " 16251, 0, now()::TIMESTAMP)")
+          .ok());
   OpenEngine();  // reopened: migrated
   auto pos = CommittedPosition(cat(), "orders", "ORDERS");
   ASSERT_TRUE(pos.ok()) << pos.status().ToString();

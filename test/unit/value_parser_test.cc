@@ -61,7 +61,7 @@ TEST(ParseDecimal, ExactScaling) {
   EXPECT_EQ(ParseDecimal("0.2", 12, 2, &v), kOk);
   EXPECT_EQ(v, 20);
   EXPECT_EQ(ParseDecimal("0.3", 12, 2, &v), kOk);
-  EXPECT_EQ(v, 30);  // 0.1 + 0.2 == 0.3 exactly in scaled integers
+  EXPECT_EQ(v, 30);                                          // 0.1 + 0.2 == 0.3 exactly in scaled integers
   EXPECT_EQ(ParseDecimal("1234567890.12", 12, 2, &v), kOk);  // the largest magnitude that fits
   EXPECT_EQ(v, 123456789012);
   EXPECT_EQ(ParseDecimal("-9999999999.99", 12, 2, &v), kOk);
@@ -144,9 +144,8 @@ TEST(ParseDate, DaysSinceEpoch) {
   EXPECT_EQ(ParseDate("2024-02-29", &d), kOk);
   EXPECT_EQ(d, 19782);
   EXPECT_EQ(ParseDate("2000-02-29", &d), kOk);
-  for (const char* text : {"2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-01-00",
-                           "2024-04-31", "2024-1-01", "24-01-01", "2024/01/01", "2024-01-01T00",
-                           "", "abcd-ef-gh"}) {
+  for (const char* text : {"2023-02-29", "1900-02-29", "2024-13-01", "2024-00-10", "2024-01-00", "2024-04-31",
+                           "2024-1-01", "24-01-01", "2024/01/01", "2024-01-01T00", "", "abcd-ef-gh"}) {
     EXPECT_EQ(ParseDate(text, &d), kBad) << text;
   }
 }
@@ -184,11 +183,11 @@ TEST(ParseTimestamp, OffsetsConvertToUtc) {
 TEST(ParseTimestamp, Rejects) {
   int64_t t = 0;
   for (const char* text :
-       {"2026-01-03", "2026-01-03T", "2026-01-03T10:15", "2026-01-03T24:00:00Z",
-        "2026-01-03T10:60:00Z", "2026-01-03T10:15:60Z", "2026-01-03T10:15:30.Z",
-        "2026-01-03T10:15:30.1234567Z", "2026-01-03T10:15:30+0200", "2026-01-03T10:15:30+02",
-        "2026-01-03T10:15:30+24:00", "2026-01-03T10:15:30ZZ", "2026-01-03X10:15:30Z",
-        "2026-02-30T10:15:30Z", " 2026-01-03T10:15:30Z", "2026-01-03T10:15:30Z "}) {
+       {"2026-01-03", "2026-01-03T", "2026-01-03T10:15", "2026-01-03T24:00:00Z", "2026-01-03T10:60:00Z",
+        "2026-01-03T10:15:60Z", "2026-01-03T10:15:30.Z", "2026-01-03T10:15:30.1234567Z",
+        "2026-01-03T10:15:30+0200", "2026-01-03T10:15:30+02", "2026-01-03T10:15:30+24:00",
+        "2026-01-03T10:15:30ZZ", "2026-01-03X10:15:30Z", "2026-02-30T10:15:30Z", " 2026-01-03T10:15:30Z",
+        "2026-01-03T10:15:30Z "}) {
     EXPECT_EQ(ParseTimestamp(text, &t), kBad) << text;
   }
   EXPECT_EQ(ParseTimestamp("2026-01-03T10:15:30." + std::string(100000, '1'), &t), kBad);

@@ -194,6 +194,7 @@ Result<std::vector<Acceptance>> FindAcceptances(Catalog& catalog, const std::str
 
 std::vector<ContractVersion> ToContractVersions(const std::vector<SchemaVersion>& history) {
   std::vector<ContractVersion> out;
+  out.reserve(history.size());
   for (const auto& v : history) out.push_back(ContractVersion{v.version, v.contract});
   return out;
 }

@@ -106,6 +106,7 @@ int List(const DlqArgs& args) {
   }
   if (sources.empty()) return Fail("unknown source '" + args.source + "'");
   std::vector<std::string> names;
+  names.reserve(sources.size());
   for (const SourceSpec* s : sources) names.push_back(s->name);
   DeadLetterFilter filter;
   if (!args.reason.empty()) filter.reason = args.reason;

@@ -28,7 +28,7 @@ std::string Secs(double s) {
 ProgressFn TerminalProgress() {
   if (!::isatty(STDERR_FILENO)) return {};
   return [](const std::string& stage, int64_t done, int64_t total, const std::string& detail) {
-    std::fprintf(stderr, "\r\033[K%-8s %lld/%lld %s", stage.c_str(), static_cast<long long>(done + 1),
+    std::fprintf(stderr, "\r\033[K%-8s %lld/%lld %s", stage.c_str(), static_cast<long long>(done) + 1,
                  static_cast<long long>(total), detail.c_str());
     std::fflush(stderr);
   };

@@ -2,6 +2,7 @@
 // commands.h; never lets an exception reach the user.
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <optional>
@@ -37,7 +38,9 @@ constexpr const char* kQueryDefault = "a quarter of the RAM, at most 1 GiB";
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// The command line: builds the commands, parses, runs one. Exceptions from the commands become
+// "internal error" lines here; main() catches what escapes while the commands are built.
+static int RunCommandLine(int argc, char** argv) {
   using namespace sluice::cli;
   CLI::App app{"sluice: files -> staging -> curated -> marts, exactly once"};
   app.require_subcommand(1);
@@ -218,4 +221,13 @@ int main(int argc, char** argv) {
     return Fail(std::string("internal error: ") + e.what());
   }
   return 2;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return RunCommandLine(argc, argv);
+  } catch (...) {
+    std::fputs("error: internal error while reading the command line\n", stderr);
+    return 2;
+  }
 }

@@ -62,10 +62,11 @@ const std::map<std::string, std::string, std::less<>>& Armed() {
 // Drops what no sync made durable, leaves the marker, dies like the power went off.
 [[noreturn]] void PowerCutAndDie(std::string_view name) {
   auto* env = dynamic_cast<FaultInjectionEnv*>(Env::Default());
-  Status st = env != nullptr ? env->PowerCut() : Status::Aborted("no fault-injecting Env");
-  if (st.ok()) {
+  Status st = Status::Aborted("no fault-injecting Env");
+  if (env != nullptr) {
+    st = env->PowerCut();
     // Written past the model (the base class's WriteFile): the cut has already happened.
-    st = env->Env::WriteFile(env->root() + "/" + kPowerCutMarker, std::string(name) + "\n");
+    if (st.ok()) st = env->Env::WriteFile(env->root() + "/" + kPowerCutMarker, std::string(name) + "\n");
   }
   if (st.ok()) {
     std::fprintf(stderr, "sluice: power cut at %.*s\n", static_cast<int>(name.size()), name.data());

@@ -44,7 +44,7 @@ bool IsDuckDbOwnFile(const std::string& name) {
   return EndsWith(name, ".duckdb") || EndsWith(name, ".duckdb.wal");
 }
 
-FaultInjectionEnv::FaultInjectionEnv(std::string root)
+FaultInjectionEnv::FaultInjectionEnv(const std::string& root)
     : root_(Absolute(root)), keep_(Absolute(root) + ".powercut") {
   std::lock_guard<std::mutex> lock(mu_);
   struct stat st {};

@@ -43,7 +43,7 @@ namespace sluice {
 class FaultInjectionEnv : public Env {
  public:
   // `root` is an absolute directory; everything below it now counts as durable.
-  explicit FaultInjectionEnv(std::string root);
+  explicit FaultInjectionEnv(const std::string& root);
 
   // The `n`th mutating call from now on (1 = the next) returns an injected IOError and does
   // nothing; 0 disables. Mutating calls: WriteFile, Rename, CreateDirs, RemoveAll, RemoveDir,

@@ -203,12 +203,12 @@ ParseOutcome ParseTimestamp(std::string_view text, int64_t* micros) {
         !Digits(text, i + 4, 2, &om) || oh > 23 || om > 59) {
       return ParseOutcome::kBadSyntax;
     }
-    offset_seconds = (text[i] == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+    offset_seconds = (text[i] == '-' ? -1 : 1) * (int64_t{oh} * 3600 + int64_t{om} * 60);
     i += 6;
   }
   if (i != text.size()) return ParseOutcome::kBadSyntax;
   // Local time minus its offset is UTC: 10:00+02:00 is 08:00Z.
-  const int64_t seconds = int64_t{days} * 86400 + hh * 3600 + mm * 60 + ss - offset_seconds;
+  const int64_t seconds = int64_t{days} * 86400 + int64_t{hh} * 3600 + int64_t{mm} * 60 + ss - offset_seconds;
   *micros = seconds * 1000000 + fraction;
   return ParseOutcome::kOk;
 }

@@ -173,7 +173,7 @@ enum FieldIndex { kOrderIdF, kTenantF, kStatusF, kAmountF, kCreatedF, kSeqF };
 
 // Builds the field values of a line (valid, or broken the way its kind says).
 Fields BuildFields(const Line& line, const Order& order, bool json, Rng* rng) {
-  auto str = [json](std::string s) { return json ? "\"" + s + "\"" : s; };
+  auto str = [json](const std::string& s) { return json ? "\"" + s + "\"" : s; };
   Fields f;
   std::string order_id = OrderId(line.order);
   if (line.kind == LineKind::kBadEncoding) {

@@ -14,9 +14,10 @@ namespace sluice {
 void Server::Impl::InitMetrics() {
   for (auto& [name, s] : sources) {
     const MetricLabels src = {{"source", name}};
+    const std::string& source = name;  // clang 14 cannot capture a structured binding
     auto rows = [&](const char* outcome) {
       return &metrics.GetCounter("sluice_ingest_rows_total", "Rows ingested from stream sources, by outcome.",
-                                 {{"source", name}, {"outcome", outcome}});
+                                 {{"source", source}, {"outcome", outcome}});
     };
     s->rows_staged = rows("staged");
     s->rows_dead = rows("dead_lettered");

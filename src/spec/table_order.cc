@@ -18,6 +18,7 @@ Status ProjectLoader::ResolveRelationships() {
     }
     if (target == nullptr) {
       std::vector<std::string> known;
+      known.reserve(pool.size());
       for (const auto& t : pool) known.push_back(layer + "." + t.name);
       return file_.Error(ref.to_node, ref.field + ".to",
                          "unknown table " + ref.table +

@@ -129,7 +129,7 @@ Result<YamlFile> YamlFile::Parse(const std::string& text, const std::string& pat
         path, root.Mark(), "",
         std::string("expected a mapping of keys at the top level, found ") + NodeTypeName(root)));
   }
-  return YamlFile(std::move(root), path);
+  return YamlFile(root, path);
 }
 
 Status YamlFile::Error(const YAML::Node& at, const std::string& field, const std::string& what) const {

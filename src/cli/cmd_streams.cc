@@ -77,7 +77,7 @@ int Streams(const StreamsArgs& args) {
   }
   std::cout << "streams reset " << source->name << ": stream " << source->nats.stream << " was at "
             << Describe(*before) << "; the next `sluice serve` reads it from sequence " << to_seq + 1
-            << " (recorded in meta.stream_resets)" << std::endl;
+            << " (recorded in the catalog; `sluice status` shows the last reset)" << std::endl;
   return 0;
 }
 

@@ -175,7 +175,7 @@ static int RunCommandLine(int argc, char** argv) {
   auto* c_streams_reset = c_streams->add_subcommand(
       "reset",
       "Set where SOURCE resumes in its stream after serve refused it (replaced, went backwards); "
-      "recorded in meta.stream_resets. Opens the lake for writing: stop `sluice serve` first");
+      "recorded in the catalog. Opens the lake for writing: stop `sluice serve` first");
   c_streams_reset->add_option("source", streams.source, "A nats source")->required();
   auto* from_start =
       c_streams_reset->add_flag("--from-start", streams.from_start, "Read the stream from its first message");

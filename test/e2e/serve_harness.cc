@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -216,6 +217,18 @@ void MakeStreamSource(const Project& project, const std::string& source_lines, c
   spec.replace(pos, from.size(), source_lines);
   if (!extra_top.empty()) spec = extra_top + "\n" + spec;
   WriteFileOrDie(project.Path("sluice.yaml"), spec);
+}
+
+double MetricValue(const std::string& text, const std::string& name_and_labels) {
+  size_t pos = 0;
+  while ((pos = text.find(name_and_labels, pos)) != std::string::npos) {
+    if (pos == 0 || text[pos - 1] == '\n') {
+      size_t start = pos + name_and_labels.size();
+      if (start < text.size() && text[start] == ' ') return std::atof(text.c_str() + start + 1);
+    }
+    pos += name_and_labels.size();
+  }
+  return -1;
 }
 
 }  // namespace sluice::e2e

@@ -87,4 +87,8 @@ class HttpClient {
 void MakeStreamSource(const Project& project, const std::string& source_lines,
                       const std::string& extra_top = "transform: {interval: 500ms}");
 
+// A sample value of /metrics text, named with its labels as exposed, e.g.
+// `sluice_consumer_pauses_total{source="orders"}`; -1 if absent.
+double MetricValue(const std::string& text, const std::string& name_and_labels);
+
 }  // namespace sluice::e2e

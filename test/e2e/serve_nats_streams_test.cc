@@ -124,18 +124,6 @@ HttpResponse WaitRefused(ServeProcess& serve, seconds timeout) {
   return r;
 }
 
-double MetricValue(const std::string& text, const std::string& name_and_labels) {
-  size_t pos = 0;
-  while ((pos = text.find(name_and_labels, pos)) != std::string::npos) {
-    if (pos == 0 || text[pos - 1] == '\n') {
-      size_t start = pos + name_and_labels.size();
-      if (start < text.size() && text[start] == ' ') return std::atof(text.c_str() + start + 1);
-    }
-    pos += name_and_labels.size();
-  }
-  return -1;
-}
-
 // Runs serve until `seq` of the configured stream is committed, then stops it cleanly.
 void ServeUntil(const Project& p, uint64_t seq) {
   auto serve = ServeProcess::Start(p);

@@ -226,19 +226,6 @@ Json WaitCommitted(ServeProcess& serve, uint64_t seq, seconds timeout, bool* rea
   return last;
 }
 
-// A sample value of /metrics, e.g. sluice_consumer_pauses_total{source="orders"}; -1 if absent.
-double MetricValue(const std::string& text, const std::string& name_and_labels) {
-  size_t pos = 0;
-  while ((pos = text.find(name_and_labels, pos)) != std::string::npos) {
-    if (pos == 0 || text[pos - 1] == '\n') {
-      size_t start = pos + name_and_labels.size();
-      if (start < text.size() && text[start] == ' ') return std::atof(text.c_str() + start + 1);
-    }
-    pos += name_and_labels.size();
-  }
-  return -1;
-}
-
 // The lake after every line was published once (stream sequence i+1 = lines[i]) and consumed:
 // curated equals the ground truth and every sequence is in exactly one committed batch.
 void ExpectExactlyOnce(const Project& p, const Json& ex, const std::vector<std::string>& lines,

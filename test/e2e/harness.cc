@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/failpoint.h"
 #include "sample/example_project.h"
 #include "support/csv.h"
 
@@ -527,6 +528,14 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
     EXPECT_TRUE(published == engine) << what << ": published " << t.layer << "/" << t.name << " differs from "
                                      << t.engine_table;
   }
+}
+
+std::vector<std::string> BatchRunFailpoints() {
+  std::vector<std::string> out;
+  for (const std::string& fp : AllFailpoints()) {
+    if (fp.rfind("serve.", 0) != 0 && fp.rfind("streams.", 0) != 0) out.push_back(fp);
+  }
+  return out;
 }
 
 std::vector<std::string> TempLeftovers(const std::string& lake) {

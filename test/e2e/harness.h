@@ -165,6 +165,11 @@ std::vector<std::string> TempLeftovers(const std::string& lake);
 
 std::string Basename(const std::string& path);
 
+// Every failpoint on the path of `sluice run`, in commit-protocol order: AllFailpoints() without
+// those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,
+// serve_nats_streams_test.cc).
+std::vector<std::string> BatchRunFailpoints();
+
 // Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet
 // with hive partitioning and selects `columns` (a SQL select list), ordered by all.
 std::vector<std::vector<std::string>> ReadPublished(DuckReader& duck, const Project& project,

@@ -436,9 +436,9 @@ class DocRunner {
     auto dir = Dir(d, /*required=*/true);
     if (!dir) return;
     DuckReader duck;
-    const DuckReader::Result set = duck.Query("SET file_search_path = " + Quote(*dir));
-    if (!set.error.empty()) {
-      Problem(block.line, "DuckDB: " + set.error);
+    const std::string set = duck.Execute("SET file_search_path = " + Quote(*dir));
+    if (!set.empty()) {
+      Problem(block.line, "DuckDB: " + set);
       return;
     }
     const DuckReader::Result r = duck.Query(block.text);

@@ -312,8 +312,8 @@ class DocRunner {
     ProcessOptions options;
     options.cwd = *dir;
     const char* path = std::getenv("PATH");
-    options.env = {{"PATH", fs::path(SluiceBinary()).parent_path().string() + ":" +
-                                (path ? path : "/usr/bin:/bin")}};
+    options.env = {
+        {"PATH", fs::path(SluiceBinary()).parent_path().string() + ":" + (path ? path : "/usr/bin:/bin")}};
     options.timeout_seconds = 300;
     const ProcessResult r = RunProcess("/bin/sh", {"-e", "-c", script}, options);
     const int expected = std::stoi(d.Get("exit", "0"));
@@ -507,25 +507,26 @@ bool Mentions(const std::vector<std::string>& problems, const std::string& text)
 }
 
 TEST(DocsExamplesRunner, AWorkingExamplePasses) {
-  const std::vector<std::string> problems = RunDoc("ok.md",
-                                                   "<!-- doctest: run stdout=\"created example project\" -->\n"
-                                                   "```sh\nsluice init shop\ncd shop\nsluice run\n```\n"
-                                                   "<!-- doctest: synopsis -->\n"
-                                                   "```sh\nsluice dlq list [SOURCE] [--reason R]   # x\n"
-                                                   "sluice run --json\n```\n"
-                                                   "<!-- doctest: skip reason=\"a diagram\" -->\n```\na -> b\n```\n");
+  const std::vector<std::string> problems =
+      RunDoc("ok.md",
+             "<!-- doctest: run stdout=\"created example project\" -->\n"
+             "```sh\nsluice init shop\ncd shop\nsluice run\n```\n"
+             "<!-- doctest: synopsis -->\n"
+             "```sh\nsluice dlq list [SOURCE] [--reason R]   # x\n"
+             "sluice run --json\n```\n"
+             "<!-- doctest: skip reason=\"a diagram\" -->\n```\na -> b\n```\n");
   EXPECT_TRUE(problems.empty()) << ::testing::PrintToString(problems);
 }
 
 TEST(DocsExamplesRunner, AProjectFileTheBinaryRefusesFails) {
   // A mart partitioned by a column its contract lacks, as docs/PROJECT.md once had.
-  const std::vector<std::string> problems = RunDoc(
-      "broken.md",
-      "<!-- doctest: run cmd=\"sluice init p\" -->\n"
-      "<!-- doctest: file project=p path=contracts/orders.yaml -->\n"
-      "```yaml\nname: orders\ncolumns:\n  order_id: {type: string, required: true}\n"
-      "  created_at: {type: timestamp, required: true}\n  seq: {type: int64, required: true}\n```\n"
-      "<!-- doctest: run project=p cmd=\"sluice run\" -->\n");
+  const std::vector<std::string> problems =
+      RunDoc("broken.md",
+             "<!-- doctest: run cmd=\"sluice init p\" -->\n"
+             "<!-- doctest: file project=p path=contracts/orders.yaml -->\n"
+             "```yaml\nname: orders\ncolumns:\n  order_id: {type: string, required: true}\n"
+             "  created_at: {type: timestamp, required: true}\n  seq: {type: int64, required: true}\n```\n"
+             "<!-- doctest: run project=p cmd=\"sluice run\" -->\n");
   EXPECT_TRUE(Mentions(problems, "broken.md:10: expected exit 0")) << ::testing::PrintToString(problems);
   EXPECT_TRUE(Mentions(problems, "column 'tenant_id' is not in contract 'orders'"))
       << ::testing::PrintToString(problems);
@@ -549,17 +550,19 @@ TEST(DocsExamplesRunner, UnknownSubcommandOrOptionFails) {
 TEST(DocsExamplesRunner, NothingIsLeftOutSilently) {
   const std::vector<std::string> problems =
       RunDoc("marks.md",
-             "```sh\nsluice status\n```\n"                                // 1: no directive
-             "<!-- doctest: skip -->\n```\nx\n```\n"                       // 4: no reason
-             "<!-- doctest: file project=p path=a.txt -->\nsome text\n"    // 8: no block
-             "<!-- doctest: runn cmd=\"true\" -->\n"                       // 10: unknown verb
-             "<!-- doctest: run stdot=\"x\" cmd=\"true\" -->\n");          // 11: unknown key
+             "```sh\nsluice status\n```\n"                               // 1: no directive
+             "<!-- doctest: skip -->\n```\nx\n```\n"                     // 4: no reason
+             "<!-- doctest: file project=p path=a.txt -->\nsome text\n"  // 8: no block
+             "<!-- doctest: runn cmd=\"true\" -->\n"                     // 10: unknown verb
+             "<!-- doctest: run stdot=\"x\" cmd=\"true\" -->\n");        // 11: unknown key
   EXPECT_TRUE(Mentions(problems, "marks.md:1: code block without a doctest directive"))
       << ::testing::PrintToString(problems);
-  EXPECT_TRUE(Mentions(problems, "marks.md:4: doctest skip needs reason")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(Mentions(problems, "marks.md:4: doctest skip needs reason"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(Mentions(problems, "marks.md:8: doctest directive not followed by a code block"))
       << ::testing::PrintToString(problems);
-  EXPECT_TRUE(Mentions(problems, "marks.md:10: unknown doctest verb 'runn'")) << ::testing::PrintToString(problems);
+  EXPECT_TRUE(Mentions(problems, "marks.md:10: unknown doctest verb 'runn'"))
+      << ::testing::PrintToString(problems);
   EXPECT_TRUE(Mentions(problems, "marks.md:11: doctest run takes no key 'stdot'"))
       << ::testing::PrintToString(problems);
 }

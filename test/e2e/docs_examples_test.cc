@@ -34,6 +34,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -67,6 +68,14 @@ std::vector<std::string> SplitLines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+std::optional<int> Number(const std::string& text) {
+  int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
 }
 
 // One `<!-- doctest: VERB key=value key="quoted value" flag -->` comment.
@@ -293,6 +302,12 @@ class DocRunner {
   void DoRun(const Directive& d, const Block* block) {
     auto dir = Dir(d, /*required=*/false);
     if (!dir) return;
+    const std::optional<int> expected_or = Number(d.Get("exit", "0"));
+    if (!expected_or) {
+      Problem(d.line, "exit=" + d.Get("exit") + ": a number");
+      return;
+    }
+    const int expected = *expected_or;
     const int line = block ? block->line : d.line;
     std::string script = block ? block->text : d.Get("cmd");
     std::unique_ptr<ServeProcess> serve;
@@ -316,7 +331,6 @@ class DocRunner {
         {"PATH", fs::path(SluiceBinary()).parent_path().string() + ":" + (path ? path : "/usr/bin:/bin")}};
     options.timeout_seconds = 300;
     const ProcessResult r = RunProcess("/bin/sh", {"-e", "-c", script}, options);
-    const int expected = std::stoi(d.Get("exit", "0"));
     if (r.signaled || r.timed_out || r.exit_code != expected) {
       Problem(line, "expected exit " + std::to_string(expected) + ", got " + r.Describe());
     }
@@ -442,7 +456,12 @@ class DocRunner {
       return;
     }
     const DuckReader::Result r = duck.Query(block.text);
-    const size_t min_rows = std::stoul(d.Get("min_rows", "1"));
+    const std::optional<int> min_rows_or = Number(d.Get("min_rows", "1"));
+    if (!min_rows_or || *min_rows_or < 0) {
+      Problem(d.line, "min_rows=" + d.Get("min_rows") + ": a number");
+      return;
+    }
+    const size_t min_rows = static_cast<size_t>(*min_rows_or);
     if (!r.error.empty()) {
       Problem(block.line, "DuckDB: " + r.error);
     } else if (r.rows.size() < min_rows) {

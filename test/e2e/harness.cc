@@ -419,6 +419,17 @@ DuckReader::Result DuckReader::Query(const std::string& sql) {
   return out;
 }
 
+std::string DuckReader::Execute(const std::string& sql) {
+  duckdb_result res;
+  std::string error;
+  if (duckdb_query(impl_->con, sql.c_str(), &res) != DuckDBSuccess) {
+    const char* e = duckdb_result_error(&res);
+    error = e != nullptr ? e : "unknown error";
+  }
+  duckdb_destroy_result(&res);
+  return error;
+}
+
 std::vector<std::vector<std::string>> DuckReader::Rows(const std::string& sql) {
   Result r = Query(sql);
   if (!r.error.empty()) {

@@ -130,6 +130,8 @@ class DuckReader {
     std::vector<std::vector<std::optional<std::string>>> rows;
   };
   Result Query(const std::string& sql);
+  // Runs a statement that returns no rows of interest (e.g. SET); its error, empty on success.
+  std::string Execute(const std::string& sql);
   // Rows as strings ("NULL" for null); a test failure if the query fails.
   std::vector<std::vector<std::string>> Rows(const std::string& sql);
 

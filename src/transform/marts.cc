@@ -90,7 +90,8 @@ Status RecordMartTests(Catalog& catalog, const MartsResult& result, int64_t run_
 
 }  // namespace
 
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us) {
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us,
+                                 MartsResult* failed) {
   MartsResult result;
   auto& conn = catalog.conn();
   RETURN_IF_ERROR(catalog.Begin());
@@ -118,6 +119,7 @@ Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t ru
       Status rec = RecordMartTests(catalog, result, run_started_us);
       RETURN_IF_ERROR(rec.ok() ? catalog.Commit() : catalog.Rollback());
     }
+    if (failed != nullptr) *failed = std::move(result);
     return st;
   }
   RETURN_IF_ERROR(catalog.Commit());

@@ -30,7 +30,10 @@ struct MartsResult {
 // Refreshes every mart of the spec. Aborted, naming the tests, when a mart's `error` test fails:
 // the whole marts step is rolled back (the test results are still recorded, and the pending
 // partitions stay pending for the next run); `warn` failures are only recorded.
-// `run_started_us` identifies the run in meta.test_results (0: now).
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us = 0);
+// `run_started_us` identifies the run in meta.test_results (0: now). When the step fails and
+// `failed` is given, *failed receives what it did before failing (the marts tested, with their
+// outcomes), for the run's summary.
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us = 0,
+                                 MartsResult* failed = nullptr);
 
 }  // namespace sluice

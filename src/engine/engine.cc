@@ -14,6 +14,7 @@
 #include "storage/staging.h"
 #include "transform/curate.h"
 #include "transform/marts.h"
+#include "transform/model_check.h"
 
 namespace sluice {
 
@@ -70,6 +71,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(ProjectSpec spec, const EngineOptio
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
   // G7: register the working contracts; refuse an incompatible change before any data moves.
   ASSIGN_OR_RETURN(auto schema_changes, EvolveSchemas(*catalog));
+  // Every column sluice.yaml names for a mart is in its model's output, before any data moves.
+  RETURN_IF_ERROR(CheckMartModels(*catalog));
   return std::unique_ptr<Engine>(new Engine(std::move(catalog), std::move(schema_changes)));
 }
 

@@ -88,12 +88,27 @@ Status RecordMartTests(Catalog& catalog, const MartsResult& result, int64_t run_
   return Status::OK();
 }
 
+// Models run with DuckDB's file access limited to the project directory and the lake (and the
+// spill directory inside it), for the rest of the process: a model reads files under the project
+// only (the spec checks their paths too, spec/model_reads.cc), whatever DuckDB would otherwise
+// resolve, follow or fetch. DuckDB cannot re-enable external access once disabled, so this is
+// done once, after everything that reads files elsewhere (ingest) in a `sluice run`.
+Status RestrictFileAccess(Catalog& catalog) {
+  auto& conn = catalog.conn();
+  ASSIGN_OR_RETURN(duck::Rows on, conn.Query("SELECT current_setting('enable_external_access')::VARCHAR"));
+  if (on.rows.empty() || on.At(0, 0) != "true") return Status::OK();
+  const ProjectSpec& spec = catalog.spec();
+  return conn.Execute("SET allowed_directories = [" + Literal(spec.root + "/") + ", " + Literal(spec.lake + "/") +
+                      "]; SET enable_external_access = false");
+}
+
 }  // namespace
 
 Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us,
                                  MartsResult* failed) {
   MartsResult result;
   auto& conn = catalog.conn();
+  RETURN_IF_ERROR(RestrictFileAccess(catalog));
   RETURN_IF_ERROR(catalog.Begin());
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(std::vector<Partition> pending, PendingPartitions(catalog));

@@ -27,7 +27,8 @@ struct MartsResult {
   std::vector<std::pair<std::string, std::vector<TestOutcome>>> tests;
 };
 
-// Refreshes every mart of the spec. Aborted, naming the tests, when a mart's `error` test fails:
+// Refreshes every mart of the spec. From the first call on, the process's DuckDB reads and
+// writes files only under the project directory and the lake (models are sandboxed). Aborted, naming the tests, when a mart's `error` test fails:
 // the whole marts step is rolled back (the test results are still recorded, and the pending
 // partitions stay pending for the next run); `warn` failures are only recorded.
 // `run_started_us` identifies the run in meta.test_results (0: now). When the step fails and

@@ -177,7 +177,8 @@ class TreeWalker {
 
   // `name = value` in a call's argument list: DuckDB passes it as a named parameter.
   static bool IsNamedParameter(const Json& arg) {
-    if (StringField(arg, "class") != "COMPARISON" || StringField(arg, "type") != "COMPARE_EQUAL") return false;
+    if (StringField(arg, "class") != "COMPARISON" || StringField(arg, "type") != "COMPARE_EQUAL")
+      return false;
     auto left = arg.find("left");
     return left != arg.end() && StringField(*left, "class") == "COLUMN_REF";
   }

@@ -19,10 +19,10 @@ namespace {
 
 // Table functions that read the files named by their positional arguments.
 const std::set<std::string>& FileFunctions() {
-  static const std::set<std::string> kNames = {
-      "read_csv",        "read_csv_auto",     "read_json",          "read_json_auto", "read_ndjson",
-      "read_ndjson_auto", "read_json_objects", "read_ndjson_objects", "read_parquet",  "parquet_scan",
-      "read_text",       "read_blob"};
+  static const std::set<std::string> kNames = {"read_csv",          "read_csv_auto",       "read_json",
+                                               "read_json_auto",    "read_ndjson",         "read_ndjson_auto",
+                                               "read_json_objects", "read_ndjson_objects", "read_parquet",
+                                               "parquet_scan",      "read_text",           "read_blob"};
   return kNames;
 }
 
@@ -34,7 +34,8 @@ const std::set<std::string>& PureFunctions() {
 
 bool Within(const fs::path& root, const fs::path& p) {
   const std::string r = root.string(), s = p.string();
-  return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/'));
+  return s == r ||
+         (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && (r.back() == '/' || s[r.size()] == '/'));
 }
 
 // The path with every symlink of its existing part resolved.
@@ -93,7 +94,8 @@ std::string Joined(const std::set<std::string>& names) {
 
 }  // namespace
 
-Status ProjectLoader::CheckModelReads(const duck::ParsedSql& parsed, const ModelErrorFn& error) {
+Status ProjectLoader::CheckModelReads(const duck::ParsedSql& parsed, const ModelErrorFn& error,
+                                      TableSpec& mart) {
   for (const duck::SqlTableRef& ref : parsed.tables) {
     const std::string schema = LakeSchema(ref);
     if (schema != "curated" && schema != "marts" && schema != "staging") {
@@ -121,6 +123,7 @@ Status ProjectLoader::CheckModelReads(const duck::ParsedSql& parsed, const Model
                                         "); a model reads the lake's tables and files under the "
                                         "project directory only");
         }
+        AddOnce(mart.reads_files, path);
       }
     }
   }

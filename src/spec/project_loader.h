@@ -86,7 +86,8 @@ class ProjectLoader {
   // A model reads the lake's tables and files under the project directory only (model_reads.cc):
   // `error` locates a message in the model file.
   using ModelErrorFn = std::function<Status(const duck::SqlPosition&, const std::string&)>;
-  Status CheckModelReads(const duck::ParsedSql& parsed, const ModelErrorFn& error);
+  // The paths it reads are added to `mart.reads_files`.
+  Status CheckModelReads(const duck::ParsedSql& parsed, const ModelErrorFn& error, TableSpec& mart);
   // Every `relationships` test names an existing table (and, for curated, a contract column).
   Status ResolveRelationships();
   Status OrderTables();

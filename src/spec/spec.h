@@ -132,6 +132,9 @@ struct TableSpec {
   std::vector<std::string> depends_on;
   std::vector<std::string> reads_curated;
   std::vector<std::string> reads_staging;
+  // Marts: the paths (and globs) of project files the model reads, as written in it; each was
+  // checked to be under the project directory.
+  std::vector<std::string> reads_files;
   // Marts: the columns of its output sluice.yaml names, in file order.
   std::vector<OutputColumnRef> output_columns;
   int line = 0;

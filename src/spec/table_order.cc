@@ -57,7 +57,7 @@ Status ProjectLoader::ResolveMartRefs() {
       return located(parsed.error_position, parsed.error);
     }
     if (std::string why = NotOneSelect(parsed); !why.empty()) return located({1, 1}, why);
-    RETURN_IF_ERROR(CheckModelReads(parsed, located));
+    RETURN_IF_ERROR(CheckModelReads(parsed, located, mart));
     for (const duck::SqlTableRef& ref : parsed.tables) {
       auto error = [&](const std::string& what) { return located(ref.position, what); };
       const std::string schema = LakeSchema(ref);

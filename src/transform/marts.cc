@@ -1,5 +1,8 @@
 #include "transform/marts.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "common/hash.h"
@@ -11,6 +14,8 @@ using duck::Ident;
 using duck::Literal;
 
 namespace {
+
+namespace fs = std::filesystem;
 
 // `pending`: the partitions curate changed since the last refresh, also in temp table
 // marts_touched.
@@ -98,8 +103,22 @@ Status RestrictFileAccess(Catalog& catalog) {
   ASSIGN_OR_RETURN(duck::Rows on, conn.Query("SELECT current_setting('enable_external_access')::VARCHAR"));
   if (on.rows.empty() || on.At(0, 0) != "true") return Status::OK();
   const ProjectSpec& spec = catalog.spec();
-  return conn.Execute("SET allowed_directories = [" + Literal(spec.root + "/") + ", " + Literal(spec.lake + "/") +
-                      "]; SET enable_external_access = false");
+  // DuckDB allows no relative path under allowed_directories and reads one from the working
+  // directory: the relative paths models were checked with are allowed one by one, as written,
+  // when that directory is the project's (relative to which they were checked).
+  std::string relative;
+  std::error_code ec;
+  const bool in_root = fs::equivalent(fs::current_path(ec), spec.root, ec) && !ec;
+  for (const auto& t : spec.tables) {
+    for (const auto& path : t.reads_files) {
+      if (in_root && !fs::path(path).is_absolute())
+        relative += (relative.empty() ? "" : ", ") + Literal(path);
+    }
+  }
+  return conn.Execute("SET allowed_directories = [" + Literal(spec.root + "/") + ", " +
+                      Literal(spec.lake + "/") + "]; " +
+                      (relative.empty() ? "" : "SET allowed_paths = [" + relative + "]; ") +
+                      "SET enable_external_access = false");
 }
 
 }  // namespace

@@ -28,9 +28,9 @@ struct MartsResult {
 };
 
 // Refreshes every mart of the spec. From the first call on, the process's DuckDB reads and
-// writes files only under the project directory and the lake (models are sandboxed). Aborted, naming the tests, when a mart's `error` test fails:
-// the whole marts step is rolled back (the test results are still recorded, and the pending
-// partitions stay pending for the next run); `warn` failures are only recorded.
+// writes files only under the project directory and the lake (models are sandboxed). Aborted, naming the
+// tests, when a mart's `error` test fails: the whole marts step is rolled back (the test results are still
+// recorded, and the pending partitions stay pending for the next run); `warn` failures are only recorded.
 // `run_started_us` identifies the run in meta.test_results (0: now). When the step fails and
 // `failed` is given, *failed receives what it did before failing (the marts tested, with their
 // outcomes), for the run's summary.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 #include <system_error>
+#include <vector>
 
 #include "spec/project_loader.h"
 
@@ -46,7 +47,9 @@ fs::path Resolved(const fs::path& p) {
 }
 
 // Why `path` (as written in the model) is not a file under `root`; "" when it is.
-std::string OutsideReason(const std::string& root_text, const std::string& path) {
+// `matches` receives the files a glob matches (absolute).
+std::string OutsideReason(const std::string& root_text, const std::string& path,
+                          std::vector<std::string>& matched) {
   const size_t scheme = path.find("://");
   if (scheme != std::string::npos) return "is a URL";
   const fs::path root = Resolved(root_text);
@@ -65,6 +68,7 @@ std::string OutsideReason(const std::string& root_text, const std::string& path)
   glob_t matches{};
   if (::glob(text.c_str(), GLOB_NOSORT, nullptr, &matches) == 0) {
     for (size_t i = 0; i < matches.gl_pathc; ++i) {
+      matched.emplace_back(matches.gl_pathv[i]);
       if (!Within(root, Resolved(matches.gl_pathv[i]))) {
         const std::string match = matches.gl_pathv[i];
         ::globfree(&matches);
@@ -118,12 +122,19 @@ Status ProjectLoader::CheckModelReads(const duck::ParsedSql& parsed, const Model
                                       "(a path, a glob, or a list of them), not computed");
       }
       for (const std::string& path : arg.strings) {
-        if (std::string why = OutsideReason(spec_.root, path); !why.empty()) {
+        std::vector<std::string> matched;
+        if (std::string why = OutsideReason(spec_.root, path, matched); !why.empty()) {
           return error(fn.position, fn.name + ": '" + path + "' " + why + " (" + spec_.root +
                                         "); a model reads the lake's tables and files under the "
                                         "project directory only");
         }
         AddOnce(mart.reads_files, path);
+        if (!fs::path(path).is_absolute()) {
+          // DuckDB checks the files a relative glob expands to by their relative names too.
+          for (const auto& m : matched) {
+            if (m.rfind(spec_.root + "/", 0) == 0) AddOnce(mart.reads_files, m.substr(spec_.root.size() + 1));
+          }
+        }
       }
     }
   }

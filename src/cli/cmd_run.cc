@@ -38,8 +38,8 @@ void ClearProgress() {
   if (::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r\033[K");
 }
 
-// Quality gates that did not pass: warnings, bypassed failures of released batches, and
-// quarantined batches (stdout, after the summary).
+// Quality gates that did not pass: warnings, bypassed failures of released batches, failed
+// gates that stopped the run, and quarantined batches (stdout, after the summary).
 void PrintGates(const RunSummary& s) {
   auto failure = [](const TestOutcome& o) {
     return o.test + ": " + std::to_string(o.failing_rows) + " failing rows" +
@@ -51,6 +51,9 @@ void PrintGates(const RunSummary& s) {
   for (const auto& n : s.test_bypassed) {
     std::cout << "bypassed " << n.layer << "." << n.table << ": " << failure(n.outcome)
               << " (released batch applied anyway)\n";
+  }
+  for (const auto& n : s.test_failures) {
+    std::cout << "FAILED   " << n.layer << "." << n.table << ": " << failure(n.outcome) << "\n";
   }
   for (const auto& q : s.quarantined) {
     std::cout << "QUARANTINED batch " << q.batch_id << " (curated." << q.table << "): ";
@@ -79,7 +82,7 @@ void PrintSummary(const RunSummary& s) {
     }
     std::cout << "\n";
   }
-  if (s.nothing_to_do) {
+  if (s.nothing_to_do && s.error.empty()) {
     std::cout << "nothing to do: " << s.batches.size() << " landing files are all in the ledger already"
               << std::endl;
     return;
@@ -102,7 +105,12 @@ void PrintSummary(const RunSummary& s) {
   }
   std::cout << "marts    " << (marts.empty() ? "nothing to refresh" : marts) << "  [" << Secs(s.marts_seconds)
             << "]\n";
-  std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]" << std::endl;
+  if (s.error.empty()) {
+    std::cout << "publish  " << s.published << " tables  [" << Secs(s.publish_seconds) << "]\n";
+  } else {
+    std::cout << "publish  nothing: the run failed (the error is on stderr)\n";
+  }
+  std::cout.flush();
   PrintGates(s);
 }
 
@@ -114,9 +122,19 @@ int Run(const RunArgs& args) {
   RunOptions options;
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
-  auto summary = (*engine)->Run(options);
+  RunSummary failed;
+  auto summary = (*engine)->Run(options, &failed);
   ClearProgress();
-  if (!summary.ok()) return Fail(summary.status().message());
+  if (!summary.ok()) {
+    // What ran before the failure, with the failure in it; the error line goes to stderr.
+    if (failed.error.empty()) failed.error = summary.status().message();
+    if (args.json) {
+      std::cout << RunSummaryJson(failed).dump() << std::endl;
+    } else {
+      PrintSummary(failed);
+    }
+    return Fail(summary.status().message());
+  }
   if (args.json) {
     std::cout << RunSummaryJson(*summary).dump() << std::endl;
   } else {

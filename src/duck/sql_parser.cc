@@ -164,8 +164,59 @@ class TreeWalker {
   void AddFunction(const Json& node) {
     auto f = node.find("function");
     if (f == node.end() || !f->is_object()) return;
-    SqlTableFunction fn{Lower(StringField(*f, "function_name")), Position(node)};
+    SqlTableFunction fn{Lower(StringField(*f, "function_name")), Position(node), {}};
+    auto children = f->find("children");
+    if (children != f->end() && children->is_array()) {
+      for (const auto& arg : *children) {
+        if (IsNamedParameter(arg)) continue;
+        fn.arguments.push_back(Argument(arg));
+      }
+    }
     functions_.emplace(Key{node.value("query_location", kNoLocation), fn.name}, fn);
+  }
+
+  // `name = value` in a call's argument list: DuckDB passes it as a named parameter.
+  static bool IsNamedParameter(const Json& arg) {
+    if (StringField(arg, "class") != "COMPARISON" || StringField(arg, "type") != "COMPARE_EQUAL")
+      return false;
+    auto left = arg.find("left");
+    return left != arg.end() && StringField(*left, "class") == "COLUMN_REF";
+  }
+
+  // A string constant, or nullopt.
+  static std::optional<std::string> StringConstant(const Json& expr) {
+    if (StringField(expr, "class") != "CONSTANT") return std::nullopt;
+    auto value = expr.find("value");
+    if (value == expr.end() || !value->is_object() || value->value("is_null", true)) return std::nullopt;
+    auto type = value->find("type");
+    if (type == value->end() || !type->is_object()) return std::nullopt;
+    const std::string id = StringField(*type, "id");
+    auto text = value->find("value");
+    if ((id != "VARCHAR" && id != "STRING_LITERAL") || text == value->end() || !text->is_string()) {
+      return std::nullopt;
+    }
+    return text->get<std::string>();
+  }
+
+  static SqlArgument Argument(const Json& arg) {
+    SqlArgument out;
+    if (std::optional<std::string> s = StringConstant(arg)) {
+      out.literal = true;
+      out.strings.push_back(std::move(*s));
+      return out;
+    }
+    auto children = arg.find("children");
+    if (StringField(arg, "class") != "FUNCTION" || Lower(StringField(arg, "function_name")) != "list_value" ||
+        children == arg.end() || !children->is_array()) {
+      return out;
+    }
+    for (const auto& item : *children) {
+      std::optional<std::string> s = StringConstant(item);
+      if (!s) return SqlArgument{};
+      out.strings.push_back(std::move(*s));
+    }
+    out.literal = true;
+    return out;
   }
 
   std::string_view sql_;  // the whole text; the serialized one starts at base_

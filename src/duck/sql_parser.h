@@ -43,10 +43,19 @@ struct SqlTableRef {
   std::string QualifiedName() const;  // "curated.orders", "orders", "lake.curated.orders"
 };
 
+// A positional argument of a table function call as written: `literal` when it is a string
+// constant or a list of string constants (`'a.csv'`, `['a.csv', 'b/*.csv']`), with those
+// strings; anything else (an expression, a number, a column, a subquery) is not literal.
+struct SqlArgument {
+  bool literal = false;
+  std::vector<std::string> strings;
+};
+
 // A table function called in a FROM clause: read_csv(...), range(...).
 struct SqlTableFunction {
   std::string name;  // lower case, without a schema
   SqlPosition position;
+  std::vector<SqlArgument> arguments;  // positional ones, in order; named ones (`x = v`) are not
 };
 
 enum class SqlStatementKind {

@@ -14,6 +14,7 @@
 #include "storage/staging.h"
 #include "transform/curate.h"
 #include "transform/marts.h"
+#include "transform/model_check.h"
 
 namespace sluice {
 
@@ -70,6 +71,8 @@ Result<std::unique_ptr<Engine>> Engine::Open(ProjectSpec spec, const EngineOptio
   RETURN_IF_ERROR(RecoverPublished(*catalog).WithContext("recovering published tables"));
   // G7: register the working contracts; refuse an incompatible change before any data moves.
   ASSIGN_OR_RETURN(auto schema_changes, EvolveSchemas(*catalog));
+  // Every column sluice.yaml names for a mart is in its model's output, before any data moves.
+  RETURN_IF_ERROR(CheckMartModels(*catalog));
   return std::unique_ptr<Engine>(new Engine(std::move(catalog), std::move(schema_changes)));
 }
 
@@ -148,7 +151,7 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   return out;
 }
 
-Result<RunSummary> Engine::Run(const RunOptions& options) {
+Result<RunSummary> Engine::Run(const RunOptions& options, RunSummary* failed) {
   RunSummary summary;
   summary.schemas = std::move(schema_changes_);
   schema_changes_.clear();
@@ -160,7 +163,13 @@ Result<RunSummary> Engine::Run(const RunOptions& options) {
   run_started_ = run_started;
   Status st = RunStages(options, summary);
   RETURN_IF_ERROR(RecordRun(run_started, st, summary));
-  if (!st.ok()) return st;
+  if (!st.ok()) {
+    if (failed != nullptr) {
+      summary.error = st.message();
+      *failed = std::move(summary);
+    }
+    return st;
+  }
   RETURN_IF_ERROR(catalog_->Checkpoint());
   return summary;
 }
@@ -245,15 +254,20 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   summary.curate_seconds = Seconds(env, t0);
   t0 = env->MonotonicMicros();
   if (options.progress) options.progress("marts", 0, 1, "");
-  ASSIGN_OR_RETURN(MartsResult m, RefreshMarts(*catalog_, options.full_refresh, run_started_));
+  MartsResult failed;
+  Result<MartsResult> refreshed = RefreshMarts(*catalog_, options.full_refresh, run_started_, &failed);
+  const MartsResult& m = refreshed.ok() ? *refreshed : failed;
   for (const auto& [mart, outcomes] : m.tests) {
     for (const auto& o : outcomes) {
-      if (o.failed()) summary.test_warnings.push_back({"marts", mart, o});
+      if (!o.failed()) continue;
+      (!refreshed.ok() && o.blocking() ? summary.test_failures : summary.test_warnings)
+          .push_back({"marts", mart, o});
     }
   }
+  summary.marts_seconds = Seconds(env, t0);
+  if (!refreshed.ok()) return refreshed.status();
   summary.mart_partitions = m.partitions;
   if (!m.partitions.empty()) summary.nothing_to_do = false;
-  summary.marts_seconds = Seconds(env, t0);
   return Status::OK();
 }
 

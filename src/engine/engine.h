@@ -67,6 +67,10 @@ struct RunSummary {
   std::vector<TestNote> test_warnings;
   std::vector<TestNote> test_bypassed;
   std::vector<SchemaChange> schemas;  // contract versions registered when the engine opened
+  // A run that failed: its reason ("" when it went through) and the failed `error` tests that
+  // stopped it (a mart's gate); what ran before the failure is in the fields above.
+  std::string error;
+  std::vector<TestNote> test_failures;
 };
 
 // Progress of a long step, for the terminal display: stage, done, total, detail.
@@ -103,8 +107,9 @@ class Engine {
   // Ingests every file of every source not yet in the ledger, then curates, refreshes marts
   // and publishes. A batch failing an `error` test of a curated table is quarantined (listed in
   // the summary) while the others flow; Aborted when a mart's `error` test fails (the marts
-  // step is rolled back and nothing is published).
-  Result<RunSummary> Run(const RunOptions& options);
+  // step is rolled back and nothing is published). When the run fails and `failed` is given,
+  // *failed receives its summary so far, with `error` set (`sluice run` prints it).
+  Result<RunSummary> Run(const RunOptions& options, RunSummary* failed = nullptr);
 
   // Stages one micro-batch of a stream source (engine/stream_batch.h) as one committed batch.
   // Parts whose Idempotency-Key was answered before are not staged again (G2). `range`, for a

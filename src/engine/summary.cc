@@ -65,17 +65,25 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
                        {"first", change.first},
                        {"evolved_tables", change.evolved_tables}});
   }
-  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3).
-  return {{"status", s.quarantined.empty() ? "ok" : "quarantined"},
-          {"nothing_to_do", s.nothing_to_do},
-          {"schemas", schemas},
-          {"quarantined", quarantined},
-          {"test_warnings", notes(s.test_warnings)},
-          {"test_bypassed", notes(s.test_bypassed)},
-          {"ingest", ingest},
-          {"curate", curate},
-          {"marts", marts},
-          {"publish", {{"tables", s.published}, {"seconds", s.publish_seconds}}}};
+  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3);
+  // "failed": it stopped at `error` (what ran before is still listed).
+  nlohmann::json out = {{"status", !s.error.empty()        ? "failed"
+                                   : s.quarantined.empty() ? "ok"
+                                                           : "quarantined"},
+                        {"nothing_to_do", s.nothing_to_do},
+                        {"schemas", schemas},
+                        {"quarantined", quarantined},
+                        {"test_warnings", notes(s.test_warnings)},
+                        {"test_bypassed", notes(s.test_bypassed)},
+                        {"ingest", ingest},
+                        {"curate", curate},
+                        {"marts", marts},
+                        {"publish", {{"tables", s.published}, {"seconds", s.publish_seconds}}}};
+  if (!s.error.empty()) {
+    out["error"] = s.error;
+    out["test_failures"] = notes(s.test_failures);
+  }
+  return out;
 }
 
 }  // namespace sluice

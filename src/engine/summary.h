@@ -8,7 +8,8 @@
 
 namespace sluice {
 
-// {"status":"ok","nothing_to_do":false,"ingest":{...},"curate":{...},"marts":{...},"publish":{...}}
+// {"status":"ok","nothing_to_do":false,"ingest":{...},"curate":{...},"marts":{...},"publish":{...}};
+// a failed run (RunSummary::error set) has "status":"failed", "error" and "test_failures".
 nlohmann::json RunSummaryJson(const RunSummary& summary);
 nlohmann::json IngestOutcomeJson(const IngestOutcome& outcome);
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -66,12 +67,27 @@ class ProjectLoader {
   Status ParseHeldColumns(const YamlEntry& entry, const std::string& field, const Contract& contract,
                           TableSpec* t);
   Status ParseMart(const YamlEntry& entry, const std::vector<YamlEntry>& keys, TableSpec* t);
-  // `contract` is null for marts, whose output columns are only known when the SQL runs.
+  // `contract` is null for marts, whose output columns are only known when the SQL is bound;
+  // their test columns are added to `output_columns` instead.
   Status ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,
-                    std::vector<TableTest>* tests);
+                    std::vector<TableTest>* tests, std::vector<OutputColumnRef>* output_columns = nullptr);
+  // A mart output column named at `at` (field `field`), to be checked before a run.
+  OutputColumnRef OutputColumn(const YAML::Node& at, const std::string& field,
+                               const std::string& column) const {
+    YAML::Mark mark = YAML::Mark::null_mark();
+    if (at.IsDefined()) mark = at.Mark();
+    std::string where = LocatedMessage(file_.path(), mark, field, "");
+    while (!where.empty() && (where.back() == ' ' || where.back() == ':')) where.pop_back();
+    return {column, where};
+  }
   Status CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,
                      const Contract* contract);
   Status ResolveMartRefs();
+  // A model reads the lake's tables and files under the project directory only (model_reads.cc):
+  // `error` locates a message in the model file.
+  using ModelErrorFn = std::function<Status(const duck::SqlPosition&, const std::string&)>;
+  // The paths it reads are added to `mart.reads_files`.
+  Status CheckModelReads(const duck::ParsedSql& parsed, const ModelErrorFn& error, TableSpec& mart);
   // Every `relationships` test names an existing table (and, for curated, a contract column).
   Status ResolveRelationships();
   Status OrderTables();

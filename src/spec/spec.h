@@ -104,6 +104,14 @@ std::optional<int64_t> ParseDurationMillis(const std::string& text);
 
 enum class TableKind { kCurated, kMart };
 
+// A column of a mart's output that sluice.yaml names (in `partition_by`, a test, or another
+// table's relationships test): the model's output columns are known only once DuckDB binds it,
+// so these are checked before every run (transform/model_check.h).
+struct OutputColumnRef {
+  std::string column;
+  std::string where;  // "sluice.yaml:12:19: tables.m.partition_by.day": where it is written
+};
+
 struct TableSpec {
   std::string name;
   TableKind kind = TableKind::kCurated;
@@ -124,6 +132,11 @@ struct TableSpec {
   std::vector<std::string> depends_on;
   std::vector<std::string> reads_curated;
   std::vector<std::string> reads_staging;
+  // Marts: the paths (and globs) of project files the model reads, as written in it; each was
+  // checked to be under the project directory.
+  std::vector<std::string> reads_files;
+  // Marts: the columns of its output sluice.yaml names, in file order.
+  std::vector<OutputColumnRef> output_columns;
   int line = 0;
 };
 

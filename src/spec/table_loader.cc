@@ -183,10 +183,11 @@ Status ProjectLoader::ParseMart(const YamlEntry& entry, const std::vector<YamlEn
       ASSIGN_OR_RETURN(std::string column, file_.String(e.value, f + "." + e.key));
       RETURN_IF_ERROR(CheckColumn(e.value, f + "." + e.key, column, nullptr));
       (e.key == "day" ? t->partition_by.day : t->partition_by.tenant) = column;
+      t->output_columns.push_back(OutputColumn(e.value, f + "." + e.key, column));
     }
   }
   if (const YamlEntry* tests = FindEntry(keys, "tests")) {
-    RETURN_IF_ERROR(ParseTests(*tests, field + ".tests", nullptr, &t->tests));
+    RETURN_IF_ERROR(ParseTests(*tests, field + ".tests", nullptr, &t->tests, &t->output_columns));
   }
   return Status::OK();
 }

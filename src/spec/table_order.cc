@@ -11,9 +11,9 @@ Status ProjectLoader::ResolveRelationships() {
   for (const auto& ref : relationship_refs_) {
     const std::string layer = ref.table.substr(0, ref.table.find('.'));
     const std::string name = ref.table.substr(ref.table.find('.') + 1);
-    const std::vector<TableSpec>& pool = layer == "curated" ? curated_ : marts_;
-    const TableSpec* target = nullptr;
-    for (const auto& t : pool) {
+    std::vector<TableSpec>& pool = layer == "curated" ? curated_ : marts_;
+    TableSpec* target = nullptr;
+    for (auto& t : pool) {
       if (t.name == name) target = &t;
     }
     if (target == nullptr) {
@@ -29,6 +29,8 @@ Status ProjectLoader::ResolveRelationships() {
       if (source != nullptr) {
         RETURN_IF_ERROR(CheckColumn(ref.field_node, ref.field + ".field", ref.column, &source->contract));
       }
+    } else {
+      target->output_columns.push_back(OutputColumn(ref.field_node, ref.field + ".field", ref.column));
     }
   }
   return Status::OK();
@@ -55,6 +57,7 @@ Status ProjectLoader::ResolveMartRefs() {
       return located(parsed.error_position, parsed.error);
     }
     if (std::string why = NotOneSelect(parsed); !why.empty()) return located({1, 1}, why);
+    RETURN_IF_ERROR(CheckModelReads(parsed, located, mart));
     for (const duck::SqlTableRef& ref : parsed.tables) {
       auto error = [&](const std::string& what) { return located(ref.position, what); };
       const std::string schema = LakeSchema(ref);

@@ -6,7 +6,8 @@
 namespace sluice {
 
 Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& field, const Contract* contract,
-                                 std::vector<TableTest>* tests) {
+                                 std::vector<TableTest>* tests,
+                                 std::vector<OutputColumnRef>* output_columns) {
   if (entry.value.IsNull()) return Status::OK();
   if (!entry.value.IsSequence()) {
     return file_.Error(entry.value, field, "expected a list such as [{not_null: id}, {unique: id}]");
@@ -155,6 +156,9 @@ Status ProjectLoader::ParseTests(const YamlEntry& entry, const std::string& fiel
     }
     for (size_t c = 0; c < test.columns.size(); ++c) {
       RETURN_IF_ERROR(CheckColumn(column_nodes[c], tf, test.columns[c], contract));
+      if (output_columns != nullptr) {
+        output_columns->push_back(OutputColumn(column_nodes[c], tf, test.columns[c]));
+      }
     }
     tests->push_back(std::move(test));
   }

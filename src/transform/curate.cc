@@ -29,6 +29,17 @@ Status EnsureTable(Catalog& catalog, const TableSpec& table, const SourceSpec& s
   return EnsureTableRow(catalog, table.name, "curated");
 }
 
+}  // namespace
+
+Status EnsureCuratedTable(Catalog& catalog, const TableSpec& table) {
+  const SourceSpec* source = catalog.spec().FindSource(table.from);
+  if (source == nullptr)
+    return Status::InvalidArgument("curated." + table.name + ": unknown source " + table.from);
+  return EnsureTable(catalog, table, *source);
+}
+
+namespace {
+
 // The day/tenant partition of a curated row, as SQL over alias `t`.
 std::string DayExpr(const SourceSpec& s, const std::string& t) {
   return s.partition_by.day.empty() ? "CAST(NULL AS DATE)"

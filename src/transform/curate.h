@@ -39,6 +39,10 @@ struct CurateResult {
 // others are applied. `warn` failures never block; released batches bypass the gates.
 // `full_refresh` rebuilds the table from every such staged batch instead. `run_started_us`
 // identifies the run in meta.test_results (0: now). Errors: a test's SQL failed, I/O, DuckDB.
+// Creates curated.<table> (with the columns it holds from its source's contract) and its row in
+// the catalog when missing, in the caller's transaction.
+Status EnsureCuratedTable(Catalog& catalog, const TableSpec& table);
+
 Result<CurateResult> CurateTable(Catalog& catalog, const TableSpec& table, bool full_refresh,
                                  int64_t run_started_us = 0);
 

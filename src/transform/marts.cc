@@ -1,5 +1,8 @@
 #include "transform/marts.h"
 
+#include <filesystem>
+#include <system_error>
+
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "common/hash.h"
@@ -11,6 +14,8 @@ using duck::Ident;
 using duck::Literal;
 
 namespace {
+
+namespace fs = std::filesystem;
 
 // `pending`: the partitions curate changed since the last refresh, also in temp table
 // marts_touched.
@@ -88,11 +93,41 @@ Status RecordMartTests(Catalog& catalog, const MartsResult& result, int64_t run_
   return Status::OK();
 }
 
+// Models run with DuckDB's file access limited to the project directory and the lake (and the
+// spill directory inside it), for the rest of the process: a model reads files under the project
+// only (the spec checks their paths too, spec/model_reads.cc), whatever DuckDB would otherwise
+// resolve, follow or fetch. DuckDB cannot re-enable external access once disabled, so this is
+// done once, after everything that reads files elsewhere (ingest) in a `sluice run`.
+Status RestrictFileAccess(Catalog& catalog) {
+  auto& conn = catalog.conn();
+  ASSIGN_OR_RETURN(duck::Rows on, conn.Query("SELECT current_setting('enable_external_access')::VARCHAR"));
+  if (on.rows.empty() || on.At(0, 0) != "true") return Status::OK();
+  const ProjectSpec& spec = catalog.spec();
+  // DuckDB allows no relative path under allowed_directories and reads one from the working
+  // directory: the relative paths models were checked with are allowed one by one, as written,
+  // when that directory is the project's (relative to which they were checked).
+  std::string relative;
+  std::error_code ec;
+  const bool in_root = fs::equivalent(fs::current_path(ec), spec.root, ec) && !ec;
+  for (const auto& t : spec.tables) {
+    for (const auto& path : t.reads_files) {
+      if (in_root && !fs::path(path).is_absolute())
+        relative += (relative.empty() ? "" : ", ") + Literal(path);
+    }
+  }
+  return conn.Execute("SET allowed_directories = [" + Literal(spec.root + "/") + ", " +
+                      Literal(spec.lake + "/") + "]; " +
+                      (relative.empty() ? "" : "SET allowed_paths = [" + relative + "]; ") +
+                      "SET enable_external_access = false");
+}
+
 }  // namespace
 
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us) {
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us,
+                                 MartsResult* failed) {
   MartsResult result;
   auto& conn = catalog.conn();
+  RETURN_IF_ERROR(RestrictFileAccess(catalog));
   RETURN_IF_ERROR(catalog.Begin());
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(std::vector<Partition> pending, PendingPartitions(catalog));
@@ -118,6 +153,7 @@ Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t ru
       Status rec = RecordMartTests(catalog, result, run_started_us);
       RETURN_IF_ERROR(rec.ok() ? catalog.Commit() : catalog.Rollback());
     }
+    if (failed != nullptr) *failed = std::move(result);
     return st;
   }
   RETURN_IF_ERROR(catalog.Commit());

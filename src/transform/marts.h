@@ -27,10 +27,14 @@ struct MartsResult {
   std::vector<std::pair<std::string, std::vector<TestOutcome>>> tests;
 };
 
-// Refreshes every mart of the spec. Aborted, naming the tests, when a mart's `error` test fails:
-// the whole marts step is rolled back (the test results are still recorded, and the pending
-// partitions stay pending for the next run); `warn` failures are only recorded.
-// `run_started_us` identifies the run in meta.test_results (0: now).
-Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us = 0);
+// Refreshes every mart of the spec. From the first call on, the process's DuckDB reads and
+// writes files only under the project directory and the lake (models are sandboxed). Aborted, naming the
+// tests, when a mart's `error` test fails: the whole marts step is rolled back (the test results are still
+// recorded, and the pending partitions stay pending for the next run); `warn` failures are only recorded.
+// `run_started_us` identifies the run in meta.test_results (0: now). When the step fails and
+// `failed` is given, *failed receives what it did before failing (the marts tested, with their
+// outcomes), for the run's summary.
+Result<MartsResult> RefreshMarts(Catalog& catalog, bool full_refresh, int64_t run_started_us = 0,
+                                 MartsResult* failed = nullptr);
 
 }  // namespace sluice

@@ -205,19 +205,25 @@ static int RunCommandLine(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+
+  // A misplaced --project is a usage error: exit status 2.
   if (*global_project_option) {
     bool applies = false;
     for (const auto& [command, project] : project_of) {
       if (!*command) continue;
       applies = true;
       if (*command->get_option("--project") && *project != global_project) {
-        return Fail("--project given twice (" + global_project + " and " + *project + ")");
+        Fail("--project given twice (" + global_project + " and " + *project + ")");
+        return 2;
       }
       *project = global_project;
     }
-    if (!applies)
-      return Fail("--project does not apply to `" + app.get_subcommands().front()->get_name() + "`");
+    if (!applies) {
+      Fail("--project does not apply to `" + app.get_subcommands().front()->get_name() + "`");
+      return 2;
+    }
   }
+
   try {
     if (*c_init) return Init(init);
     if (*c_gen) return Generate(gen);

@@ -122,7 +122,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
                                                Env* env) {
   std::unique_ptr<Catalog> cat(new Catalog(spec, env));
   cat->read_only_ = options.read_only;
-  std::string db_path = spec.lake + "/sluice.duckdb";
+  std::string db_path = spec.lake + "/" + kLakeDatabaseFile;
   if (options.read_only) {
     if (!env->Exists(db_path)) {
       return Status::NotFound("no lake at " + spec.lake + " yet (run `sluice run` first)");

@@ -55,6 +55,8 @@ struct CatalogOptions {
 
 // The directory under the lake where DuckDB spills, relative to the lake.
 inline constexpr const char* kSpillDir = "_spill";
+// The lake's database, <lake>/sluice.duckdb: a lake exists when this file does.
+inline constexpr const char* kLakeDatabaseFile = "sluice.duckdb";
 
 class Catalog {
  public:

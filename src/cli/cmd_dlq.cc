@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
 #include "cli/commands.h"
+#include "common/env.h"
 #include "engine/engine.h"
 #include "engine/redrive.h"
 #include "engine/vacuum.h"
@@ -124,7 +125,8 @@ int List(const DlqArgs& args) {
     const auto x = Cells(d);
     auto at = [&](size_t c) { return x[c].value_or(""); };
     table.push_back(
-        {at(0), at(1), Cell(at(2), 24), at(3), at(4), at(5), Cell(at(6), 48), Cell(at(7), 60), at(8)});
+        // The batch id whole: it is what `--batch` and `sluice batches` take.
+        {at(0), at(1), at(2), at(3), at(4), at(5), Cell(at(6), 48), Cell(at(7), 60), at(8)});
   }
   PrintTable({"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"}, table);
   return 0;
@@ -208,6 +210,13 @@ int Dlq(const DlqArgs& args) {
 }
 
 int Vacuum(const VacuumArgs& args) {
+  // Opening the engine creates a lake; vacuuming one that does not exist is a mistake (a wrong
+  // --project or lake path), not a request for a new lake.
+  auto spec = LoadProject(args.project);
+  if (!spec.ok()) return Fail(spec.status().message());
+  if (!Env::Default()->Exists(spec->lake + "/" + kLakeDatabaseFile)) {
+    return Fail("no lake at " + spec->lake + "; nothing to vacuum");
+  }
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok()) return Fail(engine.status().message());
   auto r = sluice::Vacuum(**engine);

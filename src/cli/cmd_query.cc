@@ -202,24 +202,29 @@ int ShowStatus(const StatusArgs& args) {
     if (!totals.ok()) return Fail(totals.status().message());
     auto dlq = CountDeadLetters(catalog, s.name);
     if (!dlq.ok()) return Fail(dlq.status().message());
-    sources[s.name] = {{"batches", totals->batches},
-                       {"rows_read", totals->rows_read},
-                       {"rows_staged", totals->rows_staged},
-                       {"rows_dead", totals->rows_dead},
-                       {"last_batch_at", totals->last_batch_at},
-                       {"dlq_rows", dlq->rows},
-                       {"dlq_open", dlq->open}};
+    sources[s.name] = {
+        {"batches", totals->batches},
+        {"rows_read", totals->rows_read},
+        {"rows_staged", totals->rows_staged},
+        {"rows_dead", totals->rows_dead},
+        {"last_batch_at", totals->last_batch_at.empty() ? nlohmann::ordered_json(nullptr)
+                                                        : nlohmann::ordered_json(totals->last_batch_at)},
+        {"dlq_rows", dlq->rows},
+        {"dlq_open", dlq->open}};
   }
   nlohmann::ordered_json tables = nlohmann::ordered_json::object();
   auto t = ListTables(catalog);
   if (!t.ok()) return Fail(t.status().message());
   for (const TableState& table : *t) {
-    tables[table.name] = {{"layer", table.layer},
-                          {"rows", table.rows},
-                          {"version", table.version},
-                          {"published_version", table.published_version},
-                          {"updated_at", table.updated_at.value_or("")},
-                          {"freshness_seconds", table.freshness_seconds}};
+    tables[table.name] = {
+        {"layer", table.layer},
+        {"rows", table.rows},
+        {"version", table.version},
+        {"published_version", table.published_version},
+        {"updated_at",
+         table.updated_at ? nlohmann::ordered_json(*table.updated_at) : nlohmann::ordered_json(nullptr)},
+        {"freshness_seconds", table.updated_at ? nlohmann::ordered_json(table.freshness_seconds)
+                                               : nlohmann::ordered_json(nullptr)}};
   }
   auto run = LastRun(catalog);
   if (!run.ok()) return Fail(run.status().message());
@@ -245,6 +250,10 @@ int ShowStatus(const StatusArgs& args) {
             << (!*run ? std::string("never") : (*run)->finished_at + " (" + (*run)->status + ")")
             << "\n\nsources\n";
   for (auto& [name, s] : sources.items()) {
+    if (s["last_batch_at"].is_null()) {
+      std::cout << "  " << name << ": no batches yet\n";
+      continue;
+    }
     std::cout << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]
               << " rows read = " << s["rows_staged"] << " staged + " << s["rows_dead"]
               << " dead-lettered; DLQ " << s["dlq_open"] << " open of " << s["dlq_rows"]
@@ -252,8 +261,12 @@ int ShowStatus(const StatusArgs& args) {
   }
   std::cout << "\ntables\n";
   for (auto& [name, s] : tables.items()) {
-    std::cout << "  " << s["layer"].get<std::string>() << "." << name << ": " << s["rows"]
-              << " rows, version " << s["version"] << " (published " << s["published_version"]
+    std::cout << "  " << s["layer"].get<std::string>() << "." << name << ": ";
+    if (s["updated_at"].is_null()) {
+      std::cout << "not built yet\n";
+      continue;
+    }
+    std::cout << s["rows"] << " rows, version " << s["version"] << " (published " << s["published_version"]
               << "), updated " << s["updated_at"].get<std::string>() << ", " << s["freshness_seconds"]
               << " s ago\n";
   }

@@ -103,11 +103,63 @@ Json ViolationJson(const Violation& v) {
               {"detail", v.detail}};
 }
 
-std::string ColumnsSummary(const Contract& c) {
-  std::string out;
-  for (const auto& col : c.columns) {
-    out += (out.empty() ? "" : ", ") + col.name + " " + col.type.Name() + (col.required ? " required" : "");
-    if (col.default_value) out += " default=" + *col.default_value;
+// "name: expr", as `schema history` and `schema diff` print a check.
+std::string DescribeCheck(const ContractCheck& c) { return c.name + ": " + c.expr; }
+
+// What changed from contract `a` to `b`: columns (by name, every rule), checks (by name) and the
+// compatibility mode, as JSON {added, removed, changed[, checks_added, checks_removed,
+// checks_changed][, compatibility]} and as lines "+ ...", "- ...", "~ old -> new".
+struct ContractChanges {
+  Json json = {{"added", Json::array()}, {"removed", Json::array()}, {"changed", Json::array()}};
+  std::vector<std::string> lines;
+};
+
+ContractChanges Compare(const Contract& a, const Contract& b) {
+  ContractChanges out;
+  for (const auto& c : b.columns) {
+    if (a.Find(c.name) < 0) {
+      out.json["added"].push_back(DescribeColumn(c));
+      out.lines.push_back("+ " + DescribeColumn(c));
+    }
+  }
+  for (const auto& c : a.columns) {
+    int j = b.Find(c.name);
+    if (j < 0) {
+      out.json["removed"].push_back(DescribeColumn(c));
+      out.lines.push_back("- " + DescribeColumn(c));
+      continue;
+    }
+    std::string before = DescribeColumn(c), after = DescribeColumn(b.columns[static_cast<size_t>(j)]);
+    if (before != after) {
+      out.json["changed"].push_back({{"old", before}, {"new", after}});
+      out.lines.push_back("~ " + before + " -> " + after);
+    }
+  }
+  auto find_check = [](const Contract& c, const std::string& name) -> const ContractCheck* {
+    for (const auto& k : c.checks) {
+      if (k.name == name) return &k;
+    }
+    return nullptr;
+  };
+  for (const auto& k : b.checks) {
+    if (find_check(a, k.name) == nullptr) {
+      out.json["checks_added"].push_back(DescribeCheck(k));
+      out.lines.push_back("+ check " + DescribeCheck(k));
+    }
+  }
+  for (const auto& k : a.checks) {
+    const ContractCheck* now = find_check(b, k.name);
+    if (now == nullptr) {
+      out.json["checks_removed"].push_back(DescribeCheck(k));
+      out.lines.push_back("- check " + DescribeCheck(k));
+    } else if (now->expr != k.expr) {
+      out.json["checks_changed"].push_back({{"old", DescribeCheck(k)}, {"new", DescribeCheck(*now)}});
+      out.lines.push_back("~ check " + DescribeCheck(k) + " -> " + now->expr);
+    }
+  }
+  if (a.compatibility != b.compatibility) {
+    out.json["compatibility"] = {{"old", a.compatibility}, {"new", b.compatibility}};
+    out.lines.push_back("~ compatibility " + a.compatibility + " -> " + b.compatibility);
   }
   return out;
 }
@@ -252,28 +304,38 @@ Result<std::vector<SchemaVersion>> LoadHistory(const ProjectSpec& spec, const st
   return history;
 }
 
+// Every registered version: its columns with every rule, its checks and what changed from the
+// version before it (the lines `schema diff` prints).
 int History(const ProjectSpec& spec, const SchemaArgs& args) {
   auto history = LoadHistory(spec, args.source);
   if (!history.ok()) return Fail(history.status().message());
   if (args.json) {
     Json out = Json::array();
-    for (const auto& v : *history) {
-      out.push_back({{"version", v.version},
-                     {"fingerprint", v.fingerprint},
-                     {"registered_at", v.registered_at},
-                     {"compatibility", v.contract.compatibility},
-                     {"columns", Json::parse(ColumnsToJson(v.contract))}});
+    for (size_t i = 0; i < history->size(); ++i) {
+      const SchemaVersion& v = (*history)[i];
+      Json entry = {{"version", v.version},
+                    {"fingerprint", v.fingerprint},
+                    {"registered_at", v.registered_at},
+                    {"compatibility", v.contract.compatibility},
+                    {"columns", Json::parse(ColumnsToJson(v.contract))},
+                    {"checks", Json::parse(ChecksToJson(v.contract))}};
+      if (i > 0) entry["changes"] = Compare((*history)[i - 1].contract, v.contract).json;
+      out.push_back(std::move(entry));
     }
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
-  std::cout << "version  fingerprint   registered_at                compatibility        columns\n";
-  for (const auto& v : *history) {
-    char line[160];
-    std::snprintf(line, sizeof line, "v%-7lld %-13s %-28s %-20s ", static_cast<long long>(v.version),
-                  v.fingerprint.substr(0, 12).c_str(), v.registered_at.c_str(),
-                  v.contract.compatibility.c_str());
-    std::cout << line << ColumnsSummary(v.contract) << "\n";
+  for (size_t i = 0; i < history->size(); ++i) {
+    const SchemaVersion& v = (*history)[i];
+    std::cout << (i ? "\n" : "") << "v" << v.version << "  registered " << v.registered_at << "  "
+              << v.contract.compatibility << "  fingerprint " << v.fingerprint.substr(0, 12) << "\n";
+    for (const auto& c : v.contract.columns) std::cout << "  column " << DescribeColumn(c) << "\n";
+    for (const auto& k : v.contract.checks) std::cout << "  check  " << DescribeCheck(k) << "\n";
+    if (i == 0) continue;
+    const auto changes = Compare((*history)[i - 1].contract, v.contract);
+    std::cout << "  changes from v" << (*history)[i - 1].version << ":"
+              << (changes.lines.empty() ? " none (same schema)" : "") << "\n";
+    for (const auto& l : changes.lines) std::cout << "    " << l << "\n";
   }
   std::cout << std::flush;
   return 0;
@@ -294,39 +356,16 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
                   std::to_string(history->back().version) + ")");
     }
   }
-  Json out = {{"source", args.source},  {"from", args.v1},          {"to", args.v2},
-              {"added", Json::array()}, {"removed", Json::array()}, {"changed", Json::array()}};
-  std::vector<std::string> lines;
-  for (const auto& c : b->contract.columns) {
-    if (a->contract.Find(c.name) < 0) {
-      out["added"].push_back(DescribeColumn(c));
-      lines.push_back("+ " + DescribeColumn(c));
-    }
-  }
-  for (const auto& c : a->contract.columns) {
-    int j = b->contract.Find(c.name);
-    if (j < 0) {
-      out["removed"].push_back(DescribeColumn(c));
-      lines.push_back("- " + DescribeColumn(c));
-      continue;
-    }
-    std::string before = DescribeColumn(c),
-                after = DescribeColumn(b->contract.columns[static_cast<size_t>(j)]);
-    if (before != after) {
-      out["changed"].push_back({{"old", before}, {"new", after}});
-      lines.push_back("~ " + before + " -> " + after);
-    }
-  }
-  if (a->contract.compatibility != b->contract.compatibility) {
-    out["compatibility"] = {{"old", a->contract.compatibility}, {"new", b->contract.compatibility}};
-    lines.push_back("~ compatibility " + a->contract.compatibility + " -> " + b->contract.compatibility);
-  }
+  ContractChanges changes = Compare(a->contract, b->contract);
+  Json out = {{"source", args.source}, {"from", args.v1}, {"to", args.v2}};
+  out.update(changes.json);
+  const std::vector<std::string>& lines = changes.lines;
   if (args.json) {
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
   std::cout << args.source << " v" << args.v1 << " -> v" << args.v2 << "\n";
-  if (lines.empty()) std::cout << "(no column changes)\n";
+  if (lines.empty()) std::cout << "(no changes)\n";
   for (const auto& l : lines) std::cout << l << "\n";
   std::cout << std::flush;
   return 0;

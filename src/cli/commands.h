@@ -11,6 +11,7 @@ namespace sluice::cli {
 
 struct InitArgs {
   std::string dir;
+  std::string name;  // --name; empty: derived from dir (ProjectNameFor)
 };
 struct GenerateArgs {
   std::string dir;
@@ -18,6 +19,7 @@ struct GenerateArgs {
   int batches = 5;
   uint64_t seed = 42;
   std::string format = "jsonl";
+  bool force = false;  // --force: replace an earlier generate's files in a non-empty dir
 };
 struct RunArgs {
   std::string project = ".";

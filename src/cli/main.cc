@@ -7,6 +7,8 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "common/memory_limit.h"
@@ -49,6 +51,7 @@ static int RunCommandLine(int argc, char** argv) {
   InitArgs init;
   auto* c_init = app.add_subcommand("init", "Create a runnable example project in DIR");
   c_init->add_option("dir", init.dir, "Project directory to create")->required();
+  c_init->add_option("--name", init.name, "Project name (default: DIR's name, made a valid identifier)");
 
   GenerateArgs gen;
   auto* c_gen = app.add_subcommand("generate", "Write generated order files and expected.json to DIR");
@@ -57,6 +60,9 @@ static int RunCommandLine(int argc, char** argv) {
   c_gen->add_option("--batches", gen.batches, "Files (one batch each)")->check(CLI::Range(1, 100000));
   c_gen->add_option("--seed", gen.seed, "Random seed");
   c_gen->add_option("--format", gen.format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}));
+  c_gen->add_flag("--force", gen.force,
+                  "Write into a non-empty DIR, first removing an earlier generate's batch-NNNN.* and "
+                  "expected.json (other files are kept)");
 
   RunArgs run;
   auto* c_run = app.add_subcommand("run", "Ingest new files, curate, refresh marts, publish");
@@ -185,11 +191,39 @@ static int RunCommandLine(int argc, char** argv) {
   c_streams_reset->add_flag("--json", streams.json, "Print as JSON");
   c_streams_reset->fallthrough();
 
+  // `sluice --project DIR <command>`: the global placement of every command's --project.
+  std::string global_project;
+  CLI::Option* global_project_option =
+      app.add_option("--project", global_project, "Project directory, before or after the command");
+  const std::vector<std::pair<CLI::App*, std::string*>> project_of = {
+      {c_run, &run.project}, {c_ing, &ing.project},        {c_q, &q.project},     {c_srv, &srv.project},
+      {c_st, &st.project},   {c_sch, &sch.project},        {c_bat, &bat.project}, {c_dlq, &dlq.project},
+      {c_vac, &vac.project}, {c_streams, &streams.project}};
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+
+  // A misplaced --project is a usage error: exit status 2.
+  if (*global_project_option) {
+    bool applies = false;
+    for (const auto& [command, project] : project_of) {
+      if (!*command) continue;
+      applies = true;
+      if (*command->get_option("--project") && *project != global_project) {
+        Fail("--project given twice (" + global_project + " and " + *project + ")");
+        return 2;
+      }
+      *project = global_project;
+    }
+    if (!applies) {
+      Fail("--project does not apply to `" + app.get_subcommands().front()->get_name() + "`");
+      return 2;
+    }
+  }
+
   try {
     if (*c_init) return Init(init);
     if (*c_gen) return Generate(gen);

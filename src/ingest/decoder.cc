@@ -216,6 +216,11 @@ void RowBuilder::SetFromText(int col, std::string_view text, bool quoted, bool b
   const std::string got = quoted ? QuoteForMessage(text) : TruncateForMessage(text);
   if (outcome == ParseOutcome::kBadSyntax) {
     SetTypeError(col, got);
+  } else if (outcome == ParseOutcome::kExcessScale) {
+    // A well-formed number the type cannot hold without rounding: the wrong type, not a range.
+    SetError(col, reason::kBadType,
+             got + " has " + std::to_string(DecimalPlaces(text)) + " decimal places, " + rule(col).type_name +
+                 " allows " + std::to_string(type.scale));
   } else {
     SetError(col, reason::kOutOfRange, got + " does not fit " + rule(col).type_name);
   }

@@ -134,7 +134,7 @@ ParseOutcome ParseDecimal(std::string_view text, int precision, int scale, int64
   }
   int64_t last = len - 1;
   while (digit(last) == 0) --last;
-  if (len - 1 - last + shift < 0) return ParseOutcome::kOutOfRange;            // beyond `scale` places
+  if (len - 1 - last + shift < 0) return ParseOutcome::kExcessScale;           // beyond `scale` places
   if (len - 1 - first + shift >= precision) return ParseOutcome::kOutOfRange;  // too many digits
   // At most `precision` (<= 18) significant digits remain, so int64 cannot overflow.
   int64_t v = 0;
@@ -143,6 +143,26 @@ ParseOutcome ParseDecimal(std::string_view text, int precision, int scale, int64
   for (int64_t s = 0; s < shift; ++s) v *= 10;
   *out = parts.negative ? -v : v;
   return ParseOutcome::kOk;
+}
+
+int64_t DecimalPlaces(std::string_view text) {
+  DecimalParts parts;
+  if (!SplitDecimal(text, &parts)) return 0;
+  std::string_view frac = parts.frac_digits;
+  while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+  int64_t places = static_cast<int64_t>(frac.size()) - parts.exponent;
+  if (frac.empty()) {
+    // No fractional digits: trailing zeros of the integer part absorb a negative exponent.
+    std::string_view digits = parts.int_digits;
+    int64_t zeros = 0;
+    while (!digits.empty() && digits.back() == '0') {
+      digits.remove_suffix(1);
+      ++zeros;
+    }
+    if (digits.empty()) return 0;  // the value is zero
+    places -= zeros;
+  }
+  return std::max<int64_t>(places, 0);
 }
 
 ParseOutcome ParseBool(std::string_view text, bool allow_digits, bool* out) {
@@ -188,10 +208,10 @@ ParseOutcome ParseTimestamp(std::string_view text, int64_t* micros) {
   if (i < text.size() && text[i] == '.') {
     const size_t begin = ++i;
     for (; i < text.size() && IsDigit(text[i]); ++i) {
-      if (i - begin < 6) fraction = fraction * 10 + (text[i] - '0');
+      if (i - begin < 6) fraction = fraction * 10 + (text[i] - '0');  // digits 7-9 are dropped
     }
     const size_t count = i - begin;
-    if (count < 1 || count > 6) return ParseOutcome::kBadSyntax;
+    if (count < 1 || count > 9) return ParseOutcome::kBadSyntax;
     for (size_t k = count; k < 6; ++k) fraction *= 10;
   }
   int64_t offset_seconds = 0;

@@ -1,11 +1,33 @@
 #include "sample/example_project.h"
 
+#include <filesystem>
+
 #include "common/env.h"
 
 namespace sluice {
 
-std::string ExampleSluiceYaml(const std::string& format) {
-  return "name: shop\n"
+std::string ProjectNameFor(const std::string& dir) {
+  std::filesystem::path path = std::filesystem::path(dir).lexically_normal();
+  if (!path.has_filename()) path = path.parent_path();  // "shop/" -> "shop"
+  std::string base = path.filename().string();
+  if (base == "." || base == "..") {
+    std::error_code ec;
+    const std::filesystem::path absolute = std::filesystem::absolute(path, ec).lexically_normal();
+    base = ec ? "" : absolute.filename().string();
+  }
+  std::string name;
+  for (char c : base) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    name += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+  }
+  if (name.find_first_not_of('_') == std::string::npos) return "project";
+  if (name[0] >= '0' && name[0] <= '9') name = "_" + name;
+  return name.substr(0, 63);
+}
+
+std::string ExampleSluiceYaml(const std::string& format, const std::string& name) {
+  return "name: " + name +
+         "\n"
          "lake: lake\n"
          "sources:\n"
          "  orders:\n"
@@ -48,7 +70,8 @@ std::string ExampleDailyRevenueSql() {
          "FROM curated.orders WHERE status <> 'cancelled' GROUP BY ALL\n";
 }
 
-Status WriteExampleProject(const std::string& dir, const OrderGeneratorOptions& options) {
+Status WriteExampleProject(const std::string& dir, const OrderGeneratorOptions& options,
+                           const std::string& name) {
   if (options.format != "jsonl" && options.format != "csv") {
     return Status::InvalidArgument("format must be jsonl or csv, got '" + options.format + "'");
   }
@@ -64,7 +87,7 @@ Status WriteExampleProject(const std::string& dir, const OrderGeneratorOptions& 
   const std::string landing = dir + "/landing/orders";
   RETURN_IF_ERROR(GenerateOrders(options, landing, landing + "/expected.json"));
   // Last, so that a project with a sluice.yaml is a complete one.
-  return env->WriteFile(yaml, ExampleSluiceYaml(options.format));
+  return env->WriteFile(yaml, ExampleSluiceYaml(options.format, name));
 }
 
 }  // namespace sluice

@@ -605,4 +605,15 @@ Status GenerateOrders(const OrderGeneratorOptions& options, const std::string& l
   return env->WriteFile(expected_path, expected.dump(1) + "\n");
 }
 
+bool IsGeneratedFileName(const std::string& name) {
+  if (name == "expected.json") return true;
+  const std::string prefix = "batch-";
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  size_t i = prefix.size();
+  while (i < name.size() && name[i] >= '0' && name[i] <= '9') ++i;
+  if (i - prefix.size() < 4) return false;
+  const std::string ext = name.substr(i);
+  return ext == ".jsonl" || ext == ".csv";
+}
+
 }  // namespace sluice

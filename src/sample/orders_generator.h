@@ -55,4 +55,8 @@ struct OrderGeneratorOptions {
 Status GenerateOrders(const OrderGeneratorOptions& options, const std::string& landing_dir,
                       const std::string& expected_path);
 
+// True for the names GenerateOrders writes into a directory: batch-NNNN.jsonl, batch-NNNN.csv
+// (four digits or more) and expected.json. `sluice generate --force` removes exactly these.
+bool IsGeneratedFileName(const std::string& name);
+
 }  // namespace sluice

@@ -143,7 +143,8 @@ TEST(DecoderJsonl, DecimalsAreExact) {
   EXPECT_EQ(d.message, "12345678901.23 does not fit decimal(12,2)");
   EXPECT_EQ(DeadOne(v, "{\"m\":\"12345678901.23\"}").message,
             "\"12345678901.23\" does not fit decimal(12,2)");
-  EXPECT_EQ(DeadOne(v, "{\"m\":\"1.234\"}").reason, reason::kOutOfRange);  // no silent rounding
+  EXPECT_EQ(DeadOne(v, "{\"m\":\"1.234\"}").reason, reason::kBadType);  // no silent rounding
+  EXPECT_EQ(DeadOne(v, "{\"m\":12.345}").message, "12.345 has 3 decimal places, decimal(12,2) allows 2");
   EXPECT_EQ(DeadOne(v, "{\"m\":1e400}").reason, reason::kOutOfRange);
   d = DeadOne(v, "{\"m\":\"abc\"}");
   EXPECT_EQ(d.reason, reason::kBadType);

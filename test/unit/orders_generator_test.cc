@@ -549,3 +549,28 @@ TEST(ExampleProject, WritesARunnableLayoutAndNeverOverwrites) {
 
 }  // namespace
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+TEST(IsGeneratedFileName, OnlyTheFilesGenerateWrites) {
+  for (const char* name : {"batch-0001.jsonl", "batch-0042.csv", "batch-12345.jsonl", "expected.json"}) {
+    EXPECT_TRUE(IsGeneratedFileName(name)) << name;
+  }
+  for (const char* name : {"batch-001.jsonl", "batch-0001.json", "batch-0001.jsonl.bak", "batch-x001.csv",
+                           "notes.txt", "expected.json.old", "my-batch-0001.csv", ""}) {
+    EXPECT_FALSE(IsGeneratedFileName(name)) << name;
+  }
+}
+
+TEST(ProjectNameFor, MakesAValidProjectNameOfTheDirectory) {
+  EXPECT_EQ(ProjectNameFor("shop"), "shop");
+  EXPECT_EQ(ProjectNameFor("/tmp/My-Shop 2/"), "my_shop_2");
+  EXPECT_EQ(ProjectNameFor("work/2026-demo"), "_2026_demo");
+  EXPECT_EQ(ProjectNameFor("---"), "project");
+  EXPECT_EQ(ProjectNameFor("/"), "project");
+  EXPECT_EQ(ProjectNameFor(std::string(100, 'a')).size(), 63u);
+}
+
+}  // namespace
+}  // namespace sluice

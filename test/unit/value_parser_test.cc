@@ -10,6 +10,7 @@ namespace {
 constexpr ParseOutcome kOk = ParseOutcome::kOk;
 constexpr ParseOutcome kBad = ParseOutcome::kBadSyntax;
 constexpr ParseOutcome kRange = ParseOutcome::kOutOfRange;
+constexpr ParseOutcome kScale = ParseOutcome::kExcessScale;
 
 TEST(ParseInt64, ValuesAndLimits) {
   int64_t v = 0;
@@ -99,15 +100,29 @@ TEST(ParseDecimal, OutOfRange) {
   EXPECT_EQ(ParseDecimal("-12345678901.23", 12, 2, &v), kRange);
   EXPECT_EQ(ParseDecimal("1000000000", 12, 2, &v), kOk);
   EXPECT_EQ(ParseDecimal("10000000000", 12, 2, &v), kRange);
-  EXPECT_EQ(ParseDecimal("1.234", 12, 2, &v), kRange);  // would need rounding
+  EXPECT_EQ(ParseDecimal("1.234", 12, 2, &v), kScale);  // would need rounding
   EXPECT_EQ(ParseDecimal("1e9", 12, 2, &v), kOk);
   EXPECT_EQ(v, 100000000000);
   EXPECT_EQ(ParseDecimal("1e10", 12, 2, &v), kRange);
-  EXPECT_EQ(ParseDecimal("1e-3", 12, 2, &v), kRange);
+  EXPECT_EQ(ParseDecimal("1e-3", 12, 2, &v), kScale);
   EXPECT_EQ(ParseDecimal("1e999999999999", 18, 2, &v), kRange);
-  EXPECT_EQ(ParseDecimal("1e-999999999999", 18, 2, &v), kRange);
+  EXPECT_EQ(ParseDecimal("1e-999999999999", 18, 2, &v), kScale);
+  // More places than the scale wins over too many digits: the message names the places.
+  EXPECT_EQ(ParseDecimal("12345678901.234", 12, 2, &v), kScale);
   EXPECT_EQ(ParseDecimal("1000000000000000000", 18, 0, &v), kRange);
   EXPECT_EQ(ParseDecimal(std::string(100000, '9'), 18, 0, &v), kRange);
+}
+
+TEST(DecimalPlaces, CountsSignificantPlaces) {
+  EXPECT_EQ(DecimalPlaces("12.345"), 3);
+  EXPECT_EQ(DecimalPlaces("12.340"), 2);
+  EXPECT_EQ(DecimalPlaces("-0.005"), 3);
+  EXPECT_EQ(DecimalPlaces("1.5e-2"), 3);
+  EXPECT_EQ(DecimalPlaces("1.25e1"), 1);
+  EXPECT_EQ(DecimalPlaces("1200e-3"), 1);
+  EXPECT_EQ(DecimalPlaces("1200"), 0);
+  EXPECT_EQ(DecimalPlaces("0.000"), 0);
+  EXPECT_EQ(DecimalPlaces("abc"), 0);
 }
 
 TEST(ParseDecimal, Syntax) {
@@ -164,6 +179,23 @@ TEST(ParseTimestamp, UtcMicros) {
   EXPECT_EQ(t, -1);
 }
 
+TEST(ParseTimestamp, NanosecondsTruncateToMicroseconds) {
+  int64_t t = 0;
+  EXPECT_EQ(ParseTimestamp("2026-01-03T10:15:30.123456789Z", &t), kOk);
+  EXPECT_EQ(t, 1767435330123456);
+  EXPECT_EQ(ParseTimestamp("2026-01-03T10:15:30.1234567", &t), kOk);
+  EXPECT_EQ(t, 1767435330123456);
+  // Truncated, not rounded: the last nanosecond of a day stays in that day.
+  EXPECT_EQ(ParseTimestamp("2025-12-31T23:59:59.999999999Z", &t), kOk);
+  int64_t midnight = 0;
+  ASSERT_EQ(ParseTimestamp("2026-01-01T00:00:00Z", &midnight), kOk);
+  EXPECT_EQ(t, midnight - 1);
+  EXPECT_EQ(ParseTimestamp("1969-12-31T23:59:59.999999999Z", &t), kOk);
+  EXPECT_EQ(t, -1);
+  EXPECT_EQ(ParseTimestamp("2026-01-03T10:15:30.123456789+02:00", &t), kOk);
+  EXPECT_EQ(t, 1767435330123456 - int64_t{7200} * 1000000);
+}
+
 TEST(ParseTimestamp, OffsetsConvertToUtc) {
   int64_t utc = 0, t = 0;
   ASSERT_EQ(ParseTimestamp("2026-01-03T08:15:30Z", &utc), kOk);
@@ -184,7 +216,7 @@ TEST(ParseTimestamp, Rejects) {
   int64_t t = 0;
   for (const char* text :
        {"2026-01-03", "2026-01-03T", "2026-01-03T10:15", "2026-01-03T24:00:00Z", "2026-01-03T10:60:00Z",
-        "2026-01-03T10:15:60Z", "2026-01-03T10:15:30.Z", "2026-01-03T10:15:30.1234567Z",
+        "2026-01-03T10:15:60Z", "2026-01-03T10:15:30.Z", "2026-01-03T10:15:30.1234567890Z",
         "2026-01-03T10:15:30+0200", "2026-01-03T10:15:30+02", "2026-01-03T10:15:30+24:00",
         "2026-01-03T10:15:30ZZ", "2026-01-03X10:15:30Z", "2026-02-30T10:15:30Z", " 2026-01-03T10:15:30Z",
         "2026-01-03T10:15:30Z "}) {

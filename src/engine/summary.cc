@@ -65,8 +65,16 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
                        {"first", change.first},
                        {"evolved_tables", change.evolved_tables}});
   }
-  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3).
-  return {{"status", s.quarantined.empty() ? "ok" : "quarantined"},
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& r : s.refused) {
+    refused.push_back({{"source", r.source}, {"file", r.file}, {"error", r.error}});
+  }
+  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3);
+  // "refused": some landing files were refused whole and wait for a fix (exit 4).
+  return {{"status", !s.refused.empty()      ? "refused"
+                     : s.quarantined.empty() ? "ok"
+                                             : "quarantined"},
+          {"refused", refused},
           {"nothing_to_do", s.nothing_to_do},
           {"schemas", schemas},
           {"quarantined", quarantined},

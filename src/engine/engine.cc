@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
 #include "common/hash.h"
 #include "common/memory_limit.h"
+#include "duck/errors.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
 #include "engine/summary.h"
@@ -43,8 +45,10 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
       Result<duck::Rows> read = catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
                                                      duck::Literal(path) + ") t");
       // The file was read into memory already: what DuckDB refuses here is its content.
-      if (!read.ok())
-        return Status::InvalidArgument("not a readable Parquet file: " + read.status().message());
+      if (!read.ok()) {
+        return Status::InvalidArgument("not a readable Parquet file: " +
+                                       duck::FirstLine(read.status().message()));
+      }
       duck::Rows rows = std::move(read).value();
       records.reserve(rows.rows.size());
       for (size_t r = 0; r < rows.rows.size(); ++r) records.push_back(rows.At(r, 0));
@@ -86,6 +90,14 @@ Status CheckDeadRatio(const SourceSpec& source, const std::string& path, const R
       example->message + "; nothing was committed: fix the file (or raise max_dead_ratio) " +
       "and ingest it again";
   return Status::InvalidArgument(why);
+}
+
+// `path` as the user knows it: relative to the project when it lies inside it.
+std::string ShownPath(const ProjectSpec& spec, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (!p.is_absolute()) return path;
+  std::string rel = p.lexically_relative(spec.root).string();
+  return rel.empty() || rel.rfind("..", 0) == 0 ? path : rel;
 }
 
 }  // namespace
@@ -164,8 +176,9 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
   std::vector<std::string> parquet_records;
+  const std::string shown = ShownPath(spec(), path);
   Result<RecordBatch> decoded = Decode(catalog, *source, path, data, parquet_records);
-  if (!decoded.ok()) return decoded.status().WithContext(path);
+  if (!decoded.ok()) return decoded.status().WithContext(shown);
   RecordBatch batch = std::move(decoded).value();
   record.decode_ms = (env->MonotonicMicros() - start) / 1000;
   record.csv_header = batch.csv_header;
@@ -176,10 +189,10 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
     if (source->format == SourceFormat::kParquet) return parquet_records[span.offset];
     return data.substr(span.offset, span.length);
   };
-  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record).WithContext(path));
+  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record).WithContext(shown));
   // Refused before anything is written: not committed, not in the ledger, so the fixed file
   // (or the same file under a raised max_dead_ratio) can be ingested again.
-  RETURN_IF_ERROR(CheckDeadRatio(*source, path, batch, record));
+  RETURN_IF_ERROR(CheckDeadRatio(*source, shown, batch, record));
   ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "duck/duck.h"
+#include "duck/errors.h"
 #include "duck/sql_parser.h"
 #include "ingest/record_batch.h"
 
@@ -75,7 +76,8 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
           conn.Execute("SELECT count(*) FROM batch_rows WHERE " + Parenthesised(check.expr) + " IS FALSE");
       if (!alone.ok()) {
         return Status::InvalidArgument(Where(contract, check) + ": cannot evaluate '" + check.expr +
-                                       "' on the rows of batch " + stamp.batch_id + ": " + alone.message() +
+                                       "' on the rows of batch " + stamp.batch_id + ": " +
+                                       duck::FirstLine(alone.message()) +
                                        "; nothing was committed: fix or remove the check");
       }
     }

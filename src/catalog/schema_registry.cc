@@ -1,6 +1,7 @@
 #include "catalog/schema_registry.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "common/hash.h"
@@ -154,6 +155,17 @@ Result<bool> MetaHas(Catalog& catalog, const std::string& table, const std::stri
 }
 
 }  // namespace
+
+Result<int64_t> NewestVersionWithData(Catalog& catalog, const std::string& source) {
+  ASSIGN_OR_RETURN(bool recorded, MetaHas(catalog, "batches", "schema_version"));
+  if (!recorded) return INT64_MAX;
+  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query("SELECT count(*) FILTER (schema_version IS NULL), "
+                                                         "coalesce(max(schema_version), 0) FROM meta.batches "
+                                                         "WHERE source = " +
+                                                         Literal(source)));
+  if (rows.IntAt(0, 0) > 0) return INT64_MAX;
+  return rows.IntAt(0, 1);
+}
 
 Result<RetainedVersions> RetainedStagingVersions(Catalog& catalog, const std::string& source) {
   ASSIGN_OR_RETURN(bool recorded, MetaHas(catalog, "batches", "schema_version"));

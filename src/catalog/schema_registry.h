@@ -52,6 +52,14 @@ Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::st
 // inside the caller's transaction.
 Result<SchemaVersion> RegisterSchema(Catalog& catalog, const std::string& source, const Contract& contract);
 
+// The newest version of `source` that a committed batch was validated under (any batch in
+// meta.batches, dropped or not), 0 when none was; INT64_MAX when some batch predates
+// meta.batches.schema_version (then every version is taken to hold data). A version newer than
+// this promises nothing to readers: no data was ever checked against it (its first batches
+// may have failed, e.g. on a check that cannot evaluate), so a change is checked against the
+// versions up to this one (engine/schema_evolution.h).
+Result<int64_t> NewestVersionWithData(Catalog& catalog, const std::string& source);
+
 // Retained staging data of `source` by the contract version it was written under: batches not
 // dropped that have staging files in meta.files, counted per meta.batches.schema_version (0 for
 // batches committed before sluice recorded it). Works on read-only opens of older lakes too.

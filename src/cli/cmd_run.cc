@@ -55,6 +55,7 @@ void PrintGates(const RunSummary& s) {
   for (const auto& n : s.test_failures) {
     std::cout << "FAILED   " << n.layer << "." << n.table << ": " << failure(n.outcome) << "\n";
   }
+  for (const auto& r : s.refused) std::cout << "REFUSED  " << r.error << "\n";
   for (const auto& q : s.quarantined) {
     std::cout << "QUARANTINED batch " << q.batch_id << " (curated." << q.table << "): ";
     for (size_t i = 0; i < q.failures.size(); ++i) std::cout << (i ? "; " : "") << failure(q.failures[i]);
@@ -139,6 +140,15 @@ int Run(const RunArgs& args) {
     std::cout << RunSummaryJson(*summary).dump() << std::endl;
   } else {
     PrintSummary(*summary);
+  }
+  if (!summary->refused.empty()) {
+    // Exit 4: the other files went through and were published, but these wait for a fix.
+    std::cerr << "error: " << summary->refused.front().error;
+    if (summary->refused.size() > 1) {
+      std::cerr << " (and " << summary->refused.size() - 1 << " more refused files: see the summary)";
+    }
+    std::cerr << std::endl;
+    return 4;
   }
   if (!summary->quarantined.empty()) {
     // Exit 3 (not 1): the run itself succeeded and published, but CI should notice.

@@ -67,4 +67,10 @@ Status AppenderError(duckdb_appender appender) {
   return status;
 }
 
+std::string FirstLine(const std::string& message) {
+  std::string line = message.substr(0, message.find('\n'));
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+  return line;
+}
+
 }  // namespace sluice::duck

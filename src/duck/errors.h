@@ -19,6 +19,8 @@
 
 #include <duckdb.h>
 
+#include <string>
+
 #include "common/status.h"
 
 namespace sluice::duck {
@@ -32,5 +34,9 @@ Status ResultError(duckdb_result* result);
 
 // The last error of `appender` (duckdb_appender_error_data), mapped the same way.
 Status AppenderError(duckdb_appender appender);
+
+// The first line of a DuckDB error message: DuckDB appends the SQL text with a caret under
+// the error on further lines, which a one-line error of sluice's must not carry.
+std::string FirstLine(const std::string& message);
 
 }  // namespace sluice::duck

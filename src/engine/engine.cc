@@ -1,15 +1,20 @@
 #include "engine/engine.h"
 
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <set>
 
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
 #include "common/hash.h"
 #include "common/memory_limit.h"
+#include "duck/errors.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
 #include "engine/summary.h"
 #include "ingest/decoder.h"
+#include "spec/project_loader.h"
 #include "storage/publish.h"
 #include "storage/staging.h"
 #include "transform/curate.h"
@@ -38,15 +43,62 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
       return validator.DecodeCsv(data);
     case SourceFormat::kParquet: {
       // Parquet rows arrive as JSON objects, so one validator serves every format.
-      ASSIGN_OR_RETURN(duck::Rows rows,
-                       catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
-                                            duck::Literal(path) + ") t"));
+      Result<duck::Rows> read = catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
+                                                     duck::Literal(path) + ") t");
+      // The file was read into memory already: what DuckDB refuses here is its content.
+      if (!read.ok()) {
+        return Status::InvalidArgument("not a readable Parquet file: " +
+                                       duck::FirstLine(read.status().message()));
+      }
+      duck::Rows rows = std::move(read).value();
       records.reserve(rows.rows.size());
       for (size_t r = 0; r < rows.rows.size(); ++r) records.push_back(rows.At(r, 0));
       return validator.DecodeJsonRecords(records);
     }
   }
   return Status::InvalidArgument("unknown format");
+}
+
+// InvalidArgument when more than the source's max_dead_ratio of a file's rows were
+// dead-lettered: a file of the wrong format or shape, which is refused whole rather than
+// committed as a batch of dead letters. The message names the file, the ratio and the commonest
+// reason with an example.
+Status CheckDeadRatio(const SourceSpec& source, const std::string& path, const RecordBatch& batch,
+                      const BatchRecord& record) {
+  if (record.rows_read == 0 || batch.dead.empty()) return Status::OK();
+  const double ratio = static_cast<double>(record.rows_dead) / static_cast<double>(record.rows_read);
+  if (ratio <= source.max_dead_ratio) return Status::OK();
+  std::map<std::string, int64_t> by_reason;
+  for (const auto& d : batch.dead) by_reason[d.reason]++;
+  auto commonest = std::max_element(by_reason.begin(), by_reason.end(),
+                                    [](const auto& a, const auto& b) { return a.second < b.second; });
+  const DeadLetter* example = nullptr;
+  for (const auto& d : batch.dead) {
+    if (d.reason == commonest->first) {
+      example = &d;
+      break;
+    }
+  }
+  char share[32];
+  std::snprintf(share, sizeof(share), "%.0f%%", ratio * 100);
+  char limit[32];
+  std::snprintf(limit, sizeof(limit), "%g", source.max_dead_ratio);
+  std::string why =
+      path + ": refused: " + std::to_string(record.rows_dead) + " of " + std::to_string(record.rows_read) +
+      " rows (" + share + ") would be dead-lettered, above " + "max_dead_ratio " + limit + " of source " +
+      source.name + " (" + FormatName(source.format) + "); mostly " + commonest->first + ", e.g. line " +
+      std::to_string(example->line) + (example->column.empty() ? "" : " column " + example->column) + ": " +
+      example->message + "; nothing was committed: fix the file (or raise max_dead_ratio) " +
+      "and ingest it again";
+  return Status::InvalidArgument(why);
+}
+
+// `path` as the user knows it: relative to the project when it lies inside it.
+std::string ShownPath(const ProjectSpec& spec, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (!p.is_absolute()) return path;
+  std::string rel = p.lexically_relative(spec.root).string();
+  return rel.empty() || rel.rfind("..", 0) == 0 ? path : rel;
 }
 
 }  // namespace
@@ -127,7 +179,10 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
   std::vector<std::string> parquet_records;
-  ASSIGN_OR_RETURN(RecordBatch batch, Decode(catalog, *source, path, data, parquet_records));
+  const std::string shown = ShownPath(spec(), path);
+  Result<RecordBatch> decoded = Decode(catalog, *source, path, data, parquet_records);
+  if (!decoded.ok()) return decoded.status().WithContext(shown);
+  RecordBatch batch = std::move(decoded).value();
   record.decode_ms = (env->MonotonicMicros() - start) / 1000;
   record.csv_header = batch.csv_header;
   BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
@@ -137,7 +192,10 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
     if (source->format == SourceFormat::kParquet) return parquet_records[span.offset];
     return data.substr(span.offset, span.length);
   };
-  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record));
+  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record).WithContext(shown));
+  // Refused before anything is written: not committed, not in the ledger, so the fixed file
+  // (or the same file under a raised max_dead_ratio) can be ingested again.
+  RETURN_IF_ERROR(CheckDeadRatio(*source, shown, batch, record));
   ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));
@@ -208,6 +266,7 @@ Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& su
                                : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
   return sluice::RecordRun(*catalog_, {started,
                                        !st.ok()                      ? "failed"
+                                       : !summary.refused.empty()    ? "refused"
                                        : summary.quarantined.empty() ? "ok"
                                                                      : "quarantined",
                                        record});
@@ -226,9 +285,17 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
     if (options.progress) {
       options.progress("ingest", static_cast<int64_t>(i), static_cast<int64_t>(work.size()), work[i].second);
     }
-    ASSIGN_OR_RETURN(IngestOutcome o, IngestFile(work[i].first->name, work[i].second));
-    if (!o.duplicate) summary.nothing_to_do = false;
-    summary.batches.push_back(std::move(o));
+    Result<IngestOutcome> o = IngestFile(work[i].first->name, work[i].second);
+    if (!o.ok() && o.status().code() == StatusCode::kInvalidArgument) {
+      // The file's content is refused (format, dead-letter ratio, a check that cannot evaluate
+      // on it): nothing of it was committed; the other files go on and the run reports it.
+      summary.refused.push_back({work[i].first->name, work[i].second, o.status().message()});
+      summary.nothing_to_do = false;
+      continue;
+    }
+    if (!o.ok()) return o.status();
+    if (!o->duplicate) summary.nothing_to_do = false;
+    summary.batches.push_back(std::move(o).value());
   }
   summary.ingest_seconds = Seconds(env, t0);
   RETURN_IF_ERROR(Curate(options, summary));

@@ -53,6 +53,14 @@ struct TestNote {
   TestOutcome outcome;
 };
 
+// A landing file `sluice run` refused (IngestFile's InvalidArgument): nothing of it was
+// committed and it is not in the ledger, so the next run tries it again.
+struct RefusedFile {
+  std::string source;
+  std::string file;
+  std::string error;  // one line naming the file and why
+};
+
 struct RunSummary {
   bool nothing_to_do = true;
   std::vector<IngestOutcome> batches;  // includes duplicates
@@ -64,6 +72,7 @@ struct RunSummary {
   int64_t published = 0;
   double publish_seconds = 0;
   std::vector<QuarantineNote> quarantined;  // non-empty: `sluice run` exits 3
+  std::vector<RefusedFile> refused;         // non-empty: `sluice run` exits 4
   std::vector<TestNote> test_warnings;
   std::vector<TestNote> test_bypassed;
   std::vector<SchemaChange> schemas;  // contract versions registered when the engine opened
@@ -100,12 +109,16 @@ class Engine {
   static Result<std::unique_ptr<Engine>> Open(ProjectSpec spec, const EngineOptions& options = {});
 
   // Ingests one file as one batch of `source` (G1, G2). `batch_id` empty: the content hash.
-  // AlreadyExists when an explicit batch id was used for different content.
+  // AlreadyExists when an explicit batch id was used for different content. InvalidArgument,
+  // naming the file, when its content is refused and nothing was committed: it does not decode
+  // (a corrupt Parquet file), more than the source's max_dead_ratio of its rows would be
+  // dead-lettered (e.g. CSV into a JSONL source), or a contract check cannot evaluate on it.
   Result<IngestOutcome> IngestFile(const std::string& source, const std::string& path,
                                    const std::string& batch_id = "");
 
   // Ingests every file of every source not yet in the ledger, then curates, refreshes marts
-  // and publishes. A batch failing an `error` test of a curated table is quarantined (listed in
+  // and publishes. A file IngestFile refuses (InvalidArgument) is listed in summary.refused and
+  // the other files go on. A batch failing an `error` test of a curated table is quarantined (listed in
   // the summary) while the others flow; Aborted when a mart's `error` test fails (the marts
   // step is rolled back and nothing is published). When the run fails and `failed` is given,
   // *failed receives its summary so far, with `error` set (`sluice run` prints it).

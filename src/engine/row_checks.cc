@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "duck/duck.h"
+#include "duck/errors.h"
 #include "duck/sql_parser.h"
 #include "ingest/record_batch.h"
 
@@ -68,6 +69,18 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
       "_source_line AS line, " +
       first_failing + " AS k FROM batch_rows) WHERE k IS NOT NULL");
   if (!st.ok()) {
+    // Name the check that cannot evaluate on these rows (e.g. a cast of a value that does not
+    // convert): each is tried alone, in contract order.
+    for (const auto& check : contract.checks) {
+      Status alone =
+          conn.Execute("SELECT count(*) FROM batch_rows WHERE " + Parenthesised(check.expr) + " IS FALSE");
+      if (!alone.ok()) {
+        return Status::InvalidArgument(Where(contract, check) + ": cannot evaluate '" + check.expr +
+                                       "' on the rows of batch " + stamp.batch_id + ": " +
+                                       duck::FirstLine(alone.message()) +
+                                       "; nothing was committed: fix or remove the check");
+      }
+    }
     return Status::InvalidArgument(contract.path + ": checks: evaluating the contract's checks on batch " +
                                    stamp.batch_id + " failed: " + st.message());
   }

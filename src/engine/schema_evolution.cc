@@ -82,9 +82,17 @@ Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
 }
 
 Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,
-                                                   const std::vector<SchemaVersion>& history,
+                                                   const std::vector<SchemaVersion>& all_history,
                                                    bool keep_accepted) {
   std::vector<Violation> out;
+  // Versions no batch was ever validated under promise nothing (NewestVersionWithData): a
+  // contract whose checks failed on its first batch can still be fixed.
+  ASSIGN_OR_RETURN(int64_t with_data, NewestVersionWithData(catalog, source.name));
+  std::vector<SchemaVersion> held;
+  for (const auto& v : all_history) {
+    if (v.version <= with_data) held.push_back(v);
+  }
+  const std::vector<SchemaVersion>& history = held;
   if (history.empty()) return out;
   const std::vector<ContractVersion> versions = ToContractVersions(history);
   ASSIGN_OR_RETURN(out, CheckAgainstHistory(versions, source.contract));

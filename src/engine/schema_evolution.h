@@ -31,8 +31,9 @@ struct SchemaChange {
 Result<std::vector<SchemaChange>> EvolveSchemas(Catalog& catalog);
 
 // The refusals of `source`'s working-copy contract against its registered `history` (oldest
-// first; empty history: none): its compatibility mode (CheckAgainstHistory), lineage
-// (CheckLineage), and default changes that retained staging data depends on
+// first; empty history: none) up to the newest version a committed batch was validated under
+// (NewestVersionWithData; later versions held no data and bind nothing): its compatibility mode
+// (CheckAgainstHistory), lineage (CheckLineage), and default changes that retained staging data depends on
 // (CheckDefaultChanges), minus those accepted with `sluice schema accept` unless
 // `keep_accepted`. Reads the catalog only; works on read-only opens.
 Result<std::vector<Violation>> CheckContractChange(Catalog& catalog, const SourceSpec& source,

@@ -65,11 +65,18 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
                        {"first", change.first},
                        {"evolved_tables", change.evolved_tables}});
   }
-  // "quarantined": the run went through, but some batches are held back (`sluice run` exits 3);
-  // "failed": it stopped at `error` (what ran before is still listed).
+  nlohmann::json refused = nlohmann::json::array();
+  for (const auto& r : s.refused) {
+    refused.push_back({{"source", r.source}, {"file", r.file}, {"error", r.error}});
+  }
+  // "failed": it stopped at `error` (what ran before is still listed); "refused": some landing
+  // files were refused whole and wait for a fix (exit 4); "quarantined": the run went through,
+  // but some batches are held back (`sluice run` exits 3).
   nlohmann::json out = {{"status", !s.error.empty()        ? "failed"
+                                   : !s.refused.empty()    ? "refused"
                                    : s.quarantined.empty() ? "ok"
                                                            : "quarantined"},
+                        {"refused", refused},
                         {"nothing_to_do", s.nothing_to_do},
                         {"schemas", schemas},
                         {"quarantined", quarantined},

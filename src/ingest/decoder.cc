@@ -128,6 +128,21 @@ Result<ContractValidator> ContractValidator::Create(const Contract& contract, De
     }
     impl->by_name.emplace(spec.name, static_cast<int>(i));
   }
+  {
+    // Defaults fill values at decode time (RowBuilder::FillDefault): each must parse as its type.
+    RecordBatch scratch = impl->NewBatch();
+    RowBuilder builder(*impl, &scratch);
+    for (size_t i = 0; i < impl->contract.columns.size(); ++i) {
+      const ColumnSpec& spec = impl->contract.columns[i];
+      if (!spec.default_value) continue;
+      builder.SetFromText(static_cast<int>(i), *spec.default_value, /*quoted=*/true, /*bool_digits=*/true);
+      const Slot& slot = builder.slot(static_cast<int>(i));
+      if (slot.state != Slot::State::kValue) {
+        return Status::InvalidArgument(impl->contract.path + ":" + std::to_string(spec.line) + ": columns." +
+                                       spec.name + ".default: " + slot.message);
+      }
+    }
+  }
   for (const std::string& name : impl->options.path_columns) {
     auto it = impl->by_name.find(name);
     if (it == impl->by_name.end()) {
@@ -323,7 +338,19 @@ bool RowBuilder::Check(int col, std::string* message, const char** why) const {
   return true;
 }
 
+void RowBuilder::FillDefault(int col) {
+  const ColumnSpec& spec = *rule(col).spec;
+  if (!spec.default_value) return;
+  const Slot& s = slots_[col];
+  const bool blank = s.state == Slot::State::kValue && spec.type.kind == TypeKind::kString && spec.required &&
+                     !spec.allow_empty && IsBlank(s.str);
+  if (s.state != Slot::State::kMissing && s.state != Slot::State::kNull && !blank) return;
+  // The view points into the validator's own copy of the contract: valid as long as it is.
+  SetFromText(col, *spec.default_value, /*quoted=*/true, /*bool_digits=*/true);
+}
+
 void RowBuilder::Finish(int64_t line, std::string_view raw, RawSpan span) {
+  for (size_t c = 0; c < slots_.size(); ++c) FillDefault(static_cast<int>(c));
   for (size_t c = 0; c < slots_.size(); ++c) {
     std::string message;
     const char* why = nullptr;

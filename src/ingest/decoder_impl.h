@@ -86,6 +86,9 @@ class RowBuilder {
   void DeadRecord(int64_t line, const char* reason, std::string message, std::string_view raw);
 
  private:
+  // A column with a declared `default` that has no value -- absent, null, or (a required
+  // string without allow_empty) empty or blank -- takes the default, required or not.
+  void FillDefault(int col);
   bool Check(int col, std::string* message, const char** reason) const;
   void Append();
 

@@ -34,7 +34,7 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
   std::vector<std::string> allowed = {"type",         "format",     "contract",
                                       "partition_by", "event_time", "allowed_lateness"};
   if (source.type == SourceType::kFiles) {
-    allowed.insert(allowed.end(), {"path", "csv"});
+    allowed.insert(allowed.end(), {"path", "csv", "max_dead_ratio"});
   } else {
     allowed.push_back("batch");
     if (source.type == SourceType::kNats) allowed.push_back("nats");
@@ -68,6 +68,14 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
       return file_.Error(format->value, field + ".format",
                          "unknown format '" + f + "' (known: jsonl, csv, parquet)");
     }
+  }
+  if (const YamlEntry* ratio = FindEntry(keys, "max_dead_ratio")) {
+    ASSIGN_OR_RETURN(double r, file_.Number(ratio->value, field + ".max_dead_ratio"));
+    if (!(r >= 0 && r <= 1)) {
+      return file_.Error(ratio->value, field + ".max_dead_ratio",
+                         "expected a share of a file's rows between 0 and 1, found " + ratio->value.Scalar());
+    }
+    source.max_dead_ratio = r;
   }
   if (const YamlEntry* nats = FindEntry(keys, "nats")) RETURN_IF_ERROR(ParseNats(*nats, &source));
   if (source.type == SourceType::kNats && source.nats.stream.empty()) {

@@ -46,6 +46,9 @@ struct MicroBatchSpec {
   int64_t max_wait_ms = 1000;
 };
 
+// Half the rows dead-lettered is no longer a few bad records but a file of the wrong shape.
+inline constexpr double kDefaultMaxDeadRatio = 0.5;
+
 struct SourceSpec {
   std::string name;
   SourceType type = SourceType::kFiles;
@@ -62,6 +65,9 @@ struct SourceSpec {
   // an event older than the watermark when it arrives is counted late (and still merged, G3).
   std::string event_time;
   int64_t allowed_lateness_ms = 0;
+  // Files sources: a file whose dead-lettered rows exceed this share of its rows is refused
+  // whole (nothing committed, not in the ledger) instead of committed (`max_dead_ratio:`, 0..1).
+  double max_dead_ratio = kDefaultMaxDeadRatio;
   int line = 0;
 
   bool streaming() const { return type != SourceType::kFiles; }

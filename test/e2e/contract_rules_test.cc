@@ -21,6 +21,7 @@ namespace {
 
 // ---- Empty values ---------------------------------------------------------------------------
 
+// max_dead_ratio: 1 -- the small batches of these tests are mostly dead letters on purpose.
 constexpr const char* kEmptySpec = R"(name: shop
 lake: lake
 sources:
@@ -28,16 +29,19 @@ sources:
     type: files
     path: landing/j/*.jsonl
     format: jsonl
+    max_dead_ratio: 1
     contract: contracts/orders.yaml
   c:
     type: files
     path: landing/c/*.csv
     format: csv
+    max_dead_ratio: 1
     contract: contracts/orders.yaml
   p:
     type: files
     path: landing/p/*.parquet
     format: parquet
+    max_dead_ratio: 1
     contract: contracts/orders.yaml
 tables:
   j_orders: {from: j, key: [order_id], version: seq}
@@ -135,6 +139,7 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
 
 // ---- Defaults and retained data -------------------------------------------------------------
 
+// max_dead_ratio: 1 -- the small batches of these tests are mostly dead letters on purpose.
 constexpr const char* kSpec = R"(name: shop
 lake: lake
 sources:
@@ -142,6 +147,7 @@ sources:
     type: files
     path: landing/orders/*.jsonl
     format: jsonl
+    max_dead_ratio: 1
     contract: contracts/orders.yaml
 tables:
   orders: {from: orders, key: [order_id], version: seq}

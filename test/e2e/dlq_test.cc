@@ -39,6 +39,17 @@ const std::string kFine =
     "{\"order_id\":\"x3\",\"tenant_id\":\"t02\",\"status\":\"paid\",\"amount\":1,"
     "\"created_at\":\"2026-01-03T10:00:00Z\",\"seq\":1}";
 
+// The example project's source takes files that are mostly dead letters: these tests ingest
+// small files of bad rows on purpose (max_dead_ratio, docs/PROJECT.md).
+void AllowDeadLetters(const Project& p) {
+  std::string yaml = ReadFileOrDie(p.Path("sluice.yaml"));
+  const std::string contract = "    contract: contracts/orders.yaml";
+  const size_t at = yaml.find(contract);
+  ASSERT_NE(at, std::string::npos) << yaml;
+  yaml.replace(at, 0, "    max_dead_ratio: 1\n");
+  WriteFileOrDie(p.Path("sluice.yaml"), yaml);
+}
+
 // Runs statements on the lake's database directly (no sluice process may be running).
 void ExecOnLake(const Project& p, const std::string& sql) {
   duckdb_database db;
@@ -81,6 +92,7 @@ TEST(Dlq, RedriveAfterAContractFixLoadsExactlyThePassingRowsOnce) {
   Project p = MakeExampleProject(tmp.path(), o);
   const Json expected = Json::parse(ReadFileOrDie(p.Landing() + "/expected.json"));
   WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract());
+  AllowDeadLetters(p);
   WriteFileOrDie(p.Landing() + "/batch-9999.jsonl", kRefunded + "\n" + kHuge + "\n" + kFine + "\n");
   p.RunJson();
 
@@ -166,6 +178,7 @@ TEST(Dlq, CsvSourceRedrivesWithItsHeader) {
   o.format = "csv";
   Project p = MakeExampleProject(tmp.path(), o);
   WriteFileOrDie(p.Path("contracts/orders.yaml"), Contract());
+  AllowDeadLetters(p);
   WriteFileOrDie(p.Landing() + "/batch-9999.csv",
                  "seq,order_id,tenant_id,status,amount,created_at\n"
                  "2,y1,t03,refunded,4.25,2026-01-04T08:00:00Z\n"

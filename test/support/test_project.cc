@@ -78,6 +78,16 @@ std::string OrdersSpec(const std::string& key, const std::string& tests, const s
          (tests.empty() ? "" : "    tests: " + tests + "\n") + more_tables;
 }
 
+std::string AllowDeadLetters(std::string spec) {
+  const std::string contract = "    contract:";
+  for (size_t at = spec.find(contract); at != std::string::npos; at = spec.find(contract, at + 1)) {
+    const std::string line = "    max_dead_ratio: 1\n";
+    spec.insert(at, line);
+    at += line.size();
+  }
+  return spec;
+}
+
 std::string MartTable(const std::string& name, bool partitioned) {
   return "  " + name + ":\n    sql: models/" + name + ".sql\n" +
          (partitioned ? "    partition_by: {day: day, tenant: tenant_id}\n" : "");

@@ -67,6 +67,10 @@ inline constexpr const char* kOrdersColumns = kOrdersContract + sizeof("name: or
 std::string OrdersSpec(const std::string& key = "[order_id]", const std::string& tests = "",
                        const std::string& more_tables = "");
 
+// `spec` with `max_dead_ratio: 1` on every source (before each `    contract:` line): for tests
+// that ingest small files of mostly bad rows on purpose, which the default ratio would refuse.
+std::string AllowDeadLetters(std::string spec);
+
 // A `tables:` entry for a mart `name` whose SQL is models/<name>.sql, partitioned by its `day`
 // and `tenant_id` columns unless `partitioned` is false; for OrdersSpec's `more_tables`.
 std::string MartTable(const std::string& name, bool partitioned = true);

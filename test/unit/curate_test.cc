@@ -17,6 +17,7 @@
 namespace sluice {
 namespace {
 
+using testing::AllowDeadLetters;
 using testing::Dump;
 using testing::kOrdersContract;
 using testing::Order;
@@ -145,7 +146,7 @@ TEST(CurateTest, CompositeKey) {
 }
 
 TEST(CurateTest, BatchWithoutValidRowsIsAppliedAndChangesNothing) {
-  Project p(OrdersSpec("[order_id]"));
+  Project p(AllowDeadLetters(OrdersSpec("[order_id]")));
   ASSERT_TRUE(p.ok());
   p.Ingest("b1", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1));
   p.CurateOk();

@@ -12,6 +12,7 @@
 namespace sluice {
 namespace {
 
+using testing::AllowDeadLetters;
 using testing::Order;
 using testing::OrdersSpec;
 
@@ -34,7 +35,7 @@ class DlqTest : public testing::ProjectTest {
  protected:
   DlqTest() : ProjectTest("sluice_dlq_test") {}
   void SetUp() override {
-    Write("sluice.yaml", OrdersSpec());
+    Write("sluice.yaml", AllowDeadLetters(OrdersSpec()));
     Write("contracts/orders.yaml", Contract());
     OpenEngine();
   }
@@ -146,6 +147,7 @@ sources:
     type: files
     path: landing/orders/*.csv
     format: csv
+    max_dead_ratio: 1
     contract: contracts/orders.yaml
 tables:
   orders: {from: orders, key: [order_id], version: seq}
@@ -179,7 +181,7 @@ TEST_F(DlqTest, VacuumDeletesOnlyRowsOlderThanTheRetention) {
   EXPECT_FALSE(v->dlq_retention_seconds.has_value());
   EXPECT_EQ(Int("SELECT count(*) FROM dlq.orders"), 4);
 
-  Write("sluice.yaml", OrdersSpec() + "dlq: {retention: 30d}\n");
+  Write("sluice.yaml", AllowDeadLetters(OrdersSpec()) + "dlq: {retention: 30d}\n");
   OpenEngine();
   ASSERT_TRUE(conn()
                   .Execute("UPDATE dlq.orders SET ingested_at = ingested_at - INTERVAL 31 DAY"
@@ -197,13 +199,13 @@ TEST_F(DlqTest, VacuumDeletesOnlyRowsOlderThanTheRetention) {
 
 TEST_F(DlqTest, RetentionMustBeADuration) {
   engine_.reset();
-  Write("sluice.yaml", OrdersSpec() + "dlq:\n  retention: forever\n");
+  Write("sluice.yaml", AllowDeadLetters(OrdersSpec()) + "dlq:\n  retention: forever\n");
   auto spec = LoadProject(dir_);
   ASSERT_FALSE(spec.ok());
   EXPECT_EQ(spec.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(spec.status().message().find("sluice.yaml:"), std::string::npos);
   EXPECT_NE(spec.status().message().find("dlq.retention"), std::string::npos);
-  Write("sluice.yaml", OrdersSpec() + "dlq: {retention: 12h}\n");
+  Write("sluice.yaml", AllowDeadLetters(OrdersSpec()) + "dlq: {retention: 12h}\n");
   spec = LoadProject(dir_);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->dlq_retention_seconds, 12 * 3600);

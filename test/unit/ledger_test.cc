@@ -21,6 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::AllowDeadLetters;
 using testing::kOrdersContract;
 using testing::Order;
 using testing::OrdersSpec;
@@ -29,7 +30,7 @@ class LedgerTest : public testing::ProjectTest {
  protected:
   LedgerTest() : ProjectTest("sluice_ledger_test") {}
   void SetUp() override {
-    Write("sluice.yaml", OrdersSpec());
+    Write("sluice.yaml", AllowDeadLetters(OrdersSpec()));
     Write("contracts/orders.yaml", kOrdersContract);
     OpenEngine();
   }

@@ -14,6 +14,7 @@
 namespace sluice {
 namespace {
 
+using testing::AllowDeadLetters;
 using testing::Order;
 using testing::OrdersSpec;
 
@@ -135,7 +136,7 @@ class ContractChecksTest : public testing::ProjectTest {
  protected:
   ContractChecksTest() : ProjectTest("sluice_row_checks_test") {}
   void SetUp() override {
-    Write("sluice.yaml", OrdersSpec());
+    Write("sluice.yaml", AllowDeadLetters(OrdersSpec()));
     Write("contracts/orders.yaml", kCheckedContract);
     OpenEngine();
   }

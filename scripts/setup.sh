@@ -16,7 +16,8 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   clang-format-14 clang-tidy-14        # make lint
   libcpp-httplib-dev libnats-dev  # sluice serve: HTTP push and NATS JetStream
   nats-server prometheus          # test servers: JetStream, promtool for /metrics
-  postgresql postgresql-client procps)
+  postgresql postgresql-client procps
+  curl)                           # the docs' HTTP push example, run as written by the tests
 
 missing=()
 command -v npm >/dev/null || missing+=(nodejs npm)  # npm may come with a non-Debian nodejs

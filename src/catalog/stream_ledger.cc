@@ -1,5 +1,7 @@
 #include "catalog/stream_ledger.h"
 
+#include "common/failpoint.h"
+
 namespace sluice {
 
 using duck::Ident;
@@ -34,11 +36,11 @@ Status RecordStreamRange(Catalog& catalog, const std::string& source, const std:
       range.stream_created != 0 ? std::to_string(range.stream_created) : std::string("NULL");
   return catalog.conn().Execute(
       "INSERT INTO meta.stream_offsets (source, batch_id, stream, first_seq, last_seq, messages,"
-      " redelivered, committed_at, stream_created) VALUES (" +
+      " redelivered, committed_at, stream_created, resets) VALUES (" +
       Literal(source) + ", " + Literal(batch_id) + ", " + Literal(range.stream) + ", " +
       std::to_string(range.first_seq) + ", " + std::to_string(range.last_seq) + ", " +
       std::to_string(range.messages) + ", " + std::to_string(range.redelivered) + ", now()::TIMESTAMP, " +
-      created +
+      created + ", " + std::to_string(range.resets) +
       ");"
       "DELETE FROM meta.stream_positions WHERE source = " +
       Literal(source) + " AND stream = " + Literal(range.stream) +
@@ -96,11 +98,14 @@ Status ResetStreamPosition(Catalog& catalog, const std::string& source, const st
       ";"
       "INSERT INTO meta.stream_positions VALUES (" +
       src + ", " + st + ", NULL, " + std::to_string(to_seq) + ", " + Timestamp(now_micros) + ")");
+  if (s.ok()) s = Failpoint("streams.before_reset_commit");
   if (!s.ok()) {
     (void)catalog.Rollback();
     return s.WithContext("resetting the position of " + source + " in stream " + stream);
   }
-  return catalog.Commit();
+  RETURN_IF_ERROR(catalog.Commit());
+  SLUICE_FAILPOINT("streams.after_reset_commit");
+  return Status::OK();
 }
 
 Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::string& source) {
@@ -129,9 +134,43 @@ Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::strin
   return out;
 }
 
+Result<std::map<std::string, StreamBatchOrigin>> StreamBatchOrigins(Catalog& catalog,
+                                                                    const std::string& source) {
+  std::map<std::string, StreamBatchOrigin> out;
+  // A lake opened read-only is not migrated: one from before resets were recorded has none.
+  ASSIGN_OR_RETURN(int64_t has_resets,
+                   catalog.conn().QueryInt("SELECT count(*) FROM duckdb_columns() WHERE database_name = "
+                                           "current_database() AND schema_name = 'meta' AND table_name = "
+                                           "'stream_offsets' AND column_name = 'resets'"));
+  ASSIGN_OR_RETURN(duck::Rows rows,
+                   catalog.conn().Query(
+                       std::string("SELECT batch_id, stream, first_seq, last_seq, messages, redelivered, ") +
+                       (has_resets > 0 ? "coalesce(resets, 0)" : "0") +
+                       " FROM meta.stream_offsets WHERE source = " + Literal(source)));
+  if (rows.rows.empty()) return out;
+  ASSIGN_OR_RETURN(std::vector<StreamReset> resets, StreamResets(catalog, source));
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    StreamBatchOrigin o;
+    o.range.stream = rows.At(r, 1);
+    o.range.first_seq = static_cast<uint64_t>(rows.IntAt(r, 2));
+    o.range.last_seq = static_cast<uint64_t>(rows.IntAt(r, 3));
+    o.range.messages = rows.IntAt(r, 4);
+    o.range.redelivered = rows.IntAt(r, 5);
+    o.range.resets = rows.IntAt(r, 6);
+    // The k-th reset of this stream, k = the resets the batch was read after.
+    int64_t k = 0;
+    for (const StreamReset& x : resets) {
+      if (x.stream == o.range.stream && ++k == o.range.resets) o.after_reset = x;
+    }
+    out.emplace(rows.At(r, 0), std::move(o));
+  }
+  return out;
+}
+
 Status MigrateStreamLedger(Catalog& catalog) {
   return catalog.conn().Execute(
       "ALTER TABLE meta.stream_offsets ADD COLUMN IF NOT EXISTS stream_created BIGINT;"
+      "ALTER TABLE meta.stream_offsets ADD COLUMN IF NOT EXISTS resets BIGINT;"
       "CREATE TABLE IF NOT EXISTS meta.stream_positions (source VARCHAR NOT NULL,"
       " stream VARCHAR NOT NULL, stream_created BIGINT, last_seq UBIGINT NOT NULL,"
       " updated_at TIMESTAMP NOT NULL);"

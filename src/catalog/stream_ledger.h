@@ -67,7 +67,8 @@ struct StreamReset {
   std::string reset_by;                // user@host
   std::string reset_at;                // UTC, as the catalog prints a TIMESTAMP
 };
-// In one transaction: sets the source's position in `stream` to `to_seq` with an unknown
+// In one transaction (failpoints streams.before_reset_commit / streams.after_reset_commit
+// around its commit): sets the source's position in `stream` to `to_seq` with an unknown
 // identity, and records who asked, when, and what the position was. Not inside another
 // transaction.
 Status ResetStreamPosition(Catalog& catalog, const std::string& source, const std::string& stream,
@@ -75,6 +76,17 @@ Status ResetStreamPosition(Catalog& catalog, const std::string& source, const st
                            int64_t now_micros);
 // The resets of `source`, oldest first.
 Result<std::vector<StreamReset>> StreamResets(Catalog& catalog, const std::string& source);
+
+// A committed batch's lineage in its stream: the messages it holds and, when it was read after
+// `sluice streams reset`s of that stream, the last of them (the operator's decision that made
+// its messages be read again, or skipped).
+struct StreamBatchOrigin {
+  StreamRange range;                       // stream_created is not filled in
+  std::optional<StreamReset> after_reset;  // nullopt: read before any reset of its stream
+};
+// The stream origins of `source`'s committed batches, by batch id (none for HTTP batches).
+Result<std::map<std::string, StreamBatchOrigin>> StreamBatchOrigins(Catalog& catalog,
+                                                                    const std::string& source);
 
 // At open (writable): adds stream_offsets.stream_created and the tables meta.stream_positions and
 // meta.stream_resets to lakes created before them; a lake's existing offsets give one position

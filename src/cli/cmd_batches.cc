@@ -1,10 +1,12 @@
 // `sluice batches list|release ID|drop ID`: the ledger's batches and what quality gates did to
 // them. list reads the lake read-only; release and drop take the write lock (like `run`).
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
 #include "catalog/quarantine_log.h"
+#include "catalog/stream_ledger.h"
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "transform/quarantine.h"
@@ -12,6 +14,24 @@
 namespace sluice::cli {
 
 namespace {
+
+// A nats batch's messages and the operator reset it was read after; null for other batches.
+nlohmann::ordered_json StreamJson(const StreamBatchOrigin* o) {
+  if (o == nullptr) return nullptr;
+  nlohmann::ordered_json reset = nullptr;
+  if (const auto& r = o->after_reset) {
+    reset = {{"number", o->range.resets},
+             {"mode", r->mode},
+             {"to_seq", r->to_seq},
+             {"reset_by", r->reset_by},
+             {"reset_at", r->reset_at}};
+  }
+  return {{"name", o->range.stream},
+          {"first_seq", o->range.first_seq},
+          {"last_seq", o->range.last_seq},
+          {"messages", o->range.messages},
+          {"after_reset", reset}};
+}
 
 int List(const BatchesArgs& args) {
   auto spec = LoadProject(args.project);
@@ -27,6 +47,19 @@ int List(const BatchesArgs& args) {
   if (!rows.ok()) return Fail(rows.status().message());
   auto opt = [](const std::optional<std::string>& v) -> nlohmann::ordered_json {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+  };
+  // Stream lineage of nats batches, by source then batch id.
+  std::map<std::string, std::map<std::string, StreamBatchOrigin>> origins;
+  for (const BatchListing& b : *rows) {
+    if (origins.count(b.source) != 0) continue;
+    auto o = StreamBatchOrigins(**catalog, b.source);
+    if (!o.ok()) return Fail(o.status().message());
+    origins[b.source] = std::move(*o);
+  }
+  auto origin_of = [&](const BatchListing& b) -> const StreamBatchOrigin* {
+    const auto& of_source = origins[b.source];
+    auto it = of_source.find(b.batch_id);
+    return it == of_source.end() ? nullptr : &it->second;
   };
   if (args.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -46,7 +79,8 @@ int List(const BatchesArgs& args) {
                      {"sample", q ? opt(q->sample) : nullptr},
                      {"quarantined_at", q ? nlohmann::ordered_json(q->quarantined_at) : nullptr},
                      {"released_at", q ? opt(q->released_at) : nullptr},
-                     {"dropped_at", q ? opt(q->dropped_at) : nullptr}});
+                     {"dropped_at", q ? opt(q->dropped_at) : nullptr},
+                     {"stream", StreamJson(origin_of(b))}});
     }
     std::cout << out.dump() << std::endl;
     return 0;
@@ -61,6 +95,15 @@ int List(const BatchesArgs& args) {
       if (q->sample) std::cout << "    failing: " << *q->sample << "\n";
       if (q->released_at) std::cout << "    released " << *q->released_at << "\n";
       if (q->dropped_at) std::cout << "    dropped " << *q->dropped_at << "\n";
+    }
+    if (const StreamBatchOrigin* o = origin_of(b)) {
+      std::cout << "    stream " << o->range.stream << " sequences " << o->range.first_seq << "-"
+                << o->range.last_seq;
+      if (const auto& r = o->after_reset) {
+        std::cout << ", read after reset " << o->range.resets << " (" << r->mode << " by " << r->reset_by
+                  << " at " << r->reset_at << ")";
+      }
+      std::cout << "\n";
     }
   }
   std::cout << "(" << rows->size() << (rows->size() == 1 ? " batch" : " batches")

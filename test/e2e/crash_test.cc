@@ -69,16 +69,7 @@ TEST_P(CrashTest, KilledThereThenRunAgainEqualsACleanRun) {
   ExpectSameSnapshot(*clean_, TakeSnapshot(p), "crash at " + failpoint + ", then two runs");
 }
 
-// Every failpoint on the path of `sluice run`, in commit-protocol order (serve.* are
-// sluice serve's: serve_crash_test.cc).
-std::vector<std::string> RunFailpoints() {
-  std::vector<std::string> out;
-  for (const std::string& fp : AllFailpoints()) {
-    if (fp.rfind("serve.", 0) != 0) out.push_back(fp);
-  }
-  return out;
-}
-INSTANTIATE_TEST_SUITE_P(AllFailpoints, CrashTest, ::testing::ValuesIn(RunFailpoints()),
+INSTANTIATE_TEST_SUITE_P(AllFailpoints, CrashTest, ::testing::ValuesIn(BatchRunFailpoints()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name) {

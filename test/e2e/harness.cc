@@ -18,6 +18,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/failpoint.h"
 #include "sample/example_project.h"
 #include "support/csv.h"
 
@@ -418,6 +419,17 @@ DuckReader::Result DuckReader::Query(const std::string& sql) {
   return out;
 }
 
+std::string DuckReader::Execute(const std::string& sql) {
+  duckdb_result res;
+  std::string error;
+  if (duckdb_query(impl_->con, sql.c_str(), &res) != DuckDBSuccess) {
+    const char* e = duckdb_result_error(&res);
+    error = e != nullptr ? e : "unknown error";
+  }
+  duckdb_destroy_result(&res);
+  return error;
+}
+
 std::vector<std::vector<std::string>> DuckReader::Rows(const std::string& sql) {
   Result r = Query(sql);
   if (!r.error.empty()) {
@@ -527,6 +539,14 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
     EXPECT_TRUE(published == engine) << what << ": published " << t.layer << "/" << t.name << " differs from "
                                      << t.engine_table;
   }
+}
+
+std::vector<std::string> BatchRunFailpoints() {
+  std::vector<std::string> out;
+  for (const std::string& fp : AllFailpoints()) {
+    if (fp.rfind("serve.", 0) != 0 && fp.rfind("streams.", 0) != 0) out.push_back(fp);
+  }
+  return out;
 }
 
 std::vector<std::string> TempLeftovers(const std::string& lake) {

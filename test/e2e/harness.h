@@ -130,6 +130,8 @@ class DuckReader {
     std::vector<std::vector<std::optional<std::string>>> rows;
   };
   Result Query(const std::string& sql);
+  // Runs a statement that returns no rows of interest (e.g. SET); its error, empty on success.
+  std::string Execute(const std::string& sql);
   // Rows as strings ("NULL" for null); a test failure if the query fails.
   std::vector<std::vector<std::string>> Rows(const std::string& sql);
 
@@ -164,6 +166,11 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
 std::vector<std::string> TempLeftovers(const std::string& lake);
 
 std::string Basename(const std::string& path);
+
+// Every failpoint on the path of `sluice run`, in commit-protocol order: AllFailpoints() without
+// those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,
+// serve_nats_streams_test.cc).
+std::vector<std::string> BatchRunFailpoints();
 
 // Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet
 // with hive partitioning and selects `columns` (a SQL select list), ordered by all.

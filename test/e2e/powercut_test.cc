@@ -101,14 +101,6 @@ TEST_P(PowerCutTest, PowerCutThereThenRunAgainEqualsACleanRun) {
   EXPECT_EQ(again["nothing_to_do"], true) << again.dump();
 }
 
-// Every failpoint of a batch run (serve.* belong to sluice serve), in commit-protocol order.
-std::vector<std::string> BatchRunFailpoints() {
-  std::vector<std::string> out;
-  for (const std::string& fp : AllFailpoints()) {
-    if (fp.rfind("serve.", 0) != 0) out.push_back(fp);
-  }
-  return out;
-}
 INSTANTIATE_TEST_SUITE_P(AllFailpoints, PowerCutTest, ::testing::ValuesIn(BatchRunFailpoints()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;

@@ -6,8 +6,9 @@
 //    (/v1/health degraded, metrics, `sluice status`, the log) and refused, also after a restart,
 //    until `sluice streams reset`; then the new stream is staged exactly once;
 //  - a stream that went backwards (its store restored from an older copy) is refused; after
-//    `sluice streams reset --from-start` (recorded in meta.stream_resets) and a kill -9 of serve
-//    mid-way, every message of the stream is staged exactly once after the reset;
+//    `sluice streams reset --from-start` (killed before and after its commit, recorded in
+//    meta.stream_resets and in each later batch's lineage) and a kill -9 of serve mid-way, every
+//    message of the stream is staged exactly once after the reset;
 //  - the consumer-lag gauge is current when scraped.
 // Every payload is one order event with a unique order_id, so staged rows map to messages.
 #include <gtest/gtest.h>
@@ -281,6 +282,21 @@ TEST(ServeNatsStreams, StreamThatWentBackwardsIsRefusedUntilResetThenExactlyOnce
 
   std::set<std::string> before_reset;
   for (auto& r : s.project->Rows("SELECT batch_id FROM meta.stream_offsets")) before_reset.insert(r[0]);
+  const std::string position = "SELECT CAST(last_seq AS VARCHAR) FROM meta.stream_positions";
+  const std::string resets = "SELECT CAST(count(*) AS VARCHAR) FROM meta.stream_resets";
+  // The reset killed before its commit: the old position, no record of it.
+  ProcessResult killed = s.project->Sluice("streams", {"reset", "orders", "--from-start"},
+                                           {{"SLUICE_FAILPOINTS", "streams.before_reset_commit=crash"}});
+  ASSERT_TRUE(killed.signaled) << killed.Describe();
+  EXPECT_EQ(s.project->Rows(position), (std::vector<std::vector<std::string>>{{"10"}}));
+  EXPECT_EQ(s.project->Rows(resets), (std::vector<std::vector<std::string>>{{"0"}}));
+  // Killed right after its commit: done, and doing it again (the operator saw no answer) is
+  // harmless: a second reset to the same place.
+  killed = s.project->Sluice("streams", {"reset", "orders", "--from-start"},
+                             {{"SLUICE_FAILPOINTS", "streams.after_reset_commit=crash"}});
+  ASSERT_TRUE(killed.signaled) << killed.Describe();
+  EXPECT_EQ(s.project->Rows(position), (std::vector<std::vector<std::string>>{{"0"}}));
+  EXPECT_EQ(s.project->Rows(resets), (std::vector<std::vector<std::string>>{{"1"}}));
   ProcessResult reset = s.project->Sluice("streams", {"reset", "orders", "--from-start"});
   ASSERT_TRUE(reset.ok()) << reset.Describe() << reset.err;
   EXPECT_NE(reset.out.find("sequence 1"), std::string::npos) << reset.out;
@@ -312,6 +328,32 @@ TEST(ServeNatsStreams, StreamThatWentBackwardsIsRefusedUntilResetThenExactlyOnce
     next = std::stoull(r[1]) + 1;
   }
   EXPECT_EQ(next, 9u) << ::testing::PrintToString(ranges);
+
+  // Lineage: each batch names its sequences and the reset it was read after (the second).
+  ProcessResult listed = s.project->Sluice("batches", {"list", "--json"});
+  ASSERT_TRUE(listed.ok()) << listed.Describe() << listed.err;
+  size_t after = 0;
+  for (const Json& b : Json::parse(listed.out)) {
+    const Json& stream = b["stream"];
+    ASSERT_TRUE(stream.is_object()) << b.dump();
+    EXPECT_EQ(stream["name"], "ORDERS") << b.dump();
+    if (before_reset.count(b["batch_id"].get<std::string>()) != 0) {
+      EXPECT_TRUE(stream["after_reset"].is_null()) << b.dump();
+      continue;
+    }
+    ++after;
+    const Json& r = stream["after_reset"];
+    ASSERT_TRUE(r.is_object()) << b.dump();
+    EXPECT_EQ(r["number"], 2) << b.dump();
+    EXPECT_EQ(r["mode"], "from-start") << b.dump();
+    EXPECT_EQ(r["to_seq"], 0) << b.dump();
+    EXPECT_FALSE(r["reset_by"].get<std::string>().empty()) << b.dump();
+    EXPECT_NE(b["batch_id"].get<std::string>().find(".r2-"), std::string::npos) << b.dump();
+  }
+  EXPECT_EQ(after, ranges.size());
+  ProcessResult human = s.project->Sluice("batches", {"list"});
+  ASSERT_TRUE(human.ok()) << human.Describe();
+  EXPECT_NE(human.out.find("read after reset 2 (from-start by "), std::string::npos) << human.out;
 }
 
 // ---- 4: lag when scraped ----------------------------------------------------------------------

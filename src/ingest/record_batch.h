@@ -51,8 +51,8 @@ inline constexpr const char* kCheckFailed = "check_failed";               // a c
 inline constexpr const char* kBadPartitionValue = "bad_partition_value";  // unsafe in a path
 // Every reason above, for the commands that filter by one (`sluice dlq list --reason`).
 inline constexpr std::array<const char*, 11> kAll = {
-    kMalformedRecord, kBadEncoding, kMissingRequired, kBadType,    kNotInEnum,         kOutOfRange,
-    kPatternMismatch, kFieldTooLarge, kTooLong,       kCheckFailed, kBadPartitionValue};
+    kMalformedRecord, kBadEncoding,   kMissingRequired, kBadType,     kNotInEnum,        kOutOfRange,
+    kPatternMismatch, kFieldTooLarge, kTooLong,         kCheckFailed, kBadPartitionValue};
 }  // namespace reason
 
 struct DeadLetter {

@@ -121,11 +121,10 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
     YAML::Mark at;
     at.line = source.contract.name_line - 1;
     at.column = source.contract.name_column - 1;
-    return Status::InvalidArgument(
-        LocatedMessage(contract_path, at, "name",
-                       "'" + source.contract.name + "' is not the name of source '" + source.name +
-                           "' (sluice.yaml:" + std::to_string(source.line) +
-                           ") that uses this contract; a contract is named after its source"));
+    return Status::InvalidArgument(LocatedMessage(
+        contract_path, at, "name",
+        "'" + source.contract.name + "' is not the name of source '" + source.name + "' (sluice.yaml:" +
+            std::to_string(source.line) + ") that uses this contract; a contract is named after its source"));
   }
 
   if (const YamlEntry* part = FindEntry(keys, "partition_by")) {

@@ -31,7 +31,8 @@ std::string Join(const std::vector<std::string>& args) {
 void ExpectUsageError(const ProcessResult& r, const std::string& mentions, const std::string& what) {
   ExpectCleanFailure(r, what);
   EXPECT_EQ(r.exit_code, 2) << what << ": " << r.Describe();
-  EXPECT_NE(r.err.find(mentions), std::string::npos) << what << ": should mention '" << mentions << "': " << r.err;
+  EXPECT_NE(r.err.find(mentions), std::string::npos)
+      << what << ": should mention '" << mentions << "': " << r.err;
   EXPECT_NE(r.err.find("--help"), std::string::npos) << what << ": should point at --help: " << r.err;
   EXPECT_LT(r.err.size(), 400u) << what << ": " << r.err;
 }
@@ -71,8 +72,8 @@ TEST(CliErrors, ParseErrorsExitTwoWithOneErrorLine) {
     ExpectUsageError(Sluice(c.args, tmp.path()), c.mentions, Join(c.args));
   }
   // Help and version are not errors.
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"--help"}, {"--version"}, {"run", "--help"}, {"dlq", "list", "--help"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"--version"}, {"run", "--help"}, {"dlq", "list", "--help"}}) {
     ProcessResult r = Sluice(args, tmp.path());
     EXPECT_TRUE(r.ok()) << Join(args) << ": " << r.Describe();
     EXPECT_FALSE(r.out.empty()) << Join(args);
@@ -121,8 +122,8 @@ TEST(CliErrors, ContractDefaultOfTheWrongTypeNamesFileLineColumn) {
 
   ProcessResult check = p.Sluice("schema", {"check"});
   EXPECT_NE(check.exit_code, 0) << check.Describe();
-  EXPECT_NE((check.out + check.err).find(at), std::string::npos) << "schema check should name " << at << ": "
-                                                                  << check.out << check.err;
+  EXPECT_NE((check.out + check.err).find(at), std::string::npos)
+      << "schema check should name " << at << ": " << check.out << check.err;
 }
 
 // A contract whose `name:` is not its source's name is refused at the name, file:line:col.
@@ -154,7 +155,8 @@ TEST(CliErrors, UnknownFilterValuesAreRefusedNamingTheAllowedOnes) {
   const std::string open_before = p.Scalar("SELECT count(*) FROM dlq.orders WHERE status = 'open'");
   ASSERT_NE(open_before, "0") << "the generator's data has dead letters";
 
-  ExpectUsageError(p.Sluice("dlq", {"list", "--reason", "bad-type"}), "bad_type", "dlq list --reason bad-type");
+  ExpectUsageError(p.Sluice("dlq", {"list", "--reason", "bad-type"}), "bad_type",
+                   "dlq list --reason bad-type");
   ExpectUsageError(p.Sluice("dlq", {"list", "orders", "--reason", "typo"}), "not_in_enum",
                    "dlq list orders --reason typo");
   ExpectUsageError(p.Sluice("dlq", {"redrive", "orders", "--reason", "typo"}), "missing_required",
@@ -170,7 +172,8 @@ TEST(CliErrors, UnknownFilterValuesAreRefusedNamingTheAllowedOnes) {
   Json rows = Json::parse(dlq.out);
   ASSERT_TRUE(rows.is_array() && !rows.empty()) << dlq.out;
   for (const Json& r : rows) EXPECT_EQ(r.value("reason", ""), "bad_type") << r.dump();
-  EXPECT_EQ(std::to_string(rows.size()), p.Scalar("SELECT count(*) FROM dlq.orders WHERE reason = 'bad_type'"));
+  EXPECT_EQ(std::to_string(rows.size()),
+            p.Scalar("SELECT count(*) FROM dlq.orders WHERE reason = 'bad_type'"));
 
   ProcessResult batches = p.Sluice("batches", {"list", "--status", "committed", "--json"});
   ASSERT_TRUE(batches.ok()) << batches.Describe();

@@ -6,6 +6,7 @@
 // crash interrupted (G5).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -16,6 +17,11 @@
 #include "common/status.h"
 
 namespace sluice {
+
+// The statuses of a batch in the ledger: committed (by ingest), quarantined by a quality gate,
+// then released or dropped by `sluice batches release|drop`.
+inline constexpr std::array<const char*, 4> kBatchStatuses = {"committed", "quarantined", "released",
+                                                              "dropped"};
 
 struct BatchRecord {
   std::string source;

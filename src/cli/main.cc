@@ -1,6 +1,8 @@
 // sluice: the command-line entry point. Parses arguments with CLI11 and dispatches to
 // commands.h; never lets an exception reach the user.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -10,8 +12,10 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/ledger.h"
 #include "cli/commands.h"
 #include "common/memory_limit.h"
+#include "ingest/record_batch.h"
 
 namespace {
 
@@ -35,6 +39,61 @@ void AddMemoryLimit(CLI::App* command, std::string* value, const std::string& de
           "SIZE"));
 }
 
+// A whole number >= 1 (CLI::PositiveNumber accepts any double > 0 and names its range in
+// 300 digits).
+CLI::Validator WholeNumberAtLeastOne(const std::string& what) {
+  return CLI::Validator(
+      [what](std::string& v) -> std::string {
+        int64_t n = 0;
+        const char* end = v.data() + v.size();
+        auto [ptr, ec] = std::from_chars(v.data(), end, n);
+        if (ec != std::errc() || ptr != end || n < 1) {
+          return "'" + v + "' is not a number of " + what + "; give a whole number of 1 or more";
+        }
+        return "";
+      },
+      "N>=1");
+}
+
+// The allowed values of a filter option, named in the error when another is given.
+CLI::Validator OneOf(const std::vector<std::string>& allowed) {
+  return CLI::Validator(
+      [allowed](std::string& v) -> std::string {
+        if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return "";
+        std::string names;
+        for (const auto& a : allowed) names += (names.empty() ? "" : ", ") + a;
+        return "unknown value '" + v + "' (one of: " + names + ")";
+      },
+      "VALUE");
+}
+
+// A parse error as the one line every failure prints, naming the command's --help.
+int ParseFailure(const CLI::App& app, const CLI::ParseError& e) {
+  std::string what = e.what();
+  for (char& c : what) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!what.empty() && what.back() == ' ') what.pop_back();
+  std::string command = "sluice";
+  const CLI::App* a = &app;
+  for (;;) {
+    auto parsed = a->get_subcommands();
+    if (parsed.empty()) break;
+    a = parsed.front();
+    command += " " + a->get_name();
+  }
+  // `sluice nosuch`: CLI11 says "A subcommand is required"; name the word it did not know.
+  const std::vector<std::string> left = a->remaining();
+  if (a->get_require_subcommand_min() > 0 && !left.empty() && !left.front().empty() &&
+      left.front()[0] != '-') {
+    std::string known;
+    for (const CLI::App* s : a->get_subcommands({})) known += (known.empty() ? "" : ", ") + s->get_name();
+    what = "unknown command '" + left.front() + "' (commands: " + known + ")";
+  }
+  std::fprintf(stderr, "error: %s (see `%s --help`)\n", what.c_str(), command.c_str());
+  return 2;
+}
+
 constexpr const char* kPipelineDefault = "half the RAM, at most 8 GiB";
 constexpr const char* kQueryDefault = "a quarter of the RAM, at most 1 GiB";
 
@@ -56,7 +115,7 @@ static int RunCommandLine(int argc, char** argv) {
   GenerateArgs gen;
   auto* c_gen = app.add_subcommand("generate", "Write generated order files and expected.json to DIR");
   c_gen->add_option("dir", gen.dir, "Output directory")->required();
-  c_gen->add_option("--orders", gen.orders, "Distinct orders")->check(CLI::PositiveNumber);
+  c_gen->add_option("--orders", gen.orders, "Distinct orders")->check(WholeNumberAtLeastOne("orders"));
   c_gen->add_option("--batches", gen.batches, "Files (one batch each)")->check(CLI::Range(1, 100000));
   c_gen->add_option("--seed", gen.seed, "Random seed");
   c_gen->add_option("--format", gen.format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}));
@@ -138,7 +197,8 @@ static int RunCommandLine(int argc, char** argv) {
   AddMemoryLimit(c_bat, &bat.memory_limit,
                  "list: " + std::string(kQueryDefault) + "; release, drop: " + kPipelineDefault);
   auto* c_bat_list = c_bat->add_subcommand("list", "Batches in the ledger");
-  c_bat_list->add_option("--status", bat.status, "Only this status (e.g. quarantined)");
+  c_bat_list->add_option("--status", bat.status, "Only this status (e.g. quarantined)")
+      ->check(OneOf({sluice::kBatchStatuses.begin(), sluice::kBatchStatuses.end()}));
   c_bat_list->add_flag("--json", bat.json, "Print as JSON");
   auto* c_bat_rel = c_bat->add_subcommand("release", "Promote a quarantined batch");
   c_bat_rel->add_option("id", bat.id, "Batch id")->required();
@@ -155,7 +215,8 @@ static int RunCommandLine(int argc, char** argv) {
                  "list, show: " + std::string(kQueryDefault) + "; redrive: " + kPipelineDefault);
   auto* c_dlq_list = c_dlq->add_subcommand("list", "Dead-lettered rows");
   c_dlq_list->add_option("source", dlq.source, "Only this source");
-  c_dlq_list->add_option("--reason", dlq.reason, "Only this reason");
+  const std::vector<std::string> reasons(sluice::reason::kAll.begin(), sluice::reason::kAll.end());
+  c_dlq_list->add_option("--reason", dlq.reason, "Only this reason")->check(OneOf(reasons));
   c_dlq_list->add_option("--batch", dlq.batch, "Only this batch");
   c_dlq_list->add_flag("--json", dlq.json, "Print as JSON");
   auto* c_dlq_show = c_dlq->add_subcommand("show", "One dead-lettered row in full");
@@ -163,7 +224,7 @@ static int RunCommandLine(int argc, char** argv) {
   c_dlq_show->add_flag("--json", dlq.json, "Print as JSON");
   auto* c_dlq_redrive = c_dlq->add_subcommand("redrive", "Re-validate rows against the current contract");
   c_dlq_redrive->add_option("source", dlq.source, "Source")->required();
-  c_dlq_redrive->add_option("--reason", dlq.reason, "Only rows with this reason");
+  c_dlq_redrive->add_option("--reason", dlq.reason, "Only rows with this reason")->check(OneOf(reasons));
   c_dlq_redrive->add_flag("--json", dlq.json, "Print as JSON");
   // `sluice dlq list --project DIR` as well as `sluice dlq --project DIR list`.
   for (auto* c : {c_dlq_list, c_dlq_show, c_dlq_redrive}) c->fallthrough();
@@ -203,7 +264,9 @@ static int RunCommandLine(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with exit code 0: printed as CLI11 does.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    return ParseFailure(app, e);
   }
 
   // A misplaced --project is a usage error: exit status 2.

@@ -74,7 +74,10 @@ Status ValidateDefaults(duck::Connection& conn, const Contract& contract) {
     ASSIGN_OR_RETURN(int64_t bad, conn.QueryInt("SELECT (TRY_CAST(" + Literal(*c.default_value) + " AS " +
                                                 c.type.DuckType() + ") IS NULL)::BIGINT"));
     if (bad != 0) {
-      return Status::InvalidArgument(contract.path + ": columns." + c.name + ".default: '" +
+      const std::string at =
+          c.default_line > 0 ? ":" + std::to_string(c.default_line) + ":" + std::to_string(c.default_column)
+                             : "";
+      return Status::InvalidArgument(contract.path + at + ": columns." + c.name + ".default: '" +
                                      *c.default_value + "' is not a valid " + c.type.Name());
     }
   }

@@ -3,6 +3,7 @@
 // staging writer. Not thread-safe; one batch is built by one thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,6 +49,10 @@ inline constexpr const char* kFieldTooLarge = "field_too_large";          // > D
 inline constexpr const char* kTooLong = "too_long";                       // > the column's max_length
 inline constexpr const char* kCheckFailed = "check_failed";               // a contract check was false
 inline constexpr const char* kBadPartitionValue = "bad_partition_value";  // unsafe in a path
+// Every reason above, for the commands that filter by one (`sluice dlq list --reason`).
+inline constexpr std::array<const char*, 11> kAll = {
+    kMalformedRecord, kBadEncoding,   kMissingRequired, kBadType,     kNotInEnum,        kOutOfRange,
+    kPatternMismatch, kFieldTooLarge, kTooLong,         kCheckFailed, kBadPartitionValue};
 }  // namespace reason
 
 struct DeadLetter {

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <vector>
 
 #include "common/hash.h"
 #include "serve/server_impl.h"
@@ -15,6 +17,9 @@ using Json = nlohmann::json;
 
 constexpr int64_t kMaxRequestBytes = int64_t{64} << 20;
 constexpr auto kCommitTimeout = std::chrono::seconds(300);
+constexpr const char* kEventsPath = R"(/v1/sources/([^/]+)/events)";
+// What the NDJSON decoder skips as a blank line.
+constexpr const char* kBlank = " \t\r\n\f\v";
 
 void Reply(httplib::Response& res, int status, const Json& body) {
   res.status = status;
@@ -64,6 +69,42 @@ Result<std::string> JsonToLines(const std::string& body) {
   return out;
 }
 
+// The endpoints and the methods each answers (HEAD with GET), for 405's Allow header.
+struct Endpoint {
+  std::regex path;
+  const char* allow;
+};
+const std::vector<Endpoint>& Endpoints() {
+  static const std::vector<Endpoint> kEndpoints = {
+      {std::regex("/v1/health"), "GET, HEAD"},
+      {std::regex("/v1/stats"), "GET, HEAD"},
+      {std::regex("/metrics"), "GET, HEAD"},
+      {std::regex(kEventsPath), "POST"},
+  };
+  return kEndpoints;
+}
+
+// httplib answers a request no handler took with a bare 404 (or 400 for a method it does not
+// route, e.g. TRACE): on a known path that is the wrong method, so 405 with Allow; elsewhere a
+// 404 naming the endpoints. Answers sluice's handlers wrote (they always have a body) are kept.
+httplib::Server::HandlerResponse AnswerUnrouted(const httplib::Request& req, httplib::Response& res) {
+  if (!res.body.empty() || (res.status != 404 && res.status != 400) || req.path.empty()) {
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+  for (const Endpoint& e : Endpoints()) {
+    if (!std::regex_match(req.path, e.path)) continue;
+    res.set_header("Allow", e.allow);
+    Error(res, 405,
+          "method " + req.method + " is not allowed on " + req.path + " (allowed: " + e.allow + ")");
+    return httplib::Server::HandlerResponse::Handled;
+  }
+  if (res.status != 404) return httplib::Server::HandlerResponse::Unhandled;
+  Error(res, 404,
+        "no endpoint " + req.path +
+            " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST /v1/sources/<source>/events)");
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 int64_t CountLines(const std::string& data) {
   int64_t n = 0;
   for (char c : data) n += c == '\n';
@@ -98,8 +139,10 @@ void Server::Impl::InstallRoutes() {
     res.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  http.Post(R"(/v1/sources/([^/]+)/events)", [this](const httplib::Request& req, httplib::Response& res,
-                                                    const httplib::ContentReader& reader) {
+  http.set_error_handler(httplib::Server::HandlerWithResponse(AnswerUnrouted));
+
+  http.Post(kEventsPath, [this](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader) {
     const int64_t received = env()->NowMicros();
     // A request refused before its body is read still has its body read (and dropped): left
     // unread, it would be parsed as the next request of this keep-alive connection.
@@ -135,7 +178,11 @@ void Server::Impl::InstallRoutes() {
       return Error(res, 400, "Idempotency-Key must be 1-255 visible ASCII characters");
     }
     if (!req.has_header("Content-Length")) {
-      return Error(res, 411, "a Content-Length is required (chunked bodies are not taken)");
+      // Without Transfer-Encoding a request without Content-Length has no body (RFC 9112
+      // 6.3): nothing to drain, and draining would wait for the client to close.
+      if (!req.has_header("Transfer-Encoding")) body_read = true;
+      return Error(res, 411,
+                   "Length Required: send the body with a Content-Length (chunked bodies are not taken)");
     }
     const std::string length_text = req.get_header_value("Content-Length");
     if (length_text.empty() || length_text.size() > 15 ||
@@ -199,6 +246,12 @@ void Server::Impl::InstallRoutes() {
       }
       body = std::move(*lines);
     }
+    if (body.find_first_not_of(kBlank) == std::string::npos) {
+      budget.Release(length);
+      return Error(res, 400,
+                   "the body holds no events (empty, blank lines or an empty JSON array); nothing was "
+                   "committed");
+    }
     item->lines = CountLines(body);
     item->part.data = std::move(body);
     item->part.correlation_id = correlation;
@@ -231,6 +284,9 @@ void Server::Impl::InstallRoutes() {
                        " (batch " +
                        r->batch_id + "); use a new key for new data");
     }
+    // A replay answers with the first request's correlation id, in the header as in the body.
+    res.headers.erase("X-Correlation-ID");
+    res.set_header("X-Correlation-ID", r->correlation_id);
     out["replayed"] = r->kind == PartResult::Kind::kReplay;
     if (r->kind == PartResult::Kind::kReplay) res.set_header("Idempotent-Replayed", "true");
     Reply(res, 200, out);

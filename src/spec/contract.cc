@@ -159,6 +159,8 @@ Result<ColumnSpec> ParseColumn(const YamlFile& file, const YamlEntry& entry) {
       if (!e.value.IsScalar()) return file.Error(e.value, f, "must be a single value");
       ASSIGN_OR_RETURN(std::string d, file.String(e.value, f));
       col.default_value = std::move(d);
+      col.default_line = e.value.Mark().line + 1;
+      col.default_column = e.value.Mark().column + 1;
     }
   }
   if (col.min && col.max && *col.min > *col.max) {
@@ -219,6 +221,8 @@ Result<Contract> ParseContractDocument(const std::string& text, const std::strin
                           "'" + contract.name + "' is not a valid contract name (use [a-z_][a-z0-9_]*)");
       }
       has_name = true;
+      contract.name_line = e.value.Mark().line + 1;
+      contract.name_column = e.value.Mark().column + 1;
     } else if (e.key == "compatibility") {
       ASSIGN_OR_RETURN(contract.compatibility, file.String(e.value, "compatibility"));
       bool known = false;

@@ -49,6 +49,8 @@ struct ColumnSpec {
   // this is set; never allowed on a key column (spec validation refuses that).
   bool allow_empty = false;
   int line = 0;  // 1-based line in the contract file, for messages
+  // 1-based position of the `default:` value, for messages (0: none, or not from a file).
+  int default_line = 0, default_column = 0;
 
   // True when old data can be read with this column absent: a declared default, or nullable.
   bool HasDefault() const { return default_value.has_value() || !required; }
@@ -72,6 +74,8 @@ struct Contract {
   std::vector<ColumnSpec> columns;
   std::vector<ContractCheck> checks;
   std::string path;  // the file it was read from, as given
+  // 1-based position of the `name:` value in that file, for messages (0: not from a file).
+  int name_line = 0, name_column = 0;
 
   // Index into `columns`, or -1.
   int Find(const std::string& column) const;

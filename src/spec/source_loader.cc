@@ -123,6 +123,17 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
   }
   // Contract errors name the contract file as written here, relative to the project.
   ASSIGN_OR_RETURN(source.contract, ParseContract(*text, contract_path));
+  // The registry, `schema check --against FILE` and the messages know a contract by its name:
+  // it is the name of its source, so one that says otherwise was copied from another source.
+  if (source.contract.name != source.name) {
+    YAML::Mark at;
+    at.line = source.contract.name_line - 1;
+    at.column = source.contract.name_column - 1;
+    return Status::InvalidArgument(LocatedMessage(
+        contract_path, at, "name",
+        "'" + source.contract.name + "' is not the name of source '" + source.name + "' (sluice.yaml:" +
+            std::to_string(source.line) + ") that uses this contract; a contract is named after its source"));
+  }
 
   if (const YamlEntry* part = FindEntry(keys, "partition_by")) {
     RETURN_IF_ERROR(ParseSourcePartition(*part, &source));

@@ -1,12 +1,17 @@
 #include "serve_harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -207,6 +212,94 @@ HttpResponse HttpClient::Post(const std::string& path, const std::string& body,
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
   return Convert(impl_->client.Post(path, h, body, content_type));
+}
+
+// ---- raw HTTP -------------------------------------------------------------------------------
+
+std::string Header(const HttpResponse& r, const std::string& name) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  for (const auto& [k, v] : r.headers) {
+    if (lower(k) == lower(name)) return v;
+  }
+  return "";
+}
+
+std::string Describe(const HttpResponse& r) {
+  std::string body = r.body.size() > 600 ? r.body.substr(0, 600) + "..." : r.body;
+  return "HTTP " + std::to_string(r.status) + (r.status == 0 ? " (no answer)" : "") + " " + body;
+}
+
+RawConnection::RawConnection(int port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd_ >= 0 && ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::Send(const std::string& bytes) {
+  size_t sent = 0;
+  while (fd_ >= 0 && sent < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return fd_ >= 0;
+}
+
+HttpResponse RawConnection::Read(int seconds) {
+  HttpResponse out;
+  std::string buf;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  size_t header_end = std::string::npos, need = std::string::npos;
+  while (fd_ >= 0 && std::chrono::steady_clock::now() < deadline) {
+    if (header_end == std::string::npos) {
+      header_end = buf.find("\r\n\r\n");
+      if (header_end != std::string::npos) {
+        std::string head = buf.substr(0, header_end);
+        std::vector<std::string> hl;
+        for (size_t pos = 0; pos < head.size();) {
+          size_t e = head.find("\r\n", pos);
+          if (e == std::string::npos) e = head.size();
+          hl.push_back(head.substr(pos, e - pos));
+          pos = e + 2;
+        }
+        if (hl.empty() || hl[0].size() < 12) return out;
+        out.status = std::atoi(hl[0].c_str() + 9);
+        for (size_t i = 1; i < hl.size(); ++i) {
+          size_t colon = hl[i].find(':');
+          if (colon == std::string::npos) continue;
+          std::string v = hl[i].substr(colon + 1);
+          while (!v.empty() && v[0] == ' ') v.erase(0, 1);
+          out.headers[hl[i].substr(0, colon)] = v;
+        }
+        need = header_end + 4 + static_cast<size_t>(std::atoll(Header(out, "Content-Length").c_str()));
+      }
+    }
+    if (need != std::string::npos && buf.size() >= need) {
+      out.body = buf.substr(header_end + 4, need - header_end - 4);
+      return out;
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    char chunk[65536];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  out.status = 0;
+  return out;
 }
 
 void MakeStreamSource(const Project& project, const std::string& source_lines, const std::string& extra_top) {

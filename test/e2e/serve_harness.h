@@ -82,6 +82,30 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// A response header, whatever its case on the wire; "" when absent.
+std::string Header(const HttpResponse& r, const std::string& name);
+// "HTTP <status> <body, cut at 600 bytes>", for messages.
+std::string Describe(const HttpResponse& r);
+
+// A raw HTTP/1.1 connection to 127.0.0.1, for what HttpClient cannot do: send half a body and
+// the rest later, or a request without Content-Length.
+class RawConnection {
+ public:
+  explicit RawConnection(int port);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  // False when the connection failed or the peer closed it.
+  bool Send(const std::string& bytes);
+  // One response: status line, headers, Content-Length body; status 0 when none came within
+  // `seconds` (or the connection closed first).
+  HttpResponse Read(int seconds);
+
+ private:
+  int fd_ = -1;
+};
+
 // Rewrites the example project's sluice.yaml so that source `orders` has `type: http` (or the
 // given YAML lines instead of `type: files` + `path:`), plus top-level `extra_top` lines.
 void MakeStreamSource(const Project& project, const std::string& source_lines,

@@ -30,27 +30,34 @@ sources:
     path: landing/j/*.jsonl
     format: jsonl
     max_dead_ratio: 1
-    contract: contracts/orders.yaml
+    contract: contracts/j.yaml
   c:
     type: files
     path: landing/c/*.csv
     format: csv
     max_dead_ratio: 1
-    contract: contracts/orders.yaml
+    contract: contracts/c.yaml
   p:
     type: files
     path: landing/p/*.parquet
     format: parquet
     max_dead_ratio: 1
-    contract: contracts/orders.yaml
+    contract: contracts/p.yaml
 tables:
   j_orders: {from: j, key: [order_id], version: seq}
   c_orders: {from: c, key: [order_id], version: seq}
   p_orders: {from: p, key: [order_id], version: seq}
 )";
 
+// Each source's contract (named after it): `body`, its columns.
+void WriteContracts(const Project& p, const std::string& body) {
+  for (const std::string source : {"j", "c", "p"}) {
+    WriteFileOrDie(p.Path("contracts/" + source + ".yaml"), "name: " + source + "\n" + body);
+  }
+}
+
 std::string EmptyContract(const std::string& note_rule) {
-  return "name: orders\ncolumns:\n"
+  return "columns:\n"
          "  order_id: {type: string, required: true}\n"
          "  note:     {type: string, required: true" +
          note_rule +
@@ -78,7 +85,7 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");
   WriteFileOrDie(p.Path("sluice.yaml"), kEmptySpec);
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), EmptyContract(", allow_empty: true"));
+  WriteContracts(p, EmptyContract(", allow_empty: true"));
   // Per format: two good rows (one with an empty allow_empty note), an empty key, a blank key.
   WriteFileOrDie(p.Path("landing/j/b1.jsonl"),
                  "{\"order_id\":\"o1\",\"note\":\"a\",\"seq\":1}\n"
@@ -118,15 +125,15 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
 
   // Dropping allow_empty narrows the contract (data written before may hold ""): under the
   // default full_transitive that is empty_refused, with a way to proceed.
-  WriteFileOrDie(p.Path("contracts/orders.yaml"), EmptyContract(""));
+  WriteContracts(p, EmptyContract(""));
   ProcessResult refused = p.Sluice("run");
   ExpectCleanFailure(refused, "allow_empty removed under full_transitive");
   EXPECT_NE(refused.err.find("empty_refused"), std::string::npos) << refused.err;
   EXPECT_NE(refused.err.find("to proceed: "), std::string::npos) << refused.err;
 
   // allow_empty on a key column is an error located in sluice.yaml, naming the contract line.
-  WriteFileOrDie(p.Path("contracts/orders.yaml"),
-                 "name: orders\ncolumns:\n"
+  WriteContracts(p,
+                 "columns:\n"
                  "  order_id: {type: string, required: true, allow_empty: true}\n"
                  "  note:     {type: string, required: true}\n"
                  "  seq:      {type: int64, required: true}\n");
@@ -134,7 +141,7 @@ TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
   ExpectCleanFailure(bad, "allow_empty on a key");
   EXPECT_NE(bad.err.find("sluice.yaml:"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("tables.j_orders.key"), std::string::npos) << bad.err;
-  EXPECT_NE(bad.err.find("contracts/orders.yaml:3"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("contracts/j.yaml:3"), std::string::npos) << bad.err;
 }
 
 // ---- Defaults and retained data -------------------------------------------------------------

@@ -42,6 +42,12 @@ Project MakeProject(const std::string& dir) {
             std::to_string(i) + "T10:00:00Z\",\"seq\":9}\n";
   }
   WriteFileOrDie(p.Landing() + "/batch-9999.jsonl", rows);
+  // That batch is all dead letters, on purpose: above the default max_dead_ratio it is refused.
+  std::string yaml = ReadFileOrDie(p.Path("sluice.yaml"));
+  const size_t at = yaml.find("    contract: contracts/orders.yaml");
+  EXPECT_NE(at, std::string::npos) << yaml;
+  if (at != std::string::npos) yaml.insert(at, "    max_dead_ratio: 1\n");
+  WriteFileOrDie(p.Path("sluice.yaml"), yaml);
   return p;
 }
 

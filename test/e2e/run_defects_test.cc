@@ -169,7 +169,7 @@ sources:
     type: files
     path: landing/events/*.jsonl
     format: jsonl
-    contract: contracts/orders.yaml
+    contract: contracts/events.yaml
 tables:
   orders: {from: orders, key: [order_id], version: seq}
   events: {from: events, key: [order_id], version: seq}
@@ -178,6 +178,9 @@ tables:
 TEST(RunDefects, CorruptParquetDoesNotBlockTheOtherFiles) {
   TempDir tmp;
   Project p = NewProject(tmp.path() + "/shop", kParquetSpec, kContract);
+  std::string events = kContract;
+  events.replace(0, std::string("name: orders").size(), "name: events");
+  WriteFileOrDie(p.Path("contracts/events.yaml"), events);
   WriteParquet("SELECT 'o' || i AS order_id, 'paid' AS status, 1::BIGINT AS seq FROM range(3) t(i)",
                p.Landing() + "/a.parquet");
   // Not Parquet at all: sorts between the two good files.

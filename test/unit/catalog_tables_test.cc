@@ -14,6 +14,7 @@
 namespace sluice {
 namespace {
 
+using testing::AllowDeadLetters;
 using testing::kOrdersContract;
 using testing::Order;
 using testing::OrdersSpec;
@@ -22,7 +23,8 @@ class CatalogTablesTest : public testing::ProjectTest {
  protected:
   CatalogTablesTest() : ProjectTest("sluice_catalog_tables_test") {}
   void SetUp() override {
-    Write("sluice.yaml", OrdersSpec());
+    // The redrive test stages a file of dead letters only.
+    Write("sluice.yaml", AllowDeadLetters(OrdersSpec()));
     Write("contracts/orders.yaml", kOrdersContract);
     OpenEngine();
   }

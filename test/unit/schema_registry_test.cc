@@ -48,7 +48,7 @@ TEST(SchemaJsonTest, RoundTripsEveryRule) {
   ASSERT_EQ(back->columns.size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
     ColumnSpec expected = a.columns[i];
-    expected.line = 0;
+    expected.line = expected.default_line = expected.default_column = 0;  // positions are not stored
     EXPECT_EQ(back->columns[i], expected) << i;
   }
   ASSERT_EQ(back->checks.size(), 1u);

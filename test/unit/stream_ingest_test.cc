@@ -206,6 +206,7 @@ TEST_F(NatsStreamIngestTest, OldLakesOffsetsBecomePositionsAndResetsAreRecorded)
           .conn()
           .Execute("DROP TABLE meta.stream_positions; DROP TABLE meta.stream_resets;"
                    "ALTER TABLE meta.stream_offsets DROP COLUMN stream_created;"
+                   "ALTER TABLE meta.stream_offsets DROP COLUMN resets;"
                    "INSERT INTO meta.stream_offsets VALUES ('orders', 'nats-1-16251', 'ORDERS', 1, 16251,"
                    " 16251, 0, now()::TIMESTAMP)")
           .ok());

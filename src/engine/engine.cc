@@ -45,7 +45,9 @@ Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std
       // Parquet rows arrive as JSON objects, so one validator serves every format.
       Result<duck::Rows> read = catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
                                                      duck::Literal(path) + ") t");
-      // The file was read into memory already: what DuckDB refuses here is its content.
+      // The file was read into memory already: what DuckDB refuses here is its content, unless
+      // DuckDB ran out of memory (Unavailable), which says nothing about the file.
+      if (!read.ok() && read.status().code() == StatusCode::kUnavailable) return read.status();
       if (!read.ok()) {
         return Status::InvalidArgument("not a readable Parquet file: " +
                                        duck::FirstLine(read.status().message()));

@@ -65,22 +65,6 @@ std::string EmptyContract(const std::string& note_rule) {
          "  seq:      {type: int64, required: true}\n";
 }
 
-// Writes the rows of `select` to a Parquet file, with an in-memory DuckDB of the test's own.
-void WriteParquet(const std::string& select, const std::string& path) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  duckdb_database db;
-  duckdb_connection con;
-  ASSERT_EQ(duckdb_open(nullptr, &db), DuckDBSuccess);
-  ASSERT_EQ(duckdb_connect(db, &con), DuckDBSuccess);
-  duckdb_result res;
-  const std::string sql = "COPY (" + select + ") TO " + Quote(path) + " (FORMAT parquet)";
-  const bool ok = duckdb_query(con, sql.c_str(), &res) == DuckDBSuccess;
-  EXPECT_TRUE(ok) << duckdb_result_error(&res);
-  duckdb_destroy_result(&res);
-  duckdb_disconnect(&con);
-  duckdb_close(&db);
-}
-
 TEST(ContractRules, EmptyAndBlankKeysAreDeadLetteredInEveryFormat) {
   TempDir tmp;
   Project p(tmp.path() + "/shop");

@@ -167,6 +167,10 @@ std::vector<std::string> TempLeftovers(const std::string& lake);
 
 std::string Basename(const std::string& path);
 
+// Writes the rows of `select` to a Parquet file (parent directories created), with an in-memory
+// DuckDB of the test's own.
+void WriteParquet(const std::string& select, const std::string& path);
+
 // Every failpoint on the path of `sluice run`, in commit-protocol order: AllFailpoints() without
 // those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,
 // serve_nats_streams_test.cc).

@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS meta.batches (
 CREATE TABLE IF NOT EXISTS meta.files (
   source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, path VARCHAR NOT NULL,
   tmp_path VARCHAR NOT NULL, day DATE, tenant VARCHAR, rows BIGINT);
+CREATE TABLE IF NOT EXISTS meta.file_partitions (
+  source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL, path VARCHAR NOT NULL,
+  day DATE, tenant VARCHAR, rows BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.applied (
   table_name VARCHAR NOT NULL, source VARCHAR NOT NULL, batch_id VARCHAR NOT NULL,
   batch_seq BIGINT NOT NULL, applied_at TIMESTAMP NOT NULL);
@@ -238,63 +241,124 @@ Status Catalog::Commit() { return conn_->Execute("COMMIT"); }
 Status Catalog::Rollback() { return conn_->Execute("ROLLBACK"); }
 Status Catalog::Checkpoint() { return conn_->Execute("CHECKPOINT lake"); }
 
+namespace {
+
+// True when `path` can be part of a DuckDB glob pattern as is (no wildcard characters).
+bool GlobSafe(const std::string& path) { return path.find_first_of("*?[]{}") == std::string::npos; }
+
+// An empty relation with the staging view's columns, for a source with no staged batch yet.
+std::string EmptyStagingRows(const SourceSpec& source) {
+  std::string cols;
+  for (const auto& c : source.contract.columns) {
+    cols += "CAST(NULL AS " + c.type.DuckType() + ") AS " + Ident(c.name) + ", ";
+  }
+  for (const auto& m : StagingMetaColumns())
+    cols += std::string("CAST(NULL AS ") + m.type + ") AS " + m.name + ", ";
+  if (!source.partition_by.day.empty()) cols += "CAST(NULL AS DATE) AS day, ";
+  if (!source.partition_by.tenant.empty()) cols += "CAST(NULL AS VARCHAR) AS tenant, ";
+  cols.resize(cols.size() - 2);
+  return "SELECT " + cols + " WHERE false";
+}
+
+}  // namespace
+
 Status Catalog::RefreshStagingView(const SourceSpec& source) {
-  ASSIGN_OR_RETURN(duck::Rows files,
-                   conn_->Query("SELECT path, tmp_path, day IS NOT NULL OR tenant IS NOT NULL "
-                                "FROM meta.files WHERE source = " +
-                                Literal(source.name) +
-                                " AND batch_id NOT IN (SELECT batch_id "
-                                "FROM meta.batches WHERE status = 'dropped' AND source = " +
-                                Literal(source.name) + ") ORDER BY path"));
-  std::string view = "CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS ";
-  if (files.rows.empty()) {
-    // No batch staged yet: an empty relation with the right columns.
-    std::string cols;
-    for (const auto& c : source.contract.columns) {
-      cols += "CAST(NULL AS " + c.type.DuckType() + ") AS " + Ident(c.name) + ", ";
+  const std::string src = Literal(source.name);
+  const std::string lake = spec_.lake + "/";
+  // On a read-only open after a crash between a batch's commit and its renames (a writer's next
+  // open completes them: RecoverStaging), a committed file may still be under its temp name:
+  // list every file then, each at whichever name it has.
+  const bool globs =
+      GlobSafe(lake) && !(read_only_ && env_->Exists(lake + "staging/" + source.name + "/_tmp"));
+  // Files staged per (batch, day) under v<N>/ (storage/staging.h) are read through one glob per
+  // directory kind: `dir` is "staging/<source>/v<N>/day=" or "staging/<source>/v<N>/". Files of
+  // the layout before it (one per (batch, day, tenant), or one per micro-batch) have dir "" and
+  // are listed one by one; no new file is ever staged that way.
+  ASSIGN_OR_RETURN(
+      duck::Rows groups,
+      conn_->Query("SELECT DISTINCT regexp_extract(path, '^(staging/[^/]+/v[0-9]+/(day=)?)', 1) AS "
+                   "dir FROM meta.files WHERE source = " +
+                   src + " ORDER BY dir"));
+  std::vector<std::string> dirs;
+  bool listed = false;
+  for (size_t i = 0; i < groups.rows.size(); ++i) {
+    const std::string dir = groups.At(i, 0);
+    if (dir.empty() || !globs) {
+      listed = true;
+    } else {
+      dirs.push_back(dir);
     }
-    for (const auto& m : StagingMetaColumns()) {
-      cols += std::string("CAST(NULL AS ") + m.type + ") AS " + m.name + ", ";
-    }
-    if (!source.partition_by.day.empty()) cols += "CAST(NULL AS DATE) AS day, ";
-    if (!source.partition_by.tenant.empty()) cols += "CAST(NULL AS VARCHAR) AS tenant, ";
-    cols.resize(cols.size() - 2);
-    return conn_->Execute(view + "SELECT " + cols + " WHERE false");
   }
-  // Files of one partition (file batches) take day and tenant from their hive path, so that a
-  // query on them reads only that partition's files; a stream micro-batch's file holds rows of
-  // many partitions, whose day and tenant are computed from the rows.
+  // Files to list: those of the older layout, or all when not globbing.
+  const std::string where = globs ? "regexp_extract(path, '^staging/[^/]+/v[0-9]+/', 0) = ''" : "true";
   std::string partitioned, mixed;
-  for (size_t i = 0; i < files.rows.size(); ++i) {
-    std::string path = spec_.lake + "/" + files.At(i, 0);
-    if (read_only_ && !env_->Exists(path)) {
-      // A crash between a batch's commit and its renames, not yet recovered by a writer: the
-      // committed file is still under its temp name.
-      path = spec_.lake + "/" + files.At(i, 1);
+  if (listed) {
+    ASSIGN_OR_RETURN(duck::Rows files,
+                     conn_->Query("SELECT path, tmp_path, (day IS NOT NULL OR tenant IS NOT NULL) "
+                                  "AND regexp_extract(path, '^staging/[^/]+/v[0-9]+/', 0) = '' "
+                                  "FROM meta.files WHERE source = " +
+                                  src + " AND " + where + " ORDER BY path"));
+    for (size_t i = 0; i < files.rows.size(); ++i) {
+      std::string path = lake + files.At(i, 0);
+      if (read_only_ && !env_->Exists(path)) path = lake + files.At(i, 1);
+      // A file of one (day, tenant) partition takes both from its hive path; any other computes
+      // them from its rows.
+      const bool one_partition = !source.partition_by.empty() && files.At(i, 2) == "true";
+      std::string& list = one_partition ? partitioned : mixed;
+      list += (list.empty() ? "" : ", ") + Literal(path);
     }
-    const bool one_partition = !source.partition_by.empty() && files.At(i, 2) == "true";
-    std::string& list = one_partition ? partitioned : mixed;
-    list += (list.empty() ? "" : ", ") + Literal(path);
   }
-  // Files staged under older contract versions may lack columns added since (G7).
-  std::string select;
+  std::vector<std::string> selects;
+  for (const auto& dir : dirs) {
+    const bool by_day = dir.ends_with("day=");
+    std::string scan =
+        "read_parquet(" + Literal(lake + dir + (by_day ? "*/*.parquet" : "*.parquet")) +
+        (by_day ? ", hive_partitioning = true, hive_types = {'day': DATE})" : ", hive_partitioning = false)");
+    std::string computed;  // partition columns not in the path
+    if (!by_day && !source.partition_by.day.empty()) {
+      computed += ", CAST(" + Ident(source.partition_by.day) + " AS DATE) AS day";
+    }
+    if (!source.partition_by.tenant.empty()) {
+      computed += ", CAST(" + Ident(source.partition_by.tenant) + " AS VARCHAR) AS tenant";
+    }
+    selects.push_back("SELECT *" + computed + " FROM " + StagingRows(source.contract, scan));
+  }
   if (!partitioned.empty()) {
     std::string hive = "hive_partitioning = true, hive_types = {";
     if (!source.partition_by.day.empty()) hive += "'day': DATE";
     if (!source.partition_by.tenant.empty()) {
       hive += std::string(source.partition_by.day.empty() ? "" : ", ") + "'tenant': VARCHAR";
     }
-    select = "SELECT * FROM " + StagingRows(source.contract, "read_parquet([" + partitioned + "], " + hive +
-                                                                 "}, union_by_name = true)");
+    selects.push_back("SELECT * FROM " + StagingRows(source.contract, "read_parquet([" + partitioned + "], " +
+                                                                          hive + "}, union_by_name = true)"));
   }
   if (!mixed.empty()) {
-    select += (select.empty() ? "" : " UNION ALL BY NAME ") +
-              ("SELECT *" + StagingPartitionColumns(source) + " FROM " +
-               StagingRows(source.contract, "read_parquet([" + mixed +
-                                                "], hive_partitioning = false, "
-                                                "union_by_name = true)"));
+    selects.push_back(
+        "SELECT *" + StagingPartitionColumns(source) + " FROM " +
+        StagingRows(source.contract,
+                    "read_parquet([" + mixed + "], hive_partitioning = false, union_by_name = true)"));
   }
-  return conn_->Execute(view + select);
+  std::string select;
+  for (const auto& s : selects) select += (select.empty() ? "" : " UNION ALL BY NAME ") + s;
+  if (select.empty()) select = EmptyStagingRows(source);
+  // Rows of dropped batches stay in their files but not in the view.
+  ASSIGN_OR_RETURN(duck::Rows dropped,
+                   conn_->Query("SELECT batch_id FROM meta.batches WHERE status = 'dropped' "
+                                "AND source = " +
+                                src + " ORDER BY batch_id"));
+  if (!dropped.rows.empty() && !selects.empty()) {
+    std::string ids;
+    for (size_t i = 0; i < dropped.rows.size(); ++i) ids += (i ? ", " : "") + Literal(dropped.At(i, 0));
+    select = "SELECT * FROM (" + select + ") WHERE _batch_id NOT IN (" + ids + ")";
+  }
+  // The definition changes only when a contract version, a dropped batch or a listed file
+  // appears: most batches leave it as it is, and their files show through the globs.
+  std::string& current = staging_views_[source.name];
+  if (current == select) return Status::OK();
+  RETURN_IF_ERROR(
+      conn_->Execute("CREATE OR REPLACE VIEW staging.main." + Ident(source.name) + " AS " + select));
+  current = select;
+  return Status::OK();
 }
 
 }  // namespace sluice

@@ -1,7 +1,8 @@
 // The catalog: the lake's DuckDB database and the tables sluice keeps about its own state.
 //
 //   meta.batches       the batch ledger: one row per committed batch (G1 counts, G2 identity)
-//   meta.files         staging files of each batch, by (day, tenant) partition
+//   meta.files         staging files of each batch: path, day (files of one day), rows
+//   meta.file_partitions  per staging file: the (day, tenant) partitions it holds, with rows
 //   meta.applied       which batches each curated table has merged (G3 idempotency)
 //   meta.pending_partitions  (day, tenant) partitions changed in curated, not yet in marts
 //   meta.tables        per curated table / mart: version, published version, changed partitions
@@ -32,6 +33,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,7 +80,10 @@ class Catalog {
   Status Commit();
   Status Rollback();
 
-  // Rebuilds staging.<source> over the files meta.files lists for it.
+  // (Re)defines staging.<source> over its committed staging files: one glob per contract
+  // version's directory (storage/staging.h), so the definition does not grow with the number of
+  // files and is replaced only when a version, a dropped batch or a file of the older
+  // one-file-per-partition layout appears; such older files are listed one by one.
   Status RefreshStagingView(const SourceSpec& source);
   // Writes DuckDB's WAL into the database file (keeps restarts fast).
   Status Checkpoint();
@@ -101,6 +106,7 @@ class Catalog {
   bool read_only_ = false;
   std::unique_ptr<duck::Connection> conn_;
   TmpDirRemover tmp_dir_remover_;
+  std::map<std::string, std::string> staging_views_;  // source -> the staging view's SELECT
 };
 
 // Columns every staged row carries besides its contract columns, and their DuckDB types.

@@ -82,9 +82,10 @@ std::string StagingTmpDir(const std::string& source, const std::string& batch_id
   return "staging/" + source + "/_tmp/" + batch_id;
 }
 
-Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
+Status CommitBatch(Catalog& catalog, BatchRecord& record, const StagedBatch& staged,
                    const std::string& dlq_table, const std::function<Status()>& in_transaction) {
   auto& conn = catalog.conn();
+  const std::vector<StagedFile>& files = staged.files;
   RETURN_IF_ERROR(catalog.Begin());
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(record.batch_seq,
@@ -116,7 +117,13 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<Stag
                   ", " + (f.tenant.empty() ? "NULL" : Literal(f.tenant)) + ", " + std::to_string(f.rows) +
                   ")";
       }
-      RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.files VALUES " + values));
+      RETURN_IF_ERROR(conn.Execute(
+          "INSERT INTO meta.files (source, batch_id, path, tmp_path, day, tenant, rows) VALUES " + values));
+    }
+    if (!staged.partitions_table.empty()) {
+      RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.file_partitions SELECT " + Literal(record.source) +
+                                   ", " + Literal(record.batch_id) + ", path, day, tenant, rows FROM " +
+                                   staged.partitions_table));
     }
     if (!dlq_table.empty()) {
       // Ids continue the lake's counter, in line order; the counter moves in this transaction.

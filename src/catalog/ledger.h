@@ -55,6 +55,13 @@ struct StagedFile {
   int64_t rows = 0;
 };
 
+// What staging wrote for a batch: its files, and the temp table (path, day, tenant, rows) that
+// says which (day, tenant) partitions each file holds ("" when there is no file).
+struct StagedBatch {
+  std::vector<StagedFile> files;
+  std::string partitions_table;
+};
+
 // True for batch ids usable in paths and SQL: [A-Za-z0-9_.:-]{1,128}, not starting with '.'.
 bool IsValidBatchId(const std::string& id);
 
@@ -71,13 +78,14 @@ Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog);
 std::string StagingTmpDir(const std::string& source, const std::string& batch_id);
 
 // The commit protocol: in one transaction, assigns record.batch_seq and inserts the ledger row,
-// the files, and the dead letters held in temp table `dlq_table` (may be empty: none); then
+// the files and their partition index (staged.partitions_table), and the dead letters held in
+// temp table `dlq_table` (may be empty: none); then
 // renames every file from tmp_path to path, fsyncs, and removes the batch's temp directory.
 // On error before the transaction commits nothing is visible; after it, RecoverStaging completes.
 // Dead letters get the next dlq_ids of the lake (meta.counters), in line order, status 'open'.
 // `in_transaction`, when given, runs inside the same transaction after the inserts (a redrive
 // marks its DLQ rows there); its error rolls everything back.
-Status CommitBatch(Catalog& catalog, BatchRecord& record, const std::vector<StagedFile>& files,
+Status CommitBatch(Catalog& catalog, BatchRecord& record, const StagedBatch& staged,
                    const std::string& dlq_table, const std::function<Status()>& in_transaction = {});
 
 // Run at open: for each leftover temp directory, finishes the renames of a committed batch or

@@ -198,9 +198,9 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   // Refused before anything is written: not committed, not in the ledger, so the fixed file
   // (or the same file under a raised max_dead_ratio) can be ingested again.
   RETURN_IF_ERROR(CheckDeadRatio(*source, shown, batch, record));
-  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
+  ASSIGN_OR_RETURN(StagedBatch staged, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
-  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq"));
+  RETURN_IF_ERROR(CommitBatch(catalog, record, staged, batch.dead.empty() ? "" : "batch_dlq"));
   RETURN_IF_ERROR(catalog.RefreshStagingView(*source));
 
   out.rows_read = record.rows_read;

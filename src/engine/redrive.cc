@@ -214,9 +214,9 @@ Result<RedriveOutcome> Redrive(Engine& engine, const std::string& source_name,
     record.parent_batches += (record.parent_batches.empty() ? "" : ",") + p;
   }
   const int64_t stage_start = env->MonotonicMicros();
-  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp));
+  ASSIGN_OR_RETURN(StagedBatch staged, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
-  RETURN_IF_ERROR(CommitBatch(catalog, record, files, "", mark_rows));
+  RETURN_IF_ERROR(CommitBatch(catalog, record, staged, "", mark_rows));
   RETURN_IF_ERROR(catalog.RefreshStagingView(*source));
   RETURN_IF_ERROR(catalog.Checkpoint());
   return out;

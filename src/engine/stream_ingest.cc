@@ -167,16 +167,17 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
 
   ASSIGN_OR_RETURN(EventTimeStats event_time, MeasureEventTime(catalog, *source));
   for (const auto& [partition, s] : event_time) record.rows_late += s.late_rows;
-  ASSIGN_OR_RETURN(auto files, WriteStagingFiles(catalog, *source, stamp, StagingLayout::kOneFile));
+  ASSIGN_OR_RETURN(StagedBatch written, WriteStagingFiles(catalog, *source, stamp));
   record.stage_ms = (env->MonotonicMicros() - stage_start) / 1000;
   const int64_t now = env->NowMicros();
-  RETURN_IF_ERROR(CommitBatch(catalog, record, files, batch.dead.empty() ? "" : "batch_dlq", [&]() -> Status {
-    RETURN_IF_ERROR(RecordIdempotentAnswers(catalog, source_name, answers, now));
-    if (range != nullptr) {
-      RETURN_IF_ERROR(RecordStreamRange(catalog, source_name, record.batch_id, *range));
-    }
-    return AdvanceWatermarks(catalog, *source, event_time, now);
-  }));
+  RETURN_IF_ERROR(
+      CommitBatch(catalog, record, written, batch.dead.empty() ? "" : "batch_dlq", [&]() -> Status {
+        RETURN_IF_ERROR(RecordIdempotentAnswers(catalog, source_name, answers, now));
+        if (range != nullptr) {
+          RETURN_IF_ERROR(RecordStreamRange(catalog, source_name, record.batch_id, *range));
+        }
+        return AdvanceWatermarks(catalog, *source, event_time, now);
+      }));
   out.rows_read = record.rows_read;
   out.rows_staged = record.rows_staged;
   out.rows_dead = record.rows_dead;

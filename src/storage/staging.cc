@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "catalog/schema_registry.h"
 #include "common/failpoint.h"
 
 namespace sluice {
@@ -98,12 +99,6 @@ Status LoadDeadLetters(Catalog& catalog, const RecordBatch& batch, const BatchSt
   return AppendDeadLetters(catalog, batch, 0, stamp);
 }
 
-// "day=2026-01-03" -> "2026-01-03" for key "day"; "" when `segment` is not key=value.
-std::string HiveValue(const std::string& segment, const std::string& key) {
-  std::string prefix = key + "=";
-  return segment.rfind(prefix, 0) == 0 ? segment.substr(prefix.size()) : "";
-}
-
 }  // namespace
 
 const std::string& BatchStamp::CorrelationFor(int64_t line) const {
@@ -146,8 +141,7 @@ Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordB
   return LoadDeadLetters(catalog, batch, stamp);
 }
 
-Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,
-                                                  const BatchStamp& stamp, StagingLayout layout) {
+Result<StagedBatch> WriteStagingFiles(Catalog& catalog, const SourceSpec& source, const BatchStamp& stamp) {
   namespace fs = std::filesystem;
   auto& conn = catalog.conn();
   Env* env = catalog.env();
@@ -156,75 +150,62 @@ Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const Source
   RETURN_IF_ERROR(env->RemoveAll(tmp_abs));
   RETURN_IF_ERROR(env->CreateDirs(tmp_abs));
 
+  StagedBatch out;
   ASSIGN_OR_RETURN(int64_t rows, conn.QueryInt("SELECT count(*) FROM batch_rows"));
-  std::vector<StagedFile> files;
-  if (rows == 0) return files;  // an all-bad or empty batch stages no file
+  if (rows == 0) return out;  // an all-bad or empty batch stages no file
 
-  if (layout == StagingLayout::kOneFile || source.partition_by.empty()) {
-    const std::string name = stamp.batch_id + "_0.parquet";
-    RETURN_IF_ERROR(conn.Execute("COPY batch_rows TO " + Literal(tmp_abs + "/" + name) + " (FORMAT parquet)")
-                        .WithContext("writing the staging file of " + stamp.batch_id));
-    SLUICE_FAILPOINT("ingest.after_stage_write");
-    StagedFile f;
-    f.tmp_path = tmp_rel + "/" + name;
-    f.path = "staging/" + source.name + "/" + (source.partition_by.empty() ? "" : "stream/") + name;
-    f.rows = rows;
-    files.push_back(std::move(f));
-    RETURN_IF_ERROR(env->SyncFileSystem(tmp_abs));
-    SLUICE_FAILPOINT("ingest.after_fsync");
-    return files;
-  }
-
+  // Files of one contract version share one directory, so the staging view globs it.
+  // (The version CommitBatch records for the batch: the latest registered.)
+  ASSIGN_OR_RETURN(std::optional<SchemaVersion> version, LatestSchema(catalog, source.name));
+  const std::string dir = "staging/" + source.name + "/v" + std::to_string(version ? version->version : 0);
   const PartitionBy& p = source.partition_by;
-  std::string select = "SELECT *";
-  std::vector<std::string> parts;
-  if (!p.day.empty()) {
-    select += ", CAST(" + Ident(p.day) + " AS DATE) AS day";
-    parts.push_back("day");
+  const std::string day = p.day.empty() ? "CAST(NULL AS DATE)" : "CAST(" + Ident(p.day) + " AS DATE)";
+  const std::string tenant =
+      p.tenant.empty() ? "CAST(NULL AS VARCHAR)" : "CAST(" + Ident(p.tenant) + " AS VARCHAR)";
+  const std::string name = stamp.batch_id + "_0.parquet";
+  const std::string options = "FORMAT parquet, ROW_GROUP_SIZE " + std::to_string(kStagingRowGroupRows);
+
+  // The partition index, and with it the files: one per day (the path COPY ... PARTITION_BY
+  // writes below), or one for the batch.
+  RETURN_IF_ERROR(conn.Execute("CREATE OR REPLACE TEMP TABLE batch_partitions AS SELECT " +
+                               (p.day.empty() ? Literal(dir + "/" + name)
+                                              : Literal(dir + "/day=") + " || coalesce(CAST(" + day +
+                                                    " AS VARCHAR), 'NULL') || " + Literal("/" + name)) +
+                               " AS path, " + day + " AS day, " + tenant +
+                               " AS tenant, count(*) AS rows FROM batch_rows GROUP BY ALL"));
+  ASSIGN_OR_RETURN(duck::Rows per_file, conn.Query("SELECT path, CAST(any_value(day) AS VARCHAR), sum(rows) "
+                                                   "FROM batch_partitions GROUP BY path ORDER BY path"));
+  std::string order = p.tenant.empty() ? "" : " ORDER BY " + tenant;
+  std::string copy;
+  if (p.day.empty()) {
+    copy = "COPY (SELECT * FROM batch_rows" + order + ") TO " + Literal(tmp_abs + "/" + name) + " (" +
+           options + ")";
+  } else {
+    // A hive directory per day; the day column exists only in the path.
+    copy = "COPY (SELECT *, " + day + " AS day FROM batch_rows ORDER BY day" +
+           (p.tenant.empty() ? "" : ", " + tenant) + ") TO " + Literal(tmp_abs) + " (" + options +
+           ", PARTITION_BY (day), FILENAME_PATTERN " + Literal(stamp.batch_id + "_{i}") +
+           ", OVERWRITE_OR_IGNORE)";
   }
-  if (!p.tenant.empty()) {
-    select += ", " + Ident(p.tenant) + " AS tenant";
-    parts.push_back("tenant");
-  }
-  select += " FROM batch_rows";
-  std::string by;
-  for (const auto& c : parts) by += (by.empty() ? "" : ", ") + c;
-  const std::string copy = "COPY (" + select + ") TO " + Literal(tmp_abs) + " (FORMAT parquet," +
-                           " PARTITION_BY (" + by + "), FILENAME_PATTERN " +
-                           Literal(stamp.batch_id + "_{i}") + ", OVERWRITE_OR_IGNORE)";
-  RETURN_IF_ERROR(conn.Execute(copy).WithContext("writing staging files of " + stamp.batch_id));
+  RETURN_IF_ERROR(conn.Execute(copy).WithContext("writing the staging files of " + stamp.batch_id));
   SLUICE_FAILPOINT("ingest.after_stage_write");
 
-  // Rows per partition, to record with each file (one file per partition).
-  std::map<std::pair<std::string, std::string>, int64_t> partition_rows;
-  {
-    std::string day = p.day.empty() ? "''" : "CAST(CAST(" + Ident(p.day) + " AS DATE) AS VARCHAR)";
-    std::string tenant = p.tenant.empty() ? "''" : Ident(p.tenant);
-    ASSIGN_OR_RETURN(duck::Rows counts,
-                     conn.Query("SELECT " + day + ", " + tenant + ", count(*) FROM batch_rows GROUP BY ALL"));
-    for (size_t r = 0; r < counts.rows.size(); ++r) {
-      partition_rows[{counts.At(r, 0), counts.At(r, 1)}] = counts.IntAt(r, 2);
-    }
-  }
-  ASSIGN_OR_RETURN(auto written, env->ListFilesRecursive(tmp_abs));
-  for (const auto& abs : written) {
+  for (size_t r = 0; r < per_file.rows.size(); ++r) {
     StagedFile f;
-    std::string rel = fs::path(abs).lexically_relative(tmp_abs).string();  // day=../tenant=../x
-    f.tmp_path = tmp_rel + "/" + rel;
-    f.path = "staging/" + source.name + "/" + rel;
-    for (const auto& seg : fs::path(rel).parent_path()) {
-      if (f.day.empty()) f.day = HiveValue(seg.string(), "day");
-      if (f.tenant.empty()) f.tenant = HiveValue(seg.string(), "tenant");
+    f.path = per_file.At(r, 0);
+    f.tmp_path = tmp_rel + "/" + fs::path(f.path).lexically_relative(dir).string();
+    f.day = per_file.At(r, 1);  // "" when not partitioned by day (or the day is NULL)
+    f.rows = per_file.IntAt(r, 2);
+    if (!env->Exists(catalog.lake() + "/" + f.tmp_path)) {
+      return Status::IOError(f.tmp_path, "the staging file of " + stamp.batch_id + " was not written");
     }
-    auto& rows_left = partition_rows[{f.day, f.tenant}];
-    f.rows = rows_left;  // all of a partition's rows are in its first (only) file
-    rows_left = 0;
-    files.push_back(std::move(f));
+    out.files.push_back(std::move(f));
   }
+  out.partitions_table = "batch_partitions";
   // One syncfs for all files and directories of the batch (fsync each costs ms per file).
   RETURN_IF_ERROR(env->SyncFileSystem(tmp_abs));
   SLUICE_FAILPOINT("ingest.after_fsync");
-  return files;
+  return out;
 }
 
 }  // namespace sluice

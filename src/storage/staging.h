@@ -1,15 +1,19 @@
-// Staging: a batch's valid rows as immutable Parquet files. A file batch is hive-partitioned by
-// day and tenant; a stream micro-batch (thousands of rows spread over every partition) is one
-// file, since a file per partition would make staging a heap of tiny files:
-//   <lake>/staging/<source>/day=2026-01-03/tenant=t07/<batch_id>_0.parquet   (StagingLayout::kPartitioned)
-//   <lake>/staging/<source>/stream/<batch_id>_0.parquet                      (StagingLayout::kOneFile)
-// Readers list files in meta.files, whose day and tenant are NULL for a one-file batch: the
-// staging view takes day and tenant from the hive path of a partitioned file (so that a query on
-// them reads only that partition's files) and computes them from the rows of the others
-// (catalog.h, StagingPartitionColumns).
+// Staging: a batch's valid rows as immutable Parquet files, one file per (batch, day), whatever
+// the number of tenants — a file batch and a stream micro-batch alike:
+//   <lake>/staging/<source>/v<contract version>/day=2026-01-03/<batch_id>_0.parquet
+//   <lake>/staging/<source>/v<contract version>/<batch_id>_0.parquet    (no day partition)
+// Rows are sorted by tenant within a file and written in row groups of kStagingRowGroupRows, so
+// a tenant filter skips row groups by their Parquet statistics, while a day filter skips whole
+// files by their hive path. The number of files grows with batches (and the days each spans),
+// not with batches x tenants. Every file under one v<N> directory has the same columns (those of
+// contract version N), so the staging view reads each version's directory through one glob
+// (catalog.h, RefreshStagingView) and never lists files.
+// meta.files has one row per file (day set, tenant NULL); meta.file_partitions indexes which
+// (day, tenant) partitions each file holds, with row counts.
 // Each row carries its contract columns plus _batch_id, _ingested_at, _correlation_id and
 // _source_line. Files are written under the batch's temp directory; the commit protocol
-// (catalog/ledger.h) makes them visible.
+// (catalog/ledger.h) renames them into place after the catalog commit, so a glob sees committed
+// batches only (G4).
 #pragma once
 
 #include <string>
@@ -43,12 +47,13 @@ Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordB
 // row-level step (contract checks) moved out of `batch_rows`.
 Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from, const BatchStamp& stamp);
 
-enum class StagingLayout { kPartitioned, kOneFile };
+// Rows per Parquet row group of a staging file: small enough that a tenant filter skips most
+// of a large day's row groups, large enough to keep scans and compression efficient.
+inline constexpr int64_t kStagingRowGroupRows = 16384;
 
-// Writes `batch_rows` as Parquet under StagingTmpDir(source, batch id), fsyncs the files and
-// their directories, and returns them with the final paths they will be renamed to.
-Result<std::vector<StagedFile>> WriteStagingFiles(Catalog& catalog, const SourceSpec& source,
-                                                  const BatchStamp& stamp,
-                                                  StagingLayout layout = StagingLayout::kPartitioned);
+// Writes `batch_rows` as Parquet under StagingTmpDir(source, batch id), one file per day, fsyncs
+// the files and their directories, and returns them with the final paths they will be renamed
+// to, plus their partition index in temp table `batch_partitions`. No file for an empty batch.
+Result<StagedBatch> WriteStagingFiles(Catalog& catalog, const SourceSpec& source, const BatchStamp& stamp);
 
 }  // namespace sluice

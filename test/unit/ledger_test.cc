@@ -335,9 +335,9 @@ TEST_F(LedgerTest, RecoverRollsForwardCommittedBatchInterruptedBeforeRename) {
   auto files = cat().conn().Query("SELECT path, tmp_path FROM meta.files WHERE batch_id = " +
                                   duck::Literal(o.batch_id) + " ORDER BY path");
   ASSERT_TRUE(files.ok());
-  ASSERT_EQ(files->rows.size(), 2u);  // (2026-01-01, t1) and (2026-01-02, t2)
-  EXPECT_EQ(files->At(0, 0).rfind("staging/orders/day=2026-01-01/tenant=t1/", 0), 0u) << files->At(0, 0);
-  EXPECT_EQ(files->At(1, 0).rfind("staging/orders/day=2026-01-02/tenant=t2/", 0), 0u) << files->At(1, 0);
+  ASSERT_EQ(files->rows.size(), 2u);  // one file per day
+  EXPECT_EQ(files->At(0, 0), "staging/orders/v1/day=2026-01-01/" + o.batch_id + "_0.parquet");
+  EXPECT_EQ(files->At(1, 0), "staging/orders/v1/day=2026-01-02/" + o.batch_id + "_0.parquet");
   engine_.reset();
 
   // The crash between the catalog commit and the renames: both files still at their temp names.
@@ -403,9 +403,91 @@ TEST_F(LedgerTest, MetaFilesRecordRowsPerFile) {
       "SELECT path, rows FROM meta.files WHERE batch_id = " + duck::Literal(o.batch_id) + " ORDER BY path");
   ASSERT_TRUE(files.ok());
   ASSERT_EQ(files->rows.size(), 2u);
-  EXPECT_EQ(files->IntAt(0, 1), 1) << files->At(0, 0);  // (2026-01-01, t1): o1
-  EXPECT_EQ(files->IntAt(1, 1), 2) << files->At(1, 0);  // (2026-01-02, t2): o2, o3
+  EXPECT_EQ(files->IntAt(0, 1), 1) << files->At(0, 0);  // 2026-01-01: o1
+  EXPECT_EQ(files->IntAt(1, 1), 2) << files->At(1, 0);  // 2026-01-02: o2, o3
   EXPECT_EQ(Int("SELECT sum(rows) FROM meta.files"), o.rows_staged);
+}
+
+// meta.file_partitions indexes the (day, tenant) partitions each file holds, with their rows.
+TEST_F(LedgerTest, FilePartitionsIndexTheTenantsOfEachFile) {
+  std::string text = Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
+                     Order("o2", "t2", "paid", "2.00", "2026-01-02", 1) +
+                     Order("o3", "t1", "paid", "3.00", "2026-01-02", 1) +
+                     Order("o4", "t2", "paid", "4.00", "2026-01-02", 1);
+  IngestOutcome o = Ingest(Input("a.jsonl", text));
+  auto parts = cat().conn().Query(
+      "SELECT p.path = f.path, CAST(p.day AS VARCHAR), p.tenant, p.rows FROM meta.file_partitions p "
+      "JOIN meta.files f ON f.path = p.path AND f.day = p.day WHERE p.batch_id = " +
+      duck::Literal(o.batch_id) + " ORDER BY 2, 3");
+  ASSERT_TRUE(parts.ok()) << parts.status().ToString();
+  ASSERT_EQ(parts->rows.size(), 3u);
+  EXPECT_EQ(parts->At(0, 1) + "/" + parts->At(0, 2) + "=" + parts->At(0, 3), "2026-01-01/t1=1");
+  EXPECT_EQ(parts->At(1, 1) + "/" + parts->At(1, 2) + "=" + parts->At(1, 3), "2026-01-02/t1=1");
+  EXPECT_EQ(parts->At(2, 1) + "/" + parts->At(2, 2) + "=" + parts->At(2, 3), "2026-01-02/t2=2");
+  for (size_t r = 0; r < 3; ++r) EXPECT_EQ(parts->At(r, 0), "true");
+  // Rows within a day's file are sorted by tenant, so tenant filters prune by row-group stats.
+  EXPECT_EQ(Int("SELECT count(*) FROM (SELECT tenant_id, lag(tenant_id) OVER (PARTITION BY filename "
+                "ORDER BY file_row_number) AS prev FROM read_parquet(" +
+                duck::Literal(lake() + "/staging/orders/v1/*/*.parquet") +
+                ", filename = true, file_row_number = true)) WHERE prev > tenant_id"),
+            0);
+}
+
+// A lake staged before the per-(batch, day) layout — one file per (batch, day, tenant) under
+// day=D/tenant=T/, and one file per micro-batch under stream/ — opens without migration: the
+// view lists those files next to the new layout's globs, pruning by their path still works, and
+// new batches are staged the new way beside them.
+TEST_F(LedgerTest, LakeOfTheOlderLayoutOpensAndKeepsReadingItsFiles) {
+  IngestOutcome a = Ingest(Input("a.jsonl", Order("o1", "t1", "paid", "1.00", "2026-01-01", 1) +
+                                                Order("o2", "t2", "paid", "2.00", "2026-01-02", 1) +
+                                                Order("o3", "t2", "paid", "3.00", "2026-01-02", 1)));
+  IngestOutcome m = Ingest(Input("m.jsonl", Order("o4", "t1", "paid", "4.00", "2026-01-02", 1) +
+                                                Order("o5", "t3", "paid", "5.00", "2026-01-03", 1)));
+  // Rewrite both batches as the older layout wrote them (the same COPY and paths), and the
+  // catalog rows it recorded; then remove the new layout's files.
+  auto& conn = cat().conn();
+  const std::string old_root = lake() + "/staging/orders";
+  ASSERT_TRUE(
+      conn.Execute("COPY (SELECT * EXCLUDE (day, tenant), CAST(created_at AS DATE) AS day, tenant_id AS "
+                   "tenant FROM staging.orders WHERE _batch_id = " +
+                   duck::Literal(a.batch_id) + ") TO " + duck::Literal(old_root) +
+                   " (FORMAT parquet, PARTITION_BY (day, tenant), FILENAME_PATTERN " +
+                   duck::Literal(a.batch_id + "_{i}") + ", OVERWRITE_OR_IGNORE)")
+          .ok());
+  fs::create_directories(old_root + "/stream");
+  ASSERT_TRUE(conn.Execute("COPY (SELECT * EXCLUDE (day, tenant) FROM staging.orders WHERE _batch_id = " +
+                           duck::Literal(m.batch_id) + ") TO " +
+                           duck::Literal(old_root + "/stream/" + m.batch_id + "_0.parquet") +
+                           " (FORMAT parquet)")
+                  .ok());
+  const std::string b = duck::Literal("staging/orders/"), ta = duck::Literal("/" + a.batch_id + "_0.parquet");
+  ASSERT_TRUE(conn.Execute("DELETE FROM meta.files; DELETE FROM meta.file_partitions;"
+                           "INSERT INTO meta.files SELECT 'orders', " +
+                           duck::Literal(a.batch_id) + ", " + b + " || 'day=' || d || '/tenant=' || t || " +
+                           ta +
+                           ", 'x', CAST(d AS DATE), t, n FROM (VALUES ('2026-01-01', 't1', 1), "
+                           "('2026-01-02', 't2', 2)) v(d, t, n);"
+                           "INSERT INTO meta.files VALUES ('orders', " +
+                           duck::Literal(m.batch_id) + ", " +
+                           duck::Literal("staging/orders/stream/" + m.batch_id + "_0.parquet") +
+                           ", 'y', NULL, NULL, 2)")
+                  .ok());
+  engine_.reset();
+  fs::remove_all(old_root + "/v1");
+  for (const auto& f : {"day=2026-01-01/tenant=t1", "day=2026-01-02/tenant=t2"}) {
+    ASSERT_TRUE(fs::exists(old_root + "/" + f + "/" + a.batch_id + "_0.parquet")) << f;
+  }
+
+  OpenEngine();
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders"), 5);
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders WHERE day = DATE '2026-01-02' AND tenant = 't2'"), 2);
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders WHERE day = DATE '2026-01-03' AND tenant = 't3'"), 1);
+  // A new batch goes to the new layout, and the view reads both.
+  IngestOutcome c = Ingest(Input("c.jsonl", Order("o6", "t2", "paid", "6.00", "2026-01-02", 1)));
+  EXPECT_TRUE(fs::exists(old_root + "/v1/day=2026-01-02/" + c.batch_id + "_0.parquet"));
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders"), 6);
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders WHERE day = DATE '2026-01-02' AND tenant = 't2'"), 3);
+  EXPECT_EQ(Int("SELECT sum(CAST(amount * 100 AS BIGINT)) FROM staging.orders"), 2100);
 }
 
 }  // namespace

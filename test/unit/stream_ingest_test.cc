@@ -71,24 +71,25 @@ TEST_F(StreamIngestTest, EachPartIsAnsweredWithItsOwnCounts) {
   EXPECT_EQ(Q("SELECT rows_read, rows_staged, rows_dead, file FROM meta.batches"), "4|2|2|http:2 requests\n");
 }
 
-// A micro-batch is one staging file whatever partitions its rows fall in (a file per partition
-// would make a heap of tiny files); the staging view computes day and tenant from the rows, for
-// it and for a partitioned file batch alike. A part without a correlation id (a NATS batch)
-// gives its rows the batch's.
-TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchWithPartitionsFromTheRows) {
+// A micro-batch is staged like a file batch: one file per day it spans, whatever tenants its
+// rows hold (a file per partition would make a heap of tiny files). A part without a
+// correlation id (a NATS batch) gives its rows the batch's.
+TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchAndDay) {
   const std::string a =
       Order("o1", "t1", "paid", "1.00", "2026-01-02", 1) + Order("o2", "t2", "paid", "2.00", "2026-01-03", 1);
   const std::string b = Order("o3", "t1", "paid", "3.00", "2026-01-03", 1);
   MicroBatchResult r = Ingest({Part(a, "corr-a"), Part(b, "")});
   ASSERT_FALSE(r.batch_id.empty());
-  EXPECT_EQ(Q("SELECT path, rows, day IS NULL AND tenant IS NULL FROM meta.files"),
-            "staging/orders/stream/" + r.batch_id + "_0.parquet|3|true\n");
-  EXPECT_TRUE(std::filesystem::exists(dir_ + "/lake/staging/orders/stream/" + r.batch_id + "_0.parquet"));
-  // A file batch of the same source, hive-partitioned (two partitions, two files).
+  EXPECT_EQ(Q("SELECT path, rows, CAST(day AS VARCHAR), tenant IS NULL FROM meta.files ORDER BY path"),
+            "staging/orders/v1/day=2026-01-02/" + r.batch_id + "_0.parquet|1|2026-01-02|true\n" +
+                "staging/orders/v1/day=2026-01-03/" + r.batch_id + "_0.parquet|2|2026-01-03|true\n");
+  EXPECT_TRUE(
+      std::filesystem::exists(dir_ + "/lake/staging/orders/v1/day=2026-01-03/" + r.batch_id + "_0.parquet"));
+  // A file batch of the same source (two days, two files).
   Write("more.jsonl", Order("o4", "t2", "paid", "4.00", "2026-01-04", 1) +
                           Order("o5", "t1", "paid", "5.00", "2026-01-02", 1));
   ASSERT_TRUE(engine_->IngestFile("orders", dir_ + "/more.jsonl").ok());
-  EXPECT_EQ(Int("SELECT count(*) FROM meta.files"), 3);
+  EXPECT_EQ(Int("SELECT count(*) FROM meta.files"), 4);
   ASSERT_TRUE(cat().RefreshStagingView(*engine_->spec().FindSource("orders")).ok());
   EXPECT_EQ(Q("SELECT order_id, CAST(day AS VARCHAR), tenant FROM staging.orders ORDER BY 1"),
             "o1|2026-01-02|t1\no2|2026-01-03|t2\no3|2026-01-03|t1\n"

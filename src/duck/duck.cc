@@ -294,6 +294,14 @@ Result<Rows> Connection::Query(const std::string& sql) {
   return out;
 }
 
+Status Connection::ExecuteSingleThreaded(const std::string& sql) {
+  ASSIGN_OR_RETURN(int64_t threads, QueryInt("SELECT current_setting('threads')"));
+  RETURN_IF_ERROR(Execute("SET threads = 1"));
+  Status st = Execute(sql);
+  Status restored = Execute("SET threads = " + std::to_string(threads));
+  return st.ok() ? restored : st;
+}
+
 Result<int64_t> Connection::QueryInt(const std::string& sql) {
   ASSIGN_OR_RETURN(Rows rows, Query(sql));
   if (rows.rows.empty() || rows.names.empty()) return Status::NotFound("no row: " + sql);

@@ -54,6 +54,12 @@ class Connection {
   // error with its code mapped from DuckDB's error type (duck/errors.h): a syntax error is
   // InvalidArgument, a missing table NotFound, a constraint violation Aborted...
   Status Execute(const std::string& sql);
+  // Execute with DuckDB's `threads` at 1, then the setting put back (also on error). For a
+  // partitioned COPY whose files must keep the order of its input and be one per partition:
+  // with several threads, DuckDB 1.4 may write a partition as two files and interleave runs
+  // (docs/DUCKDB_HAZARDS.md). The setting is the database's: other connections of the process
+  // run single-threaded meanwhile.
+  Status ExecuteSingleThreaded(const std::string& sql);
   // Runs the statement(s) and materializes the last result.
   Result<Rows> Query(const std::string& sql);
   // First column of the first row as an integer; NotFound when there is no row, 0 for NULL.

@@ -187,19 +187,32 @@ Result<StagedBatch> WriteStagingFiles(Catalog& catalog, const SourceSpec& source
            ", PARTITION_BY (day), FILENAME_PATTERN " + Literal(stamp.batch_id + "_{i}") +
            ", OVERWRITE_OR_IGNORE)";
   }
-  RETURN_IF_ERROR(conn.Execute(copy).WithContext("writing the staging files of " + stamp.batch_id));
+  // Single-threaded, a partitioned COPY writes one file per day, in tenant order.
+  RETURN_IF_ERROR((p.day.empty() ? conn.Execute(copy) : conn.ExecuteSingleThreaded(copy))
+                      .WithContext("writing the staging files of " + stamp.batch_id));
   SLUICE_FAILPOINT("ingest.after_stage_write");
 
+  std::set<std::string> expected;
   for (size_t r = 0; r < per_file.rows.size(); ++r) {
     StagedFile f;
     f.path = per_file.At(r, 0);
     f.tmp_path = tmp_rel + "/" + fs::path(f.path).lexically_relative(dir).string();
     f.day = per_file.At(r, 1);  // "" when not partitioned by day (or the day is NULL)
     f.rows = per_file.IntAt(r, 2);
-    if (!env->Exists(catalog.lake() + "/" + f.tmp_path)) {
-      return Status::IOError(f.tmp_path, "the staging file of " + stamp.batch_id + " was not written");
-    }
+    expected.insert(catalog.lake() + "/" + f.tmp_path);
     out.files.push_back(std::move(f));
+  }
+  // Every row is in a file the catalog will list, or the batch fails: a file nobody lists would
+  // be removed with the temp directory, and its rows with it.
+  ASSIGN_OR_RETURN(auto written, env->ListFilesRecursive(tmp_abs));
+  for (const auto& abs : written) {
+    if (!expected.erase(abs)) {
+      return Status::IOError(abs,
+                             "unexpected staging file of " + stamp.batch_id + " (one file per day expected)");
+    }
+  }
+  if (!expected.empty()) {
+    return Status::IOError(*expected.begin(), "the staging file of " + stamp.batch_id + " was not written");
   }
   out.partitions_table = "batch_partitions";
   // One syncfs for all files and directories of the batch (fsync each costs ms per file).

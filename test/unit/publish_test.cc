@@ -225,7 +225,8 @@ TEST_F(PublishTest, ReopenRemovesHalfWrittenVersions) {
 TEST_F(PublishTest, DayFileSortedByTenantPrunesRowGroups) {
   // Tenants written in an order that is not sorted, interleaved, so only the publish sorts them.
   const std::vector<std::string> tenants = {"t3", "t1", "t4", "t2"};
-  const int per_tenant = 10000;  // 40,000 rows: three row groups of kPublishRowGroupRows
+  // 200,000 rows: enough that DuckDB sorts and writes with several threads where it can.
+  const int per_tenant = 50000;
   std::string lines;
   for (int i = 0; i < per_tenant; ++i) {
     for (const std::string& t : tenants) {

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "catalog/tables.h"
@@ -20,12 +22,30 @@ std::string TableDir(const Catalog& catalog, const PublishTarget& t) {
   return catalog.lake() + "/published/" + t.layer + "/" + t.table;
 }
 
-// "day=2026-01-03/tenant_id=t07" for a pending (day, tenant) row, in the target's keys.
-std::string PartitionDir(const PublishTarget& t, const std::string& day, const std::string& tenant) {
-  std::string out;
-  if (!t.day_key.empty()) out = t.day_key + "=" + day;
-  if (!t.tenant_key.empty()) out += (out.empty() ? "" : "/") + t.tenant_key + "=" + tenant;
-  return out;
+// The day of a file of a version directory in this layout ("<day_key>=D/<name>.parquet"), or
+// nullopt for any other path (the day=/tenant= directories of earlier releases, stray files).
+std::optional<std::string> DayOfFile(const PublishTarget& t, const fs::path& rel) {
+  std::vector<std::string> parts;
+  for (const auto& part : rel) parts.push_back(part.string());
+  const std::string prefix = t.day_key + "=";
+  if (parts.size() != 2 || parts[0].rfind(prefix, 0) != 0 || parts[1].size() <= 8 ||
+      parts[1].substr(parts[1].size() - 8) != ".parquet") {
+    return std::nullopt;
+  }
+  return parts[0].substr(prefix.size());
+}
+
+// Runs `sql` with DuckDB's `threads` at 1, then puts the setting back. A partitioned COPY keeps
+// the order of its input only when one thread writes it: measured with DuckDB 1.4.4 and two
+// threads, some days came out as two files and row groups out of tenant order, which defeats
+// pruning by statistics. The setting is the database's, so other connections run single-threaded
+// meanwhile.
+Status ExecuteSingleThreaded(duck::Connection& conn, const std::string& sql) {
+  ASSIGN_OR_RETURN(int64_t threads, conn.QueryInt("SELECT current_setting('threads')"));
+  RETURN_IF_ERROR(conn.Execute("SET threads = 1"));
+  Status st = conn.Execute(sql);
+  Status restored = conn.Execute("SET threads = " + std::to_string(threads));
+  return st.ok() ? restored : st;
 }
 
 // Makes the new version directory durable: one syncfs rather than an fsync per file.
@@ -58,56 +78,70 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     RETURN_IF_ERROR(env->RemoveAll(tmp));
     RETURN_IF_ERROR(env->CreateDirs(tmp));
     std::string select = "SELECT *";
-    std::string by;
     auto add_part = [&](const std::string& key, const std::string& expr) {
-      if (key.empty()) return;
       // A partition key that is already a column of the table stays as it is.
-      if (key != expr) select += ", " + expr + " AS " + Ident(key);
-      by += (by.empty() ? "" : ", ") + Ident(key);
+      if (!key.empty() && key != expr) select += ", " + expr + " AS " + Ident(key);
     };
     add_part(target.day_key, target.day_expr);
     add_part(target.tenant_key, target.tenant_expr);
     select += " FROM " + target.layer + "." + Ident(target.table);
+    const bool by_day = !target.day_key.empty();
 
-    std::set<std::string> changed;
+    // Incremental: only days with a pending partition are written; every file of the other days
+    // is linked from the previous version, provided that version is in this layout.
+    bool incremental = !prev.empty() && by_day;
     std::vector<Partition> pending;
-    bool incremental = !prev.empty() && target.partitioned();
+    std::set<std::string> changed_days;
     if (incremental) {
       ASSIGN_OR_RETURN(pending, PublishPending(catalog, target.table));
       for (const Partition& p : pending) {
-        // A (NULL, NULL) row means "everything changed" (a full rebuild upstream).
-        if (p.everything()) incremental = false;
-        changed.insert(PartitionDir(target, p.day.value_or(""), p.tenant.value_or("")));
+        // (NULL, NULL) means "everything changed" (a full rebuild upstream); a pending row
+        // without a day names no day directory either: write them all.
+        if (!p.day) incremental = false;
+        if (p.day) changed_days.insert(*p.day);
       }
     }
+    std::vector<std::pair<std::string, fs::path>> links;  // previous version's file, relative path
+    const fs::path prev_dir = fs::path(dir) / prev;
     if (incremental) {
-      std::string cond;
-      if (!target.day_key.empty()) cond = "p." + Ident(target.day_key) + " = c.day";
-      if (!target.tenant_key.empty()) {
-        cond += (cond.empty() ? "" : " AND ") + ("p." + Ident(target.tenant_key) + " = c.tenant");
-      }
-      select =
-          "SELECT p.* FROM (" + select + ") p SEMI JOIN " + PartitionsRelation(pending) + " c ON " + cond;
-    }
-    std::string copy;
-    if (!target.partitioned()) {
-      copy = "COPY (" + select + ") TO " + Literal(tmp + "/data_0.parquet") + " (FORMAT parquet)";
-    } else {
-      copy = "COPY (" + select + ") TO " + Literal(tmp) + " (FORMAT parquet, PARTITION_BY (" + by +
-             "), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE)";
-    }
-    RETURN_IF_ERROR(conn.Execute(copy).WithContext("publishing " + target.layer + "." + target.table));
-    if (incremental) {
-      // Unchanged partitions of the previous version: hard links, no copy.
-      fs::path prev_dir = fs::path(dir) / prev;
       ASSIGN_OR_RETURN(auto old_files, env->ListFilesRecursive(prev_dir.string()));
       for (const auto& f : old_files) {
         fs::path rel = fs::path(f).lexically_relative(prev_dir);
-        if (changed.count(rel.parent_path().string())) continue;
-        fs::path to = fs::path(tmp) / rel;
-        RETURN_IF_ERROR(env->CreateDirs(to.parent_path().string()));
-        RETURN_IF_ERROR(env->LinkFile(f, to.string()));
+        std::optional<std::string> day = DayOfFile(target, rel);
+        if (!day) {
+          incremental = false;  // another layout: rewrite every day rather than mix layouts
+          links.clear();
+          break;
+        }
+        if (!changed_days.count(*day)) links.emplace_back(f, rel);
       }
+    }
+    if (incremental) {
+      select = "SELECT p.* FROM (" + select + ") p SEMI JOIN (SELECT DISTINCT day FROM " +
+               PartitionsRelation(pending) + ") c ON p." + Ident(target.day_key) + " = c.day";
+    }
+    if (!target.tenant_key.empty()) {
+      select += " ORDER BY " + (by_day ? Ident(target.day_key) + ", " : "") + Ident(target.tenant_key);
+    }
+    const std::string options =
+        "FORMAT parquet, ROW_GROUP_SIZE " + std::to_string(std::max<int64_t>(target.row_group_rows, 1));
+    const std::string what = "publishing " + target.layer + "." + target.table;
+    if (!by_day) {
+      // One file; a plain COPY keeps the ORDER BY (preserve_insertion_order).
+      RETURN_IF_ERROR(
+          conn.Execute("COPY (" + select + ") TO " + Literal(tmp + "/data_0.parquet") + " (" + options + ")")
+              .WithContext(what));
+    } else {
+      std::string copy = "COPY (" + select + ") TO " + Literal(tmp) + " (" + options + ", PARTITION_BY (" +
+                         Ident(target.day_key) + "), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE)";
+      Status st = target.tenant_key.empty() ? conn.Execute(copy) : ExecuteSingleThreaded(conn, copy);
+      RETURN_IF_ERROR(st.WithContext(what));
+    }
+    // Unchanged days of the previous version: hard links, no copy.
+    for (const auto& [from, rel] : links) {
+      fs::path to = fs::path(tmp) / rel;
+      RETURN_IF_ERROR(env->CreateDirs(to.parent_path().string()));
+      RETURN_IF_ERROR(env->LinkFile(from, to.string()));
     }
     RETURN_IF_ERROR(SyncTree(env, tmp));
     SLUICE_FAILPOINT("publish.after_write");

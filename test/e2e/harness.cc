@@ -524,6 +524,16 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
     std::string base = project.Lake() + "/published/" + t.layer + "/" + t.name;
     std::error_code ec;
     EXPECT_TRUE(fs::is_symlink(base + "/current", ec)) << what << ": " << base << "/current is not a symlink";
+    // One file per day (or one file): no directory per tenant below the day.
+    for (const auto& e : fs::recursive_directory_iterator(base + "/current/", ec)) {
+      if (!e.is_regular_file()) continue;
+      const fs::path rel = e.path().lexically_relative(base + "/current");
+      const std::string dir = rel.parent_path().string();
+      EXPECT_TRUE(rel.extension() == ".parquet" &&
+                  (dir.empty() || (dir.find('/') == std::string::npos && dir.rfind("day=", 0) == 0)))
+          << what << ": published " << t.layer << "/" << t.name << " has " << rel.string()
+          << ", expected day=D/<file>.parquet";
+    }
     std::string glob = base + "/current/**/*.parquet";
     std::string cols = PublishedColumns(duck, glob, t.columns);
     auto published = duck.Rows("SELECT " + cols + " FROM read_parquet(" + Quote(glob) +

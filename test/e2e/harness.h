@@ -157,8 +157,9 @@ void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected, 
 void ExpectCleanFailure(const ProcessResult& r, const std::string& what);
 
 // The published copies (curated.orders, marts.daily_revenue) read by `duck` from the Parquet
-// files under <lake>/published/.../current equal the engine's tables, and `current` is a
-// symlink to a version directory.
+// files under <lake>/published/.../current equal the engine's tables, `current` is a symlink
+// to a version directory, and that directory holds day=D/<file>.parquet files only (one per day,
+// no directory per tenant).
 void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const std::string& what);
 
 // Files below the lake that look like leftovers of an interrupted write: a path component

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <glob.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -223,15 +222,6 @@ int64_t Env::MonotonicMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-int64_t Env::ProcessCpuMicros() {
-  struct rusage usage {};
-  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
-  auto micros = [](const struct timeval& tv) {
-    return static_cast<int64_t>(tv.tv_sec) * 1000000 + static_cast<int64_t>(tv.tv_usec);
-  };
-  return micros(usage.ru_utime) + micros(usage.ru_stime);
 }
 
 std::string FormatTimestampMicros(int64_t micros) {

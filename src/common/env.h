@@ -63,11 +63,6 @@ class Env {
   virtual int64_t NowMicros();
   // A monotonic clock for durations.
   virtual int64_t MonotonicMicros();
-  // CPU time the whole process has used so far, user + system, in microseconds: every thread
-  // counts (DuckDB's worker threads included), as getrusage(RUSAGE_SELF) reports it. Differences
-  // of two readings give the CPU time of what ran between them (and of any other thread of the
-  // process at that time). 0 if the system cannot say.
-  virtual int64_t ProcessCpuMicros();
 };
 
 // "2026-01-03T10:15:00.123456Z" for a UTC timestamp in microseconds.

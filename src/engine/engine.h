@@ -65,7 +65,7 @@ struct RunSummary {
   bool nothing_to_do = true;
   std::vector<IngestOutcome> batches;  // includes duplicates
   // Per stage: wall seconds and the process's CPU seconds (user + system over all its threads,
-  // DuckDB's workers included; Env::ProcessCpuMicros deltas around the stage).
+  // DuckDB's workers included; ProcessCpuMicros deltas around the stage).
   double ingest_seconds = 0;
   double ingest_cpu_seconds = 0;
   std::map<std::string, int64_t> curate_rows_in, curate_rows_merged, curate_partitions;

@@ -300,7 +300,7 @@ TEST(Commands, GenerateTenantsAndDaysMatchesGroundTruth) {
                                  in_tmp);
   ASSERT_TRUE(gen.ok()) << gen.Describe();
   OrderGeneratorOptions o;
-  o.orders = 20000;
+  o.orders = 6000;
   o.batches = 2;
   o.seed = 23;
   o.tenants = 20;
@@ -336,7 +336,7 @@ TEST(Commands, GenerateTenantsAndDaysMatchesGroundTruth) {
     EXPECT_TRUE(run[stage]["cpu_seconds"].is_number()) << stage;
     EXPECT_GE(run[stage]["cpu_seconds"].get<double>(), 0.0) << stage;
   }
-  EXPECT_GT(run["ingest"]["cpu_seconds"].get<double>(), 0.0) << "ingesting ~50,000 events takes CPU";
+  EXPECT_GT(run["ingest"]["cpu_seconds"].get<double>(), 0.0) << "ingesting ~15,000 events takes CPU";
 
   EXPECT_EQ(p.Scalar("SELECT count(*) FROM (SELECT DISTINCT CAST(created_at AS DATE), tenant_id "
                      "FROM staging.orders)"),

@@ -295,7 +295,7 @@ TEST(Commands, GenerateTenantsAndDaysMatchesGroundTruth) {
   ASSERT_TRUE(RunProcess(SluiceBinary(), {"init", "shop"}, in_tmp).ok());
   Project p(tmp.path() + "/shop");
   ProcessResult gen = RunProcess(SluiceBinary(),
-                                 {"generate", "shop/landing/orders", "--force", "--orders", "20000",
+                                 {"generate", "shop/landing/orders", "--force", "--orders", "6000",
                                   "--batches", "2", "--seed", "23", "--tenants", "20", "--days", "30"},
                                  in_tmp);
   ASSERT_TRUE(gen.ok()) << gen.Describe();

@@ -6,8 +6,12 @@
 #
 #   bash bench/run.sh [BUILD_DIR]        (`make bench` passes its build dir; default: build)
 #
-# Environment: BENCH_ORDERS (1000000), BENCH_BATCHES (10), BENCH_SEED (42), BENCH_ROUNDS (3),
-# BENCH_ENGINES ("sluice sluice_batched duckdb postgres"), BENCH_OUT (bench/out).
+# Environment: BENCH_ORDERS (1000000), BENCH_BATCHES (10), BENCH_TENANTS (8), BENCH_DAYS (7),
+# BENCH_SEED (42), BENCH_ROUNDS (3), BENCH_ENGINES ("sluice sluice_batched duckdb postgres"),
+# BENCH_OUT (bench/out). BENCH_TENANTS x BENCH_DAYS is the number of (day, tenant) partitions
+# (`sluice generate --tenants --days`: 1..100 and 1..31).
+# Besides seconds and peak memory, sluice's CPU seconds per stage (from `sluice run --json`'s
+# cpu_seconds) are reported per million input lines.
 # Engines: sluice (one `sluice run` over all batches), sluice_batched (one `sluice run` per batch,
 # like the references), duckdb (bench/plain_duckdb.sql), postgres (bench/postgres.sh).
 # Exit status: 0 when every run of every engine succeeded and verified, 1 otherwise.
@@ -17,6 +21,8 @@ build=${1:-build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 orders=${BENCH_ORDERS:-1000000}
 batches=${BENCH_BATCHES:-10}
+tenants=${BENCH_TENANTS:-8}
+days=${BENCH_DAYS:-7}
 seed=${BENCH_SEED:-42}
 rounds=${BENCH_ROUNDS:-3}
 engines=${BENCH_ENGINES:-sluice sluice_batched duckdb postgres}
@@ -59,8 +65,9 @@ esac
 # --- data --------------------------------------------------------------------------------------
 data=$out/data
 rm -rf "$data"
-say "bench: generating $orders orders in $batches batches (seed $seed) into $data"
-"$sluice" generate "$data" --orders "$orders" --batches "$batches" --seed "$seed" >/dev/null
+say "bench: generating $orders orders in $batches batches, $tenants tenants x $days days (seed $seed) into $data"
+"$sluice" generate "$data" --orders "$orders" --batches "$batches" --tenants "$tenants" --days "$days" \
+  --seed "$seed" >/dev/null
 expected=$data/expected.json
 shopt -s nullglob
 files=("$data"/batch-*.jsonl)
@@ -171,8 +178,8 @@ FROM curated.orders WHERE status <> 'cancelled' GROUP BY ALL
 EOF
 }
 
-# Records the per-stage seconds of one or more `sluice run --json` summaries (a path or a glob),
-# summed over the summaries.
+# Records the per-stage seconds and CPU seconds of one or more `sluice run --json` summaries (a
+# path or a glob), summed over the summaries.
 record_sluice_stages() {  # record_sluice_stages ROUND ENGINE RUN_JSON_GLOB
   "$duckdb_sql" --db :memory: --var RUN="$3" --var ROUND="$1" --var ENGINE="$2" --var OUT="$work/stages.tsv" - \
     >/dev/null 2>"$work/stages.err" <<'SQL' || { say "  $2: unreadable run summary"; cat "$work/stages.err" >&2; return 1; }
@@ -180,11 +187,15 @@ COPY (
   WITH s AS (SELECT content::JSON AS j FROM read_text('${RUN}')),
   t AS (
     SELECT sum((j ->> '$.ingest.seconds')::DOUBLE) AS i, sum((j ->> '$.curate.seconds')::DOUBLE) AS c,
-           sum((j ->> '$.marts.seconds')::DOUBLE) AS m, sum((j ->> '$.publish.seconds')::DOUBLE) AS p
+           sum((j ->> '$.marts.seconds')::DOUBLE) AS m, sum((j ->> '$.publish.seconds')::DOUBLE) AS p,
+           sum((j ->> '$.ingest.cpu_seconds')::DOUBLE) AS ci, sum((j ->> '$.curate.cpu_seconds')::DOUBLE) AS cc,
+           sum((j ->> '$.marts.cpu_seconds')::DOUBLE) AS cm, sum((j ->> '$.publish.cpu_seconds')::DOUBLE) AS cp
     FROM s
   )
-  SELECT ${ROUND}, '${ENGINE}', unnest(['ingest_seconds', 'curate_seconds', 'marts_seconds', 'publish_seconds']),
-         unnest([i, c, m, p])
+  SELECT ${ROUND}, '${ENGINE}',
+         unnest(['ingest_seconds', 'curate_seconds', 'marts_seconds', 'publish_seconds',
+                 'ingest_cpu_seconds', 'curate_cpu_seconds', 'marts_cpu_seconds', 'publish_cpu_seconds']),
+         unnest([i, c, m, p, ci, cc, cm, cp])
   FROM t
 ) TO '${OUT}' (FORMAT csv, DELIMITER '\t', HEADER false);
 SQL
@@ -310,7 +321,8 @@ done
 # Medians over the rounds; ratios are per round (runs of the same round ran back to back) and
 # then the median of those.
 "$duckdb_sql" --db :memory: --var RUNS="$runs" --var RESULTS="$out/results.json" --var EVENTS="$events" \
-  --var ORDERS="$orders" --var BATCHES="${#files[@]}" --var ROUNDS="$rounds" - 2>"$work/summary.err" \
+  --var ORDERS="$orders" --var BATCHES="${#files[@]}" --var ROUNDS="$rounds" --var TENANTS="$tenants" \
+  --var DAYS="$days" - 2>"$work/summary.err" \
   >"$work/summary.txt" <<'SQL' || { cat "$work/summary.err" >&2; exit 1; }
 CREATE TABLE runs AS
 SELECT round, engine, metric, value FROM read_csv('${RUNS}', delim = '\t', header = true,
@@ -328,7 +340,12 @@ SELECT engine,
        median(value) FILTER (WHERE metric = 'curate_seconds') AS curate_s,
        median(value) FILTER (WHERE metric = 'marts_seconds') AS marts_s,
        median(value) FILTER (WHERE metric = 'publish_seconds') AS publish_s,
-       max(value) FILTER (WHERE metric = 'peak_rss_kb') / 1024 AS peak_mb
+       max(value) FILTER (WHERE metric = 'peak_rss_kb') / 1024 AS peak_mb,
+       -- sluice only: process CPU seconds (all threads) per million input lines, per stage
+       median(value) FILTER (WHERE metric = 'ingest_cpu_seconds') / (${EVENTS} / 1e6) AS ingest_cpu_s_per_m,
+       median(value) FILTER (WHERE metric = 'curate_cpu_seconds') / (${EVENTS} / 1e6) AS curate_cpu_s_per_m,
+       median(value) FILTER (WHERE metric = 'marts_cpu_seconds') / (${EVENTS} / 1e6) AS marts_cpu_s_per_m,
+       median(value) FILTER (WHERE metric = 'publish_cpu_seconds') / (${EVENTS} / 1e6) AS publish_cpu_s_per_m
 FROM good GROUP BY engine;
 CREATE TABLE ratios AS
 WITH t AS (
@@ -353,6 +370,12 @@ SELECT engine, good_runs AS runs, round(seconds, 2) AS "seconds",
        round(peak_mb) AS "peak MB"
 FROM per_engine
 ORDER BY CASE engine WHEN 'sluice' THEN 1 WHEN 'sluice_batched' THEN 2 WHEN 'duckdb' THEN 3 ELSE 4 END;
+-- sluice's CPU seconds per million input lines (medians of the rounds), per stage.
+SELECT engine AS "cpu s / M lines", round(ingest_cpu_s_per_m, 2) AS ingest, round(curate_cpu_s_per_m, 2) AS curate,
+       round(marts_cpu_s_per_m, 2) AS marts, round(publish_cpu_s_per_m, 2) AS publish,
+       round(ingest_cpu_s_per_m + curate_cpu_s_per_m + marts_cpu_s_per_m + publish_cpu_s_per_m, 2) AS total
+FROM per_engine WHERE engine IN ('sluice', 'sluice_batched')
+ORDER BY engine;
 -- The targets are sluice's; sluice_batched (one run per batch) is like-for-like with the references.
 WITH r AS (
   SELECT 1 AS o, 'sluice / plain DuckDB' AS ratio, sluice_over_duckdb AS v, 'target <= 1.5' AS target,
@@ -372,9 +395,12 @@ SELECT ratio, CASE WHEN ratio LIKE '%memory%' THEN round(v) ELSE round(v, 2) END
        CASE WHEN v IS NULL THEN 'n/a' WHEN met THEN 'met' ELSE 'MISSED' END AS status
 FROM r ORDER BY o;
 COPY (
-  SELECT ${ORDERS} AS orders, ${BATCHES} AS batches, ${EVENTS} AS events, ${ROUNDS} AS rounds,
+  SELECT ${ORDERS} AS orders, ${BATCHES} AS batches, ${TENANTS} AS tenants, ${DAYS} AS days,
+         ${TENANTS} * ${DAYS} AS partitions, ${EVENTS} AS events, ${ROUNDS} AS rounds,
          (SELECT list(struct_pack(engine, runs := good_runs, seconds, events_per_s := ${EVENTS} / seconds,
-                                  ingest_s, curate_s, marts_s, publish_s, peak_mb) ORDER BY engine)
+                                  ingest_s, curate_s, marts_s, publish_s, peak_mb,
+                                  ingest_cpu_s_per_m, curate_cpu_s_per_m, marts_cpu_s_per_m,
+                                  publish_cpu_s_per_m) ORDER BY engine)
           FROM per_engine) AS engines,
          (SELECT struct_pack(sluice_over_duckdb, sluice_batched_over_duckdb, postgres_over_sluice,
                              postgres_over_sluice_batched, postgres_over_duckdb) FROM ratios) AS ratios,
@@ -383,14 +409,17 @@ COPY (
 SQL
 
 say ""
-say "sluice benchmark: $orders orders, $events events in ${#files[@]} batches, $rounds round(s); medians of the verified runs"
+say "sluice benchmark: $orders orders, $events events in ${#files[@]} batches, $tenants tenants x $days days" \
+  "= $((tenants * days)) (day, tenant) partitions, $rounds round(s); medians of the verified runs"
 say "(stages: sluice's own; for the SQL references their steps summed into the same stages)"
-# duckdb_sql prints each result with a header; make the two tables readable.
-awk '/^ratio\t/ { part = 1 } { print > (FILENAME "." (part + 0)) }' "$work/summary.txt"
-column -t -s $'\t' "$work/summary.txt.0" >&2
-say ""
-column -t -s $'\t' "$work/summary.txt.1" >&2
-say ""
+# duckdb_sql prints each result with a header; make the three tables readable.
+rm -f "$work"/summary.txt.[0-9]
+awk '/^cpu s \/ M lines\t/ { part = 1 } /^ratio\t/ { part = 2 } { print > (FILENAME "." (part + 0)) }' \
+  "$work/summary.txt"
+for part in 0 1 2; do
+  [ -f "$work/summary.txt.$part" ] && column -t -s $'\t' "$work/summary.txt.$part" >&2
+  say ""
+done
 say "results: $out/results.json"
 if ((failures)); then
   say "bench: $failures run(s) failed or did not verify"

@@ -73,6 +73,8 @@ int Generate(const GenerateArgs& args) {
   OrderGeneratorOptions options;
   options.orders = args.orders;
   options.batches = args.batches;
+  options.tenants = args.tenants;
+  options.days = args.days;
   options.seed = args.seed;
   options.format = args.format;
   Status st = GenerateOrders(options, args.dir, args.dir + "/expected.json");

@@ -17,6 +17,8 @@ struct GenerateArgs {
   std::string dir;
   int64_t orders = 1000;
   int batches = 5;
+  int tenants = 8;  // --tenants: t00..; validated 1..100 by main.cc
+  int days = 7;     // --days: from 2026-01-01; validated 1..31 by main.cc
   uint64_t seed = 42;
   std::string format = "jsonl";
   bool force = false;  // --force: replace an earlier generate's files in a non-empty dir

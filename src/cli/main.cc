@@ -55,6 +55,22 @@ CLI::Validator WholeNumberAtLeastOne(const std::string& what) {
       "N>=1");
 }
 
+// A whole number in lo..hi, named with its range in the error.
+CLI::Validator WholeNumberInRange(const std::string& what, int64_t lo, int64_t hi) {
+  return CLI::Validator(
+      [what, lo, hi](std::string& v) -> std::string {
+        int64_t n = 0;
+        const char* end = v.data() + v.size();
+        auto [ptr, ec] = std::from_chars(v.data(), end, n);
+        if (ec != std::errc() || ptr != end || n < lo || n > hi) {
+          return "'" + v + "' is not a number of " + what + "; give a whole number from " +
+                 std::to_string(lo) + " to " + std::to_string(hi);
+        }
+        return "";
+      },
+      "N");
+}
+
 // The allowed values of a filter option, named in the error when another is given.
 CLI::Validator OneOf(const std::vector<std::string>& allowed) {
   return CLI::Validator(
@@ -117,6 +133,10 @@ static int RunCommandLine(int argc, char** argv) {
   c_gen->add_option("dir", gen.dir, "Output directory")->required();
   c_gen->add_option("--orders", gen.orders, "Distinct orders")->check(WholeNumberAtLeastOne("orders"));
   c_gen->add_option("--batches", gen.batches, "Files (one batch each)")->check(CLI::Range(1, 100000));
+  c_gen->add_option("--tenants", gen.tenants, "Tenants t00.. (t00 skewed, ~30% of orders), 1-100 (default 8)")
+      ->check(WholeNumberInRange("tenants", 1, 100));
+  c_gen->add_option("--days", gen.days, "Days from 2026-01-01 the orders are spread over, 1-31 (default 7)")
+      ->check(WholeNumberInRange("days", 1, 31));
   c_gen->add_option("--seed", gen.seed, "Random seed");
   c_gen->add_option("--format", gen.format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}));
   c_gen->add_flag("--force", gen.force,

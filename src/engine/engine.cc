@@ -7,6 +7,7 @@
 
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
+#include "common/cpu_time.h"
 #include "common/hash.h"
 #include "common/memory_limit.h"
 #include "duck/errors.h"
@@ -28,6 +29,9 @@ namespace {
 double Seconds(Env* env, int64_t start_us) {
   return static_cast<double>(env->MonotonicMicros() - start_us) / 1e6;
 }
+
+// Process CPU seconds (all threads) since `start_us`, a reading of ProcessCpuMicros.
+double CpuSeconds(int64_t start_us) { return static_cast<double>(ProcessCpuMicros() - start_us) / 1e6; }
 
 // Parquet rows are decoded from `records` (JSON objects, kept for the rows' raw text).
 Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std::string& path,
@@ -277,6 +281,7 @@ Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& su
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
+  int64_t cpu0 = ProcessCpuMicros();
   std::vector<std::pair<const SourceSpec*, std::string>> work;
   for (const auto& source : spec().sources) {
     if (source.streaming()) continue;  // events arrive through `sluice serve`
@@ -300,6 +305,7 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
     summary.batches.push_back(std::move(o).value());
   }
   summary.ingest_seconds = Seconds(env, t0);
+  summary.ingest_cpu_seconds = CpuSeconds(cpu0);
   RETURN_IF_ERROR(Curate(options, summary));
   return Publish(summary);
 }
@@ -307,6 +313,7 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
 Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
+  int64_t cpu0 = ProcessCpuMicros();
   for (const auto& table : spec().tables) {
     if (table.kind != TableKind::kCurated) continue;
     if (options.progress) options.progress("curate", 0, 1, table.name);
@@ -321,7 +328,9 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
     if (r.batches > 0) summary.nothing_to_do = false;
   }
   summary.curate_seconds = Seconds(env, t0);
+  summary.curate_cpu_seconds = CpuSeconds(cpu0);
   t0 = env->MonotonicMicros();
+  cpu0 = ProcessCpuMicros();
   if (options.progress) options.progress("marts", 0, 1, "");
   MartsResult failed;
   Result<MartsResult> refreshed = RefreshMarts(*catalog_, options.full_refresh, run_started_, &failed);
@@ -334,6 +343,7 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
     }
   }
   summary.marts_seconds = Seconds(env, t0);
+  summary.marts_cpu_seconds = CpuSeconds(cpu0);
   if (!refreshed.ok()) return refreshed.status();
   summary.mart_partitions = m.partitions;
   if (!m.partitions.empty()) summary.nothing_to_do = false;
@@ -343,6 +353,7 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
 Status Engine::Publish(RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
+  int64_t cpu0 = ProcessCpuMicros();
   for (const auto& table : spec().tables) {
     PublishTarget target;
     target.table = table.name;
@@ -366,6 +377,7 @@ Status Engine::Publish(RunSummary& summary) {
     if (published) ++summary.published;
   }
   summary.publish_seconds = Seconds(env, t0);
+  summary.publish_cpu_seconds = CpuSeconds(cpu0);
   return Status::OK();
 }
 

@@ -64,13 +64,19 @@ struct RefusedFile {
 struct RunSummary {
   bool nothing_to_do = true;
   std::vector<IngestOutcome> batches;  // includes duplicates
+  // Per stage: wall seconds and the process's CPU seconds (user + system over all its threads,
+  // DuckDB's workers included; ProcessCpuMicros deltas around the stage).
   double ingest_seconds = 0;
+  double ingest_cpu_seconds = 0;
   std::map<std::string, int64_t> curate_rows_in, curate_rows_merged, curate_partitions;
   double curate_seconds = 0;
+  double curate_cpu_seconds = 0;
   std::map<std::string, int64_t> mart_partitions;  // -1: rebuilt whole
   double marts_seconds = 0;
+  double marts_cpu_seconds = 0;
   int64_t published = 0;
   double publish_seconds = 0;
+  double publish_cpu_seconds = 0;
   std::vector<QuarantineNote> quarantined;  // non-empty: `sluice run` exits 3
   std::vector<RefusedFile> refused;         // non-empty: `sluice run` exits 4
   std::vector<TestNote> test_warnings;

@@ -11,8 +11,13 @@ nlohmann::json IngestOutcomeJson(const IngestOutcome& o) {
 }
 
 nlohmann::json RunSummaryJson(const RunSummary& s) {
-  nlohmann::json ingest = {{"batches", 0},     {"duplicates", 0}, {"rows_read", 0},
-                           {"rows_staged", 0}, {"rows_dead", 0},  {"seconds", s.ingest_seconds}};
+  nlohmann::json ingest = {{"batches", 0},
+                           {"duplicates", 0},
+                           {"rows_read", 0},
+                           {"rows_staged", 0},
+                           {"rows_dead", 0},
+                           {"seconds", s.ingest_seconds},
+                           {"cpu_seconds", s.ingest_cpu_seconds}};
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& b : s.batches) {
     if (b.duplicate) {
@@ -26,13 +31,17 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
     batches.push_back(IngestOutcomeJson(b));
   }
   ingest["files"] = batches;
-  nlohmann::json curate = {{"tables", nlohmann::json::object()}, {"seconds", s.curate_seconds}};
+  nlohmann::json curate = {{"tables", nlohmann::json::object()},
+                           {"seconds", s.curate_seconds},
+                           {"cpu_seconds", s.curate_cpu_seconds}};
   for (const auto& [name, rows_in] : s.curate_rows_in) {
     curate["tables"][name] = {{"rows_in", rows_in},
                               {"rows_merged", s.curate_rows_merged.at(name)},
                               {"partitions", s.curate_partitions.at(name)}};
   }
-  nlohmann::json marts = {{"tables", nlohmann::json::object()}, {"seconds", s.marts_seconds}};
+  nlohmann::json marts = {{"tables", nlohmann::json::object()},
+                          {"seconds", s.marts_seconds},
+                          {"cpu_seconds", s.marts_cpu_seconds}};
   for (const auto& [name, parts] : s.mart_partitions) {
     marts["tables"][name] = {{"partitions", parts}, {"full", parts < 0}};
   }
@@ -72,20 +81,22 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
   // "failed": it stopped at `error` (what ran before is still listed); "refused": some landing
   // files were refused whole and wait for a fix (exit 4); "quarantined": the run went through,
   // but some batches are held back (`sluice run` exits 3).
-  nlohmann::json out = {{"status", !s.error.empty()        ? "failed"
-                                   : !s.refused.empty()    ? "refused"
-                                   : s.quarantined.empty() ? "ok"
-                                                           : "quarantined"},
-                        {"refused", refused},
-                        {"nothing_to_do", s.nothing_to_do},
-                        {"schemas", schemas},
-                        {"quarantined", quarantined},
-                        {"test_warnings", notes(s.test_warnings)},
-                        {"test_bypassed", notes(s.test_bypassed)},
-                        {"ingest", ingest},
-                        {"curate", curate},
-                        {"marts", marts},
-                        {"publish", {{"tables", s.published}, {"seconds", s.publish_seconds}}}};
+  nlohmann::json out = {
+      {"status", !s.error.empty()        ? "failed"
+                 : !s.refused.empty()    ? "refused"
+                 : s.quarantined.empty() ? "ok"
+                                         : "quarantined"},
+      {"refused", refused},
+      {"nothing_to_do", s.nothing_to_do},
+      {"schemas", schemas},
+      {"quarantined", quarantined},
+      {"test_warnings", notes(s.test_warnings)},
+      {"test_bypassed", notes(s.test_bypassed)},
+      {"ingest", ingest},
+      {"curate", curate},
+      {"marts", marts},
+      {"publish",
+       {{"tables", s.published}, {"seconds", s.publish_seconds}, {"cpu_seconds", s.publish_cpu_seconds}}}};
   if (!s.error.empty()) {
     out["error"] = s.error;
     out["test_failures"] = notes(s.test_failures);

@@ -9,6 +9,8 @@
 namespace sluice {
 
 // {"status":"ok","nothing_to_do":false,"ingest":{...},"curate":{...},"marts":{...},"publish":{...}};
+// each of the four stages carries "seconds" (wall) and "cpu_seconds" (the process's user + system
+// CPU over all threads during the stage; RunSummary).
 // a failed run (RunSummary::error set) has "status":"failed", "error" and "test_failures".
 nlohmann::json RunSummaryJson(const RunSummary& summary);
 nlohmann::json IngestOutcomeJson(const IngestOutcome& outcome);

@@ -95,6 +95,35 @@ TEST(CliErrors, GenerateRefusesZeroOrNegativeOrders) {
   EXPECT_TRUE(one.ok()) << one.Describe();
 }
 
+// --tenants (1..100) and --days (1..31) out of range or not whole numbers: exit 2, one line naming
+// the option, the value and the range, nothing written; the bounds themselves are accepted.
+TEST(CliErrors, GenerateRefusesTenantsAndDaysOutOfRange) {
+  TempDir tmp;
+  struct Case {
+    std::string option;
+    std::string value;
+    std::string range;
+  };
+  const std::vector<Case> cases = {
+      {"--tenants", "0", "1 to 100"},   {"--tenants", "101", "1 to 100"}, {"--tenants", "-3", "1 to 100"},
+      {"--tenants", "2.5", "1 to 100"}, {"--days", "0", "1 to 31"},       {"--days", "32", "1 to 31"},
+      {"--days", "week", "1 to 31"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    const std::string dir = tmp.path() + "/g" + std::to_string(i++);
+    const std::string what = "generate " + c.option + " " + c.value;
+    ProcessResult r = Sluice({"generate", dir, c.option, c.value});
+    ExpectUsageError(r, c.option, what);
+    EXPECT_NE(r.err.find("'" + c.value + "'"), std::string::npos) << what << ": " << r.err;
+    EXPECT_NE(r.err.find(c.range), std::string::npos) << what << ": " << r.err;
+    EXPECT_TRUE(ListTree(dir).empty()) << "nothing written for " << what;
+  }
+  ProcessResult bounds = Sluice({"generate", tmp.path() + "/bounds", "--orders", "20", "--batches", "1",
+                                 "--tenants", "100", "--days", "31"});
+  EXPECT_TRUE(bounds.ok()) << bounds.Describe();
+}
+
 // `default: 'abc'` for an int64 column: refused before anything runs, naming the contract file,
 // the line and column of the value, and the field.
 TEST(CliErrors, ContractDefaultOfTheWrongTypeNamesFileLineColumn) {

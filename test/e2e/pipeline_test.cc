@@ -285,6 +285,75 @@ TEST(Commands, InitAndGenerate) {
   }
 }
 
+// `sluice generate --tenants 20 --days 30` through the binary: the files are the library's with
+// those options, expected.json spans 20 tenants × 30 days, and a `sluice run` over them stages
+// 600 distinct (day, tenant) partitions and agrees with expected.json (counts, DLQ, curated
+// final state, mart). The run summary times every stage in wall and CPU seconds.
+TEST(Commands, GenerateTenantsAndDaysMatchesGroundTruth) {
+  TempDir tmp;
+  ProcessOptions in_tmp;
+  in_tmp.cwd = tmp.path();
+  ASSERT_TRUE(RunProcess(SluiceBinary(), {"init", "shop"}, in_tmp).ok());
+  Project p(tmp.path() + "/shop");
+  ProcessResult gen = RunProcess(SluiceBinary(),
+                                 {"generate", "shop/landing/orders", "--force", "--orders", "6000",
+                                  "--batches", "2", "--seed", "23", "--tenants", "20", "--days", "30"},
+                                 in_tmp);
+  ASSERT_TRUE(gen.ok()) << gen.Describe();
+  OrderGeneratorOptions o;
+  o.orders = 6000;
+  o.batches = 2;
+  o.seed = 23;
+  o.tenants = 20;
+  o.days = 30;
+  const std::string lib = tmp.path() + "/lib";
+  ASSERT_TRUE(GenerateOrders(o, lib, lib + "/expected.json").ok());
+  for (const char* f : {"batch-0001.jsonl", "batch-0002.jsonl", "expected.json"}) {
+    EXPECT_EQ(ReadFileOrDie(p.Landing() + "/" + f), ReadFileOrDie(lib + "/" + f)) << f;
+  }
+
+  const Json ex = Json::parse(ReadFileOrDie(p.Landing() + "/expected.json"));
+  EXPECT_EQ(ex["revenue_by_tenant"].size(), 20u) << "tenants in expected.json";
+  std::set<std::pair<std::string, std::string>> expected_partitions;
+  std::set<std::string> expected_days;
+  for (const Json& row : ex["mart_daily_revenue"]) {
+    expected_partitions.insert({Str(row["day"]), Str(row["tenant_id"])});
+    expected_days.insert(Str(row["day"]));
+  }
+  EXPECT_EQ(expected_partitions.size(), 600u) << "(day, tenant) partitions in expected.json's mart";
+  ASSERT_FALSE(expected_days.empty());
+  EXPECT_EQ(*expected_days.begin(), "2026-01-01");
+  EXPECT_EQ(*expected_days.rbegin(), "2026-01-30");
+
+  Json run = p.RunJson();
+  ASSERT_FALSE(run.is_null());
+  EXPECT_EQ(run["ingest"]["batches"], 2) << run.dump();
+  EXPECT_EQ(run["ingest"]["rows_read"], ex["lines_total"]) << run.dump();
+  EXPECT_EQ(run["ingest"]["rows_staged"], ex["events_valid"]) << run.dump();
+  EXPECT_EQ(run["ingest"]["rows_dead"], ex["lines_total"].get<int64_t>() - ex["events_valid"].get<int64_t>())
+      << run.dump();
+  for (const char* stage : {"ingest", "curate", "marts", "publish"}) {
+    ASSERT_TRUE(run[stage].contains("cpu_seconds")) << stage << ": " << run.dump();
+    EXPECT_TRUE(run[stage]["cpu_seconds"].is_number()) << stage;
+    EXPECT_GE(run[stage]["cpu_seconds"].get<double>(), 0.0) << stage;
+  }
+  EXPECT_GT(run["ingest"]["cpu_seconds"].get<double>(), 0.0) << "ingesting ~15,000 events takes CPU";
+
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM (SELECT DISTINCT CAST(created_at AS DATE), tenant_id "
+                     "FROM staging.orders)"),
+            "600");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders"), Str(ex["events_valid"]));
+  EXPECT_EQ(p.Scalar("SELECT count(DISTINCT tenant_id) FROM curated.orders"), "20");
+  ExpectCuratedOrdersEqualFinalState(p, ex, "20 tenants x 30 days");
+  std::vector<std::vector<std::string>> want;
+  for (const Json& row : ex["mart_daily_revenue"]) {
+    want.push_back({Str(row["day"]), Str(row["tenant_id"]), Str(row["orders"]), Str(row["revenue"])});
+  }
+  EXPECT_TRUE(p.Rows("SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
+                     "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY day, tenant_id") == want)
+      << "marts.daily_revenue differs from expected.json";
+}
+
 // The same pipeline on CSV input gives the same curated state and mart as expected.json.
 TEST(Pipeline, CsvSourceMatchesGroundTruth) {
   TempDir tmp;

@@ -228,12 +228,18 @@ Result<std::unique_ptr<Connection>> Connection::Open(const OpenOptions& options)
     duckdb_close(&db);
     return Status::Unavailable("duckdb: cannot connect");
   }
-  return std::unique_ptr<Connection>(new Connection(db, conn));
+  return std::unique_ptr<Connection>(new Connection(db, conn, /*owns_db=*/true));
+}
+
+Result<std::unique_ptr<Connection>> Connection::Connect() {
+  duckdb_connection conn = nullptr;
+  if (duckdb_connect(db_, &conn) != DuckDBSuccess) return Status::Unavailable("duckdb: cannot connect");
+  return std::unique_ptr<Connection>(new Connection(db_, conn, /*owns_db=*/false));
 }
 
 Connection::~Connection() {
   if (conn_) duckdb_disconnect(&conn_);
-  if (db_) duckdb_close(&db_);
+  if (db_ && owns_db_) duckdb_close(&db_);
 }
 
 void Connection::Interrupt() { duckdb_interrupt(conn_); }

@@ -68,12 +68,20 @@ class Connection {
   // Interrupts the running query from another thread (the only thread-safe member).
   void Interrupt();
 
+  // Another connection to this connection's database: it shares the database's buffer pool,
+  // memory_limit, spill directory and attached databases, and has its own transactions and temp
+  // tables. A query (e.g. a ResultStream) may run on it while this one runs others. It does not
+  // own the database: destroy it before this Connection.
+  Result<std::unique_ptr<Connection>> Connect();
+
   duckdb_connection raw() { return conn_; }
 
  private:
-  Connection(duckdb_database db, duckdb_connection conn) : db_(db), conn_(conn) {}
+  Connection(duckdb_database db, duckdb_connection conn, bool owns_db)
+      : db_(db), conn_(conn), owns_db_(owns_db) {}
   duckdb_database db_ = nullptr;
   duckdb_connection conn_ = nullptr;
+  bool owns_db_ = true;
 };
 
 // Quotes a string as a SQL literal: O'Hara -> 'O''Hara'. A value with NUL bytes, which SQL

@@ -11,6 +11,7 @@
 #include "common/hash.h"
 #include "common/memory_limit.h"
 #include "duck/errors.h"
+#include "engine/parquet_load.h"
 #include "engine/row_checks.h"
 #include "engine/schema_evolution.h"
 #include "engine/summary.h"
@@ -33,36 +34,42 @@ double Seconds(Env* env, int64_t start_us) {
 // Process CPU seconds (all threads) since `start_us`, a reading of ProcessCpuMicros.
 double CpuSeconds(int64_t start_us) { return static_cast<double>(ProcessCpuMicros() - start_us) / 1e6; }
 
-// Parquet rows are decoded from `records` (JSON objects, kept for the rows' raw text).
-Result<RecordBatch> Decode(Catalog& catalog, const SourceSpec& source, const std::string& path,
-                           const std::string& data, std::vector<std::string>& records) {
+Result<ContractValidator> NewValidator(const SourceSpec& source) {
   DecodeOptions options;
   options.csv_delimiter = source.csv_delimiter;
   if (!source.partition_by.tenant.empty()) options.path_columns.push_back(source.partition_by.tenant);
-  ASSIGN_OR_RETURN(ContractValidator validator, ContractValidator::Create(source.contract, options));
+  return ContractValidator::Create(source.contract, options);
+}
+
+// JSONL and CSV files are decoded whole from `data`; Parquet files are loaded in chunks
+// (LoadParquetBatch), not here.
+Result<RecordBatch> Decode(const SourceSpec& source, const std::string& data) {
+  ASSIGN_OR_RETURN(ContractValidator validator, NewValidator(source));
   switch (source.format) {
     case SourceFormat::kJsonl:
       return validator.DecodeJsonl(data);
     case SourceFormat::kCsv:
       return validator.DecodeCsv(data);
-    case SourceFormat::kParquet: {
-      // Parquet rows arrive as JSON objects, so one validator serves every format.
-      Result<duck::Rows> read = catalog.conn().Query("SELECT CAST(to_json(t) AS VARCHAR) FROM read_parquet(" +
-                                                     duck::Literal(path) + ") t");
-      // The file was read into memory already: what DuckDB refuses here is its content, unless
-      // DuckDB ran out of memory (Unavailable), which says nothing about the file.
-      if (!read.ok() && read.status().code() == StatusCode::kUnavailable) return read.status();
-      if (!read.ok()) {
-        return Status::InvalidArgument("not a readable Parquet file: " +
-                                       duck::FirstLine(read.status().message()));
-      }
-      duck::Rows rows = std::move(read).value();
-      records.reserve(rows.rows.size());
-      for (size_t r = 0; r < rows.rows.size(); ++r) records.push_back(rows.At(r, 0));
-      return validator.DecodeJsonRecords(records);
-    }
+    case SourceFormat::kParquet:
+      break;
   }
   return Status::InvalidArgument("unknown format");
+}
+
+// Loads a Parquet file into the batch tables chunk by chunk and sets record's counts. Returns
+// the batch's dead letters (a RecordBatch without rows).
+Result<RecordBatch> LoadParquet(Catalog& catalog, const SourceSpec& source, const std::string& path,
+                                const BatchStamp& stamp, BatchRecord& record) {
+  ASSIGN_OR_RETURN(ContractValidator validator, NewValidator(source));
+  ASSIGN_OR_RETURN(ParquetLoad loaded, LoadParquetBatch(catalog, source, validator, path, stamp));
+  record.rows_read = loaded.rows_read;
+  record.rows_staged = loaded.rows_staged;
+  record.rows_dead = static_cast<int64_t>(loaded.dead.size());
+  RETURN_IF_ERROR(CheckReconciles(record));
+  RecordBatch batch;
+  batch.rows_read = loaded.rows_read;
+  batch.dead = std::move(loaded.dead);
+  return batch;
 }
 
 // InvalidArgument when more than the source's max_dead_ratio of a file's rows were
@@ -184,21 +191,32 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   record.file = path;
   record.correlation_id = NewCorrelationId(env->NowMicros());
   record.started_at = env->NowMicros();
-  std::vector<std::string> parquet_records;
   const std::string shown = ShownPath(spec(), path);
-  Result<RecordBatch> decoded = Decode(catalog, *source, path, data, parquet_records);
-  if (!decoded.ok()) return decoded.status().WithContext(shown);
-  RecordBatch batch = std::move(decoded).value();
-  record.decode_ms = (env->MonotonicMicros() - start) / 1000;
-  record.csv_header = batch.csv_header;
   BatchStamp stamp{out.batch_id, record.correlation_id, record.started_at};
-  const int64_t stage_start = env->MonotonicMicros();
-  auto raw_text = [&](size_t row) -> std::string {
-    const RawSpan& span = batch.raw_spans[row];
-    if (source->format == SourceFormat::kParquet) return parquet_records[span.offset];
-    return data.substr(span.offset, span.length);
-  };
-  RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record).WithContext(shown));
+  RecordBatch batch;
+  int64_t stage_start = 0;
+  if (source->format == SourceFormat::kParquet) {
+    // Hashed: DuckDB reads the rows from the file, in chunks (decode_ms covers decoding,
+    // loading and checking them; stage_ms the staging files).
+    std::string().swap(data);
+    Result<RecordBatch> loaded = LoadParquet(catalog, *source, path, stamp, record);
+    if (!loaded.ok()) return loaded.status().WithContext(shown);
+    batch = std::move(loaded).value();
+    record.decode_ms = (env->MonotonicMicros() - start) / 1000;
+    stage_start = env->MonotonicMicros();
+  } else {
+    Result<RecordBatch> decoded = Decode(*source, data);
+    if (!decoded.ok()) return decoded.status().WithContext(shown);
+    batch = std::move(decoded).value();
+    record.decode_ms = (env->MonotonicMicros() - start) / 1000;
+    record.csv_header = batch.csv_header;
+    stage_start = env->MonotonicMicros();
+    auto raw_text = [&](size_t row) -> std::string {
+      const RawSpan& span = batch.raw_spans[row];
+      return data.substr(span.offset, span.length);
+    };
+    RETURN_IF_ERROR(LoadAndCheckBatch(catalog, *source, batch, raw_text, stamp, record).WithContext(shown));
+  }
   // Refused before anything is written: not committed, not in the ledger, so the fixed file
   // (or the same file under a raised max_dead_ratio) can be ingested again.
   RETURN_IF_ERROR(CheckDeadRatio(*source, shown, batch, record));

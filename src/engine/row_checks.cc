@@ -54,7 +54,7 @@ Status ValidateContractChecks(const Contract& contract) {
 }
 
 Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, RecordBatch& batch,
-                                    const RowRawText& raw, const BatchStamp& stamp) {
+                                    const RowRawText& raw, const BatchStamp& stamp, int64_t from_line) {
   if (contract.checks.empty() || batch.rows() == 0) return 0;
   auto& conn = catalog.conn();
   // The index of the first check that is false for the row; NULL when all pass or are NULL.
@@ -67,7 +67,8 @@ Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, 
   Status st = conn.Execute(
       "CREATE OR REPLACE TEMP TABLE batch_check_failed AS SELECT line, k FROM (SELECT "
       "_source_line AS line, " +
-      first_failing + " AS k FROM batch_rows) WHERE k IS NOT NULL");
+      first_failing + " AS k FROM batch_rows WHERE _source_line >= " + std::to_string(from_line) +
+      ") WHERE k IS NOT NULL");
   if (!st.ok()) {
     // Name the check that cannot evaluate on these rows (e.g. a cast of a value that does not
     // convert): each is tried alone, in contract order.
@@ -117,13 +118,15 @@ Status LoadAndCheckBatch(Catalog& catalog, const SourceSpec& source, RecordBatch
   record.rows_read = batch.rows_read;
   record.rows_staged = static_cast<int64_t>(batch.rows()) - failed_checks;
   record.rows_dead = static_cast<int64_t>(batch.dead.size());
-  if (record.rows_read != record.rows_staged + record.rows_dead) {
-    return Status::Corruption("batch " + record.batch_id + " does not reconcile: read " +
-                              std::to_string(record.rows_read) + ", staged " +
-                              std::to_string(record.rows_staged) + ", dead-lettered " +
-                              std::to_string(record.rows_dead));
-  }
-  return Status::OK();
+  return CheckReconciles(record);
+}
+
+Status CheckReconciles(const BatchRecord& record) {
+  if (record.rows_read == record.rows_staged + record.rows_dead) return Status::OK();
+  return Status::Corruption("batch " + record.batch_id + " does not reconcile: read " +
+                            std::to_string(record.rows_read) + ", staged " +
+                            std::to_string(record.rows_staged) + ", dead-lettered " +
+                            std::to_string(record.rows_dead));
 }
 
 }  // namespace sluice

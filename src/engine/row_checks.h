@@ -36,14 +36,19 @@ using RowRawText = std::function<std::string(size_t row)>;
 // `batch.dead` and to `batch_dlq` as check_failed, column = the check's name, message = its
 // expression, raw = raw(row). Returns how many rows moved (batch.rows() still counts them:
 // staged = rows() - moved). A check that fails while evaluating (e.g. a failed cast) is an
-// InvalidArgument naming the contract; then nothing has moved.
+// InvalidArgument naming the contract; then nothing has moved. Only rows with _source_line >=
+// from_line are evaluated: a batch loaded in parts checks each part once, as it is appended
+// (`batch` then holds that part's rows).
 Result<int64_t> ApplyContractChecks(Catalog& catalog, const Contract& contract, RecordBatch& batch,
-                                    const RowRawText& raw, const BatchStamp& stamp);
+                                    const RowRawText& raw, const BatchStamp& stamp, int64_t from_line = 0);
 
 // The common middle of a batch commit: loads `batch` into the temp tables (LoadBatchTables),
 // applies the contract's checks, and sets record's rows_read / rows_staged / rows_dead.
 // Corruption when they do not reconcile (G1 is checked, not assumed).
 Status LoadAndCheckBatch(Catalog& catalog, const SourceSpec& source, RecordBatch& batch,
                          const RowRawText& raw, const BatchStamp& stamp, BatchRecord& record);
+
+// Corruption when record's rows_read != rows_staged + rows_dead (G1 is checked, not assumed).
+Status CheckReconciles(const BatchRecord& record);
 
 }  // namespace sluice

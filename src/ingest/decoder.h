@@ -56,8 +56,11 @@ class ContractValidator {
   // empty input is 0 rows. Empty lines between records are skipped like JSONL's blank lines.
   Result<RecordBatch> DecodeCsv(std::string_view data) const;
   // Records given as one JSON object per element (used for Parquet, read via DuckDB's to_json),
-  // numbered 1..n. Every element counts, so an empty one is malformed_record, not skipped.
-  Result<RecordBatch> DecodeJsonRecords(const std::vector<std::string>& records) const;
+  // numbered first_line, first_line + 1, ... (a chunk of a larger file starts past 1). Every
+  // element counts, so an empty one is malformed_record, not skipped. RawSpan::offset is the
+  // element's index in `records`.
+  Result<RecordBatch> DecodeJsonRecords(const std::vector<std::string>& records,
+                                        int64_t first_line = 1) const;
 
   const Contract& contract() const;
 

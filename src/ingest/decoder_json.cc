@@ -255,12 +255,13 @@ Result<RecordBatch> ContractValidator::DecodeJsonl(std::string_view data) const 
   return batch;
 }
 
-Result<RecordBatch> ContractValidator::DecodeJsonRecords(const std::vector<std::string>& records) const {
+Result<RecordBatch> ContractValidator::DecodeJsonRecords(const std::vector<std::string>& records,
+                                                         int64_t first_line) const {
   RecordBatch batch = impl_->NewBatch();
   JsonRecordDecoder decoder(*impl_, &batch);
   // Every element is a record the caller counted: even a blank one is classified (malformed).
   for (size_t i = 0; i < records.size(); ++i) {
-    decoder.Decode(records[i], static_cast<int64_t>(i) + 1, i);
+    decoder.Decode(records[i], first_line + static_cast<int64_t>(i), i);
   }
   return batch;
 }

@@ -63,40 +63,12 @@ void FillColumn(duck::ChunkAppender& app, size_t c, const ColumnData& col, size_
   }
 }
 
-Status LoadRows(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
-                const BatchStamp& stamp) {
-  auto& conn = catalog.conn();
-  std::string ddl = "CREATE OR REPLACE TEMP TABLE batch_rows (" + ColumnDefinitions(source.contract);
+// The DuckDB types of batch_rows' columns: the contract's, then StagingMetaColumns().
+std::vector<std::string> BatchRowTypes(const SourceSpec& source) {
   std::vector<std::string> types;
   for (const auto& c : source.contract.columns) types.push_back(c.type.DuckType());
-  for (const auto& m : StagingMetaColumns()) {
-    ddl += std::string(", ") + m.name + " " + m.type;
-    types.emplace_back(m.type);
-  }
-  RETURN_IF_ERROR(conn.Execute(ddl + ")"));
-  ASSIGN_OR_RETURN(auto app, duck::ChunkAppender::Create(conn, "main", "batch_rows", types));
-  const size_t ncols = source.contract.columns.size();
-  const size_t cap = duck::ChunkAppender::Capacity();
-  for (size_t begin = 0; begin < batch.rows(); begin += cap) {
-    size_t n = std::min(cap, batch.rows() - begin);
-    for (size_t c = 0; c < ncols; ++c) FillColumn(*app, c, batch.columns[c], begin, n);
-    for (size_t r = 0; r < n; ++r) {
-      app->SetString(ncols, r, stamp.batch_id);
-      static_cast<int64_t*>(app->Data(ncols + 1))[r] = stamp.ingested_at;
-      app->SetString(ncols + 2, r, stamp.CorrelationFor(batch.source_line[begin + r]));
-      static_cast<int64_t*>(app->Data(ncols + 3))[r] = batch.source_line[begin + r];
-    }
-    RETURN_IF_ERROR(app->FlushChunk(n));
-  }
-  return app->Close();
-}
-
-Status LoadDeadLetters(Catalog& catalog, const RecordBatch& batch, const BatchStamp& stamp) {
-  RETURN_IF_ERROR(catalog.conn().Execute(
-      "CREATE OR REPLACE TEMP TABLE batch_dlq (batch_id VARCHAR, line BIGINT, reason VARCHAR,"
-      " column_name VARCHAR, message VARCHAR, raw VARCHAR, correlation_id VARCHAR,"
-      " ingested_at TIMESTAMP)"));
-  return AppendDeadLetters(catalog, batch, 0, stamp);
+  for (const auto& m : StagingMetaColumns()) types.emplace_back(m.type);
+  return types;
 }
 
 }  // namespace
@@ -135,10 +107,42 @@ Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from
   return app->Close();
 }
 
+Status CreateBatchTables(Catalog& catalog, const SourceSpec& source) {
+  auto& conn = catalog.conn();
+  std::string ddl = "CREATE OR REPLACE TEMP TABLE batch_rows (" + ColumnDefinitions(source.contract);
+  for (const auto& m : StagingMetaColumns()) ddl += std::string(", ") + m.name + " " + m.type;
+  RETURN_IF_ERROR(conn.Execute(ddl + ")"));
+  return conn.Execute(
+      "CREATE OR REPLACE TEMP TABLE batch_dlq (batch_id VARCHAR, line BIGINT, reason VARCHAR,"
+      " column_name VARCHAR, message VARCHAR, raw VARCHAR, correlation_id VARCHAR,"
+      " ingested_at TIMESTAMP)");
+}
+
+Status AppendBatchRows(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
+                       const BatchStamp& stamp) {
+  ASSIGN_OR_RETURN(auto app,
+                   duck::ChunkAppender::Create(catalog.conn(), "main", "batch_rows", BatchRowTypes(source)));
+  const size_t ncols = source.contract.columns.size();
+  const size_t cap = duck::ChunkAppender::Capacity();
+  for (size_t begin = 0; begin < batch.rows(); begin += cap) {
+    size_t n = std::min(cap, batch.rows() - begin);
+    for (size_t c = 0; c < ncols; ++c) FillColumn(*app, c, batch.columns[c], begin, n);
+    for (size_t r = 0; r < n; ++r) {
+      app->SetString(ncols, r, stamp.batch_id);
+      static_cast<int64_t*>(app->Data(ncols + 1))[r] = stamp.ingested_at;
+      app->SetString(ncols + 2, r, stamp.CorrelationFor(batch.source_line[begin + r]));
+      static_cast<int64_t*>(app->Data(ncols + 3))[r] = batch.source_line[begin + r];
+    }
+    RETURN_IF_ERROR(app->FlushChunk(n));
+  }
+  return app->Close();
+}
+
 Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
                        const BatchStamp& stamp) {
-  RETURN_IF_ERROR(LoadRows(catalog, source, batch, stamp));
-  return LoadDeadLetters(catalog, batch, stamp);
+  RETURN_IF_ERROR(CreateBatchTables(catalog, source));
+  RETURN_IF_ERROR(AppendBatchRows(catalog, source, batch, stamp));
+  return AppendDeadLetters(catalog, batch, 0, stamp);
 }
 
 Result<StagedBatch> WriteStagingFiles(Catalog& catalog, const SourceSpec& source, const BatchStamp& stamp) {

@@ -43,6 +43,14 @@ struct BatchStamp {
 Status LoadBatchTables(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
                        const BatchStamp& stamp);
 
+// A batch loaded in parts (a large Parquet file, chunk by chunk): CreateBatchTables creates
+// `batch_rows` and `batch_dlq` empty (replacing earlier ones), then each part's rows are
+// appended with AppendBatchRows and its dead letters with AppendDeadLetters. LoadBatchTables is
+// the three for one whole batch. Every part must carry the same stamp.
+Status CreateBatchTables(Catalog& catalog, const SourceSpec& source);
+Status AppendBatchRows(Catalog& catalog, const SourceSpec& source, const RecordBatch& batch,
+                       const BatchStamp& stamp);
+
 // Appends batch.dead[from..] to `batch_dlq` (created by LoadBatchTables): the rows a later
 // row-level step (contract checks) moved out of `batch_rows`.
 Status AppendDeadLetters(Catalog& catalog, const RecordBatch& batch, size_t from, const BatchStamp& stamp);

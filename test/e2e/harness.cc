@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -130,9 +131,13 @@ ProcessResult RunProcess(const std::string& binary, const std::vector<std::strin
     if (f.fd >= 0) ::close(f.fd);
   }
   int status = 0;
+  struct rusage usage {};
   while (true) {
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
+    pid_t w = ::wait4(pid, &status, WNOHANG, &usage);
+    if (w == pid) {
+      result.peak_rss_bytes = static_cast<int64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
+      break;
+    }
     if (w < 0 && errno != EINTR) break;
     if (ms_left() <= 0 && !result.timed_out) {
       result.timed_out = true;

@@ -34,6 +34,7 @@ struct ProcessResult {
   bool timed_out = false;
   std::string out, err;
   double seconds = 0;
+  int64_t peak_rss_bytes = 0;  // the child's peak resident set (getrusage ru_maxrss of it)
 
   bool ok() const { return !signaled && !timed_out && exit_code == 0; }
   // "exit 1 after 0.3 s; stderr: ..." for assertion messages.

@@ -11,6 +11,8 @@
 #
 # Environment: BENCH_HC_ROWS (3000000), BENCH_HC_DAYS (366), BENCH_HC_KEYS (110),
 # BENCH_HC_INVALID (100: half with a NULL key, half with a negative amount), BENCH_ROUNDS (3),
+# BENCH_HC_ENGINES ("sluice sluice_staging copy"; sluice_staging: the project without its
+# curated table, i.e. validation, DLQ, ledger and staging only),
 # BENCH_HC_MEMORY_LIMIT (1GB; empty: skip that run), BENCH_OUT (bench/out).
 # Exit status: 0 when every run succeeded and verified (the memory-limit run may fail: it is
 # reported, not an error), 1 otherwise.
@@ -24,6 +26,7 @@ keys=${BENCH_HC_KEYS:-110}
 invalid=${BENCH_HC_INVALID:-100}
 rounds=${BENCH_ROUNDS:-3}
 memory_limit=${BENCH_HC_MEMORY_LIMIT-1GB}
+engines=${BENCH_HC_ENGINES:-sluice sluice_staging copy}
 out=${BENCH_OUT:-$root/bench/out}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -127,9 +130,9 @@ SQL
 }
 
 # Writes a fresh sluice project into DIR reading the one Parquet file (with memory_limit LIMIT
-# when given).
-sluice_project() {  # sluice_project DIR [LIMIT]
-  local dir=$1 limit=${2:-}
+# when given; without the curated table when TABLE is "no").
+sluice_project() {  # sluice_project DIR [LIMIT] [TABLE]
+  local dir=$1 limit=${2:-} table=${3:-yes}
   rm -rf "$dir"
   mkdir -p "$dir/contracts"
   {
@@ -144,12 +147,8 @@ sources:
     format: parquet
     contract: contracts/events.yaml
     partition_by: {day: ts, tenant: key}
-tables:
-  events:
-    from: events
-    key: [id]
-    version: seq
 EOF
+    [ "$table" = no ] || printf 'tables:\n  events:\n    from: events\n    key: [id]\n    version: seq\n'
   } >"$dir/sluice.yaml"
   cat >"$dir/contracts/events.yaml" <<'EOF'
 name: events
@@ -168,20 +167,22 @@ EOF
 
 # One sluice run from an empty lake: timed, stage seconds from its summary, verified through
 # `sluice query` (a second process reading the lake's staging, curated and DLQ tables).
-# ENGINE is the label (sluice, sluice_mem); LIMIT the memory_limit or empty.
+# ENGINE is the label (sluice, sluice_staging: no curated table, sluice_mem); LIMIT the
+# memory_limit or empty. A failed run's stage seconds are recorded too (its summary has them).
 run_sluice() {  # run_sluice ROUND ENGINE [LIMIT]
-  local r=$1 engine=$2 limit=${3:-} dir=$work/$2
-  sluice_project "$dir" "$limit"
+  local r=$1 engine=$2 limit=${3:-} dir=$work/$2 table=yes failed=0
+  [ "$engine" != sluice_staging ] || table=no
+  sluice_project "$dir" "$limit" "$table"
   sync
   if ! timed "$work/time.txt" "$sluice" run --json --project "$dir" >"$work/${engine}_run.json" 2>"$work/${engine}_run.err"; then
-    say "  $engine: run failed after ${wall_s} s, peak $((peak_kb / 1024)) MB: $(tail -3 "$work/${engine}_run.err")"
-    record "$r" "$engine" total_seconds "$wall_s"
-    record "$r" "$engine" peak_rss_kb "$peak_kb"
-    return 1
+    say "  $engine: run FAILED after ${wall_s} s, peak $((peak_kb / 1024)) MB: $(tail -3 "$work/${engine}_run.err")"
+    cp "$work/${engine}_run.json" "$work/${engine}_run_failed_$r.json" 2>/dev/null || true
+    failed=1
   fi
   record "$r" "$engine" total_seconds "$wall_s"
   record "$r" "$engine" peak_rss_kb "$peak_kb"
   record "$r" "$engine" cpu_seconds "$cpu_s"
+  [ -s "$work/${engine}_run.json" ] || return 1
   "$duckdb_sql" --db :memory: --var RUN="$work/${engine}_run.json" --var OUT="$work/stages.tsv" \
     --var ROUND="$r" --var ENGINE="$engine" - >/dev/null 2>"$work/stages.err" <<'SQL' || { cat "$work/stages.err" >&2; return 1; }
 COPY (
@@ -193,15 +194,18 @@ COPY (
 ) TO '${OUT}' (FORMAT csv, DELIMITER '\t', HEADER false);
 SQL
   cat "$work/stages.tsv" >>"$runs"
+  ((!failed)) || return 1
   record "$r" "$engine" staging_files "$(find "$dir/lake/staging" -name '*.parquet' | wc -l)"
   "$sluice" query "
     SELECT 'staged' AS metric, '' AS key, count(*)::VARCHAR AS value FROM staging.events
-    UNION ALL SELECT 'curated', '', count(*)::VARCHAR FROM curated.events
+    $([ "$table" = no ] || echo "UNION ALL SELECT 'curated', '', count(*)::VARCHAR FROM curated.events")
     UNION ALL SELECT 'dead', reason, count(*)::VARCHAR FROM dlq.events GROUP BY reason
     UNION ALL SELECT 'sum', key, count(*)::VARCHAR || '/' || sum(amount)::VARCHAR FROM staging.events GROUP BY key" \
     --format json --project "$dir" >"$work/${engine}_results.json" 2>"$work/${engine}_query.err" ||
     { say "  $engine: the verification query failed: $(tail -3 "$work/${engine}_query.err")"; return 1; }
-  verify "$work/${engine}_results.json" "$work/${engine}_verify.log" "('staged', 'curated', 'dead', 'sum')"
+  local metrics="('staged', 'curated', 'dead', 'sum')"
+  [ "$table" = yes ] || metrics="('staged', 'dead', 'sum')"
+  verify "$work/${engine}_results.json" "$work/${engine}_verify.log" "$metrics"
 }
 
 # The reference: plain DuckDB writes the valid rows partitioned by (day, key), then a second
@@ -248,10 +252,17 @@ finish() {  # finish ROUND ENGINE OK
   record "$1" "$2" verified "$verified"
 }
 for ((r = 1; r <= rounds; r++)); do
-  say "highcard: round $r/$rounds: sluice"
-  ok=0; run_sluice "$r" sluice && ok=1; finish "$r" sluice "$ok"; ((ok)) || failures=$((failures + 1))
-  say "highcard: round $r/$rounds: copy"
-  ok=0; run_copy "$r" && ok=1; finish "$r" copy "$ok"; ((ok)) || failures=$((failures + 1))
+  for engine in $engines; do
+    say "highcard: round $r/$rounds: $engine"
+    ok=0
+    case $engine in
+      sluice | sluice_staging) run_sluice "$r" "$engine" && ok=1 ;;
+      copy) run_copy "$r" && ok=1 ;;
+      *) die "unknown engine '$engine' in BENCH_HC_ENGINES" ;;
+    esac
+    finish "$r" "$engine" "$ok"
+    ((ok)) || failures=$((failures + 1))
+  done
 done
 if [ -n "$memory_limit" ]; then
   say "highcard: one sluice run with memory_limit: $memory_limit"
@@ -278,16 +289,30 @@ SELECT engine, count(DISTINCT round) AS runs,
 FROM good GROUP BY engine;
 CREATE TABLE ratio AS
 WITH t AS (
-  SELECT round, max(value) FILTER (WHERE engine = 'sluice') AS s, max(value) FILTER (WHERE engine = 'copy') AS c
+  SELECT round, max(value) FILTER (WHERE engine = 'sluice') AS s, max(value) FILTER (WHERE engine = 'sluice_staging') AS st,
+         max(value) FILTER (WHERE engine = 'copy') AS c
   FROM good WHERE metric = 'total_seconds' AND round > 0 GROUP BY round
 )
-SELECT median(s / c) AS sluice_over_copy, list(round(s / c, 2) ORDER BY round) AS per_round FROM t;
+SELECT median(s / c) AS sluice_over_copy, list(round(s / c, 2) ORDER BY round) AS per_round,
+       median(st / c) AS staging_over_copy, list(round(st / c, 2) ORDER BY round) AS per_round_staging FROM t;
+SELECT round, engine, CASE WHEN max(value) FILTER (WHERE metric = 'verified') = 1 THEN 'verified' ELSE 'FAILED' END AS status,
+       round(max(value) FILTER (WHERE metric = 'total_seconds'), 2) AS seconds,
+       round(max(value) FILTER (WHERE metric = 'ingest_seconds'), 2) AS ingest_s,
+       round(max(value) FILTER (WHERE metric = 'curate_seconds'), 2) AS curate_s,
+       round(max(value) FILTER (WHERE metric = 'publish_seconds'), 2) AS publish_s,
+       round(max(value) FILTER (WHERE metric = 'peak_rss_kb') / 1024) AS "peak MB"
+FROM runs GROUP BY round, engine ORDER BY round = 0, round, engine;
 SELECT engine, runs, round(seconds, 2) AS seconds, round(${VALID} / seconds) AS "rows/s",
        round(cpu_s, 1) AS cpu_s, round(ingest_s, 2) AS ingest_s, round(curate_s, 2) AS curate_s,
        round(publish_s, 2) AS publish_s, round(peak_mb) AS "peak MB", files AS "parquet files"
 FROM per_engine ORDER BY CASE engine WHEN 'sluice' THEN 1 WHEN 'copy' THEN 2 ELSE 3 END;
 SELECT 'sluice / COPY' AS ratio, round(sluice_over_copy, 2) AS median, per_round::VARCHAR AS per_round,
-       'target <= 1' AS target, CASE WHEN sluice_over_copy <= 1 THEN 'met' ELSE 'MISSED' END AS status
+       'target <= 1' AS target,
+       CASE WHEN sluice_over_copy IS NULL THEN 'n/a' WHEN sluice_over_copy <= 1 THEN 'met' ELSE 'MISSED' END AS status
+FROM ratio
+UNION ALL
+SELECT 'sluice_staging / COPY', round(staging_over_copy, 2), per_round_staging::VARCHAR, '(no curate)',
+       CASE WHEN staging_over_copy IS NULL THEN 'n/a' WHEN staging_over_copy <= 1 THEN '<= 1' ELSE '> 1' END
 FROM ratio;
 SELECT 'memory_limit ${LIMIT}' AS run,
        CASE WHEN max(value) FILTER (WHERE metric = 'verified') = 1 THEN 'ok, verified' ELSE 'FAILED' END AS result,
@@ -299,6 +324,7 @@ COPY (
          (SELECT list(struct_pack(engine, runs, seconds, cpu_s, ingest_s, curate_s, publish_s, peak_mb, files))
           FROM per_engine) AS engines,
          (SELECT sluice_over_copy FROM ratio) AS sluice_over_copy,
+         (SELECT staging_over_copy FROM ratio) AS sluice_staging_over_copy,
          (SELECT list(struct_pack(round, engine, metric, value) ORDER BY round, engine, metric) FROM runs) AS runs
 ) TO '${RESULTS}' (FORMAT json);
 SQL

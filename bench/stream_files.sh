@@ -180,8 +180,15 @@ timed() {  # timed TIMEFILE CMD...: sets wall_s and peak_kb
 # --- (a) the one-day, one-tenant query ---------------------------------------------------------
 sluice_q="SELECT count(*) AS n, sum(amount) AS total FROM staging.orders WHERE day = DATE '$query_day' AND tenant = '$query_tenant'"
 "$sluice" query "EXPLAIN ANALYZE $sluice_q" --project "$proj" >"$work/explain.txt" 2>&1 || die "EXPLAIN ANALYZE failed: $(tail -3 "$work/explain.txt")"
-files_read=$( (grep -o 'Total Files Read: [0-9]*' "$work/explain.txt" || true) | awk '{s += $4} END {print s + 0}')
-scanning=$( (grep -o 'Scanning Files: [0-9]*/[0-9]*' "$work/explain.txt" || true) | head -1 | awk '{print $3}')
+# DuckDB's plan box may break "Total Files Read: N" (and "Scanning Files: a/b") over two lines.
+plan_figure() {  # plan_figure LABEL: the figure after LABEL, on its line or the next
+  awk -v label="$1" '
+    want { if (match($0, /[0-9][0-9\/]*/)) { print substr($0, RSTART, RLENGTH); want = 0 } ; next }
+    index($0, label) { rest = substr($0, index($0, label) + length(label))
+                       if (match(rest, /[0-9][0-9\/]*/)) print substr(rest, RSTART, RLENGTH); else want = 1 }' "$work/explain.txt"
+}
+files_read=$(plan_figure 'Total Files Read:' | awk '{s += $1} END {print s + 0}')
+scanning=$(plan_figure 'Scanning Files:' | head -1)
 say "stream_files: (a) $sluice_q"
 say "  EXPLAIN ANALYZE: Total Files Read: $files_read${scanning:+, Scanning Files: $scanning} (of $staging_files staging files)"
 for ((q = 1; q <= query_runs; q++)); do

@@ -66,8 +66,10 @@ trap 'exit 130' INT TERM
 # --- data: the bodies (NDJSON, one per micro-batch) and the compacted file, from one table ------
 # Row i: batch i / PER_BATCH. Every 5th row (from the second batch on) updates the order of the
 # row 699 earlier (a higher seq, status paid); an order's tenant, day and created_at depend on
-# the order only. Days: 70% 2026-01-03 (the stream's "today"), 20% the day before, 10% two days
-# before (late data); tenants t01..t20.
+# the order only. Days by the order's number modulo 10: 7 of 10 on 2026-01-03 (the stream's
+# "today"), 2 on the day before, 1 two days before; since an update's order is a multiple of 5,
+# and new orders skip i % 5 = 4, that comes to 80% / 20% and only 70 rows on 2026-01-01 (kept:
+# the "before" figures were measured on exactly these rows). Tenants t01..t20.
 say "stream_files: generating $batches micro-batches of $per_batch events into $bodies"
 "$duckdb_sql" --db :memory: --var BODIES="$bodies" --var COMPACT="$compact" --var BATCHES="$batches" \
   --var PER="$per_batch" - >"$work/generate.log" 2>&1 <<'SQL' || { cat "$work/generate.log" >&2; die "generating failed"; }

@@ -35,19 +35,6 @@ std::optional<std::string> DayOfFile(const PublishTarget& t, const fs::path& rel
   return parts[0].substr(prefix.size());
 }
 
-// Runs `sql` with DuckDB's `threads` at 1, then puts the setting back. A partitioned COPY keeps
-// the order of its input only when one thread writes it: measured with DuckDB 1.4.4 and two
-// threads, some days came out as two files and row groups out of tenant order, which defeats
-// pruning by statistics. The setting is the database's, so other connections run single-threaded
-// meanwhile.
-Status ExecuteSingleThreaded(duck::Connection& conn, const std::string& sql) {
-  ASSIGN_OR_RETURN(int64_t threads, conn.QueryInt("SELECT current_setting('threads')"));
-  RETURN_IF_ERROR(conn.Execute("SET threads = 1"));
-  Status st = conn.Execute(sql);
-  Status restored = conn.Execute("SET threads = " + std::to_string(threads));
-  return st.ok() ? restored : st;
-}
-
 // Makes the new version directory durable: one syncfs rather than an fsync per file.
 Status SyncTree(Env* env, const std::string& dir) { return env->SyncFileSystem(dir); }
 
@@ -134,7 +121,7 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     } else {
       std::string copy = "COPY (" + select + ") TO " + Literal(tmp) + " (" + options + ", PARTITION_BY (" +
                          Ident(target.day_key) + "), WRITE_PARTITION_COLUMNS true, OVERWRITE_OR_IGNORE)";
-      Status st = target.tenant_key.empty() ? conn.Execute(copy) : ExecuteSingleThreaded(conn, copy);
+      Status st = target.tenant_key.empty() ? conn.Execute(copy) : conn.ExecuteSingleThreaded(copy);
       RETURN_IF_ERROR(st.WithContext(what));
     }
     // Unchanged days of the previous version: hard links, no copy.

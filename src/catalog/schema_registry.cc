@@ -112,6 +112,11 @@ Result<std::optional<SchemaVersion>> LatestSchema(Catalog& catalog, const std::s
   return std::optional<SchemaVersion>(std::move(v));
 }
 
+Result<int64_t> LatestSchemaVersion(Catalog& catalog, const std::string& source) {
+  return catalog.conn().QueryInt("SELECT coalesce(max(version), 0) FROM meta.schemas WHERE source = " +
+                                 Literal(source));
+}
+
 Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::string& source) {
   ASSIGN_OR_RETURN(duck::Rows rows,
                    catalog.conn().Query(std::string(kSelect) + Literal(source) + " ORDER BY version"));

@@ -45,6 +45,8 @@ Result<Contract> ContractFromJson(const std::string& name, const std::string& co
 
 // The newest version of `source`, or nullopt when none is registered.
 Result<std::optional<SchemaVersion>> LatestSchema(Catalog& catalog, const std::string& source);
+// The number of that version, 0 when none is registered; reads no contract text (per batch).
+Result<int64_t> LatestSchemaVersion(Catalog& catalog, const std::string& source);
 // Every version of `source`, oldest first (empty when none).
 Result<std::vector<SchemaVersion>> SchemaHistory(Catalog& catalog, const std::string& source);
 // Registers `contract` as the next version of `source` and returns it; pending acceptances for

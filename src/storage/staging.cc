@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <set>
 
 #include "catalog/schema_registry.h"
@@ -160,8 +159,8 @@ Result<StagedBatch> WriteStagingFiles(Catalog& catalog, const SourceSpec& source
 
   // Files of one contract version share one directory, so the staging view globs it.
   // (The version CommitBatch records for the batch: the latest registered.)
-  ASSIGN_OR_RETURN(std::optional<SchemaVersion> version, LatestSchema(catalog, source.name));
-  const std::string dir = "staging/" + source.name + "/v" + std::to_string(version ? version->version : 0);
+  ASSIGN_OR_RETURN(int64_t version, LatestSchemaVersion(catalog, source.name));
+  const std::string dir = "staging/" + source.name + "/v" + std::to_string(version);
   const PartitionBy& p = source.partition_by;
   const std::string day = p.day.empty() ? "CAST(NULL AS DATE)" : "CAST(" + Ident(p.day) + " AS DATE)";
   const std::string tenant =

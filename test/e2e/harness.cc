@@ -556,6 +556,24 @@ void ExpectPublishedEqualsTables(DuckReader& duck, const Project& project, const
   }
 }
 
+const char* const kParquetAndJsonlSpec = R"(name: shop
+lake: lake
+sources:
+  orders:
+    type: files
+    path: landing/orders/*.parquet
+    format: parquet
+    contract: contracts/orders.yaml
+  events:
+    type: files
+    path: landing/events/*.jsonl
+    format: jsonl
+    contract: contracts/events.yaml
+tables:
+  orders: {from: orders, key: [order_id], version: seq}
+  events: {from: events, key: [order_id], version: seq}
+)";
+
 void WriteParquet(const std::string& select, const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   duckdb_database db;

@@ -169,9 +169,23 @@ std::vector<std::string> TempLeftovers(const std::string& lake);
 
 std::string Basename(const std::string& path);
 
+// True when this build runs under AddressSanitizer: a process's RSS then holds ASan's shadow
+// memory and quarantine, so bounds on it are checked in the normal build only.
+constexpr bool kSanitizedBuild =
+#if defined(__SANITIZE_ADDRESS__)
+    true;
+#else
+    false;
+#endif
+
 // Writes the rows of `select` to a Parquet file (parent directories created), with an in-memory
 // DuckDB of the test's own.
 void WriteParquet(const std::string& select, const std::string& path);
+
+// sluice.yaml of a project with a Parquet source `orders` (landing/orders/*.parquet) and a JSON
+// Lines source `events` (landing/events/*.jsonl), contracts/<source>.yaml, each curated into a
+// table of its name keyed by order_id, versioned by seq.
+extern const char* const kParquetAndJsonlSpec;
 
 // Every failpoint on the path of `sluice run`, in commit-protocol order: AllFailpoints() without
 // those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,

@@ -141,27 +141,9 @@ TEST(RunDefects, DeadRatioIsPerSourceAndABatchUnderItCommits) {
   EXPECT_NE(r.err.find("sluice.yaml:8:21: sources.orders.max_dead_ratio"), std::string::npos) << r.err;
 }
 
-constexpr const char* kParquetSpec = R"(name: shop
-lake: lake
-sources:
-  orders:
-    type: files
-    path: landing/orders/*.parquet
-    format: parquet
-    contract: contracts/orders.yaml
-  events:
-    type: files
-    path: landing/events/*.jsonl
-    format: jsonl
-    contract: contracts/events.yaml
-tables:
-  orders: {from: orders, key: [order_id], version: seq}
-  events: {from: events, key: [order_id], version: seq}
-)";
-
 TEST(RunDefects, CorruptParquetDoesNotBlockTheOtherFiles) {
   TempDir tmp;
-  Project p = NewProject(tmp.path() + "/shop", kParquetSpec, kContract);
+  Project p = NewProject(tmp.path() + "/shop", kParquetAndJsonlSpec, kContract);
   std::string events = kContract;
   events.replace(0, std::string("name: orders").size(), "name: events");
   WriteFileOrDie(p.Path("contracts/events.yaml"), events);

@@ -52,15 +52,6 @@ class ServeProcess {
   int status_ = 0;
 };
 
-// True when this build runs under AddressSanitizer: the server's RSS then holds ASan's shadow
-// memory and quarantine, so bounds on it are checked in the normal build only.
-constexpr bool kSanitizedBuild =
-#if defined(__SANITIZE_ADDRESS__)
-    true;
-#else
-    false;
-#endif
-
 // A minimal HTTP/1.1 client for 127.0.0.1 (cpp-httplib), one keep-alive connection.
 struct HttpResponse {
   int status = 0;  // 0: no answer (connection refused / reset / timeout)

@@ -425,12 +425,37 @@ TEST_F(LedgerTest, FilePartitionsIndexTheTenantsOfEachFile) {
   EXPECT_EQ(parts->At(1, 1) + "/" + parts->At(1, 2) + "=" + parts->At(1, 3), "2026-01-02/t1=1");
   EXPECT_EQ(parts->At(2, 1) + "/" + parts->At(2, 2) + "=" + parts->At(2, 3), "2026-01-02/t2=2");
   for (size_t r = 0; r < 3; ++r) EXPECT_EQ(parts->At(r, 0), "true");
-  // Rows within a day's file are sorted by tenant, so tenant filters prune by row-group stats.
+}
+
+// A large day (several row groups, enough rows for DuckDB's threads to split and interleave a
+// partitioned COPY) is still one file, its rows in tenant order, so a tenant filter skips row
+// groups by their statistics.
+TEST_F(LedgerTest, LargeDayIsOneFileSortedByTenant) {
+  std::string text;
+  for (int i = 0; i < 200000; ++i) {
+    text += Order("o" + std::to_string(i), "t" + std::to_string((i * 7919) % 23), "paid", "1.00",
+                  i % 2 ? "2026-01-05" : "2026-01-06", 1);
+  }
+  IngestOutcome o = Ingest(Input("big.jsonl", text));
+  ASSERT_EQ(o.rows_staged, 200000);
+  for (const char* day : {"2026-01-05", "2026-01-06"}) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(lake() + "/staging/orders/v1/day=" + day)) {
+      files.push_back(e.path().filename().string());
+    }
+    EXPECT_EQ(files, std::vector<std::string>{o.batch_id + "_0.parquet"}) << day;
+  }
   EXPECT_EQ(Int("SELECT count(*) FROM (SELECT tenant_id, lag(tenant_id) OVER (PARTITION BY filename "
                 "ORDER BY file_row_number) AS prev FROM read_parquet(" +
                 duck::Literal(lake() + "/staging/orders/v1/*/*.parquet") +
                 ", filename = true, file_row_number = true)) WHERE prev > tenant_id"),
             0);
+  EXPECT_GT(
+      Int("SELECT count(DISTINCT row_group_id) FROM parquet_metadata(" +
+          duck::Literal(lake() + "/staging/orders/v1/day=2026-01-05/" + o.batch_id + "_0.parquet") + ")"),
+      2);
+  EXPECT_EQ(Int("SELECT count(*) FROM staging.orders WHERE tenant = 't3'"),
+            Int("SELECT count(*) FROM staging.orders WHERE tenant_id = 't3'"));
 }
 
 // A lake staged before the per-(batch, day) layout — one file per (batch, day, tenant) under

@@ -69,40 +69,13 @@ Result<std::string> JsonToLines(const std::string& body) {
   return out;
 }
 
-// The endpoints and the methods each answers (HEAD with GET), for 405's Allow header.
-struct Endpoint {
-  std::regex path;
-  const char* allow;
-};
-const std::vector<Endpoint>& Endpoints() {
-  static const std::vector<Endpoint> kEndpoints = {
-      {std::regex("/v1/health"), "GET, HEAD"},
-      {std::regex("/v1/stats"), "GET, HEAD"},
-      {std::regex("/metrics"), "GET, HEAD"},
-      {std::regex(kEventsPath), "POST"},
-  };
-  return kEndpoints;
-}
-
-// httplib answers a request no handler took with a bare 404 (or 400 for a method it does not
-// route, e.g. TRACE): on a known path that is the wrong method, so 405 with Allow; elsewhere a
-// 404 naming the endpoints. Answers sluice's handlers wrote (they always have a body) are kept.
-httplib::Server::HandlerResponse AnswerUnrouted(const httplib::Request& req, httplib::Response& res) {
-  if (!res.body.empty() || (res.status != 404 && res.status != 400) || req.path.empty()) {
-    return httplib::Server::HandlerResponse::Unhandled;
-  }
-  for (const Endpoint& e : Endpoints()) {
-    if (!std::regex_match(req.path, e.path)) continue;
-    res.set_header("Allow", e.allow);
-    Error(res, 405,
-          "method " + req.method + " is not allowed on " + req.path + " (allowed: " + e.allow + ")");
-    return httplib::Server::HandlerResponse::Handled;
-  }
-  if (res.status != 404) return httplib::Server::HandlerResponse::Unhandled;
-  Error(res, 404,
-        "no endpoint " + req.path +
-            " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST /v1/sources/<source>/events)");
-  return httplib::Server::HandlerResponse::Handled;
+// The endpoints of the HTTP-library routes below and the methods each answers (HEAD with GET),
+// for 405's Allow header; routes added through AddRoute extend it (Impl::endpoints).
+std::vector<std::pair<std::string, std::string>> BuiltInEndpoints() {
+  return {{"/v1/health", "GET, HEAD"},
+          {"/v1/stats", "GET, HEAD"},
+          {"/metrics", "GET, HEAD"},
+          {kEventsPath, "POST"}};
 }
 
 int64_t CountLines(const std::string& data) {
@@ -115,6 +88,7 @@ int64_t CountLines(const std::string& data) {
 }  // namespace
 
 void Server::Impl::InstallRoutes() {
+  endpoints = BuiltInEndpoints();
   http.set_payload_max_length(static_cast<size_t>(kMaxRequestBytes));
   http.set_read_timeout(30, 0);
   http.set_keep_alive_max_count(100000);
@@ -139,7 +113,30 @@ void Server::Impl::InstallRoutes() {
     res.set_content(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8");
   });
 
-  http.set_error_handler(httplib::Server::HandlerWithResponse(AnswerUnrouted));
+  // httplib answers a request no handler took with a bare 404 (or 400 for a method it does not
+  // route, e.g. TRACE): on a known path that is the wrong method, so 405 with Allow; elsewhere a
+  // 404 naming the endpoints. Answers sluice's handlers wrote (they always have a body) are kept.
+  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
+                                                                     httplib::Response& res) {
+    using Answer = httplib::Server::HandlerResponse;
+    if (!res.body.empty() || (res.status != 404 && res.status != 400) || req.path.empty()) {
+      return Answer::Unhandled;
+    }
+    std::string listed;
+    for (const auto& [pattern, allow] : endpoints) {
+      if (std::regex_match(req.path, std::regex(pattern))) {
+        res.set_header("Allow", allow);
+        Error(res, 405,
+              "method " + req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+        return Answer::Handled;
+      }
+    }
+    if (res.status != 404) return Answer::Unhandled;
+    Error(res, 404,
+          "no endpoint " + req.path +
+              " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST /v1/sources/<source>/events)");
+    return Answer::Handled;
+  }));
 
   http.Post(kEventsPath, [this](const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader) {
@@ -291,6 +288,54 @@ void Server::Impl::InstallRoutes() {
     if (r->kind == PartResult::Kind::kReplay) res.set_header("Idempotent-Replayed", "true");
     Reply(res, 200, out);
   });
+
+  // The endpoints built on http.h, each file's routes in turn (AddRoute).
+}
+
+void Server::Impl::AddRoute(http::Route route) {
+  const std::string allow = route.method == "GET" ? "GET, HEAD" : route.method;
+  bool merged = false;
+  for (auto& [pattern, methods] : endpoints) {
+    if (pattern == route.pattern) {
+      methods += ", " + allow;
+      merged = true;
+    }
+  }
+  if (!merged) endpoints.emplace_back(route.pattern, allow);
+  auto serve = [this, route](const httplib::Request& req, httplib::Response& res) {
+    http::Request r;
+    r.method = req.method;
+    r.path = req.path;
+    for (size_t i = 1; i < req.matches.size(); ++i) r.captures.push_back(req.matches[i]);
+    for (const auto& [k, v] : req.params) r.query.emplace_back(k, v);
+    for (const auto& [k, v] : req.headers) {
+      std::string name = k;
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers.emplace_back(std::move(name), v);
+    }
+    r.body = req.body;
+    r.remote_addr = req.remote_addr;
+    http::Response out;
+    http::Principal who = http::Principal::Anonymous();
+    if (route.authenticated && authenticate) {
+      Result<http::Principal> p = authenticate(r);
+      if (!p.ok()) {
+        out.SetError(401, p.status().message());
+        out.AddHeader("WWW-Authenticate", "Bearer");
+      } else {
+        who = std::move(*p);
+      }
+    }
+    if (out.body.empty()) route.handler(r, who, out);
+    res.status = out.status;
+    for (const auto& [k, v] : out.headers) res.set_header(k, v);
+    res.set_content(out.body, out.content_type);
+  };
+  if (route.method == "GET") {
+    http.Get(route.pattern, serve);
+  } else {
+    http.Post(route.pattern, serve);
+  }
 }
 
 }  // namespace sluice

@@ -20,6 +20,7 @@
 #include "common/memory_limit.h"
 #include "engine/engine.h"
 #include "serve/budget.h"
+#include "serve/http.h"
 #include "serve/metrics.h"
 #include "serve/nats_consumer.h"
 #include "serve/server.h"
@@ -141,7 +142,14 @@ struct Server::Impl {
   void InitMetrics();
   // With `ask_broker` (a scrape of /metrics): the consumers' lag asked of the broker now.
   void RefreshGauges(bool ask_broker = false);
-  void InstallRoutes();  // http_api.cc
+  void InstallRoutes();  // http_api.cc: the built-in endpoints, then every ApiRoutes()
+  // Serves `route` (http.h) from now on; before the server starts listening.
+  void AddRoute(http::Route route);
+  // The path patterns served and their methods (405's Allow header).
+  std::vector<std::pair<std::string, std::string>> endpoints;
+  // Who a request comes from (serve/auth.h); unset: everyone is http::Principal::Anonymous().
+  // A failure is answered 401 with its message.
+  std::function<Result<http::Principal>(const http::Request&)> authenticate;
 
   // Engine thread (server.cc).
   bool AnyQueued();

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct StreamPart {
   std::string data;             // NDJSON: zero or more events, one per line
   std::string correlation_id;   // carried into the rows, dead letters and ledger; empty: the batch's
   std::string idempotency_key;  // HTTP: a retry with this key is answered, not staged again
+  // HTTP with a tenant-bound token: its tenants. Rows of other tenants are dead-lettered
+  // (tenant_forbidden); the source partitions by tenant.
+  std::optional<std::vector<std::string>> tenants;
 };
 
 // What became of one part.

@@ -18,6 +18,50 @@ size_t PartOf(const std::vector<int64_t>& first_lines, int64_t line) {
   return static_cast<size_t>(it - first_lines.begin()) - 1;
 }
 
+// The tenant of valid row `r` as the staging layout writes it (CAST AS VARCHAR); "" for NULL.
+std::string TenantText(const ColumnData& c, size_t r) {
+  if (!c.valid[r]) return "";
+  switch (c.type.kind) {
+    case TypeKind::kString:
+      return std::string(c.StringAt(r));
+    case TypeKind::kInt64:
+      return std::to_string(c.i64[r]);
+    case TypeKind::kInt32:
+      return std::to_string(c.i32[r]);
+    default:
+      return "";  // a tenant column of another type matches no token's tenant
+  }
+}
+
+// Rows of a part pushed with a tenant-bound token (StreamPart::tenants) whose tenant is not one
+// of the token's become dead letters (tenant_forbidden), in line order with the others.
+void ForbidOtherTenants(const SourceSpec& source, const std::vector<StreamPart>& parts,
+                        const std::vector<size_t>& staged, const std::vector<int64_t>& first_lines,
+                        RecordBatch& batch, std::string_view data) {
+  const int col = source.contract.Find(source.partition_by.tenant);
+  if (col < 0) return;  // the HTTP layer takes no tenant-bound push for such a source
+  const ColumnData& tenant = batch.columns[static_cast<size_t>(col)];
+  std::vector<uint8_t> keep(batch.rows(), 1);
+  bool dropped = false;
+  for (size_t r = 0; r < batch.rows(); ++r) {
+    const StreamPart& part = parts[staged[PartOf(first_lines, batch.source_line[r])]];
+    if (!part.tenants) continue;
+    const std::string value = TenantText(tenant, r);
+    if (std::find(part.tenants->begin(), part.tenants->end(), value) != part.tenants->end()) continue;
+    keep[r] = 0;
+    dropped = true;
+    const RawSpan& span = batch.raw_spans[r];
+    batch.dead.push_back(DeadLetter{batch.source_line[r], reason::kTenantForbidden,
+                                    source.partition_by.tenant,
+                                    "tenant '" + value + "' is not one of the pushing token's tenants",
+                                    std::string(data.substr(span.offset, span.length))});
+  }
+  if (!dropped) return;
+  KeepRows(batch, keep);
+  std::stable_sort(batch.dead.begin(), batch.dead.end(),
+                   [](const DeadLetter& a, const DeadLetter& b) { return a.line < b.line; });
+}
+
 }  // namespace
 
 Result<const ContractValidator*> Engine::StreamValidator(const SourceSpec& source) {
@@ -127,6 +171,7 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
 
   ASSIGN_OR_RETURN(const ContractValidator* validator, StreamValidator(*source));
   ASSIGN_OR_RETURN(RecordBatch batch, validator->DecodeJsonl(data));
+  ForbidOtherTenants(*source, parts, staged, first_lines, batch, data);
   record.decode_ms = (env->MonotonicMicros() - start) / 1000;
   const size_t decoder_dead = batch.dead.size();
   const int64_t stage_start = env->MonotonicMicros();

@@ -49,10 +49,11 @@ inline constexpr const char* kFieldTooLarge = "field_too_large";          // > D
 inline constexpr const char* kTooLong = "too_long";                       // > the column's max_length
 inline constexpr const char* kCheckFailed = "check_failed";               // a contract check was false
 inline constexpr const char* kBadPartitionValue = "bad_partition_value";  // unsafe in a path
+inline constexpr const char* kTenantForbidden = "tenant_forbidden";  // pushed with another tenant's token
 // Every reason above, for the commands that filter by one (`sluice dlq list --reason`).
-inline constexpr std::array<const char*, 11> kAll = {
-    kMalformedRecord, kBadEncoding,   kMissingRequired, kBadType,     kNotInEnum,        kOutOfRange,
-    kPatternMismatch, kFieldTooLarge, kTooLong,         kCheckFailed, kBadPartitionValue};
+inline constexpr std::array<const char*, 12> kAll = {
+    kMalformedRecord, kBadEncoding,   kMissingRequired, kBadType,     kNotInEnum,         kOutOfRange,
+    kPatternMismatch, kFieldTooLarge, kTooLong,         kCheckFailed, kBadPartitionValue, kTenantForbidden};
 }  // namespace reason
 
 struct DeadLetter {
@@ -82,5 +83,9 @@ struct RecordBatch {
 
   size_t rows() const { return source_line.size(); }
 };
+
+// Keeps the valid rows i with keep[i] != 0 (keep.size() == rows()), in order: every column,
+// source_line and raw_spans. Dead letters and rows_read are the caller's to adjust.
+void KeepRows(RecordBatch& batch, const std::vector<uint8_t>& keep);
 
 }  // namespace sluice

@@ -152,6 +152,25 @@ void Server::Impl::InstallRoutes() {
       }
     } drain{reader, body_read};
     const std::string name = req.matches[1];
+    // Who pushes: a token with ingest:<source> (docs/SECURITY.md), asked before anything else.
+    http::Principal who = http::Principal::Anonymous();
+    if (authenticate) {
+      http::Request credentials;
+      if (req.has_header("Authorization")) {
+        credentials.headers.emplace_back("authorization", req.get_header_value("Authorization"));
+      }
+      Result<http::Principal> p = authenticate(credentials);
+      if (!p.ok()) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        return Error(res, 401, p.status().message());
+      }
+      who = std::move(*p);
+    }
+    if (!who.Can("ingest:" + name)) {
+      return Error(
+          res, 403,
+          "token '" + who.name + "' may not push to source '" + name + "' (needs scope ingest:" + name + ")");
+    }
     auto it = sources.find(name);
     if (it == sources.end() || it->second->spec->type != SourceType::kHttp) {
       std::string known;
@@ -162,6 +181,11 @@ void Server::Impl::InstallRoutes() {
                    "no http source '" + name + "' (http sources: " + (known.empty() ? "none" : known) + ")");
     }
     SourceState& source = *it->second;
+    if (who.tenants && source.spec->partition_by.tenant.empty()) {
+      return Error(res, 403,
+                   "token '" + who.name + "' is bound to tenants, and source '" + name +
+                       "' has no tenant column to check its rows against (partition_by.tenant)");
+    }
 
     std::string correlation = req.get_header_value("X-Correlation-ID");
     if (correlation.empty()) {
@@ -253,6 +277,7 @@ void Server::Impl::InstallRoutes() {
     item->part.data = std::move(body);
     item->part.correlation_id = correlation;
     item->part.idempotency_key = key;
+    item->part.tenants = who.tenants;
     std::future<Result<PartResult>> done = item->done.get_future();
     {
       std::lock_guard<std::mutex> lock(mu);

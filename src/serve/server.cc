@@ -18,6 +18,7 @@
 
 #include "catalog/ledger.h"
 #include "common/failpoint.h"
+#include "serve/auth.h"
 #include "serve/server_impl.h"
 
 namespace sluice {
@@ -154,6 +155,14 @@ void Server::RequestStop() {
 Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, const ServeOptions& options) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
   if (options.memory_limit) spec.memory_limit_bytes = options.memory_limit;
+  // Before the lake is opened: a server that would refuse to start locks nothing.
+  ASSIGN_OR_RETURN(Authenticator authenticator, Authenticator::Create(spec.serve_auth));
+  if (!authenticator.required() && !IsLoopbackHost(options.host)) {
+    return Status::InvalidArgument(
+        "serve.auth is none, which is allowed on a loopback address only, not on " + options.host +
+        ": declare serve.auth.tokens in sluice.yaml (docs/SECURITY.md) or listen on "
+        "127.0.0.1");
+  }
   const int64_t limit = spec.MemoryLimit(MemoryUse::kPipeline);
   Result<MemoryPlan> plan = PlanMemory(
       limit, options.max_inflight_bytes > 0 ? options.max_inflight_bytes : DefaultInflightBudget(limit));
@@ -162,6 +171,8 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   resolved.max_inflight_bytes = plan->inflight;
   auto impl = std::make_unique<Impl>(resolved);
   impl->memory = *plan;
+  impl->authenticate = [a = std::make_shared<const Authenticator>(std::move(authenticator))](
+                           const http::Request& request) { return a->Authenticate(request); };
   EngineOptions engine_options;
   engine_options.duckdb_memory = plan->duckdb;
   ASSIGN_OR_RETURN(impl->engine, Engine::Open(std::move(spec), engine_options));

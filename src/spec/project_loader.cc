@@ -73,8 +73,8 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(
-      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit"}));
+  RETURN_IF_ERROR(file_.CheckKeys(
+      top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit", "serve"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }
@@ -104,6 +104,10 @@ Status ProjectLoader::Load() {
   }
   RETURN_IF_ERROR(ResolveMartRefs());
   RETURN_IF_ERROR(ResolveRelationships());
+  // After sources and tables: its scopes name them.
+  if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
+    RETURN_IF_ERROR(ParseServe(*serve));
+  }
   return OrderTables();
 }
 

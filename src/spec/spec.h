@@ -146,6 +146,24 @@ struct TableSpec {
   int line = 0;
 };
 
+// One API token of `serve.auth.tokens` (docs/SECURITY.md). The secret itself is never in
+// sluice.yaml: `secret_env` names the environment variable that holds it.
+struct TokenSpec {
+  std::string name;
+  std::string secret_env;
+  std::vector<std::string> scopes;  // "read:<layer>.<table>" (with *), "ingest:<source>", "admin"
+  // Set: the token sees (and may ingest) only these tenants' rows.
+  std::optional<std::vector<std::string>> tenants;
+  int line = 0;
+};
+
+// `serve.auth`: `none` (no token asked; only on a loopback address) or `{tokens: [...]}`.
+// Absent, it is `none`.
+struct ServeAuthSpec {
+  bool none = true;
+  std::vector<TokenSpec> tokens;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -167,6 +185,8 @@ struct ProjectSpec {
   // in-flight budget and a fixed overhead; common/memory_limit.h). nullopt: the command's
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
+  // `serve:` (docs/SECURITY.md and the serve docs).
+  ServeAuthSpec serve_auth;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

@@ -1,0 +1,135 @@
+// `serve:` of sluice.yaml: the settings of `sluice serve` (auth here; docs/SECURITY.md).
+#include <set>
+
+#include "spec/project_loader.h"
+
+namespace sluice {
+
+namespace {
+
+bool IsEnvName(const std::string& s) {
+  if (s.empty() || s.size() > 128 || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status ProjectLoader::ParseServe(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "serve"));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "serve",
+                                  {
+                                      "auth",
+                                  }));
+  if (const YamlEntry* auth = FindEntry(keys, "auth")) RETURN_IF_ERROR(ParseServeAuth(*auth));
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseServeAuth(const YamlEntry& entry) {
+  ServeAuthSpec& auth = spec_.serve_auth;
+  if (entry.value.IsScalar()) {
+    ASSIGN_OR_RETURN(std::string text, file_.String(entry.value, "serve.auth"));
+    if (text != "none") {
+      return file_.Error(entry.value, "serve.auth", "expected none or {tokens: [...]}, found '" + text + "'");
+    }
+    auth.none = true;
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "serve.auth"));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "serve.auth", {"tokens"}));
+  const YamlEntry* tokens = FindEntry(keys, "tokens");
+  if (tokens == nullptr || !tokens->value.IsSequence() || tokens->value.size() == 0) {
+    return file_.Error(tokens ? tokens->value : entry.value, "serve.auth.tokens",
+                       "expected a list of tokens ({name, secret_env, scopes, tenants}); write `auth: none` "
+                       "for none");
+  }
+  auth.none = false;
+  // What a scope may name.
+  std::set<std::string> tables, sources;
+  for (const auto& t : curated_) tables.insert("curated." + t.name);
+  for (const auto& t : marts_) tables.insert("marts." + t.name);
+  for (const auto& s : spec_.sources) {
+    tables.insert("staging." + s.name);
+    sources.insert(s.name);
+  }
+  std::set<std::string> names, envs;
+  for (size_t i = 0; i < tokens->value.size(); ++i) {
+    const YAML::Node node = tokens->value[i];
+    const std::string field = "serve.auth.tokens[" + std::to_string(i) + "]";
+    ASSIGN_OR_RETURN(auto tk, file_.Entries(node, field));
+    RETURN_IF_ERROR(file_.CheckKeys(tk, field, {"name", "secret_env", "scopes", "tenants"}));
+    TokenSpec token;
+    token.line = node.Mark().line + 1;
+    for (const char* required : {"name", "secret_env", "scopes"}) {
+      if (FindEntry(tk, required) == nullptr) return file_.Error(node, field + "." + required, "missing");
+    }
+    const YamlEntry* name = FindEntry(tk, "name");
+    ASSIGN_OR_RETURN(token.name, file_.String(name->value, field + ".name"));
+    RETURN_IF_ERROR(CheckName(name->value, field + ".name", "token", token.name));
+    if (!names.insert(token.name).second) {
+      return file_.Error(name->value, field + ".name", "token '" + token.name + "' is declared twice");
+    }
+    const YamlEntry* env = FindEntry(tk, "secret_env");
+    ASSIGN_OR_RETURN(token.secret_env, file_.String(env->value, field + ".secret_env"));
+    if (!IsEnvName(token.secret_env)) {
+      return file_.Error(env->value, field + ".secret_env",
+                         "'" + token.secret_env +
+                             "' is not an environment variable name; the secret itself never goes in "
+                             "sluice.yaml");
+    }
+    if (!envs.insert(token.secret_env).second) {
+      return file_.Error(env->value, field + ".secret_env",
+                         token.secret_env + " is the secret of another token too; give each token its own");
+    }
+    const YamlEntry* scopes = FindEntry(tk, "scopes");
+    ASSIGN_OR_RETURN(token.scopes, file_.StringList(scopes->value, field + ".scopes", true));
+    if (token.scopes.empty()) return file_.Error(scopes->value, field + ".scopes", "is empty");
+    for (const std::string& scope : token.scopes) {
+      const std::string what = "scope '" + scope + "'";
+      if (scope == "admin" || scope == "read:*") continue;
+      if (scope.rfind("read:", 0) == 0) {
+        const std::string table = scope.substr(5);
+        if (table == "curated.*" || table == "marts.*" || table == "staging.*" || tables.count(table))
+          continue;
+        return file_.Error(scopes->value, field + ".scopes",
+                           what + ": no table " + table + " (tables: " +
+                               JoinNames(std::vector<std::string>(tables.begin(), tables.end())) +
+                               "; or read:*, read:<layer>.*)");
+      }
+      if (scope.rfind("ingest:", 0) == 0) {
+        const std::string source = scope.substr(7);
+        if (source == "*" || sources.count(source)) continue;
+        return file_.Error(scopes->value, field + ".scopes",
+                           what + ": no source " + source + " (sources: " +
+                               JoinNames(std::vector<std::string>(sources.begin(), sources.end())) +
+                               "; or ingest:*)");
+      }
+      return file_.Error(scopes->value, field + ".scopes",
+                         what +
+                             " is not one of read:<layer>.<table>, read:<layer>.*, read:*, "
+                             "ingest:<source>, ingest:*, admin");
+    }
+    if (const YamlEntry* tenants = FindEntry(tk, "tenants")) {
+      ASSIGN_OR_RETURN(auto list, file_.StringList(tenants->value, field + ".tenants", true));
+      if (list.empty()) {
+        return file_.Error(
+            tenants->value, field + ".tenants",
+            "is empty (a token that sees no tenant sees nothing); leave it out for all tenants");
+      }
+      for (const std::string& scope : token.scopes) {
+        if (scope == "admin") {
+          return file_.Error(tenants->value, field + ".tenants",
+                             "an admin token sees every tenant; drop `admin` or `tenants`");
+        }
+      }
+      token.tenants = std::move(list);
+    }
+    auth.tokens.push_back(std::move(token));
+  }
+  return Status::OK();
+}
+
+}  // namespace sluice

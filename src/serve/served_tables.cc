@@ -23,7 +23,10 @@ std::vector<ServedTable> ServedTables(const ProjectSpec& spec) {
   }
   for (const TableSpec& t : spec.tables) {
     if (t.kind != TableKind::kMart) continue;
-    ServedTable s{"marts", t.name, t.partition_by.day, t.partition_by.tenant, {}, {}, t.depends_on};
+    ServedTable s{"marts", t.name, t.partition_by.day, t.partition_by.tenant, {}, {}, {}};
+    for (const auto& n : t.reads_curated) s.upstream.push_back("curated." + n);
+    for (const auto& n : t.depends_on) s.upstream.push_back("marts." + n);
+    for (const auto& n : t.reads_staging) s.upstream.push_back("staging." + n);
     out.push_back(std::move(s));
   }
   for (const SourceSpec& source : spec.sources) {

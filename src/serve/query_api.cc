@@ -39,13 +39,6 @@ int HttpStatusFor(const Status& st) {
   }
 }
 
-std::string CsvField(const std::string& v) {
-  if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
-  std::string out = "\"";
-  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
-
 // Columns of every lake table and staging view, by "<layer>.<name>", in table order.
 Result<std::map<std::string, std::vector<ColumnInfo>>> LakeColumns(duck::Connection& conn) {
   ASSIGN_OR_RETURN(duck::Rows rows,
@@ -164,15 +157,8 @@ Status WriteRows(QueryService& s, duck::Connection& conn, const std::string& sql
                  const std::string& json_head, const std::string& json_tail, http::Response& res) {
   if (format == Format::kCsv) {
     ASSIGN_OR_RETURN(duck::Rows rows, conn.Query("SELECT COLUMNS(*)::VARCHAR FROM (" + sql + ")"));
-    std::string out;
-    for (size_t c = 0; c < rows.names.size(); ++c) out += (c ? "," : "") + CsvField(rows.names[c]);
-    out += "\n";
-    for (const auto& r : rows.rows) {
-      for (size_t c = 0; c < r.size(); ++c) out += (c ? "," : "") + (r[c] ? CsvField(*r[c]) : "");
-      out += "\n";
-    }
     res.content_type = "text/csv; charset=utf-8";
-    res.body = std::move(out);
+    res.body = CsvText(rows);
     return Status::OK();
   }
   if (format == Format::kParquet) {
@@ -362,6 +348,23 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
 }
 
 }  // namespace
+
+std::string CsvText(const duck::Rows& rows) {
+  auto field = [](const std::string& v) {
+    if (!v.empty() && v.find_first_of(",\"\r\n") == std::string::npos) return v;
+    std::string out = "\"";
+    for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  };
+  std::string out;
+  for (size_t c = 0; c < rows.names.size(); ++c) out += (c ? "," : "") + field(rows.names[c]);
+  out += "\n";
+  for (const auto& r : rows.rows) {
+    for (size_t c = 0; c < r.size(); ++c) out += (c ? "," : "") + (r[c] ? field(*r[c]) : "");
+    out += "\n";
+  }
+  return out;
+}
 
 // ---- QueryService ---------------------------------------------------------------------------
 

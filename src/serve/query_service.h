@@ -93,4 +93,8 @@ class QueryService {
   std::vector<TableMetrics> table_metrics_;  // parallel to tables_
 };
 
+// Rows as CSV (RFC 4180): a header line, then each row; NULL is an empty field and an empty
+// string is "" (quoted), so that the two stay apart.
+std::string CsvText(const duck::Rows& rows);
+
 }  // namespace sluice

@@ -18,6 +18,7 @@
 
 #include "catalog/ledger.h"
 #include "common/failpoint.h"
+#include "serve/cursors.h"
 #include "serve/server_impl.h"
 
 namespace sluice {
@@ -162,6 +163,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   resolved.max_inflight_bytes = plan->inflight;
   auto impl = std::make_unique<Impl>(resolved);
   impl->memory = *plan;
+  impl->local_secret = NewCursorToken() + NewCursorToken();
   EngineOptions engine_options;
   engine_options.duckdb_memory = plan->duckdb;
   ASSIGN_OR_RETURN(impl->engine, Engine::Open(std::move(spec), engine_options));

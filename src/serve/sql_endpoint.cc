@@ -104,16 +104,33 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
     Result<duck::ParsedSql> wrapped = CheckUserQuery(conn, run);
     if (!wrapped.ok()) return res.SetError(400, "query refused: " + wrapped.status().message());
   }
+  const std::string accept = req.Header("Accept").value_or("");
+  const bool csv = accept.find("text/csv") != std::string::npos;
+  const bool lines = accept.find("application/x-ndjson") != std::string::npos;
   std::string out;
   int64_t rows = 0;
   Status st;
   bool timed_out = false;
-  {
+  if (csv) {
+    // DuckDB's text of every value, as `sluice query --format csv` prints it.
+    Deadline deadline(conn, std::chrono::milliseconds(s.limits().timeout_ms));
+    Result<duck::Rows> text = conn.Query(admitted->kind == duck::SqlStatementKind::kSelect
+                                             ? "SELECT COLUMNS(*)::VARCHAR FROM (" + run + ")"
+                                             : run);
+    if (text.ok()) {
+      rows = static_cast<int64_t>(text->rows.size());
+      out = CsvText(*text);
+    } else {
+      st = text.status();
+    }
+    timed_out = deadline.Done();
+  } else {
     Deadline deadline(conn, std::chrono::milliseconds(s.limits().timeout_ms));
     Result<std::unique_ptr<duck::ResultStream>> result = duck::ResultStream::Open(conn, run);
     if (result.ok()) {
       Result<std::unique_ptr<duck::JsonRowWriter>> writer = duck::JsonRowWriter::Create(
-          (*result)->names(), (*result)->types(), duck::JsonRowWriter::Layout::kArray);
+          (*result)->names(), (*result)->types(),
+          lines ? duck::JsonRowWriter::Layout::kLines : duck::JsonRowWriter::Layout::kArray);
       if (writer.ok()) {
         (*writer)->Begin(&out);
         std::unique_ptr<duck::Chunk> chunk;
@@ -148,6 +165,12 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
                                  " rows (serve.query.max_rows); add a LIMIT or filters");
   }
   res.status = 200;
+  res.AddHeader("X-Sluice-Row-Count", std::to_string(rows));
+  if (csv || lines) {
+    res.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    res.body = std::move(out);
+    return;
+  }
   res.content_type = "application/json";
   res.body = "{\"rows\":" + out + ",\"row_count\":" + std::to_string(rows) + "}\n";
 }

@@ -3,6 +3,7 @@
 // pruning in the header and the metrics, cursor pagination that stays on its first page's
 // version while a writer commits and publishes, the SQL endpoint and its limits, and refusals.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
@@ -258,6 +259,31 @@ TEST_F(ServeQueryApiTest, TablesRowsFormatsAndSql) {
   }
   EXPECT_EQ(parquet_got, want);
 
+  // `sluice query` while serve holds the lake: the server answers, with the same gate; the local
+  // secret it uses is in serve.json, readable by the owner only. `sluice status` still works.
+  ProcessResult q =
+      project_->Sluice("query", {"SELECT count(*) AS n FROM curated.orders", "--format", "json"});
+  ASSERT_TRUE(q.ok()) << q.Describe();
+  EXPECT_EQ(Json::parse(q.out), Json::parse("[{\"n\":" + std::to_string(final_state.size()) + "}]")) << q.out;
+  EXPECT_NE(q.err.find("answered by the running sluice serve"), std::string::npos) << q.err;
+  ProcessResult table =
+      project_->Sluice("query", {"SELECT order_id, amount FROM curated.orders ORDER BY 1 LIMIT 1"});
+  ASSERT_TRUE(table.ok()) << table.Describe();
+  EXPECT_NE(table.out.find(final_state.begin().key() + " | " + Str(final_state.begin().value()["amount"])),
+            std::string::npos)
+      << table.out;
+  ProcessResult refused_q = project_->Sluice("query", {"COPY curated.orders TO 'out.csv'"});
+  ExpectCleanFailure(refused_q, "COPY through the server");
+  EXPECT_NE(refused_q.err.find("refused"), std::string::npos) << refused_q.err;
+  struct stat st {};
+  ASSERT_EQ(::stat((project_->Lake() + "/serve.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_NE(ReadFileOrDie(project_->Lake() + "/serve.json").find("\"local_secret\""), std::string::npos);
+  EXPECT_EQ(client_->Get("/v1/stats").body.find("local_secret"), std::string::npos);
+  ProcessResult status = project_->Sluice("status");
+  EXPECT_TRUE(status.ok()) << status.Describe();
+  EXPECT_NE(status.out.find("held by sluice serve"), std::string::npos) << status.out;
+
   // Metrics: the partitions read and those of the versions read from.
   HttpResponse metrics = client_->Get("/metrics");
   EXPECT_GT(MetricValue(metrics.body, "sluice_query_partitions_read_total{table=\"curated.orders\"}"), 0);
@@ -339,7 +365,7 @@ TEST_F(ServeQueryApiTest, CursorPagesStayOnTheirVersionWhileWritersPublish) {
   const Json doc4 = first.json();
   for (const auto& r : doc4["rows"]) rows.push_back(r);
   std::string cursor = first.json()["next_cursor"];
-  // The rest of the data, and two more publishes at least.
+  // The rest of the data, and three more publishes at least.
   std::thread writer([&] {
     HttpClient c(server_->port());
     Post(c, bodies_, half, bodies_.size());
@@ -354,13 +380,14 @@ TEST_F(ServeQueryApiTest, CursorPagesStayOnTheirVersionWhileWritersPublish) {
     for (const auto& r : doc5["rows"]) rows.push_back(r);
     cursor = page.json()["next_cursor"].is_null() ? "" : page.json()["next_cursor"].get<std::string>();
     if (++pages == 3) {
-      // Wait for two more publishes before reading on.
+      // Wait until the version would have been deleted without its pin: publishing keeps the current and the
+      // previous version, and publish V+3 starts after V+2 removed older ones.
       const auto until = Clock::now() + std::chrono::seconds(120);
       while (Clock::now() < until &&
-             TableInfo(*client_, "curated.orders")["published_version"] < version + 2) {
+             TableInfo(*client_, "curated.orders")["published_version"] < version + 3) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
-      ASSERT_GE(TableInfo(*client_, "curated.orders")["published_version"], version + 2);
+      ASSERT_GE(TableInfo(*client_, "curated.orders")["published_version"], version + 3);
     }
   }
   writer.join();

@@ -227,6 +227,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
 
 Status Server::Run() {
   Impl& m = *impl_;
+  // Before the first request can be answered: a client that sees the server up finds its
+  // address and local secret in serve.json (`sluice query` beside a running serve).
+  m.WriteStatusFile();
   m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
   for (auto& [name, s] : m.sources) {
     if (s->consumer) s->consumer->Start();

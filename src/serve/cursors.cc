@@ -16,7 +16,7 @@ std::string NewCursorToken() {
 }
 
 std::string CursorRegistry::Add(const CursorState& state, Clock::time_point now) {
-  const std::string token = NewCursorToken();
+  std::string token = NewCursorToken();
   std::lock_guard<std::mutex> lock(mu_);
   Expire(now);
   while (cursors_.size() >= capacity_ && !cursors_.empty()) {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <utility>
 
 #include "catalog/user_query.h"
 #include "duck/errors.h"
@@ -179,9 +180,8 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
 
 http::Route SqlQueryRoute(std::shared_ptr<QueryService> service) {
   return {"POST", "/v1/query", true,
-          [service](const http::Request& req, const http::Principal& who, http::Response& res) {
-            ServeSql(*service, req, who, res);
-          }};
+          [service = std::move(service)](const http::Request& req, const http::Principal& who,
+                                         http::Response& res) { ServeSql(*service, req, who, res); }};
 }
 
 }  // namespace sluice

@@ -1,4 +1,5 @@
 // `serve:` of sluice.yaml: the settings of `sluice serve`, one function per section.
+#include <algorithm>
 #include <cstdlib>
 #include <optional>
 
@@ -44,6 +45,7 @@ Status ProjectLoader::ParseServeQuery(const YamlEntry& entry) {
     if (e.key == "max_rows") q.max_rows = n;
     if (e.key == "max_concurrent") q.max_concurrent = n;
   }
+  if (FindEntry(keys, "default_rows") == nullptr) q.default_rows = std::min(q.default_rows, q.max_rows);
   if (q.default_rows > q.max_rows) {
     return file_.Error(entry.value, "serve.query.default_rows",
                        "default_rows " + std::to_string(q.default_rows) + " is above max_rows " +

@@ -64,9 +64,10 @@ Result<std::optional<TableState>> FindTable(Catalog& catalog, const std::string&
   return std::optional<TableState>(std::move(tables[0]));
 }
 
-Result<std::vector<TableState>> ListTables(Catalog& catalog) {
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query(std::string(kTableColumns) + " ORDER BY layer, table_name"));
+Result<std::vector<TableState>> ListTables(Catalog& catalog) { return ListTables(catalog.conn()); }
+
+Result<std::vector<TableState>> ListTables(duck::Connection& conn) {
+  ASSIGN_OR_RETURN(duck::Rows rows, conn.Query(std::string(kTableColumns) + " ORDER BY layer, table_name"));
   return ToTables(rows);
 }
 

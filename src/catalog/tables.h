@@ -49,6 +49,9 @@ struct TableState {
 Result<std::optional<TableState>> FindTable(Catalog& catalog, const std::string& table);
 // Every table's row, ordered by layer, then name.
 Result<std::vector<TableState>> ListTables(Catalog& catalog);
+// The same through another connection to the lake's database (Connection::Connect, USE lake),
+// e.g. a reader thread of `sluice serve`: it sees the last committed rows.
+Result<std::vector<TableState>> ListTables(duck::Connection& conn);
 
 // Creates the row of `table` (version 0, published 0) unless it exists.
 Status EnsureTableRow(Catalog& catalog, const std::string& table, const std::string& layer);

@@ -12,9 +12,11 @@
 #include "catalog/test_results.h"
 #include "catalog/user_query.h"
 #include "cli/commands.h"
+#include "cli/serve_client.h"
 #include "cli/stream_status.h"
 #include "duck/json_encoder.h"
 #include "duck/result_stream.h"
+#include "ingest/csv_reader.h"
 
 namespace sluice::cli {
 
@@ -141,10 +143,70 @@ void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordere
   }
 }
 
+// `sluice query` answered by the `sluice serve` that holds the lake (cli/serve_client.h), printed
+// as a local answer would be; nullopt when no server runs there.
+std::optional<int> QueryThroughServe(const QueryArgs& args, std::string sql) {
+  auto spec = LoadProject(args.project);
+  if (!spec.ok()) return std::nullopt;
+  std::optional<nlohmann::json> serve = RunningServe(*spec);
+  if (!serve) return std::nullopt;
+  while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
+    sql.pop_back();
+  }
+  const bool json = args.format == "json";
+  Result<std::string> body = AskServe(*serve, sql, json ? "application/x-ndjson" : "text/csv");
+  if (!body.ok()) return Fail(body.status().message());
+  std::cerr << "sluice query: answered by the running sluice serve (pid " << (*serve)["pid"] << ", "
+            << serve->value("listen", "") << ")" << std::endl;
+  if (json) {
+    // NDJSON lines joined into the array `--format json` prints (JsonRowWriter's kArray layout).
+    std::string out = "[";
+    size_t pos = 0;
+    bool first = true;
+    while (pos < body->size()) {
+      size_t nl = body->find('\n', pos);
+      if (nl == std::string::npos) nl = body->size();
+      out += (first ? "" : ",\n") + body->substr(pos, nl - pos);
+      first = false;
+      pos = nl + 1;
+    }
+    std::cout << out << "]\n" << std::flush;
+    return 0;
+  }
+  if (args.format == "csv") {
+    std::cout << *body << std::flush;
+    return 0;
+  }
+  duck::Rows rows;
+  CsvReader reader(*body, ',');
+  CsvRecord record;
+  while (reader.Next(&record)) {
+    std::vector<std::optional<std::string>> row;
+    for (size_t i = 0; i < record.size(); ++i) {
+      if (record.field(i).empty() && !record.quoted(i)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(record.field(i)));
+      }
+    }
+    if (rows.names.empty()) {
+      for (auto& v : row) rows.names.push_back(v.value_or(""));
+    } else {
+      rows.rows.push_back(std::move(row));
+    }
+  }
+  PrintTable(rows);
+  return 0;
+}
+
 }  // namespace
 
 int Query(const QueryArgs& args) {
   auto catalog = OpenReadOnly(args.project, args.memory_limit);
+  if (!catalog.ok() && catalog.status().code() == StatusCode::kUnavailable) {
+    // `sluice serve` holds the lake: it answers instead.
+    if (std::optional<int> answered = QueryThroughServe(args, args.sql)) return *answered;
+  }
   if (!catalog.ok()) return Fail(catalog.status().message());
   std::string sql = args.sql;
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {

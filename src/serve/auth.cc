@@ -30,6 +30,7 @@ bool IsLoopbackHost(const std::string& host) {
 Result<Authenticator> Authenticator::Create(const ServeAuthSpec& spec, const GetEnv& getenv) {
   Authenticator a;
   if (spec.none) return a;
+  a.required_ = true;
   for (const TokenSpec& t : spec.tokens) {
     const std::string where =
         "serve.auth token '" + t.name + "' (sluice.yaml line " + std::to_string(t.line) + ")";
@@ -55,8 +56,12 @@ Result<Authenticator> Authenticator::Create(const ServeAuthSpec& spec, const Get
   return a;
 }
 
+void Authenticator::AddLocalAdmin(const std::string& name, std::string secret) {
+  if (required_) tokens_.push_back(Token{http::Principal{name, {"admin"}, std::nullopt}, std::move(secret)});
+}
+
 Result<http::Principal> Authenticator::Authenticate(const http::Request& request) const {
-  if (tokens_.empty()) return http::Principal::Anonymous();
+  if (!required_) return http::Principal::Anonymous();
   std::optional<std::string> header = request.Header("authorization");
   if (!header)
     return Status::InvalidArgument("missing Authorization header: send Authorization: Bearer <token>");

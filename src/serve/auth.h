@@ -31,7 +31,11 @@ class Authenticator {
   // Thread-safe.
   Result<http::Principal> Authenticate(const http::Request& request) const;
 
-  bool required() const { return !tokens_.empty(); }
+  // Also accepts `secret` as an admin token named `name` (the secret `sluice serve` writes into
+  // <lake>/serve.json for the read commands of the same machine). No effect under `auth: none`.
+  void AddLocalAdmin(const std::string& name, std::string secret);
+
+  bool required() const { return required_; }
 
  private:
   struct Token {
@@ -39,6 +43,7 @@ class Authenticator {
     std::string secret;
   };
   std::vector<Token> tokens_;
+  bool required_ = false;
 };
 
 // Whether `host` (as given to --listen) is a loopback address: 127.0.0.0/8, ::1, localhost.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "serve/query_api.h"
 #include "serve/server_impl.h"
 
 namespace sluice {
@@ -315,6 +316,7 @@ void Server::Impl::InstallRoutes() {
   });
 
   // The endpoints built on http.h, each file's routes in turn (AddRoute).
+  for (auto& r : QueryRoutes(*this)) AddRoute(std::move(r));
 }
 
 void Server::Impl::AddRoute(http::Route route) {

@@ -1,4 +1,5 @@
 // The metrics of `sluice serve` and the status file `sluice status` reads while it runs.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -164,9 +165,13 @@ void Server::Impl::WriteStatusFile() {
   // Atomic replace: `sluice status` never reads half a file.
   // Atomic replace without fsync: advisory, rewritten every second; an error is dropped (the
   // next second tries again).
+  // It holds the local secret (server_impl.h): readable by the lake's owner only.
   const std::string path = engine->spec().lake + "/serve.json";
   const std::string tmp = path + ".tmp";
-  if (env()->WriteFile(tmp, StatusJson().dump(2) + "\n").ok()) (void)env()->Rename(tmp, path);
+  nlohmann::json status = StatusJson();
+  status["local_secret"] = local_secret;
+  if (!env()->WriteFile(tmp, "").ok() || ::chmod(tmp.c_str(), 0600) != 0) return;
+  if (env()->WriteFile(tmp, status.dump(2) + "\n").ok()) (void)env()->Rename(tmp, path);
 }
 
 }  // namespace sluice

@@ -19,6 +19,7 @@
 #include "catalog/ledger.h"
 #include "common/failpoint.h"
 #include "serve/auth.h"
+#include "serve/cursors.h"
 #include "serve/server_impl.h"
 
 namespace sluice {
@@ -156,7 +157,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project_dir));
   if (options.memory_limit) spec.memory_limit_bytes = options.memory_limit;
   // Before the lake is opened: a server that would refuse to start locks nothing.
-  ASSIGN_OR_RETURN(Authenticator authenticator, Authenticator::Create(spec.serve_auth));
+  ASSIGN_OR_RETURN(Authenticator authenticator, Authenticator::Create(spec.serve.auth));
   if (!authenticator.required() && !IsLoopbackHost(options.host)) {
     return Status::InvalidArgument(
         "serve.auth is none, which is allowed on a loopback address only, not on " + options.host +
@@ -171,6 +172,8 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   resolved.max_inflight_bytes = plan->inflight;
   auto impl = std::make_unique<Impl>(resolved);
   impl->memory = *plan;
+  impl->local_secret = NewCursorToken() + NewCursorToken();
+  authenticator.AddLocalAdmin("local", impl->local_secret);
   impl->authenticate = [a = std::make_shared<const Authenticator>(std::move(authenticator))](
                            const http::Request& request) { return a->Authenticate(request); };
   EngineOptions engine_options;
@@ -236,6 +239,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
 
 Status Server::Run() {
   Impl& m = *impl_;
+  // Before the first request can be answered: a client that sees the server up finds its
+  // address and local secret in serve.json (`sluice query` beside a running serve).
+  m.WriteStatusFile();
   m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
   for (auto& [name, s] : m.sources) {
     if (s->consumer) s->consumer->Start();

@@ -150,6 +150,11 @@ struct Server::Impl {
   // Who a request comes from (serve/auth.h); unset: everyone is http::Principal::Anonymous().
   // A failure is answered 401 with its message.
   std::function<Result<http::Principal>(const http::Request&)> authenticate;
+  // A random secret of this process, written to <lake>/serve.json (mode 0600) for the CLI on
+  // this machine (`sluice query` asks the running server): whoever can read the lake's files
+  // may read its tables anyway. The authenticate hook accepts `Authorization: Bearer
+  // <local_secret>` as an admin token.
+  std::string local_secret;
 
   // Engine thread (server.cc).
   bool AnyQueued();

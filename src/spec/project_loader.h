@@ -58,8 +58,10 @@ class ProjectLoader {
   Status ParseTransform(const YamlEntry& entry);
   Status ParseDlq(const YamlEntry& entry);
   Status ParseMemoryLimit(const YamlEntry& entry);
-  Status ParseServe(const YamlEntry& entry);  // serve_loader.cc
+  // serve_loader.cc: `serve:` and each of its sections in a function of its own.
+  Status ParseServe(const YamlEntry& entry);
   Status ParseServeAuth(const YamlEntry& entry);
+  Status ParseServeQuery(const YamlEntry& entry);
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

@@ -164,6 +164,21 @@ struct ServeAuthSpec {
   std::vector<TokenSpec> tokens;
 };
 
+// `serve: {query: {...}}`: the limits of `sluice serve`'s read endpoints (docs/QUERY_API.md).
+struct ServeQuerySpec {
+  int64_t default_rows = 1000;     // rows of a page when the request sets no `limit`
+  int64_t max_rows = 100000;       // the most rows one answer holds (a page, or a SQL result)
+  int64_t timeout_ms = 30000;      // a SQL query is interrupted after this long
+  int64_t max_concurrent = 4;      // SQL queries and row reads running at once; more get 429
+  int64_t cursor_ttl_ms = 600000;  // a cursor (and the version it pins) lives this long idle
+};
+
+// `serve:`: settings of `sluice serve`, one struct per section.
+struct ServeSpec {
+  ServeAuthSpec auth;
+  ServeQuerySpec query;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -185,8 +200,7 @@ struct ProjectSpec {
   // in-flight budget and a fixed overhead; common/memory_limit.h). nullopt: the command's
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
-  // `serve:` (docs/SECURITY.md and the serve docs).
-  ServeAuthSpec serve_auth;
+  ServeSpec serve;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <set>
 
 #include "catalog/tables.h"
 #include "common/failpoint.h"
+#include "storage/version_pins.h"
 
 namespace sluice {
 
@@ -150,11 +152,16 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   }
   RETURN_IF_ERROR(catalog.Commit());
 
-  // Keep the new version and the one before it; older ones have had a whole publish to drain.
+  // Keep the new version and the one before it; older ones have had a whole publish to drain,
+  // unless a reader pinned them (version_pins.h): a later publish removes them once unpinned.
   ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
   for (const std::string& name : names) {
     if (name == "current" || name == vname || name == prev.filename().string()) continue;
-    if (name.size() > 1 && name[0] == 'v') RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
+    if (name.size() < 2 || name[0] != 'v') continue;
+    char* end = nullptr;
+    const long long n = std::strtoll(name.c_str() + 1, &end, 10);
+    if (*end == '\0' && PublishedVersionPins().IsPinned(target.layer + "." + target.table, n)) continue;
+    RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
   }
   return true;
 }

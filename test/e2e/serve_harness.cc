@@ -204,7 +204,11 @@ HttpResponse Convert(const httplib::Result& r) {
 
 }  // namespace
 
-HttpResponse HttpClient::Get(const std::string& path) { return Convert(impl_->client.Get(path)); }
+HttpResponse HttpClient::Get(const std::string& path, const std::map<std::string, std::string>& headers) {
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  return Convert(impl_->client.Get(path, h));
+}
 
 HttpResponse HttpClient::Post(const std::string& path, const std::string& body,
                               const std::map<std::string, std::string>& headers,

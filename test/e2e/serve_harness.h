@@ -63,7 +63,7 @@ class HttpClient {
  public:
   explicit HttpClient(int port, int timeout_seconds = 120);
   ~HttpClient();
-  HttpResponse Get(const std::string& path);
+  HttpResponse Get(const std::string& path, const std::map<std::string, std::string>& headers = {});
   HttpResponse Post(const std::string& path, const std::string& body,
                     const std::map<std::string, std::string>& headers = {},
                     const std::string& content_type = "application/x-ndjson");

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -18,6 +19,7 @@
 #include "duck/duck.h"
 #include "engine/engine.h"
 #include "spec/spec.h"
+#include "storage/version_pins.h"
 #include "support/test_project.h"
 
 namespace sluice {
@@ -203,6 +205,31 @@ TEST_F(PublishTest, VersionsHardLinksAndRetention) {
   EXPECT_EQ(Q("SELECT table_name, version, published_version FROM meta.tables ORDER BY 1"),
             "daily_revenue|4|4\norders|4|4\n");
   EXPECT_EQ(Q("SELECT count(*) FROM meta.publish_pending"), "0\n");
+}
+
+// A version a reader pinned (a cursor of the query API) outlives the publishes that would have
+// removed it; an expired pin keeps nothing.
+TEST_F(PublishTest, PinnedVersionIsKeptUntilThePinExpires) {
+  using Clock = std::chrono::steady_clock;
+  Write("landing/orders/01.jsonl", Order("o1", "t1", "paid", "10.00", "2026-01-01", 1));
+  Run();
+  EXPECT_EQ(Current(CuratedDir()), "v1");
+  PublishedVersionPins().Pin("curated.orders", 1, Clock::now() + std::chrono::hours(1));
+  PublishedVersionPins().Pin("marts.daily_revenue", 1, Clock::now() - std::chrono::seconds(1));
+  for (int i = 2; i <= 4; ++i) {
+    Write("landing/orders/0" + std::to_string(i) + ".jsonl",
+          Order("o" + std::to_string(i), "t1", "paid", "1.00", "2026-01-01", 1));
+    Run();
+  }
+  EXPECT_EQ(Current(CuratedDir()), "v4");
+  EXPECT_EQ(Entries(CuratedDir()), (std::set<std::string>{"current", "v1", "v3", "v4"}));
+  auto c = duck::Connection::Open();
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(Dump(**c, "SELECT order_id FROM read_parquet(" + duck::Literal(CuratedDir() + "/v1/*/*.parquet") +
+                          ") ORDER BY 1"),
+            "o1\n");
+  // The mart's pin had expired before the first publish: its old versions went as usual.
+  EXPECT_EQ(Entries(MartDir()), (std::set<std::string>{"current", "v3", "v4"}));
 }
 
 TEST_F(PublishTest, ReopenRemovesHalfWrittenVersions) {

@@ -464,6 +464,33 @@ TEST_F(SpecTest, StreamSources) {
   ExpectInvalid({"transform.publish_interval", "'0s'"});
 }
 
+// serve.query: the limits of the query API, with defaults, located errors and unknown keys.
+TEST_F(SpecTest, ServeQuerySettings) {
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {max_rows: 500, timeout: 2s, cursor_ttl: 1m}}");
+  Result<ProjectSpec> spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->serve.query.max_rows, 500);
+  EXPECT_EQ(spec->serve.query.timeout_ms, 2000);
+  EXPECT_EQ(spec->serve.query.cursor_ttl_ms, 60000);
+  EXPECT_EQ(spec->serve.query.default_rows, 500);  // the default of 1000, down to max_rows
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {max_concurrent: 8}}");
+  spec = LoadProject(dir_);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->serve.query.max_concurrent, 8);
+  EXPECT_EQ(spec->serve.query.max_rows, 100000);  // the defaults
+  EXPECT_EQ(spec->serve.query.default_rows, 1000);
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {max_rows: lots}}");
+  ExpectInvalid({"serve.query.max_rows", "'lots'"});
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {timeout: 0s}}");
+  ExpectInvalid({"serve.query.timeout", "'0s'"});
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {default_rows: 10, max_rows: 5}}");
+  ExpectInvalid({"serve.query.default_rows", "above max_rows"});
+  WriteExampleWith("name: shop", "name: shop\nserve: {query: {rows: 5}}");
+  ExpectInvalid({"serve.query.rows", "unknown key"});
+  WriteExampleWith("name: shop", "name: shop\nserve: {querry: {}}");
+  ExpectInvalid({"serve.querry", "unknown key"});
+}
+
 TEST_F(SpecTest, SourceErrors) {
   WriteExampleWith("type: files ", "type: kafka ");
   ExpectInvalid({"sluice.yaml:5:11", "sources.orders.type", "source type 'kafka' is not supported yet"});

@@ -1,0 +1,20 @@
+// Read commands while `sluice serve` holds the lake: DuckDB's lock keeps other processes out
+// of its database, so `sluice query` asks the running server instead (POST /v1/query, the same
+// statement gate). The server is found through <lake>/serve.json (cli/stream_status.h
+// RunningServe), which also holds the server's local secret: the file is readable by the
+// lake's owner only, and whoever reads the lake's files may read its tables anyway.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/status.h"
+
+namespace sluice::cli {
+
+// The body of the server's answer to `sql`, asked with `Accept: <accept>`. InvalidArgument
+// holding the server's one-line reason when it refused the query (4xx); Unavailable when
+// serve.json names no address or secret or the server does not answer; Aborted otherwise.
+Result<std::string> AskServe(const nlohmann::json& serve, const std::string& sql, const std::string& accept);
+
+}  // namespace sluice::cli

@@ -74,7 +74,8 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
   RETURN_IF_ERROR(
-      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit"}));
+      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit",
+                                              "consumers", "feeds"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }
@@ -104,7 +105,8 @@ Status ProjectLoader::Load() {
   }
   RETURN_IF_ERROR(ResolveMartRefs());
   RETURN_IF_ERROR(ResolveRelationships());
-  return OrderTables();
+  RETURN_IF_ERROR(OrderTables());
+  return ParseConsumers(file_, top, spec_);
 }
 
 Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,

@@ -51,6 +51,33 @@ std::string TenantExpr(const SourceSpec& s, const std::string& t) {
                                        : "CAST(" + t + "." + Ident(s.partition_by.tenant) + " AS VARCHAR)";
 }
 
+// SQL for the JSON text of a row of `contract`'s columns over alias `t`, values as the typed JSON
+// encoder writes them (duck/json_encoder.h): a decimal with exactly its digits (DuckDB's to_json
+// goes through a double), a timestamp in RFC 3339 UTC; other types as DuckDB's to_json.
+std::string RowJson(const Contract& contract, const std::string& t) {
+  std::string out;
+  for (const auto& c : contract.columns) {
+    const std::string col = t + "." + Ident(c.name);
+    std::string value;
+    switch (c.type.kind) {
+      case TypeKind::kDecimal:
+        value = "CAST(" + col + " AS VARCHAR)";
+        break;
+      case TypeKind::kTimestamp:
+        value = "CAST(to_json(CASE WHEN epoch_us(" + col + ") % 1000000 = 0 THEN strftime(" + col +
+                ", '%Y-%m-%dT%H:%M:%SZ') ELSE rtrim(strftime(" + col + ", '%Y-%m-%dT%H:%M:%S.%f'), '0') || 'Z' END) AS "
+                "VARCHAR)";
+        break;
+      default:
+        value = "CAST(to_json(" + col + ") AS VARCHAR)";
+    }
+    // A column name is an identifier ([a-z_][a-z0-9_]*): nothing to escape in JSON.
+    out += std::string(out.empty() ? "'{' || " : " || ',' || ") + Literal("\"" + c.name + "\":") +
+           " || coalesce(" + value + ", 'null')";
+  }
+  return out.empty() ? "'{}'" : out + " || '}'";
+}
+
 // The winners of this step (curate_winners) as changes of the table's feed (catalog/feeds.h),
 // in the merge's transaction: the change log commits if and only if the merge does. Each
 // winner is a change: an insert when its key is new, else an update whose previous version is
@@ -67,17 +94,12 @@ Status LogChanges(Catalog& catalog, const TableSpec& table, const SourceSpec& so
     if (c.table == table.name) consumers.push_back(c.name);
   }
   RETURN_IF_ERROR(StartFeedConsumers(conn, table.name, consumers, now));
-  std::string after, before;
-  for (const auto& c : HeldColumns(table, source.contract).columns) {
-    after += (after.empty() ? "" : ", ") + Ident(c.name) + " := i." + Ident(c.name);
-    before += (before.empty() ? "" : ", ") + Ident(c.name) + " := c." + Ident(c.name);
-  }
+  const Contract held = HeldColumns(table, source.contract);
   RETURN_IF_ERROR(conn.Execute(
       "CREATE OR REPLACE TEMP TABLE curate_changes AS SELECT CASE WHEN i._replaces THEN 'update' ELSE "
       "'insert' END AS op, i._batch_id AS batch_id, " +
-      TenantExpr(source, "i") + " AS tenant, CAST(to_json(struct_pack(" + after +
-      ")) AS VARCHAR) AS row_json, CASE WHEN i._replaces THEN CAST(to_json(struct_pack(" + before +
-      ")) AS VARCHAR) END AS prev_json, i._batch_seq AS batch_seq, i._source_line AS source_line FROM "
+      TenantExpr(source, "i") + " AS tenant, " + RowJson(held, "i") + " AS row_json, CASE WHEN i._replaces THEN " +
+      RowJson(held, "c") + " END AS prev_json, i._batch_seq AS batch_seq, i._source_line AS source_line FROM "
       "curate_winners i LEFT JOIN curated." +
       Ident(table.name) + " c ON i._replaces AND " + on));
   ASSIGN_OR_RETURN(std::optional<TableState> state, FindTable(catalog, table.name));

@@ -74,6 +74,7 @@ void ExpectRow(const Json& got, const Event& want, const std::string& what) {
   EXPECT_EQ(got.value("seq", int64_t{-1}), want.seq) << what;
   ASSERT_TRUE(got.contains("amount") && got["amount"].is_number()) << what << ": " << got.dump();
   EXPECT_DOUBLE_EQ(got["amount"].get<double>(), std::stod(want.amount)) << what;
+  EXPECT_EQ(got.value("created_at", ""), "2026-01-03T10:00:00Z") << what;
 }
 
 void ExpectChanges(const Json& changes, const std::vector<Expect>& want, size_t from, const std::string& what) {
@@ -151,6 +152,9 @@ TEST(ServeFeeds, ExactChangesPositionsAndRestart) {
   ASSERT_EQ(want.size(), 3u);
   Json first = ReadUntil(client, "ml_features", want.size());
   ExpectChanges(first["changes"], want, 0, "after batch 1");
+  // A decimal keeps its digits and scale in the JSON text.
+  HttpResponse raw = client.Get("/v1/feeds/ml_features");
+  EXPECT_NE(raw.body.find("\"amount\":20.50,"), std::string::npos) << raw.body;
 
   // Batch 2: an older seq of o1 (loses: no change), an update of o2, a new key sent twice.
   const std::vector<Event> b2 = {{"o1", "t01", "created", 2, "99.00"},

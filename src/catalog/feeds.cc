@@ -44,13 +44,14 @@ Status StartFeedConsumers(duck::Connection& conn, const std::string& table,
 Result<int64_t> AppendFeedChanges(duck::Connection& conn, const std::string& table,
                                   const std::string& changes, int64_t version, int64_t now_us) {
   const std::string t = Literal(table);
-  ASSIGN_OR_RETURN(int64_t head, conn.QueryInt("SELECT last_seq FROM meta.feed_heads WHERE table_name = " + t));
+  ASSIGN_OR_RETURN(int64_t head,
+                   conn.QueryInt("SELECT last_seq FROM meta.feed_heads WHERE table_name = " + t));
   ASSIGN_OR_RETURN(int64_t n, conn.QueryInt("SELECT count(*) FROM " + changes));
   if (n == 0) return int64_t{0};
-  RETURN_IF_ERROR(conn.Execute(
-      "INSERT INTO meta.feed_changes SELECT " + t + ", " + std::to_string(head) +
-      " + row_number() OVER (ORDER BY batch_seq, source_line), op, batch_id, " + std::to_string(version) +
-      ", tenant, row_json, prev_json, " + std::to_string(now_us) + " FROM " + changes));
+  RETURN_IF_ERROR(conn.Execute("INSERT INTO meta.feed_changes SELECT " + t + ", " + std::to_string(head) +
+                               " + row_number() OVER (ORDER BY batch_seq, source_line), op, batch_id, " +
+                               std::to_string(version) + ", tenant, row_json, prev_json, " +
+                               std::to_string(now_us) + " FROM " + changes));
   RETURN_IF_ERROR(conn.Execute("UPDATE meta.feed_heads SET last_seq = " + std::to_string(head + n) +
                                " WHERE table_name = " + t));
   return n;
@@ -64,11 +65,12 @@ Result<int64_t> PruneFeedChanges(duck::Connection& conn, const std::string& tabl
   if (names.empty()) return int64_t{0};
   // Every change at or below the lowest committed position is delivered to every consumer;
   // bounded by sequence so one call deletes at most max_rows.
-  ASSIGN_OR_RETURN(duck::Rows bound,
-                   conn.Query("SELECT least((SELECT min(position) FROM meta.feed_positions WHERE table_name = " +
-                              t + " AND consumer IN (" + names +
-                              ")), (SELECT min(seq) FROM meta.feed_changes WHERE table_name = " + t + ") + " +
-                              std::to_string(max_rows - 1) + ")"));
+  ASSIGN_OR_RETURN(
+      duck::Rows bound,
+      conn.Query("SELECT least((SELECT min(position) FROM meta.feed_positions WHERE table_name = " + t +
+                 " AND consumer IN (" + names +
+                 ")), (SELECT min(seq) FROM meta.feed_changes WHERE table_name = " + t + ") + " +
+                 std::to_string(max_rows - 1) + ")"));
   if (bound.rows.empty() || !bound.rows[0][0]) return int64_t{0};
   ASSIGN_OR_RETURN(int64_t n, conn.QueryInt("SELECT count(*) FROM meta.feed_changes WHERE table_name = " + t +
                                             " AND seq <= " + *bound.rows[0][0]));
@@ -124,8 +126,8 @@ Result<FeedLag> MeasureFeedLag(duck::Connection& conn, const std::string& table,
   ASSIGN_OR_RETURN(duck::Rows rows,
                    conn.Query("SELECT count(*), min(changed_at_us), max(seq), (SELECT max(last_seq) FROM "
                               "meta.feed_heads WHERE table_name = " +
-                              t + ") FROM meta.feed_changes WHERE table_name = " + t +
-                              " AND seq > " + std::to_string(after) + TenantFilter(tenants)));
+                              t + ") FROM meta.feed_changes WHERE table_name = " + t + " AND seq > " +
+                              std::to_string(after) + TenantFilter(tenants)));
   FeedLag lag;
   lag.changes = rows.IntAt(0, 0);
   if (rows.rows[0][1]) lag.oldest_uncommitted_us = rows.IntAt(0, 1);
@@ -136,11 +138,12 @@ Result<FeedLag> MeasureFeedLag(duck::Connection& conn, const std::string& table,
 
 Status WriteFeedPosition(duck::Connection& conn, const std::string& consumer, int64_t position,
                          int64_t now_us) {
-  ASSIGN_OR_RETURN(int64_t n,
-                   conn.QueryInt("SELECT count(*) FROM meta.feed_positions WHERE consumer = " + Literal(consumer)));
+  ASSIGN_OR_RETURN(int64_t n, conn.QueryInt("SELECT count(*) FROM meta.feed_positions WHERE consumer = " +
+                                            Literal(consumer)));
   if (n == 0) return Status::NotFound("consumer " + consumer + " has no position yet");
   return conn.Execute("UPDATE meta.feed_positions SET position = " + std::to_string(position) +
-                      ", committed_at_us = " + std::to_string(now_us) + " WHERE consumer = " + Literal(consumer));
+                      ", committed_at_us = " + std::to_string(now_us) +
+                      " WHERE consumer = " + Literal(consumer));
 }
 
 }  // namespace sluice

@@ -82,10 +82,10 @@ Result<std::vector<FeedChange>> ReadFeedChanges(duck::Connection& conn, const st
                                                 int64_t limit);
 
 struct FeedLag {
-  int64_t changes = 0;                          // changes after the position (of `tenants`)
+  int64_t changes = 0;                           // changes after the position (of `tenants`)
   std::optional<int64_t> oldest_uncommitted_us;  // when the oldest of them was logged
-  int64_t newest_seq = 0;                       // the newest such change's sequence; 0: none
-  int64_t head_seq = 0;                         // the table's head (every tenant)
+  int64_t newest_seq = 0;                        // the newest such change's sequence; 0: none
+  int64_t head_seq = 0;                          // the table's head (every tenant)
 };
 Result<FeedLag> MeasureFeedLag(duck::Connection& conn, const std::string& table, int64_t after,
                                const std::optional<std::vector<std::string>>& tenants);

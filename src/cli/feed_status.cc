@@ -20,7 +20,8 @@ nlohmann::json FeedStatus(Catalog& catalog) {
       ASSIGN_OR_RETURN(FeedLag lag, MeasureFeedLag(catalog.conn(), c.table, pos.position, c.tenants));
       double seconds = 0;
       if (lag.oldest_uncommitted_us) {
-        seconds = std::max(0.0, static_cast<double>(catalog.env()->NowMicros() - *lag.oldest_uncommitted_us) / 1e6);
+        seconds =
+            std::max(0.0, static_cast<double>(catalog.env()->NowMicros() - *lag.oldest_uncommitted_us) / 1e6);
       }
       j["lag_changes"] = lag.changes;
       j["lag_seconds"] = seconds;
@@ -45,7 +46,8 @@ void PrintFeedStatus(const nlohmann::json& feeds) {
     } else {
       std::cout << "position " << f["position"] << ", lag " << f["lag_changes"] << " changes / "
                 << f["lag_seconds"].get<double>() << " s"
-                << (f.value("stale", false) ? "; STALE (past feeds.max_lag; see docs/FEEDS.md, reset)" : "") << "\n";
+                << (f.value("stale", false) ? "; STALE (past feeds.max_lag; see docs/FEEDS.md, reset)" : "")
+                << "\n";
     }
   }
 }

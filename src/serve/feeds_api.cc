@@ -24,8 +24,9 @@ std::string ConsumerNames(const ProjectSpec& spec) {
 
 // Whether every tenant of `inner` is in `outer`.
 bool Within(const std::vector<std::string>& inner, const std::vector<std::string>& outer) {
-  return std::all_of(inner.begin(), inner.end(),
-                     [&](const std::string& t) { return std::find(outer.begin(), outer.end(), t) != outer.end(); });
+  return std::all_of(inner.begin(), inner.end(), [&](const std::string& t) {
+    return std::find(outer.begin(), outer.end(), t) != outer.end();
+  });
 }
 
 // A request's transaction on a pooled connection: rolled back unless committed.
@@ -108,7 +109,8 @@ std::string FeedService::StaleMessage(const ConsumerSpec& consumer, const Standi
   return "consumer " + consumer.name + " is stale: its oldest uncommitted change is " +
          std::to_string(static_cast<int64_t>(s.lag_seconds)) + "s old, beyond feeds.max_lag (" +
          std::to_string(spec_.feeds_max_lag_seconds) + "s); its " + std::to_string(s.lag_changes) +
-         " uncommitted changes are kept, but reading resumes only after an admin moves it with POST /v1/feeds/" +
+         " uncommitted changes are kept, but reading resumes only after an admin moves it with POST "
+         "/v1/feeds/" +
          consumer.name + "/reset {\"to\": \"latest\"} (or {\"to\": <position>}), skipping the changes before";
 }
 
@@ -142,8 +144,8 @@ void FeedService::Read(const http::Request& req, const http::Principal& who, htt
     char* end = nullptr;
     long long n = std::strtoll(text->c_str(), &end, 10);
     if (text->empty() || *end != '\0' || n < 1 || n > kMaxLimit) {
-      return res.SetError(400, "limit must be a number from 1 to " + std::to_string(kMaxLimit) + ", found '" +
-                                   *text + "'");
+      return res.SetError(
+          400, "limit must be a number from 1 to " + std::to_string(kMaxLimit) + ", found '" + *text + "'");
     }
     limit = n;
   }
@@ -170,8 +172,8 @@ void FeedService::Read(const http::Request& req, const http::Principal& who, htt
     const int64_t next = changes.empty() ? s.position : changes.back().seq;
     body = "{\"consumer\":" + Quote(consumer->name) + ",\"table\":" + Quote("curated." + consumer->table) +
            ",\"started\":true,\"position\":" + std::to_string(s.position) +
-           ",\"next_position\":" + std::to_string(next) + ",\"lag_changes\":" + std::to_string(s.lag_changes) +
-           ",\"changes\":[";
+           ",\"next_position\":" + std::to_string(next) +
+           ",\"lag_changes\":" + std::to_string(s.lag_changes) + ",\"changes\":[";
     for (size_t i = 0; i < changes.size(); ++i) {
       const FeedChange& c = changes[i];
       // row_json and prev_json are DuckDB's JSON text, passed through unparsed (a decimal keeps
@@ -183,7 +185,8 @@ void FeedService::Read(const http::Request& req, const http::Principal& who, htt
     body += "]}";
     return Status::OK();
   }();
-  if (!st.ok()) return res.SetError(503, "reading the feed of " + consumer->name + " failed: " + st.message());
+  if (!st.ok())
+    return res.SetError(503, "reading the feed of " + consumer->name + " failed: " + st.message());
   if (!body.empty()) {
     res.status = 200;
     res.content_type = "application/json";
@@ -194,8 +197,8 @@ void FeedService::Read(const http::Request& req, const http::Principal& who, htt
 namespace {
 
 // The integer field `field` of a JSON body, or an error message.
-std::variant<int64_t, std::string> PositionField(const std::string& body, const char* field, bool allow_latest,
-                                                 bool* latest) {
+std::variant<int64_t, std::string> PositionField(const std::string& body, const char* field,
+                                                 bool allow_latest, bool* latest) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || !j.contains(field)) {
     return std::string("the body must be a JSON object with \"") + field + "\"";
@@ -230,24 +233,29 @@ void FeedService::Commit(const http::Request& req, const http::Principal& who, h
     RETURN_IF_ERROR(tx.Begin());
     ASSIGN_OR_RETURN(Standing s, Measure(conn, *consumer));
     if (!s.started) {
-      res.SetError(409, "consumer " + consumer->name + " has no position yet: its feed starts at the next curate of curated." +
+      res.SetError(409, "consumer " + consumer->name +
+                            " has no position yet: its feed starts at the next curate of curated." +
                             consumer->table);
       return Status::OK();
     }
     if (position < s.position) {
       res.SetError(409, "position " + std::to_string(position) + " is behind the committed position " +
-                            std::to_string(s.position) + " of " + consumer->name + ": positions only move forward");
+                            std::to_string(s.position) + " of " + consumer->name +
+                            ": positions only move forward");
       return Status::OK();
     }
     if (position > std::max(s.position, s.newest_seq)) {
       res.SetError(409, "position " + std::to_string(position) + " is beyond the newest change of " +
-                            consumer->name + "'s feed (" + std::to_string(std::max(s.position, s.newest_seq)) +
+                            consumer->name + "'s feed (" +
+                            std::to_string(std::max(s.position, s.newest_seq)) +
                             "); commit the next_position a read returned");
       return Status::OK();
     }
-    if (position > s.position) RETURN_IF_ERROR(WriteFeedPosition(conn, consumer->name, position, env_->NowMicros()));
+    if (position > s.position)
+      RETURN_IF_ERROR(WriteFeedPosition(conn, consumer->name, position, env_->NowMicros()));
     RETURN_IF_ERROR(tx.Commit());
-    res.SetJson(200, {{"consumer", consumer->name}, {"position", position}, {"changed", position != s.position}});
+    res.SetJson(200,
+                {{"consumer", consumer->name}, {"position", position}, {"changed", position != s.position}});
     return Status::OK();
   }();
   if (!st.ok()) {
@@ -256,7 +264,8 @@ void FeedService::Commit(const http::Request& req, const http::Principal& who, h
 }
 
 void FeedService::Reset(const http::Request& req, const http::Principal& who, http::Response& res) {
-  if (!who.Can("admin")) return res.SetError(403, "token " + who.name + " lacks scope admin to reset a consumer");
+  if (!who.Can("admin"))
+    return res.SetError(403, "token " + who.name + " lacks scope admin to reset a consumer");
   const ConsumerSpec* consumer = Authorize(req, who, res);
   if (consumer == nullptr) return;
   bool latest = false;
@@ -277,7 +286,8 @@ void FeedService::Reset(const http::Request& req, const http::Principal& who, ht
     const int64_t to = latest ? std::max(s.position, s.head_seq) : std::get<int64_t>(field);
     if (to < s.position || to > std::max(s.position, s.head_seq)) {
       res.SetError(409, "reset of " + consumer->name + " to " + std::to_string(to) + " is outside " +
-                            std::to_string(s.position) + ".." + std::to_string(std::max(s.position, s.head_seq)));
+                            std::to_string(s.position) + ".." +
+                            std::to_string(std::max(s.position, s.head_seq)));
       return Status::OK();
     }
     RETURN_IF_ERROR(WriteFeedPosition(conn, consumer->name, to, env_->NowMicros()));

@@ -67,9 +67,9 @@ class FeedService {
   Env* env_;
   MetricsRegistry& metrics_;
   std::mutex pool_mu_;
-  duck::Connection& lake_conn_;  // guarded by pool_mu_ (Connect only)
+  duck::Connection& lake_conn_;                          // guarded by pool_mu_ (Connect only)
   std::vector<std::unique_ptr<duck::Connection>> pool_;  // guarded by pool_mu_
-  std::mutex commit_mu_;  // one position commit or reset at a time
+  std::mutex commit_mu_;                                 // one position commit or reset at a time
 };
 
 }  // namespace sluice

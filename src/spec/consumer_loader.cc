@@ -27,9 +27,9 @@ Status ParseConsumerTable(const YamlFile& file, const YAML::Node& at, const std:
   const std::string name = dot == std::string::npos ? text : text.substr(dot + 1);
   const TableSpec* table = spec.FindTable(name);
   if (layer == "marts" && table != nullptr && table->kind == TableKind::kMart) {
-    return file.Error(at, field,
-                      "'" + text + "' is a mart; change feeds are of curated tables only (" +
-                          CuratedTables(spec) + ")");
+    return file.Error(
+        at, field,
+        "'" + text + "' is a mart; change feeds are of curated tables only (" + CuratedTables(spec) + ")");
   }
   if (layer != "curated" || table == nullptr || table->kind != TableKind::kCurated) {
     return file.Error(at, field,
@@ -52,12 +52,14 @@ Status ParseConsumer(const YamlFile& file, const YamlEntry& entry, ProjectSpec& 
   RETURN_IF_ERROR(file.CheckKeys(keys, field, {"table", "tenants"}));
   const YamlEntry* table = FindEntry(keys, "table");
   if (table == nullptr) {
-    return file.Error(entry.value, field + ".table",
-                      "missing; name the curated table to follow (curated tables: " + CuratedTables(spec) + ")");
+    return file.Error(
+        entry.value, field + ".table",
+        "missing; name the curated table to follow (curated tables: " + CuratedTables(spec) + ")");
   }
   RETURN_IF_ERROR(ParseConsumerTable(file, table->value, field + ".table", spec, consumer));
   if (const YamlEntry* tenants = FindEntry(keys, "tenants")) {
-    ASSIGN_OR_RETURN(std::vector<std::string> list, file.StringList(tenants->value, field + ".tenants", false));
+    ASSIGN_OR_RETURN(std::vector<std::string> list,
+                     file.StringList(tenants->value, field + ".tenants", false));
     if (list.empty()) {
       return file.Error(tenants->value, field + ".tenants", "is empty; list tenants or leave it out");
     }

@@ -73,9 +73,9 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(
-      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit",
-                                              "consumers", "feeds"}));
+  RETURN_IF_ERROR(file_.CheckKeys(
+      top, "",
+      {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit", "consumers", "feeds"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }

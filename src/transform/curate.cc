@@ -65,7 +65,8 @@ std::string RowJson(const Contract& contract, const std::string& t) {
         break;
       case TypeKind::kTimestamp:
         value = "CAST(to_json(CASE WHEN epoch_us(" + col + ") % 1000000 = 0 THEN strftime(" + col +
-                ", '%Y-%m-%dT%H:%M:%SZ') ELSE rtrim(strftime(" + col + ", '%Y-%m-%dT%H:%M:%S.%f'), '0') || 'Z' END) AS "
+                ", '%Y-%m-%dT%H:%M:%SZ') ELSE rtrim(strftime(" + col +
+                ", '%Y-%m-%dT%H:%M:%S.%f'), '0') || 'Z' END) AS "
                 "VARCHAR)";
         break;
       default:
@@ -98,8 +99,9 @@ Status LogChanges(Catalog& catalog, const TableSpec& table, const SourceSpec& so
   RETURN_IF_ERROR(conn.Execute(
       "CREATE OR REPLACE TEMP TABLE curate_changes AS SELECT CASE WHEN i._replaces THEN 'update' ELSE "
       "'insert' END AS op, i._batch_id AS batch_id, " +
-      TenantExpr(source, "i") + " AS tenant, " + RowJson(held, "i") + " AS row_json, CASE WHEN i._replaces THEN " +
-      RowJson(held, "c") + " END AS prev_json, i._batch_seq AS batch_seq, i._source_line AS source_line FROM "
+      TenantExpr(source, "i") + " AS tenant, " + RowJson(held, "i") +
+      " AS row_json, CASE WHEN i._replaces THEN " + RowJson(held, "c") +
+      " END AS prev_json, i._batch_seq AS batch_seq, i._source_line AS source_line FROM "
       "curate_winners i LEFT JOIN curated." +
       Ident(table.name) + " c ON i._replaces AND " + on));
   ASSIGN_OR_RETURN(std::optional<TableState> state, FindTable(catalog, table.name));

@@ -56,7 +56,8 @@ TEST(FeedsCrash, KilledAroundCurateCommitLogsEachChangeOnce) {
   ASSERT_GT(want.size(), 600u);  // 600 keys inserted, and updates of some
   ExpectWellFormedLog(clean, want, "clean run");
 
-  for (const std::string& failpoint : std::vector<std::string>{"curate.before_commit", "curate.after_commit"}) {
+  for (const std::string& failpoint :
+       std::vector<std::string>{"curate.before_commit", "curate.after_commit"}) {
     TempDir tmp;
     Project p = FeedProject(tmp.path() + "/shop");
     ProcessResult crashed = p.Sluice("run", {}, {{"SLUICE_FAILPOINTS", failpoint + "=crash"}});

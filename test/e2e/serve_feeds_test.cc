@@ -28,8 +28,8 @@ struct Event {
 
 std::string Line(const Event& e) {
   return "{\"order_id\":\"" + e.order_id + "\",\"tenant_id\":\"" + e.tenant + "\",\"status\":\"" + e.status +
-         "\",\"amount\":" + e.amount + ",\"created_at\":\"2026-01-03T10:00:00Z\",\"seq\":" +
-         std::to_string(e.seq) + "}\n";
+         "\",\"amount\":" + e.amount +
+         ",\"created_at\":\"2026-01-03T10:00:00Z\",\"seq\":" + std::to_string(e.seq) + "}\n";
 }
 
 // A change as the test expects it.
@@ -77,7 +77,8 @@ void ExpectRow(const Json& got, const Event& want, const std::string& what) {
   EXPECT_EQ(got.value("created_at", ""), "2026-01-03T10:00:00Z") << what;
 }
 
-void ExpectChanges(const Json& changes, const std::vector<Expect>& want, size_t from, const std::string& what) {
+void ExpectChanges(const Json& changes, const std::vector<Expect>& want, size_t from,
+                   const std::string& what) {
   ASSERT_TRUE(changes.is_array()) << what;
   ASSERT_EQ(changes.size(), want.size() - from) << what << ": " << changes.dump();
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -182,16 +183,20 @@ TEST(ServeFeeds, ExactChangesPositionsAndRestart) {
   ExpectChanges(page.json()["changes"], std::vector<Expect>(want.begin(), want.begin() + 2), 0, "page");
   const int64_t next = page.json()["next_position"].get<int64_t>();
   EXPECT_EQ(next, 2);
-  HttpResponse commit = client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json");
+  HttpResponse commit =
+      client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json");
   ASSERT_EQ(commit.status, 200) << Describe(commit);
   EXPECT_TRUE(commit.json().value("changed", false));
   // Committing the same position again is idempotent.
-  HttpResponse twice = client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json");
+  HttpResponse twice =
+      client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json");
   ASSERT_EQ(twice.status, 200) << Describe(twice);
   EXPECT_FALSE(twice.json().value("changed", true));
   // Backwards, beyond the newest change, and a malformed body are refused; nothing moves.
-  EXPECT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 1}", {}, "application/json").status, 409);
-  EXPECT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 6}", {}, "application/json").status, 409);
+  EXPECT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 1}", {}, "application/json").status,
+            409);
+  EXPECT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 6}", {}, "application/json").status,
+            409);
   EXPECT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"pos\": 3}", {}, "application/json").status, 400);
   EXPECT_EQ(client.Get("/v1/feeds/nobody").status, 404);
 
@@ -206,10 +211,15 @@ TEST(ServeFeeds, ExactChangesPositionsAndRestart) {
 
   // Lag per consumer in metrics and /v1/stats.
   HttpResponse metrics = client.Get("/metrics");
-  EXPECT_EQ(MetricValue(metrics.body, "sluice_feed_lag_changes{consumer=\"ml_features\",table=\"curated.orders\"}"), 3)
+  EXPECT_EQ(
+      MetricValue(metrics.body, "sluice_feed_lag_changes{consumer=\"ml_features\",table=\"curated.orders\"}"),
+      3)
       << metrics.body;
-  EXPECT_EQ(MetricValue(metrics.body, "sluice_feed_lag_changes{consumer=\"audit\",table=\"curated.orders\"}"), 5);
-  EXPECT_EQ(MetricValue(metrics.body, "sluice_feed_position{consumer=\"ml_features\",table=\"curated.orders\"}"), 2);
+  EXPECT_EQ(MetricValue(metrics.body, "sluice_feed_lag_changes{consumer=\"audit\",table=\"curated.orders\"}"),
+            5);
+  EXPECT_EQ(
+      MetricValue(metrics.body, "sluice_feed_position{consumer=\"ml_features\",table=\"curated.orders\"}"),
+      2);
   Json stats = client.Get("/v1/stats").json();
   EXPECT_EQ(stats["feeds"]["ml_features"]["position"], 2) << stats.dump();
   EXPECT_EQ(stats["feeds"]["audit"]["lag_changes"], 5) << stats.dump();
@@ -238,7 +248,8 @@ TEST(ServeFeeds, StaleConsumerAnswers410UntilReset) {
   Push(client, {{"o1", "t01", "created", 1, "1.00"}, {"o2", "t01", "created", 1, "2.00"}}, "k1");
   // ml_features keeps up; audit never commits and turns stale once its oldest change is 2 s old.
   Json read = ReadUntil(client, "ml_features", 2);
-  ASSERT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json").status, 200);
+  ASSERT_EQ(client.Post("/v1/feeds/ml_features/commit", "{\"position\": 2}", {}, "application/json").status,
+            200);
   HttpResponse stale;
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
@@ -248,7 +259,8 @@ TEST(ServeFeeds, StaleConsumerAnswers410UntilReset) {
   }
   ASSERT_EQ(stale.status, 410) << Describe(stale);
   EXPECT_NE(stale.json().value("error", "").find("/v1/feeds/audit/reset"), std::string::npos) << stale.body;
-  EXPECT_EQ(MetricValue(client.Get("/metrics").body, "sluice_feed_stale{consumer=\"audit\",table=\"curated.orders\"}"),
+  EXPECT_EQ(MetricValue(client.Get("/metrics").body,
+                        "sluice_feed_stale{consumer=\"audit\",table=\"curated.orders\"}"),
             1);
   // The caught-up consumer is not stale.
   EXPECT_EQ(client.Get("/v1/feeds/ml_features").status, 200);

@@ -25,13 +25,14 @@ class CatalogFeedsTest : public ::testing::Test {
   }
   // Stages `n` changes of tenant `tenant` as curate's relation of changes, from line `line0`.
   void Changes(int n, const std::string& tenant, int line0 = 1) {
-    ASSERT_TRUE(conn_
-                    ->Execute("CREATE OR REPLACE TEMP TABLE changes AS SELECT 'insert' AS op, 'b1' AS batch_id, '" +
-                              tenant +
-                              "' AS tenant, '{\"k\":' || i || '}' AS row_json, CAST(NULL AS VARCHAR) AS "
-                              "prev_json, 1 AS batch_seq, i AS source_line FROM range(" +
-                              std::to_string(line0) + ", " + std::to_string(line0 + n) + ") t(i)")
-                    .ok());
+    ASSERT_TRUE(
+        conn_
+            ->Execute("CREATE OR REPLACE TEMP TABLE changes AS SELECT 'insert' AS op, 'b1' AS batch_id, '" +
+                      tenant +
+                      "' AS tenant, '{\"k\":' || i || '}' AS row_json, CAST(NULL AS VARCHAR) AS "
+                      "prev_json, 1 AS batch_seq, i AS source_line FROM range(" +
+                      std::to_string(line0) + ", " + std::to_string(line0 + n) + ") t(i)")
+            .ok());
   }
   std::unique_ptr<duck::Connection> conn_;
 };

@@ -191,6 +191,9 @@ Status Catalog::CreateSchema() {
   }
   RETURN_IF_ERROR(CreateDlqIdentity());
   RETURN_IF_ERROR(CreateFeedTables(*conn_));
+  std::vector<std::pair<std::string, std::string>> consumers;
+  for (const auto& c : spec_.consumers) consumers.emplace_back(c.name, c.table);
+  RETURN_IF_ERROR(ForgetFeedsWithoutConsumers(*conn_, consumers));
   return MigrateStreamLedger(*this);
 }
 

@@ -26,6 +26,23 @@ Status CreateFeedTables(duck::Connection& conn) {
       "NULL, position BIGINT NOT NULL, committed_at_us BIGINT NOT NULL)");
 }
 
+Status ForgetFeedsWithoutConsumers(duck::Connection& conn,
+                                   const std::vector<std::pair<std::string, std::string>>& consumers) {
+  // meta.feed_heads stays: a table's sequences never go back, even across a time without consumers.
+  if (consumers.empty())
+    return conn.Execute("DELETE FROM meta.feed_positions; DELETE FROM meta.feed_changes");
+  std::string pairs, tables;
+  for (const auto& [consumer, table] : consumers) {
+    pairs += (pairs.empty() ? "(" : ", (") + Literal(consumer) + ", " + Literal(table) + ")";
+    tables += (tables.empty() ? "" : ", ") + Literal(table);
+  }
+  return conn.Execute(
+      "DELETE FROM meta.feed_positions WHERE NOT EXISTS (SELECT 1 FROM (VALUES " + pairs +
+      ") v(consumer, table_name) WHERE v.consumer = feed_positions.consumer AND v.table_name = "
+      "feed_positions.table_name); DELETE FROM meta.feed_changes WHERE table_name NOT IN (" +
+      tables + ")");
+}
+
 Status StartFeedConsumers(duck::Connection& conn, const std::string& table,
                           const std::vector<std::string>& consumers, int64_t now_us) {
   const std::string t = Literal(table);

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -34,6 +35,14 @@ namespace sluice {
 
 // Creates the feed tables when missing (Catalog::Open, writers only).
 Status CreateFeedTables(duck::Connection& conn);
+
+// Forgets what belongs to no consumer of `consumers` (pairs of consumer and table, from
+// sluice.yaml): the positions of consumers removed or now following another table, and the
+// changes of tables left without consumers. Called when a writer opens the lake, so that a
+// consumer removed and added again later starts afresh at the head (as any new consumer does),
+// never from a position whose following changes were not logged or were deleted meanwhile.
+Status ForgetFeedsWithoutConsumers(duck::Connection& conn,
+                                   const std::vector<std::pair<std::string, std::string>>& consumers);
 
 // Gives every consumer of `table` in `consumers` that has no position yet one at the feed's
 // head (the last sequence handed out, 0 for a new feed): a consumer added later starts from

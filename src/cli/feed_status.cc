@@ -14,9 +14,9 @@ nlohmann::json FeedStatus(Catalog& catalog) {
     nlohmann::json j = {{"table", "curated." + c.table}};
     Status st = [&]() -> Status {
       ASSIGN_OR_RETURN(FeedPosition pos, ReadFeedPosition(catalog.conn(), c.name));
-      j["started"] = pos.started;
+      j["started"] = pos.started && pos.table == c.table;  // moved to another table: not yet
       j["position"] = pos.position;
-      if (!pos.started) return Status::OK();
+      if (!j["started"].get<bool>()) return Status::OK();
       ASSIGN_OR_RETURN(FeedLag lag, MeasureFeedLag(catalog.conn(), c.table, pos.position, c.tenants));
       double seconds = 0;
       if (lag.oldest_uncommitted_us) {

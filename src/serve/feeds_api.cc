@@ -91,7 +91,9 @@ Result<FeedService::Lease> FeedService::Take() {
 Result<FeedService::Standing> FeedService::Measure(duck::Connection& conn, const ConsumerSpec& consumer) {
   Standing s;
   ASSIGN_OR_RETURN(FeedPosition pos, ReadFeedPosition(conn, consumer.name));
-  if (!pos.started) return s;
+  // A position of another table is forgotten when a writer opens the lake (the consumer was
+  // moved in sluice.yaml): until then, not started.
+  if (!pos.started || pos.table != consumer.table) return s;
   s.started = true;
   s.position = pos.position;
   ASSIGN_OR_RETURN(FeedLag lag, MeasureFeedLag(conn, consumer.table, pos.position, consumer.tenants));

@@ -97,6 +97,32 @@ TEST_F(CatalogFeedsTest, SequencesPositionsLagAndRetention) {
   EXPECT_EQ(WriteFeedPosition(*conn_, "nobody", 1, 1).code(), StatusCode::kNotFound);
 }
 
+// Removing a consumer from sluice.yaml (or moving it to another table) forgets its position,
+// and a table left without consumers its changes; sequences go on from the head.
+TEST_F(CatalogFeedsTest, ForgetsWhatNoConsumerFollows) {
+  ASSERT_TRUE(StartFeedConsumers(*conn_, "orders", {"a", "b"}, 1).ok());
+  Changes(2, "t1");
+  ASSERT_EQ(*AppendFeedChanges(*conn_, "orders", "changes", 1, 2), 2);
+  ASSERT_TRUE(ForgetFeedsWithoutConsumers(*conn_, {{"a", "orders"}}).ok());
+  EXPECT_TRUE(ReadFeedPosition(*conn_, "a")->started);
+  EXPECT_FALSE(ReadFeedPosition(*conn_, "b")->started);
+  EXPECT_EQ(ReadFeedChanges(*conn_, "orders", 0, std::nullopt, 10)->size(), 2u);
+
+  ASSERT_TRUE(ForgetFeedsWithoutConsumers(*conn_, {{"a", "customers"}}).ok());
+  EXPECT_FALSE(ReadFeedPosition(*conn_, "a")->started);
+  EXPECT_TRUE(ReadFeedChanges(*conn_, "orders", 0, std::nullopt, 10)->empty());
+  // Back again: it starts at the head, and the next change is 3, not 1.
+  ASSERT_TRUE(StartFeedConsumers(*conn_, "orders", {"a"}, 3).ok());
+  EXPECT_EQ(ReadFeedPosition(*conn_, "a")->position, 2);
+  Changes(1, "t1");
+  ASSERT_EQ(*AppendFeedChanges(*conn_, "orders", "changes", 2, 4), 1);
+  EXPECT_EQ(ReadFeedChanges(*conn_, "orders", 0, std::nullopt, 10)->at(0).seq, 3);
+
+  ASSERT_TRUE(ForgetFeedsWithoutConsumers(*conn_, {}).ok());
+  EXPECT_FALSE(ReadFeedPosition(*conn_, "a")->started);
+  EXPECT_TRUE(ReadFeedChanges(*conn_, "orders", 0, std::nullopt, 10)->empty());
+}
+
 // The endpoints' refusals, called with hand-made principals (authentication is not needed).
 TEST_F(CatalogFeedsTest, EndpointScopesAndTenants) {
   ProjectSpec spec;

@@ -180,7 +180,7 @@ struct ProjectSpec {
   // `consumers:` in file order, and `feeds: {max_lag: 7d}`: a consumer whose oldest uncommitted
   // change is older than this many seconds is stale (docs/FEEDS.md).
   std::vector<ConsumerSpec> consumers;
-  int64_t feeds_max_lag_seconds = 7 * 86400;
+  int64_t feeds_max_lag_seconds = int64_t{7} * 86400;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

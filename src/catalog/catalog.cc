@@ -1,5 +1,6 @@
 #include "catalog/catalog.h"
 
+#include "catalog/feeds.h"
 #include "catalog/ledger.h"
 #include "catalog/stream_ledger.h"
 #include "common/memory_limit.h"
@@ -189,6 +190,10 @@ Status Catalog::CreateSchema() {
         " message VARCHAR, raw VARCHAR, correlation_id VARCHAR, ingested_at TIMESTAMP)"));
   }
   RETURN_IF_ERROR(CreateDlqIdentity());
+  RETURN_IF_ERROR(CreateFeedTables(*conn_));
+  std::vector<std::pair<std::string, std::string>> consumers;
+  for (const auto& c : spec_.consumers) consumers.emplace_back(c.name, c.table);
+  RETURN_IF_ERROR(ForgetFeedsWithoutConsumers(*conn_, consumers));
   return MigrateStreamLedger(*this);
 }
 

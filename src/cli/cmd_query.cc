@@ -12,6 +12,7 @@
 #include "catalog/test_results.h"
 #include "catalog/user_query.h"
 #include "cli/commands.h"
+#include "cli/feed_status.h"
 #include "cli/serve_client.h"
 #include "cli/stream_status.h"
 #include "duck/json_encoder.h"
@@ -251,6 +252,7 @@ int ShowStatus(const StatusArgs& args) {
         std::cout << "project " << spec->name << "  lake " << spec->lake
                   << "\n(the lake is held by sluice serve; tables and batches are shown once it stops)\n";
         PrintServeStatus(*serve);
+        if (serve->contains("feeds")) PrintFeedStatus((*serve)["feeds"]);
       }
       return 0;
     }
@@ -298,6 +300,9 @@ int ShowStatus(const StatusArgs& args) {
   auto streams = StreamStatus(catalog);
   if (!streams.ok()) return Fail(streams.status().message());
   if (!streams->empty()) out["streams"] = *streams;
+  if (nlohmann::json feeds = FeedStatus(catalog); !feeds.empty()) {
+    out["feeds"] = nlohmann::ordered_json::parse(feeds.dump());
+  }
   out["quarantined"] = (*gates)["quarantined"];
   out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},
@@ -333,6 +338,7 @@ int ShowStatus(const StatusArgs& args) {
               << " s ago\n";
   }
   if (out.contains("streams")) PrintStreamStatus(out["streams"]);
+  if (out.contains("feeds")) PrintFeedStatus(nlohmann::json::parse(out["feeds"].dump()));
   PrintGateStatus(out["tests"], out["quarantined"]);
   std::cout.flush();
   return 0;

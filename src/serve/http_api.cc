@@ -317,6 +317,7 @@ void Server::Impl::InstallRoutes() {
 
   // The endpoints built on http.h, each file's routes in turn (AddRoute).
   for (auto& r : QueryRoutes(*this)) AddRoute(std::move(r));
+  for (auto& r : FeedRoutes(*this)) AddRoute(std::move(r));
 }
 
 void Server::Impl::AddRoute(http::Route route) {

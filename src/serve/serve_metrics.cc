@@ -81,6 +81,7 @@ void Server::Impl::InitMetrics() {
 
 void Server::Impl::RefreshGauges(bool ask_broker) {
   inflight_bytes->Set(static_cast<double>(budget.used()));
+  if (feeds) feeds->RefreshGauges();
   // Asked before taking `mu`: the broker may take a while to answer.
   std::map<std::string, NatsConsumer::Lag> lags;
   for (auto& [name, s] : sources) {
@@ -126,6 +127,7 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
     out["transform_error"] =
         last_transform_error.empty() ? nlohmann::json() : nlohmann::json(last_transform_error);
   }
+  if (feeds) out["feeds"] = feeds->StatusJson();
   nlohmann::json list = nlohmann::json::object();
   for (auto& [name, s] : sources) {
     nlohmann::json j;

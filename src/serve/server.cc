@@ -450,6 +450,11 @@ void Server::Impl::RunTransform(bool publish) {
     last_transform_error.clear();
   }
   transforms_ok->Add();
+  if (feeds) {
+    if (Status pruned = feeds->Prune(engine->catalog()); !pruned.ok()) {
+      Log("feed retention failed (retried after the next transform): " + pruned.ToString());
+    }
+  }
   for (const auto& q : r->quarantined) {
     Log("batch " + q.batch_id + " quarantined by a test of curated." + q.table +
         " (see `sluice batches list`)");

@@ -20,6 +20,7 @@
 #include "common/memory_limit.h"
 #include "engine/engine.h"
 #include "serve/budget.h"
+#include "serve/feeds_api.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
 #include "serve/nats_consumer.h"
@@ -119,6 +120,8 @@ struct Server::Impl {
   std::mutex transform_mu;              // guards last_transform_error
   std::string last_transform_error;     // "" while transforms succeed
 
+  std::shared_ptr<FeedService> feeds;  // set by FeedRoutes (feeds_api.cc); thread-safe
+
   DirJanitor janitor;
   httplib::Server http;
   std::thread http_thread;
@@ -166,5 +169,8 @@ struct Server::Impl {
   // With `ask_broker` (/v1/stats, /v1/health): the lag is current, as for /metrics.
   nlohmann::json StatusJson(bool ask_broker = false);
 };
+
+// Creates `m.feeds` and returns its routes (feeds_api.cc), once the engine is open.
+std::vector<http::Route> FeedRoutes(Server::Impl& m);
 
 }  // namespace sluice

@@ -81,6 +81,8 @@ Status ProjectLoader::Load() {
                                    "dlq",           //
                                    "transform",     //
                                    "memory_limit",  //
+                                   "consumers",     //
+                                   "feeds",         //
                                    "serve"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
@@ -115,7 +117,8 @@ Status ProjectLoader::Load() {
   if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
     RETURN_IF_ERROR(ParseServe(*serve));
   }
-  return OrderTables();
+  RETURN_IF_ERROR(OrderTables());
+  return ParseConsumers(file_, top, spec_);
 }
 
 Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,

@@ -46,6 +46,10 @@ void AddOnce(std::vector<std::string>& names, const std::string& name);
 // (written `curated.t` or `lake.curated.t`); "" otherwise.
 std::string LakeSchema(const duck::SqlTableRef& ref);
 
+// `consumers:` and `feeds:` (consumer_loader.cc), once every table is known: each consumer
+// names a curated table. InvalidArgument naming file:line:col and the field.
+Status ParseConsumers(const YamlFile& file, const std::vector<YamlEntry>& top, ProjectSpec& spec);
+
 // Loads sluice.yaml into a ProjectSpec. One instance per LoadProject call.
 class ProjectLoader {
  public:

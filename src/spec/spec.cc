@@ -64,6 +64,20 @@ const SourceSpec* ProjectSpec::FindSource(const std::string& name) const {
   return nullptr;
 }
 
+const ConsumerSpec* ProjectSpec::FindConsumer(const std::string& name) const {
+  for (const auto& c : consumers) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool ProjectSpec::HasConsumers(const std::string& table) const {
+  for (const auto& c : consumers) {
+    if (c.table == table) return true;
+  }
+  return false;
+}
+
 const TableSpec* ProjectSpec::FindTable(const std::string& name) const {
   for (const auto& t : tables) {
     if (t.name == name) return &t;

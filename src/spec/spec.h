@@ -179,6 +179,16 @@ struct ServeSpec {
   ServeQuerySpec query;
 };
 
+// A named reader of a curated table's change feed (`consumers:` in sluice.yaml, docs/FEEDS.md).
+struct ConsumerSpec {
+  std::string name;
+  std::string table;  // the curated table's name ("orders" for `table: curated.orders`)
+  // `tenants: [t01]`: the consumer reads only these tenants' changes, and a tenant-bound token
+  // may read it only when these are within its own tenants. nullopt: every tenant.
+  std::optional<std::vector<std::string>> tenants;
+  int line = 0;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -201,12 +211,19 @@ struct ProjectSpec {
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
   ServeSpec serve;
+  // `consumers:` in file order, and `feeds: {max_lag: 7d}`: a consumer whose oldest uncommitted
+  // change is older than this many seconds is stale (docs/FEEDS.md).
+  std::vector<ConsumerSpec> consumers;
+  int64_t feeds_max_lag_seconds = int64_t{7} * 86400;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;
 
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;
+  const ConsumerSpec* FindConsumer(const std::string& name) const;
+  // Whether curated `table` has at least one consumer (only then is its change log written).
+  bool HasConsumers(const std::string& table) const;
 };
 
 // The columns of `contract` a curated `table` holds (TableSpec::columns), in contract order, as

@@ -1,6 +1,7 @@
 #include "transform/curate.h"
 
 #include "catalog/applied.h"
+#include "catalog/feeds.h"
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "transform/quality.h"
@@ -48,6 +49,66 @@ std::string DayExpr(const SourceSpec& s, const std::string& t) {
 std::string TenantExpr(const SourceSpec& s, const std::string& t) {
   return s.partition_by.tenant.empty() ? "CAST(NULL AS VARCHAR)"
                                        : "CAST(" + t + "." + Ident(s.partition_by.tenant) + " AS VARCHAR)";
+}
+
+// SQL for the JSON text of a row of `contract`'s columns over alias `t`, values as the typed JSON
+// encoder writes them (duck/json_encoder.h): a decimal with exactly its digits (DuckDB's to_json
+// goes through a double), a timestamp in RFC 3339 UTC; other types as DuckDB's to_json.
+std::string RowJson(const Contract& contract, const std::string& t) {
+  std::string out;
+  for (const auto& c : contract.columns) {
+    const std::string col = t + "." + Ident(c.name);
+    std::string value;
+    switch (c.type.kind) {
+      case TypeKind::kDecimal:
+        value = "CAST(" + col + " AS VARCHAR)";
+        break;
+      case TypeKind::kTimestamp:
+        value = "CAST(to_json(CASE WHEN epoch_us(" + col + ") % 1000000 = 0 THEN strftime(" + col +
+                ", '%Y-%m-%dT%H:%M:%SZ') ELSE rtrim(strftime(" + col +
+                ", '%Y-%m-%dT%H:%M:%S.%f'), '0') || 'Z' END) AS "
+                "VARCHAR)";
+        break;
+      default:
+        value = "CAST(to_json(" + col + ") AS VARCHAR)";
+    }
+    // A column name is an identifier ([a-z_][a-z0-9_]*): nothing to escape in JSON.
+    out += std::string(out.empty() ? "'{' || " : " || ',' || ") + Literal("\"" + c.name + "\":") +
+           " || coalesce(" + value + ", 'null')";
+  }
+  return out.empty() ? "'{}'" : out + " || '}'";
+}
+
+// The winners of this step (curate_winners) as changes of the table's feed (catalog/feeds.h),
+// in the merge's transaction: the change log commits if and only if the merge does. Each
+// winner is a change: an insert when its key is new, else an update whose previous version is
+// the row it replaces (read before the DELETE below). A row that loses (older version, a
+// duplicate) is no winner and no change. `on` joins curate_winners `i` to the table `c` by key.
+// Only for tables with consumers: a table without any pays nothing. After a full refresh every
+// row is an insert again, under the batch it came from: a consumer deduplicating by (batch id,
+// key) sees nothing new.
+Status LogChanges(Catalog& catalog, const TableSpec& table, const SourceSpec& source, const std::string& on) {
+  auto& conn = catalog.conn();
+  const int64_t now = catalog.env()->NowMicros();
+  std::vector<std::string> consumers;
+  for (const auto& c : catalog.spec().consumers) {
+    if (c.table == table.name) consumers.push_back(c.name);
+  }
+  RETURN_IF_ERROR(StartFeedConsumers(conn, table.name, consumers, now));
+  const Contract held = HeldColumns(table, source.contract);
+  RETURN_IF_ERROR(conn.Execute(
+      "CREATE OR REPLACE TEMP TABLE curate_changes AS SELECT CASE WHEN i._replaces THEN 'update' ELSE "
+      "'insert' END AS op, i._batch_id AS batch_id, " +
+      TenantExpr(source, "i") + " AS tenant, " + RowJson(held, "i") +
+      " AS row_json, CASE WHEN i._replaces THEN " + RowJson(held, "c") +
+      " END AS prev_json, i._batch_seq AS batch_seq, i._source_line AS source_line FROM "
+      "curate_winners i LEFT JOIN curated." +
+      Ident(table.name) + " c ON i._replaces AND " + on));
+  ASSIGN_OR_RETURN(std::optional<TableState> state, FindTable(catalog, table.name));
+  const int64_t version = (state ? state->version : 0) + 1;  // RecordNewVersion's, below
+  ASSIGN_OR_RETURN(int64_t logged, AppendFeedChanges(conn, table.name, "curate_changes", version, now));
+  (void)logged;
+  return conn.Execute("DROP TABLE curate_changes");
 }
 
 // Merges `batches` into curated.<table> (after emptying it when `reset`) and records them
@@ -135,6 +196,10 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     std::vector<Partition> touched;
     for (auto& r : touched_rows.rows) touched.push_back({std::move(r[0]), std::move(r[1])});
     result.partitions += static_cast<int64_t>(touched.size());
+
+    if (catalog.spec().HasConsumers(table.name)) {
+      RETURN_IF_ERROR(LogChanges(catalog, table, *source, on));
+    }
 
     std::string del_on;
     for (const auto& k : table.key) {

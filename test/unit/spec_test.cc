@@ -609,5 +609,48 @@ TEST(TableTestDescribe, Formats) {
   EXPECT_EQ(t.Describe(), "unique(a, b)");
 }
 
+TEST_F(SpecTest, ConsumersOfCuratedTablesAndFeedSettings) {
+  WriteExample(std::string(kSluiceYaml) +
+               "consumers:\n"
+               "  ml_features: {table: curated.orders}\n"
+               "  acme: {table: curated.orders, tenants: [t01]}\n"
+               "feeds: {max_lag: 2h}\n");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->consumers.size(), 2u);
+  EXPECT_EQ(r->consumers[0].name, "ml_features");
+  EXPECT_EQ(r->consumers[0].table, "orders");
+  EXPECT_FALSE(r->consumers[0].tenants.has_value());
+  EXPECT_EQ(r->consumers[1].tenants, std::vector<std::string>{"t01"});
+  EXPECT_EQ(r->feeds_max_lag_seconds, 7200);
+  EXPECT_TRUE(r->HasConsumers("orders"));
+  EXPECT_FALSE(r->HasConsumers("daily_revenue"));
+  EXPECT_EQ(r->FindConsumer("acme"), &r->consumers[1]);
+
+  // Without consumers: none, and the default max_lag of 7 days.
+  WriteExample();
+  auto plain = LoadProject(dir_);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(plain->consumers.empty());
+  EXPECT_EQ(plain->feeds_max_lag_seconds, 7 * 86400);
+}
+
+TEST_F(SpecTest, ConsumerErrorsNameFileLineAndTables) {
+  WriteExample(std::string(kSluiceYaml) + "consumers:\n  ml: {table: curated.ordres}\n");
+  ExpectInvalid({"sluice.yaml:20:", "consumers.ml.table", "unknown curated table 'curated.ordres'",
+                 "curated tables: curated.orders"});
+  // A mart has no per-key changes: refused, saying so.
+  WriteExample(std::string(kSluiceYaml) + "consumers:\n  ml: {table: marts.daily_revenue}\n");
+  ExpectInvalid({"consumers.ml.table", "is a mart", "curated tables only"});
+  WriteExample(std::string(kSluiceYaml) + "consumers:\n  ml: {tabel: curated.orders}\n");
+  ExpectInvalid({"consumers.ml", "tabel"});
+  WriteExample(std::string(kSluiceYaml) + "consumers:\n  ml: {}\n");
+  ExpectInvalid({"consumers.ml.table", "missing"});
+  WriteExample(std::string(kSluiceYaml) + "feeds: {max_lag: soon}\n");
+  ExpectInvalid({"feeds.max_lag", "'soon' is not a duration"});
+  WriteExample(std::string(kSluiceYaml) + "feeds: {retention: 1d}\n");
+  ExpectInvalid({"feeds", "retention"});
+}
+
 }  // namespace
 }  // namespace sluice

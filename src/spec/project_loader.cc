@@ -73,8 +73,17 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(
-      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit"}));
+  RETURN_IF_ERROR(file_.CheckKeys(top, "",
+                                  {
+                                      "name",
+                                      "lake",
+                                      "sources",
+                                      "tables",
+                                      "dlq",
+                                      "transform",
+                                      "memory_limit",
+                                      "serve",
+                                  }));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }
@@ -104,7 +113,11 @@ Status ProjectLoader::Load() {
   }
   RETURN_IF_ERROR(ResolveMartRefs());
   RETURN_IF_ERROR(ResolveRelationships());
-  return OrderTables();
+  RETURN_IF_ERROR(OrderTables());
+  if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
+    RETURN_IF_ERROR(ParseServe(*serve));  // after the tables: it names them
+  }
+  return Status::OK();
 }
 
 Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,

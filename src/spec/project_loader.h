@@ -58,6 +58,9 @@ class ProjectLoader {
   Status ParseTransform(const YamlEntry& entry);
   Status ParseDlq(const YamlEntry& entry);
   Status ParseMemoryLimit(const YamlEntry& entry);
+  // `serve:` (serve_loader.cc) and its sub-keys, each in its own file.
+  Status ParseServe(const YamlEntry& entry);
+  Status ParsePostgres(const YamlEntry& entry);  // warehouse_loader.cc
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

@@ -146,6 +146,22 @@ struct TableSpec {
   int line = 0;
 };
 
+// `serve.postgres:`: the PostgreSQL warehouse sluice publishes tables to (serve/pg_publisher.h,
+// docs/WAREHOUSE.md). The DSN itself is never in sluice.yaml: `dsn_env` names the environment
+// variable that holds it, read when publishing starts.
+struct PostgresServeSpec {
+  std::string dsn_env;                // e.g. SLUICE_PG_DSN
+  std::string schema = "analytics";   // the PostgreSQL schema the tables are created in
+  std::vector<std::string> publish;   // "marts.daily_revenue", "curated.orders"; each a known table
+  bool row_security = false;          // RLS policies on the tenant column
+  int line = 0;
+};
+
+// `serve:` of sluice.yaml. Each sub-key is parsed in its own spec/*_loader.cc.
+struct ServeSpec {
+  std::optional<PostgresServeSpec> postgres;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -167,6 +183,7 @@ struct ProjectSpec {
   // in-flight budget and a fixed overhead; common/memory_limit.h). nullopt: the command's
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
+  ServeSpec serve;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

@@ -40,6 +40,7 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
     PQfinish(conn);
     return Status::Unavailable("postgres (" + label + "): " + why);
   }
+  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // "... does not exist, skipping"
   // Every timestamp leaves and enters as UTC.
   PGresult* r = PQexec(conn, "SET TIME ZONE 'UTC'");
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -51,8 +51,8 @@ class Postgres {
     bin_ = PgBin();
     if (bin_.empty()) return;
     if (::getuid() == 0) {
-      as_server_ = {"runuser", "-u", "postgres", "--"};
-      RunProcess("chown", {"postgres:", dir_.path()}, {});
+      as_server_ = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+      RunProcess("/bin/chown", {"postgres:", dir_.path()}, {});
     }
     ProcessResult r = Server("initdb", {"-D", data(), "-U", "sluice", "-A", "md5", "--pwfile", PwFile(),
                                         "--locale=C", "-E", "UTF8", "--no-sync"});
@@ -60,7 +60,7 @@ class Postgres {
     WriteFileOrDie(data() + "/postgresql.auto.conf",
                    "listen_addresses = '127.0.0.1'\nport = " + std::to_string(port_) +
                        "\nunix_socket_directories = ''\nfsync = off\ntimezone = 'Europe/Paris'\n");
-    if (::getuid() == 0) RunProcess("chown", {"-R", "postgres:", data()}, {});
+    if (::getuid() == 0) RunProcess("/bin/chown", {"-R", "postgres:", data()}, {});
     Start();
   }
   ~Postgres() {
@@ -83,7 +83,7 @@ class Postgres {
   // psql fails, unless `may_fail`.
   std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& user = "sluice",
                                              const std::string& password = kPassword, bool may_fail = false) {
-    ProcessResult r = RunProcess("psql", {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|",
+    ProcessResult r = RunProcess("/usr/bin/psql", {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|",
                                           "-d", Dsn(user, password), "-c", sql},
                                  {});
     if (!may_fail) {
@@ -118,7 +118,7 @@ class Postgres {
   std::string PwFile() {
     const std::string path = dir_.path() + "/pw";
     WriteFileOrDie(path, std::string(kPassword) + "\n");
-    if (::getuid() == 0) RunProcess("chown", {"postgres:", path}, {});
+    if (::getuid() == 0) RunProcess("/bin/chown", {"postgres:", path}, {});
     return path;
   }
   ProcessResult Server(const std::string& tool, std::vector<std::string> args) {

@@ -14,8 +14,9 @@ Status Server::Impl::OpenWarehouse() {
       LatencyBuckets());
   Counter* rows = &metrics.GetCounter("sluice_warehouse_rows_published_total",
                                       "Rows copied into PostgreSQL (the changed partitions of each version).");
-  hooks.published = [lag, rows](double seconds, int64_t n) {
+  hooks.published = [this, lag, rows](double seconds, int64_t n) {
     lag->Observe(seconds);
+    warehouse_lag_samples.Add(seconds, 1);
     rows->Add(static_cast<double>(n));
   };
   warehouse_lag_versions = &metrics.GetGauge("sluice_warehouse_lag_versions",
@@ -45,6 +46,9 @@ nlohmann::json Server::Impl::WarehouseJson() {
   j["lag_versions"] = s.versions_behind;
   j["lag_seconds"] = s.seconds_behind;
   j["failures"] = s.failures;
+  j["publish_lag_p50_s"] = warehouse_lag_samples.Quantile(0.5);  // the last 4,096 table versions
+  j["publish_lag_p99_s"] = warehouse_lag_samples.Quantile(0.99);
+  j["versions_published"] = warehouse_lag_samples.batches();
   j["error"] = s.last_error.empty() ? nlohmann::json() : nlohmann::json(s.last_error);
   nlohmann::json tables = nlohmann::json::object();
   for (const auto& t : s.tables) {

@@ -140,6 +140,7 @@ struct Server::Impl {
   Gauge* warehouse_lag_versions = nullptr;
   Gauge* warehouse_lag_seconds = nullptr;
   Gauge* warehouse_failing = nullptr;
+  LatencySamples warehouse_lag_samples;  // commit -> visible in PostgreSQL, per table version
   Status OpenWarehouse();
   void RefreshWarehouseGauges();
   nlohmann::json WarehouseJson();  // null without a warehouse

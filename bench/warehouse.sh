@@ -37,7 +37,7 @@ printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = ''\
   "$port" >>"$tmp/pg/postgresql.conf"
 "${as_server[@]}" "$PG_BIN/pg_ctl" -D "$tmp/pg" -l "$tmp/pg.log" -w start >/dev/null
 export SLUICE_PG_DSN="postgresql://bench@127.0.0.1:$port/postgres"
-psql_() { psql -XAtq -d "$SLUICE_PG_DSN" -c "$1"; }
+psql_() { psql -XAtq -d "$SLUICE_PG_DSN" -c "SET client_min_messages = warning" -c "$1"; }
 warehouse_yaml="serve:
   postgres: {dsn_env: SLUICE_PG_DSN, schema: analytics, publish: [marts.daily_revenue, curated.orders]}"
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

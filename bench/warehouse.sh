@@ -56,7 +56,7 @@ for ((r = 1; r <= rounds; r++)); do
   "$sluice" run --project "$tmp/p" >/dev/null
   t1=$(date +%s.%N)
   cp "$tmp/plain.yaml" "$tmp/p/sluice.yaml"
-  rows=$(psql_ "SELECT sum(rows) FROM analytics._sluice_publish")
+  rows=$(psql_ "SELECT sum(rows_copied) FROM analytics._sluice_publish")
   awk -v a="$t0" -v b="$t1" -v n="$rows" 'BEGIN { printf "%.3f %d %.0f\n", b - a, n, n / (b - a) }' | tee -a "$tmp/rates" |
     awk -v r="$r" '{ printf "  publish round %d: %d rows in %.3f s = %.0f rows/s\n", r, $2, $1, $3 }' >&2
 done

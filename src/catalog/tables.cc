@@ -80,21 +80,22 @@ Status EnsureTableRow(Catalog& catalog, const std::string& table, const std::str
 
 Status RecordNewVersion(Catalog& catalog, const std::string& table, int64_t rows,
                         const std::optional<std::string>& model_hash) {
-  RETURN_IF_ERROR(catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, " +
-                                (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
-                                "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
-                                " WHERE table_name = " + Literal(table)));
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, " +
+                             (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
+                             "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
+                             " WHERE table_name = " + Literal(table)));
   return StampWarehouseChanges(catalog, table);
 }
 
 Status RecordRewritten(Catalog& catalog, const std::string& table) {
-  RETURN_IF_ERROR(catalog.conn().Execute(
-      "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
-      "WHERE table_name = " +
-      Literal(table) +
-      ";"
-      "INSERT INTO meta.publish_pending VALUES (" +
-      Literal(table) + ", NULL, NULL);"));
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
+                             "WHERE table_name = " +
+                             Literal(table) +
+                             ";"
+                             "INSERT INTO meta.publish_pending VALUES (" +
+                             Literal(table) + ", NULL, NULL);"));
   RETURN_IF_ERROR(AddWarehouseChanges(catalog, table, {}, /*all=*/true));
   return StampWarehouseChanges(catalog, table);
 }
@@ -126,9 +127,9 @@ Status AddPublishPending(Catalog& catalog, const std::string& table,
 }
 
 Status ReplacePublishPendingWithAll(Catalog& catalog, const std::string& table) {
-  RETURN_IF_ERROR(catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " +
-                                         Literal(table) + "; INSERT INTO meta.publish_pending SELECT " +
-                                         Literal(table) + ", NULL, NULL"));
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
+                             "; INSERT INTO meta.publish_pending SELECT " + Literal(table) + ", NULL, NULL"));
   return AddWarehouseChanges(catalog, table, {}, /*all=*/true);
 }
 

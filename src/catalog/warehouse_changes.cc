@@ -28,8 +28,8 @@ Status SyncWarehouseTracking(Catalog& catalog) {
                                 ");" + start);
 }
 
-Status AddWarehouseChanges(Catalog& catalog, const std::string& table, const std::vector<Partition>& partitions,
-                           bool all) {
+Status AddWarehouseChanges(Catalog& catalog, const std::string& table,
+                           const std::vector<Partition>& partitions, bool all) {
   if (!WarehouseTracked(catalog.spec(), table)) return Status::OK();
   if (all) {
     return catalog.conn().Execute("INSERT INTO meta.warehouse_changes VALUES (" + Literal(table) +
@@ -49,10 +49,10 @@ Status StampWarehouseChanges(Catalog& catalog, const std::string& table) {
 
 Result<WarehouseDelta> ReadWarehouseDelta(duck::Connection& conn, const std::string& table, int64_t from) {
   const std::string name = Literal(table);
-  ASSIGN_OR_RETURN(duck::Rows head,
-                   conn.Query("SELECT (SELECT version FROM meta.tables WHERE table_name = " + name +
-                              "), (SELECT complete_from FROM meta.warehouse_tables WHERE table_name = " +
-                              name + ")"));
+  ASSIGN_OR_RETURN(
+      duck::Rows head,
+      conn.Query("SELECT (SELECT version FROM meta.tables WHERE table_name = " + name +
+                 "), (SELECT complete_from FROM meta.warehouse_tables WHERE table_name = " + name + ")"));
   WarehouseDelta delta;
   delta.version = head.IntAt(0, 0);
   const bool tracked = head.rows[0][1].has_value();
@@ -81,10 +81,10 @@ Result<WarehouseDelta> ReadWarehouseDelta(duck::Connection& conn, const std::str
 
 Status PruneWarehouseChanges(Catalog& catalog, const std::string& table, int64_t version) {
   const std::string v = std::to_string(version);
-  return catalog.conn().Execute("DELETE FROM meta.warehouse_changes WHERE table_name = " + Literal(table) +
-                                " AND version <= " + v +
-                                "; UPDATE meta.warehouse_tables SET complete_from = greatest(complete_from, " +
-                                v + ") WHERE table_name = " + Literal(table));
+  return catalog.conn().Execute(
+      "DELETE FROM meta.warehouse_changes WHERE table_name = " + Literal(table) + " AND version <= " + v +
+      "; UPDATE meta.warehouse_tables SET complete_from = greatest(complete_from, " + v +
+      ") WHERE table_name = " + Literal(table));
 }
 
 }  // namespace sluice

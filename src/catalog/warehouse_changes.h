@@ -44,16 +44,16 @@ Status SyncWarehouseTracking(Catalog& catalog);
 
 // Adds `partitions` (or, with `all`, one (NULL, NULL) row) as changes of `table`'s next version.
 // A no-op for a table that is not tracked.
-Status AddWarehouseChanges(Catalog& catalog, const std::string& table, const std::vector<Partition>& partitions,
-                           bool all = false);
+Status AddWarehouseChanges(Catalog& catalog, const std::string& table,
+                           const std::vector<Partition>& partitions, bool all = false);
 // Stamps `table`'s unstamped changes with its current version (call after the version bump).
 Status StampWarehouseChanges(Catalog& catalog, const std::string& table);
 
 // What the warehouse needs to bring `table` from version `from` up to date, read in one
 // snapshot of the lake (the caller's read transaction on `conn`).
 struct WarehouseDelta {
-  int64_t version = 0;        // the table's current version (0: never built)
-  bool full = false;          // every partition: rebuild the table
+  int64_t version = 0;                // the table's current version (0: never built)
+  bool full = false;                  // every partition: rebuild the table
   std::vector<Partition> partitions;  // otherwise the changed ones (distinct)
 };
 Result<WarehouseDelta> ReadWarehouseDelta(duck::Connection& conn, const std::string& table, int64_t from);

@@ -116,19 +116,19 @@ void PrintSummary(const RunSummary& s) {
   PrintGates(s);
 }
 
-}  // namespace
-
 // With serve.postgres: the run's new table versions go to PostgreSQL (warehouse/pg_publisher.h),
 // on this thread, once the run has committed.
 Status PublishToWarehouse(Engine& engine) {
   if (!engine.spec().serve.postgres) return Status::OK();
   PgPublisher::Hooks hooks;
   hooks.log = [](const std::string& line) { std::cerr << line << std::endl; };
-  ASSIGN_OR_RETURN(auto publisher,
-                   PgPublisher::Create(engine.spec(), engine.catalog().conn(), engine.catalog().env(), hooks));
+  ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
+                                                       engine.catalog().env(), hooks));
   RETURN_IF_ERROR(publisher->PublishAll());
   return publisher->Prune(engine.catalog());
 }
+
+}  // namespace
 
 int Run(const RunArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});

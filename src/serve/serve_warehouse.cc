@@ -12,15 +12,16 @@ Status Server::Impl::OpenWarehouse() {
       "sluice_warehouse_publish_lag_seconds",
       "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
       LatencyBuckets());
-  Counter* rows = &metrics.GetCounter("sluice_warehouse_rows_published_total",
-                                      "Rows copied into PostgreSQL (the changed partitions of each version).");
+  Counter* rows =
+      &metrics.GetCounter("sluice_warehouse_rows_published_total",
+                          "Rows copied into PostgreSQL (the changed partitions of each version).");
   hooks.published = [this, lag, rows](double seconds, int64_t n) {
     lag->Observe(seconds);
     warehouse_lag_samples.Add(seconds, 1);
     rows->Add(static_cast<double>(n));
   };
-  warehouse_lag_versions = &metrics.GetGauge("sluice_warehouse_lag_versions",
-                                             "Table versions committed in the lake and not yet in PostgreSQL.");
+  warehouse_lag_versions = &metrics.GetGauge(
+      "sluice_warehouse_lag_versions", "Table versions committed in the lake and not yet in PostgreSQL.");
   warehouse_lag_seconds = &metrics.GetGauge(
       "sluice_warehouse_lag_seconds", "Age of the oldest commit not yet in PostgreSQL; 0 when caught up.");
   warehouse_failing = &metrics.GetGauge("sluice_warehouse_failing",

@@ -150,10 +150,10 @@ struct TableSpec {
 // docs/WAREHOUSE.md). The DSN itself is never in sluice.yaml: `dsn_env` names the environment
 // variable that holds it, read when publishing starts.
 struct PostgresServeSpec {
-  std::string dsn_env;                // e.g. SLUICE_PG_DSN
-  std::string schema = "analytics";   // the PostgreSQL schema the tables are created in
-  std::vector<std::string> publish;   // "marts.daily_revenue", "curated.orders"; each a known table
-  bool row_security = false;          // RLS policies on the tenant column
+  std::string dsn_env;               // e.g. SLUICE_PG_DSN
+  std::string schema = "analytics";  // the PostgreSQL schema the tables are created in
+  std::vector<std::string> publish;  // "marts.daily_revenue", "curated.orders"; each a known table
+  bool row_security = false;         // RLS policies on the tenant column
   int line = 0;
 };
 

@@ -18,10 +18,10 @@ Status ProjectLoader::ParsePostgres(const YamlEntry& entry) {
                        "e.g. dsn_env: SLUICE_PG_DSN (the DSN itself never goes in sluice.yaml)");
   }
   ASSIGN_OR_RETURN(pg.dsn_env, file_.String(dsn_env->value, field + ".dsn_env"));
-  const bool env_name_ok =
-      !pg.dsn_env.empty() && !std::isdigit(static_cast<unsigned char>(pg.dsn_env[0])) &&
-      std::all_of(pg.dsn_env.begin(), pg.dsn_env.end(),
-                  [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+  const bool env_name_ok = !pg.dsn_env.empty() && !std::isdigit(static_cast<unsigned char>(pg.dsn_env[0])) &&
+                           std::all_of(pg.dsn_env.begin(), pg.dsn_env.end(), [](char c) {
+                             return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+                           });
   if (!env_name_ok) {
     return file_.Error(dsn_env->value, field + ".dsn_env",
                        "'" + pg.dsn_env +
@@ -50,8 +50,8 @@ Status ProjectLoader::ParsePostgres(const YamlEntry& entry) {
     YAML::Node at = publish->value.IsSequence() ? publish->value[i] : publish->value;
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       return file_.Error(at, field + ".publish",
-                         "unknown table '" + name + "' (known: " +
-                             (known.empty() ? std::string("none") : JoinNames(known)) + ")");
+                         "unknown table '" + name +
+                             "' (known: " + (known.empty() ? std::string("none") : JoinNames(known)) + ")");
     }
     if (std::find(pg.publish.begin(), pg.publish.begin() + static_cast<std::ptrdiff_t>(i), name) !=
         pg.publish.begin() + static_cast<std::ptrdiff_t>(i)) {

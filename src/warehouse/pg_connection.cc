@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <cstdlib>
 #include <regex>
 
 namespace sluice {
@@ -40,7 +41,8 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& d
     PQfinish(conn);
     return Status::Unavailable("postgres (" + label + "): " + why);
   }
-  PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);  // "... does not exist, skipping"
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);  // "... does not exist, skipping"
   // Every timestamp leaves and enters as UTC.
   PGresult* r = PQexec(conn, "SET TIME ZONE 'UTC'");
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -74,7 +76,8 @@ Status FromResult(PGresult* r, const std::string& what, const std::string& dsn, 
   std::string why = RedactDsn(Trim(PQresultErrorMessage(r)), dsn, label);
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   if (!connected) return Status::Unavailable("postgres (" + label + "): connection lost: " + why);
-  return Status::Aborted("postgres: " + what + ": " + why + (state ? std::string(" (SQLSTATE ") + state + ")" : ""));
+  return Status::Aborted("postgres: " + what + ": " + why +
+                         (state ? std::string(" (SQLSTATE ") + state + ")" : ""));
 }
 
 }  // namespace
@@ -98,15 +101,16 @@ Result<std::vector<std::vector<std::optional<std::string>>>> PgConnection::Query
       if (PQgetisnull(g.r, i, c)) {
         rows[static_cast<size_t>(i)].emplace_back();
       } else {
-        rows[static_cast<size_t>(i)].emplace_back(std::string(PQgetvalue(g.r, i, c),
-                                                              static_cast<size_t>(PQgetlength(g.r, i, c))));
+        rows[static_cast<size_t>(i)].emplace_back(
+            std::string(PQgetvalue(g.r, i, c), static_cast<size_t>(PQgetlength(g.r, i, c))));
       }
     }
   }
   return rows;
 }
 
-Status PgConnection::CopyIn(const std::string& copy_sql, const std::function<Result<std::string_view>()>& next) {
+Result<int64_t> PgConnection::CopyIn(const std::string& copy_sql,
+                                     const std::function<Result<std::string_view>()>& next) {
   {
     ResultGuard g{PQexec(conn_, copy_sql.c_str())};
     if (g.r == nullptr) return Error("COPY");
@@ -125,14 +129,18 @@ Status PgConnection::CopyIn(const std::string& copy_sql, const std::function<Res
   const std::string reason = failed.ok() ? "" : failed.ToString();
   if (PQputCopyEnd(conn_, failed.ok() ? nullptr : reason.c_str()) != 1) return Error("COPY end");
   Status result;
+  int64_t rows = 0;
   while (PGresult* r = PQgetResult(conn_)) {
     ResultGuard g{r};
     if (PQresultStatus(r) != PGRES_COMMAND_OK && result.ok()) {
       result = FromResult(r, "COPY", dsn_, label_, healthy());
+    } else if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+      rows += std::strtoll(PQcmdTuples(r), nullptr, 10);
     }
   }
   if (!failed.ok()) return failed;
-  return result;
+  if (!result.ok()) return result;
+  return rows;
 }
 
 std::string PgConnection::Ident(std::string_view name) const {

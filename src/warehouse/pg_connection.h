@@ -43,8 +43,8 @@ class PgConnection {
   // Runs one query; every cell as text (NULL: nullopt).
   Result<std::vector<std::vector<std::optional<std::string>>>> Query(const std::string& sql);
   // Runs `copy_sql` (a COPY ... FROM STDIN) and sends what `next` returns until it returns an
-  // empty view (or an error, which cancels the COPY).
-  Status CopyIn(const std::string& copy_sql, const std::function<Result<std::string_view>()>& next);
+  // empty view (or an error, which cancels the COPY). Returns the rows PostgreSQL copied.
+  Result<int64_t> CopyIn(const std::string& copy_sql, const std::function<Result<std::string_view>()>& next);
 
   // PostgreSQL quoting, by libpq: "a""b" and 'O''Hara'.
   std::string Ident(std::string_view name) const;

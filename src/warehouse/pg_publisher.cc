@@ -69,14 +69,14 @@ std::string PgTypeFor(const std::string& t) {
   return it == kTypes.end() ? "text" : it->second;
 }
 
-Result<std::unique_ptr<PgPublisher>> PgPublisher::Create(const ProjectSpec& spec, duck::Connection& lake, Env* env,
-                                                         Hooks hooks) {
+Result<std::unique_ptr<PgPublisher>> PgPublisher::Create(const ProjectSpec& spec, duck::Connection& lake,
+                                                         Env* env, Hooks hooks) {
   if (!spec.serve.postgres) return Status::InvalidArgument("serve.postgres is not set in sluice.yaml");
   const std::string& var = spec.serve.postgres->dsn_env;
   const char* dsn = std::getenv(var.c_str());
   if (dsn == nullptr || *dsn == '\0') {
-    return Status::InvalidArgument(spec.spec_path + ": serve.postgres.dsn_env: the environment variable " + var +
-                                   " is not set; it must hold the PostgreSQL connection string");
+    return Status::InvalidArgument(spec.spec_path + ": serve.postgres.dsn_env: the environment variable " +
+                                   var + " is not set; it must hold the PostgreSQL connection string");
   }
   ASSIGN_OR_RETURN(std::unique_ptr<duck::Connection> conn, lake.Connect());
   RETURN_IF_ERROR(conn->Execute("USE lake"));
@@ -85,8 +85,8 @@ Result<std::unique_ptr<PgPublisher>> PgPublisher::Create(const ProjectSpec& spec
   return p;
 }
 
-PgPublisher::PgPublisher(const ProjectSpec& spec, std::unique_ptr<duck::Connection> conn, Env* env, Hooks hooks,
-                         std::string dsn)
+PgPublisher::PgPublisher(const ProjectSpec& spec, std::unique_ptr<duck::Connection> conn, Env* env,
+                         Hooks hooks, std::string dsn)
     : spec_(spec),
       pg_(*spec.serve.postgres),
       conn_(std::move(conn)),
@@ -114,9 +114,10 @@ Status PgPublisher::EnsureConnected() {
   schema_ready_ = false;
   ASSIGN_OR_RETURN(pg_conn_, PgConnection::Connect(dsn_, "$" + pg_.dsn_env));
   const std::string schema = pg_conn_->Ident(pg_.schema);
-  std::string sql = "CREATE SCHEMA IF NOT EXISTS " + schema + "; CREATE TABLE IF NOT EXISTS " + schema +
-                    "._sluice_publish (table_name text PRIMARY KEY, version bigint NOT NULL, rows bigint NOT "
-                    "NULL, published_at timestamptz NOT NULL)";
+  std::string sql =
+      "CREATE SCHEMA IF NOT EXISTS " + schema + "; CREATE TABLE IF NOT EXISTS " + schema +
+      "._sluice_publish (table_name text PRIMARY KEY, version bigint NOT NULL, rows_copied bigint NOT "
+      "NULL, published_at timestamptz NOT NULL)";
   if (pg_.row_security) {
     // Which tenant each BI role may read (docs/WAREHOUSE.md); a role sees only its own rows here.
     sql += "; CREATE TABLE IF NOT EXISTS " + schema +
@@ -187,8 +188,8 @@ Status PgPublisher::PublishOne(Table& t) {
   const std::string schema = pg.Ident(pg_.schema);
   const std::string table = schema + "." + pg.Ident(t.target.table);
   const std::string name_lit = pg.Literal(t.qualified);
-  ASSIGN_OR_RETURN(auto held, pg.Query("SELECT version FROM " + schema + "._sluice_publish WHERE table_name = " +
-                                       name_lit));
+  ASSIGN_OR_RETURN(auto held, pg.Query("SELECT version FROM " + schema +
+                                       "._sluice_publish WHERE table_name = " + name_lit));
   const int64_t from = held.empty() ? 0 : std::strtoll(held[0][0]->c_str(), nullptr, 10);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -234,17 +235,19 @@ Status PgPublisher::PublishOne(Table& t) {
     for (const std::string& key : {target.day_key, target.tenant_key}) {
       if (key.empty()) continue;
       const std::string c = key == target.day_key ? "day" : "tenant";
-      on += (on.empty() ? "" : " AND ") + std::string("p.") + duck::Ident(key) + " IS NOT DISTINCT FROM c." + c;
+      on +=
+          (on.empty() ? "" : " AND ") + std::string("p.") + duck::Ident(key) + " IS NOT DISTINCT FROM c." + c;
     }
     select += " SEMI JOIN " + PartitionsRelation(delta.partitions) + " c ON " + (on.empty() ? "true" : on);
   }
   const std::string dir = scratch_dir_ + "/" + target.table;
   RETURN_IF_ERROR(env_->RemoveAll(dir));
   RETURN_IF_ERROR(env_->CreateDirs(scratch_dir_));
-  RETURN_IF_ERROR(conn_->Execute("COPY (" + select + ") TO " + duck::Literal(dir) +
-                                 " (FORMAT csv, HEADER false, NULLSTR " + duck::Literal(kNull) +
-                                 (quote.empty() ? "" : ", FORCE_QUOTE (" + quote + ")") +
-                                 ", FILE_SIZE_BYTES " + std::to_string(kCsvFileBytes) + ")")
+  RETURN_IF_ERROR(conn_
+                      ->Execute("COPY (" + select + ") TO " + duck::Literal(dir) +
+                                " (FORMAT csv, HEADER false, NULLSTR " + duck::Literal(kNull) +
+                                (quote.empty() ? "" : ", FORCE_QUOTE (" + quote + ")") +
+                                ", FILE_SIZE_BYTES " + std::to_string(kCsvFileBytes) + ")")
                       .WithContext("writing " + t.qualified + " for PostgreSQL"));
   guard.done = true;
   RETURN_IF_ERROR(conn_->Execute("COMMIT"));
@@ -256,8 +259,8 @@ Status PgPublisher::PublishOne(Table& t) {
 
   // 2. One PostgreSQL transaction: table shape, delete, copy, version.
   RETURN_IF_ERROR(pg.Exec("BEGIN"));
-  ASSIGN_OR_RETURN(auto again, pg.Query("SELECT version FROM " + schema + "._sluice_publish WHERE table_name = " +
-                                        name_lit + " FOR UPDATE"));
+  ASSIGN_OR_RETURN(auto again, pg.Query("SELECT version FROM " + schema +
+                                        "._sluice_publish WHERE table_name = " + name_lit + " FOR UPDATE"));
   if ((again.empty() ? 0 : std::strtoll(again[0][0]->c_str(), nullptr, 10)) != from) {
     return Status::Aborted("postgres: " + t.qualified + " was published by someone else meanwhile");
   }
@@ -266,10 +269,10 @@ Status PgPublisher::PublishOne(Table& t) {
     defs += (defs.empty() ? "" : ", ") + pg.Ident(columns[i]) + " " + pg_types[i];
   }
   RETURN_IF_ERROR(pg.Exec("CREATE TABLE IF NOT EXISTS " + table + " (" + defs + ")"));
-  ASSIGN_OR_RETURN(auto existing, pg.Query("SELECT column_name FROM information_schema.columns WHERE "
-                                           "table_schema = " +
-                                           pg.Literal(pg_.schema) + " AND table_name = " +
-                                           pg.Literal(target.table)));
+  ASSIGN_OR_RETURN(auto existing,
+                   pg.Query("SELECT column_name FROM information_schema.columns WHERE "
+                            "table_schema = " +
+                            pg.Literal(pg_.schema) + " AND table_name = " + pg.Literal(target.table)));
   std::map<std::string, bool> have;
   for (const auto& row : existing) have[*row[0]] = true;
   std::string alter;
@@ -286,8 +289,8 @@ Status PgPublisher::PublishOne(Table& t) {
   if (!keys.empty()) {
     std::string list;
     for (const auto& k : keys) list += (list.empty() ? "" : ", ") + pg.Ident(k);
-    RETURN_IF_ERROR(pg.Exec("CREATE INDEX IF NOT EXISTS " + pg.Ident(target.table + "_sluice_partition") + " ON " +
-                            table + " (" + list + ")"));
+    RETURN_IF_ERROR(pg.Exec("CREATE INDEX IF NOT EXISTS " + pg.Ident(target.table + "_sluice_partition") +
+                            " ON " + table + " (" + list + ")"));
   }
   if (pg_.row_security) {
     // Rows of a tenant for the roles mapped to it in _sluice_tenant_roles; everything for the
@@ -299,8 +302,8 @@ Status PgPublisher::PublishOne(Table& t) {
     }
     RETURN_IF_ERROR(pg.Exec("ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY; ALTER TABLE " + table +
                             " FORCE ROW LEVEL SECURITY; DROP POLICY IF EXISTS sluice_tenant ON " + table +
-                            "; CREATE POLICY sluice_tenant ON " + table + " FOR SELECT USING (" + tenant_rule +
-                            "); DROP POLICY IF EXISTS sluice_publisher ON " + table +
+                            "; CREATE POLICY sluice_tenant ON " + table + " FOR SELECT USING (" +
+                            tenant_rule + "); DROP POLICY IF EXISTS sluice_publisher ON " + table +
                             "; CREATE POLICY sluice_publisher ON " + table +
                             " TO CURRENT_USER USING (true) WITH CHECK (true)"));
   }
@@ -316,7 +319,8 @@ Status PgPublisher::PublishOne(Table& t) {
       const bool tenant_null = !target.tenant_key.empty() && !p.tenant;
       if (day_null || tenant_null) {
         std::string cond;
-        for (const auto& [key, value] : {std::pair{target.day_key, p.day}, std::pair{target.tenant_key, p.tenant}}) {
+        for (const auto& [key, value] :
+             {std::pair{target.day_key, p.day}, std::pair{target.tenant_key, p.tenant}}) {
           if (key.empty()) continue;
           cond += (cond.empty() ? "" : " AND ") + pg.Ident(key) +
                   (value ? " = CAST(" + pg.Literal(*value) + " AS " + key_type[key] + ")" : " IS NULL");
@@ -325,7 +329,8 @@ Status PgPublisher::PublishOne(Table& t) {
         continue;
       }
       std::string row;
-      for (const auto& [key, value] : {std::pair{target.day_key, p.day}, std::pair{target.tenant_key, p.tenant}}) {
+      for (const auto& [key, value] :
+           {std::pair{target.day_key, p.day}, std::pair{target.tenant_key, p.tenant}}) {
         if (key.empty()) continue;
         row += (row.empty() ? "" : ", ") + ("CAST(" + pg.Literal(*value) + " AS " + key_type[key] + ")");
       }
@@ -337,8 +342,8 @@ Status PgPublisher::PublishOne(Table& t) {
         names += (i ? ", k" : "k") + std::to_string(i);
         match += (i ? " AND t." : "t.") + pg.Ident(keys[i]) + " = v.k" + std::to_string(i);
       }
-      RETURN_IF_ERROR(pg.Exec("DELETE FROM " + table + " t USING (VALUES " + values + ") v(" + names + ") WHERE " +
-                              match));
+      RETURN_IF_ERROR(pg.Exec("DELETE FROM " + table + " t USING (VALUES " + values + ") v(" + names +
+                              ") WHERE " + match));
     }
     if (!nulls.empty()) RETURN_IF_ERROR(pg.Exec("DELETE FROM " + table + " WHERE " + nulls));
   }
@@ -351,22 +356,20 @@ Status PgPublisher::PublishOne(Table& t) {
   for (const auto& c : columns) collist += (collist.empty() ? "" : ", ") + pg.Ident(c);
   size_t next_file = 0;
   std::string buffer;
-  int64_t bytes = 0;
-  RETURN_IF_ERROR(pg.CopyIn("COPY " + table + " (" + collist + ") FROM STDIN (FORMAT csv, NULL " +
-                                pg.Literal(kNull) + ")",
-                            [&]() -> Result<std::string_view> {
-                              if (next_file == files.size()) return std::string_view();
-                              ASSIGN_OR_RETURN(buffer, env_->ReadFile(files[next_file++]));
-                              bytes += static_cast<int64_t>(buffer.size());
-                              return std::string_view(buffer);
-                            }));
-  ASSIGN_OR_RETURN(auto count, pg.Query("SELECT count(*) FROM " + table));
-  const int64_t rows = std::strtoll(count[0][0]->c_str(), nullptr, 10);
+  ASSIGN_OR_RETURN(const int64_t rows,
+                   pg.CopyIn("COPY " + table + " (" + collist + ") FROM STDIN (FORMAT csv, NULL " +
+                                 pg.Literal(kNull) + ")",
+                             [&]() -> Result<std::string_view> {
+                               if (next_file == files.size()) return std::string_view();
+                               ASSIGN_OR_RETURN(buffer, env_->ReadFile(files[next_file++]));
+                               return std::string_view(buffer);
+                             }));
   SLUICE_FAILPOINT("warehouse.before_commit");
-  RETURN_IF_ERROR(pg.Exec("INSERT INTO " + schema + "._sluice_publish VALUES (" + name_lit + ", " +
-                          std::to_string(delta.version) + ", " + std::to_string(rows) +
-                          ", now()) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version, rows = "
-                          "EXCLUDED.rows, published_at = EXCLUDED.published_at"));
+  RETURN_IF_ERROR(
+      pg.Exec("INSERT INTO " + schema + "._sluice_publish VALUES (" + name_lit + ", " +
+              std::to_string(delta.version) + ", " + std::to_string(rows) +
+              ", now()) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version, rows_copied = "
+              "EXCLUDED.rows_copied, published_at = EXCLUDED.published_at"));
   RETURN_IF_ERROR(pg.Exec("COMMIT"));
   SLUICE_FAILPOINT("warehouse.after_commit");
   double seconds = 0;
@@ -376,7 +379,6 @@ Status PgPublisher::PublishOne(Table& t) {
     t.rows += rows;
     if (behind_since_us_ > 0) seconds = static_cast<double>(env_->NowMicros() - behind_since_us_) / 1e6;
   }
-  (void)bytes;
   if (hooks_.published) hooks_.published(seconds, rows);
   return Status::OK();
 }
@@ -430,8 +432,9 @@ void PgPublisher::Loop() {
     }
     want = true;
     // Capped exponential backoff with jitter (a half to the whole of the step).
-    const double step = std::min(kBackoffMaxSeconds,
-                                 kBackoffFirstSeconds * std::pow(2.0, std::min<int64_t>(consecutive_failures_, 20) - 1));
+    const double step =
+        std::min(kBackoffMaxSeconds,
+                 kBackoffFirstSeconds * std::pow(2.0, std::min<int64_t>(consecutive_failures_, 20) - 1));
     const double wait = step * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
     retry_at = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(wait * 1e6));
   }
@@ -466,7 +469,8 @@ WarehouseStats PgPublisher::stats() {
     s.tables.push_back({t.qualified, t.lake_version, t.published, t.rows});
     s.versions_behind += std::max<int64_t>(0, t.lake_version - t.published);
   }
-  if (behind_since_us_ > 0) s.seconds_behind = static_cast<double>(env_->NowMicros() - behind_since_us_) / 1e6;
+  if (behind_since_us_ > 0)
+    s.seconds_behind = static_cast<double>(env_->NowMicros() - behind_since_us_) / 1e6;
   s.failures = failures_;
   s.consecutive_failures = consecutive_failures_;
   s.last_error = last_error_;

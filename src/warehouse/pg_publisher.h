@@ -39,19 +39,19 @@ namespace sluice {
 class PgConnection;
 
 struct WarehouseTableStats {
-  std::string name;             // "curated.orders"
-  int64_t lake_version = 0;     // the version in the lake when last looked at
+  std::string name;               // "curated.orders"
+  int64_t lake_version = 0;       // the version in the lake when last looked at
   int64_t published_version = 0;  // the version PostgreSQL holds
-  int64_t rows_published = 0;   // rows copied since start
+  int64_t rows_published = 0;     // rows copied since start
 };
 
 struct WarehouseStats {
   std::vector<WarehouseTableStats> tables;
-  int64_t versions_behind = 0;   // sum over tables of lake - published
-  double seconds_behind = 0;     // since the oldest commit not yet in PostgreSQL; 0 when caught up
-  int64_t failures = 0;          // failed passes since start
+  int64_t versions_behind = 0;  // sum over tables of lake - published
+  double seconds_behind = 0;    // since the oldest commit not yet in PostgreSQL; 0 when caught up
+  int64_t failures = 0;         // failed passes since start
   int64_t consecutive_failures = 0;
-  std::string last_error;        // "" while passes succeed (redacted)
+  std::string last_error;  // "" while passes succeed (redacted)
 };
 
 class PgPublisher {
@@ -65,8 +65,8 @@ class PgPublisher {
   // `lake` is the catalog's connection (a connection of the publisher's own is made from it);
   // `spec` and `lake` must outlive the publisher. InvalidArgument when serve.postgres is not
   // set or its dsn_env variable is unset or empty.
-  static Result<std::unique_ptr<PgPublisher>> Create(const ProjectSpec& spec, duck::Connection& lake, Env* env,
-                                                     Hooks hooks);
+  static Result<std::unique_ptr<PgPublisher>> Create(const ProjectSpec& spec, duck::Connection& lake,
+                                                     Env* env, Hooks hooks);
   ~PgPublisher();  // Stop()
 
   // One pass on the caller's thread: each table up to the lake's current version. The first

@@ -3,8 +3,8 @@
 // mid-publish on either side, and every published table compared row for row through psql with
 // what `sluice query` reads from the lake.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -83,8 +83,9 @@ class Postgres {
   // psql fails, unless `may_fail`.
   std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& user = "sluice",
                                              const std::string& password = kPassword, bool may_fail = false) {
-    ProcessResult r = RunProcess("/usr/bin/psql", {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|",
-                                          "-d", Dsn(user, password), "-c", sql},
+    ProcessResult r = RunProcess("/usr/bin/psql",
+                                 {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|", "-d",
+                                  Dsn(user, password), "-c", sql},
                                  {});
     if (!may_fail) {
       EXPECT_TRUE(r.ok()) << sql << ": " << r.Describe();
@@ -147,30 +148,36 @@ const char kRevenueColumns[] = "CAST(day AS VARCHAR), tenant_id, orders, CAST(re
 // Every published table in PostgreSQL equals the lake's, row for row, and records the lake's
 // version.
 void ExpectSameTables(const Project& project, Postgres& pg) {
-  const std::string orders_lake = "SELECT order_id, tenant_id, status, CAST(amount AS VARCHAR), "
-                                  "CAST(created_at AS VARCHAR), CAST(seq AS VARCHAR), "
-                                  "CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id "
-                                  "FROM curated.orders ORDER BY order_id";
-  const std::string orders_pg = std::string("SELECT ") + kOrdersColumns + " FROM analytics.orders ORDER BY order_id";
+  const std::string orders_lake =
+      "SELECT order_id, tenant_id, status, CAST(amount AS VARCHAR), "
+      "CAST(created_at AS VARCHAR), CAST(seq AS VARCHAR), "
+      "CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id "
+      "FROM curated.orders ORDER BY order_id";
+  const std::string orders_pg =
+      std::string("SELECT ") + kOrdersColumns + " FROM analytics.orders ORDER BY order_id";
   auto lake_orders = project.Rows(orders_lake);
   auto pg_orders = pg.Rows(orders_pg);
   ASSERT_FALSE(lake_orders.empty());
   EXPECT_EQ(lake_orders.size(), pg_orders.size());
   EXPECT_TRUE(lake_orders == pg_orders) << "curated.orders differs";
-  auto lake_rev = project.Rows("SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
-                               "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY 1, 2");
-  auto pg_rev = pg.Rows(std::string("SELECT ") + kRevenueColumns + " FROM analytics.daily_revenue ORDER BY 1, 2");
+  auto lake_rev = project.Rows(
+      "SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
+      "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY 1, 2");
+  auto pg_rev =
+      pg.Rows(std::string("SELECT ") + kRevenueColumns + " FROM analytics.daily_revenue ORDER BY 1, 2");
   EXPECT_EQ(lake_rev.size(), pg_rev.size());
   EXPECT_TRUE(lake_rev == pg_rev) << "marts.daily_revenue differs";
   for (const char* t : {"orders", "daily_revenue"}) {
     const std::string layer = std::string(t) == "orders" ? "curated." : "marts.";
-    EXPECT_EQ(pg.Scalar("SELECT version FROM analytics._sluice_publish WHERE table_name = '" + layer + t + "'"),
-              project.Scalar(std::string("SELECT version FROM meta.tables WHERE table_name = '") + t + "'"))
+    EXPECT_EQ(
+        pg.Scalar("SELECT version FROM analytics._sluice_publish WHERE table_name = '" + layer + t + "'"),
+        project.Scalar(std::string("SELECT version FROM meta.tables WHERE table_name = '") + t + "'"))
         << t;
   }
 }
 
-void AddWarehouse(const Project& project, const std::string& publish = "[marts.daily_revenue, curated.orders]",
+void AddWarehouse(const Project& project,
+                  const std::string& publish = "[marts.daily_revenue, curated.orders]",
                   bool row_security = false) {
   std::string spec = ReadFileOrDie(project.Path("sluice.yaml"));
   spec += "serve:\n  postgres:\n    dsn_env: SLUICE_PG_DSN\n    schema: analytics\n    publish: " + publish +
@@ -269,17 +276,19 @@ TEST_F(Warehouse, PostgresDownFailsThePublishNotTheRunAndCatchesUp) {
 TEST_F(Warehouse, RowSecurityShowsATenantRoleOnlyItsTenant) {
   AddWarehouse(*project_, "[marts.daily_revenue, curated.orders]", /*row_security=*/true);
   ASSERT_TRUE(Run().ok());
-  pg_.Rows("CREATE ROLE acme LOGIN PASSWORD 'acme'; CREATE ROLE nobody LOGIN PASSWORD 'nobody'; "
-           "GRANT USAGE ON SCHEMA analytics TO acme, nobody; "
-           "GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO acme, nobody; "
-           "INSERT INTO analytics._sluice_tenant_roles VALUES ('acme', 't01')");
+  pg_.Rows(
+      "CREATE ROLE acme LOGIN PASSWORD 'acme'; CREATE ROLE nobody LOGIN PASSWORD 'nobody'; "
+      "GRANT USAGE ON SCHEMA analytics TO acme, nobody; "
+      "GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO acme, nobody; "
+      "INSERT INTO analytics._sluice_tenant_roles VALUES ('acme', 't01')");
   for (const char* table : {"orders", "daily_revenue"}) {
     const std::string t = table;
     auto seen = pg_.Rows("SELECT DISTINCT tenant_id FROM analytics." + t, "acme", "acme");
     EXPECT_EQ(seen, (std::vector<std::vector<std::string>>{{"t01"}})) << t;
-    EXPECT_EQ(pg_.Rows("SELECT count(*) FROM analytics." + t + " WHERE tenant_id = 't01'", "acme", "acme")[0][0],
-              project_->Scalar("SELECT count(*) FROM " + std::string(t == "orders" ? "curated." : "marts.") + t +
-                               " WHERE tenant_id = 't01'"));
+    EXPECT_EQ(
+        pg_.Rows("SELECT count(*) FROM analytics." + t + " WHERE tenant_id = 't01'", "acme", "acme")[0][0],
+        project_->Scalar("SELECT count(*) FROM " + std::string(t == "orders" ? "curated." : "marts.") + t +
+                         " WHERE tenant_id = 't01'"));
     // Asking for another tenant, or setting a variable, shows nothing more.
     EXPECT_EQ(pg_.Rows("SET sluice.tenant = 't00'; SELECT count(*) FROM analytics." + t +
                            " WHERE tenant_id = 't00'",
@@ -307,9 +316,10 @@ TEST_F(Warehouse, NewContractColumnBecomesAddColumn) {
                  "\n");
   ProcessResult r = Run();
   ASSERT_TRUE(r.ok()) << r.Describe();
-  EXPECT_EQ(pg_.Scalar("SELECT data_type FROM information_schema.columns WHERE table_schema = 'analytics' AND "
-                       "table_name = 'orders' AND column_name = 'coupon'"),
-            "text");
+  EXPECT_EQ(
+      pg_.Scalar("SELECT data_type FROM information_schema.columns WHERE table_schema = 'analytics' AND "
+                 "table_name = 'orders' AND column_name = 'coupon'"),
+      "text");
   EXPECT_EQ(pg_.Scalar("SELECT coupon FROM analytics.orders WHERE order_id = 'zz-1'"), "SPRING");
   ExpectSameTables(*project_, pg_);
 }

@@ -469,8 +469,10 @@ WarehouseStats PgPublisher::stats() {
     s.tables.push_back({t.qualified, t.lake_version, t.published, t.rows});
     s.versions_behind += std::max<int64_t>(0, t.lake_version - t.published);
   }
-  if (behind_since_us_ > 0)
+  // A commit that changed none of the published tables is no lag, even before a pass saw so.
+  if (behind_since_us_ > 0 && s.versions_behind > 0) {
     s.seconds_behind = static_cast<double>(env_->NowMicros() - behind_since_us_) / 1e6;
+  }
   s.failures = failures_;
   s.consecutive_failures = consecutive_failures_;
   s.last_error = last_error_;

@@ -29,7 +29,7 @@ bool IsNested(const std::string& t) {
 
 // The DuckDB expression that renders column `c` of type `type` as PostgreSQL reads it in CSV.
 std::string CsvExpr(const std::string& c, const std::string& type) {
-  const std::string col = duck::Ident(c);
+  std::string col = duck::Ident(c);
   if (IsNested(type)) return "CAST(to_json(" + col + ") AS VARCHAR)";
   if (type == "TIMESTAMP WITH TIME ZONE") return "CAST(timezone('UTC', " + col + ") AS VARCHAR) || '+00'";
   if (type == "BLOB") return "'\\x' || hex(" + col + ")";

@@ -17,6 +17,7 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   libcpp-httplib-dev libnats-dev  # sluice serve: HTTP push and NATS JetStream
   nats-server prometheus          # test servers: JetStream, promtool for /metrics
   postgresql postgresql-client procps
+  libpq-dev                       # the PostgreSQL warehouse (serve.postgres)
   curl)                           # the docs' HTTP push example, run as written by the tests
 
 missing=()

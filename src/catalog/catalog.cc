@@ -3,6 +3,7 @@
 #include "catalog/feeds.h"
 #include "catalog/ledger.h"
 #include "catalog/stream_ledger.h"
+#include "catalog/warehouse_changes.h"
 #include "common/memory_limit.h"
 #include "duck/database_lock.h"
 #include "duck/duck.h"
@@ -167,6 +168,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
     // has spilled yet in this one (DuckDB creates its files on the first spill).
     RETURN_IF_ERROR(env->RemoveAll(spill_dir));
     RETURN_IF_ERROR(cat->CreateSchema());
+    RETURN_IF_ERROR(SyncWarehouseTracking(*cat));
     // Before any view reads staging: finish or undo batches a crash interrupted.
     RETURN_IF_ERROR(RecoverStaging(*cat).WithContext("recovering staging"));
   }
@@ -183,6 +185,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
 
 Status Catalog::CreateSchema() {
   RETURN_IF_ERROR(conn_->Execute(kMetaSchema));
+  RETURN_IF_ERROR(conn_->Execute(kWarehouseSchema));
   for (const auto& source : spec_.sources) {
     RETURN_IF_ERROR(conn_->Execute(
         "CREATE TABLE IF NOT EXISTS dlq." + Ident(source.name) +

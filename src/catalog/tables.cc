@@ -1,5 +1,7 @@
 #include "catalog/tables.h"
 
+#include "catalog/warehouse_changes.h"
+
 namespace sluice {
 
 using duck::Literal;
@@ -79,20 +81,24 @@ Status EnsureTableRow(Catalog& catalog, const std::string& table, const std::str
 
 Status RecordNewVersion(Catalog& catalog, const std::string& table, int64_t rows,
                         const std::optional<std::string>& model_hash) {
-  return catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, " +
-                                (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
-                                "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
-                                " WHERE table_name = " + Literal(table));
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, " +
+                             (model_hash ? "model_hash = " + Literal(*model_hash) + ", " : std::string()) +
+                             "updated_at = now()::TIMESTAMP, rows = " + std::to_string(rows) +
+                             " WHERE table_name = " + Literal(table)));
+  return StampWarehouseChanges(catalog, table);
 }
 
 Status RecordRewritten(Catalog& catalog, const std::string& table) {
-  return catalog.conn().Execute(
-      "UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
-      "WHERE table_name = " +
-      Literal(table) +
-      ";"
-      "INSERT INTO meta.publish_pending VALUES (" +
-      Literal(table) + ", NULL, NULL);");
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("UPDATE meta.tables SET version = version + 1, updated_at = now()::TIMESTAMP "
+                             "WHERE table_name = " +
+                             Literal(table) +
+                             ";"
+                             "INSERT INTO meta.publish_pending VALUES (" +
+                             Literal(table) + ", NULL, NULL);"));
+  RETURN_IF_ERROR(AddWarehouseChanges(catalog, table, {}, /*all=*/true));
+  return StampWarehouseChanges(catalog, table);
 }
 
 Status ForgetModelHash(Catalog& catalog, const std::string& table) {
@@ -116,14 +122,16 @@ Result<std::vector<Partition>> PublishPending(Catalog& catalog, const std::strin
 Status AddPublishPending(Catalog& catalog, const std::string& table,
                          const std::vector<Partition>& partitions) {
   if (partitions.empty()) return Status::OK();
-  return catalog.conn().Execute("INSERT INTO meta.publish_pending SELECT " + Literal(table) +
-                                ", day, tenant FROM " + PartitionsRelation(partitions));
+  RETURN_IF_ERROR(catalog.conn().Execute("INSERT INTO meta.publish_pending SELECT " + Literal(table) +
+                                         ", day, tenant FROM " + PartitionsRelation(partitions)));
+  return AddWarehouseChanges(catalog, table, partitions);
 }
 
 Status ReplacePublishPendingWithAll(Catalog& catalog, const std::string& table) {
-  return catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
-                                "; INSERT INTO meta.publish_pending SELECT " + Literal(table) +
-                                ", NULL, NULL");
+  RETURN_IF_ERROR(
+      catalog.conn().Execute("DELETE FROM meta.publish_pending WHERE table_name = " + Literal(table) +
+                             "; INSERT INTO meta.publish_pending SELECT " + Literal(table) + ", NULL, NULL"));
+  return AddWarehouseChanges(catalog, table, {}, /*all=*/true);
 }
 
 Result<std::vector<Partition>> PendingPartitions(Catalog& catalog) {

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "warehouse/pg_publisher.h"
 
 namespace sluice::cli {
 
@@ -115,6 +116,18 @@ void PrintSummary(const RunSummary& s) {
   PrintGates(s);
 }
 
+// With serve.postgres: the run's new table versions go to PostgreSQL (warehouse/pg_publisher.h),
+// on this thread, once the run has committed.
+Status PublishToWarehouse(Engine& engine) {
+  if (!engine.spec().serve.postgres) return Status::OK();
+  PgPublisher::Hooks hooks;
+  hooks.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
+                                                       engine.catalog().env(), hooks));
+  RETURN_IF_ERROR(publisher->PublishAll());
+  return publisher->Prune(engine.catalog());
+}
+
 }  // namespace
 
 int Run(const RunArgs& args) {
@@ -140,6 +153,12 @@ int Run(const RunArgs& args) {
     std::cout << RunSummaryJson(*summary).dump() << std::endl;
   } else {
     PrintSummary(*summary);
+  }
+  if (Status st = PublishToWarehouse(**engine); !st.ok()) {
+    std::cerr << "error: the run committed, but publishing to PostgreSQL failed (the next run or "
+                 "`sluice serve` catches up): "
+              << st.message() << std::endl;
+    return 5;
   }
   if (!summary->refused.empty()) {
     // Exit 4: the other files went through and were published, but these wait for a fix.

@@ -116,6 +116,16 @@ void PrintServeStatus(const nlohmann::json& serve) {
     if (s.contains("error")) std::cout << "; ERROR: " << s["error"].get<std::string>();
     std::cout << "\n";
   }
+  if (serve.contains("warehouse") && serve["warehouse"].is_object()) {
+    const auto& w = serve["warehouse"];
+    std::cout << "  warehouse (PostgreSQL schema " << w["schema"].get<std::string>() << "): lag "
+              << w["lag_versions"] << " versions / " << w["lag_seconds"].get<double>() << " s";
+    for (auto& [table, t] : w["tables"].items()) {
+      std::cout << "; " << table << " v" << t["published_version"] << " of v" << t["lake_version"];
+    }
+    if (w["error"].is_string()) std::cout << "; ERROR: " << w["error"].get<std::string>();
+    std::cout << "\n";
+  }
 }
 
 }  // namespace sluice::cli

@@ -29,6 +29,9 @@ const std::vector<std::string>& AllFailpoints() {
       // sluice serve only (not on the path of `sluice run`):
       "serve.before_answer",  // HTTP micro-batch committed, its requests not yet answered
       "serve.before_ack",     // NATS micro-batch committed, its messages not yet acknowledged
+      // with serve.postgres only (warehouse/pg_publisher.cc):
+      "warehouse.before_commit",  // partitions deleted and COPYed in PostgreSQL, not committed
+      "warehouse.after_commit",   // PostgreSQL committed, the publisher not yet told
       // `sluice streams reset` only:
       "streams.before_reset_commit",  // position moved and the reset recorded, uncommitted
       "streams.after_reset_commit",   // reset committed, not yet reported to the operator

@@ -373,24 +373,7 @@ Status Engine::Publish(RunSummary& summary) {
   int64_t t0 = env->MonotonicMicros();
   int64_t cpu0 = ProcessCpuMicros();
   for (const auto& table : spec().tables) {
-    PublishTarget target;
-    target.table = table.name;
-    if (table.kind == TableKind::kCurated) {
-      target.layer = "curated";
-      const SourceSpec* source = spec().FindSource(table.from);
-      if (!source->partition_by.day.empty()) {
-        target.day_key = "day";
-        target.day_expr = "CAST(" + duck::Ident(source->partition_by.day) + " AS DATE)";
-      }
-      if (!source->partition_by.tenant.empty()) {
-        target.tenant_key = "tenant";
-        target.tenant_expr = duck::Ident(source->partition_by.tenant);
-      }
-    } else {
-      target.layer = "marts";
-      target.day_key = target.day_expr = table.partition_by.day;
-      target.tenant_key = target.tenant_expr = table.partition_by.tenant;
-    }
+    PublishTarget target = PublishTargetFor(spec(), table);
     ASSIGN_OR_RETURN(bool published, PublishTable(*catalog_, target));
     if (published) ++summary.published;
   }

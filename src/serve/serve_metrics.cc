@@ -82,6 +82,7 @@ void Server::Impl::InitMetrics() {
 void Server::Impl::RefreshGauges(bool ask_broker) {
   inflight_bytes->Set(static_cast<double>(budget.used()));
   if (feeds) feeds->RefreshGauges();
+  RefreshWarehouseGauges();
   // Asked before taking `mu`: the broker may take a while to answer.
   std::map<std::string, NatsConsumer::Lag> lags;
   for (auto& [name, s] : sources) {
@@ -160,6 +161,7 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
     list[name] = j;
   }
   out["sources"] = list;
+  if (warehouse) out["warehouse"] = WarehouseJson();
   return out;
 }
 

@@ -219,6 +219,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
     impl->sources[source.name] = std::move(state);
   }
   impl->InitMetrics();
+  RETURN_IF_ERROR(impl->OpenWarehouse());
   impl->InstallRoutes();
   impl->http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(n); };
   if (options.port == 0) {
@@ -246,6 +247,7 @@ Status Server::Run() {
   for (auto& [name, s] : m.sources) {
     if (s->consumer) s->consumer->Start();
   }
+  if (m.warehouse) m.warehouse->Start();
   const ProjectSpec& spec = m.engine->spec();
   std::string names;
   for (const auto& [name, s] : m.sources) {
@@ -305,6 +307,10 @@ Status Server::Run() {
     }
   }
   m.RunTransform(/*publish=*/true);
+  if (m.warehouse) {
+    m.warehouse->Stop(/*final_pass=*/true);  // PostgreSQL caught up, unless it is failing
+    (void)m.warehouse->Prune(m.engine->catalog());
+  }
   m.http.stop();
   if (m.http_thread.joinable()) m.http_thread.join();
   m.janitor.Stop();
@@ -467,6 +473,10 @@ void Server::Impl::RunTransform(bool publish) {
   }
   awaiting.clear();
   staged_since_transform = 0;
+  if (warehouse) {
+    warehouse->Notify();
+    if (Status st = warehouse->Prune(engine->catalog()); !st.ok()) Log("warehouse: " + st.ToString());
+  }
 }
 
 }  // namespace sluice

@@ -25,6 +25,7 @@
 #include "serve/metrics.h"
 #include "serve/nats_consumer.h"
 #include "serve/server.h"
+#include "warehouse/pg_publisher.h"
 
 namespace sluice {
 
@@ -136,6 +137,16 @@ struct Server::Impl {
   Histogram* transform_seconds = nullptr;
   Counter* transforms_ok = nullptr;
   Counter* transforms_failed = nullptr;
+
+  // The PostgreSQL warehouse (serve_warehouse.cc); null without serve.postgres.
+  std::unique_ptr<PgPublisher> warehouse;
+  Gauge* warehouse_lag_versions = nullptr;
+  Gauge* warehouse_lag_seconds = nullptr;
+  Gauge* warehouse_failing = nullptr;
+  LatencySamples warehouse_lag_samples;  // commit -> visible in PostgreSQL, per table version
+  Status OpenWarehouse();
+  void RefreshWarehouseGauges();
+  nlohmann::json WarehouseJson();  // null without a warehouse
 
   explicit Impl(const ServeOptions& o) : options(o), budget(o.max_inflight_bytes) {}
 

@@ -113,11 +113,11 @@ Status ProjectLoader::Load() {
   }
   RETURN_IF_ERROR(ResolveMartRefs());
   RETURN_IF_ERROR(ResolveRelationships());
+  RETURN_IF_ERROR(OrderTables());
   // After sources and tables: its scopes name them.
   if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
     RETURN_IF_ERROR(ParseServe(*serve));
   }
-  RETURN_IF_ERROR(OrderTables());
   return ParseConsumers(file_, top, spec_);
 }
 

@@ -66,6 +66,7 @@ class ProjectLoader {
   Status ParseServe(const YamlEntry& entry);
   Status ParseServeAuth(const YamlEntry& entry);
   Status ParseServeQuery(const YamlEntry& entry);
+  Status ParsePostgres(const YamlEntry& entry);  // warehouse_loader.cc
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

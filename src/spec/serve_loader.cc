@@ -28,8 +28,12 @@ Status ProjectLoader::ParseServe(const YamlEntry& entry) {
                                   {
                                       "auth",
                                       "query",
+                                      "postgres",
                                   }));
   if (const YamlEntry* auth = FindEntry(keys, "auth")) RETURN_IF_ERROR(ParseServeAuth(*auth));
+  if (const YamlEntry* postgres = FindEntry(keys, "postgres"); postgres && !postgres->value.IsNull()) {
+    RETURN_IF_ERROR(ParsePostgres(*postgres));  // warehouse_loader.cc
+  }
   if (const YamlEntry* query = FindEntry(keys, "query"); query && !query->value.IsNull()) {
     RETURN_IF_ERROR(ParseServeQuery(*query));
   }
@@ -92,8 +96,9 @@ Status ProjectLoader::ParseServeAuth(const YamlEntry& entry) {
   auth.none = false;
   // What a scope may name.
   std::set<std::string> tables, sources;
-  for (const auto& t : curated_) tables.insert("curated." + t.name);
-  for (const auto& t : marts_) tables.insert("marts." + t.name);
+  for (const TableSpec& t : spec_.tables) {
+    tables.insert((t.kind == TableKind::kMart ? "marts." : "curated.") + t.name);
+  }
   for (const auto& s : spec_.sources) {
     tables.insert("staging." + s.name);
     sources.insert(s.name);

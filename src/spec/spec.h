@@ -173,10 +173,22 @@ struct ServeQuerySpec {
   int64_t cursor_ttl_ms = 600000;  // a cursor (and the version it pins) lives this long idle
 };
 
+// `serve.postgres:`: the PostgreSQL warehouse sluice publishes tables to (serve/pg_publisher.h,
+// docs/WAREHOUSE.md). The DSN itself is never in sluice.yaml: `dsn_env` names the environment
+// variable that holds it, read when publishing starts.
+struct PostgresServeSpec {
+  std::string dsn_env;               // e.g. SLUICE_PG_DSN
+  std::string schema = "analytics";  // the PostgreSQL schema the tables are created in
+  std::vector<std::string> publish;  // "marts.daily_revenue", "curated.orders"; each a known table
+  bool row_security = false;         // RLS policies on the tenant column
+  int line = 0;
+};
+
 // `serve:`: settings of `sluice serve`, one struct per section.
 struct ServeSpec {
   ServeAuthSpec auth;
   ServeQuerySpec query;
+  std::optional<PostgresServeSpec> postgres;
 };
 
 // A named reader of a curated table's change feed (`consumers:` in sluice.yaml, docs/FEEDS.md).

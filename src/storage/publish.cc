@@ -42,6 +42,28 @@ Status SyncTree(Env* env, const std::string& dir) { return env->SyncFileSystem(d
 
 }  // namespace
 
+PublishTarget PublishTargetFor(const ProjectSpec& spec, const TableSpec& table) {
+  PublishTarget target;
+  target.table = table.name;
+  if (table.kind == TableKind::kCurated) {
+    target.layer = "curated";
+    const SourceSpec* source = spec.FindSource(table.from);
+    if (!source->partition_by.day.empty()) {
+      target.day_key = "day";
+      target.day_expr = "CAST(" + duck::Ident(source->partition_by.day) + " AS DATE)";
+    }
+    if (!source->partition_by.tenant.empty()) {
+      target.tenant_key = "tenant";
+      target.tenant_expr = duck::Ident(source->partition_by.tenant);
+    }
+  } else {
+    target.layer = "marts";
+    target.day_key = target.day_expr = table.partition_by.day;
+    target.tenant_key = target.tenant_expr = table.partition_by.tenant;
+  }
+  return target;
+}
+
 Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
   auto& conn = catalog.conn();
   Env* env = catalog.env();

@@ -44,6 +44,10 @@ struct PublishTarget {
   bool partitioned() const { return !day_key.empty() || !tenant_key.empty(); }
 };
 
+// The target of `table` of `spec`: a curated table gets `day` and `tenant` columns computed from
+// its source's partition_by; a mart's keys are its own partition_by columns.
+PublishTarget PublishTargetFor(const ProjectSpec& spec, const TableSpec& table);
+
 // Publishes `target` if meta.tables says its version is newer than the published one.
 // Days changed since the last publish come from meta.publish_pending (day, tenant).
 // Returns true when a new version was published. Not safe to call concurrently for one table.

@@ -1,0 +1,406 @@
+// The PostgreSQL warehouse (docs/WAREHOUSE.md) end to end: the real binary publishing to a real
+// PostgreSQL (Debian's server binaries, started here on 127.0.0.1 in a temp directory), killed
+// mid-publish on either side, and every published table compared row for row through psql with
+// what `sluice query` reads from the lake.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "harness.h"
+#include "serve_harness.h"
+
+namespace sluice::e2e {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+const char kPassword[] = "pw-never-logged-7731";
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string PgBin() {
+  std::string best;
+  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql")) {
+    if (fs::exists(e.path() / "bin/initdb") && e.path().string() > best) best = e.path().string();
+  }
+  return best.empty() ? "" : best + "/bin";
+}
+
+// A throw-away PostgreSQL cluster on 127.0.0.1 (as the `postgres` user when the tests run as
+// root: the server refuses to run as root). Stopped and deleted on destruction.
+class Postgres {
+ public:
+  Postgres() : port_(FreePort()) {
+    bin_ = PgBin();
+    if (bin_.empty()) return;
+    if (::getuid() == 0) {
+      as_server_ = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+      RunProcess("/bin/chown", {"postgres:", dir_.path()}, {});
+    }
+    ProcessResult r = Server("initdb", {"-D", data(), "-U", "sluice", "-A", "md5", "--pwfile", PwFile(),
+                                        "--locale=C", "-E", "UTF8", "--no-sync"});
+    EXPECT_TRUE(r.ok()) << r.Describe();
+    WriteFileOrDie(data() + "/postgresql.auto.conf",
+                   "listen_addresses = '127.0.0.1'\nport = " + std::to_string(port_) +
+                       "\nunix_socket_directories = ''\nfsync = off\ntimezone = 'Europe/Paris'\n");
+    if (::getuid() == 0) RunProcess("/bin/chown", {"-R", "postgres:", data()}, {});
+    Start();
+  }
+  ~Postgres() {
+    if (!bin_.empty()) Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
+  }
+  bool available() const { return !bin_.empty(); }
+  void Start() {
+    ProcessResult r = Server("pg_ctl", {"-D", data(), "-l", dir_.path() + "/server.log", "-w", "start"});
+    ASSERT_TRUE(r.ok()) << r.Describe() << ReadFileOrDie(dir_.path() + "/server.log");
+  }
+  // As a crash would: no shutdown checkpoint, open transactions lost.
+  void KillImmediate() {
+    ProcessResult r = Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
+    ASSERT_TRUE(r.ok()) << r.Describe();
+  }
+  std::string Dsn(const std::string& user = "sluice", const std::string& password = kPassword) const {
+    return "postgresql://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_) + "/postgres";
+  }
+  // psql -c SQL as `user`; rows as fields split by '|' ("NULL" for null). A test failure when
+  // psql fails, unless `may_fail`.
+  std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& user = "sluice",
+                                             const std::string& password = kPassword, bool may_fail = false) {
+    ProcessResult r = RunProcess("/usr/bin/psql",
+                                 {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|", "-d",
+                                  Dsn(user, password), "-c", sql},
+                                 {});
+    if (!may_fail) {
+      EXPECT_TRUE(r.ok()) << sql << ": " << r.Describe();
+    }
+    std::vector<std::vector<std::string>> rows;
+    size_t pos = 0;
+    while (pos < r.out.size()) {
+      size_t nl = r.out.find('\n', pos);
+      if (nl == std::string::npos) nl = r.out.size();
+      std::vector<std::string> fields;
+      std::string line = r.out.substr(pos, nl - pos);
+      size_t f = 0;
+      while (true) {
+        size_t bar = line.find('|', f);
+        fields.push_back(line.substr(f, bar == std::string::npos ? std::string::npos : bar - f));
+        if (bar == std::string::npos) break;
+        f = bar + 1;
+      }
+      rows.push_back(fields);
+      pos = nl + 1;
+    }
+    return rows;
+  }
+  std::string Scalar(const std::string& sql) {
+    auto rows = Rows(sql);
+    return rows.empty() || rows[0].empty() ? "" : rows[0][0];
+  }
+
+ private:
+  std::string data() const { return dir_.path() + "/data"; }
+  std::string PwFile() {
+    const std::string path = dir_.path() + "/pw";
+    WriteFileOrDie(path, std::string(kPassword) + "\n");
+    if (::getuid() == 0) RunProcess("/bin/chown", {"postgres:", path}, {});
+    return path;
+  }
+  ProcessResult Server(const std::string& tool, std::vector<std::string> args) {
+    std::vector<std::string> all = as_server_;
+    all.push_back(bin_ + "/" + tool);
+    for (auto& a : args) all.push_back(std::move(a));
+    const std::string first = all.front();
+    all.erase(all.begin());
+    ProcessOptions o;
+    o.cwd = "/tmp";
+    o.timeout_seconds = 120;
+    return RunProcess(first, all, o);
+  }
+  TempDir dir_{"sluice-pg"};
+  int port_;
+  std::string bin_;
+  std::vector<std::string> as_server_;
+};
+
+// The published columns of each table, cast to text the same way on both sides.
+const char kOrdersColumns[] =
+    "order_id, tenant_id, status, CAST(amount AS VARCHAR), CAST(created_at AS VARCHAR), seq, "
+    "CAST(day AS VARCHAR), tenant";
+const char kRevenueColumns[] = "CAST(day AS VARCHAR), tenant_id, orders, CAST(revenue AS VARCHAR)";
+
+// Every published table in PostgreSQL equals the lake's, row for row, and records the lake's
+// version.
+void ExpectSameTables(const Project& project, Postgres& pg) {
+  const std::string orders_lake =
+      "SELECT order_id, tenant_id, status, CAST(amount AS VARCHAR), "
+      "CAST(created_at AS VARCHAR), CAST(seq AS VARCHAR), "
+      "CAST(CAST(created_at AS DATE) AS VARCHAR), tenant_id "
+      "FROM curated.orders ORDER BY order_id";
+  const std::string orders_pg =
+      std::string("SELECT ") + kOrdersColumns + " FROM analytics.orders ORDER BY order_id";
+  auto lake_orders = project.Rows(orders_lake);
+  auto pg_orders = pg.Rows(orders_pg);
+  ASSERT_FALSE(lake_orders.empty());
+  EXPECT_EQ(lake_orders.size(), pg_orders.size());
+  EXPECT_TRUE(lake_orders == pg_orders) << "curated.orders differs";
+  auto lake_rev = project.Rows(
+      "SELECT CAST(day AS VARCHAR), tenant_id, CAST(orders AS VARCHAR), "
+      "CAST(revenue AS VARCHAR) FROM marts.daily_revenue ORDER BY 1, 2");
+  auto pg_rev =
+      pg.Rows(std::string("SELECT ") + kRevenueColumns + " FROM analytics.daily_revenue ORDER BY 1, 2");
+  EXPECT_EQ(lake_rev.size(), pg_rev.size());
+  EXPECT_TRUE(lake_rev == pg_rev) << "marts.daily_revenue differs";
+  for (const char* t : {"orders", "daily_revenue"}) {
+    const std::string layer = std::string(t) == "orders" ? "curated." : "marts.";
+    EXPECT_EQ(
+        pg.Scalar("SELECT version FROM analytics._sluice_publish WHERE table_name = '" + layer + t + "'"),
+        project.Scalar(std::string("SELECT version FROM meta.tables WHERE table_name = '") + t + "'"))
+        << t;
+  }
+}
+
+void AddWarehouse(const Project& project,
+                  const std::string& publish = "[marts.daily_revenue, curated.orders]",
+                  bool row_security = false) {
+  std::string spec = ReadFileOrDie(project.Path("sluice.yaml"));
+  spec += "serve:\n  postgres:\n    dsn_env: SLUICE_PG_DSN\n    schema: analytics\n    publish: " + publish +
+          "\n    row_security: " + (row_security ? "true" : "false") + "\n";
+  WriteFileOrDie(project.Path("sluice.yaml"), spec);
+}
+
+// Moves the landing files after the first `keep` aside; returns them.
+std::vector<std::string> HoldBack(const Project& project, const std::string& aside, size_t keep) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(project.Landing())) {
+    if (e.path().extension() == ".jsonl") files.push_back(e.path().filename().string());
+  }
+  std::sort(files.begin(), files.end());
+  fs::create_directories(aside);
+  std::vector<std::string> held(files.begin() + static_cast<std::ptrdiff_t>(std::min(keep, files.size())),
+                                files.end());
+  for (const auto& f : held) fs::rename(project.Landing() + "/" + f, aside + "/" + f);
+  return held;
+}
+
+class Warehouse : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!pg_.available()) GTEST_SKIP() << "no PostgreSQL server binaries (scripts/setup.sh installs them)";
+    OrderGeneratorOptions o;
+    o.orders = 3000;
+    o.batches = 4;
+    project_ = std::make_unique<Project>(MakeExampleProject(dir_.path() + "/p", o));
+  }
+  std::vector<std::pair<std::string, std::string>> Env() const { return {{"SLUICE_PG_DSN", pg_.Dsn()}}; }
+  ProcessResult Run(const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+    auto env = Env();
+    env.insert(env.end(), extra.begin(), extra.end());
+    ProcessResult r = project_->Sluice("run", {}, env);
+    EXPECT_EQ(r.err.find(kPassword), std::string::npos) << "the DSN's password leaked: " << r.err;
+    EXPECT_EQ(r.out.find(kPassword), std::string::npos) << "the DSN's password leaked: " << r.out;
+    return r;
+  }
+  TempDir dir_{"sluice-warehouse"};
+  Postgres pg_;
+  std::unique_ptr<Project> project_;
+};
+
+TEST_F(Warehouse, RunPublishesThenSendsOnlyChangedPartitions) {
+  AddWarehouse(*project_);
+  auto held = HoldBack(*project_, dir_.path() + "/aside", 1);
+  ProcessResult r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ExpectSameTables(*project_, pg_);
+  EXPECT_EQ(pg_.Scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics' AND indexname = "
+                       "'orders_sluice_partition'"),
+            "1");
+  EXPECT_EQ(pg_.Scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                       "'analytics.orders'::regclass AND attname = 'amount'"),
+            "numeric(12,2)");
+  // Later batches: new versions, published incrementally, and equal again.
+  for (const auto& f : held) fs::rename(dir_.path() + "/aside/" + f, project_->Landing() + "/" + f);
+  r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ExpectSameTables(*project_, pg_);
+  // Nothing new: nothing sent, the same state.
+  r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ExpectSameTables(*project_, pg_);
+}
+
+TEST_F(Warehouse, CrashBetweenCopyAndCommitThenCatchUpOnce) {
+  AddWarehouse(*project_);
+  ProcessResult r = Run({{"SLUICE_FAILPOINTS", "warehouse.before_commit=crash"}});
+  ASSERT_TRUE(r.signaled) << "the failpoint was never reached: " << r.Describe();
+  // PostgreSQL rolled the transaction back: nothing published, no version recorded.
+  EXPECT_EQ(pg_.Scalar("SELECT count(*) FROM analytics._sluice_publish"), "0");
+  r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ExpectSameTables(*project_, pg_);
+}
+
+TEST_F(Warehouse, PostgresDownFailsThePublishNotTheRunAndCatchesUp) {
+  AddWarehouse(*project_);
+  auto held = HoldBack(*project_, dir_.path() + "/aside", 2);
+  ASSERT_TRUE(Run().ok());
+  for (const auto& f : held) fs::rename(dir_.path() + "/aside/" + f, project_->Landing() + "/" + f);
+  ASSERT_NO_FATAL_FAILURE(pg_.KillImmediate());
+  ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 5) << r.Describe();
+  EXPECT_NE(r.err.find("$SLUICE_PG_DSN"), std::string::npos) << r.err;
+  // The run itself committed: every batch is in the lake.
+  EXPECT_EQ(project_->Scalar("SELECT count(*) FROM meta.batches"), "4");
+  ASSERT_NO_FATAL_FAILURE(pg_.Start());
+  r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  ExpectSameTables(*project_, pg_);
+}
+
+TEST_F(Warehouse, RowSecurityShowsATenantRoleOnlyItsTenant) {
+  AddWarehouse(*project_, "[marts.daily_revenue, curated.orders]", /*row_security=*/true);
+  ASSERT_TRUE(Run().ok());
+  pg_.Rows(
+      "CREATE ROLE acme LOGIN PASSWORD 'acme'; CREATE ROLE nobody LOGIN PASSWORD 'nobody'; "
+      "GRANT USAGE ON SCHEMA analytics TO acme, nobody; "
+      "GRANT SELECT ON ALL TABLES IN SCHEMA analytics TO acme, nobody; "
+      "INSERT INTO analytics._sluice_tenant_roles VALUES ('acme', 't01')");
+  for (const char* table : {"orders", "daily_revenue"}) {
+    const std::string t = table;
+    auto seen = pg_.Rows("SELECT DISTINCT tenant_id FROM analytics." + t, "acme", "acme");
+    EXPECT_EQ(seen, (std::vector<std::vector<std::string>>{{"t01"}})) << t;
+    EXPECT_EQ(
+        pg_.Rows("SELECT count(*) FROM analytics." + t + " WHERE tenant_id = 't01'", "acme", "acme")[0][0],
+        project_->Scalar("SELECT count(*) FROM " + std::string(t == "orders" ? "curated." : "marts.") + t +
+                         " WHERE tenant_id = 't01'"));
+    // Asking for another tenant, or setting a variable, shows nothing more.
+    EXPECT_EQ(pg_.Rows("SET sluice.tenant = 't00'; SELECT count(*) FROM analytics." + t +
+                           " WHERE tenant_id = 't00'",
+                       "acme", "acme")[0][0],
+              "0");
+    EXPECT_EQ(pg_.Rows("SELECT count(*) FROM analytics." + t, "nobody", "nobody")[0][0], "0") << t;
+  }
+  // The mapping of other roles is not readable either.
+  EXPECT_EQ(pg_.Rows("SELECT count(*) FROM analytics._sluice_tenant_roles", "nobody", "nobody")[0][0], "0");
+  // A later publish keeps the policies and the data right.
+  ASSERT_TRUE(Run().ok());
+  ExpectSameTables(*project_, pg_);
+}
+
+TEST_F(Warehouse, NewContractColumnBecomesAddColumn) {
+  AddWarehouse(*project_);
+  auto held = HoldBack(*project_, dir_.path() + "/aside", 3);
+  ASSERT_TRUE(Run().ok());
+  std::string contract = ReadFileOrDie(project_->Path("contracts/orders.yaml"));
+  contract += "  coupon:     {type: string}\n";
+  WriteFileOrDie(project_->Path("contracts/orders.yaml"), contract);
+  WriteFileOrDie(project_->Landing() + "/batch-9000.jsonl",
+                 R"({"order_id":"zz-1","tenant_id":"t01","status":"paid","amount":"12.50",)"
+                 R"("created_at":"2026-01-02T10:00:00Z","seq":1,"coupon":"SPRING"})"
+                 "\n");
+  ProcessResult r = Run();
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  EXPECT_EQ(
+      pg_.Scalar("SELECT data_type FROM information_schema.columns WHERE table_schema = 'analytics' AND "
+                 "table_name = 'orders' AND column_name = 'coupon'"),
+      "text");
+  EXPECT_EQ(pg_.Scalar("SELECT coupon FROM analytics.orders WHERE order_id = 'zz-1'"), "SPRING");
+  ExpectSameTables(*project_, pg_);
+}
+
+TEST_F(Warehouse, UnknownPublishedTableIsALoadError) {
+  AddWarehouse(*project_, "[marts.daily_revenue, curated.nope]");
+  ProcessResult r = Run();
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_NE(r.err.find("sluice.yaml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("serve.postgres.publish"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'curated.nope'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("known: curated.orders, marts.daily_revenue"), std::string::npos) << r.err;
+}
+
+// `sluice serve`: ingest goes on while PostgreSQL is down, the lag grows, then catches up.
+TEST_F(Warehouse, ServeKeepsIngestingWhilePostgresIsDown) {
+  MakeStreamSource(*project_, "    type: http\n", "transform: {interval: 300ms}");
+  AddWarehouse(*project_);
+  std::vector<std::string> lines;
+  for (const auto& f : HoldBack(*project_, dir_.path() + "/aside", 0)) {
+    std::string text = ReadFileOrDie(dir_.path() + "/aside/" + f);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  ASSERT_GT(lines.size(), 100u);
+  auto server = ServeProcess::Start(*project_, {}, Env());
+  ASSERT_NE(server, nullptr);
+  HttpClient http(server->port());
+  auto push = [&](size_t from, size_t to, const std::string& key) {
+    std::string body;
+    for (size_t i = from; i < to; ++i) body += lines[i] + "\n";
+    HttpResponse r = http.Post("/v1/sources/orders/events", body, {{"Idempotency-Key", key}});
+    EXPECT_EQ(r.status, 200) << Describe(r);
+  };
+  auto stat = [&](const char* field) {
+    Json j = http.Get("/v1/stats").json();
+    return j.contains("warehouse") ? j["warehouse"].value(field, -1.0) : -1.0;
+  };
+  auto wait_for = [&](const std::function<bool()>& done, const std::string& what) {
+    const auto until = Clock::now() + std::chrono::seconds(90);
+    while (!done()) {
+      if (Clock::now() > until) {
+        ADD_FAILURE() << "timed out waiting for " << what << "; stderr: " << server->Stderr();
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return true;
+  };
+  auto caught_up = [&] {
+    Json j = http.Get("/v1/stats").json();
+    if (!j.contains("warehouse")) return false;
+    const Json& t = j["warehouse"]["tables"]["curated.orders"];
+    return j["warehouse"]["lag_versions"] == 0 && t["published_version"].get<int64_t>() > 0 &&
+           t["published_version"] == t["lake_version"];
+  };
+  const size_t third = lines.size() / 3;
+  push(0, third, "a");
+  ASSERT_TRUE(wait_for(caught_up, "the first publish"));
+  ASSERT_NO_FATAL_FAILURE(pg_.KillImmediate());
+  push(third, 2 * third, "b");  // answered 200 while PostgreSQL is down
+  ASSERT_TRUE(wait_for([&] { return stat("lag_versions") > 0 && stat("lag_seconds") > 0; }, "a lag"));
+  const std::string metrics = http.Get("/metrics").body;
+  EXPECT_GT(MetricValue(metrics, "sluice_warehouse_lag_versions"), 0) << metrics;
+  EXPECT_EQ(MetricValue(metrics, "sluice_warehouse_failing"), 1) << metrics;
+  push(2 * third, lines.size(), "c");
+  ASSERT_NO_FATAL_FAILURE(pg_.Start());
+  ASSERT_TRUE(wait_for(caught_up, "catching up"));
+  EXPECT_TRUE(wait_for([&] { return stat("lag_seconds") == 0; }, "the lag in seconds back to 0"));
+  EXPECT_EQ(MetricValue(http.Get("/metrics").body, "sluice_warehouse_lag_versions"), 0);
+  ProcessResult stopped = server->Terminate();
+  ASSERT_TRUE(stopped.ok()) << stopped.Describe();
+  EXPECT_EQ(stopped.err.find(kPassword), std::string::npos) << stopped.err;
+  EXPECT_NE(stopped.err.find("publishing failed"), std::string::npos) << stopped.err;
+  ExpectSameTables(*project_, pg_);
+}
+
+}  // namespace
+}  // namespace sluice::e2e

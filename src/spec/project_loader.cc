@@ -73,8 +73,17 @@ Result<duck::ParsedSql> ProjectLoader::ParseSql(const std::string& sql) {
 
 Status ProjectLoader::Load() {
   ASSIGN_OR_RETURN(auto top, file_.Entries(file_.root(), ""));
-  RETURN_IF_ERROR(
-      file_.CheckKeys(top, "", {"name", "lake", "sources", "tables", "dlq", "transform", "memory_limit"}));
+  RETURN_IF_ERROR(file_.CheckKeys(top, "",
+                                  {
+                                      "name",
+                                      "lake",
+                                      "sources",
+                                      "tables",
+                                      "dlq",
+                                      "transform",
+                                      "memory_limit",
+                                      "serve",
+                                  }));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
   }
@@ -82,6 +91,9 @@ Status ProjectLoader::Load() {
     RETURN_IF_ERROR(ParseDlq(*dlq));
   }
   if (const YamlEntry* memory = FindEntry(top, "memory_limit")) RETURN_IF_ERROR(ParseMemoryLimit(*memory));
+  if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
+    RETURN_IF_ERROR(ParseServe(*serve));
+  }
   const YamlEntry* name = FindEntry(top, "name");
   if (name == nullptr) return file_.Error(file_.root(), "name", "missing; a project needs a name");
   ASSIGN_OR_RETURN(spec_.name, file_.String(name->value, "name"));

@@ -58,6 +58,9 @@ class ProjectLoader {
   Status ParseTransform(const YamlEntry& entry);
   Status ParseDlq(const YamlEntry& entry);
   Status ParseMemoryLimit(const YamlEntry& entry);
+  Status ParseServe(const YamlEntry& entry);  // serve_loader.cc
+  Status ParseServeTls(const YamlEntry& entry);
+  Status ParseServeLimits(const YamlEntry& entry);
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

@@ -146,6 +146,30 @@ struct TableSpec {
   int line = 0;
 };
 
+// `serve.tls: {cert: PATH, key: PATH}` (spec/serve_loader.cc): PEM files, absolute paths; read
+// when `sluice serve` starts (a missing or unreadable file is an error then, naming the key).
+struct ServeTlsSpec {
+  std::string cert;
+  std::string key;
+};
+
+// `serve.limits` (spec/serve_loader.cc): what one HTTP client may hold of `sluice serve`
+// (docs/HTTP.md).
+struct ServeLimitsSpec {
+  int64_t max_connections = 1024;           // open connections, all clients together
+  int64_t max_connections_per_client = 64;  // open connections from one client address
+  int64_t idle_timeout_ms = 30000;          // no byte either way for this long: closed (whole seconds)
+  int64_t request_timeout_ms = 60000;       // a request's headers and body must be in within this
+  int64_t max_header_bytes = 16 * 1024;     // request line and headers; beyond: 431
+  int64_t max_body_bytes = 64 * 1024 * 1024;  // beyond: 413, before the body is read
+};
+
+// `serve:` in sluice.yaml: the settings of `sluice serve` (one sub-key per concern).
+struct ServeSpec {
+  std::optional<ServeTlsSpec> tls;  // nullopt: plain HTTP
+  ServeLimitsSpec limits;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -167,6 +191,7 @@ struct ProjectSpec {
   // in-flight budget and a fixed overhead; common/memory_limit.h). nullopt: the command's
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
+  ServeSpec serve;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

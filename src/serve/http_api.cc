@@ -72,7 +72,6 @@ http::Response ErrorResponse(int status, const std::string& message) {
   return r;
 }
 
-
 }  // namespace
 
 // What the events endpoint's admit hook keeps for its handler: the in-flight budget reserved
@@ -133,7 +132,9 @@ void Server::Impl::InstallRoutes() {
                      [this](const http::Request& req, const http::Principal& who, http::Response& res) {
                        ServeEvents(req, who, res);
                      }};
-  events.admit = [this](const http::Request& req, const http::Principal& who) { return AdmitEvents(req, who); };
+  events.admit = [this](const http::Request& req, const http::Principal& who) {
+    return AdmitEvents(req, who);
+  };
   AddRoute(std::move(events));
 
   // The endpoints built on http.h, each file's routes in turn (AddRoute).
@@ -151,8 +152,8 @@ http::Admission Server::Impl::AdmitEvents(const http::Request& req, const http::
     for (const auto& [n, s] : sources) {
       if (s->spec->type == SourceType::kHttp) known += (known.empty() ? "" : ", ") + n;
     }
-    out.answer = ErrorResponse(404, "no http source '" + name + "' (http sources: " +
-                                        (known.empty() ? "none" : known) + ")");
+    out.answer = ErrorResponse(
+        404, "no http source '" + name + "' (http sources: " + (known.empty() ? "none" : known) + ")");
     return out;
   }
   SourceState& source = *it->second;
@@ -170,7 +171,8 @@ http::Admission Server::Impl::AdmitEvents(const http::Request& req, const http::
     return out;
   };
   const std::optional<std::string> key = req.Header("Idempotency-Key");
-  if (key && !IsToken(*key, 255)) return refuse(400, "Idempotency-Key must be 1-255 visible ASCII characters");
+  if (key && !IsToken(*key, 255))
+    return refuse(400, "Idempotency-Key must be 1-255 visible ASCII characters");
   const std::optional<std::string> length_text = req.Header("Content-Length");
   if (!length_text) {
     return refuse(411, "Length Required: send the body with a Content-Length (chunked bodies are not taken)");
@@ -181,8 +183,9 @@ http::Admission Server::Impl::AdmitEvents(const http::Request& req, const http::
   }
   const int64_t length = std::stoll(*length_text);
   if (length > budget.limit()) {
-    return refuse(413, "body of " + std::to_string(length) + " bytes is larger than the in-flight budget of " +
-                           std::to_string(budget.limit()) + " bytes; split it into smaller requests");
+    return refuse(413, "body of " + std::to_string(length) +
+                           " bytes is larger than the in-flight budget of " + std::to_string(budget.limit()) +
+                           " bytes; split it into smaller requests");
   }
   if (draining) {
     refuse(503, "sluice is shutting down; retry against the restarted server");
@@ -242,9 +245,10 @@ void Server::Impl::AnswerEvents(const http::Request& req, EventsAdmission& admis
     return res.SetError(400, "the body ended before its Content-Length");
   }
   size_t first = body.find_first_not_of(" \t\r\n");
-  const bool json_doc = first != std::string::npos &&
-                        (body[first] == '[' ||
-                         (body[first] == '{' && req.Header("Content-Type").value_or("").rfind("application/json", 0) == 0));
+  const bool json_doc =
+      first != std::string::npos &&
+      (body[first] == '[' ||
+       (body[first] == '{' && req.Header("Content-Type").value_or("").rfind("application/json", 0) == 0));
   if (json_doc) {
     Result<std::string> lines = JsonToLines(body);
     if (!lines.ok()) return res.SetError(400, lines.status().message());
@@ -275,8 +279,8 @@ void Server::Impl::AnswerEvents(const http::Request& req, EventsAdmission& admis
   }
   Result<PartResult> r = done.get();
   if (!r.ok()) {
-    return res.SetError(500, "the commit failed (" + r.status().message() +
-                                 "); retry with the same Idempotency-Key");
+    return res.SetError(
+        500, "the commit failed (" + r.status().message() + "); retry with the same Idempotency-Key");
   }
   Json out = {{"source", admission.source},
               {"batch_id", r->batch_id},

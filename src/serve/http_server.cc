@@ -293,9 +293,9 @@ void HttpServer::Impl::Admit(MHD_Connection* c, Exchange& x, bool* drainable) {
     declared = std::max<int64_t>(0, std::strtoll(length->c_str(), nullptr, 10));
     if (declared > options.limits.max_body_bytes) {
       *drainable = false;
-      x.answer = ErrorAnswer(413, "body of " + std::to_string(declared) + " bytes is larger than the limit of " +
-                                      std::to_string(options.limits.max_body_bytes) +
-                                      " bytes; split it into smaller requests");
+      x.answer = ErrorAnswer(
+          413, "body of " + std::to_string(declared) + " bytes is larger than the limit of " +
+                   std::to_string(options.limits.max_body_bytes) + " bytes; split it into smaller requests");
       return;
     }
   }
@@ -379,7 +379,8 @@ void HttpServer::Impl::OnCompleted(void** ctx) {
   }
 }
 
-void HttpServer::Impl::OnConnection(MHD_Connection* c, void** socket_ctx, MHD_ConnectionNotificationCode code) {
+void HttpServer::Impl::OnConnection(MHD_Connection* c, void** socket_ctx,
+                                    MHD_ConnectionNotificationCode code) {
   if (code == MHD_CONNECTION_NOTIFY_STARTED) {
     auto* conn = new Conn;
     if (const MHD_ConnectionInfo* info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD)) {
@@ -502,7 +503,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Bind(const ServerOptions& option
   }
   ::freeaddrinfo(found);
   if (fd < 0) {
-    return Status::Unavailable("cannot listen on " + where + " (" + why + "; in use, or not an address here)");
+    return Status::Unavailable("cannot listen on " + where + " (" + why +
+                               "; in use, or not an address here)");
   }
   sockaddr_storage bound{};
   socklen_t len = sizeof bound;
@@ -547,6 +549,7 @@ Status HttpServer::Start() {
   // room for twice the limit, so that a header just over it is seen and answered 431 by us.
   const auto pool = static_cast<size_t>(std::max<int64_t>(64 * 1024, 2 * l.max_header_bytes + 16 * 1024));
   std::vector<MHD_OptionItem> opts = {
+      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&OnLogThunk), &m},  // first: for every message
       {MHD_OPTION_LISTEN_SOCKET, m.listen_fd, nullptr},
       {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(pollers), nullptr},
       {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(l.max_connections), nullptr},
@@ -555,7 +558,6 @@ Status HttpServer::Start() {
       {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(pool), nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&OnCompletedThunk), &m},
       {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&OnConnectionThunk), &m},
-      {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&OnLogThunk), &m},
   };
   if (tls) {
     opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, m.options.tls_cert_pem.data()});

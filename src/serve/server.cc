@@ -195,8 +195,9 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
     impl->sources[source.name] = std::move(state);
   }
   impl->InitMetrics();
-  ASSIGN_OR_RETURN(http::ServerOptions http_options,
-                   HttpOptions(options, impl->engine->spec(), [self](const std::string& line) { self->Log(line); }));
+  ASSIGN_OR_RETURN(
+      http::ServerOptions http_options,
+      HttpOptions(options, impl->engine->spec(), [self](const std::string& line) { self->Log(line); }));
   ASSIGN_OR_RETURN(impl->http, http::HttpServer::Bind(http_options));
   impl->port = impl->http->port();
   impl->InstallRoutes();
@@ -214,8 +215,8 @@ Status Server::Run() {
   for (const auto& [name, s] : m.sources) {
     names += (names.empty() ? "" : ", ") + name + " (" + SourceTypeName(s->spec->type) + ")";
   }
-  m.Log("serving " + spec.name + " on " + (spec.serve.tls ? "https://" : "http://") + m.options.host + ":" + std::to_string(m.port) +
-        "; sources: " + (names.empty() ? "none" : names));
+  m.Log("serving " + spec.name + " on " + (spec.serve.tls ? "https://" : "http://") + m.options.host + ":" +
+        std::to_string(m.port) + "; sources: " + (names.empty() ? "none" : names));
   m.Log("memory limit " + FormatBytes(m.memory.limit) + ": DuckDB " + FormatBytes(m.memory.duckdb) +
         " (spilling to " + spec.lake + "/" + kSpillDir + "), in-flight budget " +
         FormatBytes(m.memory.inflight) + " (x" + std::to_string(kInflightCopies) + "), fixed " +

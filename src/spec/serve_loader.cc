@@ -74,7 +74,8 @@ Status ProjectLoader::ParseServeLimits(const YamlEntry& entry) {
     } else if (e.key == "idle_timeout" || e.key == "request_timeout") {
       std::optional<int64_t> ms = ParseDurationMillis(v);
       if (!ms || *ms <= 0 || *ms > kMaxTimeoutMs) {
-        return file_.Error(e.value, field, "'" + v + "' is not a duration up to 24h; write e.g. 500ms, 30s or 1m");
+        return file_.Error(e.value, field,
+                           "'" + v + "' is not a duration up to 24h; write e.g. 500ms, 30s or 1m");
       }
       if (e.key == "idle_timeout" && *ms % 1000 != 0) {
         return file_.Error(e.value, field, "'" + v + "' is not a whole number of seconds (e.g. 1s, 30s)");

@@ -156,11 +156,11 @@ struct ServeTlsSpec {
 // `serve.limits` (spec/serve_loader.cc): what one HTTP client may hold of `sluice serve`
 // (docs/HTTP.md).
 struct ServeLimitsSpec {
-  int64_t max_connections = 1024;           // open connections, all clients together
-  int64_t max_connections_per_client = 64;  // open connections from one client address
-  int64_t idle_timeout_ms = 30000;          // no byte either way for this long: closed (whole seconds)
-  int64_t request_timeout_ms = 60000;       // a request's headers and body must be in within this
-  int64_t max_header_bytes = 16 * 1024;     // request line and headers; beyond: 431
+  int64_t max_connections = 1024;             // open connections, all clients together
+  int64_t max_connections_per_client = 64;    // open connections from one client address
+  int64_t idle_timeout_ms = 30000;            // no byte either way for this long: closed (whole seconds)
+  int64_t request_timeout_ms = 60000;         // a request's headers and body must be in within this
+  int64_t max_header_bytes = 16 * 1024;       // request line and headers; beyond: 431
   int64_t max_body_bytes = 64 * 1024 * 1024;  // beyond: 413, before the body is read
 };
 

@@ -159,7 +159,8 @@ TEST(ServeHostile, OversizedHeadersAreRefused) {
   for (size_t size : {size_t{5000}, size_t{200000}}) {
     RawConnection c(port);
     ASSERT_TRUE(c.connected());
-    (void)c.Send("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(size, 'a') + "\r\n\r\n");
+    (void)c.Send("GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(size, 'a') +
+                 "\r\n\r\n");
     HttpResponse r = c.Read(5);
     EXPECT_TRUE(r.status == 431 || (r.status == 0 && c.ClosedWithin(5)))
         << "a header of " << size << " bytes: " << Describe(r);
@@ -186,7 +187,8 @@ TEST(ServeHostile, TricklingRequestIsDroppedAtRequestTimeout) {
   };
   const std::vector<Case> cases = {
       {"headers", "GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n", "X-Drip: 1\r\n"},
-      {"a body", "POST /v1/sources/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n",
+      {"a body",
+       "POST /v1/sources/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n",
        "{\"x\":1}\n"},
   };
   for (const auto& c : cases) {
@@ -218,9 +220,10 @@ TEST(ServeHostile, BodyOverMaxBodyIs413BeforeReadingIt) {
   const int port = server->port();
   for (const std::string length : {"2000000", "1000000000000"}) {
     RawConnection c(port);
-    ASSERT_TRUE(c.Send("POST /v1/sources/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                       "Content-Type: application/x-ndjson\r\nContent-Length: " +
-                       length + "\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("POST /v1/sources/orders/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               "Content-Type: application/x-ndjson\r\nContent-Length: " +
+               length + "\r\n\r\n"));
     HttpResponse r = c.Read(5);
     EXPECT_EQ(r.status, 413) << "Content-Length " << length << ": " << Describe(r);
     EXPECT_NE(r.body.find("limit"), std::string::npos) << r.body;

@@ -23,9 +23,9 @@
 namespace sluice::http {
 
 struct ServerLimits {
-  int64_t max_connections = 1024;           // open connections in all; more wait in the listen queue
-  int64_t max_connections_per_client = 64;  // per client IP address; more are closed at once
-  int64_t idle_timeout_seconds = 30;        // no byte either way for this long: closed
+  int64_t max_connections = 1024;            // open connections in all; more wait in the listen queue
+  int64_t max_connections_per_client = 256;  // per client IP address; more are closed at once
+  int64_t idle_timeout_seconds = 30;         // no byte either way for this long: closed
   // The request's headers and body must all be in within this, counted from the connection's
   // opening or, on a keep-alive connection, from the end of the previous answer: past it, the
   // connection is closed, however steadily bytes trickle in.

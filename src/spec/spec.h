@@ -157,7 +157,7 @@ struct ServeTlsSpec {
 // (docs/HTTP.md).
 struct ServeLimitsSpec {
   int64_t max_connections = 1024;             // open connections, all clients together
-  int64_t max_connections_per_client = 64;    // open connections from one client address
+  int64_t max_connections_per_client = 256;   // open connections from one client address
   int64_t idle_timeout_ms = 30000;            // no byte either way for this long: closed (whole seconds)
   int64_t request_timeout_ms = 60000;         // a request's headers and body must be in within this
   int64_t max_header_bytes = 16 * 1024;       // request line and headers; beyond: 431

@@ -524,7 +524,7 @@ TEST_F(SpecTest, ServeTlsAndLimits) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_FALSE(r->serve.tls.has_value());
   EXPECT_EQ(r->serve.limits.max_connections, 1024);
-  EXPECT_EQ(r->serve.limits.max_connections_per_client, 64);
+  EXPECT_EQ(r->serve.limits.max_connections_per_client, 256);
   EXPECT_EQ(r->serve.limits.idle_timeout_ms, 30000);
   EXPECT_EQ(r->serve.limits.request_timeout_ms, 60000);
   EXPECT_EQ(r->serve.limits.max_header_bytes, 16384);

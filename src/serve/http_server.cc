@@ -547,7 +547,8 @@ Status HttpServer::Start() {
   const auto pollers = static_cast<unsigned>(std::min<int64_t>({4, hardware, l.max_connections}));
   // A connection's memory pool holds the request line and headers (and the answer's headers):
   // room for twice the limit, so that a header just over it is seen and answered 431 by us.
-  const auto pool = static_cast<size_t>(std::max<int64_t>(64 * 1024, 2 * l.max_header_bytes + 16 * 1024));
+  constexpr int64_t kKiB = 1024;
+  const auto pool = static_cast<size_t>(std::max<int64_t>(64 * kKiB, 2 * l.max_header_bytes + 16 * kKiB));
   std::vector<MHD_OptionItem> opts = {
       {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&OnLogThunk), &m},  // first: for every message
       {MHD_OPTION_LISTEN_SOCKET, m.listen_fd, nullptr},

@@ -14,7 +14,8 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   libxxhash-dev libre2-dev libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev llvm-14  # libFuzzer targets (fuzz/); llvm-14 for llvm-symbolizer
   clang-format-14 clang-tidy-14        # make lint
-  libcpp-httplib-dev libnats-dev  # sluice serve: HTTP push and NATS JetStream
+  libmicrohttpd-dev libnats-dev   # sluice serve: HTTP(S) server and NATS JetStream
+  libcpp-httplib-dev openssl      # tests and bench: HTTP(S) client; the TLS test's certificate
   nats-server prometheus          # test servers: JetStream, promtool for /metrics
   postgresql postgresql-client procps
   libpq-dev                       # the PostgreSQL warehouse (serve.postgres)

@@ -118,7 +118,8 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
   RefreshGauges(ask_broker);  // the lag as of now, not as of the last refresh
   nlohmann::json out;
   out["pid"] = static_cast<int64_t>(::getpid());
-  out["listen"] = "http://" + options.host + ":" + std::to_string(port);
+  out["listen"] = std::string(engine->spec().serve.tls ? "https://" : "http://") + options.host + ":" +
+                  std::to_string(port);
   out["state"] = draining ? "stopping" : "serving";
   out["updated_at_us"] = env()->NowMicros();
   out["inflight_bytes"] = budget.used();

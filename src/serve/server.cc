@@ -1,11 +1,5 @@
 #include "serve/server.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -28,42 +22,41 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// cpp-httplib 0.11 listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into the
-// Debian library). When more clients connect at once, the kernel drops the last ACK of their
-// handshakes; their first request is retransmitted with backoff and can arrive after the server
-// stopped waiting for it (keep_alive_timeout, which also bounds the wait for a connection's
-// first request), so the server closes a connection whose request is on its way. Calling
-// listen(2) again on the bound socket raises the backlog (Linux). The socket is found among
-// the process's descriptors: the listening TCP socket bound to `port`.
-Status RaiseListenBacklog(int port) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return Status::IOError("/proc/self/fd", std::strerror(errno));
-  bool done = false;
-  while (dirent* e = ::readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0') continue;
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (::getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) {
-      continue;
-    }
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof addr;
-    if (::getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int bound = -1;
-    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (bound != port) continue;
-    if (::listen(static_cast<int>(fd), SOMAXCONN) != 0) {
-      ::closedir(dir);
-      return Status::IOError("listen backlog of port " + std::to_string(port), std::strerror(errno));
-    }
-    done = true;
+// The PEM file a `serve.tls` key names, read whole.
+Result<std::string> ReadTlsFile(Env* env, const ProjectSpec& spec, const std::string& key,
+                                const std::string& path) {
+  Result<std::string> read = env->ReadFile(path);
+  if (!read.ok()) {
+    return Status::InvalidArgument(spec.spec_path + ": serve.tls." + key + ": cannot read " + path + " (" +
+                                   read.status().message() + ")");
   }
-  ::closedir(dir);
-  if (!done) return Status::NotFound("no listening socket on port " + std::to_string(port));
-  return Status::OK();
+  std::string text = std::move(*read);
+  if (text.empty()) {
+    return Status::InvalidArgument(spec.spec_path + ": serve.tls." + key + ": " + path + " is empty");
+  }
+  return text;
+}
+
+// The HTTP server's options: the command line's, the project's `serve:` settings.
+Result<http::ServerOptions> HttpOptions(const ServeOptions& options, const ProjectSpec& spec,
+                                        std::function<void(const std::string&)> log) {
+  http::ServerOptions o;
+  o.host = options.host;
+  o.port = options.port;
+  o.workers = options.http_threads;
+  const ServeLimitsSpec& l = spec.serve.limits;
+  o.limits.max_connections = l.max_connections;
+  o.limits.max_connections_per_client = l.max_connections_per_client;
+  o.limits.idle_timeout_seconds = std::max<int64_t>(1, l.idle_timeout_ms / 1000);
+  o.limits.request_timeout_ms = l.request_timeout_ms;
+  o.limits.max_header_bytes = l.max_header_bytes;
+  o.limits.max_body_bytes = l.max_body_bytes;
+  if (spec.serve.tls) {
+    ASSIGN_OR_RETURN(o.tls_cert_pem, ReadTlsFile(Env::Default(), spec, "cert", spec.serve.tls->cert));
+    ASSIGN_OR_RETURN(o.tls_key_pem, ReadTlsFile(Env::Default(), spec, "key", spec.serve.tls->key));
+  }
+  o.log = std::move(log);
+  return o;
 }
 
 }  // namespace
@@ -140,10 +133,7 @@ void DirJanitor::Stop() {
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
-  if (impl_->http_thread.joinable()) {
-    impl_->http.stop();
-    impl_->http_thread.join();
-  }
+  if (impl_->http) impl_->http->Stop();
 }
 
 int Server::port() const { return impl_->port; }
@@ -220,21 +210,12 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   }
   impl->InitMetrics();
   RETURN_IF_ERROR(impl->OpenWarehouse());
+  ASSIGN_OR_RETURN(
+      http::ServerOptions http_options,
+      HttpOptions(options, impl->engine->spec(), [self](const std::string& line) { self->Log(line); }));
+  ASSIGN_OR_RETURN(impl->http, http::HttpServer::Bind(http_options));
+  impl->port = impl->http->port();
   impl->InstallRoutes();
-  impl->http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(n); };
-  if (options.port == 0) {
-    impl->port = impl->http.bind_to_any_port(options.host);
-    if (impl->port < 0) {
-      return Status::Unavailable("cannot listen on " + options.host + " (any port)");
-    }
-  } else {
-    if (!impl->http.bind_to_port(options.host, options.port)) {
-      return Status::Unavailable("cannot listen on " + options.host + ":" + std::to_string(options.port) +
-                                 " (in use, or not an address here)");
-    }
-    impl->port = options.port;
-  }
-  RETURN_IF_ERROR(RaiseListenBacklog(impl->port));
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
@@ -243,7 +224,7 @@ Status Server::Run() {
   // Before the first request can be answered: a client that sees the server up finds its
   // address and local secret in serve.json (`sluice query` beside a running serve).
   m.WriteStatusFile();
-  m.http_thread = std::thread([&m] { m.http.listen_after_bind(); });
+  RETURN_IF_ERROR(m.http->Start());
   for (auto& [name, s] : m.sources) {
     if (s->consumer) s->consumer->Start();
   }
@@ -253,8 +234,8 @@ Status Server::Run() {
   for (const auto& [name, s] : m.sources) {
     names += (names.empty() ? "" : ", ") + name + " (" + SourceTypeName(s->spec->type) + ")";
   }
-  m.Log("serving " + spec.name + " on http://" + m.options.host + ":" + std::to_string(m.port) +
-        "; sources: " + (names.empty() ? "none" : names));
+  m.Log("serving " + spec.name + " on " + (spec.serve.tls ? "https://" : "http://") + m.options.host + ":" +
+        std::to_string(m.port) + "; sources: " + (names.empty() ? "none" : names));
   m.Log("memory limit " + FormatBytes(m.memory.limit) + ": DuckDB " + FormatBytes(m.memory.duckdb) +
         " (spilling to " + spec.lake + "/" + kSpillDir + "), in-flight budget " +
         FormatBytes(m.memory.inflight) + " (x" + std::to_string(kInflightCopies) + "), fixed " +
@@ -311,8 +292,7 @@ Status Server::Run() {
     m.warehouse->Stop(/*final_pass=*/true);  // PostgreSQL caught up, unless it is failing
     (void)m.warehouse->Prune(m.engine->catalog());
   }
-  m.http.stop();
-  if (m.http_thread.joinable()) m.http_thread.join();
+  m.http->Stop();
   m.janitor.Stop();
   for (const auto& [name, s] : m.sources) {  // the temp root, when the janitor emptied it
     (void)m.env()->RemoveDir(m.engine->spec().lake + "/" + StagingTmpDir(name, ""));

@@ -34,13 +34,16 @@ struct ServeOptions {
   // DuckDB, the in-flight budget and a fixed overhead (common/memory_limit.h).
   std::optional<int64_t> memory_limit;
   int64_t max_inflight_bytes = 0;  // --max-inflight-mb; 0: an eighth of the limit
-  int http_threads = 64;           // concurrent HTTP connections served
+  // HTTP handlers running at once (the worker pool); connections are not bounded by it (a slow
+  // client holds no thread) but by `serve.limits` (serve/http_server.h).
+  int http_threads = 64;
 };
 
 class Server {
  public:
   // Opens the project's lake (recovering it) and binds the HTTP port. InvalidArgument when the
-  // in-flight budget does not fit the memory limit (see PlanMemory).
+  // in-flight budget does not fit the memory limit (see PlanMemory) or a `serve.tls` file cannot
+  // be read; Unavailable when the port cannot be bound.
   static Result<std::unique_ptr<Server>> Open(const std::string& project_dir, const ServeOptions& options);
   ~Server();
 

@@ -2,8 +2,6 @@
 // (http_api.cc) and the metrics (serve_metrics.cc). Not a public interface.
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -22,6 +20,7 @@
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
 #include "serve/http.h"
+#include "serve/http_server.h"
 #include "serve/metrics.h"
 #include "serve/nats_consumer.h"
 #include "serve/server.h"
@@ -105,6 +104,8 @@ struct AwaitingTransform {
   int64_t rows;
 };
 
+struct EventsAdmission;  // http_api.cc
+
 struct Server::Impl {
   ServeOptions options;
   MemoryPlan memory;  // how the memory limit is shared out
@@ -124,8 +125,7 @@ struct Server::Impl {
   std::shared_ptr<FeedService> feeds;  // set by FeedRoutes (feeds_api.cc); thread-safe
 
   DirJanitor janitor;
-  httplib::Server http;
-  std::thread http_thread;
+  std::unique_ptr<http::HttpServer> http;  // bound in Open, serving from Run
   int port = 0;
 
   std::vector<AwaitingTransform> awaiting;  // engine thread
@@ -157,12 +157,19 @@ struct Server::Impl {
   // With `ask_broker` (a scrape of /metrics): the consumers' lag asked of the broker now.
   void RefreshGauges(bool ask_broker = false);
   void InstallRoutes();  // http_api.cc: the built-in endpoints, then every ApiRoutes()
-  // Serves `route` (http.h) from now on; before the server starts listening.
+  // POST /v1/sources/<source>/events (http_api.cc): refusals from the headers (on an I/O
+  // thread, before the body is read), then the commit of the events (on a worker).
+  http::Admission AdmitEvents(const http::Request& req, const http::Principal& who);
+  void ServeEvents(const http::Request& req, const http::Principal& who, http::Response& res);
+  void AnswerEvents(const http::Request& req, EventsAdmission& admission, http::Response& res,
+                    std::string* correlation);
+  // Serves `route` (http.h) from now on; before the server starts serving (Run).
   void AddRoute(http::Route route);
   // The path patterns served and their methods (405's Allow header).
   std::vector<std::pair<std::string, std::string>> endpoints;
   // Who a request comes from (serve/auth.h); unset: everyone is http::Principal::Anonymous().
-  // A failure is answered 401 with its message.
+  // A failure is answered 401 with its message. Called on an HTTP I/O thread with the request
+  // without its body (before the body is read): it must not block.
   std::function<Result<http::Principal>(const http::Request&)> authenticate;
   // A random secret of this process, written to <lake>/serve.json (mode 0600) for the CLI on
   // this machine (`sluice query` asks the running server): whoever can read the lake's files

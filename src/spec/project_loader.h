@@ -67,6 +67,8 @@ class ProjectLoader {
   Status ParseServeAuth(const YamlEntry& entry);
   Status ParseServeQuery(const YamlEntry& entry);
   Status ParsePostgres(const YamlEntry& entry);  // warehouse_loader.cc
+  Status ParseServeTls(const YamlEntry& entry);
+  Status ParseServeLimits(const YamlEntry& entry);
   Status ParseNats(const YamlEntry& entry, SourceSpec* source);
   Status ParseBatch(const YamlEntry& entry, SourceSpec* source);
   Status ParseEventTime(const std::vector<YamlEntry>& keys, SourceSpec* source);

@@ -184,11 +184,31 @@ struct PostgresServeSpec {
   int line = 0;
 };
 
+// `serve.tls: {cert: PATH, key: PATH}` (spec/serve_loader.cc): PEM files, absolute paths; read
+// when `sluice serve` starts (a missing or unreadable file is an error then, naming the key).
+struct ServeTlsSpec {
+  std::string cert;
+  std::string key;
+};
+
+// `serve.limits` (spec/serve_loader.cc): what one HTTP client may hold of `sluice serve`
+// (docs/HTTP.md).
+struct ServeLimitsSpec {
+  int64_t max_connections = 1024;             // open connections, all clients together
+  int64_t max_connections_per_client = 256;   // open connections from one client address
+  int64_t idle_timeout_ms = 30000;            // no byte either way for this long: closed (whole seconds)
+  int64_t request_timeout_ms = 60000;         // a request's headers and body must be in within this
+  int64_t max_header_bytes = 16 * 1024;       // request line and headers; beyond: 431
+  int64_t max_body_bytes = 64 * 1024 * 1024;  // beyond: 413, before the body is read
+};
+
 // `serve:`: settings of `sluice serve`, one struct per section.
 struct ServeSpec {
   ServeAuthSpec auth;
   ServeQuerySpec query;
   std::optional<PostgresServeSpec> postgres;
+  std::optional<ServeTlsSpec> tls;  // nullopt: plain HTTP
+  ServeLimitsSpec limits;
 };
 
 // A named reader of a curated table's change feed (`consumers:` in sluice.yaml, docs/FEEDS.md).

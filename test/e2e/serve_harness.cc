@@ -37,7 +37,7 @@ std::string ReadAll(const std::string& path) {
 std::unique_ptr<ServeProcess> ServeProcess::Start(const Project& project,
                                                   const std::vector<std::string>& extra,
                                                   const std::vector<std::pair<std::string, std::string>>& env,
-                                                  int ready_seconds) {
+                                                  int ready_seconds, const std::string& ca_file) {
   std::unique_ptr<ServeProcess> p(new ServeProcess());
   static int counter = 0;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(++counter);
@@ -101,7 +101,7 @@ std::unique_ptr<ServeProcess> ServeProcess::Start(const Project& project,
       if (!text.empty()) p->port_ = std::atoi(text.c_str());
     }
     if (p->port_ > 0) {
-      HttpClient client(p->port_, 5);
+      HttpClient client(p->port_, 5, ca_file);
       if (client.Get("/v1/health").status != 0) return p;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -179,10 +179,17 @@ Json HttpResponse::json() const { return Json::parse(body, nullptr, /*allow_exce
 
 struct HttpClient::Impl {
   httplib::Client client;
-  explicit Impl(int port) : client("127.0.0.1", port) {}
+  Impl(int port, const std::string& ca_file)
+      : client((ca_file.empty() ? "http://127.0.0.1:" : "https://127.0.0.1:") + std::to_string(port)) {
+    if (!ca_file.empty()) {
+      client.set_ca_cert_path(ca_file.c_str());
+      client.enable_server_certificate_verification(true);
+    }
+  }
 };
 
-HttpClient::HttpClient(int port, int timeout_seconds) : impl_(std::make_unique<Impl>(port)) {
+HttpClient::HttpClient(int port, int timeout_seconds, const std::string& ca_file)
+    : impl_(std::make_unique<Impl>(port, ca_file)) {
   impl_->client.set_keep_alive(true);
   impl_->client.set_connection_timeout(5, 0);
   impl_->client.set_read_timeout(timeout_seconds, 0);
@@ -236,8 +243,18 @@ std::string Describe(const HttpResponse& r) {
   return "HTTP " + std::to_string(r.status) + (r.status == 0 ? " (no answer)" : "") + " " + body;
 }
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, const std::string& source_ip) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ >= 0 && !source_ip.empty()) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source_ip.c_str(), &from.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+      return;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -260,6 +277,21 @@ bool RawConnection::Send(const std::string& bytes) {
     sent += static_cast<size_t>(n);
   }
   return fd_ >= 0;
+}
+
+bool RawConnection::ClosedWithin(double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  char buf[4096];
+  while (fd_ >= 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return true;
+  }
+  return true;
 }
 
 HttpResponse RawConnection::Read(int seconds) {

@@ -20,10 +20,12 @@ class ServeProcess {
   // Starts `sluice serve --project <dir> --listen 127.0.0.1:0 [extra...]` and waits (up to
   // `ready_seconds`) until GET /v1/health answers. Records a test failure (with the server's
   // stderr) and returns nullptr when it does not come up.
+  // With `ca_file` (PEM), the server speaks HTTPS and readiness is asked over TLS, verifying
+  // the server's certificate against it.
   static std::unique_ptr<ServeProcess> Start(const Project& project,
                                              const std::vector<std::string>& extra = {},
                                              const std::vector<std::pair<std::string, std::string>>& env = {},
-                                             int ready_seconds = 60);
+                                             int ready_seconds = 60, const std::string& ca_file = "");
   ~ServeProcess();  // SIGKILL if still running
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
@@ -61,7 +63,8 @@ struct HttpResponse {
 };
 class HttpClient {
  public:
-  explicit HttpClient(int port, int timeout_seconds = 120);
+  // With `ca_file`: HTTPS, the server's certificate verified against that PEM file.
+  explicit HttpClient(int port, int timeout_seconds = 120, const std::string& ca_file = "");
   ~HttpClient();
   HttpResponse Get(const std::string& path, const std::map<std::string, std::string>& headers = {});
   HttpResponse Post(const std::string& path, const std::string& body,
@@ -82,7 +85,8 @@ std::string Describe(const HttpResponse& r);
 // the rest later, or a request without Content-Length.
 class RawConnection {
  public:
-  explicit RawConnection(int port);
+  // From `source_ip` (another loopback address, e.g. 127.0.0.2: another client) when given.
+  explicit RawConnection(int port, const std::string& source_ip = "");
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;
@@ -92,6 +96,10 @@ class RawConnection {
   // One response: status line, headers, Content-Length body; status 0 when none came within
   // `seconds` (or the connection closed first).
   HttpResponse Read(int seconds);
+  // Waits up to `seconds` for the server to close the connection (end of stream or reset),
+  // dropping what it sends meanwhile; true when it did.
+  bool ClosedWithin(double seconds);
+  bool connected() const { return fd_ >= 0; }
 
  private:
   int fd_ = -1;

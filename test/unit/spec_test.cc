@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/memory_limit.h"
 #include "support/test_project.h"
@@ -67,7 +68,7 @@ class SpecTest : public ::testing::Test {
     WriteExample(spec);
   }
   // Loads the project and asserts InvalidArgument containing every one of `parts`.
-  void ExpectInvalid(std::initializer_list<std::string> parts) {
+  void ExpectInvalid(const std::vector<std::string>& parts) {
     auto r = LoadProject(dir_);
     ASSERT_FALSE(r.ok()) << "expected an error";
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << r.status().ToString();
@@ -540,6 +541,54 @@ TEST_F(SpecTest, NoSourcesOrTablesIsFine) {
 TEST_F(SpecTest, HugeSpecIsRefused) {
   WriteExample(std::string(kSluiceYaml) + "# " + std::string(5 << 20, 'x') + "\n");
   ExpectInvalid({"too large"});
+}
+
+// `serve:`: TLS files (relative to the project), limits with their defaults, and errors that
+// name the key.
+TEST_F(SpecTest, ServeTlsAndLimits) {
+  WriteExample();
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->serve.tls.has_value());
+  EXPECT_EQ(r->serve.limits.max_connections, 1024);
+  EXPECT_EQ(r->serve.limits.max_connections_per_client, 256);
+  EXPECT_EQ(r->serve.limits.idle_timeout_ms, 30000);
+  EXPECT_EQ(r->serve.limits.request_timeout_ms, 60000);
+  EXPECT_EQ(r->serve.limits.max_header_bytes, 16384);
+  EXPECT_EQ(r->serve.limits.max_body_bytes, int64_t{64} << 20);
+
+  WriteExampleWith("lake: lake ",
+                   "serve:\n  tls: {cert: tls/c.pem, key: /etc/k.pem}\n"
+                   "  limits: {max_connections: 10, max_connections_per_client: 2, idle_timeout: 5s,\n"
+                   "           request_timeout: 1500ms, max_header_bytes: 4KiB, max_body: 1MB}\nlake: lake ");
+  r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r->serve.tls.has_value());
+  EXPECT_EQ(r->serve.tls->cert, dir_ + "/tls/c.pem");
+  EXPECT_EQ(r->serve.tls->key, "/etc/k.pem");
+  EXPECT_EQ(r->serve.limits.max_connections, 10);
+  EXPECT_EQ(r->serve.limits.max_connections_per_client, 2);
+  EXPECT_EQ(r->serve.limits.idle_timeout_ms, 5000);
+  EXPECT_EQ(r->serve.limits.request_timeout_ms, 1500);
+  EXPECT_EQ(r->serve.limits.max_header_bytes, 4096);
+  EXPECT_EQ(r->serve.limits.max_body_bytes, 1000000);
+
+  const std::vector<std::pair<std::string, std::vector<std::string>>> bad = {
+      {"serve: {tls: {cert: c.pem}}", {"serve.tls.key", "missing"}},
+      {"serve: {tls: {cert: c.pem, key: k.pem, ca: x}}", {"serve.tls", "ca"}},
+      {"serve: {port: 1}", {"serve", "port"}},
+      {"serve: {limits: {max_connections: 0}}", {"serve.limits.max_connections", "'0'"}},
+      {"serve: {limits: {idle_timeout: 1500ms}}", {"serve.limits.idle_timeout", "whole number of seconds"}},
+      {"serve: {limits: {request_timeout: soon}}", {"serve.limits.request_timeout", "'soon'"}},
+      {"serve: {limits: {max_body: 12}}", {"serve.limits.max_body", "'12'"}},
+      {"serve: {limits: {max_header_bytes: 10B}}", {"serve.limits.max_header_bytes"}},
+      {"serve: {limits: {max_connections: 4, max_connections_per_client: 8}}",
+       {"serve.limits.max_connections_per_client", "above max_connections"}},
+  };
+  for (const auto& [yaml, mentions] : bad) {
+    WriteExampleWith("lake: lake ", yaml + "\nlake: lake ");
+    ExpectInvalid(mentions);
+  }
 }
 
 TEST_F(SpecTest, MemoryLimit) {

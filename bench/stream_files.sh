@@ -231,7 +231,8 @@ for ((r = 1; r <= rounds; r++)); do
   record "$r" curate sluice_seconds "$wall_s"
   run_s=$wall_s
   record "$r" curate sluice_peak_kb "$peak_kb"
-  curate_s=$(grep -o '"curate":{"seconds":[0-9.e-]*' "$work/run.json" | sed 's/.*://')
+  # The curate stage's own "seconds" (its "cpu_seconds" comes first in the summary).
+  curate_s=$(grep -o '"curate":{[^{]*' "$work/run.json" | grep -o '"seconds":[0-9.e-]*' | head -1 | sed 's/.*://')
   rows_in=$(grep -o '"rows_in":[0-9]*' "$work/run.json" | head -1 | sed 's/.*://')
   record "$r" curate sluice_curate_seconds "$curate_s"
   got=$("$sluice" query "SELECT count(*) FROM curated.orders" --format csv --project "$work/round" | tail -1)

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "catalog/tables.h"
 #include "catalog/warehouse_changes.h"
 #include "common/failpoint.h"
 #include "warehouse/pg_connection.h"
@@ -145,12 +146,12 @@ Status PgPublisher::PublishAll() {
   // The lake's versions first, so that the lag is known even when PostgreSQL is not.
   Status st;
   {
-    Result<duck::Rows> versions = conn_->Query("SELECT table_name, version FROM meta.tables");
+    Result<std::vector<TableState>> versions = ListTables(*conn_);
     if (versions.ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       for (Table& t : tables_) {
-        for (size_t r = 0; r < versions->rows.size(); ++r) {
-          if (versions->At(r, 0) == t.target.table) t.lake_version = versions->IntAt(r, 1);
+        for (const TableState& state : *versions) {
+          if (state.name == t.target.table) t.lake_version = state.version;
         }
       }
     } else {

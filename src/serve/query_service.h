@@ -41,6 +41,8 @@ class QueryService {
     ~Lease();
     Lease(Lease&&) = default;
     duck::Connection& conn() { return *conn_; }
+    // Closes the connection instead of returning it to the pool: its state is not known.
+    void Discard() { conn_.reset(); }
 
    private:
     QueryService* owner_;

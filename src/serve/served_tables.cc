@@ -15,6 +15,7 @@ std::vector<ServedTable> ServedTables(const ProjectSpec& spec) {
     if (const SourceSpec* source = spec.FindSource(t.from)) {
       if (!source->partition_by.day.empty()) s.day_key = "day";
       if (!source->partition_by.tenant.empty()) s.tenant_key = "tenant";
+      s.lake_tenant_column = source->partition_by.tenant;
     }
     for (const std::string* k : {&s.day_key, &s.tenant_key}) {
       if (!k->empty()) s.added_columns.push_back(*k);
@@ -27,6 +28,7 @@ std::vector<ServedTable> ServedTables(const ProjectSpec& spec) {
     for (const auto& n : t.reads_curated) s.upstream.push_back("curated." + n);
     for (const auto& n : t.depends_on) s.upstream.push_back("marts." + n);
     for (const auto& n : t.reads_staging) s.upstream.push_back("staging." + n);
+    s.lake_tenant_column = t.partition_by.tenant;
     out.push_back(std::move(s));
   }
   for (const SourceSpec& source : spec.sources) {

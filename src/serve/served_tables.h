@@ -33,6 +33,10 @@ struct ServedTable {
   // rows are then ordered by every column.
   std::vector<std::string> key;
   std::vector<std::string> upstream;  // "staging.orders", "curated.orders", ...
+  // The column of the table in the lake's database that holds the tenant ("" when none): the
+  // source's partition_by.tenant for a curated table, the mart's own for a mart. SQL reads
+  // these tables, not the published copies.
+  std::string lake_tenant_column;
 
   std::string qualified() const { return layer + "." + name; }
   bool published() const { return layer != "staging"; }

@@ -1,6 +1,7 @@
 // POST /v1/query {"sql": "..."}: one read-only query through the statement gate of `sluice
 // query` (catalog/user_query.h), on a connection of the query service's pool, with a row limit,
 // a time limit (Connection::Interrupt from a timer) and the service's concurrency limit.
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "duck/result_stream.h"
 #include "serve/query_api.h"
 #include "serve/query_service.h"
+#include "serve/tenant_views.h"
 
 namespace sluice {
 
@@ -69,16 +71,47 @@ Result<std::string> SqlOf(const http::Request& req) {
   return sql;
 }
 
+// Whether `who` may read every table `parsed` names; otherwise sets the refusal on `res`. For a
+// tenant-bound token, each must be a served table with a tenant column, collected in `tables`.
+bool AdmitTables(QueryService& s, const duck::ParsedSql& parsed, const http::Principal& who,
+                 http::Response& res, std::vector<const ServedTable*>* tables) {
+  for (const duck::SqlTableRef& t : parsed.tables) {
+    if (t.schema.empty()) continue;  // a CTE name (the gate admits no other unqualified table)
+    const std::string scope = "read:" + t.schema + "." + t.name;
+    if (!who.Can(scope)) {
+      res.SetError(403,
+                   "token '" + who.name + "' lacks the scope " + scope + " (" + t.position.ToString() + ")");
+      return false;
+    }
+    if (!who.tenants) continue;
+    const ServedTable* table = s.Find(t.schema + "." + t.name);
+    if (table == nullptr) {
+      std::string readable;
+      for (const ServedTable& r : s.tables()) {
+        if (r.lake_tenant_column.empty() || !who.Can("read:" + r.qualified())) continue;
+        readable += (readable.empty() ? "" : ", ") + r.qualified();
+      }
+      res.SetError(400, "query refused: " + t.position.ToString() + ": no table " + t.schema + "." + t.name +
+                            " (readable by token '" + who.name +
+                            "': " + (readable.empty() ? "none" : readable) + ")");
+      return false;
+    }
+    if (table->lake_tenant_column.empty()) {
+      res.SetError(403, table->qualified() + " has no tenant column; token '" + who.name +
+                            "' is bound to tenants and cannot read it (" + t.position.ToString() + ")");
+      return false;
+    }
+    if (std::find(tables->begin(), tables->end(), table) == tables->end()) tables->push_back(table);
+  }
+  return true;
+}
+
 void ServeSql(QueryService& s, const http::Request& req, const http::Principal& who, http::Response& res) {
   const auto started = Clock::now();
   Result<std::string> sql = SqlOf(req);
   if (!sql.ok()) return res.SetError(400, sql.status().message());
-  if (who.tenants) {
-    // Tenant-bound tokens read through the rows endpoint, which filters by the version's tenant
-    // column; SQL would need tenant-filtered views bound by the engine.
-    return res.SetError(403, "token '" + who.name +
-                                 "' is bound to tenants: the SQL endpoint is not open to it; read rows "
-                                 "with GET /v1/tables/<layer>.<name>/rows");
+  if (who.tenants && who.tenants->empty()) {
+    return res.SetError(403, "token '" + who.name + "' is bound to no tenant");
   }
   std::optional<QueryService::Slot> slot = s.TryAcquire();
   if (!slot) return s.Busy(res);
@@ -86,24 +119,38 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
   if (!lease.ok()) return res.SetError(503, lease.status().message());
   duck::Connection& conn = lease->conn();
 
-  // The gate: one query over the lake's schemas, the allowed table functions only.
-  Result<duck::ParsedSql> admitted = CheckUserQuery(conn, *sql);
-  if (!admitted.ok()) return res.SetError(400, "query refused: " + admitted.status().message());
-  for (const duck::SqlTableRef& t : admitted->tables) {
-    if (t.schema.empty()) continue;  // a CTE name (the gate admits no other unqualified table)
-    const std::string scope = "read:" + t.schema + "." + t.name;
-    if (!who.Can(scope)) {
-      return res.SetError(
-          403, "token '" + who.name + "' lacks the scope " + scope + " (" + t.position.ToString() + ")");
-    }
-  }
+  // The gate: one query over the lake's schemas, the allowed table functions only; for a
+  // tenant-bound token the stricter rules of its views (serve/tenant_views.h).
+  const duck::ReadOnlyRules& rules = who.tenants ? TenantQueryRules() : UserQueryRules();
+  auto check = [&](const std::string& text) -> Result<duck::ParsedSql> {
+    ASSIGN_OR_RETURN(duck::ParsedSql parsed, duck::ParseSql(conn, text));
+    RETURN_IF_ERROR(duck::CheckReadOnlySelect(parsed, rules));
+    return parsed;
+  };
+  const std::string bound =
+      who.tenants
+          ? " (token '" + who.name + "' is bound to tenants: its SQL reads curated and marts tables only)"
+          : "";
+  Result<duck::ParsedSql> admitted = check(*sql);
+  if (!admitted.ok()) return res.SetError(400, "query refused: " + admitted.status().message() + bound);
+  std::vector<const ServedTable*> tenant_tables;
+  if (!AdmitTables(s, *admitted, who, res, &tenant_tables)) return;
   const int64_t max_rows = s.limits().max_rows;
   std::string run = *sql;
   if (admitted->kind == duck::SqlStatementKind::kSelect) {
     // One row more than the limit tells a result that is too large from one that fits.
     run = "SELECT * FROM (" + *sql + "\n) LIMIT " + std::to_string(max_rows + 1);
-    Result<duck::ParsedSql> wrapped = CheckUserQuery(conn, run);
-    if (!wrapped.ok()) return res.SetError(400, "query refused: " + wrapped.status().message());
+    Result<duck::ParsedSql> wrapped = check(run);
+    if (!wrapped.ok()) return res.SetError(400, "query refused: " + wrapped.status().message() + bound);
+  }
+  std::unique_ptr<TenantViews> views;
+  if (who.tenants) {
+    Result<std::unique_ptr<TenantViews>> bound_views = TenantViews::Bind(conn, tenant_tables, *who.tenants);
+    if (!bound_views.ok()) {
+      lease->Discard();  // whatever state the binding left it in
+      return res.SetError(500, "query failed: " + duck::FirstLine(bound_views.status().message()));
+    }
+    views = std::move(*bound_views);
   }
   const std::string accept = req.Header("Accept").value_or("");
   const bool csv = accept.find("text/csv") != std::string::npos;
@@ -150,6 +197,7 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
     }
     timed_out = deadline.Done();
   }
+  if (views && !views->Unbind().ok()) lease->Discard();
   s.sql_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
   if (timed_out && !st.ok()) {
     s.sql_timeouts->Add();

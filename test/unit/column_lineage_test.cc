@@ -11,6 +11,7 @@
 #include "duck/sql_lineage.h"
 #include "spec/spec.h"
 #include "support/test_project.h"
+#include "transform/lineage_trace.h"
 
 namespace sluice {
 namespace {
@@ -224,6 +225,214 @@ TEST_F(QueryLineageTest, UnknownAndAmbiguousColumns) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   st = Error("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+}
+
+// ---- A whole project: contracts, curated tables, marts over marts, copies --------------------
+
+constexpr const char* kShopYaml = R"(name: shop
+lake: lake
+sources:
+  orders:
+    type: files
+    path: landing/orders/*.jsonl
+    format: jsonl
+    contract: contracts/orders.yaml
+    partition_by: {day: created_at, tenant: tenant_id}
+  customers:
+    type: files
+    path: landing/customers/*.jsonl
+    format: jsonl
+    contract: contracts/customers.yaml
+tables:
+  orders:
+    from: orders
+    key: [order_id]
+    version: seq
+    columns: [customer_id, amount]
+  customers:
+    from: customers
+    key: [customer_id]
+    version: seq
+  customer_revenue:
+    sql: models/customer_revenue.sql
+  ranked:
+    sql: models/ranked.sql
+serve:
+  postgres: {dsn_env: SLUICE_PG_DSN, publish: [marts.ranked]}
+consumers:
+  crm: {table: curated.customers}
+)";
+
+class ProjectLineageTest : public ::testing::Test {
+ protected:
+  void Write(const std::string& ranked_sql) {
+    testing::WriteFile(dir_.path(), "sluice.yaml", kShopYaml);
+    testing::WriteFile(dir_.path(), "contracts/orders.yaml",
+                       "name: orders\ncolumns:\n"
+                       "  order_id: {type: string, required: true}\n"
+                       "  customer_id: {type: string}\n"
+                       "  tenant_id: {type: string, required: true}\n"
+                       "  amount: {type: decimal(12,2)}\n"
+                       "  created_at: {type: timestamp, required: true}\n"
+                       "  seq: {type: int64, required: true}\n"
+                       "  note: {type: string}\n");
+    testing::WriteFile(dir_.path(), "contracts/customers.yaml",
+                       "name: customers\ncolumns:\n"
+                       "  customer_id: {type: string, required: true}\n"
+                       "  name: {type: string}\n"
+                       "  seq: {type: int64, required: true}\n");
+    testing::WriteFile(dir_.path(), "models/customer_revenue.sql",
+                       "SELECT c.name, sum(o.amount) AS revenue, o.tenant_id\n"
+                       "FROM curated.orders o JOIN curated.customers c USING (customer_id) GROUP BY ALL\n");
+    testing::WriteFile(dir_.path(), "models/ranked.sql", ranked_sql);
+  }
+
+  Result<ProjectLineage> Compute() {
+    auto spec = LoadProject(dir_.path());
+    if (!spec.ok()) return spec.status();
+    spec_ = std::move(spec).value();
+    return ComputeProjectLineage(spec_);
+  }
+
+  // "dataset.column <- edges" for each column of `name`, then "dataset * <- ...".
+  static std::string Dataset(const ProjectLineage& lineage, const std::string& name) {
+    const LineageDataset* d = lineage.Find(name);
+    if (d == nullptr) return "no dataset " + name;
+    std::string out;
+    for (const auto& c : d->columns) {
+      auto it = d->inputs.find(c);
+      out += c + " <- " + (it == d->inputs.end() ? "" : Edges(it->second)) + "\n";
+    }
+    if (!d->dataset.empty()) out += "* <- " + Edges(d->dataset) + "\n";
+    return out;
+  }
+
+  // One line per reach: "kind dataset.column HOW > HOW" (`rows:` before the rows section).
+  static std::string Trace(const LineageTrace& t) {
+    std::string out;
+    auto line = [&](const LineageReach& r) {
+      out +=
+          std::string(DatasetKindName(r.kind)) + " " + r.dataset + (r.column.empty() ? "" : "." + r.column);
+      for (size_t i = 0; i < r.path.size(); ++i) {
+        out += std::string(i == 0 ? " " : " > ") + duck::TransformationSubtype(r.path[i].how);
+      }
+      out += "\n";
+    };
+    for (const auto& r : t.columns) line(r);
+    out += "rows:\n";
+    for (const auto& r : t.rows) line(r);
+    return out;
+  }
+
+  testing::TempDir dir_{"sluice-lineage"};
+  ProjectSpec spec_;
+};
+
+TEST_F(ProjectLineageTest, DatasetsFromContractsModelsAndCopies) {
+  Write(
+      "SELECT *, rank() OVER (PARTITION BY tenant_id ORDER BY revenue DESC) AS place,\n"
+      "  CASE WHEN revenue > 100 THEN 'big' ELSE 'small' END AS size\n"
+      "FROM marts.customer_revenue\n");
+  auto lineage = Compute();
+  ASSERT_TRUE(lineage.ok()) << lineage.status().ToString();
+  std::vector<std::string> names;
+  for (const auto& d : lineage->datasets)
+    names.push_back(std::string(DatasetKindName(d.kind)) + " " + d.name);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "source sources.orders", "staging staging.orders", "source sources.customers",
+                       "staging staging.customers", "curated curated.orders", "curated curated.customers",
+                       "mart marts.customer_revenue", "mart marts.ranked", "parquet published.curated.orders",
+                       "parquet published.curated.customers", "parquet published.marts.customer_revenue",
+                       "parquet published.marts.ranked", "postgres postgres.analytics.ranked",
+                       "consumer consumers.crm"}));
+  // `columns:` holds customer_id and amount, and adds the key, version and partition columns;
+  // `note` is not held.
+  EXPECT_EQ(Dataset(*lineage, "curated.orders"),
+            "order_id <- staging.orders.order_id IDENTITY\n"
+            "customer_id <- staging.orders.customer_id IDENTITY\n"
+            "tenant_id <- staging.orders.tenant_id IDENTITY\n"
+            "amount <- staging.orders.amount IDENTITY\n"
+            "created_at <- staging.orders.created_at IDENTITY\n"
+            "seq <- staging.orders.seq IDENTITY\n"
+            "_batch_id <- staging.orders._batch_id IDENTITY\n"
+            "_batch_seq <- \n"
+            "_source_line <- staging.orders._source_line IDENTITY\n"
+            "_ingested_at <- staging.orders._ingested_at IDENTITY\n"
+            "_correlation_id <- staging.orders._correlation_id IDENTITY\n"
+            "* <- staging.orders.order_id GROUP_BY, staging.orders.seq SORT\n");
+  // SELECT * over a mart resolves against that mart's own computed output.
+  EXPECT_EQ(Dataset(*lineage, "marts.ranked"),
+            "name <- marts.customer_revenue.name IDENTITY\n"
+            "revenue <- marts.customer_revenue.revenue IDENTITY\n"
+            "tenant_id <- marts.customer_revenue.tenant_id IDENTITY\n"
+            "place <- marts.customer_revenue.revenue WINDOW, marts.customer_revenue.tenant_id WINDOW\n"
+            "size <- marts.customer_revenue.revenue CONDITIONAL\n");
+  const LineageDataset* published = lineage->Find("published.curated.orders");
+  ASSERT_NE(published, nullptr);
+  EXPECT_EQ(published->columns.back(), "tenant");
+  EXPECT_EQ(Edges(published->inputs.at("day")), "curated.orders.created_at TRANSFORMATION");
+  EXPECT_EQ(Edges(published->inputs.at("tenant")), "curated.orders.tenant_id IDENTITY");
+  EXPECT_EQ(Edges(lineage->Find("consumers.crm")->inputs.at("name")), "curated.customers.name IDENTITY");
+}
+
+TEST_F(ProjectLineageTest, TraceDownstreamAndUpstream) {
+  Write("SELECT name, revenue FROM marts.customer_revenue WHERE tenant_id = 't01' ORDER BY revenue\n");
+  auto lineage = Compute();
+  ASSERT_TRUE(lineage.ok()) << lineage.status().ToString();
+  auto down = TraceLineage(*lineage, "sources.customers.name", std::nullopt);
+  ASSERT_TRUE(down.ok()) << down.status().ToString();
+  EXPECT_EQ(down->direction, LineageDirection::kDownstream);
+  EXPECT_EQ(Trace(*down),
+            "staging staging.customers.name IDENTITY\n"
+            "curated curated.customers.name IDENTITY > IDENTITY\n"
+            "mart marts.customer_revenue.name IDENTITY > IDENTITY > IDENTITY\n"
+            "mart marts.ranked.name IDENTITY > IDENTITY > IDENTITY > IDENTITY\n"
+            "parquet published.curated.customers.name IDENTITY > IDENTITY > IDENTITY\n"
+            "parquet published.marts.customer_revenue.name IDENTITY > IDENTITY > IDENTITY > IDENTITY\n"
+            "parquet published.marts.ranked.name IDENTITY > IDENTITY > IDENTITY > IDENTITY > IDENTITY\n"
+            "postgres postgres.analytics.ranked.name IDENTITY > IDENTITY > IDENTITY > IDENTITY > IDENTITY\n"
+            "consumer consumers.crm.name IDENTITY > IDENTITY > IDENTITY\n"
+            "rows:\n"
+            "mart marts.customer_revenue IDENTITY > IDENTITY > GROUP_BY\n"
+            "mart marts.ranked IDENTITY > IDENTITY > GROUP_BY > IDENTITY\n"
+            "parquet published.marts.customer_revenue IDENTITY > IDENTITY > GROUP_BY > IDENTITY\n"
+            "parquet published.marts.ranked IDENTITY > IDENTITY > GROUP_BY > IDENTITY > IDENTITY\n"
+            "postgres postgres.analytics.ranked IDENTITY > IDENTITY > GROUP_BY > IDENTITY > IDENTITY\n");
+  // A tenant filter in ranked: the rows of ranked and its copies depend on tenant_id.
+  auto tenant = TraceLineage(*lineage, "curated.orders.tenant_id", std::nullopt);
+  ASSERT_TRUE(tenant.ok());
+  EXPECT_EQ(Trace(*tenant),
+            "mart marts.customer_revenue.tenant_id IDENTITY\n"
+            "parquet published.curated.orders.tenant_id IDENTITY\n"
+            "parquet published.curated.orders.tenant IDENTITY\n"
+            "parquet published.marts.customer_revenue.tenant_id IDENTITY > IDENTITY\n"
+            "rows:\n"
+            "mart marts.customer_revenue GROUP_BY\n"
+            "mart marts.ranked IDENTITY > FILTER\n"
+            "parquet published.marts.customer_revenue GROUP_BY > IDENTITY\n"
+            "parquet published.marts.ranked IDENTITY > FILTER > IDENTITY\n"
+            "postgres postgres.analytics.ranked IDENTITY > FILTER > IDENTITY\n");
+  auto up = TraceLineage(*lineage, "postgres.analytics.ranked.revenue", std::nullopt);
+  ASSERT_TRUE(up.ok());
+  EXPECT_EQ(up->direction, LineageDirection::kUpstream);
+  EXPECT_EQ(Trace(*up).substr(0, Trace(*up).find("rows:")),
+            "source sources.orders.amount IDENTITY > IDENTITY > AGGREGATION > IDENTITY > IDENTITY\n"
+            "staging staging.orders.amount IDENTITY > IDENTITY > AGGREGATION > IDENTITY\n"
+            "curated curated.orders.amount IDENTITY > IDENTITY > AGGREGATION\n"
+            "mart marts.customer_revenue.revenue IDENTITY > IDENTITY\n"
+            "mart marts.ranked.revenue IDENTITY\n");
+  EXPECT_EQ(TraceLineage(*lineage, "marts.ranked.nope", std::nullopt).status().message(),
+            "lineage: marts.ranked has no column 'nope' (columns: name, revenue)");
+  EXPECT_EQ(TraceLineage(*lineage, "marts.nope", std::nullopt).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProjectLineageTest, UnknownColumnNamesTheModel) {
+  Write("SELECT name, profit FROM marts.customer_revenue\n");
+  auto lineage = Compute();
+  ASSERT_FALSE(lineage.ok());
+  EXPECT_EQ(lineage.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(lineage.status().message(),
+            "marts.ranked (" + dir_.path() + "/models/ranked.sql): unknown column 'profit'");
 }
 
 }  // namespace

@@ -626,7 +626,15 @@ Result<QueryLineage> LineageOfQuery(Connection& conn, std::string_view sql, cons
   }
   ASSIGN_OR_RETURN(std::set<std::string> aggregates, AggregateFunctions(conn));
   Analyzer analyzer(tables, aggregates);
-  ASSIGN_OR_RETURN(Relation rel, analyzer.Query(Field(statements[0], "node"), nullptr));
+  Result<Relation> walked = Status::Unavailable("duckdb: no parse tree");
+  try {
+    walked = analyzer.Query(Field(statements[0], "node"), nullptr);
+  } catch (const Json::exception& e) {
+    // A tree of a shape this walk does not expect (a field of another type): DuckDB's
+    // serializer changed, not the user's SQL.
+    return Status::Unavailable(std::string("duckdb: unexpected parse tree: ") + e.what());
+  }
+  ASSIGN_OR_RETURN(Relation rel, std::move(walked));
   QueryLineage out;
   for (Column& c : rel.columns) out.columns.push_back(ColumnLineage{std::move(c.name), std::move(c.edges)});
   out.dataset = std::move(rel.dataset);

@@ -180,6 +180,36 @@ TEST_F(LineageTest, FacetValidatesAgainstTheOpenLineageSchema) {
   }
 }
 
+TEST_F(LineageTest, DownstreamReachesPostgresAndFeedConsumers) {
+  std::string yaml = ReadFileOrDie(project_ + "/sluice.yaml");
+  yaml +=
+      "serve:\n  postgres: {dsn_env: SLUICE_PG_DSN, schema: bi, publish: [marts.daily_revenue]}\n"
+      "consumers:\n  ml_features: {table: curated.orders}\n";
+  WriteFileOrDie(project_ + "/sluice.yaml", yaml);
+  ProcessResult r = Lineage({"curated.orders.amount"});
+  ASSERT_TRUE(r.ok()) << r.Describe();
+  EXPECT_EQ(r.out,
+            "downstream of curated.orders.amount (curated)\n"
+            "columns computed from it:\n"
+            "  mart      marts.daily_revenue.revenue            AGGREGATION\n"
+            "  parquet   published.curated.orders.amount        IDENTITY\n"
+            "  parquet   published.marts.daily_revenue.revenue  AGGREGATION > IDENTITY  via "
+            "marts.daily_revenue.revenue\n"
+            "  postgres  postgres.bi.daily_revenue.revenue      AGGREGATION > IDENTITY  via "
+            "marts.daily_revenue.revenue\n"
+            "  consumer  consumers.ml_features.amount           IDENTITY\n"
+            "datasets whose rows depend on it (join, filter, group, sort):\n"
+            "  (none)\n");
+  // Upstream of the PostgreSQL table's column: through the mart to the contract.
+  Json doc = LineageJson({"postgres.bi.daily_revenue.day"});
+  EXPECT_EQ(doc["direction"], "upstream");
+  EXPECT_EQ(Reaches(doc["columns"]),
+            (std::vector<std::string>{"sources.orders.created_at IDENTITY>TRANSFORMATION>IDENTITY>IDENTITY",
+                                      "staging.orders.created_at IDENTITY>TRANSFORMATION>IDENTITY",
+                                      "curated.orders.created_at IDENTITY>TRANSFORMATION",
+                                      "marts.daily_revenue.day IDENTITY"}));
+}
+
 TEST_F(LineageTest, ErrorsAreOneLine) {
   ProcessResult r = Lineage({"curated.orders.nope"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();

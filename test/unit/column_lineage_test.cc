@@ -209,6 +209,52 @@ TEST_F(QueryLineageTest, StarThroughCteAndJoin) {
             "* <- curated.customers.customer_id JOIN, curated.orders.customer_id JOIN\n");
 }
 
+TEST_F(QueryLineageTest, LateralNaturalDistinctOnLambdasAndStructs) {
+  // A LATERAL subquery reads the left side of its join.
+  EXPECT_EQ(Lineage("SELECT c.name, l.twice FROM curated.customers c, LATERAL (SELECT o.amount * 2 AS twice "
+                    "FROM curated.orders o WHERE o.customer_id = c.customer_id) l"),
+            "name <- curated.customers.name IDENTITY\n"
+            "twice <- curated.orders.amount TRANSFORMATION\n"
+            "* <- curated.customers.customer_id FILTER, curated.orders.customer_id FILTER\n");
+  // NATURAL JOIN joins on every column both sides have (customer_id, tenant_id).
+  EXPECT_EQ(Lineage("SELECT name, tenant_id FROM curated.customers NATURAL JOIN curated.orders"),
+            "name <- curated.customers.name IDENTITY\n"
+            "tenant_id <- curated.customers.tenant_id IDENTITY, curated.orders.tenant_id IDENTITY\n"
+            "* <- curated.customers.customer_id JOIN, curated.customers.tenant_id JOIN, "
+            "curated.orders.customer_id JOIN, curated.orders.tenant_id JOIN\n");
+  EXPECT_EQ(
+      Lineage(
+          "SELECT DISTINCT ON (customer_id) order_id FROM curated.orders ORDER BY customer_id, created_at"),
+      "order_id <- curated.orders.order_id IDENTITY\n"
+      "* <- curated.orders.created_at SORT, curated.orders.customer_id GROUP_BY, "
+      "curated.orders.customer_id SORT\n");
+  // A lambda's parameter is no column; a struct field is a transformation of its column.
+  EXPECT_EQ(
+      Lineage("SELECT list_transform([amount], x -> x + 1) AS l, {'a': status}.a AS s FROM curated.orders"),
+      "l <- curated.orders.amount TRANSFORMATION\n"
+      "s <- curated.orders.status TRANSFORMATION\n");
+  // count is masking: its result does not reveal the values counted; a hash neither.
+  EXPECT_EQ(Lineage("SELECT count(order_id) AS n, md5(status) AS h FROM curated.orders"),
+            "n <- curated.orders.order_id AGGREGATION masked\n"
+            "h <- curated.orders.status TRANSFORMATION masked\n");
+}
+
+TEST_F(QueryLineageTest, ConstructsNotResolved) {
+  EXPECT_EQ(Error("SELECT COLUMNS('a.*') FROM curated.orders").message(), "COLUMNS(...) is not resolved");
+  EXPECT_EQ(Error("SELECT * FROM read_csv('x.csv')").message(),
+            "* over table function read_csv is not resolved");
+  // A table function's columns are accepted by name, without lineage.
+  EXPECT_EQ(
+      Lineage("SELECT f.a, o.amount FROM read_csv('x.csv') f JOIN curated.orders o ON o.order_id = f.id"),
+      "a <- \n"
+      "amount <- curated.orders.amount IDENTITY\n"
+      "* <- curated.orders.order_id JOIN\n");
+  EXPECT_EQ(
+      Error("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r").message(),
+      "recursive CTE r is not resolved");
+  EXPECT_EQ(Error("SELECT 1; SELECT 2").message(), "a model is exactly one SELECT statement");
+}
+
 TEST_F(QueryLineageTest, UnknownAndAmbiguousColumns) {
   Status st = Error("SELECT nope FROM curated.orders");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
@@ -424,6 +470,15 @@ TEST_F(ProjectLineageTest, TraceDownstreamAndUpstream) {
   EXPECT_EQ(TraceLineage(*lineage, "marts.ranked.nope", std::nullopt).status().message(),
             "lineage: marts.ranked has no column 'nope' (columns: name, revenue)");
   EXPECT_EQ(TraceLineage(*lineage, "marts.nope", std::nullopt).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ProjectLineageTest, UnnamedOutputColumnsTakeDuckDBsNames) {
+  Write("SELECT amount + 1, tenant_id FROM curated.orders\n");
+  auto lineage = Compute();
+  ASSERT_TRUE(lineage.ok()) << lineage.status().ToString();
+  EXPECT_EQ(Dataset(*lineage, "marts.ranked"),
+            "(amount + 1) <- curated.orders.amount TRANSFORMATION\n"
+            "tenant_id <- curated.orders.tenant_id IDENTITY\n");
 }
 
 TEST_F(ProjectLineageTest, UnknownColumnNamesTheModel) {

@@ -260,6 +260,10 @@ class Analyzer {
       const std::string type = Str(m, "type");
       if (type == "ORDER_MODIFIER" && Field(m, "orders").is_array()) {
         for (const Json& o : m["orders"]) {
+          if (Str(Field(o, "expression"), "class") == "STAR") {  // ORDER BY ALL
+            for (const Column& c : out.columns) Add(out.dataset, Indirect(c.edges, Transformation::kSort));
+            continue;
+          }
           ASSIGN_OR_RETURN(Edges e, ByPositionOrExpr(Field(o, "expression"), out, ctx));
           Add(out.dataset, Indirect(e, Transformation::kSort));
         }
@@ -359,6 +363,25 @@ class Analyzer {
     } else if (type == "SUBQUERY") {
       ASSIGN_OR_RETURN(b.rel, Query(Field(Field(ref, "subquery"), "node"), &scope));
       b.alias = alias;
+    } else if (type == "EXPRESSION_LIST") {
+      // VALUES: columns col0, col1, ... (DuckDB's names), each from its expression in every row.
+      b.alias = alias;
+      for (const Json& row : Field(ref, "values")) {
+        ExprContext ctx;
+        ctx.scope = &scope;
+        for (size_t i = 0; i < row.size(); ++i) {
+          if (b.rel.columns.size() <= i) b.rel.columns.push_back(Column{"col" + std::to_string(i), {}});
+          ASSIGN_OR_RETURN(Edges e, Expr(row[i], ctx));
+          Add(b.rel.columns[i].edges, e);
+        }
+      }
+    } else if (type == "TABLE_FUNCTION" && Lower(Str(Field(ref, "function"), "function_name")) == "unnest") {
+      // unnest(list) in FROM: one column `unnest`, the elements of its (LATERAL) argument.
+      b.alias = alias.empty() ? "unnest" : alias;
+      ExprContext ctx;
+      ctx.scope = &scope;
+      ASSIGN_OR_RETURN(Edges e, Expr(Field(ref, "function"), ctx));
+      b.rel.columns.push_back(Column{"unnest", std::move(e)});
     } else if (type == "TABLE_FUNCTION") {
       b.opaque = true;
       b.alias = alias.empty() ? Lower(Str(Field(ref, "function"), "function_name")) : alias;

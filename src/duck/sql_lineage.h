@@ -16,12 +16,13 @@
 // the query's `dataset` edges, not any one column's. WINDOW and CONDITIONAL edges belong to the
 // column whose expression holds them. Lineage composes through CTEs, subqueries in FROM,
 // set operations (each branch; UNION BY NAME by name), joins with aliases, `*`, `t.*`,
-// `* EXCLUDE`, `* REPLACE`, correlated and LATERAL subqueries, and filters inside a CTE or
-// subquery become dataset edges of the query reading it.
+// `* EXCLUDE`, `* REPLACE`, correlated and LATERAL subqueries, VALUES, unnest in FROM and
+// ORDER BY ALL; filters inside a CTE or subquery become dataset edges of the query reading it.
 //
 // Not resolved (InvalidArgument naming what): COLUMNS(...), recursive CTEs, PIVOT/UNPIVOT,
-// `*` over a table function (whose columns are unknown without reading it). Columns of a table
-// function are accepted by name without lineage (a file is not a dataset of the project).
+// `*` over a table function other than unnest (whose columns are unknown without reading it).
+// Columns of such a table function are accepted by name without lineage (a file is not a
+// dataset of the project).
 //
 // Not safe for concurrent use of the same Connection (see duck.h).
 #pragma once

@@ -239,6 +239,20 @@ TEST_F(QueryLineageTest, LateralNaturalDistinctOnLambdasAndStructs) {
             "h <- curated.orders.status TRANSFORMATION masked\n");
 }
 
+TEST_F(QueryLineageTest, ValuesUnnestAndOrderByAll) {
+  EXPECT_EQ(Lineage("SELECT v.col1, o.status FROM (VALUES ('paid', 1), ('new', 2)) v JOIN curated.orders o "
+                    "ON o.status = v.col0"),
+            "col1 <- \n"
+            "status <- curated.orders.status IDENTITY\n"
+            "* <- curated.orders.status JOIN\n");
+  // unnest in FROM reads its argument laterally: one column of the list's elements.
+  EXPECT_EQ(Lineage("SELECT o.order_id, u.x FROM curated.orders o, unnest([o.status, o.tenant_id]) u(x) "
+                    "ORDER BY ALL"),
+            "order_id <- curated.orders.order_id IDENTITY\n"
+            "x <- curated.orders.status TRANSFORMATION, curated.orders.tenant_id TRANSFORMATION\n"
+            "* <- curated.orders.order_id SORT, curated.orders.status SORT, curated.orders.tenant_id SORT\n");
+}
+
 TEST_F(QueryLineageTest, ConstructsNotResolved) {
   EXPECT_EQ(Error("SELECT COLUMNS('a.*') FROM curated.orders").message(), "COLUMNS(...) is not resolved");
   EXPECT_EQ(Error("SELECT * FROM read_csv('x.csv')").message(),

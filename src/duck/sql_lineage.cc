@@ -109,8 +109,8 @@ std::string Dotted(const std::vector<std::string>& names) {
 
 class Analyzer {
  public:
-  Analyzer(const TableColumns& tables, const std::set<std::string>& aggregates)
-      : tables_(tables), aggregates_(aggregates) {}
+  Analyzer(std::string_view sql, const TableColumns& tables, const std::set<std::string>& aggregates)
+      : sql_(sql), tables_(tables), aggregates_(aggregates) {}
 
   Result<Relation> Query(const Json& node, const Scope* outer) {
     const size_t mark = ctes_.size();
@@ -332,7 +332,11 @@ class Analyzer {
         out.push_back(std::move(col));
       }
     }
-    if (!matched) return Status::InvalidArgument("unknown relation '" + relation + "' in " + relation + ".*");
+    if (!matched) {
+      return Status::InvalidArgument(
+          Where(item) + (relation.empty() ? std::string("* without a FROM clause")
+                                          : "unknown relation '" + relation + "' in " + relation + ".*"));
+    }
     return out;
   }
 
@@ -354,7 +358,7 @@ class Analyzer {
       } else {
         const std::string qualified = schema.empty() ? name : schema + "." + name;
         auto it = tables_.find(qualified);
-        if (it == tables_.end()) return Status::InvalidArgument("unknown table " + qualified);
+        if (it == tables_.end()) return Status::InvalidArgument(Where(ref) + "unknown table " + qualified);
         b.table = qualified;
         for (const std::string& c : it->second) {
           b.rel.columns.push_back(Column{c, {LineageEdge{qualified, c, Transformation::kIdentity, false}}});
@@ -457,11 +461,13 @@ class Analyzer {
       return ctx.aliases->at(names[0]);
     }
     for (const Scope* s = ctx.scope; s != nullptr; s = s->parent) {
-      ASSIGN_OR_RETURN(std::optional<Edges> found, Lookup(*s, names));
+      Result<std::optional<Edges>> looked_up = Lookup(*s, names);
+      if (!looked_up.ok()) return Status::InvalidArgument(Where(e) + looked_up.status().message());
+      const std::optional<Edges>& found = *looked_up;
       if (found) return *found;
     }
     if (names.size() == 1 && ctx.aliases && ctx.aliases->count(names[0])) return ctx.aliases->at(names[0]);
-    return Status::InvalidArgument("unknown column '" + Dotted(names) + "'");
+    return Status::InvalidArgument(Where(e) + "unknown column '" + Dotted(names) + "'");
   }
 
   // nullopt: not in this scope.
@@ -595,6 +601,14 @@ class Analyzer {
     }
   }
 
+  // "3:14: " of a node of the tree, for messages; "" when DuckDB gives no position.
+  std::string Where(const Json& node) const {
+    const Json& loc = Field(node, "query_location");
+    if (!loc.is_number_unsigned() || loc.get<uint64_t>() >= sql_.size()) return "";
+    return PositionAt(sql_, static_cast<size_t>(loc.get<uint64_t>())).ToString() + ": ";
+  }
+
+  std::string_view sql_;
   const TableColumns& tables_;
   const std::set<std::string>& aggregates_;
   std::vector<std::pair<std::string, Relation>> ctes_;  // in scope, innermost last
@@ -648,7 +662,7 @@ Result<QueryLineage> LineageOfQuery(Connection& conn, std::string_view sql, cons
     return Status::InvalidArgument("a model is exactly one SELECT statement");
   }
   ASSIGN_OR_RETURN(std::set<std::string> aggregates, AggregateFunctions(conn));
-  Analyzer analyzer(tables, aggregates);
+  Analyzer analyzer(sql, tables, aggregates);
   Result<Relation> walked = Status::Unavailable("duckdb: no parse tree");
   try {
     walked = analyzer.Query(Field(statements[0], "node"), nullptr);

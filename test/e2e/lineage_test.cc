@@ -231,7 +231,7 @@ TEST_F(LineageTest, ErrorsAreOneLine) {
   r = Lineage({"curated.orders.amount"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_EQ(r.err, "error: marts.daily_revenue (" + fs::canonical(project_).string() +
-                       "/models/daily_revenue.sql): unknown column 'discount'\n");
+                       "/models/daily_revenue.sql): 1:47: unknown column 'discount'\n");
   EXPECT_EQ(r.out, "");
 }
 

@@ -272,15 +272,18 @@ TEST_F(QueryLineageTest, ConstructsNotResolved) {
 TEST_F(QueryLineageTest, UnknownAndAmbiguousColumns) {
   Status st = Error("SELECT nope FROM curated.orders");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(st.message(), "unknown column 'nope'");
+  EXPECT_EQ(st.message(), "1:8: unknown column 'nope'");
   st = Error(
       "SELECT tenant_id FROM curated.orders o JOIN curated.customers c ON o.customer_id = c.customer_id");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(st.message(), "ambiguous column 'tenant_id' (o.tenant_id, c.tenant_id)");
-  st = Error("SELECT o.name FROM curated.orders o");
-  EXPECT_EQ(st.message(), "unknown column 'o.name'");
-  st = Error("SELECT * FROM curated.nothing");
-  EXPECT_EQ(st.message(), "unknown table curated.nothing");
+  EXPECT_EQ(st.message(), "1:8: ambiguous column 'tenant_id' (o.tenant_id, c.tenant_id)");
+  st = Error("SELECT o.name\nFROM curated.orders o");
+  EXPECT_EQ(st.message(), "1:8: unknown column 'o.name'");
+  st = Error("SELECT *\n  FROM curated.nothing");
+  EXPECT_EQ(st.message(), "2:8: unknown table curated.nothing");
+  st = Error("SELECT order_id FROM curated.orders WHERE stat = 'x'");
+  EXPECT_EQ(st.message(), "1:43: unknown column 'stat'");
+  EXPECT_EQ(Error("SELECT *").message(), "1:8: * without a FROM clause");
   st = Error("SELEC 1");
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   st = Error("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT n FROM r");
@@ -501,7 +504,7 @@ TEST_F(ProjectLineageTest, UnknownColumnNamesTheModel) {
   ASSERT_FALSE(lineage.ok());
   EXPECT_EQ(lineage.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(lineage.status().message(),
-            "marts.ranked (" + dir_.path() + "/models/ranked.sql): unknown column 'profit'");
+            "marts.ranked (" + dir_.path() + "/models/ranked.sql): 1:14: unknown column 'profit'");
 }
 
 }  // namespace

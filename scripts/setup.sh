@@ -4,6 +4,8 @@
 #  - DuckDB 1.4.4: duckdb.h from the `duckdb` npm package's sources and libduckdb.so from
 #    `@duckdb/node-bindings-linux-<arch>`, both pinned by SHA-256, cached in ~/.cache/sluice and
 #    unpacked into third_party/duckdb (ignored by git).
+#  - Ajv 8.17.1 and ajv-formats 3.0.1 from npm into third_party/node: the JSON-schema validator
+#    of the e2e tests (OpenLineage facets).
 # Set SLUICE_DUCKDB_DIR to a directory with include/duckdb.h and lib/libduckdb.so (an official
 # libduckdb release) to skip the npm download.
 set -euo pipefail
@@ -36,6 +38,15 @@ if ((${#missing[@]})); then
     echo "setup: missing Debian packages (run as root or install them): ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# Ajv (with ajv-formats), the JSON-schema validator the e2e tests check the OpenLineage facets
+# sluice writes with (test/e2e/validate_json_schema.js), at pinned versions, into third_party/node.
+NODE_DEST=third_party/node
+if [ ! -f "$NODE_DEST/node_modules/ajv/package.json" ] || [ ! -f "$NODE_DEST/node_modules/ajv-formats/package.json" ]; then
+  mkdir -p "$NODE_DEST"
+  npm install --prefix "$NODE_DEST" --no-audit --no-fund --silent \
+    --cache "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sluice/npm" ajv@8.17.1 ajv-formats@3.0.1 >/dev/null
 fi
 
 DEST=third_party/duckdb

@@ -105,8 +105,17 @@ struct VacuumArgs {
   bool json = false;
   std::string memory_limit;
 };
+// `sluice lineage TARGET [--upstream|--downstream] [--json]` (cmd_lineage.cc): column lineage
+// from sluice.yaml alone (docs/LINEAGE.md).
+struct LineageArgs {
+  std::string project = ".";
+  std::string target;  // "curated.orders" or "curated.orders.amount"
+  bool upstream = false, downstream = false;
+  bool json = false;
+};
 
 int Init(const InitArgs& args);
+int Lineage(const LineageArgs& args);
 int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);

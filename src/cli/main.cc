@@ -272,14 +272,28 @@ static int RunCommandLine(int argc, char** argv) {
   c_streams_reset->add_flag("--json", streams.json, "Print as JSON");
   c_streams_reset->fallthrough();
 
+  LineageArgs lin;
+  auto* c_lin = app.add_subcommand(
+      "lineage",
+      "Column lineage from sluice.yaml: what a column feeds, or where it comes from (no lake needed)");
+  c_lin->add_option("target", lin.target, "A table (curated.orders, marts.m, ...) or one of its columns")
+      ->required();
+  auto* up =
+      c_lin->add_flag("--upstream", lin.upstream, "Where it comes from (default for marts and copies)");
+  auto* down = c_lin->add_flag("--downstream", lin.downstream,
+                               "What it feeds (default for sources, staging and curated tables)");
+  up->excludes(down);
+  c_lin->add_flag("--json", lin.json, "Print as JSON (docs/LINEAGE.md)");
+  c_lin->add_option("--project", lin.project, "Project directory (default: .)");
+
   // `sluice --project DIR <command>`: the global placement of every command's --project.
   std::string global_project;
   CLI::Option* global_project_option =
       app.add_option("--project", global_project, "Project directory, before or after the command");
   const std::vector<std::pair<CLI::App*, std::string*>> project_of = {
-      {c_run, &run.project}, {c_ing, &ing.project},        {c_q, &q.project},     {c_srv, &srv.project},
-      {c_st, &st.project},   {c_sch, &sch.project},        {c_bat, &bat.project}, {c_dlq, &dlq.project},
-      {c_vac, &vac.project}, {c_streams, &streams.project}};
+      {c_run, &run.project}, {c_ing, &ing.project},         {c_q, &q.project},     {c_srv, &srv.project},
+      {c_st, &st.project},   {c_sch, &sch.project},         {c_bat, &bat.project}, {c_dlq, &dlq.project},
+      {c_vac, &vac.project}, {c_streams, &streams.project}, {c_lin, &lin.project}};
 
   try {
     app.parse(argc, argv);
@@ -318,6 +332,7 @@ static int RunCommandLine(int argc, char** argv) {
       return Ingest(ing);
     }
     if (*c_q) return Query(q);
+    if (*c_lin) return Lineage(lin);
     if (*c_st) return ShowStatus(st);
     if (*c_srv) return Serve(srv);
     if (*c_sch) {

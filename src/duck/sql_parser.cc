@@ -366,6 +366,18 @@ Result<ParsedSql> ParseSql(Connection& conn, std::string_view sql) {
   return parsed;
 }
 
+Result<std::string> SerializedParseTree(Connection& conn, std::string_view sql) {
+  if (sql.find('\0') != std::string_view::npos)
+    return Status::InvalidArgument("the SQL text contains a NUL byte");
+  ASSIGN_OR_RETURN(Json doc, Serialize(conn, sql));
+  if (Failed(doc)) {
+    const std::optional<size_t> at = ErrorOffset(doc);
+    const std::string where = at && *at <= sql.size() ? PositionAt(sql, *at).ToString() + ": " : "";
+    return Status::InvalidArgument(where + doc.value("error_message", std::string("not a query")));
+  }
+  return doc.dump();
+}
+
 Status CheckReadOnlySelect(const ParsedSql& parsed, const ReadOnlyRules& rules) {
   if (parsed.kind == SqlStatementKind::kInvalid) {
     return Status::InvalidArgument(parsed.ErrorWithPosition());

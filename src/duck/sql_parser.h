@@ -91,6 +91,12 @@ struct ParsedSql {
 // not queries are kOther. Unavailable when DuckDB itself fails (e.g. no JSON extension).
 Result<ParsedSql> ParseSql(Connection& conn, std::string_view sql);
 
+// The parse tree DuckDB's json_serialize_sql gives for `sql`, as JSON text: {"error": false,
+// "statements": [{"node": {...}}]}, for the column lineage walk (sql_lineage.h). InvalidArgument
+// with DuckDB's reason when it serializes no tree (a syntax error, a statement not a query);
+// Unavailable when DuckDB itself fails.
+Result<std::string> SerializedParseTree(Connection& conn, std::string_view sql);
+
 // The rule of SQL a user may run against the lake through a read-only entry point (`sluice
 // query`, the serve API's SQL endpoint): exactly one statement, a query or an EXPLAIN of one;
 // every table function it calls is in `table_functions`; every table it reads is either a CTE

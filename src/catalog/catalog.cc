@@ -270,6 +270,37 @@ std::string EmptyStagingRows(const SourceSpec& source) {
 
 }  // namespace
 
+namespace {
+
+// The glob directory of a staged file's lake-relative path, as RefreshStagingView's SQL
+// extracts it ('^(staging/[^/]+/v[0-9]+/(day=)?)'); "" for a path of another layout.
+std::string StagingGlobDir(const std::string& path) {
+  const std::string prefix = "staging/";
+  if (path.rfind(prefix, 0) != 0) return "";
+  const size_t source_end = path.find('/', prefix.size());
+  if (source_end == std::string::npos || source_end == prefix.size()) return "";
+  size_t i = source_end + 1;
+  if (i >= path.size() || path[i] != 'v') return "";
+  size_t digits = i + 1;
+  while (digits < path.size() && path[digits] >= '0' && path[digits] <= '9') ++digits;
+  if (digits == i + 1 || digits >= path.size() || path[digits] != '/') return "";
+  std::string dir = path.substr(0, digits + 1);
+  if (path.compare(digits + 1, 4, "day=") == 0) dir += "day=";
+  return dir;
+}
+
+}  // namespace
+
+Status Catalog::RefreshStagingViewFor(const SourceSpec& source, const std::vector<std::string>& paths) {
+  auto known = staging_view_dirs_.find(source.name);
+  bool seen = known != staging_view_dirs_.end();
+  for (size_t i = 0; seen && i < paths.size(); ++i) {
+    const std::string dir = StagingGlobDir(paths[i]);
+    seen = !dir.empty() && known->second.count(dir) > 0;
+  }
+  return seen ? Status::OK() : RefreshStagingView(source);
+}
+
 Status Catalog::RefreshStagingView(const SourceSpec& source) {
   const std::string src = Literal(source.name);
   const std::string lake = spec_.lake + "/";
@@ -361,6 +392,7 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
   }
   // The definition changes only when a contract version, a dropped batch or a listed file
   // appears: most batches leave it as it is, and their files show through the globs.
+  staging_view_dirs_[source.name] = std::set<std::string>(dirs.begin(), dirs.end());
   std::string& current = staging_views_[source.name];
   if (current == select) return Status::OK();
   RETURN_IF_ERROR(

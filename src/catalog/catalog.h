@@ -36,6 +36,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,11 @@ class Catalog {
   // files and is replaced only when a version, a dropped batch or a file of the older
   // one-file-per-partition layout appears; such older files are listed one by one.
   Status RefreshStagingView(const SourceSpec& source);
+  // After a batch staged `paths` (lake-relative): RefreshStagingView when one of them lies in a
+  // directory the view does not read yet (the source's first batch, a new contract version, a
+  // file of the older layout); otherwise its files already show through the view's globs and
+  // nothing is done. For micro-batches of streams, committed many times a second.
+  Status RefreshStagingViewFor(const SourceSpec& source, const std::vector<std::string>& paths);
   // Writes DuckDB's WAL into the database file (keeps restarts fast).
   Status Checkpoint();
 
@@ -108,6 +114,9 @@ class Catalog {
   std::unique_ptr<duck::Connection> conn_;
   TmpDirRemover tmp_dir_remover_;
   std::map<std::string, std::string> staging_views_;  // source -> the staging view's SELECT
+  // source -> the directories the staging view reads through globs ("staging/<source>/v<N>/"
+  // or ".../v<N>/day="), as of its last RefreshStagingView.
+  std::map<std::string, std::set<std::string>> staging_view_dirs_;
 };
 
 // Columns every staged row carries besides its contract columns, and their DuckDB types.

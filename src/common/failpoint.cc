@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +31,7 @@ const std::vector<std::string>& AllFailpoints() {
       "serve.before_answer",  // HTTP micro-batch committed, its requests not yet answered
       "serve.before_ack",     // NATS micro-batch committed, its messages not yet acknowledged
       // with serve.postgres only (warehouse/pg_publisher.cc):
+      "warehouse.during_copy",    // a COPY FROM STDIN in flight: rows sent, not ended
       "warehouse.before_commit",  // partitions deleted and COPYed in PostgreSQL, not committed
       "warehouse.after_commit",   // PostgreSQL committed, the publisher not yet told
       // `sluice streams reset` only:
@@ -110,6 +112,13 @@ Status Failpoint(std::string_view name) {
     return Status::IOError(std::string(name), "injected error (SLUICE_FAILPOINTS)");
   }
   if (it->second == "powercut") PowerCutAndDie(name);
+  if (it->second == "stop") {
+    // The first time any failpoint armed with `stop` is reached: the whole process stops
+    // (SIGSTOP) until a SIGCONT, and goes on as if nothing happened. Later hits pass.
+    static std::atomic<bool> stopped{false};
+    if (!stopped.exchange(true)) ::raise(SIGSTOP);
+    return Status::OK();
+  }
   // "crash": die the way kill -9 does, without flushing or running destructors.
   ::kill(::getpid(), SIGKILL);
   ::_exit(137);

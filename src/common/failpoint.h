@@ -6,7 +6,10 @@
 // process's Env is then a FaultInjectionEnv over its working directory from the start
 // (common/fault_env.h), and at the failpoint everything below that directory that no sync made
 // durable is dropped, the file "sluice-powercut" is written there with the failpoint's name,
-// and the process dies by SIGKILL. Unset, a failpoint costs one branch on a bool.
+// and the process dies by SIGKILL; "=stop" stops the whole process (SIGSTOP) the first time a
+// failpoint armed so is reached, and it goes on from there once sent SIGCONT (for a test to act
+// while the process is at that point, e.g. kill the PostgreSQL server in the middle of a COPY).
+// Unset, a failpoint costs one branch on a bool.
 // Every failpoint name is listed in kFailpoints (failpoint.cc) so tests can iterate them.
 #pragma once
 

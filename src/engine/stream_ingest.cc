@@ -223,6 +223,11 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
         }
         return AdvanceWatermarks(catalog, *source, event_time, now);
       }));
+  // The SQL of `sluice serve` reads staging.<source> while the stream commits: the view must
+  // cover the directories this batch staged into (its first batch, a new contract version).
+  std::vector<std::string> paths;
+  for (const StagedFile& f : written.files) paths.push_back(f.path);
+  RETURN_IF_ERROR(catalog.RefreshStagingViewFor(*source, paths));
   out.rows_read = record.rows_read;
   out.rows_staged = record.rows_staged;
   out.rows_dead = record.rows_dead;

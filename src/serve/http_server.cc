@@ -442,8 +442,16 @@ void OnConnectionThunk(void* cls, MHD_Connection* c, void** socket_ctx, MHD_Conn
   static_cast<HttpServer::Impl*>(cls)->OnConnection(c, socket_ctx, code);
 }
 
+constexpr char kConnectionLimitMessage[] = "Server reached connection limit";
+
 void OnLogThunk(void* cls, const char* format, va_list ap) {
   auto* impl = static_cast<HttpServer::Impl*>(cls);
+  // libmicrohttpd (0.9.7x) says nothing else when it closes a connection at a limit, per client
+  // or overall, and says it with this one format.
+  if (std::strncmp(format, kConnectionLimitMessage, sizeof kConnectionLimitMessage - 1) == 0 &&
+      impl->options.connection_refused) {
+    impl->options.connection_refused();
+  }
   // Once serving, MHD's messages are about single clients (a refused connection, a broken TLS
   // handshake): what a hostile client could flood the log with.
   if (!impl->starting || !impl->options.log) return;

@@ -44,6 +44,10 @@ struct ServerOptions {
   std::string tls_key_pem;
   // Where the server's own messages go (start-up failures of the library); may be empty.
   std::function<void(const std::string&)> log;
+  // Called (on an I/O thread; must not block) for each connection closed at once because a
+  // connection limit was reached (max_connections_per_client, or max_connections when a
+  // connection got past the listen queue); may be empty.
+  std::function<void()> connection_refused;
 };
 
 // Thread safety: AddRoute and the setters before Start(); Stop() from any one thread.

@@ -237,14 +237,27 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
   if (!lease.ok()) return res.SetError(503, lease.status().message());
   duck::Connection& conn = lease->conn();
 
-  // The version: the cursor's, or the current one, pinned before it is read.
+  // The version: the cursor's, or the current one, pinned while its files are in place before
+  // they are listed and read (publishing moves a version away only while it is not pinned).
   Result<PublishedVersion> v = Status::NotFound("");
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    v = ReadPublishedVersion(s.env(), s.lake(), *t,
-                             cursor ? std::optional<int64_t>(state.version) : std::nullopt);
-    if (!v.ok()) break;
-    PublishedVersionPins().Pin(name, v->version, started + kRequestPin);
-    if (s.env()->Exists(v->dir)) break;  // else removed between reading `current` and the pin
+  const std::string table_dir = PublishedTableDir(s.lake(), *t);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    Result<int64_t> version =
+        cursor ? Result<int64_t>(state.version) : CurrentPublishedVersion(s.env(), s.lake(), *t);
+    if (!version.ok()) {
+      v = version.status();
+      break;
+    }
+    const std::string dir = table_dir + "/v" + std::to_string(*version);
+    if (PublishedVersionPins().PinIfPresent(name, *version, started + kRequestPin,
+                                            [&] { return s.env()->Exists(dir); })) {
+      v = ReadPublishedVersion(s.env(), s.lake(), *t, *version);
+      break;
+    }
+    v = Status::NotFound("version " + std::to_string(*version) + " of " + name + " is no longer published");
+    // Without a cursor: removed between reading `current` and the pin, so `current` names a
+    // newer version now.
+    if (cursor) break;
   }
   if (!v.ok()) {
     if (cursor && v.status().code() == StatusCode::kNotFound) {

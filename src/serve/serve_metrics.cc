@@ -175,6 +175,8 @@ void Server::Impl::WriteStatusFile() {
   const std::string tmp = path + ".tmp";
   nlohmann::json status = StatusJson();
   status["local_secret"] = local_secret;
+  // Under TLS, the certificate the CLI trusts for this server, and that one only.
+  if (engine->spec().serve.tls) status["tls_cert"] = engine->spec().serve.tls->cert;
   if (!env()->WriteFile(tmp, "").ok() || ::chmod(tmp.c_str(), 0600) != 0) return;
   if (env()->WriteFile(tmp, status.dump(2) + "\n").ok()) (void)env()->Rename(tmp, path);
 }

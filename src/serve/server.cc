@@ -213,6 +213,12 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   ASSIGN_OR_RETURN(
       http::ServerOptions http_options,
       HttpOptions(options, impl->engine->spec(), [self](const std::string& line) { self->Log(line); }));
+  http_options.connection_refused =
+      [refused = &impl->metrics.GetCounter(
+           "sluice_http_connections_refused_total",
+           "Connections closed at once, unanswered: a connection limit (serve.limits) was reached.")] {
+        refused->Add();
+      };
   ASSIGN_OR_RETURN(impl->http, http::HttpServer::Bind(http_options));
   impl->port = impl->http->port();
   impl->InstallRoutes();

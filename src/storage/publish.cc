@@ -182,8 +182,18 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     if (name.size() < 2 || name[0] != 'v') continue;
     char* end = nullptr;
     const long long n = std::strtoll(name.c_str() + 1, &end, 10);
-    if (*end == '\0' && PublishedVersionPins().IsPinned(target.layer + "." + target.table, n)) continue;
-    RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
+    if (*end != '\0') {  // e.g. a version moved aside and not removed (a crash meanwhile)
+      RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
+      continue;
+    }
+    // Moved aside while no reader can pin it (version_pins.h), then removed: a reader that pinned
+    // a version in place reads all of its files.
+    const std::string aside = dir + "/" + name + ".removed";
+    ASSIGN_OR_RETURN(bool retired,
+                     PublishedVersionPins().RetireUnlessPinned(target.layer + "." + target.table, n, [&] {
+                       return env->Rename(dir + "/" + name, aside);
+                     }));
+    if (retired) RETURN_IF_ERROR(env->RemoveAll(aside));
   }
   return true;
 }
@@ -196,7 +206,7 @@ Status RecoverPublished(Catalog& catalog) {
     for (const std::string& table : tables) {
       ASSIGN_OR_RETURN(auto names, env->ListDir(root + "/" + table));
       for (const std::string& name : names) {
-        if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
+        if (name.ends_with(".tmp") || name.ends_with(".removed")) {  // a write or a removal cut short
           RETURN_IF_ERROR(env->RemoveAll(root + "/" + table + "/" + name));
         }
       }

@@ -8,6 +8,24 @@ void VersionPins::Pin(const std::string& table, int64_t version, Clock::time_poi
   if (until > deadline) deadline = until;
 }
 
+bool VersionPins::PinIfPresent(const std::string& table, int64_t version, Clock::time_point until,
+                               const std::function<bool()>& present) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!present()) return false;
+  auto& deadline = pins_[{table, version}];
+  if (until > deadline) deadline = until;
+  return true;
+}
+
+Result<bool> VersionPins::RetireUnlessPinned(const std::string& table, int64_t version,
+                                             const std::function<Status()>& retire) {
+  std::lock_guard<std::mutex> lock(mu_);
+  DropExpired(Clock::now());
+  if (pins_.count({table, version}) > 0) return false;
+  RETURN_IF_ERROR(retire());
+  return true;
+}
+
 bool VersionPins::IsPinned(const std::string& table, int64_t version, Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
   DropExpired(now);

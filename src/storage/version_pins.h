@@ -12,10 +12,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "common/status.h"
 
 namespace sluice {
 
@@ -25,6 +28,16 @@ class VersionPins {
 
   // Keeps version `version` of `table` ("curated.orders") until at least `until`.
   void Pin(const std::string& table, int64_t version, Clock::time_point until);
+  // Pins as Pin does if `present()` -- called with the pins' lock held -- says the version's
+  // files are in place; false (nothing pinned) otherwise. With RetireUnlessPinned, a version is
+  // either pinned while in place, or moved away and never pinned: never both.
+  bool PinIfPresent(const std::string& table, int64_t version, Clock::time_point until,
+                    const std::function<bool()>& present);
+  // Unless (table, version) is pinned, runs `retire` (which moves its files away) with the pins'
+  // lock held, so that no reader pins it meanwhile: true when it ran and succeeded, false when
+  // the version is pinned, its error otherwise.
+  Result<bool> RetireUnlessPinned(const std::string& table, int64_t version,
+                                  const std::function<Status()>& retire);
   // Whether a pin on (table, version) lasts past `now`.
   bool IsPinned(const std::string& table, int64_t version, Clock::time_point now = Clock::now());
   // Pins lasting past `now`, over every table (for tests and metrics).

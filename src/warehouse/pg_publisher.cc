@@ -361,6 +361,7 @@ Status PgPublisher::PublishOne(Table& t) {
                    pg.CopyIn("COPY " + table + " (" + collist + ") FROM STDIN (FORMAT csv, NULL " +
                                  pg.Literal(kNull) + ")",
                              [&]() -> Result<std::string_view> {
+                               if (next_file > 0) SLUICE_FAILPOINT("warehouse.during_copy");
                                if (next_file == files.size()) return std::string_view();
                                ASSIGN_OR_RETURN(buffer, env_->ReadFile(files[next_file++]));
                                return std::string_view(buffer);

@@ -404,3 +404,120 @@ TEST_F(Warehouse, ServeKeepsIngestingWhilePostgresIsDown) {
 
 }  // namespace
 }  // namespace sluice::e2e
+
+// ---- PostgreSQL killed in the middle of a COPY ----------------------------------------------
+
+#include <csignal>
+
+namespace sluice::e2e {
+namespace {
+
+// The process state letter of /proc/<pid>/stat ('T' when stopped); 0 when it cannot be read.
+char ProcessState(pid_t pid) {
+  const std::string stat = ReadFileOrDie("/proc/" + std::to_string(pid) + "/stat");
+  const size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() ? 0 : stat[paren + 2];
+}
+
+// PostgreSQL killed (immediate stop: a crash) while a COPY of a publish is in flight: sluice
+// serve is stopped in the middle of the COPY (failpoint warehouse.during_copy=stop, after rows
+// were sent), the server is killed, serve resumes and ingests on while PostgreSQL is down, and
+// once it is back, publishing catches up: every published table equals the lake's, no row twice.
+TEST_F(Warehouse, PostgresKilledDuringACopyThenServeCatchesUpOnce) {
+  MakeStreamSource(*project_, "    type: http\n", "transform: {interval: 300ms}");
+  AddWarehouse(*project_);
+  std::vector<std::string> lines;
+  for (const auto& f : HoldBack(*project_, dir_.path() + "/aside", 0)) {
+    std::string text = ReadFileOrDie(dir_.path() + "/aside/" + f);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  ASSERT_GT(lines.size(), 100u);
+  auto env = Env();
+  env.push_back({"SLUICE_FAILPOINTS", "warehouse.during_copy=stop"});
+  auto server = ServeProcess::Start(*project_, {}, env);
+  ASSERT_NE(server, nullptr);
+  HttpClient http(server->port());
+  auto push = [&](size_t from, size_t to, const std::string& key) {
+    std::string body;
+    for (size_t i = from; i < to; ++i) body += lines[i] + "\n";
+    HttpResponse r = http.Post("/v1/sources/orders/events", body, {{"Idempotency-Key", key}});
+    EXPECT_EQ(r.status, 200) << Describe(r);
+  };
+  auto wait_for = [&](const std::function<bool()>& done, const std::string& what) {
+    const auto until = Clock::now() + std::chrono::seconds(90);
+    while (!done()) {
+      if (Clock::now() > until) {
+        ADD_FAILURE() << "timed out waiting for " << what << "; stderr: " << server->Stderr();
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return true;
+  };
+  const size_t third = lines.size() / 3;
+  push(0, third, "a");
+  // The first publish stops serve in its COPY: PostgreSQL shows the COPY running.
+  ASSERT_TRUE(wait_for([&] { return ProcessState(server->pid()) == 'T'; }, "serve stopped in a COPY"));
+  auto copies = pg_.Rows("SELECT query FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'COPY %'");
+  ASSERT_EQ(copies.size(), 1u) << "a COPY in flight; activity: "
+                               << ::testing::PrintToString(pg_.Rows(
+                                      "SELECT state, wait_event, left(query, 80) FROM pg_stat_activity"));
+  EXPECT_NE(copies[0][0].find("FROM STDIN"), std::string::npos) << copies[0][0];
+  ASSERT_NO_FATAL_FAILURE(pg_.KillImmediate());
+  ASSERT_EQ(::kill(server->pid(), SIGCONT), 0);
+  // The COPY fails; serve goes on ingesting while PostgreSQL is down, and says it is behind.
+  push(third, 2 * third, "b");
+  auto stats = [&] { return http.Get("/v1/stats").json(); };
+  ASSERT_TRUE(wait_for(
+      [&] {
+        Json j = stats();
+        return j.contains("warehouse") && j["warehouse"]["error"].is_string() &&
+               j["warehouse"]["lag_versions"].get<int64_t>() > 0;
+      },
+      "the failed publish reported"));
+  ASSERT_NO_FATAL_FAILURE(pg_.Start());
+  push(2 * third, lines.size(), "c");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        Json j = stats();
+        if (!j.contains("warehouse") || j["warehouse"]["lag_versions"] != 0) return false;
+        for (auto& [name, t] : j["warehouse"]["tables"].items()) {
+          if (t["published_version"].get<int64_t>() == 0 || t["published_version"] != t["lake_version"]) {
+            return false;
+          }
+        }
+        // Every batch curated: the lake's version is the last one.
+        return j["sources"]["orders"]["queue_depth"] == 0;
+      },
+      "catching up"));
+  ProcessResult stopped = server->Terminate();
+  ASSERT_TRUE(stopped.ok()) << stopped.Describe();
+  EXPECT_EQ(stopped.err.find(kPassword), std::string::npos) << stopped.err;
+  EXPECT_NE(stopped.err.find("publishing failed"), std::string::npos) << stopped.err;
+  EXPECT_EQ(project_->Scalar("SELECT count(*) FROM meta.batches"), "3");  // one per push
+  ExpectSameTables(*project_, pg_);
+  // The versions PostgreSQL recorded are the lake's (ExpectSameTables), and a restarted serve
+  // has nothing to send: the same tables.
+  auto again = ServeProcess::Start(*project_, {}, Env());
+  ASSERT_NE(again, nullptr);
+  HttpClient http2(again->port());
+  Json j2;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        j2 = http2.Get("/v1/stats").json();
+        return j2.contains("warehouse") && j2["warehouse"]["lag_versions"] == 0;
+      },
+      "the restarted serve's warehouse state"));
+  ProcessResult stopped2 = again->Terminate();
+  ASSERT_TRUE(stopped2.ok()) << stopped2.Describe();
+  ExpectSameTables(*project_, pg_);
+}
+
+}  // namespace
+}  // namespace sluice::e2e

@@ -1,5 +1,5 @@
 // POST /v1/admin/command {"argv": ["dlq", "list", "--json"]}: a read-only `sluice` command run
-// by the server on its own lake for a client (docs/HTTP.md). The lake's DuckDB file lock keeps
+// by the server on its own lake for a client (docs/QUERY_API.md). The lake's DuckDB file lock keeps
 // other processes out while `sluice serve` holds it, so the CLI on the server's machine sends
 // its read commands here (with the local secret of <lake>/serve.json) and prints the answer:
 // `sluice status`, `dlq list|show`, `batches list`, `schema check|history|diff`.

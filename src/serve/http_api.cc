@@ -107,7 +107,7 @@ void Server::Impl::InstallRoutes() {
                           " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST "
                           "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
                           "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
-                          "docs/FEEDS.md, docs/HTTP.md)");
+                          "docs/FEEDS.md)");
   });
 
   AddRoute({"GET", "/v1/health", /*authenticated=*/false,

@@ -163,6 +163,18 @@ TEST(ServeReadCommands, PrintWhatTheyPrintOnAFreeLake) {
   ProcessResult batches_served = p.Sluice("batches", {"list", "--json"});
   ASSERT_TRUE(batches_served.ok()) << batches_served.Describe();
 
+  // `schema check` reads the working copy of the contracts when it runs, in the server too: an
+  // incompatible edit made while serve runs is reported as it is on a free lake.
+  const std::string contract_path = p.Path("contracts/orders.yaml");
+  std::string contract = ReadFileOrDie(contract_path);
+  const std::string all_statuses = "enum: [created, paid, shipped, delivered, cancelled]";
+  ASSERT_NE(contract.find(all_statuses), std::string::npos) << contract;
+  contract.replace(contract.find(all_statuses), all_statuses.size(), "enum: [created, paid]");
+  WriteFileOrDie(contract_path, contract);
+  ProcessResult check_served = p.Sluice("schema", {"check"});
+  EXPECT_EQ(check_served.exit_code, 1) << check_served.Describe();
+  EXPECT_NE(check_served.out.find("orders: "), std::string::npos) << check_served.out;
+
   // Once the server stopped, the lake says the same without it.
   ProcessResult stop = server->Terminate();
   ASSERT_TRUE(stop.ok()) << stop.Describe();
@@ -172,6 +184,10 @@ TEST(ServeReadCommands, PrintWhatTheyPrintOnAFreeLake) {
   EXPECT_EQ(after_free.out, after.out);
   ProcessResult batches_free = p.Sluice("batches", {"list", "--json"});
   EXPECT_EQ(batches_free.out, batches_served.out);
+  ProcessResult check_free = p.Sluice("schema", {"check"});
+  EXPECT_EQ(check_free.exit_code, 1) << check_free.Describe();
+  EXPECT_EQ(check_served.out, check_free.out);
+  EXPECT_EQ(check_served.err, "sluice schema check" + answered_by + check_free.err);
 }
 
 TEST(ServeReadCommands, CommandsThatWriteRefuseNamingTheServer) {

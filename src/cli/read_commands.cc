@@ -97,9 +97,14 @@ Result<CommandOutput> RunForServe(const std::vector<std::string>& argv, const st
     }
     return Status::InvalidArgument(ParseFailureMessage(cl.app, e));
   }
+  // Exactly one command, and one of the read commands (CLI11 would take a sibling subcommand
+  // after the first one's arguments).
   const std::string chosen = cl.Chosen();
-  if (!(*cl.c_status || *cl.c_dlq_list || *cl.c_dlq_show || *cl.c_batches_list || *cl.c_schema_check ||
-        *cl.c_schema_history || *cl.c_schema_diff)) {
+  const std::vector<CLI::App*> commands = cl.app.get_subcommands();
+  const bool one = commands.size() == 1 && commands.front()->get_subcommands().size() <= 1;
+  if (!one ||
+      !(chosen == "status" || chosen == "dlq list" || chosen == "dlq show" || chosen == "batches list" ||
+        chosen == "schema check" || chosen == "schema history" || chosen == "schema diff")) {
     return Status::InvalidArgument("`sluice " + chosen + "` is not a read command");
   }
   if (cl.ProjectGiven() || cl.MemoryLimitGiven()) {

@@ -41,6 +41,10 @@ Result<nlohmann::json> AskServeCommand(const nlohmann::json& serve, const std::v
   const std::string secret = serve.value("local_secret", "");
   const std::string prefix = "http://";
   const size_t colon = listen.rfind(':');
+  if (listen.rfind("https://", 0) == 0) {
+    return Status::Unavailable("the lake is held by sluice serve at " + listen +
+                               ", which speaks TLS (serve.tls): this command does not, yet; stop it first");
+  }
   if (listen.rfind(prefix, 0) != 0 || colon == std::string::npos || colon < prefix.size() || secret.empty()) {
     return Status::Unavailable(
         "the lake is held by sluice serve, whose serve.json names no address and secret");

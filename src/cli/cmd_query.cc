@@ -335,8 +335,27 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
 int ShowStatus(const StatusArgs& args) {
   std::vector<std::string> argv = {"status"};
   if (args.json) argv.push_back("--json");
-  return RunRead(args.project, args.memory_limit, argv, /*needs_lake=*/true,
-                 [&](ReadContext& ctx) { return StatusOf(args, ctx); });
+  // A server that cannot be asked: what it last wrote to lake/serve.json.
+  auto unanswered = [&](const ProjectSpec& spec, nlohmann::json serve, const Status& why) {
+    serve.erase("local_secret");
+    std::cerr << "warning: " << why.message() << "; showing what it reports in lake/serve.json" << std::endl;
+    if (args.json) {
+      std::cout
+          << nlohmann::ordered_json{{"project", spec.name}, {"lake", spec.lake}, {"serve", serve}}.dump()
+          << std::endl;
+      return 0;
+    }
+    std::cout
+        << "project " << spec.name << "  lake " << spec.lake
+        << "\n(the lake is held by sluice serve; tables and batches are shown once it answers or stops)\n";
+    PrintServeStatus(std::cout, serve);
+    if (serve.contains("feeds")) PrintFeedStatus(std::cout, serve["feeds"]);
+    std::cout.flush();
+    return 0;
+  };
+  return RunRead(
+      args.project, args.memory_limit, argv, /*needs_lake=*/true,
+      [&](ReadContext& ctx) { return StatusOf(args, ctx); }, unanswered);
 }
 
 }  // namespace sluice::cli

@@ -31,8 +31,12 @@ std::string CommandWords(const std::vector<std::string>& argv) {
 }
 
 // The server's answer to `argv`, printed as the command prints it, and its exit code.
-int AskServer(const nlohmann::json& serve, const std::vector<std::string>& argv) {
+int AskServer(const ProjectSpec& spec, const nlohmann::json& serve, const std::vector<std::string>& argv,
+              const Unanswered& unanswered) {
   Result<nlohmann::json> answer = AskServeCommand(serve, argv);
+  if (!answer.ok() && unanswered && answer.status().code() == StatusCode::kUnavailable) {
+    return unanswered(spec, serve, answer.status());
+  }
   if (!answer.ok()) return Fail(answer.status().message());
   std::cerr << "sluice " << CommandWords(argv) << ": answered by the running sluice serve ("
             << DescribeServe(serve) << ")" << std::endl;
@@ -58,7 +62,7 @@ int ReadContext::Fail(const std::string& message) {
 }
 
 int RunRead(const std::string& project, const std::string& memory_limit, const std::vector<std::string>& argv,
-            bool needs_lake, const std::function<int(ReadContext&)>& body) {
+            bool needs_lake, const std::function<int(ReadContext&)>& body, const Unanswered& unanswered) {
   auto spec = LoadProject(project);
   if (!spec.ok()) return Fail(spec.status().message());
   if (auto limit = MemoryLimitFlag(memory_limit)) spec->memory_limit_bytes = limit;
@@ -72,7 +76,9 @@ int RunRead(const std::string& project, const std::string& memory_limit, const s
     opened = open_here();
     if (!opened->ok() && opened->status().code() == StatusCode::kUnavailable) {
       // DuckDB's lock keeps us out; when its holder is `sluice serve`, it answers instead.
-      if (std::optional<nlohmann::json> serve = RunningServe(*spec)) return AskServer(*serve, argv);
+      if (std::optional<nlohmann::json> serve = RunningServe(*spec)) {
+        return AskServer(*spec, *serve, argv, unanswered);
+      }
     }
   }
   ReadContext ctx{*spec, nullptr, std::cout, std::cerr};

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -47,8 +48,14 @@ int SchemaRead(const SchemaArgs& args, ReadContext& ctx);  // check, history or 
 // running `sluice serve` holds the lake, sends `argv` (the command as the server parses it,
 // without --project and --memory-limit) to it instead, prints its answer and one line on stderr
 // saying who answered, and returns its exit code. `body` prints to std::cout and std::cerr.
+// When that server cannot be asked (Unavailable: it does not answer, it speaks TLS), `unanswered`
+// (if set) is called with the project, the server's serve.json and why; otherwise that is the
+// error.
+using Unanswered =
+    std::function<int(const ProjectSpec& spec, const nlohmann::json& serve, const Status& why)>;
 int RunRead(const std::string& project, const std::string& memory_limit, const std::vector<std::string>& argv,
-            bool needs_lake, const std::function<int(ReadContext&)>& body);
+            bool needs_lake, const std::function<int(ReadContext&)>& body,
+            const Unanswered& unanswered = nullptr);
 
 // The CommandRunner of `sluice serve` (serve/server.h): parses `argv` with the CLI's definitions
 // (cli/command_line.h), refuses what is not a read command, --project, --memory-limit and

@@ -4,7 +4,9 @@
 // section), with one line on stderr naming the server that answered, and see what the server
 // commits as it commits it. The commands that write refuse, naming the server. POST
 // /v1/admin/command needs the admin scope and runs read commands only.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <regex>
 #include <string>
@@ -214,6 +216,62 @@ TEST(ServeReadCommands, CommandsThatWriteRefuseNamingTheServer) {
   ProcessResult stop = server->Terminate();
   ASSERT_TRUE(stop.ok()) << stop.Describe();
   EXPECT_EQ(p.Sluice("batches", {"list", "--json"}).out, batches_before);
+}
+
+// Holds a POSIX write lock on `path` (as DuckDB does on a database it has open read-write) for
+// the life of the object, in this test process.
+class HeldLock {
+ public:
+  explicit HeldLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR)) {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    ok_ = fd_ >= 0 && ::fcntl(fd_, F_SETLK, &lock) == 0;
+  }
+  ~HeldLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
+// A server that holds the lake and cannot be asked (here: a live pid, and nothing listening at
+// the address of its serve.json): `sluice status` shows what serve.json says, with a warning;
+// the other read commands fail saying the server did not answer.
+TEST(ServeReadCommands, StatusOfAServerThatDoesNotAnswerShowsItsStatusFile) {
+  TempDir tmp;
+  Project p = ServedProject(tmp);
+  HeldLock held(p.Lake() + "/sluice.duckdb");
+  ASSERT_TRUE(held.ok());
+  const std::string pid = std::to_string(::getpid());
+  WriteFileOrDie(p.Lake() + "/serve.json",
+                 "{\"pid\": " + pid +
+                     ", \"state\": \"serving\", \"listen\": \"http://127.0.0.1:1\", \"local_secret\": "
+                     "\"s3cret-s3cret-s3cret\", \"inflight_bytes\": 0, \"inflight_limit_bytes\": 1048576, "
+                     "\"sources\": {}}");
+  ProcessResult text = p.Sluice("status");
+  ASSERT_TRUE(text.ok()) << text.Describe();
+  EXPECT_NE(
+      text.out.find("(the lake is held by sluice serve; tables and batches are shown once it answers or "
+                    "stops)"),
+      std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("sluice serve (pid " + pid + ") serving on http://127.0.0.1:1"), std::string::npos)
+      << text.out;
+  EXPECT_EQ(text.err.rfind(
+                "warning: the lake is held by sluice serve at http://127.0.0.1:1, which did not answer", 0),
+            0u)
+      << text.err;
+  ProcessResult json = p.Sluice("status", {"--json"});
+  ASSERT_TRUE(json.ok()) << json.Describe();
+  EXPECT_EQ(Json::parse(json.out)["serve"].value("pid", -1), ::getpid()) << json.out;
+  EXPECT_EQ(json.out.find("s3cret"), std::string::npos) << json.out;
+  ProcessResult dlq = p.Sluice("dlq", {"list"});
+  ExpectCleanFailure(dlq, "dlq list, the server not answering");
+  EXPECT_NE(dlq.err.find("which did not answer"), std::string::npos) << dlq.err;
 }
 
 constexpr const char* kOpsSecret = "ops-secret-0123456789abcdef0123";

@@ -183,6 +183,21 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
   return cat;
 }
 
+Result<std::unique_ptr<Catalog>> Catalog::OpenReader(const ProjectSpec& spec,
+                                                     std::unique_ptr<duck::Connection> conn, Env* env) {
+  std::unique_ptr<Catalog> cat(new Catalog(spec, env));
+  cat->read_only_ = true;
+  cat->conn_ = std::move(conn);
+  RETURN_IF_ERROR(cat->conn_->Execute("USE lake; BEGIN TRANSACTION"));
+  cat->reader_ = true;
+  return cat;
+}
+
+Catalog::~Catalog() {
+  // A reader's transaction: whatever ran in it is discarded (and an error here changes nothing).
+  if (reader_ && conn_) (void)conn_->Execute("ROLLBACK");
+}
+
 Status Catalog::CreateSchema() {
   RETURN_IF_ERROR(conn_->Execute(kMetaSchema));
   RETURN_IF_ERROR(conn_->Execute(kWarehouseSchema));

@@ -71,6 +71,19 @@ class Catalog {
   // to the lake directory.
   static Result<std::unique_ptr<Catalog>> Open(const ProjectSpec& spec, const CatalogOptions& options,
                                                Env* env = Env::Default());
+  // A read-only view of a lake another Catalog of this process has open: `conn` is another
+  // connection to that catalog's database (duck::Connection::Connect, made on any thread),
+  // whose staging views it shares. Everything read through it runs in one transaction, begun
+  // here and rolled back when the reader is destroyed: it sees one snapshot of whole commits,
+  // and nothing done through it is kept. Destroy it before the catalog it reads. Creates,
+  // recovers and refreshes nothing (spec only names the sources; it may be a newer load of the
+  // project than the open catalog's).
+  static Result<std::unique_ptr<Catalog>> OpenReader(const ProjectSpec& spec,
+                                                     std::unique_ptr<duck::Connection> conn,
+                                                     Env* env = Env::Default());
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
 
   duck::Connection& conn() { return *conn_; }
   const ProjectSpec& spec() const { return spec_; }
@@ -111,6 +124,7 @@ class Catalog {
   ProjectSpec spec_;
   Env* env_;
   bool read_only_ = false;
+  bool reader_ = false;  // OpenReader: a transaction to roll back on destruction
   std::unique_ptr<duck::Connection> conn_;
   TmpDirRemover tmp_dir_remover_;
   std::map<std::string, std::string> staging_views_;  // source -> the staging view's SELECT

@@ -8,6 +8,7 @@
 #include "catalog/quarantine_log.h"
 #include "catalog/stream_ledger.h"
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "engine/engine.h"
 #include "transform/quarantine.h"
 
@@ -33,18 +34,23 @@ nlohmann::ordered_json StreamJson(const StreamBatchOrigin* o) {
           {"after_reset", reset}};
 }
 
-int List(const BatchesArgs& args) {
-  auto spec = LoadProject(args.project);
-  if (!spec.ok()) return Fail(spec.status().message());
-  if (auto limit = MemoryLimitFlag(args.memory_limit)) spec->memory_limit_bytes = limit;
-  CatalogOptions options;
-  options.read_only = true;
-  auto catalog = Catalog::Open(*spec, options);
-  if (!catalog.ok()) return Fail(catalog.status().message());
+// `batches list` as the server parses it (cli/read_commands.h).
+std::vector<std::string> ReadArgv(const BatchesArgs& args) {
+  std::vector<std::string> argv = {"batches", "list"};
+  if (!args.status.empty()) argv.insert(argv.end(), {"--status", args.status});
+  if (args.json) argv.push_back("--json");
+  return argv;
+}
+
+}  // namespace
+
+int BatchesList(const BatchesArgs& args, ReadContext& ctx) {
+  auto catalog = ctx.open();
+  if (!catalog.ok()) return ctx.Fail(catalog.status().message());
   std::optional<std::string> status;
   if (!args.status.empty()) status = args.status;
   auto rows = ListBatchesWithQuarantine(**catalog, status);
-  if (!rows.ok()) return Fail(rows.status().message());
+  if (!rows.ok()) return ctx.Fail(rows.status().message());
   auto opt = [](const std::optional<std::string>& v) -> nlohmann::ordered_json {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
   };
@@ -53,7 +59,7 @@ int List(const BatchesArgs& args) {
   for (const BatchListing& b : *rows) {
     if (origins.count(b.source) != 0) continue;
     auto o = StreamBatchOrigins(**catalog, b.source);
-    if (!o.ok()) return Fail(o.status().message());
+    if (!o.ok()) return ctx.Fail(o.status().message());
     origins[b.source] = std::move(*o);
   }
   auto origin_of = [&](const BatchListing& b) -> const StreamBatchOrigin* {
@@ -82,41 +88,45 @@ int List(const BatchesArgs& args) {
                      {"dropped_at", q ? opt(q->dropped_at) : nullptr},
                      {"stream", StreamJson(origin_of(b))}});
     }
-    std::cout << out.dump() << std::endl;
+    ctx.out << out.dump() << std::endl;
     return 0;
   }
   for (const BatchListing& b : *rows) {
-    std::cout << b.source << "/" << b.batch_id << "  #" << b.batch_seq << "  " << b.status << "  "
-              << b.rows_staged << " rows staged, " << b.rows_dead << " dead-lettered, committed "
-              << b.committed_at << "\n";
+    ctx.out << b.source << "/" << b.batch_id << "  #" << b.batch_seq << "  " << b.status << "  "
+            << b.rows_staged << " rows staged, " << b.rows_dead << " dead-lettered, committed "
+            << b.committed_at << "\n";
     if (const auto& q = b.quarantine) {
-      std::cout << "    quarantined " << q->quarantined_at << " by curated." << q->table << ": " << q->tests
-                << "\n";
-      if (q->sample) std::cout << "    failing: " << *q->sample << "\n";
-      if (q->released_at) std::cout << "    released " << *q->released_at << "\n";
-      if (q->dropped_at) std::cout << "    dropped " << *q->dropped_at << "\n";
+      ctx.out << "    quarantined " << q->quarantined_at << " by curated." << q->table << ": " << q->tests
+              << "\n";
+      if (q->sample) ctx.out << "    failing: " << *q->sample << "\n";
+      if (q->released_at) ctx.out << "    released " << *q->released_at << "\n";
+      if (q->dropped_at) ctx.out << "    dropped " << *q->dropped_at << "\n";
     }
     if (const StreamBatchOrigin* o = origin_of(b)) {
-      std::cout << "    stream " << o->range.stream << " sequences " << o->range.first_seq << "-"
-                << o->range.last_seq;
+      ctx.out << "    stream " << o->range.stream << " sequences " << o->range.first_seq << "-"
+              << o->range.last_seq;
       if (const auto& r = o->after_reset) {
-        std::cout << ", read after reset " << o->range.resets << " (" << r->mode << " by " << r->reset_by
-                  << " at " << r->reset_at << ")";
+        ctx.out << ", read after reset " << o->range.resets << " (" << r->mode << " by " << r->reset_by
+                << " at " << r->reset_at << ")";
       }
-      std::cout << "\n";
+      ctx.out << "\n";
     }
   }
-  std::cout << "(" << rows->size() << (rows->size() == 1 ? " batch" : " batches")
-            << (args.status.empty() ? "" : " " + args.status) << ")" << std::endl;
+  ctx.out << "(" << rows->size() << (rows->size() == 1 ? " batch" : " batches")
+          << (args.status.empty() ? "" : " " + args.status) << ")" << std::endl;
   return 0;
 }
 
-}  // namespace
-
 int Batches(const BatchesArgs& args) {
-  if (args.action == "list") return List(args);
+  if (args.action == "list") {
+    return RunRead(args.project, args.memory_limit, ReadArgv(args), /*needs_lake=*/true,
+                   [&](ReadContext& ctx) { return BatchesList(args, ctx); });
+  }
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok()) {
+    return FailWhileServing(args.project, engine.status(), "batches " + args.action,
+                            "stop sluice serve first");
+  }
   Catalog& catalog = (*engine)->catalog();
   auto action = args.action == "release" ? ReleaseBatch(catalog, args.id) : DropBatch(catalog, args.id);
   if (!action.ok()) return Fail(action.status().message());

@@ -6,6 +6,7 @@
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "common/env.h"
 #include "engine/engine.h"
 #include "engine/redrive.h"
@@ -39,7 +40,8 @@ std::string Cell(const std::string& s, size_t max) {
   return out;
 }
 
-void PrintTable(const std::vector<std::string>& names, const std::vector<std::vector<std::string>>& rows) {
+void PrintTable(std::ostream& out, const std::vector<std::string>& names,
+                const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> w(names.size());
   for (size_t c = 0; c < w.size(); ++c) w[c] = Width(names[c]);
   for (const auto& r : rows) {
@@ -47,24 +49,15 @@ void PrintTable(const std::vector<std::string>& names, const std::vector<std::ve
   }
   auto line = [&](const std::vector<std::string>& cells) {
     for (size_t c = 0; c < w.size(); ++c) {
-      std::cout << (c ? " | " : "") << cells[c]
-                << std::string(c + 1 < w.size() ? w[c] - Width(cells[c]) : 0, ' ');
+      out << (c ? " | " : "") << cells[c] << std::string(c + 1 < w.size() ? w[c] - Width(cells[c]) : 0, ' ');
     }
-    std::cout << "\n";
+    out << "\n";
   };
   line(names);
-  for (size_t c = 0; c < w.size(); ++c) std::cout << (c ? "-+-" : "") << std::string(w[c], '-');
-  std::cout << "\n";
+  for (size_t c = 0; c < w.size(); ++c) out << (c ? "-+-" : "") << std::string(w[c], '-');
+  out << "\n";
   for (const auto& r : rows) line(r);
-  std::cout << "(" << rows.size() << (rows.size() == 1 ? " row)" : " rows)") << std::endl;
-}
-
-Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const std::string& memory_limit) {
-  ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project));
-  if (auto limit = MemoryLimitFlag(memory_limit)) spec.memory_limit_bytes = limit;
-  CatalogOptions options;
-  options.read_only = true;
-  return Catalog::Open(spec, options);
+  out << "(" << rows.size() << (rows.size() == 1 ? " row)" : " rows)") << std::endl;
 }
 
 const char* kDlqColumns[] = {"dlq_id", "source",         "batch_id",       "line",
@@ -98,14 +91,31 @@ json RowJson(const DeadLetterRow& d) {
   return o;
 }
 
-int List(const DlqArgs& args) {
-  auto catalog = OpenReadOnly(args.project, args.memory_limit);
-  if (!catalog.ok()) return Fail(catalog.status().message());
+// `dlq list` or `dlq show` as the server parses it (cli/read_commands.h).
+std::vector<std::string> ReadArgv(const DlqArgs& args) {
+  std::vector<std::string> argv = {"dlq", args.action};
+  if (args.json) argv.push_back("--json");
+  if (args.action == "show") {
+    argv.insert(argv.end(), {"--", std::to_string(args.id)});
+    return argv;
+  }
+  if (!args.reason.empty()) argv.insert(argv.end(), {"--reason", args.reason});
+  if (!args.batch.empty()) argv.insert(argv.end(), {"--batch", args.batch});
+  // After `--`: a source is never read as an option, whatever its name.
+  if (!args.source.empty()) argv.insert(argv.end(), {"--", args.source});
+  return argv;
+}
+
+}  // namespace
+
+int DlqList(const DlqArgs& args, ReadContext& ctx) {
   std::vector<const SourceSpec*> sources;
-  for (const auto& s : (*catalog)->spec().sources) {
+  for (const auto& s : ctx.spec.sources) {
     if (args.source.empty() || s.name == args.source) sources.push_back(&s);
   }
-  if (sources.empty()) return Fail("unknown source '" + args.source + "'");
+  auto catalog = ctx.open();
+  if (!catalog.ok()) return ctx.Fail(catalog.status().message());
+  if (sources.empty()) return ctx.Fail("unknown source '" + args.source + "'");
   std::vector<std::string> names;
   names.reserve(sources.size());
   for (const SourceSpec* s : sources) names.push_back(s->name);
@@ -113,11 +123,11 @@ int List(const DlqArgs& args) {
   if (!args.reason.empty()) filter.reason = args.reason;
   if (!args.batch.empty()) filter.batch_id = args.batch;
   auto rows = ListDeadLetters(**catalog, names, filter);
-  if (!rows.ok()) return Fail(rows.status().message());
+  if (!rows.ok()) return ctx.Fail(rows.status().message());
   if (args.json) {
     json out = json::array();
     for (const auto& d : *rows) out.push_back(RowJson(d));
-    std::cout << out.dump(2) << std::endl;
+    ctx.out << out.dump(2) << std::endl;
     return 0;
   }
   std::vector<std::vector<std::string>> table;
@@ -128,36 +138,41 @@ int List(const DlqArgs& args) {
         // The batch id whole: it is what `--batch` and `sluice batches` take.
         {at(0), at(1), at(2), at(3), at(4), at(5), Cell(at(6), 48), Cell(at(7), 60), at(8)});
   }
-  PrintTable({"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"}, table);
+  PrintTable(ctx.out, {"id", "source", "batch", "line", "reason", "column", "message", "raw", "status"},
+             table);
   return 0;
 }
 
-int Show(const DlqArgs& args) {
-  auto catalog = OpenReadOnly(args.project, args.memory_limit);
-  if (!catalog.ok()) return Fail(catalog.status().message());
+int DlqShow(const DlqArgs& args, ReadContext& ctx) {
+  auto catalog = ctx.open();
+  if (!catalog.ok()) return ctx.Fail(catalog.status().message());
   std::vector<std::string> sources;
-  for (const auto& s : (*catalog)->spec().sources) sources.push_back(s.name);
+  for (const auto& s : ctx.spec.sources) sources.push_back(s.name);
   DeadLetterFilter filter;
   filter.dlq_id = args.id;
   auto rows = ListDeadLetters(**catalog, sources, filter);
-  if (!rows.ok()) return Fail(rows.status().message());
-  if (rows->empty()) return Fail("no DLQ row with id " + std::to_string(args.id));
+  if (!rows.ok()) return ctx.Fail(rows.status().message());
+  if (rows->empty()) return ctx.Fail("no DLQ row with id " + std::to_string(args.id));
   if (args.json) {
-    std::cout << RowJson(rows->front()).dump(2) << std::endl;
+    ctx.out << RowJson(rows->front()).dump(2) << std::endl;
     return 0;
   }
   const auto cells = Cells(rows->front());
   for (size_t c = 0; c < std::size(kDlqColumns); ++c) {
     std::string name = kDlqColumns[c];
-    std::cout << name << ":" << std::string(16 - name.size(), ' ') << cells[c].value_or("NULL") << "\n";
+    ctx.out << name << ":" << std::string(16 - name.size(), ' ') << cells[c].value_or("NULL") << "\n";
   }
-  std::cout << std::flush;
+  ctx.out << std::flush;
   return 0;
 }
 
+namespace {
+
 int RedriveCommand(const DlqArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok()) {
+    return FailWhileServing(args.project, engine.status(), "dlq redrive", "stop sluice serve first");
+  }
   auto r = Redrive(**engine, args.source, args.reason);
   if (!r.ok()) return Fail(r.status().message());
   if (args.json) {
@@ -204,8 +219,11 @@ int RedriveCommand(const DlqArgs& args) {
 }  // namespace
 
 int Dlq(const DlqArgs& args) {
-  if (args.action == "list") return List(args);
-  if (args.action == "show") return Show(args);
+  if (args.action == "list" || args.action == "show") {
+    return RunRead(
+        args.project, args.memory_limit, ReadArgv(args), /*needs_lake=*/true,
+        [&](ReadContext& ctx) { return args.action == "list" ? DlqList(args, ctx) : DlqShow(args, ctx); });
+  }
   return RedriveCommand(args);
 }
 
@@ -218,7 +236,8 @@ int Vacuum(const VacuumArgs& args) {
     return Fail("no lake at " + spec->lake + "; nothing to vacuum");
   }
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok())
+    return FailWhileServing(args.project, engine.status(), "vacuum", "stop sluice serve first");
   auto r = sluice::Vacuum(**engine);
   if (!r.ok()) return Fail(r.status().message());
   if (args.json) {

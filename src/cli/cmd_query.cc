@@ -13,6 +13,7 @@
 #include "catalog/user_query.h"
 #include "cli/commands.h"
 #include "cli/feed_status.h"
+#include "cli/read_commands.h"
 #include "cli/serve_client.h"
 #include "cli/stream_status.h"
 #include "duck/json_encoder.h"
@@ -120,27 +121,27 @@ Result<nlohmann::ordered_json> GateStatus(Catalog& catalog) {
   return out;
 }
 
-void PrintGateStatus(const nlohmann::ordered_json& tests, const nlohmann::ordered_json& quarantined) {
+void PrintGateStatus(std::ostream& os, const nlohmann::ordered_json& tests,
+                     const nlohmann::ordered_json& quarantined) {
   const auto& c = tests["counts"];
   if (tests["results"].empty()) return;
-  std::cout << "\ntests (latest run of each): " << c["pass"] << " pass, " << c["warn"] << " warn, "
-            << c["fail"] << " fail"
-            << (c["bypassed"].get<int64_t>() ? ", " + c["bypassed"].dump() + " bypassed" : "") << "\n";
+  os << "\ntests (latest run of each): " << c["pass"] << " pass, " << c["warn"] << " warn, " << c["fail"]
+     << " fail" << (c["bypassed"].get<int64_t>() ? ", " + c["bypassed"].dump() + " bypassed" : "") << "\n";
   for (const auto& r : tests["results"]) {
     if (r["status"] == "pass") continue;
-    std::cout << "  " << r["status"].get<std::string>() << "  " << r["table"].get<std::string>() << ": "
-              << r["test"].get<std::string>() << ": " << r["failing_rows"] << " failing rows";
-    if (!r["sample"].is_null()) std::cout << " (e.g. " << r["sample"].get<std::string>() << ")";
-    if (!r["batches"].is_null()) std::cout << " [batches " << r["batches"].get<std::string>() << "]";
-    std::cout << "\n";
+    os << "  " << r["status"].get<std::string>() << "  " << r["table"].get<std::string>() << ": "
+       << r["test"].get<std::string>() << ": " << r["failing_rows"] << " failing rows";
+    if (!r["sample"].is_null()) os << " (e.g. " << r["sample"].get<std::string>() << ")";
+    if (!r["batches"].is_null()) os << " [batches " << r["batches"].get<std::string>() << "]";
+    os << "\n";
   }
   if (quarantined.empty()) return;
-  std::cout << "\nquarantined batches (`sluice batches release|drop ID`)\n";
+  os << "\nquarantined batches (`sluice batches release|drop ID`)\n";
   for (const auto& q : quarantined) {
-    std::cout << "  " << q["source"].get<std::string>() << "/" << q["batch_id"].get<std::string>() << ": "
-              << q["table"].get<std::string>() << ": " << q["failed_tests"].get<std::string>();
-    if (!q["sample"].is_null()) std::cout << " (" << q["sample"].get<std::string>() << ")";
-    std::cout << ", since " << q["quarantined_at"].get<std::string>() << "\n";
+    os << "  " << q["source"].get<std::string>() << "/" << q["batch_id"].get<std::string>() << ": "
+       << q["table"].get<std::string>() << ": " << q["failed_tests"].get<std::string>();
+    if (!q["sample"].is_null()) os << " (" << q["sample"].get<std::string>() << ")";
+    os << ", since " << q["quarantined_at"].get<std::string>() << "\n";
   }
 }
 
@@ -236,36 +237,17 @@ int Query(const QueryArgs& args) {
   return 0;
 }
 
-int ShowStatus(const StatusArgs& args) {
-  auto opened = OpenReadOnly(args.project, args.memory_limit);
-  if (!opened.ok() && opened.status().code() == StatusCode::kUnavailable) {
-    // `sluice serve` holds the lake: show what it reports.
-    auto spec = LoadProject(args.project);
-    std::optional<nlohmann::json> serve;
-    if (spec.ok()) serve = RunningServe(*spec);
-    if (serve) {
-      if (args.json) {
-        std::cout
-            << nlohmann::ordered_json{{"project", spec->name}, {"lake", spec->lake}, {"serve", *serve}}.dump()
-            << std::endl;
-      } else {
-        std::cout << "project " << spec->name << "  lake " << spec->lake
-                  << "\n(the lake is held by sluice serve; tables and batches are shown once it stops)\n";
-        PrintServeStatus(*serve);
-        if (serve->contains("feeds")) PrintFeedStatus((*serve)["feeds"]);
-      }
-      return 0;
-    }
-  }
-  if (!opened.ok()) return Fail(opened.status().message());
+int StatusOf(const StatusArgs& args, ReadContext& ctx) {
+  auto opened = ctx.open();
+  if (!opened.ok()) return ctx.Fail(opened.status().message());
   Catalog& catalog = **opened;
   nlohmann::ordered_json out = {{"project", catalog.spec().name}, {"lake", catalog.lake()}};
   nlohmann::ordered_json sources = nlohmann::ordered_json::object();
   for (const auto& s : catalog.spec().sources) {
     auto totals = TotalsOf(catalog, s.name);
-    if (!totals.ok()) return Fail(totals.status().message());
+    if (!totals.ok()) return ctx.Fail(totals.status().message());
     auto dlq = CountDeadLetters(catalog, s.name);
-    if (!dlq.ok()) return Fail(dlq.status().message());
+    if (!dlq.ok()) return ctx.Fail(dlq.status().message());
     sources[s.name] = {
         {"batches", totals->batches},
         {"rows_read", totals->rows_read},
@@ -278,7 +260,7 @@ int ShowStatus(const StatusArgs& args) {
   }
   nlohmann::ordered_json tables = nlohmann::ordered_json::object();
   auto t = ListTables(catalog);
-  if (!t.ok()) return Fail(t.status().message());
+  if (!t.ok()) return ctx.Fail(t.status().message());
   for (const TableState& table : *t) {
     tables[table.name] = {
         {"layer", table.layer},
@@ -291,14 +273,14 @@ int ShowStatus(const StatusArgs& args) {
                                                : nlohmann::ordered_json(nullptr)}};
   }
   auto run = LastRun(catalog);
-  if (!run.ok()) return Fail(run.status().message());
+  if (!run.ok()) return ctx.Fail(run.status().message());
   out["sources"] = sources;
   out["tables"] = tables;
   auto gates = GateStatus(catalog);
-  if (!gates.ok()) return Fail(gates.status().message());
+  if (!gates.ok()) return ctx.Fail(gates.status().message());
   out["tests"] = (*gates)["tests"];
   auto streams = StreamStatus(catalog);
-  if (!streams.ok()) return Fail(streams.status().message());
+  if (!streams.ok()) return ctx.Fail(streams.status().message());
   if (!streams->empty()) out["streams"] = *streams;
   if (nlohmann::json feeds = FeedStatus(catalog); !feeds.empty()) {
     out["feeds"] = nlohmann::ordered_json::parse(feeds.dump());
@@ -308,40 +290,72 @@ int ShowStatus(const StatusArgs& args) {
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},
                                                    {"finished_at", (*run)->finished_at},
                                                    {"status", (*run)->status}};
+  // Run by the `sluice serve` that holds the lake (cli/read_commands.h): what it reports of
+  // itself too (lag, queues, the warehouse), as in <lake>/serve.json less its secret.
+  std::optional<nlohmann::json> serve = RunningServe(ctx.spec);
+  if (serve) serve->erase("local_secret");
+  if (serve && args.json) out["serve"] = nlohmann::ordered_json::parse(serve->dump());
   if (args.json) {
-    std::cout << out.dump() << std::endl;
+    ctx.out << out.dump() << std::endl;
     return 0;
   }
-  std::cout << "project " << catalog.spec().name << "  lake " << catalog.lake() << "\n";
-  std::cout << "last run: "
-            << (!*run ? std::string("never") : (*run)->finished_at + " (" + (*run)->status + ")")
-            << "\n\nsources\n";
+  ctx.out << "project " << catalog.spec().name << "  lake " << catalog.lake() << "\n";
+  ctx.out << "last run: "
+          << (!*run ? std::string("never") : (*run)->finished_at + " (" + (*run)->status + ")")
+          << "\n\nsources\n";
   for (auto& [name, s] : sources.items()) {
     if (s["last_batch_at"].is_null()) {
-      std::cout << "  " << name << ": no batches yet\n";
+      ctx.out << "  " << name << ": no batches yet\n";
       continue;
     }
-    std::cout << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]
-              << " rows read = " << s["rows_staged"] << " staged + " << s["rows_dead"]
-              << " dead-lettered; DLQ " << s["dlq_open"] << " open of " << s["dlq_rows"]
-              << " rows; last batch " << s["last_batch_at"].get<std::string>() << "\n";
+    ctx.out << "  " << name << ": " << s["batches"] << " batches, " << s["rows_read"]
+            << " rows read = " << s["rows_staged"] << " staged + " << s["rows_dead"] << " dead-lettered; DLQ "
+            << s["dlq_open"] << " open of " << s["dlq_rows"] << " rows; last batch "
+            << s["last_batch_at"].get<std::string>() << "\n";
   }
-  std::cout << "\ntables\n";
+  ctx.out << "\ntables\n";
   for (auto& [name, s] : tables.items()) {
-    std::cout << "  " << s["layer"].get<std::string>() << "." << name << ": ";
+    ctx.out << "  " << s["layer"].get<std::string>() << "." << name << ": ";
     if (s["updated_at"].is_null()) {
-      std::cout << "not built yet\n";
+      ctx.out << "not built yet\n";
       continue;
     }
-    std::cout << s["rows"] << " rows, version " << s["version"] << " (published " << s["published_version"]
-              << "), updated " << s["updated_at"].get<std::string>() << ", " << s["freshness_seconds"]
-              << " s ago\n";
+    ctx.out << s["rows"] << " rows, version " << s["version"] << " (published " << s["published_version"]
+            << "), updated " << s["updated_at"].get<std::string>() << ", " << s["freshness_seconds"]
+            << " s ago\n";
   }
-  if (out.contains("streams")) PrintStreamStatus(out["streams"]);
-  if (out.contains("feeds")) PrintFeedStatus(nlohmann::json::parse(out["feeds"].dump()));
-  PrintGateStatus(out["tests"], out["quarantined"]);
-  std::cout.flush();
+  if (out.contains("streams")) PrintStreamStatus(ctx.out, out["streams"]);
+  if (out.contains("feeds")) PrintFeedStatus(ctx.out, nlohmann::json::parse(out["feeds"].dump()));
+  PrintGateStatus(ctx.out, out["tests"], out["quarantined"]);
+  if (serve) PrintServeStatus(ctx.out, *serve);
+  ctx.out.flush();
   return 0;
+}
+
+int ShowStatus(const StatusArgs& args) {
+  std::vector<std::string> argv = {"status"};
+  if (args.json) argv.push_back("--json");
+  // A server that cannot be asked: what it last wrote to lake/serve.json.
+  auto unanswered = [&](const ProjectSpec& spec, nlohmann::json serve, const Status& why) {
+    serve.erase("local_secret");
+    std::cerr << "warning: " << why.message() << "; showing what it reports in lake/serve.json" << std::endl;
+    if (args.json) {
+      std::cout
+          << nlohmann::ordered_json{{"project", spec.name}, {"lake", spec.lake}, {"serve", serve}}.dump()
+          << std::endl;
+      return 0;
+    }
+    std::cout
+        << "project " << spec.name << "  lake " << spec.lake
+        << "\n(the lake is held by sluice serve; tables and batches are shown once it answers or stops)\n";
+    PrintServeStatus(std::cout, serve);
+    if (serve.contains("feeds")) PrintFeedStatus(std::cout, serve["feeds"]);
+    std::cout.flush();
+    return 0;
+  };
+  return RunRead(
+      args.project, args.memory_limit, argv, /*needs_lake=*/true,
+      [&](ReadContext& ctx) { return StatusOf(args, ctx); }, unanswered);
 }
 
 }  // namespace sluice::cli

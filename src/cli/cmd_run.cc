@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
 #include "warehouse/pg_publisher.h"
@@ -132,7 +133,7 @@ Status PublishToWarehouse(Engine& engine) {
 
 int Run(const RunArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok()) return FailWhileServing(args.project, engine.status(), "run", "stop sluice serve first");
   RunOptions options;
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
@@ -182,7 +183,15 @@ int Run(const RunArgs& args) {
 
 int Ingest(const IngestArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok()) {
+    std::string instead = "stop sluice serve first";
+    auto spec = LoadProject(args.project);
+    const SourceSpec* source = spec.ok() ? spec->FindSource(args.source) : nullptr;
+    if (source != nullptr && source->type == SourceType::kHttp) {
+      instead = "push the rows to POST /v1/sources/" + source->name + "/events instead, or " + instead;
+    }
+    return FailWhileServing(args.project, engine.status(), "ingest", instead);
+  }
   nlohmann::json out = nlohmann::json::array();
   for (const auto& file : args.files) {
     auto outcome = (*engine)->IngestFile(args.source, file, args.batch_id);

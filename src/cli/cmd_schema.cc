@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "catalog/schema_registry.h"
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "engine/schema_evolution.h"
 #include "spec/compatibility.h"
 
@@ -164,19 +165,20 @@ ContractChanges Compare(const Contract& a, const Contract& b) {
   return out;
 }
 
-int Check(const ProjectSpec& spec, const SchemaArgs& args) {
+int Check(ReadContext& ctx, const SchemaArgs& args) {
+  const ProjectSpec& spec = ctx.spec;
   std::vector<const SourceSpec*> sources;
   for (const auto& s : spec.sources) {
     if (args.source.empty() || s.name == args.source) sources.push_back(&s);
   }
-  if (sources.empty()) return Fail("unknown source '" + args.source + "'");
+  if (sources.empty()) return ctx.Fail("unknown source '" + args.source + "'");
 
   // What to compare with: a contract file, a git revision, or the registry.
   std::optional<Contract> file_contract;
   std::error_code ec;
   if (!args.against.empty() && fs::is_regular_file(args.against, ec)) {
     auto c = LoadContract(args.against);
-    if (!c.ok()) return Fail(c.status().message());
+    if (!c.ok()) return ctx.Fail(c.status().message());
     file_contract = *c;
     if (sources.size() > 1) {
       // A file names one contract: compare it with the source whose contract has its name.
@@ -185,7 +187,7 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
         if (s->contract.name == file_contract->name) match.push_back(s);
       }
       if (match.size() != 1) {
-        return Fail("--against " + args.against + ": give the source to compare it with");
+        return ctx.Fail("--against " + args.against + ": give the source to compare it with");
       }
       sources = match;
     }
@@ -193,23 +195,21 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
   std::unique_ptr<Catalog> catalog;
   bool no_lake = false;
   if (args.against.empty()) {
-    CatalogOptions options;
-    options.read_only = true;
-    auto cat = Catalog::Open(spec, options);
+    auto cat = ctx.open();
     if (!cat.ok() && cat.status().code() == StatusCode::kNotFound) {
       no_lake = true;
     } else if (!cat.ok()) {
-      return Fail(cat.status().message());
+      return ctx.Fail(cat.status().message());
     } else {
       catalog = std::move(cat).value();
     }
   }
   auto scratch = duck::Connection::Open();
-  if (!scratch.ok()) return Fail(scratch.status().message());
+  if (!scratch.ok()) return ctx.Fail(scratch.status().message());
 
   // With --json, only the JSON report goes to stdout.
   std::ostringstream discard;
-  std::ostream& text = args.json ? discard : std::cout;
+  std::ostream& text = args.json ? discard : ctx.out;
   Json report = {{"sources", Json::object()}};
   int incompatible = 0;
   for (const SourceSpec* source : sources) {
@@ -220,7 +220,7 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
       against = args.against;
     } else if (!args.against.empty()) {
       auto c = ContractAtRevision(spec, *source, args.against);
-      if (!c.ok()) return Fail(c.status().message());
+      if (!c.ok()) return ctx.Fail(c.status().message());
       if (*c) history.push_back({0, **c});
       against = args.against;
     } else if (catalog) {
@@ -242,14 +242,14 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
     } else if (catalog && args.against.empty()) {
       // The registry: the same verdict `sluice run` reaches, retained data and acceptances included.
       auto h = SchemaHistory(*catalog, source->name);
-      if (!h.ok()) return Fail(h.status().message());
+      if (!h.ok()) return ctx.Fail(h.status().message());
       auto v = CheckContractChange(*catalog, *source, *h);
-      if (!v.ok()) return Fail(v.status().message());
+      if (!v.ok()) return ctx.Fail(v.status().message());
       violations = std::move(v).value();
     } else {
       // A file or revision: the rules and lineage; defaults depend on the lake's data.
       auto v = CheckAgainstHistory(history, source->contract);
-      if (!v.ok()) return Fail(v.status().message());
+      if (!v.ok()) return ctx.Fail(v.status().message());
       violations = std::move(v).value();
       for (auto& l : CheckLineage(history.back().contract, source->contract,
                                   FindColumnUsers(spec, source->name), history.back().version)) {
@@ -284,19 +284,17 @@ int Check(const ProjectSpec& spec, const SchemaArgs& args) {
     report["sources"][source->name] = entry;
   }
   report["compatible"] = incompatible == 0;
-  if (args.json) std::cout << report.dump(2) << "\n";
+  if (args.json) ctx.out << report.dump(2) << "\n";
   if (incompatible > 0) {
-    return Fail(std::to_string(incompatible) + " contract(s) with incompatible changes");
+    return ctx.Fail(std::to_string(incompatible) + " contract(s) with incompatible changes");
   }
-  if (!args.json) std::cout << "compatible" << std::endl;
+  if (!args.json) ctx.out << "compatible" << std::endl;
   return 0;
 }
 
-Result<std::vector<SchemaVersion>> LoadHistory(const ProjectSpec& spec, const std::string& source) {
-  if (spec.FindSource(source) == nullptr) return Status::NotFound("unknown source '" + source + "'");
-  CatalogOptions options;
-  options.read_only = true;
-  ASSIGN_OR_RETURN(auto catalog, Catalog::Open(spec, options));
+Result<std::vector<SchemaVersion>> LoadHistory(ReadContext& ctx, const std::string& source) {
+  if (ctx.spec.FindSource(source) == nullptr) return Status::NotFound("unknown source '" + source + "'");
+  ASSIGN_OR_RETURN(auto catalog, ctx.open());
   ASSIGN_OR_RETURN(auto history, SchemaHistory(*catalog, source));
   if (history.empty()) {
     return Status::NotFound("no version of " + source + " is registered yet (run `sluice run`)");
@@ -306,9 +304,9 @@ Result<std::vector<SchemaVersion>> LoadHistory(const ProjectSpec& spec, const st
 
 // Every registered version: its columns with every rule, its checks and what changed from the
 // version before it (the lines `schema diff` prints).
-int History(const ProjectSpec& spec, const SchemaArgs& args) {
-  auto history = LoadHistory(spec, args.source);
-  if (!history.ok()) return Fail(history.status().message());
+int History(ReadContext& ctx, const SchemaArgs& args) {
+  auto history = LoadHistory(ctx, args.source);
+  if (!history.ok()) return ctx.Fail(history.status().message());
   if (args.json) {
     Json out = Json::array();
     for (size_t i = 0; i < history->size(); ++i) {
@@ -322,28 +320,28 @@ int History(const ProjectSpec& spec, const SchemaArgs& args) {
       if (i > 0) entry["changes"] = Compare((*history)[i - 1].contract, v.contract).json;
       out.push_back(std::move(entry));
     }
-    std::cout << out.dump(2) << std::endl;
+    ctx.out << out.dump(2) << std::endl;
     return 0;
   }
   for (size_t i = 0; i < history->size(); ++i) {
     const SchemaVersion& v = (*history)[i];
-    std::cout << (i ? "\n" : "") << "v" << v.version << "  registered " << v.registered_at << "  "
-              << v.contract.compatibility << "  fingerprint " << v.fingerprint.substr(0, 12) << "\n";
-    for (const auto& c : v.contract.columns) std::cout << "  column " << DescribeColumn(c) << "\n";
-    for (const auto& k : v.contract.checks) std::cout << "  check  " << DescribeCheck(k) << "\n";
+    ctx.out << (i ? "\n" : "") << "v" << v.version << "  registered " << v.registered_at << "  "
+            << v.contract.compatibility << "  fingerprint " << v.fingerprint.substr(0, 12) << "\n";
+    for (const auto& c : v.contract.columns) ctx.out << "  column " << DescribeColumn(c) << "\n";
+    for (const auto& k : v.contract.checks) ctx.out << "  check  " << DescribeCheck(k) << "\n";
     if (i == 0) continue;
     const auto changes = Compare((*history)[i - 1].contract, v.contract);
-    std::cout << "  changes from v" << (*history)[i - 1].version << ":"
-              << (changes.lines.empty() ? " none (same schema)" : "") << "\n";
-    for (const auto& l : changes.lines) std::cout << "    " << l << "\n";
+    ctx.out << "  changes from v" << (*history)[i - 1].version << ":"
+            << (changes.lines.empty() ? " none (same schema)" : "") << "\n";
+    for (const auto& l : changes.lines) ctx.out << "    " << l << "\n";
   }
-  std::cout << std::flush;
+  ctx.out << std::flush;
   return 0;
 }
 
-int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
-  auto history = LoadHistory(spec, args.source);
-  if (!history.ok()) return Fail(history.status().message());
+int Diff(ReadContext& ctx, const SchemaArgs& args) {
+  auto history = LoadHistory(ctx, args.source);
+  if (!history.ok()) return ctx.Fail(history.status().message());
   const SchemaVersion* a = nullptr;
   const SchemaVersion* b = nullptr;
   for (const auto& v : *history) {
@@ -352,8 +350,8 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
   }
   for (auto [p, n] : {std::pair{a, args.v1}, std::pair{b, args.v2}}) {
     if (p == nullptr) {
-      return Fail("no version " + std::to_string(n) + " of " + args.source + " (registered: v1..v" +
-                  std::to_string(history->back().version) + ")");
+      return ctx.Fail("no version " + std::to_string(n) + " of " + args.source + " (registered: v1..v" +
+                      std::to_string(history->back().version) + ")");
     }
   }
   ContractChanges changes = Compare(a->contract, b->contract);
@@ -361,13 +359,13 @@ int Diff(const ProjectSpec& spec, const SchemaArgs& args) {
   out.update(changes.json);
   const std::vector<std::string>& lines = changes.lines;
   if (args.json) {
-    std::cout << out.dump(2) << std::endl;
+    ctx.out << out.dump(2) << std::endl;
     return 0;
   }
-  std::cout << args.source << " v" << args.v1 << " -> v" << args.v2 << "\n";
-  if (lines.empty()) std::cout << "(no changes)\n";
-  for (const auto& l : lines) std::cout << l << "\n";
-  std::cout << std::flush;
+  ctx.out << args.source << " v" << args.v1 << " -> v" << args.v2 << "\n";
+  if (lines.empty()) ctx.out << "(no changes)\n";
+  for (const auto& l : lines) ctx.out << l << "\n";
+  ctx.out << std::flush;
   return 0;
 }
 
@@ -377,7 +375,9 @@ int Accept(const ProjectSpec& spec, const SchemaArgs& args) {
   const SourceSpec* source = spec.FindSource(args.source);
   if (source == nullptr) return Fail("unknown source '" + args.source + "'");
   auto catalog = Catalog::Open(spec, CatalogOptions{});
-  if (!catalog.ok()) return Fail(catalog.status().message());
+  if (!catalog.ok()) {
+    return FailWhileServing(spec.root, catalog.status(), "schema accept", "stop sluice serve first");
+  }
   auto history = SchemaHistory(**catalog, source->name);
   if (!history.ok()) return Fail(history.status().message());
   if (history->empty()) {
@@ -414,16 +414,36 @@ int Accept(const ProjectSpec& spec, const SchemaArgs& args) {
   return 0;
 }
 
+// `schema check|history|diff` as the server parses it (cli/read_commands.h).
+std::vector<std::string> ReadArgv(const SchemaArgs& args) {
+  std::vector<std::string> argv = {"schema", args.action};
+  if (args.json) argv.push_back("--json");
+  if (!args.against.empty()) argv.insert(argv.end(), {"--against", args.against});
+  // After `--`: a source is never read as an option, whatever its name.
+  if (!args.source.empty() || args.action != "check") argv.insert(argv.end(), {"--", args.source});
+  if (args.action == "diff") argv.insert(argv.end(), {std::to_string(args.v1), std::to_string(args.v2)});
+  return argv;
+}
+
 }  // namespace
 
+int SchemaRead(const SchemaArgs& args, ReadContext& ctx) {
+  if (args.action == "check") return Check(ctx, args);
+  if (args.action == "history") return History(ctx, args);
+  return Diff(ctx, args);
+}
+
 int Schema(const SchemaArgs& args) {
+  if (args.action != "accept") {
+    // `check --against` compares with a file or a git revision: it never opens the lake.
+    const bool needs_lake = args.action != "check" || args.against.empty();
+    return RunRead(args.project, args.memory_limit, ReadArgv(args), needs_lake,
+                   [&](ReadContext& ctx) { return SchemaRead(args, ctx); });
+  }
   auto spec = LoadProject(args.project);
   if (!spec.ok()) return Fail(spec.status().message());
   if (auto limit = MemoryLimitFlag(args.memory_limit)) spec->memory_limit_bytes = limit;
-  if (args.action == "check") return Check(*spec, args);
-  if (args.action == "history") return History(*spec, args);
-  if (args.action == "accept") return Accept(*spec, args);
-  return Diff(*spec, args);
+  return Accept(*spec, args);
 }
 
 }  // namespace sluice::cli

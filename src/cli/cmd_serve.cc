@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "common/env.h"
 #include "serve/server.h"
 
@@ -38,6 +39,8 @@ int Serve(const ServeArgs& args) {
   }
   options.memory_limit = MemoryLimitFlag(args.memory_limit);
   options.max_inflight_bytes = args.max_inflight_mb << 20;  // 0: derived from the memory limit
+  // `sluice status`, `dlq list`... of this machine, run for them while we hold the lake.
+  options.commands = RunForServe;
 
   // SIGINT/SIGTERM are taken by one thread with sigwait: every other thread has them blocked.
   sigset_t stop_signals;

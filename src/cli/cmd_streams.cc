@@ -9,6 +9,7 @@
 
 #include "catalog/stream_ledger.h"
 #include "cli/commands.h"
+#include "cli/read_commands.h"
 #include "engine/engine.h"
 
 namespace sluice::cli {
@@ -46,7 +47,9 @@ int Streams(const StreamsArgs& args) {
                 " is not a stream sequence (they start at 1)");
   }
   auto engine = Engine::Open(args.project);
-  if (!engine.ok()) return Fail(engine.status().message());
+  if (!engine.ok()) {
+    return FailWhileServing(args.project, engine.status(), "streams reset", "stop sluice serve first");
+  }
   const SourceSpec* source = nullptr;
   for (const auto& s : (*engine)->spec().sources) {
     if (s.name == args.source) source = &s;

@@ -1,7 +1,7 @@
 #include "cli/feed_status.h"
 
 #include <algorithm>
-#include <iostream>
+#include <ostream>
 
 #include "catalog/feeds.h"
 
@@ -34,20 +34,20 @@ nlohmann::json FeedStatus(Catalog& catalog) {
   return out;
 }
 
-void PrintFeedStatus(const nlohmann::json& feeds) {
+void PrintFeedStatus(std::ostream& out, const nlohmann::json& feeds) {
   if (!feeds.is_object() || feeds.empty()) return;
-  std::cout << "\nfeeds\n";
+  out << "\nfeeds\n";
   for (auto& [name, f] : feeds.items()) {
-    std::cout << "  " << name << " (" << f.value("table", "") << "): ";
+    out << "  " << name << " (" << f.value("table", "") << "): ";
     if (f.contains("error")) {
-      std::cout << "ERROR: " << f["error"].get<std::string>() << "\n";
+      out << "ERROR: " << f["error"].get<std::string>() << "\n";
     } else if (!f.value("started", false)) {
-      std::cout << "not started (its feed starts at the next curate of the table)\n";
+      out << "not started (its feed starts at the next curate of the table)\n";
     } else {
-      std::cout << "position " << f["position"] << ", lag " << f["lag_changes"] << " changes / "
-                << f["lag_seconds"].get<double>() << " s"
-                << (f.value("stale", false) ? "; STALE (past feeds.max_lag; see docs/FEEDS.md, reset)" : "")
-                << "\n";
+      out << "position " << f["position"] << ", lag " << f["lag_changes"] << " changes / "
+          << f["lag_seconds"].get<double>() << " s"
+          << (f.value("stale", false) ? "; STALE (past feeds.max_lag; see docs/FEEDS.md, reset)" : "")
+          << "\n";
     }
   }
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "catalog/catalog.h"
 
@@ -13,6 +14,6 @@ namespace sluice::cli {
 nlohmann::json FeedStatus(Catalog& catalog);
 
 // Prints `feeds` (FeedStatus's, or the "feeds" of serve's status file); nothing when empty.
-void PrintFeedStatus(const nlohmann::json& feeds);
+void PrintFeedStatus(std::ostream& out, const nlohmann::json& feeds);
 
 }  // namespace sluice::cli

@@ -31,9 +31,11 @@ Status TrustOnly(httplib::SSLClient& client, const std::string& cert) {
   return Status::OK();
 }
 
-}  // namespace
-
-Result<std::string> AskServe(const nlohmann::json& serve, const std::string& sql, const std::string& accept) {
+// The server's answer to POST `path` with the JSON `body`, sent with its local secret over
+// HTTP or, when serve.json names an https:// address, over TLS trusting serve.tls.cert only.
+// Unavailable when serve.json names no address or secret, or the server does not answer.
+Result<httplib::Result> PostToServe(const nlohmann::json& serve, const std::string& path,
+                                    const nlohmann::json& body, const std::string& accept) {
   const std::string listen = serve.value("listen", "");
   const std::string secret = serve.value("local_secret", "");
   const bool tls = listen.rfind("https://", 0) == 0;
@@ -60,20 +62,45 @@ Result<std::string> AskServe(const nlohmann::json& serve, const std::string& sql
   }
   client->set_connection_timeout(5, 0);
   client->set_read_timeout(3600, 0);
-  httplib::Headers headers = {{"Authorization", "Bearer " + secret}, {"Accept", accept}};
-  httplib::Result r =
-      client->Post("/v1/query", headers, nlohmann::json{{"sql", sql}}.dump(), "application/json");
+  httplib::Headers headers = {{"Authorization", "Bearer " + secret}};
+  if (!accept.empty()) headers.emplace("Accept", accept);
+  httplib::Result r = client->Post(path, headers, body.dump(), "application/json");
   if (!r) {
     return Status::Unavailable("the lake is held by sluice serve at " + listen + ", which did not answer (" +
                                httplib::to_string(r.error()) + ")");
   }
+  return r;
+}
+
+// The one-line reason of an error answer: its "error" field, else the status.
+std::string ErrorOf(const httplib::Response& r, const nlohmann::json& body) {
+  return body.is_object() && body.contains("error") && body["error"].is_string()
+             ? body["error"].get<std::string>()
+             : "HTTP " + std::to_string(r.status);
+}
+
+}  // namespace
+
+Result<std::string> AskServe(const nlohmann::json& serve, const std::string& sql, const std::string& accept) {
+  ASSIGN_OR_RETURN(httplib::Result r, PostToServe(serve, "/v1/query", nlohmann::json{{"sql", sql}}, accept));
   if (r->status == 200) return r->body;
-  nlohmann::json error = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-  const std::string message = error.is_object() && error.contains("error") && error["error"].is_string()
-                                  ? error["error"].get<std::string>()
-                                  : "HTTP " + std::to_string(r->status);
+  const std::string message =
+      ErrorOf(*r, nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false));
   if (r->status >= 400 && r->status < 500) return Status::InvalidArgument(message);
-  return Status::Aborted("sluice serve at " + listen + " failed the query: " + message);
+  return Status::Aborted("sluice serve at " + serve.value("listen", "") + " failed the query: " + message);
+}
+
+Result<nlohmann::json> AskServeCommand(const nlohmann::json& serve, const std::vector<std::string>& argv) {
+  ASSIGN_OR_RETURN(httplib::Result r,
+                   PostToServe(serve, "/v1/admin/command", nlohmann::json{{"argv", argv}}, ""));
+  nlohmann::json body = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+  if (r->status == 200 && body.is_object() && body["exit_code"].is_number_integer() &&
+      body["stdout"].is_string() && body["stderr"].is_string()) {
+    return body;
+  }
+  const std::string message = ErrorOf(*r, body);
+  if (r->status >= 400 && r->status < 500) return Status::InvalidArgument("sluice serve refused: " + message);
+  return Status::Aborted("sluice serve at " + serve.value("listen", "") + " failed the command: " + message);
 }
 
 }  // namespace sluice::cli

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -16,5 +17,10 @@ namespace sluice::cli {
 // holding the server's one-line reason when it refused the query (4xx); Unavailable when
 // serve.json names no address or secret or the server does not answer; Aborted otherwise.
 Result<std::string> AskServe(const nlohmann::json& serve, const std::string& sql, const std::string& accept);
+
+// Asks the server of `serve` (its serve.json) to run the read command `argv` (POST
+// /v1/admin/command, serve/command_api.h); its answer {"exit_code", "stdout", "stderr"}.
+// Errors as AskServe's, with the server's one-line reason when it refused the command.
+Result<nlohmann::json> AskServeCommand(const nlohmann::json& serve, const std::vector<std::string>& argv);
 
 }  // namespace sluice::cli

@@ -3,7 +3,7 @@
 #include <signal.h>
 
 #include <fstream>
-#include <iostream>
+#include <ostream>
 
 #include "catalog/ledger_reads.h"
 #include "catalog/stream_ledger.h"
@@ -64,67 +64,63 @@ std::optional<nlohmann::json> RunningServe(const ProjectSpec& spec) {
   return j;
 }
 
-void PrintStreamStatus(const nlohmann::ordered_json& streams) {
+void PrintStreamStatus(std::ostream& out, const nlohmann::ordered_json& streams) {
   if (streams.empty()) return;
-  std::cout << "\nstreams\n";
+  out << "\nstreams\n";
   for (auto& [name, s] : streams.items()) {
-    std::cout << "  " << name << " (" << s["type"].get<std::string>() << ")";
+    out << "  " << name << " (" << s["type"].get<std::string>() << ")";
     if (s.contains("committed_seq")) {
-      std::cout << ": committed through " << s["stream"].get<std::string>() << " sequence "
-                << s["committed_seq"];
+      out << ": committed through " << s["stream"].get<std::string>() << " sequence " << s["committed_seq"];
     }
-    std::cout << "; " << s["late_rows"] << " late rows\n";
+    out << "; " << s["late_rows"] << " late rows\n";
     if (s.contains("last_reset")) {
       const auto& r = s["last_reset"];
-      std::cout << "    reset " << r["mode"].get<std::string>() << " of " << r["stream"].get<std::string>()
-                << " by " << r["by"].get<std::string>() << " at " << r["at"].get<std::string>()
-                << " (from sequence "
-                << (r["from_seq"].is_null() ? std::string("none") : r["from_seq"].dump()) << " to "
-                << r["to_seq"] << ")\n";
+      out << "    reset " << r["mode"].get<std::string>() << " of " << r["stream"].get<std::string>()
+          << " by " << r["by"].get<std::string>() << " at " << r["at"].get<std::string>()
+          << " (from sequence " << (r["from_seq"].is_null() ? std::string("none") : r["from_seq"].dump())
+          << " to " << r["to_seq"] << ")\n";
     }
     if (s.contains("watermarks")) {
       for (const auto& w : s["watermarks"]) {
-        std::cout << "    watermark "
-                  << (w["partition"].get<std::string>().empty() ? std::string("(all)")
-                                                                : w["partition"].get<std::string>())
-                  << ": " << w["watermark"].get<std::string>() << " (max "
-                  << s["event_time"].get<std::string>() << " " << w["max_event_time"].get<std::string>()
-                  << ", " << w["late_rows"] << " late)\n";
+        out << "    watermark "
+            << (w["partition"].get<std::string>().empty() ? std::string("(all)")
+                                                          : w["partition"].get<std::string>())
+            << ": " << w["watermark"].get<std::string>() << " (max " << s["event_time"].get<std::string>()
+            << " " << w["max_event_time"].get<std::string>() << ", " << w["late_rows"] << " late)\n";
       }
     }
   }
 }
 
-void PrintServeStatus(const nlohmann::json& serve) {
-  std::cout << "\nsluice serve (pid " << serve["pid"] << ") " << serve["state"].get<std::string>() << " on "
-            << serve["listen"].get<std::string>() << "; in flight "
-            << (serve["inflight_bytes"].get<int64_t>() >> 10) << " KiB of "
-            << (serve["inflight_limit_bytes"].get<int64_t>() >> 20) << " MiB\n";
+void PrintServeStatus(std::ostream& out, const nlohmann::json& serve) {
+  out << "\nsluice serve (pid " << serve["pid"] << ") " << serve["state"].get<std::string>() << " on "
+      << serve["listen"].get<std::string>() << "; in flight "
+      << (serve["inflight_bytes"].get<int64_t>() >> 10) << " KiB of "
+      << (serve["inflight_limit_bytes"].get<int64_t>() >> 20) << " MiB\n";
   if (serve.contains("transform_error") && serve["transform_error"].is_string()) {
-    std::cout << "  transform failing: " << serve["transform_error"].get<std::string>() << "\n";
+    out << "  transform failing: " << serve["transform_error"].get<std::string>() << "\n";
   }
   for (auto& [name, s] : serve["sources"].items()) {
-    std::cout << "  " << name << " (" << s["type"].get<std::string>()
-              << "): " << s["rows_staged"].get<double>() << " rows staged, "
-              << s["rows_dead_lettered"].get<double>() << " dead-lettered, " << s["rows_late"].get<double>()
-              << " late; lag " << s["lag_messages"].get<double>() << " messages / "
-              << s["lag_seconds"].get<double>() << " s; queue " << s["queue_depth"].get<double>() << "; 429s "
-              << s["rejected_429"].get<double>();
-    if (s.contains("committed_seq")) std::cout << "; committed seq " << s["committed_seq"];
-    if (s.value("paused", false)) std::cout << "; PAUSED (backpressure)";
-    if (s.value("refused", false)) std::cout << "; REFUSED (see `sluice streams reset`)";
-    if (s.contains("error")) std::cout << "; ERROR: " << s["error"].get<std::string>();
-    std::cout << "\n";
+    out << "  " << name << " (" << s["type"].get<std::string>() << "): " << s["rows_staged"].get<double>()
+        << " rows staged, " << s["rows_dead_lettered"].get<double>() << " dead-lettered, "
+        << s["rows_late"].get<double>() << " late; lag " << s["lag_messages"].get<double>() << " messages / "
+        << s["lag_seconds"].get<double>() << " s; queue " << s["queue_depth"].get<double>() << "; 429s "
+        << s["rejected_429"].get<double>();
+    if (s.contains("committed_seq")) out << "; committed seq " << s["committed_seq"];
+    if (s.value("paused", false)) out << "; PAUSED (backpressure)";
+    if (s.value("refused", false)) out << "; REFUSED (see `sluice streams reset`)";
+    if (s.contains("error")) out << "; ERROR: " << s["error"].get<std::string>();
+    out << "\n";
   }
   if (serve.contains("warehouse") && serve["warehouse"].is_object()) {
     const auto& w = serve["warehouse"];
-    std::cout << "  warehouse (PostgreSQL schema " << w["schema"].get<std::string>() << "): lag "
-              << w["lag_versions"] << " versions / " << w["lag_seconds"].get<double>() << " s";
+    out << "  warehouse (PostgreSQL schema " << w["schema"].get<std::string>() << "): lag "
+        << w["lag_versions"] << " versions / " << w["lag_seconds"].get<double>() << " s";
     for (auto& [table, t] : w["tables"].items()) {
-      std::cout << "; " << table << " v" << t["published_version"] << " of v" << t["lake_version"];
+      out << "; " << table << " v" << t["published_version"] << " of v" << t["lake_version"];
     }
-    if (w["error"].is_string()) std::cout << "; ERROR: " << w["error"].get<std::string>();
-    std::cout << "\n";
+    if (w["error"].is_string()) out << "; ERROR: " << w["error"].get<std::string>();
+    out << "\n";
   }
 }
 

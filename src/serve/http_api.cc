@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "serve/command_api.h"
 #include "serve/query_api.h"
 #include "serve/server_impl.h"
 
@@ -105,7 +106,8 @@ void Server::Impl::InstallRoutes() {
     res.SetError(404, "no endpoint " + req.path +
                           " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST "
                           "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
-                          "/v1/feeds/<consumer>; docs/QUERY_API.md, docs/FEEDS.md)");
+                          "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
+                          "docs/FEEDS.md)");
   });
 
   AddRoute({"GET", "/v1/health", /*authenticated=*/false,
@@ -143,6 +145,7 @@ void Server::Impl::InstallRoutes() {
   // The endpoints built on http.h, each file's routes in turn (AddRoute).
   for (auto& r : QueryRoutes(*this)) AddRoute(std::move(r));
   for (auto& r : FeedRoutes(*this)) AddRoute(std::move(r));
+  AddRoute(CommandRoute(*this));
 }
 
 // On an HTTP I/O thread, before the body is read: everything that can be refused from the

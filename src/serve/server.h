@@ -4,6 +4,7 @@
 //          GET  /v1/health                    200 while serving, 503 when a source is failing
 //          GET  /v1/stats                     per source: accepted, lag, accept-to-queryable
 //          GET  /metrics                      Prometheus text format
+//          POST /v1/admin/command             a read-only CLI command run for a client (admin)
 //   NATS   one JetStream pull consumer per `type: nats` source (serve/nats_consumer.h)
 //   loop   the engine thread: commits micro-batches as they come, and curates, refreshes marts
 //          and publishes every `transform.interval` or after `transform.max_rows` staged rows
@@ -19,13 +20,34 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
 namespace sluice {
+
+class Catalog;
+struct ProjectSpec;
+
+// What a read command run by the server for a client printed, and its exit code.
+struct CommandOutput {
+  int exit_code = 0;
+  std::string out;
+  std::string err;
+};
+// Opens a read-only catalog on the server's own database for one command (Catalog::OpenReader),
+// with `spec` naming the sources. Thread-safe.
+using ReaderOpener = std::function<Result<std::unique_ptr<Catalog>>(const ProjectSpec& spec)>;
+// Runs the `sluice` command `argv` (without the program's name) of the project in `project_dir`
+// on a reader from `open_reader`, as POST /v1/admin/command asks (serve/command_api.h).
+// InvalidArgument (answered 400) when `argv` is not a read-only command or its arguments are
+// wrong. The CLI provides it (cli/read_commands.h): serve does not depend on the CLI.
+using CommandRunner = std::function<Result<CommandOutput>(
+    const std::vector<std::string>& argv, const std::string& project_dir, const ReaderOpener& open_reader)>;
 
 struct ServeOptions {
   std::string host = "127.0.0.1";
@@ -37,6 +59,8 @@ struct ServeOptions {
   // HTTP handlers running at once (the worker pool); connections are not bounded by it (a slow
   // client holds no thread) but by `serve.limits` (serve/http_server.h).
   int http_threads = 64;
+  // Runs the read commands of POST /v1/admin/command; unset: the endpoint answers 501.
+  CommandRunner commands;
 };
 
 class Server {

@@ -282,7 +282,10 @@ TEST_F(ServeQueryApiTest, TablesRowsFormatsAndSql) {
   EXPECT_EQ(client_->Get("/v1/stats").body.find("local_secret"), std::string::npos);
   ProcessResult status = project_->Sluice("status");
   EXPECT_TRUE(status.ok()) << status.Describe();
-  EXPECT_NE(status.out.find("held by sluice serve"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("curated.orders: " + std::to_string(final_state.size()) + " rows"),
+            std::string::npos)
+      << status.out;
+  EXPECT_NE(status.err.find("answered by the running sluice serve"), std::string::npos) << status.err;
 
   // Metrics: the partitions read and those of the versions read from.
   HttpResponse metrics = client_->Get("/metrics");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/catalog.h"
 #include "catalog/dlq.h"
 #include "catalog/tables.h"
 #include "support/test_project.h"
@@ -29,6 +30,34 @@ class CatalogTablesTest : public testing::ProjectTest {
     OpenEngine();
   }
 };
+
+// A reader over another connection of the open catalog's database (what `sluice serve` runs the
+// read commands on): one snapshot for its whole life, and nothing done through it is kept.
+TEST_F(CatalogTablesTest, AReaderSeesOneSnapshotAndKeepsNothing) {
+  const Partition first{"2026-01-03", "t1"}, second{"2026-01-04", "t2"}, through_reader{"2026-01-05", "t3"};
+  ASSERT_TRUE(AddPendingPartitions(cat(), {first}).ok());
+  auto conn = cat().conn().Connect();
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  {
+    auto reader = Catalog::OpenReader(cat().spec(), std::move(conn).value());
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    auto seen = PendingPartitions(**reader);
+    ASSERT_TRUE(seen.ok()) << seen.status().ToString();
+    EXPECT_EQ(*seen, std::vector<Partition>{first});
+    // A commit on the catalog's own connection meanwhile is not in the reader's snapshot.
+    ASSERT_TRUE(AddPendingPartitions(cat(), {second}).ok());
+    EXPECT_EQ(*PendingPartitions(**reader), std::vector<Partition>{first});
+    // A write through the reader is seen by the reader only, and rolled back with it.
+    ASSERT_TRUE(AddPendingPartitions(**reader, {through_reader}).ok());
+    EXPECT_EQ(PendingPartitions(**reader)->size(), 2u);
+  }
+  auto after = PendingPartitions(cat());
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  std::vector<Partition> sorted = *after;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const Partition& a, const Partition& b) { return a.day < b.day; });
+  EXPECT_EQ(sorted, (std::vector<Partition>{first, second}));
+}
 
 TEST_F(CatalogTablesTest, PartitionsRoundTripWithNullParts) {
   const std::vector<Partition> parts = {

@@ -39,19 +39,24 @@ std::string PublishedTableDir(const std::string& lake, const ServedTable& table)
   return lake + "/published/" + table.layer + "/" + table.name;
 }
 
+Result<int64_t> CurrentPublishedVersion(Env* env, const std::string& lake, const ServedTable& table) {
+  const std::string dir = PublishedTableDir(lake, table);
+  if (!env->Exists(dir + "/current")) {
+    return Status::NotFound(table.qualified() + " has no published version yet");
+  }
+  ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(dir + "/current"));
+  char* end = nullptr;
+  const long long n = link.size() > 1 && link[0] == 'v' ? std::strtoll(link.c_str() + 1, &end, 10) : 0;
+  if (n <= 0 || *end != '\0') return Status::Corruption(dir + "/current points at '" + link + "'");
+  return n;
+}
+
 Result<PublishedVersion> ReadPublishedVersion(Env* env, const std::string& lake, const ServedTable& table,
                                               std::optional<int64_t> version) {
   const std::string dir = PublishedTableDir(lake, table);
   PublishedVersion out;
   if (!version) {
-    if (!env->Exists(dir + "/current")) {
-      return Status::NotFound(table.qualified() + " has no published version yet");
-    }
-    ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(dir + "/current"));
-    char* end = nullptr;
-    const long long n = link.size() > 1 && link[0] == 'v' ? std::strtoll(link.c_str() + 1, &end, 10) : 0;
-    if (n <= 0 || *end != '\0') return Status::Corruption(dir + "/current points at '" + link + "'");
-    version = n;
+    ASSIGN_OR_RETURN(version, CurrentPublishedVersion(env, lake, table));
   }
   out.version = *version;
   out.dir = dir + "/v" + std::to_string(*version);

@@ -50,6 +50,9 @@ struct PublishedVersion {
 
 // The directory under which `table`'s versions live.
 std::string PublishedTableDir(const std::string& lake, const ServedTable& table);
+// The version number `current` points at (a symbolic link read, no listing). NotFound when the
+// table has no published version yet; Corruption when `current` names no version.
+Result<int64_t> CurrentPublishedVersion(Env* env, const std::string& lake, const ServedTable& table);
 // The version `current` points at (nullopt `version`) or version `version`, with its files.
 // NotFound when the table has no published version yet, or that version is gone.
 Result<PublishedVersion> ReadPublishedVersion(Env* env, const std::string& lake, const ServedTable& table,

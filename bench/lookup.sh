@@ -94,6 +94,10 @@ check=$("$lookup" compare --port "$port" --dsn "$SLUICE_PG_DSN" --keys "$tmp/key
 echo "  before the rounds: $check" >&2
 
 # --- rounds -----------------------------------------------------------------------------------
+# Rows requests answered from a kept answer (src/serve/rows_cache.h) so far; 0 on a build without.
+cache_hits() {
+  curl -s "http://127.0.0.1:$port/metrics" | awk '$1 == "sluice_query_rows_cache_hits_total" { n = $2 } END { printf "%d\n", n }'
+}
 writer() {  # pushes until $tmp/stop exists; one JSON line per request in $tmp/writer.$1
   local k=0
   while [ ! -e "$tmp/stop" ]; do
@@ -114,10 +118,12 @@ for ((r = 1; r <= rounds; r++)); do
   order=(sluice postgres)
   ((r % 2 == 0)) && order=(postgres sluice)
   for target in "${order[@]}"; do
+    hits0=$(cache_hits)
     out=$("$lookup" lookup --target "$target" --port "$port" --dsn "$SLUICE_PG_DSN" --keys "$tmp/keys" \
       --clients "$clients" --seconds "$seconds")
+    hits=$(($(cache_hits) - hits0))
     echo "$r $out" >>"$tmp/results"
-    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("  round %s %-8s %7d requests %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  max %7.1f ms  errors %d (429: %d)  empty %d%s" % (sys.argv[2], j["target"], j["requests"], j["req_per_s"], j["p50_ms"], j["p99_ms"], j["max_ms"], j["errors"], j["rejected_429"], j["empty_answers"], ("  first error: " + j["first_error"][:160]) if j["errors"] else ""))' "$out" "$r" >&2
+    python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("  round %s %-8s %7d requests %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  max %7.1f ms  errors %d (429: %d)  empty %d%s%s" % (sys.argv[2], j["target"], j["requests"], j["req_per_s"], j["p50_ms"], j["p99_ms"], j["max_ms"], j["errors"], j["rejected_429"], j["empty_answers"], ("  answered from kept answers: %s" % sys.argv[3]) if j["target"] == "sluice" else "", ("  first error: " + j["first_error"][:160]) if j["errors"] else ""))' "$out" "$r" "$hits" >&2
   done
   t1=$(date +%s.%N)
   touch "$tmp/stop"

@@ -14,8 +14,8 @@
 # Per round: a writer pushes BENCH_WRITE_EVENTS events to the HTTP source every
 # BENCH_WRITE_PAUSE seconds (sluice_stream_load http, one request each), and while it runs each
 # target gets BENCH_SECONDS of lookups (the order of the two alternates by round). Then the
-# writer stops and, once the mart's lake version is the published one and the one PostgreSQL
-# holds, every key is read from both and the rows compared (sluice_lookup_load compare); the
+# writer stops and, once every event pushed is staged and transformed, and the mart's lake version
+# is the published one and the one PostgreSQL holds, every key is read from both and the rows compared (sluice_lookup_load compare); the
 # same comparison runs once before the first round.
 #
 # Environment: BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_SECONDS (20), BENCH_ORDERS (200000,
@@ -134,6 +134,10 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 ev = sum(j["events"] for j in rows)
 print("  round %s writer: %d events in %d requests, %.0f events/s over the lookups, request p50 %.3f s" % (sys.argv[2], ev, len(rows), ev / float(sys.argv[3]), sorted(j["seconds"] for j in rows)[len(rows) // 2]))' \
     "$tmp/writer.$r" "$r" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" >&2
+  # Quiescent: every event pushed so far is staged and a transform ran after the last (then
+  # compare waits for that version in Parquet and in PostgreSQL).
+  pushed=$((orders + $(cat "$tmp"/writer.* | python3 -c 'import json,sys; print(sum(json.loads(l)["events"] for l in sys.stdin if l.strip()))')))
+  "$load" wait --port "$port" --source orders --rows "$pushed" >/dev/null
   check=$("$lookup" compare --port "$port" --dsn "$SLUICE_PG_DSN" --keys "$tmp/keys")
   echo "  round $r after the writer: $check" >&2
 done

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "catalog/tables.h"
 #include "duck/errors.h"
@@ -216,6 +217,49 @@ Result<std::shared_ptr<const VersionFacts>> FactsOf(QueryService& s, duck::Conne
   }
   s.version_facts.Insert(t.qualified(), facts);
   return std::shared_ptr<const VersionFacts>(std::move(facts));
+}
+
+// A first-page rows request whose answer is kept for the current version (rows_cache.h),
+// answered without a DuckDB connection, a pin or a slot: the kept answer reads no file. Reads
+// one symbolic link (`current`) and takes two short locks. nullopt for anything else (a
+// cursor, an error to report, a version or answer not kept): ServeRows answers those.
+std::optional<http::Response> KeptRowsAnswer(QueryService& s, const http::Request& req,
+                                             const http::Principal& who) {
+  const auto started = Clock::now();
+  if (req.captures.empty() || req.Param("cursor")) return std::nullopt;
+  const std::string& name = req.captures[0];
+  const ServedTable* t = s.Find(name);
+  if (t == nullptr || !t->published() || !who.Can("read:" + name)) return std::nullopt;
+  if (who.tenants && (t->tenant_key.empty() || who.tenants->empty())) return std::nullopt;
+  Result<int64_t> limit = ParseLimit(req.Param("limit"), s.limits().default_rows, s.limits().max_rows);
+  if (!limit.ok()) return std::nullopt;
+  Result<int64_t> version = CurrentPublishedVersion(s.env(), s.lake(), *t);
+  if (!version.ok()) return std::nullopt;
+  std::shared_ptr<const VersionFacts> facts = s.version_facts.Find(name, *version);
+  if (facts == nullptr || facts->version.day_files.empty()) return std::nullopt;
+  Result<RowsQuery> q = ParseRowsQuery(req.query, *t, facts->columns);
+  if (!q.ok()) return std::nullopt;
+  std::vector<std::string> tenants;
+  if (who.tenants) {
+    if (q->tenant && std::find(who.tenants->begin(), who.tenants->end(), *q->tenant) == who.tenants->end()) {
+      return std::nullopt;
+    }
+    tenants = q->tenant ? std::vector<std::string>{*q->tenant} : *who.tenants;
+  } else if (q->tenant) {
+    tenants = {*q->tenant};
+  }
+  std::shared_ptr<const CachedAnswer> kept =
+      s.answers.Find(RowsAnswerKey(name, *version, FormatName(FormatOf(req)), *q, tenants, *limit));
+  if (kept == nullptr) return std::nullopt;
+  s.CountPartitions(*t, kept->partitions_read, kept->partitions_total);
+  s.rows_answered_from_cache->Add();
+  http::Response res;
+  for (const auto& [k, val] : kept->headers) res.AddHeader(k, val);
+  res.status = 200;
+  res.content_type = kept->content_type;
+  res.body = kept->body;
+  s.rows_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+  return res;
 }
 
 void ServeRows(QueryService& s, const http::Request& req, const http::Principal& who, http::Response& res) {
@@ -545,10 +589,15 @@ std::vector<http::Route> QueryRoutes(Server::Impl& impl) {
                     [service](const http::Request& req, const http::Principal& who, http::Response& res) {
                       ServeTables(*service, req, who, res);
                     }});
-  routes.push_back({"GET", "/v1/tables/([^/]+)/rows", true,
-                    [service](const http::Request& req, const http::Principal& who, http::Response& res) {
-                      ServeRows(*service, req, who, res);
-                    }});
+  http::Route rows{"GET", "/v1/tables/([^/]+)/rows", true,
+                   [service](const http::Request& req, const http::Principal& who, http::Response& res) {
+                     ServeRows(*service, req, who, res);
+                   }};
+  // A kept answer goes out from the I/O thread, without the hand-over to a worker and back.
+  rows.admit = [service](const http::Request& req, const http::Principal& who) {
+    return http::Admission{KeptRowsAnswer(*service, req, who), nullptr, nullptr};
+  };
+  routes.push_back(std::move(rows));
   routes.push_back(SqlQueryRoute(service));
   return routes;
 }

@@ -14,9 +14,9 @@
 # Per round: a writer pushes BENCH_WRITE_EVENTS events to the HTTP source every
 # BENCH_WRITE_PAUSE seconds (sluice_stream_load http, one request each), and while it runs each
 # target gets BENCH_SECONDS of lookups (the order of the two alternates by round). Then the
-# writer stops and, once every event pushed is staged and transformed, and the mart's lake version
-# is the published one and the one PostgreSQL holds, every key is read from both and the rows compared (sluice_lookup_load compare); the
-# same comparison runs once before the first round.
+# writer stops and, once every event pushed is staged and transformed and the mart's lake version
+# is both the published one and the one PostgreSQL holds, every key is read from both and the
+# rows compared (sluice_lookup_load compare); the same comparison runs once before the rounds.
 #
 # Environment: BENCH_ROUNDS (3), BENCH_CLIENTS (50), BENCH_SECONDS (20), BENCH_ORDERS (200000,
 # the events pushed before the rounds), BENCH_WRITE_EVENTS (1000), BENCH_WRITE_PAUSE (0.5),

@@ -22,8 +22,10 @@
 # the events pushed before the rounds), BENCH_WRITE_EVENTS (1000), BENCH_WRITE_PAUSE (0.5),
 # BENCH_MAX_CONCURRENT (64: serve.query.max_concurrent, the default 4 would answer 429 to most of
 # 50 clients), BENCH_PUBLISH_INTERVAL (5s: transform.publish_interval, so that a phase sees new
-# published versions). A throw-away PostgreSQL (newest /usr/lib/postgresql/*/bin) on 127.0.0.1
-# in a temp dir, default durability; everything is stopped and removed on exit.
+# published versions), BENCH_VARY_LIMIT (0; N > 0: each lookup's page size is 1000 + a draw below
+# N on both targets, so that sluice's kept answers rarely apply: the cost of a read).
+# A throw-away PostgreSQL (newest /usr/lib/postgresql/*/bin) on 127.0.0.1 in a temp dir, default
+# durability; everything is stopped and removed on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$root/build}" && pwd)
@@ -38,6 +40,7 @@ write_events=${BENCH_WRITE_EVENTS:-1000}
 write_pause=${BENCH_WRITE_PAUSE:-0.5}
 max_concurrent=${BENCH_MAX_CONCURRENT:-64}
 publish_interval=${BENCH_PUBLISH_INTERVAL:-5s}
+vary_limit=${BENCH_VARY_LIMIT:-0}
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sluice-bench-lookup.XXXXXX")
 as_server=()
@@ -120,7 +123,7 @@ for ((r = 1; r <= rounds; r++)); do
   for target in "${order[@]}"; do
     hits0=$(cache_hits)
     out=$("$lookup" lookup --target "$target" --port "$port" --dsn "$SLUICE_PG_DSN" --keys "$tmp/keys" \
-      --clients "$clients" --seconds "$seconds")
+      --clients "$clients" --seconds "$seconds" --vary-limit "$vary_limit")
     hits=$(($(cache_hits) - hits0))
     echo "$r $out" >>"$tmp/results"
     python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print("  round %s %-8s %7d requests %8.0f req/s  p50 %6.2f ms  p99 %7.2f ms  max %7.1f ms  errors %d (429: %d)  empty %d%s%s" % (sys.argv[2], j["target"], j["requests"], j["req_per_s"], j["p50_ms"], j["p99_ms"], j["max_ms"], j["errors"], j["rejected_429"], j["empty_answers"], ("  answered from kept answers: %s" % sys.argv[3]) if j["target"] == "sluice" else "", ("  first error: " + j["first_error"][:160]) if j["errors"] else ""))' "$out" "$r" "$hits" >&2

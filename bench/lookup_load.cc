@@ -7,7 +7,10 @@
 //                         HTTP keep-alive connection (the JSON answer, as a client gets it)
 //               postgres  the same rows from <schema>.<mart> through libpq, a prepared statement
 //                         (same columns, same order, same row limit as the rows endpoint)
-//             Both targets draw the same sequence of keys per thread (a fixed seed). Prints JSON
+//             Both targets draw the same sequence of keys per thread (a fixed seed). With
+//             --vary-limit N each request's page size is limit + a draw below N (on both
+//             targets): requests then rarely repeat, so sluice answers few from kept answers
+//             (src/serve/rows_cache.h) and the figures are those of a read. Prints JSON
 //             {requests, errors, req_per_s, p50_ms, p99_ms, ...}. A request that fails (an HTTP
 //             status other than 200, a broken connection, a PostgreSQL error) is counted and
 //             the thread goes on; its latency is not part of the quantiles.
@@ -175,7 +178,8 @@ struct Pg {
 };
 
 // The lookup as PostgreSQL gets it: the mart's columns (as sluice serves them, in its order),
-// the same filters, ordered by every column as the rows endpoint orders a mart, the same limit.
+// the same filters, ordered by every column as the rows endpoint orders a mart, the same limit
+// (0: a third parameter).
 std::string PgLookupSql(const std::string& schema, const std::string& mart,
                         const std::vector<std::string>& columns, const std::string& tenant_col,
                         const std::string& day_col, int64_t limit) {
@@ -186,7 +190,7 @@ std::string PgLookupSql(const std::string& schema, const std::string& mart,
   }
   return "SELECT " + select + " FROM " + PgIdent(schema) + "." + PgIdent(mart) + " WHERE " +
          PgIdent(tenant_col) + " = $1 AND " + PgIdent(day_col) + " = $2::date ORDER BY " + order + " LIMIT " +
-         std::to_string(limit);
+         (limit > 0 ? std::to_string(limit) : std::string("$3::bigint"));
 }
 
 // ---- sluice ---------------------------------------------------------------------------------
@@ -248,14 +252,15 @@ int Lookup(const Args& args) {
   const int port = static_cast<int>(args.Int("port"));
   const int clients = static_cast<int>(args.Int("clients"));
   const double seconds = static_cast<double>(args.Int("seconds"));
-  const int64_t limit = args.Int("limit");
+  const int64_t limit = args.Int("limit"), vary = args.Int("vary-limit");
   const std::vector<Key> keys = ReadKeys(args.Str("keys"));
   if (clients < 1 || seconds <= 0) Die("--clients and --seconds must be >= 1");
 
   // The columns and keys as sluice serves the mart, so that PostgreSQL returns the same rows.
   httplib::Client probe = Client(port);
   const TableFacts facts = SluiceTable(probe, mart);
-  const std::string pg_sql = PgLookupSql(schema, mart, facts.columns, facts.tenant_key, facts.day_key, limit);
+  const std::string pg_sql =
+      PgLookupSql(schema, mart, facts.columns, facts.tenant_key, facts.day_key, vary > 0 ? 0 : limit);
 
   std::vector<ThreadResult> results(static_cast<size_t>(clients));
   std::atomic<int> ready{0};
@@ -276,7 +281,7 @@ int Lookup(const Args& args) {
       (void)http->Get(RowsPath(mart, keys[0]));
     } else {
       pg.emplace(args.Str("dsn"));
-      PGresult* r = PQprepare(pg->conn, "lookup", pg_sql.c_str(), 2, nullptr);
+      PGresult* r = PQprepare(pg->conn, "lookup", pg_sql.c_str(), vary > 0 ? 3 : 2, nullptr);
       if (PQresultStatus(r) != PGRES_COMMAND_OK) Die("prepare " + pg_sql + ": " + PQresultErrorMessage(r));
       PQclear(r);
     }
@@ -285,10 +290,12 @@ int Lookup(const Args& args) {
     out.latencies.reserve(1 << 16);
     while (Clock::now() < deadline) {
       const Key& k = keys[rng() % keys.size()];
+      // --vary-limit: a page size drawn per request, so that requests rarely repeat.
+      const std::string page = std::to_string(vary > 0 ? limit + static_cast<int64_t>(rng() % vary) : limit);
       const auto t0 = Clock::now();
       int64_t rows = -1;
       if (http) {
-        auto r = http->Get(RowsPath(mart, k));
+        auto r = http->Get(vary > 0 ? RowsPath(mart, k) + "&limit=" + page : RowsPath(mart, k));
         if (!r) {
           record_error("transport error " + httplib::to_string(r.error()));
           continue;
@@ -304,8 +311,8 @@ int Lookup(const Args& args) {
           continue;
         }
       } else {
-        const char* values[2] = {k.tenant.c_str(), k.day.c_str()};
-        PGresult* r = PQexecPrepared(pg->conn, "lookup", 2, values, nullptr, nullptr, 0);
+        const char* values[3] = {k.tenant.c_str(), k.day.c_str(), page.c_str()};
+        PGresult* r = PQexecPrepared(pg->conn, "lookup", vary > 0 ? 3 : 2, values, nullptr, nullptr, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
           record_error(PQresultErrorMessage(r));
           PQclear(r);
@@ -343,6 +350,7 @@ int Lookup(const Args& args) {
   const auto n = static_cast<int64_t>(all.size());
   Json out = {{"target", target},
               {"clients", clients},
+              {"vary_limit", vary},
               {"keys", keys.size()},
               {"seconds", elapsed},
               {"requests", n},
@@ -477,7 +485,7 @@ void Usage() {
   std::fprintf(stderr,
                "usage: sluice_lookup_load lookup --target sluice|postgres --port P --keys FILE\n"
                "                          [--dsn DSN] [--mart daily_revenue] [--schema analytics]\n"
-               "                          [--clients 50] [--seconds 20] [--limit 1000]\n"
+               "                          [--clients 50] [--seconds 20] [--limit 1000] [--vary-limit 0]\n"
                "       sluice_lookup_load compare --port P --dsn DSN --keys FILE [--mart daily_revenue]\n"
                "                          [--schema analytics] [--wait-s 180]\n");
 }
@@ -500,7 +508,8 @@ int main(int argc, char** argv) {
                         {"schema", "analytics"},
                         {"clients", "50"},
                         {"seconds", "20"},
-                        {"limit", "1000"}}));
+                        {"limit", "1000"},
+                        {"vary-limit", "0"}}));
   }
   if (cmd == "compare") {
     return Compare(Args(argc, argv,

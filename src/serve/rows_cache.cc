@@ -1,5 +1,6 @@
 #include "serve/rows_cache.h"
 
+#include <cstdint>
 #include <optional>
 
 namespace sluice {
@@ -13,14 +14,11 @@ std::shared_ptr<const VersionFacts> VersionFactsCache::Find(const std::string& t
 void VersionFactsCache::Insert(const std::string& table, std::shared_ptr<const VersionFacts> facts) {
   std::lock_guard<std::mutex> lock(mu_);
   versions_[{table, facts->version.version}] = std::move(facts);
-  while (versions_.size() > max_versions_) {
-    // The lowest version of any table: the one least likely to be read again.
-    auto lowest = versions_.begin();
-    for (auto it = versions_.begin(); it != versions_.end(); ++it) {
-      if (it->first.second < lowest->first.second) lowest = it;
-    }
-    versions_.erase(lowest);
-  }
+  // The table's versions are adjacent in the map, lowest first.
+  auto first = versions_.lower_bound({table, INT64_MIN});
+  size_t kept = 0;
+  for (auto it = first; it != versions_.end() && it->first.first == table; ++it) ++kept;
+  while (kept-- > versions_per_table_) first = versions_.erase(first);
 }
 
 size_t CachedAnswer::bytes() const {

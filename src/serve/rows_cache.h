@@ -9,7 +9,7 @@
 // request still reads `current` and pins the version it answers from, so it never answers from
 // a version older than the one published when it arrived.
 //
-// Bounded: versions by count, answers by bytes (least recently used first out). Thread-safe.
+// Bounded: versions by count per table, answers by bytes (least recently used first out). Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -36,15 +36,17 @@ struct VersionFacts {
 
 class VersionFactsCache {
  public:
-  explicit VersionFactsCache(size_t max_versions = 64) : max_versions_(max_versions) {}
+  // Publishing keeps a table's current and previous versions, and cursors pin a few more.
+  explicit VersionFactsCache(size_t versions_per_table = 4) : versions_per_table_(versions_per_table) {}
 
   // The facts of `table`'s version `version`, or nullptr when not kept.
   std::shared_ptr<const VersionFacts> Find(const std::string& table, int64_t version);
-  // Keeps `facts` (of `table`); beyond max_versions the one of the lowest version goes first.
+  // Keeps `facts` (of `table`); beyond versions_per_table of that table its lowest version
+  // goes first.
   void Insert(const std::string& table, std::shared_ptr<const VersionFacts> facts);
 
  private:
-  const size_t max_versions_;
+  const size_t versions_per_table_;
   std::mutex mu_;
   std::map<std::pair<std::string, int64_t>, std::shared_ptr<const VersionFacts>> versions_;
 };

@@ -54,7 +54,7 @@ TEST(AnswerCacheTest, RefusesAnswersLargerThanTheBoundAndReplacesByKey) {
   EXPECT_EQ(cache.bytes(), Answer(std::string(60, '2'))->bytes() + 1);
 }
 
-TEST(VersionFactsCacheTest, KeepsAtMostItsBoundDroppingTheLowestVersions) {
+TEST(VersionFactsCacheTest, KeepsAtMostItsBoundPerTableDroppingTheLowestVersions) {
   VersionFactsCache cache(3);
   auto facts = [](int64_t v) {
     auto f = std::make_shared<VersionFacts>();
@@ -62,13 +62,18 @@ TEST(VersionFactsCacheTest, KeepsAtMostItsBoundDroppingTheLowestVersions) {
     f->columns = {{"day", "DATE"}};
     return f;
   };
-  for (int64_t v = 1; v <= 5; ++v) cache.Insert("marts.daily_revenue", facts(v));
-  EXPECT_EQ(cache.Find("marts.daily_revenue", 1), nullptr);
+  cache.Insert("marts.daily_revenue", facts(2));
+  for (int64_t v = 100; v <= 110; ++v) cache.Insert("curated.orders", facts(v));
+  for (int64_t v = 3; v <= 5; ++v) cache.Insert("marts.daily_revenue", facts(v));
   EXPECT_EQ(cache.Find("marts.daily_revenue", 2), nullptr);
-  ASSERT_NE(cache.Find("marts.daily_revenue", 5), nullptr);
-  EXPECT_EQ(cache.Find("marts.daily_revenue", 5)->version.version, 5);
-  EXPECT_NE(cache.Find("marts.daily_revenue", 3), nullptr);
-  EXPECT_EQ(cache.Find("curated.orders", 5), nullptr);  // another table's version 5 is not kept
+  for (int64_t v = 3; v <= 5; ++v) {
+    ASSERT_NE(cache.Find("marts.daily_revenue", v), nullptr) << v;
+    EXPECT_EQ(cache.Find("marts.daily_revenue", v)->version.version, v);
+  }
+  // Another table's many versions do not push a table's out.
+  EXPECT_EQ(cache.Find("curated.orders", 107), nullptr);
+  for (int64_t v = 108; v <= 110; ++v) EXPECT_NE(cache.Find("curated.orders", v), nullptr) << v;
+  EXPECT_EQ(cache.Find("curated.orders", 5), nullptr);  // a version of another table is not kept
 }
 
 TEST(RowsAnswerKeyTest, TellsEveryRequestApart) {

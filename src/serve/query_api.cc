@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "catalog/tables.h"
 #include "duck/errors.h"
@@ -151,15 +152,27 @@ Format FormatOf(const http::Request& req) {
   return Format::kJson;
 }
 
-// The rows of `sql` written as `format` into `res.body` (JSON: between `json_head` and
-// `json_tail`).
-Status WriteRows(QueryService& s, duck::Connection& conn, const std::string& sql, Format format,
-                 const std::string& json_head, const std::string& json_tail, http::Response& res) {
+const char* FormatName(Format format) {
+  switch (format) {
+    case Format::kCsv:
+      return "csv";
+    case Format::kParquet:
+      return "parquet";
+    case Format::kJson:
+      break;
+  }
+  return "json";
+}
+
+// The rows of `sql` rendered as `format` into `body` (JSON: the array of rows only): returns
+// how many rows it holds, or -1 when not counted (Parquet).
+Result<int64_t> RenderRows(QueryService& s, duck::Connection& conn, const std::string& sql, Format format,
+                           std::string* body, std::string* content_type) {
   if (format == Format::kCsv) {
     ASSIGN_OR_RETURN(duck::Rows rows, conn.Query("SELECT COLUMNS(*)::VARCHAR FROM (" + sql + ")"));
-    res.content_type = "text/csv; charset=utf-8";
-    res.body = CsvText(rows);
-    return Status::OK();
+    *content_type = "text/csv; charset=utf-8";
+    *body = CsvText(rows);
+    return static_cast<int64_t>(rows.rows.size());
   }
   if (format == Format::kParquet) {
     const std::string dir = s.lake() + "/" + kSpillDir;
@@ -169,24 +182,84 @@ Status WriteRows(QueryService& s, duck::Connection& conn, const std::string& sql
     Result<std::string> data = st.ok() ? s.env()->ReadFile(path) : Result<std::string>(st);
     (void)s.env()->RemoveAll(path);
     if (!data.ok()) return data.status();
-    res.content_type = "application/vnd.apache.parquet";
-    res.body = std::move(*data);
-    return Status::OK();
+    *content_type = "application/vnd.apache.parquet";
+    *body = std::move(*data);
+    return -1;
   }
   ASSIGN_OR_RETURN(std::unique_ptr<duck::ResultStream> result, duck::ResultStream::Open(conn, sql));
   ASSIGN_OR_RETURN(
       std::unique_ptr<duck::JsonRowWriter> writer,
       duck::JsonRowWriter::Create(result->names(), result->types(), duck::JsonRowWriter::Layout::kArray));
-  std::string out = json_head;
-  writer->Begin(&out);
+  int64_t n = 0;
+  body->clear();
+  writer->Begin(body);
   std::unique_ptr<duck::Chunk> chunk;
-  while (result->Next(&chunk)) writer->WriteChunk(*chunk, &out);
+  while (result->Next(&chunk)) {
+    writer->WriteChunk(*chunk, body);
+    n += static_cast<int64_t>(chunk->size());
+  }
   RETURN_IF_ERROR(result->status());
-  writer->End(&out);
-  out += json_tail;
-  res.content_type = "application/json";
-  res.body = std::move(out);
-  return Status::OK();
+  writer->End(body);
+  *content_type = "application/json";
+  return n;
+}
+
+// The facts of `t`'s version `version`: kept ones, or its files listed and its columns read
+// (then kept). NotFound when the version is gone.
+Result<std::shared_ptr<const VersionFacts>> FactsOf(QueryService& s, duck::Connection& conn,
+                                                    const ServedTable& t, int64_t version) {
+  if (auto kept = s.version_facts.Find(t.qualified(), version)) return kept;
+  auto facts = std::make_shared<VersionFacts>();
+  ASSIGN_OR_RETURN(facts->version, ReadPublishedVersion(s.env(), s.lake(), t, version));
+  if (!facts->version.day_files.empty()) {
+    ASSIGN_OR_RETURN(facts->columns,
+                     VersionColumns(conn, t, facts->version.day_files.begin()->second.front()));
+  }
+  s.version_facts.Insert(t.qualified(), facts);
+  return std::shared_ptr<const VersionFacts>(std::move(facts));
+}
+
+// A first-page rows request whose answer is kept for the current version (rows_cache.h),
+// answered without a DuckDB connection, a pin or a slot: the kept answer reads no file. Reads
+// one symbolic link (`current`) and takes two short locks. nullopt for anything else (a
+// cursor, an error to report, a version or answer not kept): ServeRows answers those.
+std::optional<http::Response> KeptRowsAnswer(QueryService& s, const http::Request& req,
+                                             const http::Principal& who) {
+  const auto started = Clock::now();
+  if (req.captures.empty() || req.Param("cursor")) return std::nullopt;
+  const std::string& name = req.captures[0];
+  const ServedTable* t = s.Find(name);
+  if (t == nullptr || !t->published() || !who.Can("read:" + name)) return std::nullopt;
+  if (who.tenants && (t->tenant_key.empty() || who.tenants->empty())) return std::nullopt;
+  Result<int64_t> limit = ParseLimit(req.Param("limit"), s.limits().default_rows, s.limits().max_rows);
+  if (!limit.ok()) return std::nullopt;
+  Result<int64_t> version = CurrentPublishedVersion(s.env(), s.lake(), *t);
+  if (!version.ok()) return std::nullopt;
+  std::shared_ptr<const VersionFacts> facts = s.version_facts.Find(name, *version);
+  if (facts == nullptr || facts->version.day_files.empty()) return std::nullopt;
+  Result<RowsQuery> q = ParseRowsQuery(req.query, *t, facts->columns);
+  if (!q.ok()) return std::nullopt;
+  std::vector<std::string> tenants;
+  if (who.tenants) {
+    if (q->tenant && std::find(who.tenants->begin(), who.tenants->end(), *q->tenant) == who.tenants->end()) {
+      return std::nullopt;
+    }
+    tenants = q->tenant ? std::vector<std::string>{*q->tenant} : *who.tenants;
+  } else if (q->tenant) {
+    tenants = {*q->tenant};
+  }
+  std::shared_ptr<const CachedAnswer> kept =
+      s.answers.Find(RowsAnswerKey(name, *version, FormatName(FormatOf(req)), *q, tenants, *limit));
+  if (kept == nullptr) return std::nullopt;
+  s.CountPartitions(*t, kept->partitions_read, kept->partitions_total);
+  s.rows_answered_from_cache->Add();
+  http::Response res;
+  for (const auto& [k, val] : kept->headers) res.AddHeader(k, val);
+  res.status = 200;
+  res.content_type = kept->content_type;
+  res.body = kept->body;
+  s.rows_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+  return res;
 }
 
 void ServeRows(QueryService& s, const http::Request& req, const http::Principal& who, http::Response& res) {
@@ -237,40 +310,42 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
   if (!lease.ok()) return res.SetError(503, lease.status().message());
   duck::Connection& conn = lease->conn();
 
-  // The version: the cursor's, or the current one, pinned while its files are in place before
-  // they are listed and read (publishing moves a version away only while it is not pinned).
-  Result<PublishedVersion> v = Status::NotFound("");
+  // The version: the cursor's, or the one `current` names now, pinned while its files are in
+  // place before they are read (publishing moves a version away only while it is not pinned).
+  Result<std::shared_ptr<const VersionFacts>> facts = Status::NotFound("");
   const std::string table_dir = PublishedTableDir(s.lake(), *t);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    Result<int64_t> version =
+    Result<int64_t> n =
         cursor ? Result<int64_t>(state.version) : CurrentPublishedVersion(s.env(), s.lake(), *t);
-    if (!version.ok()) {
-      v = version.status();
+    if (!n.ok()) {
+      facts = n.status();
       break;
     }
-    const std::string dir = table_dir + "/v" + std::to_string(*version);
-    if (PublishedVersionPins().PinIfPresent(name, *version, started + kRequestPin,
+    const std::string dir = table_dir + "/v" + std::to_string(*n);
+    if (PublishedVersionPins().PinIfPresent(name, *n, started + kRequestPin,
                                             [&] { return s.env()->Exists(dir); })) {
-      v = ReadPublishedVersion(s.env(), s.lake(), *t, *version);
+      facts = FactsOf(s, conn, *t, *n);
       break;
     }
-    v = Status::NotFound("version " + std::to_string(*version) + " of " + name + " is no longer published");
+    facts = Status::NotFound("version " + std::to_string(*n) + " of " + name + " is no longer published");
     // Without a cursor: removed between reading `current` and the pin, so `current` names a
     // newer version now.
     if (cursor) break;
   }
-  if (!v.ok()) {
-    if (cursor && v.status().code() == StatusCode::kNotFound) {
+  if (!facts.ok()) {
+    if (cursor && facts.status().code() == StatusCode::kNotFound) {
       return res.SetError(410, "version " + std::to_string(state.version) + " of " + name +
                                    " the cursor reads is no longer kept; start again without cursor=");
     }
-    if (v.status().code() == StatusCode::kNotFound) {
+    if (facts.status().code() == StatusCode::kNotFound) {
       return res.SetError(404, name +
                                    " has no published version yet (serve publishes every "
                                    "transform.publish_interval); try again shortly");
     }
-    return res.SetError(500, v.status().message());
+    return res.SetError(500, facts.status().message());
   }
+  const PublishedVersion* v = &(*facts)->version;
+  const std::vector<ColumnInfo>& columns = (*facts)->columns;
   if (v->day_files.empty()) {
     // Nothing published in this version (an empty table): no rows, whatever the filters.
     res.AddHeader("X-Sluice-Version", std::to_string(v->version));
@@ -284,10 +359,8 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
                                  {"rows", Json::array()},
                                  {"next_cursor", nullptr}});
   }
-  Result<std::vector<ColumnInfo>> columns = VersionColumns(conn, *t, v->day_files.begin()->second.front());
-  if (!columns.ok()) return res.SetError(500, columns.status().message());
   if (!cursor) {
-    Result<RowsQuery> q = ParseRowsQuery(req.query, *t, *columns);
+    Result<RowsQuery> q = ParseRowsQuery(req.query, *t, columns);
     if (!q.ok()) return res.SetError(400, q.status().message());
     std::vector<std::string> tenants;
     if (who.tenants) {
@@ -301,6 +374,24 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
     }
     state = CursorState{name, v->version, *q, tenants, who.name, 0, 0};
   }
+  const Format format = FormatOf(req);
+  // A first page that was the whole answer is kept: the same request on the same version gets it
+  // again without a read (rows_cache.h).
+  const std::string answer_key =
+      cursor ? std::string()
+             : RowsAnswerKey(name, v->version, FormatName(format), state.query, state.tenants, *limit);
+  if (!cursor) {
+    if (std::shared_ptr<const CachedAnswer> kept = s.answers.Find(answer_key)) {
+      s.CountPartitions(*t, kept->partitions_read, kept->partitions_total);
+      s.rows_answered_from_cache->Add();
+      for (const auto& [k, val] : kept->headers) res.AddHeader(k, val);
+      res.status = 200;
+      res.content_type = kept->content_type;
+      res.body = kept->body;
+      s.rows_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+      return;
+    }
+  }
   std::vector<std::string> days;
   for (const auto& [day, files] : v->day_files) days.push_back(day);
   if (!t->day_key.empty()) days = SelectDays(days, state.query);
@@ -311,23 +402,29 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
   }
   const int64_t read = static_cast<int64_t>(days.size()), total = static_cast<int64_t>(v->day_files.size());
   s.CountPartitions(*t, read, total);
-  res.AddHeader("X-Sluice-Version", std::to_string(v->version));
-  res.AddHeader("X-Sluice-Partitions", "read=" + std::to_string(read) + " total=" + std::to_string(total));
 
   std::string sql;
   if (files.empty()) {
     // No day in range: the version's columns, no rows.
     sql =
         "SELECT * FROM (" +
-        BuildRowsSql({v->day_files.begin()->second.front()}, *t, *columns, state.query, state.tenants, 1, 0) +
+        BuildRowsSql({v->day_files.begin()->second.front()}, *t, columns, state.query, state.tenants, 1, 0) +
         ") WHERE false";
     state.total = 0;
   } else {
-    sql = BuildRowsSql(files, *t, *columns, state.query, state.tenants, *limit, state.offset);
-    if (!cursor) {
+    sql = BuildRowsSql(files, *t, columns, state.query, state.tenants, *limit, state.offset);
+  }
+  std::string rows_body, content_type;
+  Result<int64_t> rendered = RenderRows(s, conn, sql, format, &rows_body, &content_type);
+  if (!rendered.ok())
+    return res.SetError(HttpStatusFor(rendered.status()), duck::FirstLine(rendered.status().message()));
+  if (!cursor && !files.empty()) {
+    if (*rendered >= 0 && *rendered < *limit) {
+      state.total = *rendered;  // a first page short of the limit holds every matching row
+    } else {
       Result<int64_t> n =
           conn.QueryInt("SELECT count(*) FROM (" +
-                        BuildRowsSql(files, *t, *columns, state.query, state.tenants, 0, 0) + ")");
+                        BuildRowsSql(files, *t, columns, state.query, state.tenants, 0, 0) + ")");
       if (!n.ok()) return res.SetError(HttpStatusFor(n.status()), duck::FirstLine(n.status().message()));
       state.total = *n;
     }
@@ -338,25 +435,36 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
     CursorState following = state;
     following.offset += returned;
     next = s.cursors().Add(following);
-    res.AddHeader("X-Sluice-Next-Cursor", next);
   }
-  res.AddHeader("X-Sluice-Rows-Total", std::to_string(state.total));
-  const Json head = {{"table", name},
-                     {"version", v->version},
-                     {"partitions", {{"read", read}, {"total", total}}},
-                     {"rows_total", state.total},
-                     {"offset", state.offset}};
-  std::string head_text = head.dump();
-  head_text.pop_back();  // the closing brace: the rows follow
-  head_text += ",\"rows\":";
-  const std::string tail =
-      ",\"next_cursor\":" + (next.empty() ? std::string("null") : Json(next).dump()) + "}\n";
-  Status written = WriteRows(s, conn, sql, FormatOf(req), head_text, tail, res);
-  if (!written.ok()) {
-    res.headers.clear();
-    return res.SetError(HttpStatusFor(written), duck::FirstLine(written.message()));
+  auto answer = std::make_shared<CachedAnswer>();
+  answer->partitions_read = read;
+  answer->partitions_total = total;
+  answer->headers = {
+      {"X-Sluice-Version", std::to_string(v->version)},
+      {"X-Sluice-Partitions", "read=" + std::to_string(read) + " total=" + std::to_string(total)}};
+  if (!next.empty()) answer->headers.emplace_back("X-Sluice-Next-Cursor", next);
+  answer->headers.emplace_back("X-Sluice-Rows-Total", std::to_string(state.total));
+  answer->content_type = content_type;
+  if (format == Format::kJson) {
+    const Json head = {{"table", name},
+                       {"version", v->version},
+                       {"partitions", {{"read", read}, {"total", total}}},
+                       {"rows_total", state.total},
+                       {"offset", state.offset}};
+    std::string body = head.dump();
+    body.pop_back();  // the closing brace: the rows follow
+    body += ",\"rows\":";
+    body += rows_body;
+    body += ",\"next_cursor\":" + (next.empty() ? std::string("null") : Json(next).dump()) + "}\n";
+    answer->body = std::move(body);
+  } else {
+    answer->body = std::move(rows_body);
   }
+  for (const auto& [k, val] : answer->headers) res.AddHeader(k, val);
   res.status = 200;
+  res.content_type = answer->content_type;
+  res.body = answer->body;
+  if (!cursor && next.empty()) s.answers.Insert(answer_key, std::move(answer));
   s.rows_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
 }
 
@@ -407,6 +515,9 @@ QueryService::QueryService(Server::Impl& impl)
                                 LatencyBuckets(), {{"endpoint", "sql"}});
   refused_busy = &m.GetCounter("sluice_query_refused_total",
                                "Read requests refused with 429: serve.query.max_concurrent were running.");
+  rows_answered_from_cache = &m.GetCounter(
+      "sluice_query_rows_cache_hits_total",
+      "Rows requests answered from a kept answer of the same request on the same published version.");
   sql_timeouts =
       &m.GetCounter("sluice_query_timeouts_total", "SQL queries interrupted after serve.query.timeout.");
 }
@@ -484,10 +595,15 @@ std::vector<http::Route> QueryRoutes(Server::Impl& impl) {
                     [service](const http::Request& req, const http::Principal& who, http::Response& res) {
                       ServeTables(*service, req, who, res);
                     }});
-  routes.push_back({"GET", "/v1/tables/([^/]+)/rows", true,
-                    [service](const http::Request& req, const http::Principal& who, http::Response& res) {
-                      ServeRows(*service, req, who, res);
-                    }});
+  http::Route rows{"GET", "/v1/tables/([^/]+)/rows", true,
+                   [service](const http::Request& req, const http::Principal& who, http::Response& res) {
+                     ServeRows(*service, req, who, res);
+                   }};
+  // A kept answer goes out from the I/O thread, without the hand-over to a worker and back.
+  rows.admit = [service](const http::Request& req, const http::Principal& who) {
+    return http::Admission{KeptRowsAnswer(*service, req, who), nullptr, nullptr};
+  };
+  routes.push_back(std::move(rows));
   routes.push_back(SqlQueryRoute(service));
   return routes;
 }

@@ -17,6 +17,7 @@
 #include "serve/cursors.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
+#include "serve/rows_cache.h"
 #include "serve/served_tables.h"
 #include "serve/server_impl.h"
 
@@ -78,6 +79,12 @@ class QueryService {
   Histogram* sql_seconds = nullptr;
   Counter* refused_busy = nullptr;
   Counter* sql_timeouts = nullptr;
+  Counter* rows_answered_from_cache = nullptr;
+
+  // What the rows endpoint keeps between requests (rows_cache.h): published versions' files
+  // and columns, and one-page answers (at most 32 MiB, 1 MiB each).
+  VersionFactsCache version_facts;
+  AnswerCache answers{32 << 20, 1 << 20};
 
  private:
   Server::Impl& impl_;

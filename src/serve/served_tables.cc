@@ -43,13 +43,16 @@ std::string PublishedTableDir(const std::string& lake, const ServedTable& table)
 
 Result<int64_t> CurrentPublishedVersion(Env* env, const std::string& lake, const ServedTable& table) {
   const std::string dir = PublishedTableDir(lake, table);
-  if (!env->Exists(dir + "/current")) {
-    return Status::NotFound(table.qualified() + " has no published version yet");
+  Result<std::string> link = env->ReadSymlink(dir + "/current");
+  if (!link.ok()) {
+    if (link.status().code() == StatusCode::kNotFound) {
+      return Status::NotFound(table.qualified() + " has no published version yet");
+    }
+    return link.status();
   }
-  ASSIGN_OR_RETURN(std::string link, env->ReadSymlink(dir + "/current"));
   char* end = nullptr;
-  const long long n = link.size() > 1 && link[0] == 'v' ? std::strtoll(link.c_str() + 1, &end, 10) : 0;
-  if (n <= 0 || *end != '\0') return Status::Corruption(dir + "/current points at '" + link + "'");
+  const long long n = link->size() > 1 && (*link)[0] == 'v' ? std::strtoll(link->c_str() + 1, &end, 10) : 0;
+  if (n <= 0 || *end != '\0') return Status::Corruption(dir + "/current points at '" + *link + "'");
   return n;
 }
 

@@ -54,7 +54,8 @@ struct PublishedVersion {
 
 // The directory under which `table`'s versions live.
 std::string PublishedTableDir(const std::string& lake, const ServedTable& table);
-// The version `current` points at. NotFound when the table has no published version yet.
+// The version number `current` points at (a symbolic link read, no listing). NotFound when the
+// table has no published version yet; Corruption when `current` names no version.
 Result<int64_t> CurrentPublishedVersion(Env* env, const std::string& lake, const ServedTable& table);
 // The version `current` points at (nullopt `version`) or version `version`, with its files.
 // NotFound when the table has no published version yet, or that version is gone.

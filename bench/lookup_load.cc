@@ -45,48 +45,16 @@
 #include <tuple>
 #include <vector>
 
+#include "load_args.h"
+
 namespace {
 
 using Json = nlohmann::json;
-using Clock = std::chrono::steady_clock;
-
-double Since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "sluice_lookup_load: %s\n", message.c_str());
-  std::exit(1);
-}
-
-// --name value pairs after the subcommand; every value is required and every name known.
-class Args {
- public:
-  Args(int argc, char** argv, const std::map<std::string, std::string>& defaults) : values_(defaults) {
-    for (int i = 2; i < argc; ++i) {
-      std::string name = argv[i];
-      if (name.rfind("--", 0) != 0 || values_.count(name.substr(2)) == 0) {
-        Die("unknown argument '" + name + "' for " + argv[1]);
-      }
-      if (i + 1 >= argc) Die(name + " needs a value");
-      values_[name.substr(2)] = argv[++i];
-    }
-    for (const auto& [k, v] : values_) {
-      if (v == "<required>") Die("--" + k + " is required for " + argv[1]);
-    }
-  }
-  std::string Str(const std::string& name) const { return values_.at(name); }
-  int64_t Int(const std::string& name) const {
-    const std::string& v = values_.at(name);
-    char* end = nullptr;
-    long long x = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || x < 0) Die("--" + name + " '" + v + "' is not a count");
-    return x;
-  }
-
- private:
-  std::map<std::string, std::string> values_;
-};
-
-constexpr const char* kRequired = "<required>";
+using sluice::bench::Args;
+using sluice::bench::Clock;
+using sluice::bench::Die;
+using sluice::bench::kRequired;
+using sluice::bench::Since;
 
 struct Key {
   std::string tenant, day;
@@ -493,6 +461,7 @@ void Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sluice::bench::ProgramName() = "sluice_lookup_load";
   if (argc < 2) {
     Usage();
     return 2;

@@ -360,4 +360,31 @@ double MetricValue(const std::string& text, const std::string& name_and_labels) 
   return -1;
 }
 
+std::vector<std::string> LandingBodies(const Project& p, size_t per_request) {
+  auto jsonl = [](const std::string& rel) {
+    return rel.size() > 6 && rel.substr(rel.size() - 6) == ".jsonl";
+  };
+  std::vector<std::string> files = FindFiles(p.Landing(), jsonl);
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> out;
+  std::string body;
+  size_t n = 0;
+  for (const auto& f : files) {
+    const std::string text = ReadFileOrDie(f.rfind('/', 0) == 0 ? f : p.Landing() + "/" + f);
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t nl = text.find('\n', pos);
+      if (nl == std::string::npos) nl = text.size();
+      body += text.substr(pos, nl - pos) + "\n";
+      pos = nl + 1;
+      if (++n % per_request == 0) {
+        out.push_back(std::move(body));
+        body.clear();
+      }
+    }
+  }
+  if (!body.empty()) out.push_back(std::move(body));
+  return out;
+}
+
 }  // namespace sluice::e2e

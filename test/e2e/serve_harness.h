@@ -110,6 +110,10 @@ class RawConnection {
 void MakeStreamSource(const Project& project, const std::string& source_lines,
                       const std::string& extra_top = "transform: {interval: 500ms}");
 
+// The lines of the project's landing JSONL files (in file name order), `per_request` lines to a
+// request body: what a producer would push to the `orders` HTTP source.
+std::vector<std::string> LandingBodies(const Project& project, size_t per_request);
+
 // A sample value of /metrics text, named with its labels as exposed, e.g.
 // `sluice_consumer_pauses_total{source="orders"}`; -1 if absent.
 double MetricValue(const std::string& text, const std::string& name_and_labels);

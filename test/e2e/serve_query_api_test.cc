@@ -24,34 +24,6 @@ const char kEvents[] = "/v1/sources/orders/events";
 
 Json Expected(const Project& p) { return Json::parse(ReadFileOrDie(p.Landing() + "/expected.json")); }
 
-// The landing files' lines, `per_request` lines a request body.
-std::vector<std::string> Bodies(const Project& p, size_t per_request) {
-  auto jsonl = [](const std::string& rel) {
-    return rel.size() > 6 && rel.substr(rel.size() - 6) == ".jsonl";
-  };
-  std::vector<std::string> files = FindFiles(p.Landing(), jsonl);
-  std::sort(files.begin(), files.end());
-  std::vector<std::string> out;
-  std::string body;
-  size_t n = 0;
-  for (const auto& f : files) {
-    const std::string text = ReadFileOrDie(f.rfind('/', 0) == 0 ? f : p.Landing() + "/" + f);
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      body += text.substr(pos, nl - pos) + "\n";
-      pos = nl + 1;
-      if (++n % per_request == 0) {
-        out.push_back(std::move(body));
-        body.clear();
-      }
-    }
-  }
-  if (!body.empty()) out.push_back(std::move(body));
-  return out;
-}
-
 void Post(HttpClient& client, const std::vector<std::string>& bodies, size_t from, size_t to) {
   for (size_t i = from; i < to; ++i) {
     HttpResponse r = client.Post(kEvents, bodies[i], {{"Idempotency-Key", "k" + std::to_string(i)}});
@@ -125,7 +97,7 @@ class ServeQueryApiTest : public ::testing::Test {
     server_ = ServeProcess::Start(*project_);
     ASSERT_NE(server_, nullptr);
     client_ = std::make_unique<HttpClient>(server_->port());
-    bodies_ = Bodies(*project_, 200);
+    bodies_ = LandingBodies(*project_, 200);
     expected_ = Expected(*project_);
   }
   TempDir tmp_{"sluice-query-api"};

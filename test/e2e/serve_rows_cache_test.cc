@@ -20,34 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The landing files' lines, `per_request` lines a request body.
-std::vector<std::string> Bodies(const Project& p, size_t per_request) {
-  auto jsonl = [](const std::string& rel) {
-    return rel.size() > 6 && rel.substr(rel.size() - 6) == ".jsonl";
-  };
-  std::vector<std::string> files = FindFiles(p.Landing(), jsonl);
-  std::sort(files.begin(), files.end());
-  std::vector<std::string> out;
-  std::string body;
-  size_t n = 0;
-  for (const auto& f : files) {
-    const std::string text = ReadFileOrDie(f.rfind('/', 0) == 0 ? f : p.Landing() + "/" + f);
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      body += text.substr(pos, nl - pos) + "\n";
-      pos = nl + 1;
-      if (++n % per_request == 0) {
-        out.push_back(std::move(body));
-        body.clear();
-      }
-    }
-  }
-  if (!body.empty()) out.push_back(std::move(body));
-  return out;
-}
-
 void Post(HttpClient& client, const std::vector<std::string>& bodies, size_t from, size_t to) {
   for (size_t i = from; i < to; ++i) {
     HttpResponse r =
@@ -78,7 +50,7 @@ TEST(ServeRowsCache, RepeatedLookupsFollowEveryPublishedVersion) {
   std::unique_ptr<ServeProcess> server = ServeProcess::Start(project);
   ASSERT_NE(server, nullptr);
   HttpClient client(server->port());
-  const std::vector<std::string> bodies = Bodies(project, 100);
+  const std::vector<std::string> bodies = LandingBodies(project, 100);
   const size_t half = bodies.size() / 2;
   ASSERT_NO_FATAL_FAILURE(Post(client, bodies, 0, half));
   const auto deadline = Clock::now() + std::chrono::seconds(120);

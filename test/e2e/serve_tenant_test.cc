@@ -56,17 +56,15 @@ class ServeTenantTest : public ::testing::Test {
     WriteFileOrDie(yaml, ReadFileOrDie(yaml) + "  status_totals:\n    sql: models/status_totals.sql\n");
     MakeStreamSource(*project_, "    type: http\n", kServe);
     server_ = ServeProcess::Start(
-        *project_, {}, {{"OPS_TOKEN", kOpsSecret}, {"ACME_TOKEN", kAcmeSecret}, {"MARTS_TOKEN", kMartsSecret}});
+        *project_, {},
+        {{"OPS_TOKEN", kOpsSecret}, {"ACME_TOKEN", kAcmeSecret}, {"MARTS_TOKEN", kMartsSecret}});
     ASSERT_NE(server_, nullptr);
     client_ = std::make_unique<HttpClient>(server_->port());
-    std::string body;
-    for (const std::string& f : FindFiles(project_->Landing(), [](const std::string& rel) {
-           return rel.size() > 6 && rel.substr(rel.size() - 6) == ".jsonl";
-         })) {
-      body += ReadFileOrDie(f.rfind('/', 0) == 0 ? f : project_->Landing() + "/" + f);
-    }
-    HttpResponse pushed =
-        client_->Post("/v1/sources/orders/events", body, {{"Authorization", std::string("Bearer ") + kOpsSecret}});
+    const std::vector<std::string> bodies = LandingBodies(*project_, 100000);
+    ASSERT_EQ(bodies.size(), 1u);
+    const std::string& body = bodies[0];
+    HttpResponse pushed = client_->Post("/v1/sources/orders/events", body,
+                                        {{"Authorization", std::string("Bearer ") + kOpsSecret}});
     ASSERT_EQ(pushed.status, 200) << Describe(pushed);
     WaitPublished();
   }
@@ -111,8 +109,8 @@ class ServeTenantTest : public ::testing::Test {
 TEST_F(ServeTenantTest, SqlSeesOnlyItsTenantsThroughEveryShape) {
   // The lake holds other tenants, so the comparisons below can fail.
   EXPECT_EQ(SqlRows(kOpsSecret, "SELECT DISTINCT tenant_id FROM curated.orders ORDER BY 1"),
-            (std::vector<std::string>{R"({"tenant_id":"t00"})", R"({"tenant_id":"t01"})", R"({"tenant_id":"t02"})",
-                                      R"({"tenant_id":"t03"})"}));
+            (std::vector<std::string>{R"({"tenant_id":"t00"})", R"({"tenant_id":"t01"})",
+                                      R"({"tenant_id":"t02"})", R"({"tenant_id":"t03"})"}));
   const std::string in = "tenant_id IN ('t01', 't03')";
   struct Case {
     std::string tenant_sql, admin_sql;
@@ -133,12 +131,14 @@ TEST_F(ServeTenantTest, SqlSeesOnlyItsTenantsThroughEveryShape) {
        "ON m.tenant_id = o.tenant_id AND m.day = CAST(o.created_at AS DATE) WHERE o." +
            in + " GROUP BY ALL ORDER BY ALL"},
       {"SELECT tenant_id FROM curated.orders UNION SELECT tenant_id FROM marts.daily_revenue ORDER BY 1",
-       "SELECT tenant_id FROM curated.orders WHERE " + in + " UNION SELECT tenant_id FROM marts.daily_revenue WHERE " +
-           in + " ORDER BY 1"},
-      {"SELECT (SELECT count(*) FROM curated.orders) AS n, (SELECT sum(revenue) FROM marts.daily_revenue) AS r",
+       "SELECT tenant_id FROM curated.orders WHERE " + in +
+           " UNION SELECT tenant_id FROM marts.daily_revenue WHERE " + in + " ORDER BY 1"},
+      {"SELECT (SELECT count(*) FROM curated.orders) AS n, (SELECT sum(revenue) FROM marts.daily_revenue) AS "
+       "r",
        "SELECT (SELECT count(*) FROM curated.orders WHERE " + in +
            ") AS n, (SELECT sum(revenue) FROM marts.daily_revenue WHERE " + in + ") AS r"},
-      {"SELECT count(*) AS n FROM range(10) WHERE EXISTS (SELECT 1 FROM curated.orders WHERE tenant_id = 't00')",
+      {"SELECT count(*) AS n FROM range(10) WHERE EXISTS (SELECT 1 FROM curated.orders WHERE tenant_id = "
+       "'t00')",
        "SELECT 0::BIGINT AS n"},
       {"SELECT t.x, count(*) AS n FROM (VALUES ('t00'), ('t01'), ('t02')) t(x), LATERAL (SELECT * FROM "
        "curated.orders o WHERE o.tenant_id = t.x) GROUP BY ALL ORDER BY ALL",
@@ -152,7 +152,8 @@ TEST_F(ServeTenantTest, SqlSeesOnlyItsTenantsThroughEveryShape) {
        "curated.orders) GROUP BY ALL ORDER BY 1",
        "SELECT tenant_id, count(*) AS n FROM curated.orders WHERE " + in + " GROUP BY ALL ORDER BY 1"},
       // Case and quoting do not find another table.
-      {"SELECT count(*) AS n FROM \"CURATED\".\"Orders\"", "SELECT count(*) AS n FROM curated.orders WHERE " + in},
+      {"SELECT count(*) AS n FROM \"CURATED\".\"Orders\"",
+       "SELECT count(*) AS n FROM curated.orders WHERE " + in},
   };
   for (const Case& c : cases) {
     const std::vector<std::string> got = SqlRows(kAcmeSecret, c.tenant_sql);
@@ -238,14 +239,16 @@ TEST_F(ServeTenantTest, AttackerSqlIsRefusedAndWritesNothing) {
     EXPECT_EQ(error.find('\n'), std::string::npos) << sql << ": " << error;
     for (const char* other : {"\"t00\"", "\"t02\""}) EXPECT_EQ(r.body.find(other), std::string::npos) << sql;
   }
-  for (const char* ext : {".csv", ".parquet", ""}) EXPECT_FALSE(std::filesystem::exists(out + ext)) << out << ext;
+  for (const char* ext : {".csv", ".parquet", ""})
+    EXPECT_FALSE(std::filesystem::exists(out + ext)) << out << ext;
   // The server is unharmed: its own tenants still answer, and the admin sees all four.
   EXPECT_EQ(SqlRows(kAcmeSecret, "SELECT count(DISTINCT tenant_id) AS n FROM curated.orders"),
             std::vector<std::string>{R"({"n":2})"});
   EXPECT_EQ(SqlRows(kOpsSecret, "SELECT count(DISTINCT tenant_id) AS n FROM curated.orders"),
             std::vector<std::string>{R"({"n":4})"});
   // No tenant-views database is left attached.
-  EXPECT_EQ(SqlRows(kOpsSecret, "SELECT count(*) AS n FROM (SELECT 1)"), std::vector<std::string>{R"({"n":1})"});
+  EXPECT_EQ(SqlRows(kOpsSecret, "SELECT count(*) AS n FROM (SELECT 1)"),
+            std::vector<std::string>{R"({"n":1})"});
   ProcessResult stop = server_->Terminate();
   ASSERT_EQ(stop.exit_code, 0) << stop.err;
 }
@@ -262,13 +265,14 @@ TEST_F(ServeTenantTest, RowsAndFeedsStayWithinTenants) {
     return seen;
   };
   EXPECT_EQ(tenants_of(kAcmeSecret, rows + "?limit=100000"), (std::set<std::string>{"t01", "t03"}));
-  EXPECT_EQ(tenants_of(kOpsSecret, rows + "?limit=100000"), (std::set<std::string>{"t00", "t01", "t02", "t03"}));
+  EXPECT_EQ(tenants_of(kOpsSecret, rows + "?limit=100000"),
+            (std::set<std::string>{"t00", "t01", "t02", "t03"}));
   // Another tenant asked by name: 403. A column filter naming one matches nothing.
   EXPECT_EQ(client_->Get(rows + "?tenant=t02", Bearer(kAcmeSecret)).status, 403);
   EXPECT_EQ(tenants_of(kAcmeSecret, rows + "?tenant_id=t02"), std::set<std::string>{});
   // Parameters trying to smuggle SQL or another tenant.
   for (const char* q : {"?tenant=t01%27%20OR%20%271%27=%271", "?tenant_id=t02%27%20OR%20%271%27=%271",
-                               "?order=tenant_id;DROP", "?tenant=t01&tenant=t02", "?day_from=2026-01-01%27--"}) {
+                        "?order=tenant_id;DROP", "?tenant=t01&tenant=t02", "?day_from=2026-01-01%27--"}) {
     HttpResponse r = client_->Get(rows + q, Bearer(kAcmeSecret));
     EXPECT_TRUE(r.status == 200 || r.status == 400 || r.status == 403) << q << ": " << Describe(r);
     for (const char* other : {"\"t00\"", "\"t02\""}) EXPECT_EQ(r.body.find(other), std::string::npos) << q;
@@ -295,12 +299,13 @@ TEST_F(ServeTenantTest, RowsAndFeedsStayWithinTenants) {
     HttpResponse r = client_->Get(std::string("/v1/feeds/") + consumer, Bearer(kAcmeSecret));
     EXPECT_EQ(r.status, 403) << consumer << ": " << Describe(r);
     EXPECT_EQ(r.body.find("\"t02\""), std::string::npos);
-    HttpResponse commit = client_->Post(std::string("/v1/feeds/") + consumer + "/commit", R"({"position": 999999})",
-                                        Bearer(kAcmeSecret), "application/json");
+    HttpResponse commit = client_->Post(std::string("/v1/feeds/") + consumer + "/commit",
+                                        R"({"position": 999999})", Bearer(kAcmeSecret), "application/json");
     EXPECT_EQ(commit.status, 403) << consumer << ": " << Describe(commit);
   }
-  for (const std::string& path : {std::string("/v1/feeds/../tables"), std::string("/v1/feeds/acme_cache/../everyone"),
-                                  std::string("/v1/feeds/everyone%2F..%2Facme_cache")}) {
+  for (const std::string& path :
+       {std::string("/v1/feeds/../tables"), std::string("/v1/feeds/acme_cache/../everyone"),
+        std::string("/v1/feeds/everyone%2F..%2Facme_cache")}) {
     HttpResponse r = client_->Get(path, Bearer(kAcmeSecret));
     EXPECT_NE(r.status, 200) << path << ": " << Describe(r);
     EXPECT_EQ(r.body.find("\"t02\""), std::string::npos) << path;

@@ -80,10 +80,12 @@ TEST(ServeTlsCli, QueryAndStatusWorkWhileServeHoldsTheLakeOverTls) {
   EXPECT_NE(refused.err.find("refused"), std::string::npos) << refused.err;
   EXPECT_FALSE(std::filesystem::exists(p.Path("out.csv")));
 
-  // `sluice status`: the running server, its https address.
+  // `sluice status`: answered by the running server over TLS (the lake's tables, as on a free
+  // lake), then the server's own section with its https address.
   ProcessResult status = p.Sluice("status");
   EXPECT_TRUE(status.ok()) << status.Describe();
-  EXPECT_NE(status.out.find("held by sluice serve"), std::string::npos) << status.out;
+  EXPECT_NE(status.err.find("answered by the running sluice serve"), std::string::npos) << status.err;
+  EXPECT_NE(status.out.find("curated.orders: 3 rows"), std::string::npos) << status.out;
   EXPECT_NE(status.out.find("https://127.0.0.1:" + std::to_string(server->port())), std::string::npos)
       << status.out;
 

@@ -387,4 +387,16 @@ std::vector<std::string> LandingBodies(const Project& p, size_t per_request) {
   return out;
 }
 
+void MakeCertificate(const std::string& dir, const std::string& name) {
+  ProcessOptions o;
+  o.cwd = dir;
+  o.timeout_seconds = 60;
+  ProcessResult r =
+      RunProcess("/usr/bin/openssl",
+                 {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", name + ".key", "-out", name + ".pem"},
+                 o);
+  ASSERT_TRUE(r.ok()) << r.Describe();
+}
+
 }  // namespace sluice::e2e

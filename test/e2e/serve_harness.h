@@ -110,6 +110,10 @@ class RawConnection {
 void MakeStreamSource(const Project& project, const std::string& source_lines,
                       const std::string& extra_top = "transform: {interval: 500ms}");
 
+// Makes a self-signed certificate for 127.0.0.1 and its key with openssl, in `dir` as
+// <name>.pem and <name>.key (records a test failure when openssl fails).
+void MakeCertificate(const std::string& dir, const std::string& name);
+
 // The lines of the project's landing JSONL files (in file name order), `per_request` lines to a
 // request body: what a producer would push to the `orders` HTTP source.
 std::vector<std::string> LandingBodies(const Project& project, size_t per_request);

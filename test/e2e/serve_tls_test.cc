@@ -13,19 +13,6 @@
 namespace sluice::e2e {
 namespace {
 
-// A self-signed certificate for 127.0.0.1 and its key, in `dir` as <name>.pem and <name>.key.
-void MakeCertificate(const std::string& dir, const std::string& name) {
-  ProcessOptions o;
-  o.cwd = dir;
-  o.timeout_seconds = 60;
-  ProcessResult r =
-      RunProcess("/usr/bin/openssl",
-                 {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                  "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", name + ".key", "-out", name + ".pem"},
-                 o);
-  ASSERT_TRUE(r.ok()) << r.Describe();
-}
-
 Project MakeTlsProject(const std::string& dir, const std::string& cert, const std::string& key) {
   OrderGeneratorOptions o;
   o.orders = 10;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -217,6 +218,21 @@ class Warehouse : public ::testing::Test {
     EXPECT_EQ(r.out.find(kPassword), std::string::npos) << "the DSN's password leaked: " << r.out;
     return r;
   }
+  // Every landing line, the files moved aside (nothing left for `sluice run`): events to push.
+  std::vector<std::string> HeldBackLines() {
+    std::vector<std::string> lines;
+    for (const auto& f : HoldBack(*project_, dir_.path() + "/aside", 0)) {
+      const std::string text = ReadFileOrDie(dir_.path() + "/aside/" + f);
+      size_t pos = 0;
+      while (pos < text.size()) {
+        size_t nl = text.find('\n', pos);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
+        pos = nl + 1;
+      }
+    }
+    return lines;
+  }
   TempDir dir_{"sluice-warehouse"};
   Postgres pg_;
   std::unique_ptr<Project> project_;
@@ -338,17 +354,7 @@ TEST_F(Warehouse, UnknownPublishedTableIsALoadError) {
 TEST_F(Warehouse, ServeKeepsIngestingWhilePostgresIsDown) {
   MakeStreamSource(*project_, "    type: http\n", "transform: {interval: 300ms}");
   AddWarehouse(*project_);
-  std::vector<std::string> lines;
-  for (const auto& f : HoldBack(*project_, dir_.path() + "/aside", 0)) {
-    std::string text = ReadFileOrDie(dir_.path() + "/aside/" + f);
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
-  }
+  const std::vector<std::string> lines = HeldBackLines();
   ASSERT_GT(lines.size(), 100u);
   auto server = ServeProcess::Start(*project_, {}, Env());
   ASSERT_NE(server, nullptr);
@@ -402,15 +408,7 @@ TEST_F(Warehouse, ServeKeepsIngestingWhilePostgresIsDown) {
   ExpectSameTables(*project_, pg_);
 }
 
-}  // namespace
-}  // namespace sluice::e2e
-
 // ---- PostgreSQL killed in the middle of a COPY ----------------------------------------------
-
-#include <csignal>
-
-namespace sluice::e2e {
-namespace {
 
 // The process state letter of /proc/<pid>/stat ('T' when stopped); 0 when it cannot be read.
 char ProcessState(pid_t pid) {
@@ -426,17 +424,7 @@ char ProcessState(pid_t pid) {
 TEST_F(Warehouse, PostgresKilledDuringACopyThenServeCatchesUpOnce) {
   MakeStreamSource(*project_, "    type: http\n", "transform: {interval: 300ms}");
   AddWarehouse(*project_);
-  std::vector<std::string> lines;
-  for (const auto& f : HoldBack(*project_, dir_.path() + "/aside", 0)) {
-    std::string text = ReadFileOrDie(dir_.path() + "/aside/" + f);
-    size_t pos = 0;
-    while (pos < text.size()) {
-      size_t nl = text.find('\n', pos);
-      if (nl == std::string::npos) nl = text.size();
-      if (nl > pos) lines.push_back(text.substr(pos, nl - pos));
-      pos = nl + 1;
-    }
-  }
+  const std::vector<std::string> lines = HeldBackLines();
   ASSERT_GT(lines.size(), 100u);
   auto env = Env();
   env.push_back({"SLUICE_FAILPOINTS", "warehouse.during_copy=stop"});

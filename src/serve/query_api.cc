@@ -204,6 +204,17 @@ Result<int64_t> RenderRows(QueryService& s, duck::Connection& conn, const std::s
   return n;
 }
 
+// The tenants a rows request of `who` reads: the one `tenant=` names, else all of the token's
+// (empty: every tenant, for a token not bound to tenants). nullopt when `tenant=` names one the
+// token is not bound to. The one place the rows endpoint decides this, kept answers included.
+std::optional<std::vector<std::string>> TenantsToRead(const http::Principal& who, const RowsQuery& q) {
+  if (!who.tenants) return q.tenant ? std::vector<std::string>{*q.tenant} : std::vector<std::string>{};
+  if (!q.tenant) return *who.tenants;
+  if (std::find(who.tenants->begin(), who.tenants->end(), *q.tenant) == who.tenants->end())
+    return std::nullopt;
+  return std::vector<std::string>{*q.tenant};
+}
+
 // The facts of `t`'s version `version`: kept ones, or its files listed and its columns read
 // (then kept). NotFound when the version is gone.
 Result<std::shared_ptr<const VersionFacts>> FactsOf(QueryService& s, duck::Connection& conn,
@@ -239,17 +250,10 @@ std::optional<http::Response> KeptRowsAnswer(QueryService& s, const http::Reques
   if (facts == nullptr || facts->version.day_files.empty()) return std::nullopt;
   Result<RowsQuery> q = ParseRowsQuery(req.query, *t, facts->columns);
   if (!q.ok()) return std::nullopt;
-  std::vector<std::string> tenants;
-  if (who.tenants) {
-    if (q->tenant && std::find(who.tenants->begin(), who.tenants->end(), *q->tenant) == who.tenants->end()) {
-      return std::nullopt;
-    }
-    tenants = q->tenant ? std::vector<std::string>{*q->tenant} : *who.tenants;
-  } else if (q->tenant) {
-    tenants = {*q->tenant};
-  }
+  const std::optional<std::vector<std::string>> tenants = TenantsToRead(who, *q);
+  if (!tenants) return std::nullopt;
   std::shared_ptr<const CachedAnswer> kept =
-      s.answers.Find(RowsAnswerKey(name, *version, FormatName(FormatOf(req)), *q, tenants, *limit));
+      s.answers.Find(RowsAnswerKey(name, *version, FormatName(FormatOf(req)), *q, *tenants, *limit));
   if (kept == nullptr) return std::nullopt;
   s.CountPartitions(*t, kept->partitions_read, kept->partitions_total);
   s.rows_answered_from_cache->Add();
@@ -362,17 +366,10 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
   if (!cursor) {
     Result<RowsQuery> q = ParseRowsQuery(req.query, *t, columns);
     if (!q.ok()) return res.SetError(400, q.status().message());
-    std::vector<std::string> tenants;
-    if (who.tenants) {
-      if (q->tenant &&
-          std::find(who.tenants->begin(), who.tenants->end(), *q->tenant) == who.tenants->end()) {
-        return res.SetError(403, "token '" + who.name + "' may not read tenant '" + *q->tenant + "'");
-      }
-      tenants = q->tenant ? std::vector<std::string>{*q->tenant} : *who.tenants;
-    } else if (q->tenant) {
-      tenants = {*q->tenant};
-    }
-    state = CursorState{name, v->version, *q, tenants, who.name, 0, 0};
+    const std::optional<std::vector<std::string>> tenants = TenantsToRead(who, *q);
+    if (!tenants)
+      return res.SetError(403, "token '" + who.name + "' may not read tenant '" + *q->tenant + "'");
+    state = CursorState{name, v->version, *q, *tenants, who.name, 0, 0};
   }
   const Format format = FormatOf(req);
   // A first page that was the whole answer is kept: the same request on the same version gets it

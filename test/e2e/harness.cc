@@ -651,4 +651,15 @@ void ExpectCuratedOrdersEqualFinalState(const Project& p, const Json& expected, 
   EXPECT_EQ(mismatches, 0) << what << ": curated.orders differs from expected.json final_state";
 }
 
+HeldLock::HeldLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR)) {
+  struct flock lock {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  ok_ = fd_ >= 0 && ::fcntl(fd_, F_SETLK, &lock) == 0;
+}
+
+HeldLock::~HeldLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 }  // namespace sluice::e2e

@@ -73,6 +73,21 @@ std::vector<std::string> FindFiles(const std::string& dir, bool (*pred)(const st
 // Every path below `dir` (files, dirs, symlinks), relative to it, sorted.
 std::vector<std::string> ListTree(const std::string& dir);
 
+// Holds a POSIX write lock on `path` (as DuckDB does on a database it has open read-write) for
+// the life of the object, in this test process.
+class HeldLock {
+ public:
+  explicit HeldLock(const std::string& path);
+  ~HeldLock();
+  HeldLock(const HeldLock&) = delete;
+  HeldLock& operator=(const HeldLock&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  bool ok_ = false;
+};
+
 // ---- Projects -------------------------------------------------------------------------------
 
 // A project directory driven through the binary. Every command gets --project <dir> and runs

@@ -218,26 +218,6 @@ TEST(ServeReadCommands, CommandsThatWriteRefuseNamingTheServer) {
   EXPECT_EQ(p.Sluice("batches", {"list", "--json"}).out, batches_before);
 }
 
-// Holds a POSIX write lock on `path` (as DuckDB does on a database it has open read-write) for
-// the life of the object, in this test process.
-class HeldLock {
- public:
-  explicit HeldLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR)) {
-    struct flock lock {};
-    lock.l_type = F_WRLCK;
-    lock.l_whence = SEEK_SET;
-    ok_ = fd_ >= 0 && ::fcntl(fd_, F_SETLK, &lock) == 0;
-  }
-  ~HeldLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  int fd_;
-  bool ok_ = false;
-};
-
 // A server that holds the lake and cannot be asked (here: a live pid, and nothing listening at
 // the address of its serve.json): `sluice status` shows what serve.json says, with a warning;
 // the other read commands fail saying the server did not answer.

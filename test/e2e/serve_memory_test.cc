@@ -150,8 +150,11 @@ TEST(ServeMemory, FloodStaysUnderTheMemoryLimit) {
       static_cast<long long>(peak_hwm.load() / kMiB), static_cast<long long>(peak_rss.load() / kMiB));
   EXPECT_EQ(curated, std::to_string(accepted.load())) << "every accepted row is curated at shutdown\n"
                                                       << stop.err;
-  // The flood ran: at least ~36 MB of events (the curated table grows with them).
-  EXPECT_GT(accepted.load(), 300000) << "too little load to say anything about memory";
+  // The flood ran: at least ~36 MB of events (the curated table grows with them). Under the
+  // sanitizers (a third of the speed on two cores; no memory bound is checked there) the flood
+  // only has to span many commits, each of which must curate what it accepted.
+  const int64_t min_rows = kSanitizedBuild ? 30000 : 300000;
+  EXPECT_GT(accepted.load(), min_rows) << "too little load to say anything about memory";
   ASSERT_GT(peak_hwm.load(), 0) << "VmHWM could not be read";
   if (!kSanitizedBuild) {
     EXPECT_LT(peak_hwm.load(), kLimit + kSlack)

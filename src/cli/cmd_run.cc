@@ -8,6 +8,7 @@
 #include "cli/read_commands.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "ops/metrics_file.h"
 #include "warehouse/pg_publisher.h"
 
 namespace sluice::cli {
@@ -129,16 +130,13 @@ Status PublishToWarehouse(Engine& engine) {
   return publisher->Prune(engine.catalog());
 }
 
-}  // namespace
-
-int Run(const RunArgs& args) {
-  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return FailWhileServing(args.project, engine.status(), "run", "stop sluice serve first");
+// The run of an opened engine: its summary, and the exit code.
+int RunOpened(const RunArgs& args, Engine& engine) {
   RunOptions options;
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
   RunSummary failed;
-  auto summary = (*engine)->Run(options, &failed);
+  auto summary = engine.Run(options, &failed);
   ClearProgress();
   if (!summary.ok()) {
     // What ran before the failure, with the failure in it; the error line goes to stderr.
@@ -155,7 +153,7 @@ int Run(const RunArgs& args) {
   } else {
     PrintSummary(*summary);
   }
-  if (Status st = PublishToWarehouse(**engine); !st.ok()) {
+  if (Status st = PublishToWarehouse(engine); !st.ok()) {
     std::cerr << "error: the run committed, but publishing to PostgreSQL failed (the next run or "
                  "`sluice serve` catches up): "
               << st.message() << std::endl;
@@ -179,6 +177,29 @@ int Run(const RunArgs& args) {
     return 3;
   }
   return 0;
+}
+
+}  // namespace
+
+int Run(const RunArgs& args) {
+  Env* env = Env::Default();
+  if (!args.metrics_file.empty()) {
+    if (Status st = CheckMetricsFilePath(env, args.metrics_file); !st.ok()) return Fail(st.message());
+  }
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
+  int rc = engine.ok() ? RunOpened(args, **engine)
+                       : FailWhileServing(args.project, engine.status(), "run", "stop sluice serve first");
+  if (args.metrics_file.empty()) return rc;
+  // After every run, a failed one too: the file says how it went (exit 3 and 4 are runs that went
+  // through) with what the catalog holds, or only that when the lake did not open.
+  Result<std::string> text = BatchRunMetricsText(engine.ok() ? &(*engine)->catalog() : nullptr,
+                                                 rc == 0 || rc == 3 || rc == 4, env->NowMicros());
+  Status st = text.ok() ? WriteMetricsFile(env, args.metrics_file, *text) : text.status();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << std::endl;
+    if (rc == 0) rc = 1;
+  }
+  return rc;
 }
 
 int Ingest(const IngestArgs& args) {

@@ -34,6 +34,7 @@ const std::vector<std::string>& MetricStages() {
 std::optional<double> SkewRatio(const std::vector<PartitionRows>& partitions) {
   if (partitions.empty()) return std::nullopt;
   std::vector<int64_t> rows;
+  rows.reserve(partitions.size());
   for (const auto& p : partitions) rows.push_back(p.rows);
   std::sort(rows.begin(), rows.end());
   const size_t n = rows.size();

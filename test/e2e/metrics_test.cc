@@ -264,8 +264,72 @@ TEST(MetricsFile, FailedRunsWriteTheFileToo) {
   EXPECT_NE(bad.err.find("--metrics-file"), std::string::npos) << bad.err;
 }
 
-// A reader polling the file while runs replace it only ever sees whole files, and no other
-// *.prom file appears in the directory (the collector's glob).
+// Quality gates: a quarantined batch shows as a quarantined batch and rows, its drop as rows
+// failed at curate; `sluice batches list` is the ground truth.
+TEST(MetricsFile, QuarantinedAndDroppedBatches) {
+  TempDir tmp;
+  Project p(tmp.path() + "/crm");
+  fs::create_directories(p.Path("landing/customers"));
+  fs::create_directories(p.Path("contracts"));
+  WriteFileOrDie(p.Path("sluice.yaml"), R"(name: crm
+lake: lake
+sources:
+  customers:
+    type: files
+    path: landing/customers/*.jsonl
+    format: jsonl
+    contract: contracts/customers.yaml
+tables:
+  customers:
+    from: customers
+    key: [id]
+    version: seq
+    tests: [{unique: email}]
+)");
+  WriteFileOrDie(p.Path("contracts/customers.yaml"), R"(name: customers
+columns:
+  id:    {type: string, required: true}
+  email: {type: string}
+  seq:   {type: int64, required: true}
+)");
+  auto customer = [](const std::string& id, const std::string& email) {
+    return "{\"id\":\"" + id + "\",\"email\":\"" + email + "\",\"seq\":1}\n";
+  };
+  WriteFileOrDie(p.Path("landing/customers/c1.jsonl"), customer("id1", "a@x") + customer("id2", "b@x"));
+  // id3 and id4 reuse taken emails: the batch is quarantined whole.
+  WriteFileOrDie(p.Path("landing/customers/c2.jsonl"), customer("id3", "a@x") + customer("id4", "b@x"));
+  const std::string file = tmp.path() + "/sluice.prom";
+  ProcessResult r = p.Sluice("run", {"--metrics-file", file});
+  ASSERT_EQ(r.exit_code, 3) << r.Describe();
+  ExpectPromtoolAccepts(file);
+  Json m = ParseExposition(file);
+  Json quarantined = Json::parse(p.Sluice("batches", {"list", "--status", "quarantined", "--json"}).out);
+  ASSERT_EQ(quarantined.size(), 1u);
+  EXPECT_EQ(Sample(m, "sluice_quarantined_batches", {{"source", "customers"}}), 1);
+  const std::map<std::string, std::string> held = {
+      {"stage", "curate"}, {"table", "curated.customers"}, {"outcome", "quarantined"}};
+  const std::map<std::string, std::string> failed = {
+      {"stage", "curate"}, {"table", "curated.customers"}, {"outcome", "failed"}};
+  EXPECT_EQ(Sample(m, "sluice_rows_total", held), 2);
+  EXPECT_EQ(Sample(m, "sluice_rows_total", failed), 0);
+  EXPECT_EQ(Sample(m, "sluice_last_run_success", {}), 1) << "exit 3: the run went through";
+  // No partitioned table, no skew.
+  EXPECT_TRUE(Samples(m, "sluice_partition_skew_ratio").empty());
+
+  ASSERT_TRUE(p.Sluice("batches", {"drop", quarantined[0]["batch_id"].get<std::string>()}).ok());
+  ASSERT_TRUE(p.Sluice("run", {"--metrics-file", file}).ok());
+  m = ParseExposition(file);
+  EXPECT_EQ(Sample(m, "sluice_quarantined_batches", {{"source", "customers"}}), 0);
+  EXPECT_EQ(Sample(m, "sluice_rows_total", held), 2);
+  EXPECT_EQ(Sample(m, "sluice_rows_total", failed), 2);
+  EXPECT_EQ(Sample(m, "sluice_rows_total",
+                   {{"stage", "curate"}, {"table", "curated.customers"}, {"outcome", "ok"}}),
+            std::stod(p.Scalar("SELECT count(*) FROM curated.customers")));
+}
+
+// A reader polling the file while runs replace it only ever sees whole files, no other *.prom
+// file appears in the directory (the collector's glob), and each run's file is a new one
+// renamed over the last (a hard link to the last keeps its content).
 TEST(MetricsFile, ReplacedAtomically) {
   TempDir tmp("sluice-e2e-metrics-atomic");
   OrderGeneratorOptions o;
@@ -312,6 +376,9 @@ TEST(MetricsFile, ReplacedAtomically) {
     }
   });
   std::set<std::string> written;
+  std::vector<std::string> contents;
+  const std::string links = tmp.path() + "/links";
+  fs::create_directories(links);
   for (int i = 1; i <= 4; ++i) {
     if (i > 1) {
       const std::string name = "batch-000" + std::to_string(i) + ".jsonl";
@@ -320,16 +387,25 @@ TEST(MetricsFile, ReplacedAtomically) {
     ProcessResult r = p.Sluice("run", {"--metrics-file", file});
     ASSERT_TRUE(r.ok()) << r.Describe();
     written.insert(ReadFileOrDie(file));
+    contents.push_back(ReadFileOrDie(file));
+    // A second name for this file: a writer that rewrote it in place would change it too.
+    fs::create_hard_link(file, links + "/run" + std::to_string(i));
   }
   stop = true;
   reader.join();
-  EXPECT_TRUE(bad.empty()) << bad.size() << " partial reads, e.g.:\n" << (bad.empty() ? "" : bad[0]);
+  EXPECT_TRUE(bad.empty()) << bad.size() << " partial reads, e.g. one of "
+                           << (bad.empty() ? 0 : bad[0].size()) << " bytes";
   EXPECT_TRUE(strays.empty()) << strays[0];
   EXPECT_GT(reads.load(), 0);
   EXPECT_EQ(written.size(), 4u) << "every run writes different figures";
   for (const std::string& text : seen)
     EXPECT_TRUE(written.count(text)) << "read a file no run wrote:\n" << text;
   EXPECT_GE(seen.size(), 2u) << "the reader saw the file replaced";
+  // Each run wrote a new file and renamed it over the old one, which kept its content.
+  for (int i = 1; i <= 4; ++i) {
+    EXPECT_TRUE(ReadFileOrDie(links + "/run" + std::to_string(i)) == contents[static_cast<size_t>(i - 1)])
+        << "run " << i << "'s file was rewritten in place";
+  }
   // Nothing left behind but the file.
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());

@@ -19,6 +19,7 @@
 #include "duck/json_encoder.h"
 #include "duck/result_stream.h"
 #include "ingest/csv_reader.h"
+#include "ops/pipeline_metrics.h"
 
 namespace sluice::cli {
 
@@ -286,6 +287,11 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
     out["feeds"] = nlohmann::ordered_json::parse(feeds.dump());
   }
   out["quarantined"] = (*gates)["quarantined"];
+  // The pipeline metrics (docs/METRICS.md), as /metrics and --metrics-file have them.
+  PipelineMetrics metrics;
+  const int64_t now_us = catalog.env()->NowMicros();
+  if (Status st = metrics.Collect(catalog, now_us); !st.ok()) return ctx.Fail(st.message());
+  out["metrics"] = nlohmann::ordered_json::parse(metrics.Json(now_us).dump());
   out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},
                                                    {"finished_at", (*run)->finished_at},

@@ -8,6 +8,8 @@
 #include "cli/read_commands.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "ops/metrics_file.h"
+#include "serve/metrics.h"
 #include "warehouse/pg_publisher.h"
 
 namespace sluice::cli {
@@ -118,27 +120,36 @@ void PrintSummary(const RunSummary& s) {
 }
 
 // With serve.postgres: the run's new table versions go to PostgreSQL (warehouse/pg_publisher.h),
-// on this thread, once the run has committed.
-Status PublishToWarehouse(Engine& engine) {
+// on this thread, once the run has committed; each version's lag and rows are counted in
+// `metrics` under the names `sluice serve` uses (docs/METRICS.md).
+Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
   if (!engine.spec().serve.postgres) return Status::OK();
   PgPublisher::Hooks hooks;
   hooks.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  Histogram* lag = &metrics.GetHistogram(
+      "sluice_warehouse_publish_lag_seconds",
+      "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
+      LatencyBuckets());
+  Counter* rows =
+      &metrics.GetCounter("sluice_warehouse_rows_published_total",
+                          "Rows copied into PostgreSQL (the changed partitions of each version).");
+  hooks.published = [lag, rows](double seconds, int64_t n) {
+    lag->Observe(seconds);
+    rows->Add(static_cast<double>(n));
+  };
   ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
                                                        engine.catalog().env(), hooks));
   RETURN_IF_ERROR(publisher->PublishAll());
   return publisher->Prune(engine.catalog());
 }
 
-}  // namespace
-
-int Run(const RunArgs& args) {
-  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
-  if (!engine.ok()) return FailWhileServing(args.project, engine.status(), "run", "stop sluice serve first");
+// The run of an opened engine: its summary, and the exit code.
+int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   RunOptions options;
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
   RunSummary failed;
-  auto summary = (*engine)->Run(options, &failed);
+  auto summary = engine.Run(options, &failed);
   ClearProgress();
   if (!summary.ok()) {
     // What ran before the failure, with the failure in it; the error line goes to stderr.
@@ -155,7 +166,7 @@ int Run(const RunArgs& args) {
   } else {
     PrintSummary(*summary);
   }
-  if (Status st = PublishToWarehouse(**engine); !st.ok()) {
+  if (Status st = PublishToWarehouse(engine, metrics); !st.ok()) {
     std::cerr << "error: the run committed, but publishing to PostgreSQL failed (the next run or "
                  "`sluice serve` catches up): "
               << st.message() << std::endl;
@@ -179,6 +190,31 @@ int Run(const RunArgs& args) {
     return 3;
   }
   return 0;
+}
+
+}  // namespace
+
+int Run(const RunArgs& args) {
+  Env* env = Env::Default();
+  if (!args.metrics_file.empty()) {
+    if (Status st = CheckMetricsFilePath(env, args.metrics_file); !st.ok()) return Fail(st.message());
+  }
+  auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
+  MetricsRegistry warehouse;  // the PostgreSQL publish of this run, for the metrics file
+  int rc = engine.ok() ? RunOpened(args, **engine, warehouse)
+                       : FailWhileServing(args.project, engine.status(), "run", "stop sluice serve first");
+  if (args.metrics_file.empty()) return rc;
+  // After every run, a failed one too: the file says how it went (exit 3 and 4 are runs that went
+  // through) with what the catalog holds, or only that when the lake did not open.
+  Result<std::string> text = BatchRunMetricsText(engine.ok() ? &(*engine)->catalog() : nullptr,
+                                                 rc == 0 || rc == 3 || rc == 4, env->NowMicros());
+  Status st =
+      text.ok() ? WriteMetricsFile(env, args.metrics_file, *text + warehouse.Render()) : text.status();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << std::endl;
+    if (rc == 0) rc = 1;
+  }
+  return rc;
 }
 
 int Ingest(const IngestArgs& args) {

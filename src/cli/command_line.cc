@@ -109,6 +109,9 @@ CommandLine::CommandLine() {
   c_run->add_option("--project", run.project, "Project directory (default: .)");
   c_run->add_flag("--json", run.json, "Print the run summary as JSON");
   c_run->add_flag("--full-refresh", run.full_refresh, "Rebuild curated tables and marts whole");
+  c_run->add_option("--metrics-file", run.metrics_file,
+                    "Write the pipeline's metrics (Prometheus text, docs/METRICS.md) to this file at the end "
+                    "of the run, atomically; name it *.prom for a node_exporter textfile collector");
   AddMemoryLimit(c_run, &run.memory_limit, kPipelineDefault);
 
   c_ing = app.add_subcommand("ingest", "Load files as batches of SOURCE");

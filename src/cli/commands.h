@@ -27,6 +27,7 @@ struct RunArgs {
   std::string project = ".";
   bool json = false;
   bool full_refresh = false;
+  std::string metrics_file;  // --metrics-file: Prometheus text written at the end; "" none
   std::string memory_limit;  // --memory-limit, as written (validated by main.cc); "" unset
 };
 struct IngestArgs {

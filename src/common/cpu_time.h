@@ -1,4 +1,5 @@
-// CPU time of the whole process, for the run summary's per-stage `cpu_seconds`.
+// CPU time and storage writes of the whole process, for the run summary's per-stage `cpu_seconds`
+// and `bytes_written`.
 #pragma once
 
 #include <cstdint>
@@ -10,5 +11,11 @@ namespace sluice {
 // difference of two readings is the CPU time of everything the process ran between them (other
 // threads working at the same time included). 0 if the system cannot say. Thread-safe.
 int64_t ProcessCpuMicros();
+
+// Bytes the process has caused to be written to storage so far: `write_bytes` of
+// /proc/self/io (every thread; files written through the page cache count when dirtied, a hard
+// link or a rename costs nothing). Like ProcessCpuMicros, the difference of two readings is what
+// the process wrote between them. 0 if the system cannot say. Thread-safe.
+int64_t ProcessWriteBytes();
 
 }  // namespace sluice

@@ -7,6 +7,7 @@
 
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
+#include "catalog/tables.h"
 #include "common/cpu_time.h"
 #include "common/hash.h"
 #include "common/memory_limit.h"
@@ -33,6 +34,8 @@ double Seconds(Env* env, int64_t start_us) {
 
 // Process CPU seconds (all threads) since `start_us`, a reading of ProcessCpuMicros.
 double CpuSeconds(int64_t start_us) { return static_cast<double>(ProcessCpuMicros() - start_us) / 1e6; }
+// Bytes written since `start`, a reading of ProcessWriteBytes.
+int64_t BytesWritten(int64_t start) { return std::max<int64_t>(0, ProcessWriteBytes() - start); }
 
 Result<ContractValidator> NewValidator(const SourceSpec& source) {
   DecodeOptions options;
@@ -244,6 +247,7 @@ Result<RunSummary> Engine::Run(const RunOptions& options, RunSummary* failed) {
   const int64_t run_started = env->NowMicros();
   run_started_ = run_started;
   Status st = RunStages(options, summary);
+  if (st.ok()) summary.failed_stage.clear();
   RETURN_IF_ERROR(RecordRun(run_started, st, summary));
   if (!st.ok()) {
     if (failed != nullptr) {
@@ -279,6 +283,7 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
   run_started_ = started;
   Status st = Curate(options, summary);
   if (st.ok() && options.publish) st = Publish(summary);
+  if (st.ok()) summary.failed_stage.clear();
   if (!st.ok() || !summary.nothing_to_do) RETURN_IF_ERROR(RecordRun(started, st, summary));
   if (!st.ok()) return st;
   return summary;
@@ -286,8 +291,10 @@ Result<RunSummary> Engine::Transform(const RunOptions& options) {
 
 // Every run is recorded, failed ones with their reason, for `sluice status`.
 Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& summary) {
-  std::string record = st.ok() ? RunSummaryJson(summary).dump()
-                               : nlohmann::json{{"status", "failed"}, {"error", st.message()}}.dump();
+  // A failed run keeps what it did before failing, the error and the stage it failed in.
+  RunSummary recorded = summary;
+  if (!st.ok()) recorded.error = st.message();
+  std::string record = RunSummaryJson(recorded).dump();
   return sluice::RecordRun(*catalog_, {started,
                                        !st.ok()                      ? "failed"
                                        : !summary.refused.empty()    ? "refused"
@@ -300,6 +307,8 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
   int64_t cpu0 = ProcessCpuMicros();
+  int64_t bytes0 = ProcessWriteBytes();
+  summary.failed_stage = "ingest";
   std::vector<std::pair<const SourceSpec*, std::string>> work;
   for (const auto& source : spec().sources) {
     if (source.streaming()) continue;  // events arrive through `sluice serve`
@@ -324,6 +333,7 @@ Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {
   }
   summary.ingest_seconds = Seconds(env, t0);
   summary.ingest_cpu_seconds = CpuSeconds(cpu0);
+  summary.ingest_bytes_written = BytesWritten(bytes0);
   RETURN_IF_ERROR(Curate(options, summary));
   return Publish(summary);
 }
@@ -332,10 +342,14 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
   int64_t cpu0 = ProcessCpuMicros();
+  int64_t bytes0 = ProcessWriteBytes();
+  summary.failed_stage = "curate";
   for (const auto& table : spec().tables) {
     if (table.kind != TableKind::kCurated) continue;
     if (options.progress) options.progress("curate", 0, 1, table.name);
+    const int64_t merge0 = env->MonotonicMicros();
     ASSIGN_OR_RETURN(CurateResult r, CurateTable(*catalog_, table, options.full_refresh, run_started_));
+    if (r.batches > 0) summary.curate_table_seconds[table.name] = Seconds(env, merge0);
     for (const auto& q : r.quarantined) summary.quarantined.push_back({table.name, q.batch_id, q.failures});
     for (const auto& w : r.warnings) summary.test_warnings.push_back({"curated", table.name, w});
     for (const auto& b : r.bypassed) summary.test_bypassed.push_back({"curated", table.name, b});
@@ -347,8 +361,11 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   }
   summary.curate_seconds = Seconds(env, t0);
   summary.curate_cpu_seconds = CpuSeconds(cpu0);
+  summary.curate_bytes_written = BytesWritten(bytes0);
   t0 = env->MonotonicMicros();
   cpu0 = ProcessCpuMicros();
+  bytes0 = ProcessWriteBytes();
+  summary.failed_stage = "marts";
   if (options.progress) options.progress("marts", 0, 1, "");
   MartsResult failed;
   Result<MartsResult> refreshed = RefreshMarts(*catalog_, options.full_refresh, run_started_, &failed);
@@ -362,8 +379,12 @@ Status Engine::Curate(const RunOptions& options, RunSummary& summary) {
   }
   summary.marts_seconds = Seconds(env, t0);
   summary.marts_cpu_seconds = CpuSeconds(cpu0);
+  summary.marts_bytes_written = BytesWritten(bytes0);
   if (!refreshed.ok()) return refreshed.status();
   summary.mart_partitions = m.partitions;
+  for (const auto& [mart, parts] : m.partitions) {
+    if (auto rows = m.rows.find(mart); rows != m.rows.end()) summary.mart_rows[mart] = rows->second;
+  }
   if (!m.partitions.empty()) summary.nothing_to_do = false;
   return Status::OK();
 }
@@ -372,13 +393,19 @@ Status Engine::Publish(RunSummary& summary) {
   Env* env = catalog_->env();
   int64_t t0 = env->MonotonicMicros();
   int64_t cpu0 = ProcessCpuMicros();
+  int64_t bytes0 = ProcessWriteBytes();
+  summary.failed_stage = "publish";
   for (const auto& table : spec().tables) {
     PublishTarget target = PublishTargetFor(spec(), table);
     ASSIGN_OR_RETURN(bool published, PublishTable(*catalog_, target));
-    if (published) ++summary.published;
+    if (!published) continue;
+    ++summary.published;
+    ASSIGN_OR_RETURN(std::optional<TableState> state, FindTable(*catalog_, table.name));
+    summary.published_rows[target.layer + "." + table.name] = state ? state->rows : 0;
   }
   summary.publish_seconds = Seconds(env, t0);
   summary.publish_cpu_seconds = CpuSeconds(cpu0);
+  summary.publish_bytes_written = BytesWritten(bytes0);
   return Status::OK();
 }
 

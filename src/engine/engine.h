@@ -77,6 +77,15 @@ struct RunSummary {
   int64_t published = 0;
   double publish_seconds = 0;
   double publish_cpu_seconds = 0;
+  // Per stage: bytes the process wrote to storage during it (ProcessWriteBytes deltas).
+  int64_t ingest_bytes_written = 0, curate_bytes_written = 0, marts_bytes_written = 0,
+          publish_bytes_written = 0;
+  std::map<std::string, double> curate_table_seconds;  // per curated table: its merge, seconds
+  std::map<std::string, int64_t> mart_rows;            // per mart refreshed: its rows after
+  std::map<std::string, int64_t> published_rows;       // per table published ("curated.orders"): rows
+  // The stage the run was in when it stopped (ingest | curate | marts | publish); "" when the
+  // run went through.
+  std::string failed_stage;
   std::vector<QuarantineNote> quarantined;  // non-empty: `sluice run` exits 3
   std::vector<RefusedFile> refused;         // non-empty: `sluice run` exits 4
   std::vector<TestNote> test_warnings;

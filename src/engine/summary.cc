@@ -17,7 +17,8 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
                            {"rows_staged", 0},
                            {"rows_dead", 0},
                            {"seconds", s.ingest_seconds},
-                           {"cpu_seconds", s.ingest_cpu_seconds}};
+                           {"cpu_seconds", s.ingest_cpu_seconds},
+                           {"bytes_written", s.ingest_bytes_written}};
   nlohmann::json batches = nlohmann::json::array();
   for (const auto& b : s.batches) {
     if (b.duplicate) {
@@ -33,17 +34,27 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
   ingest["files"] = batches;
   nlohmann::json curate = {{"tables", nlohmann::json::object()},
                            {"seconds", s.curate_seconds},
-                           {"cpu_seconds", s.curate_cpu_seconds}};
+                           {"cpu_seconds", s.curate_cpu_seconds},
+                           {"bytes_written", s.curate_bytes_written}};
   for (const auto& [name, rows_in] : s.curate_rows_in) {
-    curate["tables"][name] = {{"rows_in", rows_in},
-                              {"rows_merged", s.curate_rows_merged.at(name)},
-                              {"partitions", s.curate_partitions.at(name)}};
+    auto merge = s.curate_table_seconds.find(name);
+    curate["tables"][name] = {
+        {"rows_in", rows_in},
+        {"rows_merged", s.curate_rows_merged.at(name)},
+        {"partitions", s.curate_partitions.at(name)},
+        {"seconds",
+         merge == s.curate_table_seconds.end() ? nlohmann::json() : nlohmann::json(merge->second)}};
   }
   nlohmann::json marts = {{"tables", nlohmann::json::object()},
                           {"seconds", s.marts_seconds},
-                          {"cpu_seconds", s.marts_cpu_seconds}};
+                          {"cpu_seconds", s.marts_cpu_seconds},
+                          {"bytes_written", s.marts_bytes_written}};
   for (const auto& [name, parts] : s.mart_partitions) {
-    marts["tables"][name] = {{"partitions", parts}, {"full", parts < 0}};
+    auto rows = s.mart_rows.find(name);
+    marts["tables"][name] = {
+        {"partitions", parts},
+        {"full", parts < 0},
+        {"rows", rows == s.mart_rows.end() ? nlohmann::json() : nlohmann::json(rows->second)}};
   }
   auto outcome_json = [](const TestOutcome& o) {
     return nlohmann::json{{"test", o.test},
@@ -81,24 +92,28 @@ nlohmann::json RunSummaryJson(const RunSummary& s) {
   // "failed": it stopped at `error` (what ran before is still listed); "refused": some landing
   // files were refused whole and wait for a fix (exit 4); "quarantined": the run went through,
   // but some batches are held back (`sluice run` exits 3).
-  nlohmann::json out = {
-      {"status", !s.error.empty()        ? "failed"
-                 : !s.refused.empty()    ? "refused"
-                 : s.quarantined.empty() ? "ok"
-                                         : "quarantined"},
-      {"refused", refused},
-      {"nothing_to_do", s.nothing_to_do},
-      {"schemas", schemas},
-      {"quarantined", quarantined},
-      {"test_warnings", notes(s.test_warnings)},
-      {"test_bypassed", notes(s.test_bypassed)},
-      {"ingest", ingest},
-      {"curate", curate},
-      {"marts", marts},
-      {"publish",
-       {{"tables", s.published}, {"seconds", s.publish_seconds}, {"cpu_seconds", s.publish_cpu_seconds}}}};
+  nlohmann::json out = {{"status", !s.error.empty()        ? "failed"
+                                   : !s.refused.empty()    ? "refused"
+                                   : s.quarantined.empty() ? "ok"
+                                                           : "quarantined"},
+                        {"refused", refused},
+                        {"nothing_to_do", s.nothing_to_do},
+                        {"schemas", schemas},
+                        {"quarantined", quarantined},
+                        {"test_warnings", notes(s.test_warnings)},
+                        {"test_bypassed", notes(s.test_bypassed)},
+                        {"ingest", ingest},
+                        {"curate", curate},
+                        {"marts", marts},
+                        {"publish",
+                         {{"tables", s.published},
+                          {"table_rows", s.published_rows},
+                          {"seconds", s.publish_seconds},
+                          {"cpu_seconds", s.publish_cpu_seconds},
+                          {"bytes_written", s.publish_bytes_written}}}};
   if (!s.error.empty()) {
     out["error"] = s.error;
+    out["failed_stage"] = s.failed_stage.empty() ? nlohmann::json() : nlohmann::json(s.failed_stage);
     out["test_failures"] = notes(s.test_failures);
   }
   return out;

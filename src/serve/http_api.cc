@@ -129,7 +129,7 @@ void Server::Impl::InstallRoutes() {
   AddRoute({"GET", "/metrics", /*authenticated=*/true,
             [this](const http::Request&, const http::Principal&, http::Response& res) {
               RefreshGauges(/*ask_broker=*/true);
-              res.body = metrics.Render();
+              res.body = metrics.Render() + PipelineMetricsText();
               res.content_type = "text/plain; version=0.0.4; charset=utf-8";
             }});
 

@@ -114,6 +114,27 @@ void Server::Impl::RefreshGauges(bool ask_broker) {
   }
 }
 
+// The catalog is read on the scraping thread through a reader of its own (one snapshot); a
+// scrape within this long of the last read renders the figures of that read, freshness as of now.
+constexpr int64_t kPipelineMetricsRefreshUs = 5 * 1000000LL;
+
+std::string Server::Impl::PipelineMetricsText() {
+  std::lock_guard<std::mutex> lock(pipeline_metrics_mu);
+  const int64_t mono = env()->MonotonicMicros();
+  if (pipeline_metrics_read_us < 0 || mono - pipeline_metrics_read_us >= kPipelineMetricsRefreshUs) {
+    Status st = [&]() -> Status {
+      ASSIGN_OR_RETURN(std::unique_ptr<duck::Connection> conn, engine->catalog().conn().Connect());
+      ASSIGN_OR_RETURN(std::unique_ptr<Catalog> reader,
+                       Catalog::OpenReader(engine->spec(), std::move(conn), env()));
+      return pipeline_metrics.Collect(*reader, env()->NowMicros());
+    }();
+    // On an error the scrape still answers, with the figures of the last read that worked.
+    if (!st.ok()) Log("metrics: reading the catalog failed: " + st.message());
+    pipeline_metrics_read_us = mono;
+  }
+  return pipeline_metrics.Render(env()->NowMicros());
+}
+
 nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
   RefreshGauges(ask_broker);  // the lag as of now, not as of the last refresh
   nlohmann::json out;

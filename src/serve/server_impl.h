@@ -17,6 +17,7 @@
 #include "common/env.h"
 #include "common/memory_limit.h"
 #include "engine/engine.h"
+#include "ops/pipeline_metrics.h"
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
 #include "serve/http.h"
@@ -123,6 +124,13 @@ struct Server::Impl {
   std::string last_transform_error;     // "" while transforms succeed
 
   std::shared_ptr<FeedService> feeds;  // set by FeedRoutes (feeds_api.cc); thread-safe
+
+  // The pipeline metrics read from the catalog (ops/pipeline_metrics.h), appended to /metrics;
+  // read again at most every kPipelineMetricsRefreshUs (serve_metrics.cc).
+  std::mutex pipeline_metrics_mu;  // guards the two below
+  PipelineMetrics pipeline_metrics{PipelineMetrics::Options{.batch_commit_histogram = false}};
+  int64_t pipeline_metrics_read_us = -1;  // MonotonicMicros of the last read; -1: never
+  std::string PipelineMetricsText();
 
   DirJanitor janitor;
   std::unique_ptr<http::HttpServer> http;  // bound in Open, serving from Run

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "prometheus_text.h"
 #include "serve_harness.h"
 
 namespace sluice::e2e {
@@ -241,9 +242,18 @@ class Warehouse : public ::testing::Test {
 TEST_F(Warehouse, RunPublishesThenSendsOnlyChangedPartitions) {
   AddWarehouse(*project_);
   auto held = HoldBack(*project_, dir_.path() + "/aside", 1);
-  ProcessResult r = Run();
+  const std::string metrics = dir_.path() + "/sluice.prom";
+  ProcessResult r = project_->Sluice("run", {"--metrics-file", metrics}, Env());
   ASSERT_TRUE(r.ok()) << r.Describe();
   ExpectSameTables(*project_, pg_);
+  // The metrics file counts the run's publish to PostgreSQL: one version of each table, every
+  // row copied (docs/METRICS.md).
+  ExpectPromtoolAccepts(metrics);
+  const Json m = ParseExposition(metrics);
+  EXPECT_EQ(Sample(m, "sluice_warehouse_publish_lag_seconds_count", {}), 2) << ReadFileOrDie(metrics);
+  EXPECT_EQ(Sample(m, "sluice_warehouse_rows_published_total", {}),
+            std::stod(pg_.Scalar("SELECT (SELECT count(*) FROM analytics.orders) + "
+                                 "(SELECT count(*) FROM analytics.daily_revenue)")));
   EXPECT_EQ(pg_.Scalar("SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics' AND indexname = "
                        "'orders_sluice_partition'"),
             "1");

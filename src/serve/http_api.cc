@@ -8,6 +8,7 @@
 
 #include "common/hash.h"
 #include "serve/command_api.h"
+#include "serve/dashboard_api.h"
 #include "serve/query_api.h"
 #include "serve/server_impl.h"
 
@@ -104,7 +105,8 @@ void Server::Impl::InstallRoutes() {
   // answered 405 with Allow by the server).
   http->SetNotFound([](const http::Request& req, http::Response& res) {
     res.SetError(404, "no endpoint " + req.path +
-                          " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST "
+                          " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/stats, GET /metrics, "
+                          "GET /v1/pipeline, GET /v1/history, POST "
                           "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
                           "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
                           "docs/FEEDS.md)");
@@ -146,6 +148,7 @@ void Server::Impl::InstallRoutes() {
   for (auto& r : QueryRoutes(*this)) AddRoute(std::move(r));
   for (auto& r : FeedRoutes(*this)) AddRoute(std::move(r));
   AddRoute(CommandRoute(*this));
+  for (auto& r : DashboardRoutes(*this)) AddRoute(std::move(r));
 }
 
 // On an HTTP I/O thread, before the body is read: everything that can be refused from the

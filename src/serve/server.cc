@@ -282,6 +282,7 @@ Status Server::Run() {
     if (Clock::now() >= next_status) {
       m.RefreshGauges();
       m.WriteStatusFile();
+      m.SampleHistory();
       next_status = Clock::now() + std::chrono::seconds(1);
     }
     if (drain_started) {

@@ -17,6 +17,7 @@
 #include "common/env.h"
 #include "common/memory_limit.h"
 #include "engine/engine.h"
+#include "ops/history.h"
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
 #include "serve/http.h"
@@ -184,6 +185,10 @@ struct Server::Impl {
   // Curate and marts; publishing too when `publish` (else a later call publishes).
   void RunTransform(bool publish);
   void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked
+  // The dashboard's charts (dashboard_api.cc): a sample of the sources' rows and lag into
+  // `history` when one is due (every 10 s of the Env's clock); called every second.
+  void SampleHistory();
+  MetricsHistory history;
   // With `ask_broker` (/v1/stats, /v1/health): the lag is current, as for /metrics.
   nlohmann::json StatusJson(bool ask_broker = false);
 };

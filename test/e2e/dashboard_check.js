@@ -5,7 +5,7 @@
 //   node dashboard_check.js <url> <token> <screenshot.png> <user-data-dir>
 //
 // {"prompted": the page asked for a token, "nodes": [{id, kind, state, rows, slo, text}],
-//  "edges": n, "slos": [{name, state}], "slo_empty": bool, "dlq": [{key, rows}],
+//  "edges": ["from>to", ...], "slos": [{name, state}], "slo_empty": bool, "dlq": [{key, rows}],
 //  "batches": n, "chart_points": {throughput, lag}, "requests": [...], "external": [...],
 //  "console_errors": [...], "failed_loads": [{url, status}], "csp": the page's
 //  Content-Security-Policy header}
@@ -76,7 +76,7 @@ async function main() {
       text: Array.from(g.querySelectorAll('text')).map((t) => t.textContent),
       box: (() => { const r = g.getBoundingClientRect(); return [r.width, r.height]; })(),
     })));
-    out.edges = await page.$$eval('#graph path.edge', (ps) => ps.length);
+    out.edges = await page.$$eval('#graph path.edge', (ps) => ps.map((p) => p.dataset.from + '>' + p.dataset.to));
     out.slos = await page.$$eval('#slo tbody tr', (rs) => rs.map((r) => ({
       name: r.dataset.slo, state: r.dataset.state,
       shown: r.querySelector('.state').textContent,

@@ -94,7 +94,7 @@
 
   // ---- Pipeline graph ----------------------------------------------------------------------
 
-  const NODE_W = 200, NODE_H = 62, GAP_Y = 14, COL_W = 250, TOP = 28;
+  const NODE_W = 232, NODE_H = 62, GAP_Y = 14, COL_W = 272, TOP = 28;
 
   function drawGraph(pipeline, slos) {
     const root = $('graph');
@@ -129,8 +129,11 @@
       if (!a || !b) continue;
       const x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2;
       const mx = (x1 + x2) / 2;
+      // An edge that passes a column (a curated table's copies) is dashed: it does not come out
+      // of the node it runs behind.
+      const skips = b.x - a.x > COL_W + 1;
       edges.appendChild(svg('path', {
-        class: 'edge', d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
+        class: 'edge' + (skips ? ' skip' : ''), d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`,
         'data-from': e.from, 'data-to': e.to
       }));
     }
@@ -150,7 +153,7 @@
       g.appendChild(title);
       g.appendChild(svg('rect', { class: 'box', width: NODE_W, height: NODE_H, rx: 6 }));
       g.appendChild(svg('rect', { class: 'stripe', width: 5, height: NODE_H, rx: 2 }));
-      g.appendChild(svg('text', { class: 'name', x: 14, y: 20 }, truncate(n.label, 26)));
+      g.appendChild(svg('text', { class: 'name', x: 14, y: 20 }, truncate(n.label, 30)));
       g.appendChild(svg('text', { class: 'rows', x: 14, y: 38 }, nodeRowsText(n)));
       g.appendChild(svg('text', { class: 'fresh', x: 14, y: 54 }, nodeFreshText(n)));
       if (slo) {
@@ -271,7 +274,7 @@
   // ---- Charts ------------------------------------------------------------------------------
 
   // series: [{name, points: [[t_ms, value], ...]}], drawn over the hour ending at `now`.
-  function lineChart(root, legend, series, now, unit) {
+  function lineChart(root, legend, series, now, unit, emptyText) {
     clear(root);
     clear(legend);
     const W = 560, H = 190, L = 46, R = 8, T = 10, B = 22;
@@ -280,7 +283,7 @@
     const points = series.flatMap((s) => s.points);
     if (points.length === 0) {
       root.appendChild(svg('text', { class: 'empty', x: W / 2, y: H / 2, 'text-anchor': 'middle' },
-                           'collecting samples (one every 10 s)'));
+                           emptyText));
       root.dataset.points = '0';
       return;
     }
@@ -350,8 +353,11 @@
       lag.push({ name: name, points: behind });
     }
     const now = samples.length ? Math.max(Date.now(), samples[samples.length - 1].at_us / 1000) : Date.now();
-    lineChart($('chart-throughput'), $('legend-throughput'), throughput, now, '');
-    lineChart($('chart-lag'), $('legend-lag'), lag, now, '');
+    const empty = samples.length > 0 && names.size === 0
+      ? 'no stream sources (files are ingested by sluice run)'
+      : 'collecting samples (one every 10 s)';
+    lineChart($('chart-throughput'), $('legend-throughput'), throughput, now, '', empty);
+    lineChart($('chart-lag'), $('legend-lag'), lag, now, '', empty);
   }
 
   // ---- Refresh -----------------------------------------------------------------------------

@@ -105,8 +105,8 @@ void Server::Impl::InstallRoutes() {
   // answered 405 with Allow by the server).
   http->SetNotFound([](const http::Request& req, http::Response& res) {
     res.SetError(404, "no endpoint " + req.path +
-                          " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/stats, GET /metrics, "
-                          "GET /v1/pipeline, GET /v1/history, POST "
+                          " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/slo, GET /v1/stats, GET "
+                          "/metrics, GET /v1/pipeline, GET /v1/history, POST "
                           "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
                           "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
                           "docs/FEEDS.md)");
@@ -121,6 +121,12 @@ void Server::Impl::InstallRoutes() {
               }
               j["status"] = ok ? "ok" : draining ? "stopping" : "degraded";
               res.SetJson(ok ? 200 : 503, j);
+            }});
+
+  // The SLOs as last evaluated (serve_slo.cc); readable as /v1/health is.
+  AddRoute({"GET", "/v1/slo", /*authenticated=*/false,
+            [this](const http::Request&, const http::Principal&, http::Response& res) {
+              res.SetJson(200, SloJson());
             }});
 
   AddRoute({"GET", "/v1/stats", /*authenticated=*/true,

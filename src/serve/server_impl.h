@@ -17,7 +17,9 @@
 #include "common/env.h"
 #include "common/memory_limit.h"
 #include "engine/engine.h"
+#include "ops/alerts.h"
 #include "ops/history.h"
+#include "ops/slo_runner.h"
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
 #include "serve/http.h"
@@ -148,6 +150,15 @@ struct Server::Impl {
   Status OpenWarehouse();
   void RefreshWarehouseGauges();
   nlohmann::json WarehouseJson();  // null without a warehouse
+
+  // SLOs (serve_slo.cc): evaluated on the engine thread every slo.interval; alerts are sent by
+  // the dispatcher's own thread. `slo` is set in Open; its Statuses() are read by HTTP threads.
+  std::unique_ptr<SloRunner> slo;
+  std::unique_ptr<AlertDispatcher> alerts;
+  std::vector<double> transforms_since_slo;  // engine thread: durations not yet evaluated
+  void InitSlo();
+  void EvaluateSlos();
+  nlohmann::json SloJson();  // GET /v1/slo
 
   explicit Impl(const ServeOptions& o) : options(o), budget(o.max_inflight_bytes) {}
 

@@ -3,7 +3,8 @@
 // example project's events pushed over HTTP. The graph shows every node of the project with the
 // generator's counts (expected.json) and those a query through the API answers, the page asks
 // for a token and fetches nothing but its own server, the charts have points, and the JSON
-// endpoints refuse what docs/SECURITY.md says they refuse. A screenshot is kept in the test's
+// endpoints refuse what docs/SECURITY.md says they refuse. An SLO breached on the server
+// (GET /v1/slo) shows as breached in the SLO panel and on its node. A screenshot is kept in the test's
 // temp dir and, when SLUICE_SCREENSHOT_DIR is set, there.
 #include <gtest/gtest.h>
 
@@ -132,7 +133,9 @@ class DashboardTest : public ::testing::Test {
 };
 
 TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
-  ASSERT_NO_FATAL_FAILURE(Start());
+  // ~5.5% of the generator's lines are invalid: against an error_rate objective of 0.1% that
+  // burns the budget ~55 times too fast, a breach (docs/SLO.md); consumer_lag stays ok.
+  ASSERT_NO_FATAL_FAILURE(Start("slo: {interval: 200ms, error_rate: 0.1%}\n"));
   ASSERT_NO_FATAL_FAILURE(PushAll());
 
   // Ground truth from the generator.
@@ -165,6 +168,13 @@ TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
       },
       60);
   pipeline = WaitFor("/v1/pipeline", [](const Json&) { return true; });
+  std::map<std::string, std::string> slo_states;
+  WaitFor("/v1/slo", [&](const Json& j) {
+    slo_states.clear();
+    for (const auto& x : j["slos"]) slo_states[x["name"].get<std::string>()] = x["state"];
+    return slo_states["error_rate:orders"] == "breach";
+  });
+  EXPECT_EQ(slo_states["consumer_lag:orders"], "ok");
 
   // The second ground truth: counts through the SQL endpoint.
   EXPECT_EQ(Count("curated.orders"), curated);
@@ -245,6 +255,21 @@ TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
   EXPECT_GT(seen["chart_points"]["throughput"].get<int>(), 0);
   EXPECT_GT(seen["chart_points"]["lag"].get<int>(), 0);
   for (const auto& r : seen["requests"]) EXPECT_EQ(Str(r).rfind("http://127.0.0.1:", 0), 0u) << r;
+
+  // The SLOs as /v1/slo has them, the breached one shown as breached, and its source's node
+  // marked.
+  std::map<std::string, std::string> shown_slos;
+  for (const auto& x : seen["slos"]) {
+    shown_slos[x["name"].get<std::string>()] = x["state"];
+    EXPECT_EQ(x["shown"], x["state"]) << x.dump();
+    EXPECT_TRUE(x["visible"].get<bool>()) << x.dump();
+  }
+  EXPECT_EQ(shown_slos, slo_states);
+  EXPECT_EQ(shown_slos["error_rate:orders"], "breach");
+  EXPECT_FALSE(seen["slo_empty"].get<bool>());
+  for (const auto& n : seen["nodes"]) {
+    EXPECT_EQ(n["slo"], n["id"] == "sources.orders" ? "breach" : "") << n.dump();
+  }
 }
 
 }  // namespace

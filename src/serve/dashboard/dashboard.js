@@ -101,7 +101,10 @@
     clear(root);
     const breached = new Set();
     for (const s of slos) {
-      if (s.state === 'breach' && s.table) breached.add(s.table);
+      if (s.state !== 'breach') continue;
+      // A table's SLO marks its node; a source's (error rate, lag, latency) its source.
+      if (s.table) breached.add(s.table);
+      if (s.source) breached.add('sources.' + s.source);
     }
     const columns = {};
     for (const st of STAGES) columns[st] = [];

@@ -18,7 +18,7 @@ std::string Number(double v) {
 
 Status CreateSloTables(duck::Connection& conn) {
   return conn.Execute(
-      "CREATE TABLE IF NOT EXISTS meta.slo_samples (slo VARCHAR NOT NULL, at TIMESTAMP NOT NULL,"
+      "CREATE TABLE IF NOT EXISTS meta.slo_samples (slo VARCHAR NOT NULL, sampled_at TIMESTAMP NOT NULL,"
       " good DOUBLE NOT NULL, total DOUBLE NOT NULL, value DOUBLE);"
       "CREATE TABLE IF NOT EXISTS meta.slo_states (slo VARCHAR PRIMARY KEY, state VARCHAR NOT NULL,"
       " since TIMESTAMP NOT NULL, evaluated_at TIMESTAMP NOT NULL, evaluation VARCHAR)");
@@ -40,13 +40,14 @@ Result<std::vector<SloSums>> SloWindowSums(Catalog& catalog, const std::string& 
   if (spans.empty()) return std::vector<SloSums>();
   std::string select;
   for (int64_t span : spans) {
-    const std::string in = "epoch_us(at) > " + std::to_string(now_us - span * 1000000);
+    const std::string in = "epoch_us(sampled_at) > " + std::to_string(now_us - span * 1000000);
     select += std::string(select.empty() ? "" : ", ") + "coalesce(sum(good) FILTER (WHERE " + in +
               "), 0)::VARCHAR, coalesce(sum(total) FILTER (WHERE " + in + "), 0)::VARCHAR";
   }
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT " + select + " FROM meta.slo_samples WHERE slo = " +
-                                        Literal(slo) + " AND epoch_us(at) <= " + std::to_string(now_us)));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT " + select + " FROM meta.slo_samples WHERE slo = " + Literal(slo) +
+                           " AND epoch_us(sampled_at) <= " + std::to_string(now_us)));
   std::vector<SloSums> out(spans.size());
   for (size_t i = 0; i < spans.size() && !rows.rows.empty(); ++i) {
     out[i].good = std::stod(rows.At(0, 2 * i, "0"));
@@ -56,13 +57,14 @@ Result<std::vector<SloSums>> SloWindowSums(Catalog& catalog, const std::string& 
 }
 
 Status PruneSloSamples(Catalog& catalog, int64_t before_us) {
-  return catalog.conn().Execute("DELETE FROM meta.slo_samples WHERE epoch_us(at) <= " +
+  return catalog.conn().Execute("DELETE FROM meta.slo_samples WHERE epoch_us(sampled_at) <= " +
                                 std::to_string(before_us));
 }
 
 Result<std::map<std::string, int64_t>> LastSloSampleTimes(Catalog& catalog) {
-  ASSIGN_OR_RETURN(duck::Rows rows,
-                   catalog.conn().Query("SELECT slo, max(epoch_us(at)) FROM meta.slo_samples GROUP BY slo"));
+  ASSIGN_OR_RETURN(
+      duck::Rows rows,
+      catalog.conn().Query("SELECT slo, max(epoch_us(sampled_at)) FROM meta.slo_samples GROUP BY slo"));
   std::map<std::string, int64_t> out;
   for (size_t r = 0; r < rows.rows.size(); ++r) out[rows.At(r, 0)] = rows.IntAt(r, 1);
   return out;

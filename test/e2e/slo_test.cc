@@ -160,11 +160,12 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   EXPECT_DOUBLE_EQ(breach["value"].get<double>(), 0.5);
   EXPECT_EQ(breach["events"], 100);
   for (const char* w : {"5m", "1h", "6h", "3d"})
-    EXPECT_DOUBLE_EQ(breach["burn_rates"][w].get<double>(), 50) << w;
-  EXPECT_DOUBLE_EQ(breach["budget_remaining"].get<double>(), 1 - 50);
+    EXPECT_NEAR(breach["burn_rates"][w].get<double>(), 50, 1e-9) << w;
+  EXPECT_NEAR(breach["budget_remaining"].get<double>(), 1 - 50, 1e-9);  // 1 - 0.99 != 0.01 in binary
   const std::string metrics = http.Get("/metrics").body;
   EXPECT_EQ(MetricValue(metrics, "sluice_slo_state{slo=\"error_rate:events\"}"), 2);
-  EXPECT_EQ(MetricValue(metrics, "sluice_slo_burn_rate{slo=\"error_rate:events\",window=\"1h\"}"), 50);
+  EXPECT_NEAR(MetricValue(metrics, "sluice_slo_burn_rate{slo=\"error_rate:events\",window=\"1h\"}"), 50,
+              1e-9);
   EXPECT_EQ(MetricValue(metrics, "sluice_slo_objective{slo=\"error_rate:events\"}"), 0.01);
 
   // The receiver refused twice; the third attempt (after backoff) was taken.
@@ -217,7 +218,7 @@ TEST(Slo, BatchRunsAddUpAcrossProcesses) {
   EXPECT_EQ(slos[0]["name"], "error_rate:events");
   EXPECT_EQ(slos[0]["state"], "ok");
   EXPECT_EQ(slos[0]["events"], 60);
-  EXPECT_DOUBLE_EQ(slos[0]["burn_rates"]["1h"].get<double>(), 50);
+  EXPECT_NEAR(slos[0]["burn_rates"]["1h"].get<double>(), 50, 1e-9);
   EXPECT_FALSE(std::ifstream(command_file).good());  // nothing alerted
 
   // Run 2, another process: 60 more rows, 30 bad. With run 1's samples: 60 of 120, a breach.

@@ -120,9 +120,9 @@ class FakeClock : public Env {
 class SloRunnerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    WriteFile(tmp_.path(), "contracts/orders.yaml", testing::kOrdersContract);
+    WriteFile(tmp_.path(), "contracts/events.yaml", std::string("name: events\n") + testing::kOrdersColumns);
     WriteFile(tmp_.path(), "sluice.yaml",
-              "name: slo\nsources:\n  events:\n    type: http\n    contract: contracts/orders.yaml\n"
+              "name: slo\nsources:\n  events:\n    type: http\n    contract: contracts/events.yaml\n"
               "slo:\n  min_events: 10\n  min_intervals: 2\n  error_rate: off\n  ingest_latency_p99: 1s\n"
               "  transform_duration: 30s\n");
     Open();
@@ -365,7 +365,7 @@ TEST_F(SloSpecTest, BadValuesNameFileLineAndKey) {
            {"slo:\n  alerts: {webhook: ftp://x}\n",
             "slo.alerts.webhook: 'ftp://x' is not an http:// or https:// URL"},
            {"slo:\n  min_events: -3\n", "slo.min_events: expected a positive whole number"},
-           {"slo:\n  burn: 3\n", "slo: unknown key 'burn'"},
+           {"slo:\n  burn: 3\n", "slo.burn: unknown key 'burn'"},
        }) {
     Result<ProjectSpec> spec = Load(c.slo);
     ASSERT_FALSE(spec.ok()) << c.slo;

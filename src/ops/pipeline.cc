@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <set>
 
 #include "common/env.h"
 
@@ -85,13 +84,10 @@ PipelineShape ShapeOf(const ProjectSpec& spec) {
       out.edges.push_back({"staging." + t.from, q});
       continue;
     }
-    std::set<std::string> inputs(t.depends_on.begin(), t.depends_on.end());
-    inputs.insert(t.reads_curated.begin(), t.reads_curated.end());
-    inputs.insert(t.reads_staging.begin(), t.reads_staging.end());
-    for (const auto& in : t.depends_on) {
-      if (inputs.erase(in)) out.edges.push_back({in, q});  // text order first
-    }
-    for (const auto& in : inputs) out.edges.push_back({in, q});
+    // The spec names them without their layer: marts (depends_on), curated tables, staging.
+    for (const auto& in : t.reads_staging) out.edges.push_back({"staging." + in, q});
+    for (const auto& in : t.reads_curated) out.edges.push_back({"curated." + in, q});
+    for (const auto& in : t.depends_on) out.edges.push_back({"marts." + in, q});
   }
   // Consumers of the data: published Parquet copies, PostgreSQL tables, feed consumers.
   for (const auto& t : spec.tables) {

@@ -52,7 +52,7 @@ struct PipelineShape {
 };
 
 // The nodes and edges of `spec`: each source feeds its staging view; a curated table reads its
-// source's staging; a mart reads what its model reads (depends_on, reads_curated, reads_staging);
+// source's staging; a mart reads what its model reads (reads_staging, reads_curated, depends_on);
 // every curated table and mart has a published Parquet copy, those of serve.postgres.publish a
 // PostgreSQL table, and each consumer reads its curated table's change feed.
 PipelineShape ShapeOf(const ProjectSpec& spec);

@@ -30,14 +30,13 @@ ProjectSpec Spec() {
   TableSpec rev;
   rev.name = "daily_revenue";
   rev.kind = TableKind::kMart;
-  rev.depends_on = {"curated.orders"};
-  rev.reads_curated = {"curated.orders"};
+  rev.reads_curated = {"orders"};  // the spec names them without their layer
   TableSpec funnel;
   funnel.name = "funnel";
   funnel.kind = TableKind::kMart;
-  funnel.depends_on = {"marts.daily_revenue", "curated.clicks"};
-  funnel.reads_curated = {"curated.clicks"};
-  funnel.reads_staging = {"staging.orders"};
+  funnel.depends_on = {"daily_revenue"};
+  funnel.reads_curated = {"clicks"};
+  funnel.reads_staging = {"orders"};
   spec.tables = {o, c, rev, funnel};
   PostgresServeSpec pg;
   pg.publish = {"marts.daily_revenue"};

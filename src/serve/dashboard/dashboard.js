@@ -11,7 +11,7 @@
   const STAGES = ['sources', 'staging', 'curated', 'marts', 'consumers'];
   const STAGE_TITLES = {
     sources: 'sources', staging: 'staging', curated: 'curated', marts: 'marts',
-    consumers: 'consumers: Parquet, PostgreSQL, feeds'
+    consumers: 'consumers'
   };
 
   const $ = (id) => document.getElementById(id);
@@ -224,7 +224,8 @@
       fill.style.width = (left === null ? 0 : Math.max(0, Math.min(1, left)) * 100).toFixed(0) + '%';
       bar.appendChild(fill);
       b.appendChild(bar);
-      b.appendChild(el('span', { class: 'budget-text' }, left === null ? '–' : (left * 100).toFixed(0) + '%'));
+      const leftText = left === null ? '–' : left < 0 ? 'overspent' : (left * 100).toFixed(0) + '%';
+      b.appendChild(el('span', { class: 'budget-text', title: left === null ? '' : (left * 100).toFixed(1) + '%' }, leftText));
       tr.appendChild(b);
       const burn = s.burn_rates && typeof s.burn_rates['1h'] === 'number' ? s.burn_rates['1h'].toFixed(1) + '×' : '–';
       tr.appendChild(el('td', { class: 'num' }, burn));

@@ -125,7 +125,7 @@ Result<PipelineFacts> ReadPipelineFacts(Catalog& catalog, const ProjectSpec& spe
 }
 
 std::optional<int64_t> ParseCatalogTimestamp(const std::string& text) {
-  int y, mo, d, h, mi, s;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char frac[8] = {0};
   int n = std::sscanf(text.c_str(), "%4d-%2d-%2d %2d:%2d:%2d.%6[0-9]", &y, &mo, &d, &h, &mi, &s, frac);
   if (n < 6 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
@@ -135,7 +135,7 @@ std::optional<int64_t> ParseCatalogTimestamp(const std::string& text) {
     f.resize(6, '0');
     micros = std::stoll(f);
   }
-  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+  const int64_t seconds = DaysFromCivil(y, mo, d) * 86400 + int64_t{h} * 3600 + int64_t{mi} * 60 + int64_t{s};
   return seconds * 1000000 + micros;
 }
 

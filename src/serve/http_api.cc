@@ -104,12 +104,13 @@ void Server::Impl::InstallRoutes() {
   // A path no route serves: a 404 that says what exists (a known path with another method is
   // answered 405 with Allow by the server).
   http->SetNotFound([](const http::Request& req, http::Response& res) {
-    res.SetError(404, "no endpoint " + req.path +
-                          " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/slo, GET /v1/stats, GET "
-                          "/metrics, GET /v1/pipeline, GET /v1/history, POST "
-                          "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
-                          "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
-                          "docs/FEEDS.md)");
+    res.SetError(404,
+                 "no endpoint " + req.path +
+                     " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/slo, GET /v1/stats, GET "
+                     "/metrics, GET /v1/pipeline, GET /v1/history, POST "
+                     "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
+                     "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
+                     "docs/FEEDS.md)");
   });
 
   AddRoute({"GET", "/v1/health", /*authenticated=*/false,

@@ -211,7 +211,15 @@ TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
   EXPECT_NE(page.body.find("<script src=\"dashboard.js\""), std::string::npos);
   EXPECT_EQ(Header(page, "Content-Security-Policy").find("default-src 'self'"), 0u)
       << Header(page, "Content-Security-Policy");
-  EXPECT_EQ(client_->Get("/dashboard.js").status, 200);
+  // The assets are the files of src/serve/dashboard/, byte for byte, from the binary.
+  for (const std::string name : {"index.html", "dashboard.js", "dashboard.css", "favicon.svg"}) {
+    HttpResponse asset = client_->Get(name == "index.html" ? "/" : "/" + name);
+    EXPECT_EQ(asset.status, 200) << name;
+    EXPECT_EQ(asset.body, ReadFileOrDie(std::string(SLUICE_DOCS_ROOT) + "/src/serve/dashboard/" + name))
+        << name;
+  }
+  EXPECT_EQ(Header(client_->Get("/dashboard.js"), "Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(client_->Get("/dashboard.map").status, 404);
   EXPECT_EQ(client_->Get("/v1/pipeline").status, 401);
   EXPECT_EQ(client_->Get("/v1/history").status, 401);
   EXPECT_EQ(client_->Get("/v1/pipeline", Bearer(kAcmeToken)).status, 403);

@@ -27,13 +27,24 @@ nlohmann::ordered_json MetricsHistory::Json(const std::function<bool(const std::
   for (const Sample& s : samples_) {
     nlohmann::ordered_json sources = nlohmann::ordered_json::object();
     for (const auto& [name, v] : s.sources) {
-      if (!visible(name)) continue;
+      if (!visible("sources." + name)) continue;
       sources[name] = {{"rows_staged", v.rows_staged},
                        {"rows_dead", v.rows_dead},
                        {"lag_messages", v.lag_messages},
                        {"lag_seconds", v.lag_seconds}};
     }
-    list.push_back({{"at", FormatTimestampMicros(s.at_us)}, {"at_us", s.at_us}, {"sources", sources}});
+    nlohmann::ordered_json consumers = nlohmann::ordered_json::object();
+    for (const auto& [name, v] : s.consumers) {
+      if (!visible("consumers." + name)) continue;
+      consumers[name] = {{"lag_changes", v.lag_changes}, {"lag_seconds", v.lag_seconds}};
+    }
+    nlohmann::ordered_json j = {{"at", FormatTimestampMicros(s.at_us)},
+                                {"at_us", s.at_us},
+                                {"sources", sources},
+                                {"consumers", consumers}};
+    if (s.warehouse_lag_seconds && visible("warehouse"))
+      j["warehouse"] = {{"lag_seconds", *s.warehouse_lag_seconds}};
+    list.push_back(std::move(j));
   }
   return {{"interval_seconds", static_cast<double>(interval_us_) / 1e6},
           {"capacity", capacity_},

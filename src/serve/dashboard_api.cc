@@ -65,6 +65,14 @@ void Server::Impl::SampleHistory() {
     v.lag_messages = s->lag_messages->Value();
     v.lag_seconds = s->lag_seconds->Value();
   }
+  if (feeds) {
+    const nlohmann::json status = feeds->StatusJson();
+    for (const auto& [name, j] : status.items()) {
+      if (!j.contains("lag_seconds")) continue;  // its position could not be read
+      sample.consumers[name] = {j["lag_changes"].get<double>(), j["lag_seconds"].get<double>()};
+    }
+  }
+  if (warehouse) sample.warehouse_lag_seconds = warehouse->stats().seconds_behind;
   history.Add(std::move(sample));
 }
 
@@ -114,8 +122,21 @@ std::vector<http::Route> DashboardRoutes(Server::Impl& impl) {
   routes.push_back({"GET", "/v1/history", /*authenticated=*/true,
                     [m](const http::Request&, const http::Principal& who, http::Response& res) {
                       if (RefuseTenantBound(who, res)) return;
-                      auto visible = [&who](const std::string& source) {
-                        return who.Can("read:staging." + source);
+                      // The same scopes as the nodes of /v1/pipeline: a source's staging, a
+                      // consumer's curated table, every table published to PostgreSQL.
+                      const ProjectSpec& spec = m->engine->spec();
+                      auto visible = [&who, &spec](const std::string& key) {
+                        const std::string name = key.substr(key.find('.') + 1);
+                        if (key.rfind("sources.", 0) == 0) return who.Can("read:staging." + name);
+                        if (key.rfind("consumers.", 0) == 0) {
+                          const ConsumerSpec* c = spec.FindConsumer(name);
+                          return c != nullptr && who.Can("read:curated." + c->table);
+                        }
+                        if (!spec.serve.postgres) return false;
+                        for (const auto& t : spec.serve.postgres->publish) {
+                          if (!who.Can("read:" + t)) return false;
+                        }
+                        return true;
                       };
                       res.status = 200;
                       res.content_type = "application/json";

@@ -90,6 +90,7 @@ async function main() {
       lag: await page.$eval('#chart-lag', (s) => Number(s.dataset.points || 0)),
     };
     out.polylines = await page.$$eval('svg.chart polyline', (ps) => ps.length);
+    out.lag_legend = await page.$$eval('#legend-lag > span', (ss) => ss.map((x) => x.textContent));
     await page.screenshot({ path: screenshot, fullPage: true });
   } finally {
     await context.close();

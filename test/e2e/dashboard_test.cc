@@ -262,6 +262,7 @@ TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
   EXPECT_EQ(seen["batches"].get<size_t>(), pipeline["batches"].size());
   EXPECT_GT(seen["chart_points"]["throughput"].get<int>(), 0);
   EXPECT_GT(seen["chart_points"]["lag"].get<int>(), 0);
+  EXPECT_EQ(seen["lag_legend"], Json::parse(R"j(["orders", "ml_features (feed)"])j"));
   for (const auto& r : seen["requests"]) EXPECT_EQ(Str(r).rfind("http://127.0.0.1:", 0), 0u) << r;
 
   // The SLOs as /v1/slo has them, the breached one shown as breached, and its source's node

@@ -196,16 +196,23 @@ TEST(MetricsHistory, SamplesAreDueEveryIntervalAndBounded) {
     s.at_us = at;
     s.sources["orders"].rows_staged = 100.0 * i;
     s.sources["secret"].rows_staged = 1;
+    s.consumers["ml_features"] = {3, 1.5};
+    s.warehouse_lag_seconds = 2.5;
     h.Add(s);
     EXPECT_FALSE(h.Due(at + 9'999'999)) << i;
   }
   EXPECT_EQ(h.size(), 3u);
-  nlohmann::ordered_json j = h.Json([](const std::string& source) { return source == "orders"; });
+  nlohmann::ordered_json j = h.Json([](const std::string& key) { return key != "sources.secret"; });
   EXPECT_EQ(j["interval_seconds"], 10.0);
   ASSERT_EQ(j["samples"].size(), 3u);
   EXPECT_EQ(j["samples"][0]["at_us"], 20'000'000);  // the oldest two were dropped
   EXPECT_EQ(j["samples"][2]["sources"]["orders"]["rows_staged"], 400.0);
   EXPECT_FALSE(j["samples"][2]["sources"].contains("secret"));
+  EXPECT_EQ(j["samples"][2]["consumers"]["ml_features"]["lag_changes"], 3.0);
+  EXPECT_EQ(j["samples"][2]["warehouse"]["lag_seconds"], 2.5);
+  j = h.Json([](const std::string& key) { return key.rfind("sources.", 0) == 0; });
+  EXPECT_TRUE(j["samples"][0]["consumers"].empty());
+  EXPECT_FALSE(j["samples"][0].contains("warehouse"));
   EXPECT_TRUE(h.Due(0)) << "a clock set back starts afresh";
 }
 

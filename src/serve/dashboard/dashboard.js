@@ -356,11 +356,25 @@
       throughput.push({ name: name, points: rate });
       lag.push({ name: name, points: behind });
     }
+    // The lag of feed consumers and of the PostgreSQL warehouse too.
+    const consumers = new Set();
+    for (const s of samples) Object.keys(s.consumers || {}).forEach((n) => consumers.add(n));
+    for (const name of consumers) {
+      lag.push({
+        name: name + ' (feed)',
+        points: samples.filter((s) => s.consumers && s.consumers[name])
+                       .map((s) => [s.at_us / 1000, s.consumers[name].lag_seconds])
+      });
+    }
+    const warehouse = samples.filter((s) => s.warehouse).map((s) => [s.at_us / 1000, s.warehouse.lag_seconds]);
+    if (warehouse.length) lag.push({ name: 'PostgreSQL', points: warehouse });
     const now = samples.length ? Math.max(Date.now(), samples[samples.length - 1].at_us / 1000) : Date.now();
-    const empty = samples.length > 0 && names.size === 0
+    const empty = samples.length > 0 && names.size === 0 && lag.length === 0
       ? 'no stream sources (files are ingested by sluice run)'
       : 'collecting samples (one every 10 s)';
-    lineChart($('chart-throughput'), $('legend-throughput'), throughput, now, '', empty);
+    lineChart($('chart-throughput'), $('legend-throughput'), throughput, now, '',
+              samples.length > 0 && names.size === 0 ? 'no stream sources (files are ingested by sluice run)'
+                                                     : 'collecting samples (one every 10 s)');
     lineChart($('chart-lag'), $('legend-lag'), lag, now, '', empty);
   }
 

@@ -117,7 +117,10 @@ std::vector<http::Route> DashboardRoutes(Server::Impl& impl) {
          auto can_read = [&who](const std::string& dataset) { return who.Can("read:" + dataset); };
          res.status = 200;
          res.content_type = "application/json";
-         res.body = PipelineJson(spec, *facts, status, m->env()->NowMicros(), can_read).dump() + "\n";
+         // Errors may quote input: a stray byte is replaced rather than failing the answer.
+         res.body = PipelineJson(spec, *facts, status, m->env()->NowMicros(), can_read)
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                    "\n";
        }});
   routes.push_back({"GET", "/v1/history", /*authenticated=*/true,
                     [m](const http::Request&, const http::Principal& who, http::Response& res) {

@@ -5,7 +5,8 @@
 #    `@duckdb/node-bindings-linux-<arch>`, both pinned by SHA-256, cached in ~/.cache/sluice and
 #    unpacked into third_party/duckdb (ignored by git).
 #  - Ajv 8.17.1 and ajv-formats 3.0.1 from npm into third_party/node: the JSON-schema validator
-#    of the e2e tests (OpenLineage facets).
+#    of the e2e tests (OpenLineage facets); playwright-core 1.65.2 there too, which drives
+#    Debian's headless Chromium in the dashboard's browser test (it downloads no browser).
 # Set SLUICE_DUCKDB_DIR to a directory with include/duckdb.h and lib/libduckdb.so (an official
 # libduckdb release) to skip the npm download.
 set -euo pipefail
@@ -22,7 +23,8 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   python3-prometheus-client faketime  # metrics tests: a real text parser; a moved clock
   postgresql postgresql-client procps
   libpq-dev                       # the PostgreSQL warehouse (serve.postgres)
-  curl)                           # the docs' HTTP push example, run as written by the tests
+  curl                            # the docs' HTTP push example, run as written by the tests
+  chromium)                       # the dashboard's browser test (headless, driven by playwright-core)
 
 missing=()
 command -v npm >/dev/null || missing+=(nodejs npm)  # npm may come with a non-Debian nodejs
@@ -42,12 +44,22 @@ if ((${#missing[@]})); then
 fi
 
 # Ajv (with ajv-formats), the JSON-schema validator the e2e tests check the OpenLineage facets
-# sluice writes with (test/e2e/validate_json_schema.js), at pinned versions, into third_party/node.
+# sluice writes with (test/e2e/validate_json_schema.js), and playwright-core, which drives
+# /usr/bin/chromium in test/e2e/dashboard_test.cc (test/e2e/dashboard_check.js), at pinned
+# versions, into third_party/node. playwright-core is the library without browsers: nothing
+# else is downloaded.
 NODE_DEST=third_party/node
-if [ ! -f "$NODE_DEST/node_modules/ajv/package.json" ] || [ ! -f "$NODE_DEST/node_modules/ajv-formats/package.json" ]; then
+NODE_PACKAGES=(ajv@8.17.1 ajv-formats@3.0.1 playwright-core@1.65.2)
+node_missing=0
+for p in "${NODE_PACKAGES[@]}"; do
+  name=${p%@*}
+  version=${p##*@}
+  grep -qs "\"version\": \"$version\"" "$NODE_DEST/node_modules/$name/package.json" || node_missing=1
+done
+if ((node_missing)); then
   mkdir -p "$NODE_DEST"
   npm install --prefix "$NODE_DEST" --no-audit --no-fund --silent \
-    --cache "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sluice/npm" ajv@8.17.1 ajv-formats@3.0.1 >/dev/null
+    --cache "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/sluice/npm" "${NODE_PACKAGES[@]}" >/dev/null
 fi
 
 DEST=third_party/duckdb

@@ -2,6 +2,7 @@
 
 #include "catalog/feeds.h"
 #include "catalog/ledger.h"
+#include "catalog/slo_history.h"
 #include "catalog/stream_ledger.h"
 #include "catalog/warehouse_changes.h"
 #include "common/memory_limit.h"
@@ -209,6 +210,7 @@ Status Catalog::CreateSchema() {
   }
   RETURN_IF_ERROR(CreateDlqIdentity());
   RETURN_IF_ERROR(CreateFeedTables(*conn_));
+  RETURN_IF_ERROR(CreateSloTables(*conn_));
   std::vector<std::pair<std::string, std::string>> consumers;
   for (const auto& c : spec_.consumers) consumers.emplace_back(c.name, c.table);
   RETURN_IF_ERROR(ForgetFeedsWithoutConsumers(*conn_, consumers));

@@ -92,6 +92,17 @@ Result<DeadLetterCounts> CountDeadLetters(Catalog& catalog, const std::string& s
   return DeadLetterCounts{r.IntAt(0, 0), r.IntAt(0, 1)};
 }
 
+Result<std::vector<DeadLetterReasonCount>> CountDeadLettersByReason(Catalog& catalog,
+                                                                    const std::string& source) {
+  ASSIGN_OR_RETURN(duck::Rows r,
+                   catalog.conn().Query("SELECT reason, count(*) AS n, count(*) FILTER (WHERE "
+                                        "status = 'open') FROM " +
+                                        DlqTable(source) + " GROUP BY reason ORDER BY n DESC, reason"));
+  std::vector<DeadLetterReasonCount> out;
+  for (size_t i = 0; i < r.rows.size(); ++i) out.push_back({r.At(i, 0), r.IntAt(i, 1), r.IntAt(i, 2)});
+  return out;
+}
+
 Result<std::vector<DeadLetterOrigin>> DeadLetterOrigins(Catalog& catalog, const std::string& source,
                                                         const std::vector<int64_t>& ids) {
   auto& conn = catalog.conn();

@@ -51,6 +51,15 @@ struct DeadLetterCounts {
 };
 Result<DeadLetterCounts> CountDeadLetters(Catalog& catalog, const std::string& source);
 
+// `source`'s DLQ rows per reason code, most rows first (then by reason).
+struct DeadLetterReasonCount {
+  std::string reason;
+  int64_t rows = 0;
+  int64_t open = 0;
+};
+Result<std::vector<DeadLetterReasonCount>> CountDeadLettersByReason(Catalog& catalog,
+                                                                    const std::string& source);
+
 // The batch each of `ids` (dlq_ids of `source`) was dead-lettered from, ordered by dlq_id.
 struct DeadLetterOrigin {
   int64_t dlq_id = 0;

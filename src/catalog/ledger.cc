@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/failpoint.h"
@@ -75,6 +76,13 @@ Result<std::optional<BatchRecord>> FindBatchByHash(Catalog& catalog, const std::
 Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog) {
   ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query(std::string("SELECT ") + kBatchColumns +
                                                          " FROM meta.batches ORDER BY batch_seq"));
+  return ToRecords(rows);
+}
+
+Result<std::vector<BatchRecord>> RecentBatches(Catalog& catalog, int64_t limit) {
+  ASSIGN_OR_RETURN(duck::Rows rows, catalog.conn().Query(std::string("SELECT ") + kBatchColumns +
+                                                         " FROM meta.batches ORDER BY batch_seq DESC LIMIT " +
+                                                         std::to_string(std::max<int64_t>(0, limit))));
   return ToRecords(rows);
 }
 

@@ -73,6 +73,8 @@ Result<std::optional<BatchRecord>> FindBatchByHash(Catalog& catalog, const std::
                                                    const std::string& content_hash);
 // All committed batches, in commit order.
 Result<std::vector<BatchRecord>> ListBatches(Catalog& catalog);
+// The `limit` latest batches of the ledger (any status), newest first (the dashboard's list).
+Result<std::vector<BatchRecord>> RecentBatches(Catalog& catalog, int64_t limit);
 
 // Staging directory of a source's in-flight batch, relative to the lake.
 std::string StagingTmpDir(const std::string& source, const std::string& batch_id);

@@ -1,5 +1,6 @@
 // `sluice query` and `sluice status`: read-only views of the lake.
 #include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -8,6 +9,7 @@
 #include "catalog/ledger_reads.h"
 #include "catalog/quarantine_log.h"
 #include "catalog/runs.h"
+#include "catalog/slo_history.h"
 #include "catalog/tables.h"
 #include "catalog/test_results.h"
 #include "catalog/user_query.h"
@@ -238,6 +240,29 @@ int Query(const QueryArgs& args) {
   return 0;
 }
 
+// One line per SLO: "  breach   error_rate:orders  0.5 ratio (objective 0.01), budget -4900%,
+// burn 1h 50, since ..." (docs/SLO.md).
+void PrintSloStatus(std::ostream& out, const nlohmann::ordered_json& slos) {
+  out << "\nslo\n";
+  for (const auto& s : slos) {
+    if (!s.contains("value")) {
+      out << "  " << s.value("state", "ok") << "  " << s.value("name", "") << "\n";
+      continue;
+    }
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "  %-8s %s: %.4g %s (objective %.4g), budget left %.1f%%, burn 5m %.3g 1h %.3g 6h %.3g 3d "
+                  "%.3g, since %s\n",
+                  s["state"].get<std::string>().c_str(), s["name"].get<std::string>().c_str(),
+                  s["value"].get<double>(), s["unit"].get<std::string>().c_str(),
+                  s["objective"].get<double>(), s["budget_remaining"].get<double>() * 100,
+                  s["burn_rates"]["5m"].get<double>(), s["burn_rates"]["1h"].get<double>(),
+                  s["burn_rates"]["6h"].get<double>(), s["burn_rates"]["3d"].get<double>(),
+                  s["since"].get<std::string>().c_str());
+    out << line;
+  }
+}
+
 int StatusOf(const StatusArgs& args, ReadContext& ctx) {
   auto opened = ctx.open();
   if (!opened.ok()) return ctx.Fail(opened.status().message());
@@ -292,6 +317,19 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
   const int64_t now_us = catalog.env()->NowMicros();
   if (Status st = metrics.Collect(catalog, now_us); !st.ok()) return ctx.Fail(st.message());
   out["metrics"] = nlohmann::ordered_json::parse(metrics.Json(now_us).dump());
+  // The SLOs as last evaluated (by serve or at the end of a run), docs/SLO.md.
+  auto slos = LoadSloStates(catalog);
+  if (!slos.ok()) return ctx.Fail(slos.status().message());
+  if (!slos->empty()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const SloStateRow& row : *slos) {
+      nlohmann::ordered_json j =
+          nlohmann::ordered_json::parse(row.evaluation, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) j = {{"name", row.slo}, {"state", row.state}};
+      list.push_back(j);
+    }
+    out["slo"] = list;
+  }
   out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},
                                                    {"finished_at", (*run)->finished_at},
@@ -333,6 +371,7 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
   if (out.contains("streams")) PrintStreamStatus(ctx.out, out["streams"]);
   if (out.contains("feeds")) PrintFeedStatus(ctx.out, nlohmann::json::parse(out["feeds"].dump()));
   PrintGateStatus(ctx.out, out["tests"], out["quarantined"]);
+  if (out.contains("slo")) PrintSloStatus(ctx.out, out["slo"]);
   if (serve) PrintServeStatus(ctx.out, *serve);
   ctx.out.flush();
   return 0;

@@ -8,7 +8,9 @@
 #include "cli/read_commands.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "ops/alerts.h"
 #include "ops/metrics_file.h"
+#include "ops/slo_runner.h"
 #include "serve/metrics.h"
 #include "warehouse/pg_publisher.h"
 
@@ -143,6 +145,34 @@ Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
   return publisher->Prune(engine.catalog());
 }
 
+// The SLOs at the end of a run (ops/slo_runner.h; samples of earlier runs count too): changes
+// of state on stderr, and their alerts sent within a bounded time (never failing the run).
+constexpr int64_t kAlertBudgetMs = 15000;
+
+void EvaluateSlos(Engine& engine, const RunSummary* summary) {
+  SloRunner runner(engine.spec(), engine.catalog());
+  if (runner.definitions().empty()) return;
+  LiveInputs live;
+  if (summary != nullptr && !summary->nothing_to_do) {
+    live.transform_seconds.push_back(summary->curate_seconds + summary->marts_seconds +
+                                     summary->publish_seconds);
+  }
+  Result<std::vector<SloTransition>> changes = runner.Evaluate(live);
+  if (!changes.ok()) {
+    std::cerr << "warning: SLOs not evaluated: " << changes.status().message() << std::endl;
+    return;
+  }
+  for (const SloTransition& t : *changes) {
+    std::cerr << "slo: " << t.status.def.name << ": " << SloStateName(t.from) << " -> "
+              << SloStateName(t.status.eval.state) << " (docs/RUNBOOKS.md#" << t.status.def.RunbookSlug()
+              << ")" << std::endl;
+  }
+  AlertDispatcher alerts(engine.spec().slo, engine.catalog().env(),
+                         [](const std::string& line) { std::cerr << "warning: " << line << std::endl; });
+  alerts.Enqueue(*changes);
+  (void)alerts.Flush(kAlertBudgetMs);
+}
+
 // The run of an opened engine: its summary, and the exit code.
 int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   RunOptions options;
@@ -151,6 +181,7 @@ int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   RunSummary failed;
   auto summary = engine.Run(options, &failed);
   ClearProgress();
+  EvaluateSlos(engine, summary.ok() ? &*summary : nullptr);
   if (!summary.ok()) {
     // What ran before the failure, with the failure in it; the error line goes to stderr.
     if (failed.error.empty()) failed.error = summary.status().message();

@@ -8,6 +8,7 @@
 
 #include "common/hash.h"
 #include "serve/command_api.h"
+#include "serve/dashboard_api.h"
 #include "serve/query_api.h"
 #include "serve/server_impl.h"
 
@@ -103,11 +104,13 @@ void Server::Impl::InstallRoutes() {
   // A path no route serves: a 404 that says what exists (a known path with another method is
   // answered 405 with Allow by the server).
   http->SetNotFound([](const http::Request& req, http::Response& res) {
-    res.SetError(404, "no endpoint " + req.path +
-                          " (endpoints: GET /v1/health, GET /v1/stats, GET /metrics, POST "
-                          "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
-                          "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
-                          "docs/FEEDS.md)");
+    res.SetError(404,
+                 "no endpoint " + req.path +
+                     " (endpoints: GET / (the dashboard), GET /v1/health, GET /v1/slo, GET /v1/stats, GET "
+                     "/metrics, GET /v1/pipeline, GET /v1/history, POST "
+                     "/v1/sources/<source>/events, GET /v1/tables, POST /v1/query, GET "
+                     "/v1/feeds/<consumer>, POST /v1/admin/command; docs/QUERY_API.md, "
+                     "docs/FEEDS.md)");
   });
 
   AddRoute({"GET", "/v1/health", /*authenticated=*/false,
@@ -119,6 +122,12 @@ void Server::Impl::InstallRoutes() {
               }
               j["status"] = ok ? "ok" : draining ? "stopping" : "degraded";
               res.SetJson(ok ? 200 : 503, j);
+            }});
+
+  // The SLOs as last evaluated (serve_slo.cc); readable as /v1/health is.
+  AddRoute({"GET", "/v1/slo", /*authenticated=*/false,
+            [this](const http::Request&, const http::Principal&, http::Response& res) {
+              res.SetJson(200, SloJson());
             }});
 
   AddRoute({"GET", "/v1/stats", /*authenticated=*/true,
@@ -146,6 +155,7 @@ void Server::Impl::InstallRoutes() {
   for (auto& r : QueryRoutes(*this)) AddRoute(std::move(r));
   for (auto& r : FeedRoutes(*this)) AddRoute(std::move(r));
   AddRoute(CommandRoute(*this));
+  for (auto& r : DashboardRoutes(*this)) AddRoute(std::move(r));
 }
 
 // On an HTTP I/O thread, before the body is read: everything that can be refused from the

@@ -184,6 +184,7 @@ nlohmann::json Server::Impl::StatusJson(bool ask_broker) {
   }
   out["sources"] = list;
   if (warehouse) out["warehouse"] = WarehouseJson();
+  out["slo"] = SloJson();
   return out;
 }
 

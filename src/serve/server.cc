@@ -209,6 +209,7 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
     impl->sources[source.name] = std::move(state);
   }
   impl->InitMetrics();
+  impl->InitSlo();
   RETURN_IF_ERROR(impl->OpenWarehouse());
   ASSIGN_OR_RETURN(
       http::ServerOptions http_options,
@@ -251,11 +252,14 @@ Status Server::Run() {
   auto next_transform = Clock::now() + interval;
   auto next_publish = Clock::now() + publish_interval;
   auto next_status = Clock::now();
+  const auto slo_interval = std::chrono::milliseconds(spec.slo.interval_ms);
+  auto next_slo = Clock::now();
+  if (m.alerts) m.alerts->Start();
   bool drain_started = false;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(m.mu);
-      m.cv.wait_until(lock, std::min(next_transform, next_status + std::chrono::seconds(1)),
+      m.cv.wait_until(lock, std::min({next_transform, next_status + std::chrono::seconds(1), next_slo}),
                       [&] { return m.stop.load() || m.AnyQueued(); });
     }
     if (m.stop && !drain_started) {
@@ -282,7 +286,12 @@ Status Server::Run() {
     if (Clock::now() >= next_status) {
       m.RefreshGauges();
       m.WriteStatusFile();
+      m.SampleHistory();
       next_status = Clock::now() + std::chrono::seconds(1);
+    }
+    if (Clock::now() >= next_slo) {
+      m.EvaluateSlos();
+      next_slo = Clock::now() + slo_interval;
     }
     if (drain_started) {
       bool idle;
@@ -298,6 +307,8 @@ Status Server::Run() {
     m.warehouse->Stop(/*final_pass=*/true);  // PostgreSQL caught up, unless it is failing
     (void)m.warehouse->Prune(m.engine->catalog());
   }
+  m.EvaluateSlos();  // the last transform counts; alerts are tried once more by Stop
+  if (m.alerts) m.alerts->Stop();
   m.http->Stop();
   m.janitor.Stop();
   for (const auto& [name, s] : m.sources) {  // the temp root, when the janitor emptied it
@@ -426,7 +437,9 @@ void Server::Impl::RunTransform(bool publish) {
   RunOptions options;
   options.publish = publish;
   Result<RunSummary> r = engine->Transform(options);
-  transform_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  transform_seconds->Observe(seconds);
+  transforms_since_slo.push_back(seconds);
   if (!r.ok()) {
     transforms_failed->Add();
     std::lock_guard<std::mutex> lock(transform_mu);

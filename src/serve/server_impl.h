@@ -17,7 +17,10 @@
 #include "common/env.h"
 #include "common/memory_limit.h"
 #include "engine/engine.h"
+#include "ops/alerts.h"
+#include "ops/history.h"
 #include "ops/pipeline_metrics.h"
+#include "ops/slo_runner.h"
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
 #include "serve/http.h"
@@ -156,6 +159,15 @@ struct Server::Impl {
   void RefreshWarehouseGauges();
   nlohmann::json WarehouseJson();  // null without a warehouse
 
+  // SLOs (serve_slo.cc): evaluated on the engine thread every slo.interval; alerts are sent by
+  // the dispatcher's own thread. `slo` is set in Open; its Statuses() are read by HTTP threads.
+  std::unique_ptr<SloRunner> slo;
+  std::unique_ptr<AlertDispatcher> alerts;
+  std::vector<double> transforms_since_slo;  // engine thread: durations not yet evaluated
+  void InitSlo();
+  void EvaluateSlos();
+  nlohmann::json SloJson();  // GET /v1/slo
+
   explicit Impl(const ServeOptions& o) : options(o), budget(o.max_inflight_bytes) {}
 
   // The lake's Env (files and the wall clock); safe from any thread once the engine is open.
@@ -192,6 +204,10 @@ struct Server::Impl {
   // Curate and marts; publishing too when `publish` (else a later call publishes).
   void RunTransform(bool publish);
   void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked
+  // The dashboard's charts (dashboard_api.cc): a sample of the sources' rows and lag into
+  // `history` when one is due (every 10 s of the Env's clock); called every second.
+  void SampleHistory();
+  MetricsHistory history;
   // With `ask_broker` (/v1/stats, /v1/health): the lag is current, as for /metrics.
   nlohmann::json StatusJson(bool ask_broker = false);
 };

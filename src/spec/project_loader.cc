@@ -83,6 +83,7 @@ Status ProjectLoader::Load() {
                                    "memory_limit",  //
                                    "consumers",     //
                                    "feeds",         //
+                                   "slo",           //
                                    "serve"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
@@ -118,7 +119,11 @@ Status ProjectLoader::Load() {
   if (const YamlEntry* serve = FindEntry(top, "serve"); serve && !serve->value.IsNull()) {
     RETURN_IF_ERROR(ParseServe(*serve));
   }
-  return ParseConsumers(file_, top, spec_);
+  RETURN_IF_ERROR(ParseConsumers(file_, top, spec_));
+  if (const YamlEntry* slo = FindEntry(top, "slo"); slo && !slo->value.IsNull()) {
+    RETURN_IF_ERROR(ParseSlo(file_, *slo, spec_));
+  }
+  return Status::OK();
 }
 
 Status ProjectLoader::CheckColumn(const YAML::Node& at, const std::string& field, const std::string& column,

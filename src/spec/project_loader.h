@@ -50,6 +50,10 @@ std::string LakeSchema(const duck::SqlTableRef& ref);
 // names a curated table. InvalidArgument naming file:line:col and the field.
 Status ParseConsumers(const YamlFile& file, const std::vector<YamlEntry>& top, ProjectSpec& spec);
 
+// `slo:` (slo_loader.cc), once every source and table is known. InvalidArgument naming
+// file:line:col and the key.
+Status ParseSlo(const YamlFile& file, const YamlEntry& entry, ProjectSpec& spec);
+
 // Loads sluice.yaml into a ProjectSpec. One instance per LoadProject call.
 class ProjectLoader {
  public:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -221,6 +222,37 @@ struct ConsumerSpec {
   int line = 0;
 };
 
+// `slo:` of sluice.yaml (spec/slo_loader.cc, docs/SLO.md): the service level objectives sluice
+// evaluates itself (ops/slo.h), with multi-window multi-burn-rate alerting. Each objective is
+// nullopt when switched off (`off`); error_rate and consumer_lag are on without configuration.
+struct SloSpec {
+  int64_t window_seconds = int64_t{30} * 86400;  // `window: 30d`: the budget's period
+  int64_t interval_ms = 5000;                    // `interval: 5s`: how often serve evaluates
+  // `min_events: 100`: a ratio SLO (error_rate, ingest latency) alerts only with at least this
+  // many events in the alert's long window; `min_intervals: 3`: the same for threshold SLOs,
+  // whose events are evaluations.
+  int64_t min_events = 100;
+  int64_t min_intervals = 3;
+  // Threshold SLOs (freshness, consumer lag, transform duration): the share of evaluations that
+  // must meet the objective (`target: 99%`).
+  double target = 0.99;
+  std::optional<double> error_rate = 0.01;  // the share of rows dead-lettered allowed
+  std::optional<double> consumer_lag_seconds = 3600;
+  // `ingest_latency_p99: 500ms` for every streaming source, or {default: 500ms, sources: {s: 1s}}.
+  std::optional<double> ingest_latency_p99_seconds;
+  std::map<std::string, double> ingest_latency_p99_sources;  // source -> seconds
+  std::optional<double> transform_duration_seconds;
+  // `freshness: 2h` for every curated table and mart, or {default: 2h, tables: {curated.t: 30m}}.
+  std::optional<double> freshness_seconds;
+  std::map<std::string, double> freshness_tables;  // "curated.orders" -> seconds
+  // `runbook_base`: prefixed to "docs/RUNBOOKS.md#<slug>" in alerts (e.g. a repository URL/).
+  std::string runbook_base;
+  // `alerts: {webhook: URL | [URL...], command: "..."}`.
+  std::vector<std::string> webhooks;
+  std::string command;
+  int line = 0;
+};
+
 struct ProjectSpec {
   std::string name;
   std::string root;                 // absolute project directory
@@ -247,6 +279,7 @@ struct ProjectSpec {
   // change is older than this many seconds is stale (docs/FEEDS.md).
   std::vector<ConsumerSpec> consumers;
   int64_t feeds_max_lag_seconds = int64_t{7} * 86400;
+  SloSpec slo;
 
   // memory_limit_bytes, or the default of a command of kind `use`.
   int64_t MemoryLimit(MemoryUse use) const;

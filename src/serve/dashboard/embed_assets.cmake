@@ -1,0 +1,31 @@
+# Writes the dashboard's assets into a C++ file of byte arrays (serve/dashboard_assets.h), so
+# that they are part of the binary: `sluice serve` reads no file to serve its page.
+#   cmake -DOUTPUT=<file.cc> -DASSETS=<a|b|...> -P embed_assets.cmake
+# ASSETS are absolute paths separated by '|'; each is served under its file name.
+cmake_minimum_required(VERSION 3.25)
+string(REPLACE "|" ";" assets "${ASSETS}")
+set(body "// Generated from src/serve/dashboard/ by embed_assets.cmake at build time: do not edit.\n")
+string(APPEND body "#include \"serve/dashboard_assets.h\"\n\nnamespace sluice {\n\nnamespace {\n\n")
+set(table "")
+set(i 0)
+foreach(path IN LISTS assets)
+  get_filename_component(name "${path}" NAME)
+  file(READ "${path}" hex HEX)
+  string(LENGTH "${hex}" hex_length)
+  if(hex_length EQUAL 0)
+    message(FATAL_ERROR "embed_assets: ${path} is empty")
+  endif()
+  math(EXPR size "${hex_length} / 2")
+  # 24 bytes a line.
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){24})" "\\1\n    " bytes "${bytes}")
+  string(APPEND body "// ${name}\nconst unsigned char kAsset${i}[${size}] = {\n    ${bytes}\n};\n\n")
+  string(APPEND table "      {\"${name}\", kAsset${i}, ${size}},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "}  // namespace\n\nconst std::vector<DashboardAsset>& DashboardAssets() {\n")
+string(APPEND body "  static const std::vector<DashboardAsset> kAssets = {\n${table}  };\n  return kAssets;\n}\n\n")
+string(APPEND body "}  // namespace sluice\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUTPUT}.tmp")

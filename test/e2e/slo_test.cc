@@ -1,0 +1,252 @@
+// SLOs end to end (docs/SLO.md): a real `sluice serve` whose error_rate SLO is driven to breach
+// by dead-lettered rows and back by good ones, seen at GET /v1/slo and /metrics, alerted to a
+// webhook receiver on 127.0.0.1 (that fails its first attempts) in Alertmanager's format and to
+// a command; and batch runs whose samples add up across processes.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "serve_harness.h"
+
+namespace sluice::e2e {
+namespace {
+
+constexpr const char* kContract =
+    "name: events\ncolumns:\n  id: {type: string, required: true}\n"
+    "  n: {type: int64, required: true}\n";
+
+// `count` event lines from id `first`; every line for which `bad(i)` holds lacks the required n.
+std::string Events(int first, int count, bool (*bad)(int)) {
+  std::string out;
+  for (int i = first; i < first + count; ++i) {
+    out += bad(i) ? "{\"id\":\"e" + std::to_string(i) + "\"}\n"
+                  : "{\"id\":\"e" + std::to_string(i) + "\",\"n\":" + std::to_string(i) + "}\n";
+  }
+  return out;
+}
+bool Even(int i) { return i % 2 == 0; }
+bool Never(int) { return false; }
+
+// An Alertmanager webhook receiver on 127.0.0.1: answers 500 to its first `fail_first`
+// requests, 200 after, and keeps every body it accepted.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first) : fail_first_(fail_first) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (++requests_ <= fail_first_) {
+        res.status = 500;
+        return;
+      }
+      accepted_.push_back(Json::parse(req.body, nullptr, false));
+      res.status = 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  std::vector<Json> accepted() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return accepted_;
+  }
+  int requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  // Waits up to `seconds` until `n` bodies were accepted.
+  bool WaitFor(size_t n, int seconds) {
+    for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+         std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+      if (accepted().size() >= n) return true;
+    }
+    return false;
+  }
+
+ private:
+  httplib::Server server_;
+  int fail_first_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  int requests_ = 0;
+  std::vector<Json> accepted_;
+};
+
+// The SLO `name` of a GET /v1/slo answer; null when absent.
+Json FindSlo(const Json& report, const std::string& name) {
+  for (const auto& s : report["slos"]) {
+    if (s["name"] == name) return s;
+  }
+  return nullptr;
+}
+
+// Polls GET /v1/slo until SLO `name` is in `state`; the last answer's SLO.
+Json WaitForState(HttpClient& http, const std::string& name, const std::string& state, int seconds = 60) {
+  Json slo;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    slo = FindSlo(http.Get("/v1/slo").json(), name);
+    if (!slo.is_null() && slo["state"] == state) return slo;
+  }
+  ADD_FAILURE() << name << " never reached " << state << "; last: " << slo.dump();
+  return slo;
+}
+
+// The JSON documents of the command sink's file (one per line).
+std::vector<Json> CommandAlerts(const std::string& path) {
+  std::vector<Json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(Json::parse(line));
+  }
+  return out;
+}
+
+void ExpectAlert(const Json& body, const std::string& status, const std::string& alertname,
+                 const std::string& slo, const std::string& severity) {
+  EXPECT_EQ(body["version"], "4") << body.dump();
+  EXPECT_EQ(body["status"], status) << body.dump();
+  ASSERT_EQ(body["alerts"].size(), 1u) << body.dump();
+  const Json& a = body["alerts"][0];
+  EXPECT_EQ(a["status"], status);
+  EXPECT_EQ(a["labels"], (Json{{"alertname", alertname}, {"slo", slo}, {"severity", severity}}));
+  EXPECT_EQ(a["annotations"]["runbook_url"], "https://runbooks.example/docs/RUNBOOKS.md#error-rate");
+  EXPECT_EQ(a["fingerprint"].get<std::string>().size(), 16u);
+  if (status == "firing") {
+    EXPECT_EQ(a["endsAt"], "0001-01-01T00:00:00Z");
+  } else {
+    EXPECT_NE(a["endsAt"], "0001-01-01T00:00:00Z");
+  }
+}
+
+TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
+  TempDir tmp("sluice-e2e-slo");
+  Project p(tmp.path());
+  Receiver receiver(/*fail_first=*/2);
+  const std::string command_file = p.Path("command-alerts.jsonl");
+  WriteFileOrDie(p.Path("contracts/events.yaml"), kContract);
+  WriteFileOrDie(p.Path("sluice.yaml"),
+                 "name: slo\ntransform: {interval: 500ms}\nsources:\n  events:\n    type: http\n"
+                 "    contract: contracts/events.yaml\ntables:\n  events:\n    from: events\n    key: [id]\n"
+                 "    version: n\nslo:\n  interval: 200ms\n  consumer_lag: off\n"
+                 "  runbook_base: https://runbooks.example/\n  alerts:\n    webhook: http://127.0.0.1:" +
+                     std::to_string(receiver.port()) + "/hook\n    command: \"cat >> " + command_file +
+                     " && echo >> " + command_file + "\"\n");
+  auto serve = ServeProcess::Start(p);
+  ASSERT_NE(serve, nullptr);
+  HttpClient http(serve->port());
+  Json ok = WaitForState(http, "error_rate:events", "ok");
+  EXPECT_EQ(ok["kind"], "error_rate");
+  EXPECT_EQ(ok["source"], "events");
+  EXPECT_TRUE(ok["table"].is_null());
+  EXPECT_EQ(ok["objective"], 0.01);
+  EXPECT_EQ(ok["unit"], "ratio");
+  EXPECT_EQ(ok["runbook"], "docs/RUNBOOKS.md#error-rate");
+
+  // 100 rows, 50 without n: dead-lettered. Every window: 50 of 100 bad, burn (0.5) / 0.01 = 50.
+  HttpResponse r = http.Post("/v1/sources/events/events", Events(0, 100, Even));
+  ASSERT_EQ(r.status, 200) << Describe(r);
+  Json breach = WaitForState(http, "error_rate:events", "breach");
+  EXPECT_DOUBLE_EQ(breach["value"].get<double>(), 0.5);
+  EXPECT_EQ(breach["events"], 100);
+  for (const char* w : {"5m", "1h", "6h", "3d"})
+    EXPECT_NEAR(breach["burn_rates"][w].get<double>(), 50, 1e-9) << w;
+  EXPECT_NEAR(breach["budget_remaining"].get<double>(), 1 - 50, 1e-9);  // 1 - 0.99 != 0.01 in binary
+  const std::string metrics = http.Get("/metrics").body;
+  EXPECT_EQ(MetricValue(metrics, "sluice_slo_state{slo=\"error_rate:events\"}"), 2);
+  EXPECT_NEAR(MetricValue(metrics, "sluice_slo_burn_rate{slo=\"error_rate:events\",window=\"1h\"}"), 50,
+              1e-9);
+  EXPECT_EQ(MetricValue(metrics, "sluice_slo_objective{slo=\"error_rate:events\"}"), 0.01);
+
+  // The receiver refused twice; the third attempt (after backoff) was taken.
+  ASSERT_TRUE(receiver.WaitFor(1, 30)) << serve->Stderr();
+  EXPECT_EQ(receiver.requests(), 3);
+  ExpectAlert(receiver.accepted()[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
+
+  // 5000 good rows: 50 of 5100 bad, burn 0.98 < 1 in every window: ok, the page resolved.
+  r = http.Post("/v1/sources/events/events", Events(100, 5000, Never));
+  ASSERT_EQ(r.status, 200) << Describe(r);
+  Json recovered = WaitForState(http, "error_rate:events", "ok");
+  EXPECT_NEAR(recovered["burn_rates"]["1h"].get<double>(), 50.0 / 5100 / 0.01, 1e-9);
+  ASSERT_TRUE(receiver.WaitFor(2, 30)) << serve->Stderr();
+  ExpectAlert(receiver.accepted()[1], "resolved", "SluiceSLOBreach", "error_rate:events", "page");
+  EXPECT_EQ(receiver.accepted()[0]["alerts"][0]["fingerprint"],
+            receiver.accepted()[1]["alerts"][0]["fingerprint"]);
+  EXPECT_EQ(receiver.accepted()[0]["alerts"][0]["startsAt"], receiver.accepted()[1]["alerts"][0]["startsAt"]);
+
+  // Many more evaluations in the same state send nothing more.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ProcessResult stopped = serve->Terminate();
+  EXPECT_TRUE(stopped.ok()) << stopped.Describe();
+  EXPECT_EQ(receiver.accepted().size(), 2u);
+  EXPECT_EQ(receiver.requests(), 4);
+  std::vector<Json> commanded = CommandAlerts(command_file);
+  ASSERT_EQ(commanded.size(), 2u);
+  ExpectAlert(commanded[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
+  ExpectAlert(commanded[1], "resolved", "SluiceSLOBreach", "error_rate:events", "page");
+}
+
+TEST(Slo, BatchRunsAddUpAcrossProcesses) {
+  TempDir tmp("sluice-e2e-slo-batch");
+  Project p(tmp.path());
+  const std::string command_file = p.Path("command-alerts.jsonl");
+  WriteFileOrDie(p.Path("contracts/events.yaml"), kContract);
+  WriteFileOrDie(p.Path("sluice.yaml"),
+                 "name: slo\nsources:\n  events:\n    type: files\n    path: landing/*.jsonl\n"
+                 "    max_dead_ratio: 1\n    contract: contracts/events.yaml\ntables:\n  events:\n"
+                 "    from: events\n    key: [id]\n    version: n\nslo:\n"
+                 "  runbook_base: https://runbooks.example/\n  alerts:\n    command: \"cat >> " +
+                     command_file + " && echo >> " + command_file + "\"\n");
+  // Run 1: 60 rows, 30 dead-lettered: burn 50, but 60 events < min_events (100): ok.
+  WriteFileOrDie(p.Path("landing/a.jsonl"), Events(0, 60, Even));
+  ProcessResult run = p.Sluice("run");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  ProcessResult status = p.Sluice("status", {"--json"});
+  ASSERT_TRUE(status.ok()) << status.Describe();
+  Json slos = Json::parse(status.out)["slo"];
+  ASSERT_EQ(slos.size(), 1u) << status.out;
+  EXPECT_EQ(slos[0]["name"], "error_rate:events");
+  EXPECT_EQ(slos[0]["state"], "ok");
+  EXPECT_EQ(slos[0]["events"], 60);
+  EXPECT_NEAR(slos[0]["burn_rates"]["1h"].get<double>(), 50, 1e-9);
+  EXPECT_FALSE(std::ifstream(command_file).good());  // nothing alerted
+
+  // Run 2, another process: 60 more rows, 30 bad. With run 1's samples: 60 of 120, a breach.
+  WriteFileOrDie(p.Path("landing/b.jsonl"), Events(60, 60, Even));
+  run = p.Sluice("run");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_NE(run.err.find("slo: error_rate:events: ok -> breach (docs/RUNBOOKS.md#error-rate)"),
+            std::string::npos)
+      << run.err;
+  status = p.Sluice("status", {"--json"});
+  slos = Json::parse(status.out)["slo"];
+  EXPECT_EQ(slos[0]["state"], "breach");
+  EXPECT_EQ(slos[0]["events"], 120);
+  std::vector<Json> commanded = CommandAlerts(command_file);
+  ASSERT_EQ(commanded.size(), 1u);
+  ExpectAlert(commanded[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
+  // The text status has one line per SLO.
+  status = p.Sluice("status");
+  EXPECT_NE(status.out.find("\nslo\n  breach   error_rate:events: 0.5 ratio (objective 0.01)"),
+            std::string::npos)
+      << status.out;
+
+  // Run 3 with nothing new: still a breach, not alerted again.
+  run = p.Sluice("run");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_EQ(run.err.find("slo:"), std::string::npos) << run.err;
+  EXPECT_EQ(CommandAlerts(command_file).size(), 1u);
+}
+
+}  // namespace
+}  // namespace sluice::e2e

@@ -144,7 +144,8 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   WriteFileOrDie(p.Path("sluice.yaml"),
                  "name: slo\ntransform: {interval: 500ms}\nsources:\n  events:\n    type: http\n"
                  "    contract: contracts/events.yaml\ntables:\n  events:\n    from: events\n    key: [id]\n"
-                 "    version: n\nslo:\n  interval: 200ms\n  consumer_lag: off\n"
+                 "    version: n\nslo:\n  interval: 200ms\n  consumer_lag: off\n  freshness: {tables: "
+                 "{curated.events: 1h}}\n"
                  "  runbook_base: https://runbooks.example/\n  alerts:\n    webhook: http://127.0.0.1:" +
                      std::to_string(receiver.port()) + "/hook\n    command: \"cat >> " + command_file +
                      " && echo >> " + command_file + "\"\n");
@@ -168,6 +169,20 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   for (const char* w : {"5m", "1h", "6h", "3d"})
     EXPECT_NEAR(breach["burn_rates"][w].get<double>(), 50, 1e-9) << w;
   EXPECT_NEAR(breach["budget_remaining"].get<double>(), 1 - 50, 1e-9);  // 1 - 0.99 != 0.01 in binary
+  // Freshness: once curated.events was committed, each evaluation measures its age (seconds).
+  Json fresh;
+  for (int i = 0; i < 600 && (fresh.is_null() || fresh["events"] == 0); ++i) {
+    fresh = FindSlo(http.Get("/v1/slo").json(), "freshness:curated.events");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(fresh["kind"], "freshness") << fresh.dump();
+  EXPECT_EQ(fresh["table"], "curated.events");
+  EXPECT_EQ(fresh["objective"], 3600);
+  EXPECT_EQ(fresh["unit"], "seconds");
+  EXPECT_EQ(fresh["state"], "ok");
+  EXPECT_GE(fresh["value"].get<double>(), 0);
+  EXPECT_LT(fresh["value"].get<double>(), 600);  // committed by this test, minutes at most ago
+  EXPECT_EQ(fresh["runbook"], "docs/RUNBOOKS.md#freshness");
   const std::string metrics = http.Get("/metrics").body;
   EXPECT_EQ(MetricValue(metrics, "sluice_slo_state{slo=\"error_rate:events\"}"), 2);
   EXPECT_NEAR(MetricValue(metrics, "sluice_slo_burn_rate{slo=\"error_rate:events\",window=\"1h\"}"), 50,

@@ -21,6 +21,7 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
   libcpp-httplib-dev openssl      # tests and bench: HTTP(S) client; the TLS test's certificate
   nats-server prometheus          # test servers: JetStream, promtool for /metrics
   python3-prometheus-client faketime  # metrics tests: a real text parser; a moved clock
+  prometheus-alertmanager         # the SLO test compares sluice's webhook with a real Alertmanager's
   postgresql postgresql-client procps
   libpq-dev                       # the PostgreSQL warehouse (serve.postgres)
   curl                            # the docs' HTTP push example, run as written by the tests

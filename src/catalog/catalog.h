@@ -15,6 +15,7 @@
 //   meta.idempotency   per HTTP request with an Idempotency-Key: the answer it was given
 //   meta.watermarks    per (stream source, tenant partition): max event time, watermark, late rows
 //   meta.feed_changes, meta.feed_heads, meta.feed_positions  change feeds of curated tables (feeds.h)
+//   meta.slo_samples, meta.slo_states  SLI samples and the state of each SLO (slo_history.h)
 //   dlq.<source>       dead-lettered rows: dlq_id, status ('open' | 'redriven'), redriven_batch
 //   curated.<table>, marts.<table>
 //   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
@@ -27,8 +28,8 @@
 // Every read and write of meta.* and dlq.* lives in catalog/, by concern: ledger.h and
 // ledger_reads.h (batches, files, counters), applied.h, tables.h (tables, pending_partitions,
 // publish_pending), test_results.h, quarantine_log.h, dlq.h, runs.h, stream_ledger.h,
-// schema_registry.h, feeds.h. Those functions take this class and values; none opens a transaction,
-// so callers keep catalog rows in the same transaction as the data they describe. This is a
+// schema_registry.h, feeds.h, slo_history.h. Those functions take this class and values; none opens a
+// transaction, so callers keep catalog rows in the same transaction as the data they describe. This is a
 // concrete class: a second implementation (PostgreSQL, for scale-out) implements the same
 // functions, and the abstract interface is extracted then.
 #pragma once

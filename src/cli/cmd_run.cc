@@ -147,9 +147,11 @@ Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
 
 // The SLOs at the end of a run (ops/slo_runner.h; samples of earlier runs count too): changes
 // of state on stderr, and their alerts sent within a bounded time (never failing the run).
+// After a failed run (`summary` null) nothing is printed: its stderr is the one error line.
 constexpr int64_t kAlertBudgetMs = 15000;
 
 void EvaluateSlos(Engine& engine, const RunSummary* summary) {
+  const bool quiet = summary == nullptr;
   SloRunner runner(engine.spec(), engine.catalog());
   if (runner.definitions().empty()) return;
   LiveInputs live;
@@ -159,16 +161,17 @@ void EvaluateSlos(Engine& engine, const RunSummary* summary) {
   }
   Result<std::vector<SloTransition>> changes = runner.Evaluate(live);
   if (!changes.ok()) {
-    std::cerr << "warning: SLOs not evaluated: " << changes.status().message() << std::endl;
+    if (!quiet) std::cerr << "warning: SLOs not evaluated: " << changes.status().message() << std::endl;
     return;
   }
-  for (const SloTransition& t : *changes) {
+  for (const SloTransition& t : quiet ? std::vector<SloTransition>() : *changes) {
     std::cerr << "slo: " << t.status.def.name << ": " << SloStateName(t.from) << " -> "
               << SloStateName(t.status.eval.state) << " (docs/RUNBOOKS.md#" << t.status.def.RunbookSlug()
               << ")" << std::endl;
   }
-  AlertDispatcher alerts(engine.spec().slo, engine.catalog().env(),
-                         [](const std::string& line) { std::cerr << "warning: " << line << std::endl; });
+  AlertDispatcher alerts(engine.spec().slo, engine.catalog().env(), [quiet](const std::string& line) {
+    if (!quiet) std::cerr << "warning: " << line << std::endl;
+  });
   alerts.Enqueue(*changes);
   (void)alerts.Flush(kAlertBudgetMs);
 }

@@ -70,10 +70,12 @@ std::vector<Command> WriteCommands() {
 }
 
 // `sluice status` output without what depends on the clock: the seconds since each table was
-// updated ("N s ago"; freshness_seconds in JSON), and without the server's section.
+// updated ("N s ago"; freshness_seconds in JSON), the SLOs (a running serve evaluates them every
+// slo.interval, docs/SLO.md), and without the server's section.
 std::string StableStatus(const std::string& out, bool json) {
   if (!json) {
-    const std::string text = out.substr(0, out.find("\nsluice serve (pid "));  // its last section
+    std::string text = out.substr(0, out.find("\nsluice serve (pid "));  // its last section
+    text = text.substr(0, text.find("\nslo\n"));                         // the section before it
     return std::regex_replace(text, std::regex(", [0-9]+ s ago"), ", N s ago");
   }
   Json j = Json::parse(out, nullptr, /*allow_exceptions=*/false);
@@ -82,6 +84,7 @@ std::string StableStatus(const std::string& out, bool json) {
   // Freshness in the pipeline metrics is as of the moment they are read.
   for (auto& [name, t] : j["metrics"]["tables"].items()) t["freshness_seconds"] = "N";
   j.erase("serve");
+  j.erase("slo");
   return j.dump(1);
 }
 

@@ -2,13 +2,19 @@
 // by dead-lettered rows and back by good ones, seen at GET /v1/slo and /metrics, alerted to a
 // webhook receiver on 127.0.0.1 (that fails its first attempts) in Alertmanager's format and to
 // a command; and batch runs whose samples add up across processes.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -138,7 +144,8 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   WriteFileOrDie(p.Path("sluice.yaml"),
                  "name: slo\ntransform: {interval: 500ms}\nsources:\n  events:\n    type: http\n"
                  "    contract: contracts/events.yaml\ntables:\n  events:\n    from: events\n    key: [id]\n"
-                 "    version: n\nslo:\n  interval: 200ms\n  consumer_lag: off\n"
+                 "    version: n\nslo:\n  interval: 200ms\n  consumer_lag: off\n  freshness: {tables: "
+                 "{curated.events: 1h}}\n"
                  "  runbook_base: https://runbooks.example/\n  alerts:\n    webhook: http://127.0.0.1:" +
                      std::to_string(receiver.port()) + "/hook\n    command: \"cat >> " + command_file +
                      " && echo >> " + command_file + "\"\n");
@@ -162,6 +169,20 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   for (const char* w : {"5m", "1h", "6h", "3d"})
     EXPECT_NEAR(breach["burn_rates"][w].get<double>(), 50, 1e-9) << w;
   EXPECT_NEAR(breach["budget_remaining"].get<double>(), 1 - 50, 1e-9);  // 1 - 0.99 != 0.01 in binary
+  // Freshness: once curated.events was committed, each evaluation measures its age (seconds).
+  Json fresh;
+  for (int i = 0; i < 600 && (fresh.is_null() || fresh["events"] == 0); ++i) {
+    fresh = FindSlo(http.Get("/v1/slo").json(), "freshness:curated.events");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(fresh["kind"], "freshness") << fresh.dump();
+  EXPECT_EQ(fresh["table"], "curated.events");
+  EXPECT_EQ(fresh["objective"], 3600);
+  EXPECT_EQ(fresh["unit"], "seconds");
+  EXPECT_EQ(fresh["state"], "ok");
+  EXPECT_GE(fresh["value"].get<double>(), 0);
+  EXPECT_LT(fresh["value"].get<double>(), 600);  // committed by this test, minutes at most ago
+  EXPECT_EQ(fresh["runbook"], "docs/RUNBOOKS.md#freshness");
   const std::string metrics = http.Get("/metrics").body;
   EXPECT_EQ(MetricValue(metrics, "sluice_slo_state{slo=\"error_rate:events\"}"), 2);
   EXPECT_NEAR(MetricValue(metrics, "sluice_slo_burn_rate{slo=\"error_rate:events\",window=\"1h\"}"), 50,
@@ -246,6 +267,119 @@ TEST(Slo, BatchRunsAddUpAcrossProcesses) {
   ASSERT_TRUE(run.ok()) << run.Describe();
   EXPECT_EQ(run.err.find("slo:"), std::string::npos) << run.err;
   EXPECT_EQ(CommandAlerts(command_file).size(), 1u);
+}
+
+// A free TCP port on 127.0.0.1 (bound and released: another process may take it meanwhile,
+// which makes the test fail, not pass).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+    port = ntohs(addr.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+std::set<std::string> Keys(const Json& object) {
+  std::set<std::string> keys;
+  for (auto& [k, v] : object.items()) keys.insert(k);
+  return keys;
+}
+
+// sluice's notifications against a real Alertmanager's (Debian's prometheus-alertmanager): the
+// alerts sluice sent are posted to Alertmanager, whose webhook receiver gets them back in its
+// own format; every field but externalURL must be what sluice sent, the fingerprint included.
+TEST(Slo, WebhookIsWhatARealAlertmanagerSends) {
+  const std::string binary = "/usr/bin/prometheus-alertmanager";
+  ASSERT_TRUE(std::ifstream(binary).good()) << binary << " is missing: run scripts/setup.sh";
+  TempDir tmp("sluice-e2e-slo-am");
+  Project p(tmp.path());
+  Receiver receiver(/*fail_first=*/0);
+  WriteFileOrDie(p.Path("contracts/events.yaml"), kContract);
+  WriteFileOrDie(p.Path("sluice.yaml"),
+                 "name: slo\nsources:\n  events:\n    type: files\n    path: landing/*.jsonl\n"
+                 "    max_dead_ratio: 1\n    contract: contracts/events.yaml\ntables:\n  events:\n"
+                 "    from: events\n    key: [id]\n    version: n\nslo:\n"
+                 "  runbook_base: https://runbooks.example/\n  alerts:\n    webhook: http://127.0.0.1:" +
+                     std::to_string(receiver.port()) + "/hook\n");
+  // sluice: 120 rows, 60 bad (breach, firing); then 10000 good (ok, resolved).
+  WriteFileOrDie(p.Path("landing/a.jsonl"), Events(0, 120, Even));
+  ProcessResult run = p.Sluice("run");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  WriteFileOrDie(p.Path("landing/b.jsonl"), Events(120, 10000, Never));
+  run = p.Sluice("run");
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  ASSERT_EQ(receiver.accepted().size(), 2u) << run.err;
+  const std::vector<Json> ours = receiver.accepted();
+  ASSERT_EQ(ours[0]["status"], "firing");
+  ASSERT_EQ(ours[1]["status"], "resolved");
+
+  const int port = FreePort();
+  WriteFileOrDie(p.Path("am.yml"),
+                 "route:\n  receiver: sluice\n  group_by: [alertname, slo]\n  group_wait: 0s\n"
+                 "  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: sluice\n"
+                 "    webhook_configs:\n      - url: http://127.0.0.1:" +
+                     std::to_string(receiver.port()) + "/hook\n        send_resolved: true\n");
+  pid_t am = ::fork();
+  if (am == 0) {
+    const std::string config = "--config.file=" + p.Path("am.yml");
+    const std::string storage = "--storage.path=" + p.Path("am-data");
+    const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
+    ::execl(binary.c_str(), binary.c_str(), config.c_str(), storage.c_str(), listen.c_str(),
+            "--cluster.listen-address=", "--log.level=warn", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(am, 0);
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{am};
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(std::chrono::seconds(2));
+  client.set_read_timeout(std::chrono::seconds(5));
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    auto r = client.Get("/-/ready");
+    ready = r && r->status == 200;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << "alertmanager did not come up on port " << port;
+
+  // Each of sluice's alerts, posted as Alertmanager's API takes alerts; what its webhook sends.
+  for (size_t i = 0; i < ours.size(); ++i) {
+    const Json& alert = ours[i]["alerts"][0];
+    Json post = {{"labels", alert["labels"]},
+                 {"annotations", alert["annotations"]},
+                 {"startsAt", alert["startsAt"]},
+                 {"generatorURL", "http://sluice.example/"}};
+    if (alert["status"] == "resolved") post["endsAt"] = alert["endsAt"];
+    auto r = client.Post("/api/v2/alerts", Json::array({post}).dump(), "application/json");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : httplib::to_string(r.error()));
+    ASSERT_TRUE(receiver.WaitFor(3 + i, 30)) << "alertmanager sent nothing";
+    const Json theirs = receiver.accepted()[2 + i];
+    const Json& mine = ours[i];
+    EXPECT_EQ(Keys(theirs), Keys(mine)) << theirs.dump();
+    for (const char* key : {"version", "groupKey", "truncatedAlerts", "status", "receiver", "groupLabels",
+                            "commonLabels", "commonAnnotations"}) {
+      EXPECT_EQ(theirs[key], mine[key])
+          << key << "\nalertmanager: " << theirs.dump() << "\nsluice: " << mine.dump();
+    }
+    ASSERT_EQ(theirs["alerts"].size(), 1u);
+    const Json& a = theirs["alerts"][0];
+    EXPECT_EQ(Keys(a), Keys(alert)) << a.dump();
+    for (const char* key : {"status", "labels", "annotations", "startsAt", "endsAt", "fingerprint"}) {
+      EXPECT_EQ(a[key], alert[key]) << key << "\nalertmanager: " << a.dump() << "\nsluice: " << alert.dump();
+    }
+  }
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 
 #include "cli/commands.h"
 #include "cli/read_commands.h"
+#include "common/log.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
+#include "ops/run_lineage.h"
 #include "warehouse/pg_publisher.h"
 
 namespace sluice::cli {
@@ -122,7 +124,9 @@ void PrintSummary(const RunSummary& s) {
 Status PublishToWarehouse(Engine& engine) {
   if (!engine.spec().serve.postgres) return Status::OK();
   PgPublisher::Hooks hooks;
-  hooks.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  hooks.log = [&engine](const std::string& line) {
+    LogLine(engine.catalog().env(), LogLevel::kInfo, "sluice run", line);
+  };
   ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
                                                        engine.catalog().env(), hooks));
   RETURN_IF_ERROR(publisher->PublishAll());
@@ -138,7 +142,17 @@ int Run(const RunArgs& args) {
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
   RunSummary failed;
+  // OpenLineage START now, COMPLETE or FAIL once it is done (ops/run_lineage.h).
+  Env* env = (*engine)->catalog().env();
+  RunLineage lineage((*engine)->spec(), env, [env](const std::string& line) {
+    LogLine(env, LogLevel::kWarning, "sluice run", line);
+  });
+  const std::string run_id = lineage.RunStarted();
   auto summary = (*engine)->Run(options, &failed);
+  lineage.RunFinished(run_id, **engine, summary.ok() ? *summary : failed, summary.status());
+  // The endpoint gets its chance before the process exits; the jsonl file has every event.
+  const ProjectSpec::LineageSpec& ls = (*engine)->spec().lineage;
+  lineage.Close(std::min<int64_t>(30000, ls.timeout_ms * (ls.retries + 1) + 6000));
   ClearProgress();
   if (!summary.ok()) {
     // What ran before the failure, with the failure in it; the error line goes to stderr.

@@ -58,7 +58,8 @@ bool Mentions(const nlohmann::json& event, const std::set<std::string>& ids) {
   return false;
 }
 
-// The lineage runs (lake/lineage) about `ids`: one entry per run id, its events in order.
+// The lineage runs (lake/lineage) about `ids`: every event of each run one of whose events
+// names them (a START may not list the batches yet), one entry per run id, events in order.
 OJson LineageRuns(const ProjectSpec& spec, const std::set<std::string>& ids, std::string* error) {
   OJson runs = OJson::array();
   Result<std::vector<std::string>> lines = ReadLineageLines(Env::Default(), spec.lake + "/lineage");
@@ -66,11 +67,18 @@ OJson LineageRuns(const ProjectSpec& spec, const std::set<std::string>& ids, std
     *error = lines.status().message();
     return runs;
   }
-  std::map<std::string, size_t> index;  // run id -> position in runs
+  std::vector<nlohmann::json> events;
+  std::set<std::string> matched;
   for (const auto& line : *lines) {
     nlohmann::json e = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!e.is_object() || !e.contains("run") || !Mentions(e, ids)) continue;
+    if (!e.is_object() || !e.contains("run") || !e["run"].is_object()) continue;
+    if (Mentions(e, ids)) matched.insert(e["run"].value("runId", ""));
+    events.push_back(std::move(e));
+  }
+  std::map<std::string, size_t> index;  // run id -> position in runs
+  for (const auto& e : events) {
     const std::string run_id = e["run"].value("runId", "");
+    if (!matched.count(run_id)) continue;
     auto [it, fresh] = index.emplace(run_id, runs.size());
     if (fresh) {
       runs.push_back(OJson{{"run_id", run_id},
@@ -80,10 +88,10 @@ OJson LineageRuns(const ProjectSpec& spec, const std::set<std::string>& ids, std
     }
     OJson& run = runs[it->second];
     run["events"].push_back(OJson{{"type", e.value("eventType", "")}, {"time", e.value("eventTime", "")}});
-    const auto& events = run["events"];
-    if (events.size() >= 2) {
-      const int64_t first = ParseEventTime(events.front()["time"].get<std::string>());
-      const int64_t last = ParseEventTime(events.back()["time"].get<std::string>());
+    const auto& list = run["events"];
+    if (list.size() >= 2) {
+      const int64_t first = ParseEventTime(list.front()["time"].get<std::string>());
+      const int64_t last = ParseEventTime(list.back()["time"].get<std::string>());
       if (first > 0 && last >= first) run["duration_ms"] = (last - first) / 1000;
     }
   }
@@ -153,7 +161,7 @@ void PrintText(const OJson& doc, std::ostream& out) {
     std::vector<std::string> events;
     for (const auto& e : r["events"])
       events.push_back(e["type"].get<std::string>() + " " + e["time"].get<std::string>());
-    out << "  lineage   " << r["job"].get<std::string>() << " run " << r["run_id"].get<std::string>() << ": "
+    out << "  lineage   " << r["job"].get<std::string>() << " " << r["run_id"].get<std::string>() << ": "
         << Join(events, ", ");
     if (!r["duration_ms"].is_null()) out << "  [" << Ms(r["duration_ms"].get<double>()) << "]";
     out << "\n";

@@ -9,7 +9,7 @@
 namespace sluice {
 
 Result<std::unique_ptr<LineageSender>> LineageSender::Start(LineageSenderOptions options) {
-  const std::string& url = options.endpoint;
+  const std::string url = options.endpoint;  // a copy: options moves below
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0 || url.size() <= scheme.size()) {
     return Status::InvalidArgument("lineage endpoint '" + url + "' is not an http:// URL");

@@ -196,7 +196,7 @@ TEST_F(LineageEventsTest, RunEmitsStartAndCompleteThatValidate) {
   ProcessResult listed = p.Sluice("batches", {"list", "--json"});
   ASSERT_TRUE(listed.ok()) << listed.Describe();
   std::set<std::string> want, got;
-  for (const auto& b : Json::parse(listed.out)["batches"]) {
+  for (const auto& b : Json::parse(listed.out)) {
     want.insert(Str(b["batch_id"]) + " " + Str(b["correlation_id"]) + " " + Str(b["rows_read"]));
   }
   for (const auto& b : done["run"]["facets"]["sluice_batches"]["batches"]) {
@@ -231,7 +231,8 @@ TEST_F(LineageEventsTest, FailedRunEmitsFailThatValidates) {
   Project p = MakeExampleProject(tmp_.path() + "/shop", o);
   // A mart test that every positive revenue fails: the run stops at the marts step.
   std::string yaml = ReadFileOrDie(p.Path("sluice.yaml"));
-  ASSERT_EQ(yaml.substr(yaml.size() - 46), "    partition_by: {day: day, tenant: tenant_id}\n");
+  const std::string last = "partition_by: {day: day, tenant: tenant_id}\n";  // of daily_revenue
+  ASSERT_EQ(yaml.substr(yaml.size() - last.size()), last);
   WriteFileOrDie(p.Path("sluice.yaml"), yaml + "    tests: [{range: {column: revenue, max: 0}}]\n");
   ProcessResult r = p.Sluice("run", {"--json"});
   ASSERT_EQ(r.exit_code, 1) << r.Describe();
@@ -440,7 +441,7 @@ TEST_F(LineageEventsTest, ServeBatchesAreTracedByCorrelationId) {
   for (const std::string& want : std::vector<std::string>{
            "trace " + id + "\n", "batch " + batch_id + " of source orders", "  accepted  ", "  staged    ",
            "2 rows read = 1 staged + 1 dead-lettered", "  dlq       not_in_enum 1\n",
-           "curated.orders merged it", "  lineage   ingest.orders run ", "  lineage   transform run "}) {
+           "curated.orders merged it", "  lineage   ingest.orders ", "  lineage   transform "}) {
     EXPECT_NE(r.out.find(want), std::string::npos) << want << "\n" << r.out;
   }
   // An id nothing carries: one clear line.

@@ -20,7 +20,7 @@ Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::str
                        "b.rows_dead, "
                        "CAST(b.committed_at AS VARCHAR), q.table_name, q.tests, q.sample, "
                        "CAST(q.quarantined_at AS VARCHAR), CAST(q.released_at AS VARCHAR), "
-                       "CAST(q.dropped_at AS VARCHAR), b.file FROM meta.batches b " +
+                       "CAST(q.dropped_at AS VARCHAR), b.file, b.correlation_id FROM meta.batches b " +
                        join +
                        " (SELECT * FROM "
                        "meta.quarantine QUALIFY row_number() OVER (PARTITION BY source, batch_id ORDER BY "
@@ -38,6 +38,7 @@ Result<std::vector<BatchListing>> QueryListings(Catalog& catalog, const std::str
     b.rows_dead = r.IntAt(i, 6);
     b.committed_at = r.At(i, 7);
     b.file = r.rows[i][14];
+    b.correlation_id = r.At(i, 15);
     if (r.rows[i][8]) {
       b.quarantine =
           QuarantineRecord{r.At(i, 8), r.At(i, 9), r.rows[i][10], r.At(i, 11), r.rows[i][12], r.rows[i][13]};

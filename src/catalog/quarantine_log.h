@@ -74,6 +74,7 @@ struct BatchListing {
   std::string committed_at;
   std::optional<std::string> file;
   std::optional<QuarantineRecord> quarantine;
+  std::string correlation_id;  // `sluice trace` takes it
 };
 
 // Every batch (with status `status` only, when given), in commit order.

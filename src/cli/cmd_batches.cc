@@ -74,6 +74,7 @@ int BatchesList(const BatchesArgs& args, ReadContext& ctx) {
       out.push_back({{"source", b.source},
                      {"batch_id", b.batch_id},
                      {"batch_seq", b.batch_seq},
+                     {"correlation_id", b.correlation_id},
                      {"status", b.status},
                      {"rows_read", b.rows_read},
                      {"rows_staged", b.rows_staged},

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "common/env.h"
+#include "common/log.h"
 #include "common/memory_limit.h"
 #include "sample/example_project.h"
 #include "sample/orders_generator.h"
@@ -23,7 +24,11 @@ int Fail(const std::string& message) {
     if (line.find(part) != std::string::npos) continue;                   // repeated context
     line += (line.empty() ? "" : " | ") + part;
   }
-  std::cerr << "error: " << line << std::endl;
+  if (GetLogFormat() == LogFormat::kJson) {
+    LogLine(Env::Default(), LogLevel::kError, "sluice", line);
+  } else {
+    std::cerr << "error: " << line << std::endl;
+  }
   return 1;
 }
 

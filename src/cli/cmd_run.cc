@@ -6,10 +6,12 @@
 
 #include "cli/commands.h"
 #include "cli/read_commands.h"
+#include "common/log.h"
 #include "engine/engine.h"
 #include "engine/summary.h"
 #include "ops/alerts.h"
 #include "ops/metrics_file.h"
+#include "ops/run_lineage.h"
 #include "ops/slo_runner.h"
 #include "serve/metrics.h"
 #include "warehouse/pg_publisher.h"
@@ -127,7 +129,9 @@ void PrintSummary(const RunSummary& s) {
 Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
   if (!engine.spec().serve.postgres) return Status::OK();
   PgPublisher::Hooks hooks;
-  hooks.log = [](const std::string& line) { std::cerr << line << std::endl; };
+  hooks.log = [&engine](const std::string& line) {
+    LogLine(engine.catalog().env(), LogLevel::kInfo, "sluice run", line);
+  };
   Histogram* lag = &metrics.GetHistogram(
       "sluice_warehouse_publish_lag_seconds",
       "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
@@ -182,7 +186,17 @@ int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   options.full_refresh = args.full_refresh;
   if (!args.json) options.progress = TerminalProgress();
   RunSummary failed;
+  // OpenLineage START now, COMPLETE or FAIL once it is done (ops/run_lineage.h).
+  Env* env = engine.catalog().env();
+  RunLineage lineage(engine.spec(), env, [env](const std::string& line) {
+    LogLine(env, LogLevel::kWarning, "sluice run", line);
+  });
+  const std::string run_id = lineage.RunStarted();
   auto summary = engine.Run(options, &failed);
+  lineage.RunFinished(run_id, engine, summary.ok() ? *summary : failed, summary.status());
+  // The endpoint gets its chance before the process exits; the jsonl file has every event.
+  const ProjectSpec::LineageSpec& ls = engine.spec().lineage;
+  lineage.Close(std::min<int64_t>(30000, ls.timeout_ms * (ls.retries + 1) + 6000));
   ClearProgress();
   EvaluateSlos(engine, summary.ok() ? &*summary : nullptr);
   if (!summary.ok()) {

@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/read_commands.h"
 #include "common/env.h"
+#include "common/log.h"
 #include "serve/server.h"
 
 namespace sluice::cli {
@@ -59,7 +60,7 @@ int Serve(const ServeArgs& args) {
     if (sig == 0) return;
     s->RequestStop();
     sigwait(&stop_signals, &sig);  // a second one: stop now; the next start recovers (G5)
-    std::fprintf(stderr, "sluice serve: second signal, exiting without draining\n");
+    LogLine(Env::Default(), LogLevel::kWarning, "sluice serve", "second signal, exiting without draining");
     std::_Exit(130);
   });
   signals.detach();

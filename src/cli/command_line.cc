@@ -242,13 +242,27 @@ CommandLine::CommandLine() {
   c_lineage->add_flag("--json", lineage.json, "Print as JSON (docs/LINEAGE.md)");
   c_lineage->add_option("--project", lineage.project, "Project directory (default: .)");
 
+  c_trace = app.add_subcommand(
+      "trace", "Everything about one batch by its correlation id, stage by stage with timings");
+  c_trace
+      ->add_option("correlation-id", trace.correlation_id, "The id (X-Correlation-ID, sluice batches list)")
+      ->required();
+  c_trace->add_flag("--json", trace.json, "Print as JSON (docs/OBSERVABILITY.md)");
+  c_trace->add_option("--project", trace.project, "Project directory (default: .)");
+
+  // `--log-format json`: log lines of run and serve as JSON objects (common/log.h), before the
+  // command or after it.
+  app.add_option("--log-format", log_format, "Log lines as text (default) or json, one object per line")
+      ->check(CLI::IsMember({"text", "json"}));
+  for (auto* c : {c_run, c_serve}) c->fallthrough();
+
   // `sluice --project DIR <command>`: the global placement of every command's --project.
   global_project_option =
       app.add_option("--project", global_project, "Project directory, before or after the command");
-  project_of = {{c_run, &run.project},         {c_ing, &ing.project},        {c_query, &query.project},
-                {c_serve, &serve.project},     {c_status, &status.project},  {c_schema, &schema.project},
-                {c_batches, &batches.project}, {c_dlq, &dlq.project},        {c_vacuum, &vacuum.project},
-                {c_streams, &streams.project}, {c_lineage, &lineage.project}};
+  project_of = {{c_run, &run.project},         {c_ing, &ing.project},         {c_query, &query.project},
+                {c_serve, &serve.project},     {c_status, &status.project},   {c_schema, &schema.project},
+                {c_batches, &batches.project}, {c_dlq, &dlq.project},         {c_vacuum, &vacuum.project},
+                {c_streams, &streams.project}, {c_lineage, &lineage.project}, {c_trace, &trace.project}};
 }
 
 std::string CommandLine::Chosen() const {

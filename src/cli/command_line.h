@@ -34,6 +34,8 @@ struct CommandLine {
   VacuumArgs vacuum;
   StreamsArgs streams;
   LineageArgs lineage;
+  TraceArgs trace;
+  std::string log_format = "text";  // --log-format text|json (common/log.h)
 
   CLI::App* c_init = nullptr;
   CLI::App* c_gen = nullptr;
@@ -59,6 +61,7 @@ struct CommandLine {
   CLI::App* c_streams = nullptr;
   CLI::App* c_streams_reset = nullptr;
   CLI::App* c_lineage = nullptr;
+  CLI::App* c_trace = nullptr;
 
   // `sluice --project DIR <command>`: the global placement of every command's --project.
   std::string global_project;

@@ -115,8 +115,16 @@ struct LineageArgs {
   bool json = false;
 };
 
+// `sluice trace <correlation-id> [--json]` (cmd_trace.cc): everything about one batch.
+struct TraceArgs {
+  std::string project = ".";
+  std::string correlation_id;
+  bool json = false;
+};
+
 int Init(const InitArgs& args);
 int Lineage(const LineageArgs& args);
+int Trace(const TraceArgs& args);
 int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);
@@ -129,7 +137,8 @@ int Ingest(const IngestArgs& args);
 int Query(const QueryArgs& args);
 int ShowStatus(const StatusArgs& args);
 
-// Prints "error: <message>" to stderr and returns 1.
+// Prints "error: <message>" to stderr (with --log-format json, a JSON log line of level
+// error) and returns 1.
 int Fail(const std::string& message);
 
 // `--memory-limit` in bytes; nullopt when it was not given. main.cc has validated it.

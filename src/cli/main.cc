@@ -7,11 +7,15 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "common/log.h"
 
 // The command line: builds the commands, parses, runs one. Exceptions from the commands become
 // "internal error" lines here; main() catches what escapes while the commands are built.
 static int RunCommandLine(int argc, char** argv) {
   using namespace sluice::cli;
+  using sluice::LogFormat;
+  using sluice::ParseLogFormat;
+  using sluice::SetLogFormat;
   CommandLine cl;
   CLI::App& app = cl.app;
 
@@ -43,6 +47,8 @@ static int RunCommandLine(int argc, char** argv) {
   }
 
   cl.SetActions();
+  LogFormat format = LogFormat::kText;
+  if (ParseLogFormat(cl.log_format, &format)) SetLogFormat(format);
   try {
     if (*cl.c_init) return Init(cl.init);
     if (*cl.c_gen) return Generate(cl.gen);
@@ -55,6 +61,7 @@ static int RunCommandLine(int argc, char** argv) {
     }
     if (*cl.c_query) return Query(cl.query);
     if (*cl.c_lineage) return Lineage(cl.lineage);
+    if (*cl.c_trace) return Trace(cl.trace);
     if (*cl.c_status) return ShowStatus(cl.status);
     if (*cl.c_serve) return Serve(cl.serve);
     if (*cl.c_schema) return Schema(cl.schema);

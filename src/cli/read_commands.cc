@@ -51,6 +51,7 @@ int RunParsed(CommandLine& cl, ReadContext& ctx) {
   if (*cl.c_dlq_list) return DlqList(cl.dlq, ctx);
   if (*cl.c_dlq_show) return DlqShow(cl.dlq, ctx);
   if (*cl.c_batches_list) return BatchesList(cl.batches, ctx);
+  if (*cl.c_trace) return TraceOf(cl.trace, ctx);
   return SchemaRead(cl.schema, ctx);
 }
 
@@ -108,9 +109,9 @@ Result<CommandOutput> RunForServe(const std::vector<std::string>& argv, const st
   const std::string chosen = cl.Chosen();
   const std::vector<CLI::App*> commands = cl.app.get_subcommands();
   const bool one = commands.size() == 1 && commands.front()->get_subcommands().size() <= 1;
-  if (!one ||
-      !(chosen == "status" || chosen == "dlq list" || chosen == "dlq show" || chosen == "batches list" ||
-        chosen == "schema check" || chosen == "schema history" || chosen == "schema diff")) {
+  if (!one || !(chosen == "status" || chosen == "dlq list" || chosen == "dlq show" ||
+                chosen == "batches list" || chosen == "schema check" || chosen == "schema history" ||
+                chosen == "schema diff" || chosen == "trace")) {
     return Status::InvalidArgument("`sluice " + chosen + "` is not a read command");
   }
   if (cl.ProjectGiven() || cl.MemoryLimitGiven()) {

@@ -1,5 +1,5 @@
 // The read-only commands -- `sluice status`, `dlq list|show`, `batches list`, `schema
-// check|history|diff` -- and where they run. Each command's body writes to the streams of a
+// check|history|diff`, `trace` -- and where they run. Each command's body writes to the streams of a
 // ReadContext and reaches the lake through its `open`, so the same body runs in this process on
 // the lake opened read-only, or inside the `sluice serve` that holds the lake (DuckDB's file lock
 // keeps other processes out), on a reader of the server's own database, for a client on the same
@@ -42,6 +42,7 @@ int DlqList(const DlqArgs& args, ReadContext& ctx);
 int DlqShow(const DlqArgs& args, ReadContext& ctx);
 int BatchesList(const BatchesArgs& args, ReadContext& ctx);
 int SchemaRead(const SchemaArgs& args, ReadContext& ctx);  // check, history or diff
+int TraceOf(const TraceArgs& args, ReadContext& ctx);      // cmd_trace.cc
 
 // Runs a read command of this process's command line: loads the project in `project` and opens
 // its lake read-only (with `memory_limit`, --memory-limit as given) when `needs_lake`; when a

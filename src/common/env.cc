@@ -77,6 +77,24 @@ Status Env::WriteFile(const std::string& path, const std::string& data) {
   return Status::OK();
 }
 
+Status Env::AppendFile(const std::string& path, const std::string& data) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError(path, std::strerror(errno));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      Status s = Status::IOError(path, std::strerror(errno));
+      ::close(fd);
+      return s;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return Status::IOError(path, std::strerror(errno));
+  return Status::OK();
+}
+
 Status Env::WriteFileAtomic(const std::string& path, const std::string& data) {
   std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   RETURN_IF_ERROR(WriteFile(tmp, data));

@@ -25,6 +25,8 @@ class Env {
   virtual Status WriteFile(const std::string& path, const std::string& data);
   // Writes to "<path>.tmp-<pid>", fsyncs it, renames over `path`, fsyncs the directory.
   virtual Status WriteFileAtomic(const std::string& path, const std::string& data);
+  // Appends `data` to `path` (created when missing) with one write; not synced (SyncFile).
+  virtual Status AppendFile(const std::string& path, const std::string& data);
   virtual Status SyncFile(const std::string& path);
   virtual Status SyncDir(const std::string& dir);
   // Makes everything written so far on the file system holding `path` durable (syncfs(2)):

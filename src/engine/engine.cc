@@ -228,6 +228,7 @@ Result<IngestOutcome> Engine::IngestFile(const std::string& source_name, const s
   RETURN_IF_ERROR(CommitBatch(catalog, record, staged, batch.dead.empty() ? "" : "batch_dlq"));
   RETURN_IF_ERROR(catalog.RefreshStagingView(*source));
 
+  out.correlation_id = record.correlation_id;
   out.rows_read = record.rows_read;
   out.rows_staged = record.rows_staged;
   out.rows_dead = record.rows_dead;

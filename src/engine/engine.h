@@ -27,7 +27,8 @@ struct IngestOutcome {
   std::string source;
   std::string file;
   std::string batch_id;
-  bool duplicate = false;  // G2: the same batch was committed before; nothing was done
+  std::string correlation_id;  // the batch's (meta.batches); "" for a duplicate
+  bool duplicate = false;      // G2: the same batch was committed before; nothing was done
   int64_t rows_read = 0;
   int64_t rows_staged = 0;
   int64_t rows_dead = 0;
@@ -153,6 +154,8 @@ class Engine {
 
   Catalog& catalog() { return *catalog_; }
   const ProjectSpec& spec() const { return catalog_->spec(); }
+  // The id (UTC micros) of the last Run or Transform in meta.runs and meta.test_results.
+  int64_t run_started_us() const { return run_started_; }
 
  private:
   Engine(std::unique_ptr<Catalog> catalog, std::vector<SchemaChange> schema_changes)

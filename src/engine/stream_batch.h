@@ -38,7 +38,8 @@ struct PartResult {
 };
 
 struct MicroBatchResult {
-  std::string batch_id;  // empty when every part was a replay or conflict: nothing committed
+  std::string batch_id;        // empty when every part was a replay or conflict: nothing committed
+  std::string correlation_id;  // the batch's in the ledger (its only part's when it has one)
   int64_t rows_read = 0;
   int64_t rows_staged = 0;
   int64_t rows_dead = 0;

@@ -168,6 +168,7 @@ Result<MicroBatchResult> Engine::IngestMicroBatch(const std::string& source_name
   stamp.correlation_id = record.correlation_id;
   stamp.ingested_at = record.started_at;
   out.batch_id = record.batch_id;
+  out.correlation_id = record.correlation_id;
 
   ASSIGN_OR_RETURN(const ContractValidator* validator, StreamValidator(*source));
   ASSIGN_OR_RETURN(RecordBatch batch, validator->DecodeJsonl(data));

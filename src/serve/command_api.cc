@@ -54,7 +54,7 @@ void Answer(http::Response& res, const CommandOutput& output) {
 bool IsReadCommand(const std::vector<std::string>& argv) {
   if (argv.empty()) return false;
   const std::string& command = argv[0];
-  if (command == "status") return true;
+  if (command == "status" || command == "trace") return true;
   if (argv.size() < 2) return false;
   const std::string& action = argv[1];
   if (command == "dlq") return action == "list" || action == "show";
@@ -85,7 +85,7 @@ http::Route CommandRoute(Server::Impl& impl) {
               res.SetError(400, "`sluice " + (*argv)[0] +
                                     (argv->size() > 1 ? " " + (*argv)[1] : std::string()) +
                                     "` is not a read command: the server runs status, dlq list, dlq show, "
-                                    "batches list, schema check, schema history and schema diff");
+                                    "batches list, schema check, schema history, schema diff and trace");
               return;
             }
             const int64_t limit = m->engine->spec().serve.query.max_concurrent;

@@ -20,7 +20,7 @@ namespace sluice {
 // The route above, running commands with `impl.options.commands` (501 when unset).
 http::Route CommandRoute(Server::Impl& impl);
 
-// Whether `argv` starts with one of the read-only commands the route runs: ["status"],
+// Whether `argv` starts with one of the read-only commands the route runs: ["status"], ["trace"],
 // ["dlq", "list"|"show"], ["batches", "list"], ["schema", "check"|"history"|"diff"].
 bool IsReadCommand(const std::vector<std::string>& argv);
 

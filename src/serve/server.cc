@@ -210,6 +210,8 @@ Result<std::unique_ptr<Server>> Server::Open(const std::string& project_dir, con
   }
   impl->InitMetrics();
   impl->InitSlo();
+  impl->lineage = std::make_unique<RunLineage>(impl->engine->spec(), impl->env(),
+                                               [self](const std::string& line) { self->Log(line); });
   RETURN_IF_ERROR(impl->OpenWarehouse());
   ASSIGN_OR_RETURN(
       http::ServerOptions http_options,
@@ -314,6 +316,8 @@ Status Server::Run() {
   for (const auto& [name, s] : m.sources) {  // the temp root, when the janitor emptied it
     (void)m.env()->RemoveDir(m.engine->spec().lake + "/" + StagingTmpDir(name, ""));
   }
+  // The lineage endpoint gets a few seconds for what is queued; lake/lineage has every event.
+  m.lineage->Close(std::min<int64_t>(10000, spec.lineage.timeout_ms * 2));
   RETURN_IF_ERROR(m.engine->catalog().Checkpoint());
   (void)m.env()->RemoveAll(m.engine->spec().lake + "/serve.json");  // only while serving
   m.Log("stopped");
@@ -322,12 +326,16 @@ Status Server::Run() {
 
 // ---- Engine thread --------------------------------------------------------------------------
 
-void Server::Impl::Log(const std::string& line) {
+void Server::Impl::Log(const std::string& line, const LogFields& fields) {
   // Before the engine is open there is no lake Env yet: the process's.
   Env* clock = engine ? env() : Env::Default();
-  std::string stamp = FormatTimestampMicros(clock->NowMicros());  // "...T10:15:00.123456Z"
-  stamp = stamp.substr(0, 19) + "Z";
-  std::fprintf(stderr, "%s sluice serve: %s\n", stamp.c_str(), line.c_str());
+  LogLine(clock, LogLevel::kInfo, "sluice serve", line, fields);
+}
+
+void Server::Impl::LogCommitted(const SourceState& s, const MicroBatchResult& r) {
+  Log("source " + s.spec->name + ": batch " + r.batch_id + " committed: " + std::to_string(r.rows_staged) +
+          " rows staged, " + std::to_string(r.rows_dead) + " dead-lettered",
+      {r.correlation_id, r.batch_id, s.spec->name, ""});
 }
 
 bool Server::Impl::AnyQueued() {
@@ -362,12 +370,15 @@ void Server::Impl::IngestHttp(SourceState& s) {
       oldest = std::min(oldest, it->received_us);
     }
     const auto t0 = Clock::now();
+    const int64_t started_us = env()->NowMicros();
     Result<MicroBatchResult> r = engine->IngestMicroBatch(s.spec->name, parts);
     s.commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
     budget.Release(bytes);
+    lineage->MicroBatch(s.spec->name, started_us, parts, r);
     if (!r.ok()) {
       Log("source " + s.spec->name + ": a batch of " + std::to_string(items.size()) +
-          " requests failed, nothing of it committed: " + r.status().ToString());
+              " requests failed, nothing of it committed: " + r.status().ToString(),
+          {parts.size() == 1 ? parts[0].correlation_id : "", "", s.spec->name, ""});
       for (auto& it : items) it->done.set_value(r.status());
       return;
     }
@@ -375,6 +386,7 @@ void Server::Impl::IngestHttp(SourceState& s) {
     s.rows_dead->Add(static_cast<double>(r->rows_dead));
     s.rows_late->Add(static_cast<double>(r->rows_late));
     if (!r->batch_id.empty()) {
+      LogCommitted(s, *r);
       s.batches->Add();
       awaiting.push_back({&s, oldest, r->rows_staged});
       staged_since_transform += r->rows_staged;
@@ -408,19 +420,26 @@ void Server::Impl::IngestNats(SourceState& s) {
       continue;
     }
     const auto t0 = Clock::now();
+    const int64_t started_us = env()->NowMicros();
     Result<MicroBatchResult> r = engine->IngestMicroBatch(s.spec->name, batch->parts, &batch->range);
     s.commit_seconds->Observe(std::chrono::duration<double>(Clock::now() - t0).count());
     budget.Release(batch->bytes);
+    lineage->MicroBatch(s.spec->name, started_us, batch->parts, r);
     if (!r.ok()) {
       Log("source " + s.spec->name + ": batch of stream sequences " + std::to_string(batch->range.first_seq) +
-          ".." + std::to_string(batch->range.last_seq) +
-          " failed, not acknowledged; consuming again from the last commit: " + r.status().ToString());
+              ".." + std::to_string(batch->range.last_seq) +
+              " failed, not acknowledged; consuming again from the last commit: " + r.status().ToString(),
+          {"", "", s.spec->name, ""});
       s.consumer->Reset();
       continue;
     }
     committed = true;
+    LogCommitted(s, *r);
     Status fp = Failpoint("serve.before_ack");
-    if (!fp.ok()) Log("source " + s.spec->name + ": " + fp.message());  // redelivered, skipped
+    if (!fp.ok()) {
+      Log("source " + s.spec->name + ": " + fp.message(),  // redelivered, skipped
+          {r->correlation_id, r->batch_id, s.spec->name, ""});
+    }
     s.consumer->Committed(*batch, /*ack=*/fp.ok());
     s.batches->Add();
     s.rows_staged->Add(static_cast<double>(r->rows_staged));
@@ -440,6 +459,7 @@ void Server::Impl::RunTransform(bool publish) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   transform_seconds->Observe(seconds);
   transforms_since_slo.push_back(seconds);
+  lineage->Transform(*engine, r);
   if (!r.ok()) {
     transforms_failed->Add();
     std::lock_guard<std::mutex> lock(transform_mu);
@@ -462,7 +482,8 @@ void Server::Impl::RunTransform(bool publish) {
   }
   for (const auto& q : r->quarantined) {
     Log("batch " + q.batch_id + " quarantined by a test of curated." + q.table +
-        " (see `sluice batches list`)");
+            " (see `sluice batches list`)",
+        {"", q.batch_id, "", "curated." + q.table});
   }
   const int64_t now = env()->NowMicros();
   for (const auto& a : awaiting) {

@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/log.h"
 #include "common/memory_limit.h"
 #include "engine/engine.h"
 #include "ops/alerts.h"
 #include "ops/history.h"
 #include "ops/pipeline_metrics.h"
+#include "ops/run_lineage.h"
 #include "ops/slo_runner.h"
 #include "serve/budget.h"
 #include "serve/feeds_api.h"
@@ -172,7 +174,11 @@ struct Server::Impl {
 
   // The lake's Env (files and the wall clock); safe from any thread once the engine is open.
   Env* env() { return engine->catalog().env(); }
-  void Log(const std::string& line);
+  // One log line (common/log.h), with what it is about where known.
+  void Log(const std::string& line, const LogFields& fields = {});
+
+  // OpenLineage events of micro-batches and transform cycles (ops/run_lineage.h); engine thread.
+  std::unique_ptr<RunLineage> lineage;
   void InitMetrics();
   // With `ask_broker` (a scrape of /metrics): the consumers' lag asked of the broker now.
   void RefreshGauges(bool ask_broker = false);
@@ -201,6 +207,8 @@ struct Server::Impl {
   bool AnyQueued();
   void IngestHttp(SourceState& s);
   void IngestNats(SourceState& s);
+  // One line per committed micro-batch, with its correlation id (--log-format json).
+  void LogCommitted(const SourceState& s, const MicroBatchResult& r);
   // Curate and marts; publishing too when `publish` (else a later call publishes).
   void RunTransform(bool publish);
   void WriteStatusFile();  // <lake>/serve.json, for `sluice status` while the lake is locked

@@ -84,6 +84,7 @@ Status ProjectLoader::Load() {
                                    "consumers",     //
                                    "feeds",         //
                                    "slo",           //
+                                   "lineage",       //
                                    "serve"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
@@ -92,6 +93,9 @@ Status ProjectLoader::Load() {
     RETURN_IF_ERROR(ParseDlq(*dlq));
   }
   if (const YamlEntry* memory = FindEntry(top, "memory_limit")) RETURN_IF_ERROR(ParseMemoryLimit(*memory));
+  if (const YamlEntry* lineage = FindEntry(top, "lineage"); lineage && !lineage->value.IsNull()) {
+    RETURN_IF_ERROR(ParseLineage(*lineage));
+  }
   const YamlEntry* name = FindEntry(top, "name");
   if (name == nullptr) return file_.Error(file_.root(), "name", "missing; a project needs a name");
   ASSIGN_OR_RETURN(spec_.name, file_.String(name->value, "name"));

@@ -66,6 +66,7 @@ class ProjectLoader {
   Status ParseTransform(const YamlEntry& entry);
   Status ParseDlq(const YamlEntry& entry);
   Status ParseMemoryLimit(const YamlEntry& entry);
+  Status ParseLineage(const YamlEntry& entry);
   // serve_loader.cc: `serve:` and each of its sections in a function of its own.
   Status ParseServe(const YamlEntry& entry);
   Status ParseServeAuth(const YamlEntry& entry);

@@ -1,4 +1,4 @@
-// Project-wide settings of sluice.yaml: `transform:`, `dlq:` and `memory_limit:`.
+// Project-wide settings of sluice.yaml: `transform:`, `dlq:`, `memory_limit:` and `lineage:`.
 #include <cstdlib>
 #include <optional>
 
@@ -57,6 +57,37 @@ Status ProjectLoader::ParseMemoryLimit(const YamlEntry& entry) {
                        "'" + text + "' is below the minimum of " + FormatBytes(kMinMemoryLimit));
   }
   spec_.memory_limit_bytes = *bytes;
+  return Status::OK();
+}
+
+Status ProjectLoader::ParseLineage(const YamlEntry& entry) {
+  ASSIGN_OR_RETURN(auto keys, file_.Entries(entry.value, "lineage"));
+  RETURN_IF_ERROR(file_.CheckKeys(keys, "lineage", {"endpoint", "timeout", "retries"}));
+  for (const auto& e : keys) {
+    ASSIGN_OR_RETURN(std::string v, file_.String(e.value, "lineage." + e.key));
+    if (e.key == "endpoint") {
+      // Plain http only: the POST goes out through cpp-httplib without TLS settings of its own.
+      if (v.rfind("http://", 0) != 0 || v.size() <= 7) {
+        return file_.Error(e.value, "lineage.endpoint",
+                           "'" + v + "' is not an http:// URL (e.g. http://127.0.0.1:5000/api/v1/lineage)");
+      }
+      spec_.lineage.endpoint = v;
+    } else if (e.key == "timeout") {
+      std::optional<int64_t> ms = ParseDurationMillis(v);
+      if (!ms || *ms <= 0) {
+        return file_.Error(e.value, "lineage.timeout",
+                           "'" + v + "' is not a duration; write e.g. 500ms or 5s");
+      }
+      spec_.lineage.timeout_ms = *ms;
+    } else {
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end != '\0' || n < 0 || n > 20) {
+        return file_.Error(e.value, "lineage.retries", "expected a number from 0 to 20, found '" + v + "'");
+      }
+      spec_.lineage.retries = static_cast<int>(n);
+    }
+  }
   return Status::OK();
 }
 

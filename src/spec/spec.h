@@ -275,6 +275,14 @@ struct ProjectSpec {
   // default; `--memory-limit` overrides both.
   std::optional<int64_t> memory_limit_bytes;
   ServeSpec serve;
+  // `lineage: {endpoint: http://host:port/api/v1/lineage, timeout: 5s, retries: 5}`: OpenLineage
+  // run events are also POSTed there (docs/LINEAGE.md); endpoint "" (the default): only written
+  // to lake/lineage/<date>.jsonl.
+  struct LineageSpec {
+    std::string endpoint;
+    int64_t timeout_ms = 5000;
+    int retries = 5;  // attempts after the first, with exponential backoff
+  } lineage;
   // `consumers:` in file order, and `feeds: {max_lag: 7d}`: a consumer whose oldest uncommitted
   // change is older than this many seconds is stale (docs/FEEDS.md).
   std::vector<ConsumerSpec> consumers;

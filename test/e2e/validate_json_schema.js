@@ -2,7 +2,9 @@
 // between the schemas of one directory by their $id (the OpenLineage specs refer to each other
 // by URL; nothing is fetched).
 //   node validate_json_schema.js SCHEMA_DIR SCHEMA_FILE DOCUMENT_FILE
-// Exit 0: valid. Exit 1: invalid, each error on stderr as "<instancePath> <message>".
+// A DOCUMENT_FILE named *.jsonl holds one document per line, each validated.
+// Exit 0: valid. Exit 1: invalid, each error on stderr as "<instancePath> <message>" (for a
+// .jsonl file: "line <n>: <instancePath> <message>").
 // Exit 2: usage or I/O error. Ajv comes from scripts/setup.sh (third_party/node, NODE_PATH).
 'use strict';
 const fs = require('fs');
@@ -34,7 +36,13 @@ if (!target) {
   process.exit(2);
 }
 const validate = ajv.getSchema(target);
-const doc = JSON.parse(fs.readFileSync(documentFile, 'utf8'));
-if (validate(doc)) process.exit(0);
-for (const e of validate.errors) console.error((e.instancePath || '/') + ' ' + e.message);
-process.exit(1);
+const text = fs.readFileSync(documentFile, 'utf8');
+const docs = documentFile.endsWith('.jsonl') ? text.split('\n').filter((l) => l.length > 0) : [text];
+let valid = true;
+docs.forEach((line, i) => {
+  if (validate(JSON.parse(line))) return;
+  valid = false;
+  const where = documentFile.endsWith('.jsonl') ? 'line ' + (i + 1) + ': ' : '';
+  for (const e of validate.errors) console.error(where + (e.instancePath || '/') + ' ' + e.message);
+});
+process.exit(valid ? 0 : 1);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "catalog/catalog.h"
 #include "common/status.h"
@@ -15,9 +16,10 @@
 namespace sluice {
 
 struct RunRecord {
-  int64_t started_us = 0;  // UTC micros: the run's id (meta.test_results.run_started_at)
-  std::string status;      // ok | quarantined | failed
-  std::string summary;     // JSON (engine/summary.h), or {"status":"failed","error":...}
+  int64_t started_us = 0;   // UTC micros: the run's id (meta.test_results.run_started_at)
+  int64_t finished_us = 0;  // UTC micros; read back only (RecordRun records now)
+  std::string status;       // ok | quarantined | refused | failed
+  std::string summary;      // JSON (engine/summary.h)
 };
 
 // Records a run finished now.
@@ -28,6 +30,12 @@ struct RunInfo {
   std::string finished_at;  // "" when not recorded
   std::string status;
 };
+
+// Runs recorded with started_at after `after_us` (UTC micros; 0: all), oldest first.
+Result<std::vector<RunRecord>> RunsAfter(Catalog& catalog, int64_t after_us);
+
+// The run during which `at_us` happened (started_at <= at <= finished_at), if recorded.
+Result<std::optional<RunRecord>> RunAt(Catalog& catalog, int64_t at_us);
 
 // The latest run, or nullopt when none was recorded.
 Result<std::optional<RunInfo>> LastRun(Catalog& catalog);

@@ -101,14 +101,4 @@ Result<std::vector<QuarantinedRows>> QuarantinedRowsByTable(Catalog& catalog) {
   return out;
 }
 
-Result<std::vector<RunRow>> RunsAfter(Catalog& catalog, int64_t after_us) {
-  ASSIGN_OR_RETURN(duck::Rows r,
-                   catalog.conn().Query("SELECT epoch_us(started_at), status, summary FROM meta.runs WHERE "
-                                        "epoch_us(started_at) > " +
-                                        std::to_string(after_us) + " ORDER BY started_at"));
-  std::vector<RunRow> out;
-  for (size_t i = 0; i < r.rows.size(); ++i) out.push_back({r.IntAt(i, 0), r.At(i, 1), r.At(i, 2)});
-  return out;
-}
-
 }  // namespace sluice

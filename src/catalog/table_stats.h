@@ -75,12 +75,4 @@ struct QuarantinedRows {
 };
 Result<std::vector<QuarantinedRows>> QuarantinedRowsByTable(Catalog& catalog);
 
-// meta.runs recorded after `after_us` (UTC micros of started_at; 0: all), oldest first.
-struct RunRow {
-  int64_t started_us = 0;
-  std::string status;   // ok | quarantined | refused | failed
-  std::string summary;  // the run's JSON (engine/summary.h)
-};
-Result<std::vector<RunRow>> RunsAfter(Catalog& catalog, int64_t after_us);
-
 }  // namespace sluice

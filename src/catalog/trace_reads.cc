@@ -92,17 +92,6 @@ Result<std::vector<AppliedMerge>> MergesSince(Catalog& catalog, int64_t since_us
   return ToMerges(rows);
 }
 
-Result<std::optional<RunRow>> RunAt(Catalog& catalog, int64_t at_us) {
-  const std::string at = std::to_string(at_us);
-  ASSIGN_OR_RETURN(
-      duck::Rows rows,
-      catalog.conn().Query("SELECT epoch_us(started_at), epoch_us(finished_at), status, summary "
-                           "FROM meta.runs WHERE epoch_us(started_at) <= " +
-                           at + " AND epoch_us(finished_at) >= " + at + " ORDER BY started_at DESC LIMIT 1"));
-  if (rows.rows.empty()) return std::optional<RunRow>();
-  return std::optional<RunRow>(RunRow{rows.IntAt(0, 0), rows.IntAt(0, 1), rows.At(0, 2), rows.At(0, 3)});
-}
-
 Result<std::vector<RunTestResult>> TestResultsOfRun(Catalog& catalog, int64_t run_started_us) {
   std::vector<RunTestResult> out;
   ASSIGN_OR_RETURN(bool has, HasTable(catalog, "meta", "test_results"));

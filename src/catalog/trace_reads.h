@@ -15,6 +15,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/ledger.h"
+#include "catalog/runs.h"
 #include "catalog/test_results.h"
 #include "common/status.h"
 
@@ -39,17 +40,6 @@ Result<std::vector<AppliedMerge>> MergesOfBatch(Catalog& catalog, const std::str
                                                 const std::string& batch_id);
 // The merges recorded at or after `since_us` (a transform's start), in time order.
 Result<std::vector<AppliedMerge>> MergesSince(Catalog& catalog, int64_t since_us);
-
-// A recorded run (meta.runs) with its times in micros and its summary JSON text.
-struct RunRow {
-  int64_t started_us = 0;
-  int64_t finished_us = 0;
-  std::string status;
-  std::string summary;
-};
-
-// The run during which `at_us` happened (started_at <= at <= finished_at), if recorded.
-Result<std::optional<RunRow>> RunAt(Catalog& catalog, int64_t at_us);
 
 // A test result of one run (meta.test_results), with the table it checked.
 struct RunTestResult {

@@ -99,7 +99,7 @@ OJson LineageRuns(const ProjectSpec& spec, const std::set<std::string>& ids, std
 }
 
 // The stages of a recorded run's summary JSON, with their seconds.
-OJson RunStages(const RunRow& run) {
+OJson RunStages(const RunRecord& run) {
   OJson stages = OJson::object();
   nlohmann::json summary = nlohmann::json::parse(run.summary, nullptr, false);
   for (const char* stage : {"ingest", "curate", "marts", "publish"}) {

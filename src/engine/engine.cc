@@ -296,12 +296,11 @@ Status Engine::RecordRun(int64_t started, const Status& st, const RunSummary& su
   RunSummary recorded = summary;
   if (!st.ok()) recorded.error = st.message();
   std::string record = RunSummaryJson(recorded).dump();
-  return sluice::RecordRun(*catalog_, {started,
-                                       !st.ok()                      ? "failed"
-                                       : !summary.refused.empty()    ? "refused"
-                                       : summary.quarantined.empty() ? "ok"
-                                                                     : "quarantined",
-                                       record});
+  const char* status = !st.ok()                      ? "failed"
+                       : !summary.refused.empty()    ? "refused"
+                       : summary.quarantined.empty() ? "ok"
+                                                     : "quarantined";
+  return sluice::RecordRun(*catalog_, {.started_us = started, .status = status, .summary = record});
 }
 
 Status Engine::RunStages(const RunOptions& options, RunSummary& summary) {

@@ -55,7 +55,7 @@ std::vector<PartitionRows> TopPartitions(std::vector<PartitionRows> partitions, 
 
 double PerMillionRows(double amount, double rows) { return rows > 0 ? amount / rows * 1e6 : 0.0; }
 
-std::vector<std::pair<std::string, double>> AddRun(const RunRow& run, PipelineFigures* figures) {
+std::vector<std::pair<std::string, double>> AddRun(const RunRecord& run, PipelineFigures* figures) {
   std::vector<std::pair<std::string, double>> merges;
   nlohmann::json s = nlohmann::json::parse(run.summary, nullptr, /*allow_exceptions=*/false);
   if (!s.is_object()) return merges;
@@ -120,8 +120,8 @@ PipelineMetrics::PipelineMetrics(Options options) : options_(options) {
 
 Status PipelineMetrics::Collect(Catalog& catalog, int64_t now_us) {
   const ProjectSpec& spec = catalog.spec();
-  ASSIGN_OR_RETURN(std::vector<RunRow> runs, RunsAfter(catalog, last_run_us_));
-  for (const RunRow& run : runs) {
+  ASSIGN_OR_RETURN(std::vector<RunRecord> runs, RunsAfter(catalog, last_run_us_));
+  for (const RunRecord& run : runs) {
     for (auto& [table, seconds] : AddRun(run, &from_runs_)) {
       pending_merges_[table].push_back(seconds);
       auto& [count, sum] = merge_totals_[table];

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "catalog/runs.h"
 #include "catalog/table_stats.h"
 #include "common/status.h"
 #include "serve/metrics.h"
@@ -69,7 +70,7 @@ double PerMillionRows(double amount, double rows);
 // marts and publish, errors, CPU, bytes written and cost rows per stage. Returns the merge
 // durations it holds, per curated table ("curated.orders"). A summary that is not JSON adds
 // nothing.
-std::vector<std::pair<std::string, double>> AddRun(const RunRow& run, PipelineFigures* figures);
+std::vector<std::pair<std::string, double>> AddRun(const RunRecord& run, PipelineFigures* figures);
 
 class PipelineMetrics {
  public:

@@ -56,7 +56,8 @@ TEST(PipelineMetricsTest, AddRunSumsStagesRowsErrorsAndMerges) {
     "marts":{"cpu_seconds":0.1,"bytes_written":10,"tables":{"daily":{"partitions":2,"full":false,"rows":40}}},
     "publish":{"tables":2,"table_rows":{"curated.orders":800,"marts.daily":40},"cpu_seconds":0.2,
                "bytes_written":2000}})";
-  std::vector<std::pair<std::string, double>> merges = AddRun({1, "ok", ok}, &f);
+  std::vector<std::pair<std::string, double>> merges =
+      AddRun({.started_us = 1, .status = "ok", .summary = ok}, &f);
   ASSERT_EQ(merges.size(), 1u);
   EXPECT_EQ(merges[0].first, "curated.orders");
   EXPECT_DOUBLE_EQ(merges[0].second, 0.125);
@@ -67,8 +68,8 @@ TEST(PipelineMetricsTest, AddRunSumsStagesRowsErrorsAndMerges) {
     "curate":{"cpu_seconds":0.25,"bytes_written":0,"tables":{}},
     "marts":{"cpu_seconds":1.0,"bytes_written":0,"tables":{}},
     "publish":{"tables":0,"table_rows":{},"cpu_seconds":0,"bytes_written":0}})";
-  EXPECT_TRUE(AddRun({2, "failed", failed}, &f).empty());
-  EXPECT_TRUE(AddRun({3, "failed", "not json"}, &f).empty());
+  EXPECT_TRUE(AddRun({.started_us = 2, .status = "failed", .summary = failed}, &f).empty());
+  EXPECT_TRUE(AddRun({.started_us = 3, .status = "failed", .summary = "not json"}, &f).empty());
 
   EXPECT_DOUBLE_EQ(f.stages["ingest"].cpu_seconds, 1.0);
   EXPECT_DOUBLE_EQ(f.stages["ingest"].bytes_written, 4000);

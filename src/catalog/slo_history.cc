@@ -35,25 +35,35 @@ Status AppendSloSamples(Catalog& catalog, const std::vector<SloSampleRow>& sampl
   return catalog.conn().Execute(sql);
 }
 
-Result<std::vector<SloSums>> SloWindowSums(Catalog& catalog, const std::string& slo, int64_t now_us,
-                                           const std::vector<int64_t>& spans) {
-  if (spans.empty()) return std::vector<SloSums>();
-  std::string select;
+Result<std::map<std::string, std::vector<SloSums>>> AllSloWindowSums(Catalog& catalog, int64_t now_us,
+                                                                     const std::vector<int64_t>& spans) {
+  std::string select = "slo";
   for (int64_t span : spans) {
     const std::string in = "epoch_us(sampled_at) > " + std::to_string(now_us - span * 1000000);
-    select += std::string(select.empty() ? "" : ", ") + "coalesce(sum(good) FILTER (WHERE " + in +
+    select += ", coalesce(sum(good) FILTER (WHERE " + in +
               "), 0)::VARCHAR, coalesce(sum(total) FILTER (WHERE " + in + "), 0)::VARCHAR";
   }
   ASSIGN_OR_RETURN(
       duck::Rows rows,
-      catalog.conn().Query("SELECT " + select + " FROM meta.slo_samples WHERE slo = " + Literal(slo) +
-                           " AND epoch_us(sampled_at) <= " + std::to_string(now_us)));
-  std::vector<SloSums> out(spans.size());
-  for (size_t i = 0; i < spans.size() && !rows.rows.empty(); ++i) {
-    out[i].good = std::stod(rows.At(0, 2 * i, "0"));
-    out[i].total = std::stod(rows.At(0, 2 * i + 1, "0"));
+      catalog.conn().Query("SELECT " + select + " FROM meta.slo_samples WHERE epoch_us(sampled_at) <= " +
+                           std::to_string(now_us) + " GROUP BY slo"));
+  std::map<std::string, std::vector<SloSums>> out;
+  for (size_t r = 0; r < rows.rows.size(); ++r) {
+    std::vector<SloSums>& sums = out[rows.At(r, 0)];
+    sums.resize(spans.size());
+    for (size_t i = 0; i < spans.size(); ++i) {
+      sums[i].good = std::stod(rows.At(r, 1 + 2 * i, "0"));
+      sums[i].total = std::stod(rows.At(r, 2 + 2 * i, "0"));
+    }
   }
   return out;
+}
+
+Result<std::vector<SloSums>> SloWindowSums(Catalog& catalog, const std::string& slo, int64_t now_us,
+                                           const std::vector<int64_t>& spans) {
+  ASSIGN_OR_RETURN(auto all, AllSloWindowSums(catalog, now_us, spans));
+  auto it = all.find(slo);
+  return it == all.end() ? std::vector<SloSums>(spans.size()) : it->second;
 }
 
 Status PruneSloSamples(Catalog& catalog, int64_t before_us) {

@@ -41,6 +41,9 @@ struct SloSums {
 };
 Result<std::vector<SloSums>> SloWindowSums(Catalog& catalog, const std::string& slo, int64_t now_us,
                                            const std::vector<int64_t>& spans);
+// The same for every SLO that has samples, in one scan: slo -> sums per span.
+Result<std::map<std::string, std::vector<SloSums>>> AllSloWindowSums(Catalog& catalog, int64_t now_us,
+                                                                     const std::vector<int64_t>& spans);
 
 // Deletes samples taken at or before `before_us`.
 Status PruneSloSamples(Catalog& catalog, int64_t before_us);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
@@ -22,6 +23,7 @@
 #include "duck/result_stream.h"
 #include "ingest/csv_reader.h"
 #include "ops/pipeline_metrics.h"
+#include "ops/slo.h"
 
 namespace sluice::cli {
 
@@ -322,13 +324,16 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
   if (!slos.ok()) return ctx.Fail(slos.status().message());
   if (!slos->empty()) {
     nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    std::set<std::string> defined;  // an SLO since switched off in sluice.yaml is not shown
+    for (const SloDefinition& d : SloDefinitions(catalog.spec())) defined.insert(d.name);
     for (const SloStateRow& row : *slos) {
+      if (defined.count(row.slo) == 0) continue;
       nlohmann::ordered_json j =
           nlohmann::ordered_json::parse(row.evaluation, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded()) j = {{"name", row.slo}, {"state", row.state}};
       list.push_back(j);
     }
-    out["slo"] = list;
+    if (!list.empty()) out["slo"] = list;
   }
   out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},

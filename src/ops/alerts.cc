@@ -233,6 +233,11 @@ int AlertDispatcher::Flush(int64_t budget_ms) {
       d = queue_.front();
       queue_.pop_front();
     }
+    if (env_->MonotonicMicros() >= deadline) {  // out of time: what is left is given up
+      ++given_up;
+      log_("alert " + d.fingerprint + " (" + d.status + ") to " + d.sink + " not delivered in time");
+      continue;
+    }
     bool done = false;
     while (!(done = Attempt(d)) && d.attempts < kMaxAttempts) {
       const int64_t wait = d.next_us - env_->MonotonicMicros();

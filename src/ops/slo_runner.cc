@@ -135,8 +135,11 @@ Result<std::vector<SloTransition>> SloRunner::Evaluate(const LiveInputs& live) {
     const std::vector<int64_t> spans(spans_array.begin(), spans_array.end());
     std::vector<SloStatus> statuses;
     std::vector<SloTransition> changes;
+    ASSIGN_OR_RETURN(auto all_sums, AllSloWindowSums(catalog_, now, spans));
     for (const SloDefinition& d : defs_) {
-      ASSIGN_OR_RETURN(std::vector<SloSums> sums, SloWindowSums(catalog_, d.name, now, spans));
+      auto found = all_sums.find(d.name);
+      const std::vector<SloSums> sums =
+          found == all_sums.end() ? std::vector<SloSums>(spans.size()) : found->second;
       SloCounts counts;
       for (size_t i = 0; i < counts.size(); ++i) counts[i] = {sums[i].good, sums[i].total};
       SloStatus st;

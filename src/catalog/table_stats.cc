@@ -50,15 +50,6 @@ Result<std::vector<PartitionRows>> CountPartitionRows(Catalog& catalog, const st
   return out;
 }
 
-Result<std::vector<ReasonCount>> OpenDeadLettersByReason(Catalog& catalog, const std::string& source) {
-  ASSIGN_OR_RETURN(duck::Rows r,
-                   catalog.conn().Query("SELECT reason, count(*) FROM dlq." + Ident(source) +
-                                        " WHERE status = 'open' GROUP BY reason ORDER BY reason"));
-  std::vector<ReasonCount> out;
-  for (size_t i = 0; i < r.rows.size(); ++i) out.push_back({r.At(i, 0), r.IntAt(i, 1)});
-  return out;
-}
-
 Result<std::vector<SourceLedgerStats>> LedgerStatsBySource(Catalog& catalog) {
   ASSIGN_OR_RETURN(
       duck::Rows r,

@@ -41,13 +41,6 @@ Result<std::vector<PartitionRows>> CountPartitionRows(Catalog& catalog, const st
                                                       const std::string& day_column,
                                                       const std::string& tenant_column);
 
-// Open dead letters of `source` (status 'open'), by reason. Catalog only (dlq.<source>).
-struct ReasonCount {
-  std::string reason;
-  int64_t rows = 0;
-};
-Result<std::vector<ReasonCount>> OpenDeadLettersByReason(Catalog& catalog, const std::string& source);
-
 // meta.batches: per source, the rows of every batch by outcome, the batches quarantined now,
 // and the commit durations (committed_at - started_at, seconds) of its batches.
 struct SourceLedgerStats {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "catalog/dlq.h"
 #include "catalog/quarantine_log.h"
 
 namespace sluice {
@@ -154,8 +155,11 @@ Status PipelineMetrics::Collect(Catalog& catalog, int64_t now_us) {
     next.rows[{"curate", "curated." + q.table, "failed"}] = static_cast<double>(q.dropped);
   }
   for (const auto& source : spec.sources) {
-    ASSIGN_OR_RETURN(std::vector<ReasonCount> reasons, OpenDeadLettersByReason(catalog, source.name));
-    for (const ReasonCount& r : reasons) next.dlq_open[{source.name, r.reason}] = r.rows;
+    ASSIGN_OR_RETURN(std::vector<DeadLetterReasonCount> reasons,
+                     CountDeadLettersByReason(catalog, source.name));
+    for (const DeadLetterReasonCount& r : reasons) {
+      if (r.open > 0) next.dlq_open[{source.name, r.reason}] = r.open;
+    }
     if (options_.batch_commit_histogram) {
       int64_t& after = last_commit_us_[source.name];
       ASSIGN_OR_RETURN(CommitDurations d, BatchCommitDurations(catalog, source.name, after));

@@ -6,12 +6,10 @@
 // expected values come from elsewhere: the run's own --json summary, `sluice batches list`,
 // `sluice lineage`, and the requests the test sent.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <mutex>
 #include <regex>
 #include <set>
 #include <string>
@@ -257,40 +255,8 @@ TEST_F(LineageEventsTest, FailedRunEmitsFailThatValidates) {
   ExpectValid(events);
 }
 
-// An OpenLineage endpoint in the test: records every POST; answers the first `fail_first`
-// with 500.
-class Receiver {
- public:
-  explicit Receiver(int fail_first) : fail_first_(fail_first) {
-    server_.Post("/api/v1/lineage", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      bodies_.push_back(req.body);
-      res.status = static_cast<int>(bodies_.size()) <= fail_first_ ? 500 : 201;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<std::string> bodies() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return bodies_;
-  }
-
- private:
-  int fail_first_;
-  httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  std::vector<std::string> bodies_;
-};
-
 TEST_F(LineageEventsTest, EventsArePostedAndRetried) {
-  Receiver receiver(/*fail_first=*/1);
+  PostReceiver receiver("/api/v1/lineage", /*fail_first=*/1);
   ASSERT_GT(receiver.port(), 0);
   OrderGeneratorOptions o;
   o.orders = 100;
@@ -318,7 +284,7 @@ TEST_F(LineageEventsTest, EventsArePostedAndRetried) {
   Project q = MakeExampleProject(other.path() + "/shop", o);
   int closed_port = 0;
   {
-    Receiver gone(0);
+    PostReceiver gone("/api/v1/lineage", 0);
     closed_port = gone.port();
   }
   WriteFileOrDie(q.Path("sluice.yaml"),

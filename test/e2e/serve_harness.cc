@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -397,6 +398,63 @@ void MakeCertificate(const std::string& dir, const std::string& name) {
                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", name + ".key", "-out", name + ".pem"},
                  o);
   ASSERT_TRUE(r.ok()) << r.Describe();
+}
+
+// ---- PostReceiver --------------------------------------------------------------------------
+
+struct PostReceiver::Impl {
+  httplib::Server server;
+  std::thread thread;
+  std::mutex mu;
+  std::vector<std::string> bodies;
+  std::vector<std::string> accepted;
+};
+
+PostReceiver::PostReceiver(const std::string& path, int fail_first) : impl_(std::make_unique<Impl>()) {
+  Impl* m = impl_.get();
+  m->server.Post(path, [m, fail_first](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(m->mu);
+    m->bodies.push_back(req.body);
+    if (static_cast<int>(m->bodies.size()) <= fail_first) {
+      res.status = 500;
+      return;
+    }
+    m->accepted.push_back(req.body);
+    res.status = 200;
+  });
+  port_ = m->server.bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) {
+    ADD_FAILURE() << "the receiver could not listen on 127.0.0.1";
+    return;
+  }
+  m->thread = std::thread([m] { m->server.listen_after_bind(); });
+  // stop() before the listening loop runs would be lost, and the destructor would wait forever.
+  for (int i = 0; i < 10000 && !m->server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+PostReceiver::~PostReceiver() {
+  impl_->server.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+std::vector<std::string> PostReceiver::bodies() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->bodies;
+}
+
+std::vector<std::string> PostReceiver::accepted() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->accepted;
+}
+
+bool PostReceiver::WaitForAccepted(size_t n, int seconds) {
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
+    if (accepted().size() >= n) return true;
+  }
+  return false;
 }
 
 }  // namespace sluice::e2e

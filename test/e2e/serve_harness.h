@@ -83,6 +83,30 @@ std::string Describe(const HttpResponse& r);
 
 // A raw HTTP/1.1 connection to 127.0.0.1, for what HttpClient cannot do: send half a body and
 // the rest later, or a request without Content-Length.
+// An HTTP endpoint on 127.0.0.1 that a test points sluice at (an Alertmanager webhook, an
+// OpenLineage backend): records the body of every POST to `path`, answers 500 to the first
+// `fail_first` of them and 200 after. Listening when the constructor returns.
+class PostReceiver {
+ public:
+  PostReceiver(const std::string& path, int fail_first);
+  ~PostReceiver();
+  PostReceiver(const PostReceiver&) = delete;
+  PostReceiver& operator=(const PostReceiver&) = delete;
+
+  int port() const { return port_; }
+  // Every body received, in order, those answered 500 included.
+  std::vector<std::string> bodies();
+  // The bodies answered 200, in order.
+  std::vector<std::string> accepted();
+  // Waits up to `seconds` until `n` bodies were answered 200.
+  bool WaitForAccepted(size_t n, int seconds);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int port_ = 0;
+};
+
 class RawConnection {
  public:
   // From `source_ip` (another loopback address, e.g. 127.0.0.2: another client) when given.

@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -39,54 +38,12 @@ std::string Events(int first, int count, bool (*bad)(int)) {
 bool Even(int i) { return i % 2 == 0; }
 bool Never(int) { return false; }
 
-// An Alertmanager webhook receiver on 127.0.0.1: answers 500 to its first `fail_first`
-// requests, 200 after, and keeps every body it accepted.
-class Receiver {
- public:
-  explicit Receiver(int fail_first) : fail_first_(fail_first) {
-    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (++requests_ <= fail_first_) {
-        res.status = 500;
-        return;
-      }
-      accepted_.push_back(Json::parse(req.body, nullptr, false));
-      res.status = 200;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-  }
-  ~Receiver() {
-    server_.stop();
-    thread_.join();
-  }
-  int port() const { return port_; }
-  std::vector<Json> accepted() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return accepted_;
-  }
-  int requests() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return requests_;
-  }
-  // Waits up to `seconds` until `n` bodies were accepted.
-  bool WaitFor(size_t n, int seconds) {
-    for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-         std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(std::chrono::milliseconds(50))) {
-      if (accepted().size() >= n) return true;
-    }
-    return false;
-  }
-
- private:
-  httplib::Server server_;
-  int fail_first_;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mu_;
-  int requests_ = 0;
-  std::vector<Json> accepted_;
-};
+// The JSON bodies a receiver answered 200.
+std::vector<Json> Accepted(PostReceiver& receiver) {
+  std::vector<Json> out;
+  for (const std::string& body : receiver.accepted()) out.push_back(Json::parse(body, nullptr, false));
+  return out;
+}
 
 // The SLO `name` of a GET /v1/slo answer; null when absent.
 Json FindSlo(const Json& report, const std::string& name) {
@@ -138,7 +95,7 @@ void ExpectAlert(const Json& body, const std::string& status, const std::string&
 TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   TempDir tmp("sluice-e2e-slo");
   Project p(tmp.path());
-  Receiver receiver(/*fail_first=*/2);
+  PostReceiver receiver("/hook", /*fail_first=*/2);
   const std::string command_file = p.Path("command-alerts.jsonl");
   WriteFileOrDie(p.Path("contracts/events.yaml"), kContract);
   WriteFileOrDie(p.Path("sluice.yaml"),
@@ -190,27 +147,27 @@ TEST(Slo, ServeBreachesAlertsOnceAndResolves) {
   EXPECT_EQ(MetricValue(metrics, "sluice_slo_objective{slo=\"error_rate:events\"}"), 0.01);
 
   // The receiver refused twice; the third attempt (after backoff) was taken.
-  ASSERT_TRUE(receiver.WaitFor(1, 30)) << serve->Stderr();
-  EXPECT_EQ(receiver.requests(), 3);
-  ExpectAlert(receiver.accepted()[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
+  ASSERT_TRUE(receiver.WaitForAccepted(1, 30)) << serve->Stderr();
+  EXPECT_EQ(receiver.bodies().size(), 3u);
+  ExpectAlert(Accepted(receiver)[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
 
   // 5000 good rows: 50 of 5100 bad, burn 0.98 < 1 in every window: ok, the page resolved.
   r = http.Post("/v1/sources/events/events", Events(100, 5000, Never));
   ASSERT_EQ(r.status, 200) << Describe(r);
   Json recovered = WaitForState(http, "error_rate:events", "ok");
   EXPECT_NEAR(recovered["burn_rates"]["1h"].get<double>(), 50.0 / 5100 / 0.01, 1e-9);
-  ASSERT_TRUE(receiver.WaitFor(2, 30)) << serve->Stderr();
-  ExpectAlert(receiver.accepted()[1], "resolved", "SluiceSLOBreach", "error_rate:events", "page");
-  EXPECT_EQ(receiver.accepted()[0]["alerts"][0]["fingerprint"],
-            receiver.accepted()[1]["alerts"][0]["fingerprint"]);
-  EXPECT_EQ(receiver.accepted()[0]["alerts"][0]["startsAt"], receiver.accepted()[1]["alerts"][0]["startsAt"]);
+  ASSERT_TRUE(receiver.WaitForAccepted(2, 30)) << serve->Stderr();
+  ExpectAlert(Accepted(receiver)[1], "resolved", "SluiceSLOBreach", "error_rate:events", "page");
+  EXPECT_EQ(Accepted(receiver)[0]["alerts"][0]["fingerprint"],
+            Accepted(receiver)[1]["alerts"][0]["fingerprint"]);
+  EXPECT_EQ(Accepted(receiver)[0]["alerts"][0]["startsAt"], Accepted(receiver)[1]["alerts"][0]["startsAt"]);
 
   // Many more evaluations in the same state send nothing more.
   std::this_thread::sleep_for(std::chrono::seconds(2));
   ProcessResult stopped = serve->Terminate();
   EXPECT_TRUE(stopped.ok()) << stopped.Describe();
-  EXPECT_EQ(receiver.accepted().size(), 2u);
-  EXPECT_EQ(receiver.requests(), 4);
+  EXPECT_EQ(Accepted(receiver).size(), 2u);
+  EXPECT_EQ(receiver.bodies().size(), 4u);
   std::vector<Json> commanded = CommandAlerts(command_file);
   ASSERT_EQ(commanded.size(), 2u);
   ExpectAlert(commanded[0], "firing", "SluiceSLOBreach", "error_rate:events", "page");
@@ -300,7 +257,7 @@ TEST(Slo, WebhookIsWhatARealAlertmanagerSends) {
   ASSERT_TRUE(std::ifstream(binary).good()) << binary << " is missing: run scripts/setup.sh";
   TempDir tmp("sluice-e2e-slo-am");
   Project p(tmp.path());
-  Receiver receiver(/*fail_first=*/0);
+  PostReceiver receiver("/hook", /*fail_first=*/0);
   WriteFileOrDie(p.Path("contracts/events.yaml"), kContract);
   WriteFileOrDie(p.Path("sluice.yaml"),
                  "name: slo\nsources:\n  events:\n    type: files\n    path: landing/*.jsonl\n"
@@ -315,8 +272,8 @@ TEST(Slo, WebhookIsWhatARealAlertmanagerSends) {
   WriteFileOrDie(p.Path("landing/b.jsonl"), Events(120, 10000, Never));
   run = p.Sluice("run");
   ASSERT_TRUE(run.ok()) << run.Describe();
-  ASSERT_EQ(receiver.accepted().size(), 2u) << run.err;
-  const std::vector<Json> ours = receiver.accepted();
+  ASSERT_EQ(Accepted(receiver).size(), 2u) << run.err;
+  const std::vector<Json> ours = Accepted(receiver);
   ASSERT_EQ(ours[0]["status"], "firing");
   ASSERT_EQ(ours[1]["status"], "resolved");
 
@@ -364,8 +321,8 @@ TEST(Slo, WebhookIsWhatARealAlertmanagerSends) {
     if (alert["status"] == "resolved") post["endsAt"] = alert["endsAt"];
     auto r = client.Post("/api/v2/alerts", Json::array({post}).dump(), "application/json");
     ASSERT_TRUE(r && r->status == 200) << (r ? r->body : httplib::to_string(r.error()));
-    ASSERT_TRUE(receiver.WaitFor(3 + i, 30)) << "alertmanager sent nothing";
-    const Json theirs = receiver.accepted()[2 + i];
+    ASSERT_TRUE(receiver.WaitForAccepted(3 + i, 30)) << "alertmanager sent nothing";
+    const Json theirs = Accepted(receiver)[2 + i];
     const Json& mine = ours[i];
     EXPECT_EQ(Keys(theirs), Keys(mine)) << theirs.dump();
     for (const char* key : {"version", "groupKey", "truncatedAlerts", "status", "receiver", "groupLabels",

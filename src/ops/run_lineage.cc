@@ -55,6 +55,7 @@ LineageSender::Counts RunLineage::sent() { return sender_ ? sender_->counts() : 
 
 void RunLineage::Emit(const std::vector<Json>& events) {
   std::vector<std::string> lines;
+  lines.reserve(events.size());
   for (const auto& e : events) lines.push_back(e.dump());
   if (Status st = file_.Append(env_->NowMicros(), lines); !st.ok()) {
     ++write_failures_;
@@ -67,7 +68,7 @@ void RunLineage::Emit(const std::vector<Json>& events) {
 
 std::string RunLineage::RunStarted() {
   const int64_t now = env_->NowMicros();
-  const std::string run_id = NewRunId(now);
+  std::string run_id = NewRunId(now);
   RunEventContent content;
   for (const auto& s : spec_.sources) {
     if (!s.streaming()) content.inputs.push_back("sources." + s.name);

@@ -59,8 +59,11 @@ Result<std::string> Env::ReadFile(const std::string& path) {
   return data;
 }
 
-Status Env::WriteFile(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+namespace {
+
+// open(2) with `flags`, then every byte of `data`; the file is closed either way.
+Status WriteWithFlags(const std::string& path, const std::string& data, int flags) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);
   if (fd < 0) return Status::IOError(path, std::strerror(errno));
   size_t off = 0;
   while (off < data.size()) {
@@ -77,22 +80,14 @@ Status Env::WriteFile(const std::string& path, const std::string& data) {
   return Status::OK();
 }
 
+}  // namespace
+
+Status Env::WriteFile(const std::string& path, const std::string& data) {
+  return WriteWithFlags(path, data, O_TRUNC);
+}
+
 Status Env::AppendFile(const std::string& path, const std::string& data) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError(path, std::strerror(errno));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status s = Status::IOError(path, std::strerror(errno));
-      ::close(fd);
-      return s;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::close(fd) != 0) return Status::IOError(path, std::strerror(errno));
-  return Status::OK();
+  return WriteWithFlags(path, data, O_APPEND);
 }
 
 Status Env::WriteFileAtomic(const std::string& path, const std::string& data) {

@@ -7,7 +7,7 @@ namespace sluice {
 Result<VacuumOutcome> Vacuum(Engine& engine) {
   Catalog& catalog = engine.catalog();
   VacuumOutcome out;
-  out.dlq_retention_seconds = engine.spec().dlq_retention_seconds;
+  out.dlq_retention_seconds = engine.spec().retention.dlq_seconds;
   for (const auto& s : engine.spec().sources) out.dlq_rows_deleted[s.name] = 0;
   if (!out.dlq_retention_seconds) return out;
   const int64_t cutoff = catalog.env()->NowMicros() - *out.dlq_retention_seconds * 1000000;

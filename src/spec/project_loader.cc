@@ -85,6 +85,7 @@ Status ProjectLoader::Load() {
                                    "feeds",         //
                                    "slo",           //
                                    "lineage",       //
+                                   "retention",     //
                                    "serve"}));
   if (const YamlEntry* transform = FindEntry(top, "transform"); transform && !transform->value.IsNull()) {
     RETURN_IF_ERROR(ParseTransform(*transform));
@@ -115,6 +116,11 @@ Status ProjectLoader::Load() {
   if (const YamlEntry* tables = FindEntry(top, "tables"); tables && !tables->value.IsNull()) {
     ASSIGN_OR_RETURN(auto entries, file_.Entries(tables->value, "tables"));
     for (const auto& e : entries) RETURN_IF_ERROR(ParseTable(e));
+  }
+  if (const YamlEntry* retention = FindEntry(top, "retention"); retention && !retention->value.IsNull()) {
+    RETURN_IF_ERROR(ParseRetention(file_, *retention, spec_));
+  } else {
+    spec_.retention.cold_path = spec_.lake + "/cold";
   }
   RETURN_IF_ERROR(ResolveMartRefs());
   RETURN_IF_ERROR(ResolveRelationships());

@@ -54,6 +54,19 @@ Status ParseConsumers(const YamlFile& file, const std::vector<YamlEntry>& top, P
 // file:line:col and the key.
 Status ParseSlo(const YamlFile& file, const YamlEntry& entry, ProjectSpec& spec);
 
+// `retention:` (retention_loader.cc), once the lake is known. InvalidArgument naming
+// file:line:col and the key.
+Status ParseRetention(const YamlFile& file, const YamlEntry& entry, ProjectSpec& spec);
+// A source's `retention: {hot, cold}` and a table's `retention: {snapshots: {...}}` (its value
+// here is the `snapshots:` entry); `field` names the key in messages.
+Result<StagingRetention> ParseStagingRetention(const YamlFile& file, const YamlEntry& entry,
+                                               const std::string& field);
+Result<SnapshotRetention> ParseSnapshotRetention(const YamlFile& file, const YamlEntry& entry,
+                                                 const std::string& field);
+// A positive duration such as `replay_window: 3d`, in seconds.
+Result<int64_t> ParseRetentionDuration(const YamlFile& file, const YamlEntry& entry,
+                                       const std::string& field);
+
 // Loads sluice.yaml into a ProjectSpec. One instance per LoadProject call.
 class ProjectLoader {
  public:

@@ -36,8 +36,8 @@ Status ProjectLoader::ParseDlq(const YamlEntry& entry) {
   RETURN_IF_ERROR(file_.CheckKeys(entries, "dlq", {"retention"}));
   if (const YamlEntry* retention = FindEntry(entries, "retention")) {
     ASSIGN_OR_RETURN(std::string text, file_.String(retention->value, "dlq.retention"));
-    spec_.dlq_retention_seconds = ParseDuration(text);
-    if (!spec_.dlq_retention_seconds) {
+    spec_.retention.dlq_seconds = ParseDuration(text);
+    if (!spec_.retention.dlq_seconds) {
       return file_.Error(retention->value, "dlq.retention",
                          "'" + text + "' is not a duration (a number and s, m, h or d: 30d)");
     }

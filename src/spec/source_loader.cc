@@ -32,7 +32,8 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
     }
   }
   std::vector<std::string> allowed = {"type",         "format",     "contract",
-                                      "partition_by", "event_time", "allowed_lateness"};
+                                      "partition_by", "event_time", "allowed_lateness",
+                                      "retention",    "replay_window"};
   if (source.type == SourceType::kFiles) {
     allowed.insert(allowed.end(), {"path", "csv", "max_dead_ratio"});
   } else {
@@ -139,6 +140,13 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
     RETURN_IF_ERROR(ParseSourcePartition(*part, &source));
   }
   RETURN_IF_ERROR(ParseEventTime(keys, &source));
+  if (const YamlEntry* retention = FindEntry(keys, "retention")) {
+    ASSIGN_OR_RETURN(source.retention, ParseStagingRetention(file_, *retention, field + ".retention"));
+  }
+  if (const YamlEntry* window = FindEntry(keys, "replay_window")) {
+    ASSIGN_OR_RETURN(source.replay_window_seconds,
+                     ParseRetentionDuration(file_, *window, field + ".replay_window"));
+  }
   spec_.sources.push_back(std::move(source));
   return Status::OK();
 }

@@ -64,6 +64,14 @@ const SourceSpec* ProjectSpec::FindSource(const std::string& name) const {
   return nullptr;
 }
 
+StagingRetention ProjectSpec::StagingRetentionFor(const SourceSpec& source) const {
+  return source.retention ? *source.retention : retention.staging;
+}
+
+SnapshotRetention ProjectSpec::SnapshotRetentionFor(const TableSpec& table) const {
+  return table.snapshot_retention ? *table.snapshot_retention : retention.snapshots;
+}
+
 const ConsumerSpec* ProjectSpec::FindConsumer(const std::string& name) const {
   for (const auto& c : consumers) {
     if (c.name == name) return &c;

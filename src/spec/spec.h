@@ -50,6 +50,22 @@ struct MicroBatchSpec {
 // Half the rows dead-lettered is no longer a few bad records but a file of the wrong shape.
 inline constexpr double kDefaultMaxDeadRatio = 0.5;
 
+// How long staged batches stay (`retention.staging`, or a source's own `retention:`): files older
+// than `hot` move to the cold tier, and are deleted once older than `cold` (docs/LIFECYCLE.md).
+// Unset: kept hot (or cold) forever.
+struct StagingRetention {
+  std::optional<int64_t> hot_seconds;
+  std::optional<int64_t> cold_seconds;
+};
+
+// Which snapshots of a curated table or mart stay readable (`retention.snapshots`, or a table's
+// own `retention: {snapshots: ...}`): a snapshot expires once it is neither among the last
+// `keep_last` nor younger than `keep_within`, and no reader pins it.
+struct SnapshotRetention {
+  int64_t keep_last = 10;
+  std::optional<int64_t> keep_within_seconds;
+};
+
 struct SourceSpec {
   std::string name;
   SourceType type = SourceType::kFiles;
@@ -69,6 +85,11 @@ struct SourceSpec {
   // Files sources: a file whose dead-lettered rows exceed this share of its rows is refused
   // whole (nothing committed, not in the ledger) instead of committed (`max_dead_ratio:`, 0..1).
   double max_dead_ratio = kDefaultMaxDeadRatio;
+  // `retention: {hot: 7d, cold: 90d}` of this source; nullopt: `retention.staging`'s.
+  std::optional<StagingRetention> retention;
+  // `replay_window: 3d`: staged batches younger than this stay hot, whatever `hot` says, so a
+  // replay of recent days reads local files. 0: none.
+  int64_t replay_window_seconds = 0;
   int line = 0;
 
   bool streaming() const { return type != SourceType::kFiles; }
@@ -144,6 +165,9 @@ struct TableSpec {
   std::vector<std::string> reads_files;
   // Marts: the columns of its output sluice.yaml names, in file order.
   std::vector<OutputColumnRef> output_columns;
+  // `retention: {snapshots: {keep_last: 5, keep_within: 2d}}` of this table; nullopt:
+  // `retention.snapshots`'.
+  std::optional<SnapshotRetention> snapshot_retention;
   int line = 0;
 };
 
@@ -260,9 +284,19 @@ struct ProjectSpec {
   std::string lake;                 // absolute lake directory
   std::vector<SourceSpec> sources;  // in file order
   std::vector<TableSpec> tables;    // curated first, then marts in dependency order
-  // `dlq: {retention: 30d}`: `sluice vacuum` deletes DLQ rows ingested longer ago than this
-  // many seconds; nullopt (the default) keeps them forever.
-  std::optional<int64_t> dlq_retention_seconds;
+  // `retention:` (docs/LIFECYCLE.md). `dlq`: `sluice vacuum` deletes DLQ rows ingested longer
+  // ago than this many seconds (also written `dlq: {retention: 30d}`); nullopt (the default)
+  // keeps them forever. `idempotency_keys`: HTTP Idempotency-Keys older than this are forgotten
+  // (a retry after it loads the request again); nullopt keeps them forever. `cold_path`: where
+  // the cold tier lives, absolute; default <lake>/cold.
+  struct RetentionSpec {
+    StagingRetention staging;
+    std::string cold_path;
+    std::optional<int64_t> dlq_seconds;
+    SnapshotRetention snapshots;
+    std::optional<int64_t> idempotency_keys_seconds;
+    int line = 0;  // of `retention:`; 0 when absent
+  } retention;
   // `transform: {interval: 5s, max_rows: 100000, publish_interval: 30s}`: under `sluice serve`,
   // curate and marts run every `interval`, or sooner once `max_rows` rows were staged since the
   // last; the published Parquet copies are rewritten at most every `publish_interval` (each
@@ -295,6 +329,10 @@ struct ProjectSpec {
   const SourceSpec* FindSource(const std::string& name) const;
   const TableSpec* FindTable(const std::string& name) const;
   const ConsumerSpec* FindConsumer(const std::string& name) const;
+  // A source's staging retention (its own, else `retention.staging`) and a table's snapshot
+  // retention (its own, else `retention.snapshots`).
+  StagingRetention StagingRetentionFor(const SourceSpec& source) const;
+  SnapshotRetention SnapshotRetentionFor(const TableSpec& table) const;
   // Whether curated `table` has at least one consumer (only then is its change log written).
   bool HasConsumers(const std::string& table) const;
 };

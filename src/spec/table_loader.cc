@@ -26,15 +26,24 @@ Status ProjectLoader::ParseTable(const YamlEntry& entry) {
     return file_.Error(entry.key_node, field,
                        "needs either `from: <source>` (a curated table) or `sql: <file>` (a mart)");
   }
+  if (const YamlEntry* retention = FindEntry(keys, "retention")) {
+    ASSIGN_OR_RETURN(auto entries, file_.Entries(retention->value, field + ".retention"));
+    RETURN_IF_ERROR(file_.CheckKeys(entries, field + ".retention", {"snapshots"},
+                                    "staging retention is set per source"));
+    if (const YamlEntry* snapshots = FindEntry(entries, "snapshots")) {
+      ASSIGN_OR_RETURN(table.snapshot_retention,
+                       ParseSnapshotRetention(file_, *snapshots, field + ".retention.snapshots"));
+    }
+  }
   if (from) {
     table.kind = TableKind::kCurated;
-    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"from", "key", "version", "columns", "tests"},
+    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"from", "key", "version", "columns", "tests", "retention"},
                                     "a curated table is partitioned like its source"));
     RETURN_IF_ERROR(ParseCurated(entry, keys, &table));
     curated_.push_back(std::move(table));
   } else {
     table.kind = TableKind::kMart;
-    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"sql", "partition_by", "tests"}));
+    RETURN_IF_ERROR(file_.CheckKeys(keys, field, {"sql", "partition_by", "tests", "retention"}));
     RETURN_IF_ERROR(ParseMart(entry, keys, &table));
     marts_.push_back(std::move(table));
   }

@@ -208,7 +208,7 @@ TEST_F(DlqTest, RetentionMustBeADuration) {
   Write("sluice.yaml", AllowDeadLetters(OrdersSpec()) + "dlq: {retention: 12h}\n");
   spec = LoadProject(dir_);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-  EXPECT_EQ(spec->dlq_retention_seconds, 12 * 3600);
+  EXPECT_EQ(spec->retention.dlq_seconds, 12 * 3600);
 }
 
 TEST_F(DlqTest, RedriveOfAnUnknownSourceIsNotFound) {

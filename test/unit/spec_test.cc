@@ -701,5 +701,62 @@ TEST_F(SpecTest, ConsumerErrorsNameFileLineAndTables) {
   ExpectInvalid({"feeds", "retention"});
 }
 
+TEST_F(SpecTest, RetentionSettingsAndOverrides) {
+  std::string spec = kSluiceYaml;
+  const std::string partition = "    partition_by: {day: created_at, tenant: tenant_id}\n";
+  spec.insert(spec.find(partition) + partition.size(),
+              "    retention: {hot: 1d, cold: 30d}\n    replay_window: 3d\n");
+  spec.insert(spec.find("    tests: [{not_null"), "    retention: {snapshots: {keep_last: 3}}\n");
+  WriteExample(spec +
+               "retention:\n"
+               "  staging: {hot: 7d, cold: 90d, cold_path: archive}\n"
+               "  dlq: 30d\n"
+               "  snapshots: {keep_last: 20, keep_within: 14d}\n"
+               "  idempotency_keys: 12h\n");
+  auto r = LoadProject(dir_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->retention.staging.hot_seconds, 7 * 86400);
+  EXPECT_EQ(r->retention.staging.cold_seconds, 90 * 86400);
+  EXPECT_EQ(r->retention.cold_path, r->root + "/archive");
+  EXPECT_EQ(r->retention.dlq_seconds, 30 * 86400);
+  EXPECT_EQ(r->retention.snapshots.keep_last, 20);
+  EXPECT_EQ(r->retention.snapshots.keep_within_seconds, 14 * 86400);
+  EXPECT_EQ(r->retention.idempotency_keys_seconds, 12 * 3600);
+  const SourceSpec& orders = r->sources[0];
+  EXPECT_EQ(r->StagingRetentionFor(orders).hot_seconds, 86400);
+  EXPECT_EQ(r->StagingRetentionFor(orders).cold_seconds, 30 * 86400);
+  EXPECT_EQ(orders.replay_window_seconds, 3 * 86400);
+  EXPECT_EQ(r->SnapshotRetentionFor(*r->FindTable("orders")).keep_last, 3);
+  EXPECT_FALSE(r->SnapshotRetentionFor(*r->FindTable("orders")).keep_within_seconds.has_value());
+  EXPECT_EQ(r->SnapshotRetentionFor(*r->FindTable("daily_revenue")).keep_last, 20);
+
+  // Without `retention:`: everything kept, ten snapshots, the cold tier under the lake.
+  WriteExample();
+  auto plain = LoadProject(dir_);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_FALSE(plain->retention.staging.hot_seconds.has_value());
+  EXPECT_FALSE(plain->retention.dlq_seconds.has_value());
+  EXPECT_FALSE(plain->retention.idempotency_keys_seconds.has_value());
+  EXPECT_EQ(plain->retention.snapshots.keep_last, 10);
+  EXPECT_EQ(plain->retention.cold_path, plain->lake + "/cold");
+}
+
+TEST_F(SpecTest, RetentionErrorsNameTheKey) {
+  WriteExample(std::string(kSluiceYaml) + "retention: {staging: {hot: 7d, cold: 3d}}\n");
+  ExpectInvalid({"sluice.yaml:", "retention.staging.cold", "must be longer than hot"});
+  WriteExample(std::string(kSluiceYaml) + "retention: {staging: {hot: soon}}\n");
+  ExpectInvalid({"retention.staging.hot", "'soon' is not a duration"});
+  WriteExample(std::string(kSluiceYaml) + "retention: {snapshots: {keep_last: 0}}\n");
+  ExpectInvalid({"retention.snapshots.keep_last", "at least 1"});
+  WriteExample(std::string(kSluiceYaml) + "retention: {staging: {cold_path: lake/staging/old}}\n");
+  ExpectInvalid({"retention.staging.cold_path", "inside the lake's staging directory"});
+  WriteExample(std::string(kSluiceYaml) + "retention: {stagin: {hot: 1d}}\n");
+  ExpectInvalid({"retention", "stagin"});
+  WriteExample(std::string(kSluiceYaml) + "dlq: {retention: 1d}\nretention: {dlq: 2d}\n");
+  ExpectInvalid({"retention.dlq", "keep one"});
+  WriteExampleWith("    key: [order_id]\n", "    key: [order_id]\n    retention: {staging: {hot: 1d}}\n");
+  ExpectInvalid({"tables.orders.retention", "staging", "set per source"});
+}
+
 }  // namespace
 }  // namespace sluice

@@ -774,6 +774,20 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
                          << "\nserve stderr:\n"
                          << serve->Stderr().substr(0, 4000);
   }
+  // Every failed commit of this process counts once in the ingest stage's errors (METRICS.md).
+  {
+    const std::string log = serve->Stderr();
+    size_t logged = 0;
+    for (size_t at = log.find("failed, not acknowledged"); at != std::string::npos;
+         at = log.find("failed, not acknowledged", at + 1)) {
+      ++logged;
+    }
+    HttpClient http(serve->port());
+    const std::string metrics = http.Get("/metrics").body;
+    EXPECT_EQ(MetricValue(metrics, "sluice_stage_errors_total{stage=\"ingest\"}"),
+              static_cast<double>(logged))
+        << metrics;
+  }
   ProcessResult stopped = serve->Terminate();
   read_log(*serve);
   RecordProperty("failed_batches", std::to_string(failures));

@@ -787,6 +787,17 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
     EXPECT_EQ(MetricValue(metrics, "sluice_stage_errors_total{stage=\"ingest\"}"),
               static_cast<double>(logged))
         << metrics;
+    // The committed micro-batches' cost: the engine thread's CPU, their staged files' bytes.
+    double staged_bytes = 0;
+    for (const auto& e : fs::recursive_directory_iterator(np.project->Lake() + "/staging/orders")) {
+      if (e.is_regular_file() && e.path().extension() == ".parquet") {
+        staged_bytes += static_cast<double>(e.file_size());
+      }
+    }
+    EXPECT_GT(staged_bytes, 0);
+    EXPECT_GT(MetricValue(metrics, "sluice_stage_cpu_seconds_total{stage=\"ingest\"}"), 0) << metrics;
+    EXPECT_GE(MetricValue(metrics, "sluice_stage_bytes_written_total{stage=\"ingest\"}"), staged_bytes)
+        << metrics;
   }
   ProcessResult stopped = serve->Terminate();
   read_log(*serve);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "harness.h"
+#include "postgres_server.h"
 #include "prometheus_text.h"
 #include "serve_harness.h"
 
@@ -22,125 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-const char kPassword[] = "pw-never-logged-7731";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string PgBin() {
-  std::string best;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql")) {
-    if (fs::exists(e.path() / "bin/initdb") && e.path().string() > best) best = e.path().string();
-  }
-  return best.empty() ? "" : best + "/bin";
-}
-
-// A throw-away PostgreSQL cluster on 127.0.0.1 (as the `postgres` user when the tests run as
-// root: the server refuses to run as root). Stopped and deleted on destruction.
-class Postgres {
- public:
-  Postgres() : port_(FreePort()) {
-    bin_ = PgBin();
-    if (bin_.empty()) return;
-    if (::getuid() == 0) {
-      as_server_ = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-      RunProcess("/bin/chown", {"postgres:", dir_.path()}, {});
-    }
-    ProcessResult r = Server("initdb", {"-D", data(), "-U", "sluice", "-A", "md5", "--pwfile", PwFile(),
-                                        "--locale=C", "-E", "UTF8", "--no-sync"});
-    EXPECT_TRUE(r.ok()) << r.Describe();
-    WriteFileOrDie(data() + "/postgresql.auto.conf",
-                   "listen_addresses = '127.0.0.1'\nport = " + std::to_string(port_) +
-                       "\nunix_socket_directories = ''\nfsync = off\ntimezone = 'Europe/Paris'\n");
-    if (::getuid() == 0) RunProcess("/bin/chown", {"-R", "postgres:", data()}, {});
-    Start();
-  }
-  ~Postgres() {
-    if (!bin_.empty()) Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
-  }
-  bool available() const { return !bin_.empty(); }
-  void Start() {
-    ProcessResult r = Server("pg_ctl", {"-D", data(), "-l", dir_.path() + "/server.log", "-w", "start"});
-    ASSERT_TRUE(r.ok()) << r.Describe() << ReadFileOrDie(dir_.path() + "/server.log");
-  }
-  // As a crash would: no shutdown checkpoint, open transactions lost.
-  void KillImmediate() {
-    ProcessResult r = Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
-    ASSERT_TRUE(r.ok()) << r.Describe();
-  }
-  std::string Dsn(const std::string& user = "sluice", const std::string& password = kPassword) const {
-    return "postgresql://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_) + "/postgres";
-  }
-  // psql -c SQL as `user`; rows as fields split by '|' ("NULL" for null). A test failure when
-  // psql fails, unless `may_fail`.
-  std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& user = "sluice",
-                                             const std::string& password = kPassword, bool may_fail = false) {
-    ProcessResult r = RunProcess("/usr/bin/psql",
-                                 {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|", "-d",
-                                  Dsn(user, password), "-c", sql},
-                                 {});
-    if (!may_fail) {
-      EXPECT_TRUE(r.ok()) << sql << ": " << r.Describe();
-    }
-    std::vector<std::vector<std::string>> rows;
-    size_t pos = 0;
-    while (pos < r.out.size()) {
-      size_t nl = r.out.find('\n', pos);
-      if (nl == std::string::npos) nl = r.out.size();
-      std::vector<std::string> fields;
-      std::string line = r.out.substr(pos, nl - pos);
-      size_t f = 0;
-      while (true) {
-        size_t bar = line.find('|', f);
-        fields.push_back(line.substr(f, bar == std::string::npos ? std::string::npos : bar - f));
-        if (bar == std::string::npos) break;
-        f = bar + 1;
-      }
-      rows.push_back(fields);
-      pos = nl + 1;
-    }
-    return rows;
-  }
-  std::string Scalar(const std::string& sql) {
-    auto rows = Rows(sql);
-    return rows.empty() || rows[0].empty() ? "" : rows[0][0];
-  }
-
- private:
-  std::string data() const { return dir_.path() + "/data"; }
-  std::string PwFile() {
-    const std::string path = dir_.path() + "/pw";
-    WriteFileOrDie(path, std::string(kPassword) + "\n");
-    if (::getuid() == 0) RunProcess("/bin/chown", {"postgres:", path}, {});
-    return path;
-  }
-  ProcessResult Server(const std::string& tool, std::vector<std::string> args) {
-    std::vector<std::string> all = as_server_;
-    all.push_back(bin_ + "/" + tool);
-    for (auto& a : args) all.push_back(std::move(a));
-    const std::string first = all.front();
-    all.erase(all.begin());
-    ProcessOptions o;
-    o.cwd = "/tmp";
-    o.timeout_seconds = 120;
-    return RunProcess(first, all, o);
-  }
-  TempDir dir_{"sluice-pg"};
-  int port_;
-  std::string bin_;
-  std::vector<std::string> as_server_;
-};
 
 // The published columns of each table, cast to text the same way on both sides.
 const char kOrdersColumns[] =

@@ -218,6 +218,7 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     RETURN_IF_ERROR(AddPublishPending(catalog, table.name, touched));
     RETURN_IF_ERROR(RecordApplied(catalog, table.name, source->name, batches));
     std::vector<std::string> batch_ids;
+    batch_ids.reserve(batches.size());
     for (const PendingBatch& b : batches) batch_ids.push_back(b.batch_id);
     RETURN_IF_ERROR(AddWarehouseBatches(catalog, table.name, source->name, batch_ids));
     ASSIGN_OR_RETURN(int64_t rows, conn.QueryInt("SELECT count(*) FROM " + target));

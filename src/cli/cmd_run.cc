@@ -16,6 +16,7 @@
 #include "ops/slo_runner.h"
 #include "serve/metrics.h"
 #include "warehouse/pg_publisher.h"
+#include "warehouse/warehouse_metrics.h"
 
 namespace sluice::cli {
 
@@ -133,17 +134,8 @@ Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
   hooks.log = [&engine](const std::string& line) {
     LogLine(engine.catalog().env(), LogLevel::kInfo, "sluice run", line);
   };
-  Histogram* lag = &metrics.GetHistogram(
-      "sluice_warehouse_publish_lag_seconds",
-      "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
-      LatencyBuckets());
-  Counter* rows =
-      &metrics.GetCounter("sluice_warehouse_rows_published_total",
-                          "Rows copied into PostgreSQL (the changed partitions of each version).");
-  hooks.published = [lag, rows](double seconds, int64_t n) {
-    lag->Observe(seconds);
-    rows->Add(static_cast<double>(n));
-  };
+  const WarehousePublishMetrics counted = RegisterWarehousePublishMetrics(metrics);
+  hooks.published = [counted](double seconds, int64_t n) { counted.Published(seconds, n); };
   ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
                                                        engine.catalog().env(), hooks));
   RETURN_IF_ERROR(publisher->PublishAll());

@@ -166,8 +166,22 @@ Status InTransaction(Catalog& catalog, const std::function<Status()>& body) {
   return catalog.Commit();
 }
 
-Status ApplyStaging(Catalog& catalog, const SourceSpec& source, const StagingPlan& plan,
+// VacuumOptions::defer_removal: the files earlier vacuums retired, removed and forgotten.
+Status RemoveEarlierRetired(Catalog& catalog) {
+  ASSIGN_OR_RETURN(std::vector<std::string> retired, RetiredFiles(catalog));
+  if (retired.empty()) return Status::OK();
+  for (const auto& p : retired) RETURN_IF_ERROR(catalog.env()->RemoveAll(LakePath(catalog.lake(), p)));
+  RETURN_IF_ERROR(ClearRetired(catalog, retired));
+  for (const auto& source : catalog.spec().sources) RETURN_IF_ERROR(catalog.RefreshStagingView(source));
+  return Status::OK();
+}
+
+Status ApplyStaging(Catalog& catalog, const SourceSpec& source, const StagingPlan& plan, bool defer_removal,
                     std::vector<StagingMove>& moved, std::vector<StagingDelete>& deleted) {
+  auto remove = [&](const std::vector<std::string>& paths, const char* failpoint) {
+    return defer_removal ? catalog.RefreshStagingView(source)
+                         : RemoveRetired(catalog, source, paths, failpoint);
+  };
   const std::string target = "staging." + source.name;
   if (!plan.deletes.empty()) {
     int64_t bytes = 0, rows = 0, files = 0;
@@ -184,13 +198,14 @@ Status ApplyStaging(Catalog& catalog, const SourceSpec& source, const StagingPla
           catalog, {LifecycleAction::kDeleted, target, files, bytes, rows, "batches " + Joined(batches, 20)});
     }));
     SLUICE_FAILPOINT("vacuum.after_delete_commit");
-    RETURN_IF_ERROR(RemoveRetired(catalog, source, plan.delete_paths, "vacuum.after_file_remove"));
+    RETURN_IF_ERROR(remove(plan.delete_paths, "vacuum.after_file_remove"));
     deleted.insert(deleted.end(), plan.deletes.begin(), plan.deletes.end());
   }
   for (size_t i = 0; i < plan.moves.size(); ++i) {
     StagingMove m = plan.moves[i];
     const std::vector<std::string>& hot = plan.move_hot[i];
     std::vector<std::string> abs;
+    abs.reserve(hot.size());
     for (const auto& p : hot) abs.push_back(LakePath(catalog.lake(), p));
     ASSIGN_OR_RETURN(m.cold_bytes, WriteColdFile(catalog, source, abs, m.cold_file));
     SLUICE_FAILPOINT("vacuum.after_cold_write");
@@ -203,7 +218,7 @@ Status ApplyStaging(Catalog& catalog, const SourceSpec& source, const StagingPla
                                   " bytes) of batches " + Joined(m.batches, 20) + " -> " + cold});
     }));
     SLUICE_FAILPOINT("vacuum.after_move_commit");
-    RETURN_IF_ERROR(RemoveRetired(catalog, source, hot, "vacuum.after_hot_remove"));
+    RETURN_IF_ERROR(remove(hot, "vacuum.after_hot_remove"));
     moved.push_back(std::move(m));
   }
   return Status::OK();
@@ -257,6 +272,7 @@ Result<VacuumOutcome> Vacuum(Engine& engine, const VacuumOptions& options) {
   out.idempotency_retention_seconds = spec.retention.idempotency_keys_seconds;
   for (const auto& s : spec.sources) out.dlq_rows_deleted[s.name] = 0;
   const int64_t now = catalog.env()->NowMicros();
+  if (options.defer_removal && !options.dry_run) RETURN_IF_ERROR(RemoveEarlierRetired(catalog));
   RETURN_IF_ERROR(ExpireRows(engine, now, options.dry_run, out).WithContext("vacuum"));
   for (const auto& source : spec.sources) {
     ASSIGN_OR_RETURN(StagingPlan plan, PlanStaging(catalog, source, now));
@@ -266,7 +282,7 @@ Result<VacuumOutcome> Vacuum(Engine& engine, const VacuumOptions& options) {
       out.deleted.insert(out.deleted.end(), plan.deletes.begin(), plan.deletes.end());
       continue;
     }
-    RETURN_IF_ERROR(ApplyStaging(catalog, source, plan, out.moved, out.deleted)
+    RETURN_IF_ERROR(ApplyStaging(catalog, source, plan, options.defer_removal, out.moved, out.deleted)
                         .WithContext("vacuum of staging." + source.name));
   }
   if (!options.dry_run) RETURN_IF_ERROR(catalog.Checkpoint());

@@ -18,6 +18,7 @@
 //   3. the staging view is redefined: the cold file listed, the retired hot files left out;
 //   4. the hot files are removed (vacuum.after_hot_remove, after the first), then forgotten.
 // A delete is steps 2-4 without a cold file (vacuum.after_delete_commit, vacuum.after_file_remove).
+// With VacuumOptions::defer_removal, step 4 waits for the next vacuum.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,11 @@ namespace sluice {
 
 struct VacuumOptions {
   bool dry_run = false;  // decide and report, change nothing
+  // `sluice serve`: the files a move or delete retires stay on disk until the next vacuum, which
+  // removes them first. Readers of the process that bound the staging view before it was
+  // redefined may still be reading them; by the next vacuum (retention.vacuum_interval later)
+  // they are done.
+  bool defer_removal = false;
 };
 
 // One cold file a move wrote (or, in a dry run, would write).

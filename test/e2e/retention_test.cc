@@ -14,7 +14,9 @@
 #include <map>
 #include <set>
 
+#include "common/failpoint.h"
 #include "harness.h"
+#include "serve_harness.h"
 
 namespace sluice::e2e {
 namespace {
@@ -34,21 +36,29 @@ std::string DayAt(int i) {
   return buf;
 }
 
+// libfaketime, preloaded into the sluice process itself (not through the `faketime` wrapper,
+// which forks and reports a child's SIGKILL as exit status 1: the crash tests need the signal).
+constexpr const char* kLibFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
 // `sluice <command> <args> --project <dir>` with the process's clock starting at `at` (UTC).
 ProcessResult SluiceAt(const Project& p, const std::string& at, const std::string& command,
                        const std::vector<std::string>& args = {},
                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  std::vector<std::string> argv = {"-f", "@" + at, SluiceBinary(), command};
+  std::vector<std::string> argv = {command};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--project");
   argv.push_back(p.dir());
   ProcessOptions o;
   o.cwd = p.dir();
+  // libfaketime is preloaded ahead of the sanitizers' runtime: ASan must not insist on coming first.
   const char* asan = std::getenv("ASAN_OPTIONS");
   const std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
-  o.env = {{"TZ", "UTC"}, {"ASAN_OPTIONS", asan_options + "verify_asan_link_order=0"}};
+  o.env = {{"TZ", "UTC"},
+           {"LD_PRELOAD", kLibFaketime},
+           {"FAKETIME", "@" + at},
+           {"ASAN_OPTIONS", asan_options + "verify_asan_link_order=0"}};
   o.env.insert(o.env.end(), env.begin(), env.end());
-  return RunProcess("/usr/bin/faketime", argv, o);
+  return RunProcess(SluiceBinary(), argv, o);
 }
 
 Json VacuumJson(const Project& p, const std::vector<std::string>& extra = {}) {
@@ -330,6 +340,56 @@ TEST_F(RetentionTest, KilledAtEachVacuumStepThenVacuumedAgain) {
     EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.retired_files"), "0") << fp;
   }
   EXPECT_EQ(tried, 5);
+}
+
+// Idempotency keys expire by retention.idempotency_keys: a retried request within it is answered
+// from the key (nothing loaded again); after `sluice vacuum` forgot the key, it is loaded again.
+TEST(IdempotencyRetention, RetryAfterExpiryIsLoadedAgain) {
+  TempDir tmp("sluice-e2e-idempotency-retention");
+  OrderGeneratorOptions o;
+  o.orders = 10;
+  o.batches = 1;
+  Project p = MakeExampleProject(tmp.path() + "/shop", o);
+  MakeStreamSource(p, "    type: http\n", "transform: {interval: 500ms}\nretention: {idempotency_keys: 7d}");
+  std::string body;
+  for (int i = 0; i < 20; ++i) {
+    body += "{\"order_id\":\"k" + std::to_string(i) +
+            "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1.5,"
+            "\"created_at\":\"2026-01-05T10:00:00Z\",\"seq\":1}\n";
+  }
+  auto serve_at = [&](const std::string& at) {
+    return ServeProcess::Start(p, {}, {{"TZ", "UTC"}, {"LD_PRELOAD", kLibFaketime}, {"FAKETIME", "@" + at}});
+  };
+  auto post = [&](const std::string& at) {
+    auto server = serve_at(at);
+    EXPECT_NE(server, nullptr);
+    if (server == nullptr) return Json();
+    HttpClient client(server->port());
+    HttpResponse r = client.Post("/v1/sources/orders/events", body, {{"Idempotency-Key", "order-batch-1"}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    ProcessResult stopped = server->Terminate();
+    EXPECT_TRUE(stopped.ok()) << stopped.Describe();
+    return r.json();
+  };
+  EXPECT_EQ(post("2026-12-01 08:00:00")["replayed"], false);
+  // Thirty days later the key is forgotten: the same request is loaded again.
+  Json v = VacuumJson(p);
+  EXPECT_EQ(v["idempotency_keys_expired"], 1);
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM meta.idempotency"), "0");
+  EXPECT_EQ(
+      p.Scalar(
+          "SELECT count(*) FROM meta.lifecycle WHERE action = 'expired' AND target = 'meta.idempotency'"),
+      "1");
+  EXPECT_EQ(post("2026-12-31 21:00:00")["replayed"], false) << "the key expired: loaded again";
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders"), "40");
+  EXPECT_EQ(p.Scalar("SELECT count(DISTINCT _batch_id) FROM staging.orders"), "2");
+  // Within the retention (a vacuum 3 days after the second load keeps its key): replayed.
+  ProcessResult kept = SluiceAt(p, "2027-01-03 21:00:00", "vacuum", {"--json"});
+  ASSERT_TRUE(kept.ok()) << kept.Describe();
+  EXPECT_EQ(Json::parse(kept.out)["idempotency_keys_expired"], 0);
+  EXPECT_EQ(post("2027-01-03 22:00:00")["replayed"], true);
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM staging.orders"), "40");
+  EXPECT_EQ(p.Scalar("SELECT count(*) FROM curated.orders"), "20");
 }
 
 }  // namespace

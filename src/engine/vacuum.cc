@@ -71,8 +71,17 @@ Result<StagingPlan> PlanStaging(Catalog& catalog, const SourceSpec& source, int6
                      FilesCommittedBefore(catalog, source, tables, now - *r.cold_seconds * kMicrosPerSecond,
                                           replay_start, /*check_feeds=*/true));
     // A cold file goes when every batch in it is due and free; a batch's hot files go together.
-    std::map<std::string, std::vector<const RetentionFile*>> by_cold_path, by_hot_batch;
-    for (const auto& f : files) (f.cold ? by_cold_path[f.path] : by_hot_batch[f.batch_id]).push_back(&f);
+    // Both in commit order: files come in (batch_seq, path) order, a cold file under its first.
+    std::map<std::pair<int64_t, std::string>, std::vector<const RetentionFile*>> by_cold_path, by_hot_batch;
+    std::map<std::string, int64_t> cold_first_seq;
+    for (const auto& f : files) {
+      if (f.cold) {
+        const int64_t first = cold_first_seq.emplace(f.path, f.batch_seq).first->second;
+        by_cold_path[{first, f.path}].push_back(&f);
+      } else {
+        by_hot_batch[{f.batch_seq, f.batch_id}].push_back(&f);
+      }
+    }
     for (const auto* groups : {&by_cold_path, &by_hot_batch}) {
       for (const auto& [key, group] : *groups) {
         bool free =

@@ -261,6 +261,18 @@ TEST_F(RetentionTest, VacuumMovesAndDeletesByIngestionTime) {
                 {"deleted", "1", std::to_string(HotFilesOf(ledger, deleted).size())},
                 {"moved", std::to_string(moved.size()), std::to_string(moved.size())}}));
 
+  // `sluice status` shows the latest ten, newest first: the last move.
+  ProcessResult status = p.Sluice("status", {"--json"});
+  ASSERT_TRUE(status.ok()) << status.Describe();
+  Json lifecycle = Json::parse(status.out)["lifecycle"];
+  ASSERT_EQ(lifecycle.size(), 10u) << status.out;
+  EXPECT_EQ(lifecycle[0]["action"], "moved");
+  EXPECT_EQ(lifecycle[0]["target"], "staging.orders");
+  EXPECT_EQ(lifecycle[0]["files"], 1);
+  EXPECT_EQ(lifecycle[0]["bytes"], fs::file_size(p.Lake() + "/cold/" + cold_want.back()));
+  status = p.Sluice("status");
+  EXPECT_NE(status.out.find("\nlifecycle (latest first)\n"), std::string::npos) << status.out;
+
   // Again: nothing left to do.
   Json again = VacuumJson(p);
   EXPECT_TRUE(again["staging_moved"].empty()) << again.dump();

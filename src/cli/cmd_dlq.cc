@@ -5,12 +5,15 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
+#include "catalog/stream_ledger.h"
 #include "cli/commands.h"
 #include "cli/read_commands.h"
 #include "common/env.h"
+#include "common/log.h"
 #include "engine/engine.h"
 #include "engine/redrive.h"
 #include "engine/vacuum.h"
+#include "ops/run_lineage.h"
 
 namespace sluice::cli {
 
@@ -238,8 +241,19 @@ int Vacuum(const VacuumArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok())
     return FailWhileServing(args.project, engine.status(), "vacuum", "stop sluice serve first");
+  Env* env = (*engine)->catalog().env();
+  const int64_t started_us = env->NowMicros();
   auto r = sluice::Vacuum(**engine, {.dry_run = args.dry_run});
   if (!r.ok()) return Fail(r.status().message());
+  {
+    // OpenLineage events of what moved or was deleted (ops/run_lineage.h).
+    RunLineage lineage((*engine)->spec(), env, [env](const std::string& line) {
+      LogLine(env, LogLevel::kWarning, "sluice vacuum", line);
+    });
+    lineage.Vacuumed(started_us, *r);
+    const ProjectSpec::LineageSpec& ls = (*engine)->spec().lineage;
+    lineage.Close(std::min<int64_t>(30000, ls.timeout_ms * (ls.retries + 1) + 6000));
+  }
   auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
   if (args.json) {
     json moved = json::array(), deleted = json::array(), held = json::array();
@@ -286,9 +300,9 @@ int Vacuum(const VacuumArgs& args) {
     }
   }
   if (r->idempotency_retention_seconds) {
-    std::cout << "vacuum   meta.idempotency: " << r->idempotency_keys_expired << " keys older than "
-              << *r->idempotency_retention_seconds << " s " << (r->dry_run ? "would expire" : "expired")
-              << "\n";
+    std::cout << "vacuum   " << kIdempotencyKeysName << ": " << r->idempotency_keys_expired
+              << " keys older than " << *r->idempotency_retention_seconds << " s "
+              << (r->dry_run ? "would expire" : "expired") << "\n";
   }
   for (const auto& m : r->moved) {
     std::cout << "vacuum   staging." << m.source << ": " << m.batches.size() << " batches, " << m.hot_files

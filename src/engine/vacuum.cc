@@ -247,7 +247,7 @@ Status ExpireRows(Engine& engine, int64_t now, bool dry_run, VacuumOutcome& out)
         ASSIGN_OR_RETURN(out.dlq_rows_deleted[s.name], DeleteDeadLettersBefore(catalog, s.name, cutoff));
         if (out.dlq_rows_deleted[s.name] > 0) {
           RETURN_IF_ERROR(RecordLifecycle(
-              catalog, {LifecycleAction::kExpired, "dlq." + s.name, 0, 0, out.dlq_rows_deleted[s.name], ""}));
+              catalog, {LifecycleAction::kExpired, DlqName(s.name), 0, 0, out.dlq_rows_deleted[s.name], ""}));
         }
       }
     }
@@ -256,7 +256,7 @@ Status ExpireRows(Engine& engine, int64_t now, bool dry_run, VacuumOutcome& out)
           out.idempotency_keys_expired,
           ExpireIdempotentAnswers(catalog, now - *out.idempotency_retention_seconds * kMicrosPerSecond));
       if (out.idempotency_keys_expired > 0) {
-        RETURN_IF_ERROR(RecordLifecycle(catalog, {LifecycleAction::kExpired, "meta.idempotency", 0, 0,
+        RETURN_IF_ERROR(RecordLifecycle(catalog, {LifecycleAction::kExpired, kIdempotencyKeysName, 0, 0,
                                                   out.idempotency_keys_expired, ""}));
       }
     }

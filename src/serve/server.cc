@@ -317,7 +317,9 @@ Status Server::Run() {
       next_slo = Clock::now() + slo_interval;
     }
     if (vacuum_every && !drain_started && Clock::now() >= next_vacuum) {
+      const int64_t vacuum_started_us = m.env()->NowMicros();
       auto vacuumed = Vacuum(*m.engine, {.defer_removal = true});
+      if (vacuumed.ok()) m.lineage->Vacuumed(vacuum_started_us, *vacuumed);
       if (!vacuumed.ok()) {
         m.Log("vacuum failed: " + vacuumed.status().message());
       } else if (!vacuumed->moved.empty() || !vacuumed->deleted.empty() ||

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "common/failpoint.h"
 #include "harness.h"
@@ -260,6 +261,37 @@ TEST_F(RetentionTest, VacuumMovesAndDeletesByIngestionTime) {
             (std::vector<std::vector<std::string>>{
                 {"deleted", "1", std::to_string(HotFilesOf(ledger, deleted).size())},
                 {"moved", std::to_string(moved.size()), std::to_string(moved.size())}}));
+
+  // The vacuum's OpenLineage run: START and COMPLETE of job "vacuum", staging.orders in,
+  // cold.orders out with the rows moved; valid against the OpenLineage schema.
+  std::vector<Json> events;
+  for (const auto& e : fs::directory_iterator(p.Lake() + "/lineage")) {
+    std::istringstream lines(ReadFileOrDie(e.path().string()));
+    for (std::string line; std::getline(lines, line);) {
+      Json event = Json::parse(line);
+      if (event["job"]["name"] == "vacuum") events.push_back(event);
+    }
+  }
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["eventType"], "START");
+  EXPECT_EQ(events[1]["eventType"], "COMPLETE");
+  ASSERT_EQ(events[1]["outputs"].size(), 1u);
+  EXPECT_EQ(events[1]["outputs"][0]["name"], "cold.orders");
+  int64_t moved_rows = 0;
+  for (const auto& [b, n] : want_counts) moved_rows += n;
+  EXPECT_EQ(events[1]["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"], moved_rows);
+  EXPECT_EQ(events[1]["inputs"][0]["name"], "staging.orders");
+  {
+    const std::string file = p.Path("vacuum-events.jsonl");
+    WriteFileOrDie(file, events[0].dump() + "\n" + events[1].dump() + "\n");
+    ProcessOptions options;
+    options.env = {{"NODE_PATH", std::string(SLUICE_DOCS_ROOT) + "/third_party/node/node_modules"}};
+    ProcessResult valid = RunProcess("/usr/bin/node",
+                                     {std::string(SLUICE_DOCS_ROOT) + "/test/e2e/validate_json_schema.js",
+                                      SLUICE_OPENLINEAGE_SPECS, "OpenLineage.json", file},
+                                     options);
+    EXPECT_TRUE(valid.ok()) << valid.Describe();
+  }
 
   // `sluice status` shows the latest ten, newest first: the last move.
   ProcessResult status = p.Sluice("status", {"--json"});

@@ -40,7 +40,7 @@ Result<std::vector<std::string>> StagingFilesOf(Catalog& catalog, const std::str
                                                 const std::vector<PendingBatch>& batches) {
   ASSIGN_OR_RETURN(
       duck::Rows files,
-      catalog.conn().Query("SELECT f.path FROM meta.files f WHERE f.source = " + Literal(source) +
+      catalog.conn().Query("SELECT DISTINCT f.path FROM meta.files f WHERE f.source = " + Literal(source) +
                            " AND f.batch_id IN (SELECT batch_id FROM (VALUES " + BatchValues(batches) +
                            ") v(batch_id, seq)) ORDER BY f.path"));
   std::vector<std::string> out;

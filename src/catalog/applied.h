@@ -30,7 +30,8 @@ struct PendingBatch {
 Result<std::vector<PendingBatch>> PendingBatches(Catalog& catalog, const std::string& table,
                                                  const std::string& source, bool all);
 
-// The staging files (paths relative to the lake) of `batches` of `source`, in path order.
+// The staging files of `batches` of `source`, each once, in path order: lake-relative, or absolute
+// for the cold tier outside the lake (cold_files.h, LakePath). A cold file holds other batches too.
 Result<std::vector<std::string>> StagingFilesOf(Catalog& catalog, const std::string& source,
                                                 const std::vector<PendingBatch>& batches);
 

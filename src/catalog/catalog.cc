@@ -1,7 +1,9 @@
 #include "catalog/catalog.h"
 
+#include "catalog/cold_files.h"
 #include "catalog/feeds.h"
 #include "catalog/ledger.h"
+#include "catalog/lifecycle_log.h"
 #include "catalog/slo_history.h"
 #include "catalog/stream_ledger.h"
 #include "catalog/warehouse_changes.h"
@@ -172,12 +174,17 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
     RETURN_IF_ERROR(SyncWarehouseTracking(*cat));
     // Before any view reads staging: finish or undo batches a crash interrupted.
     RETURN_IF_ERROR(RecoverStaging(*cat).WithContext("recovering staging"));
+    RETURN_IF_ERROR(RecoverColdTier(*cat).WithContext("recovering the cold tier"));
   }
   for (const auto& source : spec.sources) RETURN_IF_ERROR(cat->RefreshStagingView(source));
   if (options.read_only) {
     // User SQL may read the lake and nothing else, and may not change settings back.
+    // A cold tier outside the lake (retention.staging.cold_path) is read too.
+    std::string allowed = Literal(spec.lake + "/");
+    const std::string& cold = spec.retention.cold_path;
+    if (!cold.empty() && cold.rfind(spec.lake + "/", 0) != 0) allowed += ", " + Literal(cold + "/");
     RETURN_IF_ERROR(
-        cat->conn_->Execute("SET allowed_directories = [" + Literal(spec.lake + "/") +
+        cat->conn_->Execute("SET allowed_directories = [" + allowed +
                             "];"
                             "SET enable_external_access = false; SET lock_configuration = true;"));
   }
@@ -211,6 +218,8 @@ Status Catalog::CreateSchema() {
   RETURN_IF_ERROR(CreateDlqIdentity());
   RETURN_IF_ERROR(CreateFeedTables(*conn_));
   RETURN_IF_ERROR(CreateSloTables(*conn_));
+  RETURN_IF_ERROR(CreateLifecycleTables(*conn_));
+  RETURN_IF_ERROR(CreateColdTierTables(*conn_));
   std::vector<std::pair<std::string, std::string>> consumers;
   for (const auto& c : spec_.consumers) consumers.emplace_back(c.name, c.table);
   RETURN_IF_ERROR(ForgetFeedsWithoutConsumers(*conn_, consumers));
@@ -352,14 +361,16 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
   const std::string where = globs ? "regexp_extract(path, '^staging/[^/]+/v[0-9]+/', 0) = ''" : "true";
   std::string partitioned, mixed;
   if (listed) {
-    ASSIGN_OR_RETURN(duck::Rows files,
-                     conn_->Query("SELECT path, tmp_path, (day IS NOT NULL OR tenant IS NOT NULL) "
-                                  "AND regexp_extract(path, '^staging/[^/]+/v[0-9]+/', 0) = '' "
-                                  "FROM meta.files WHERE source = " +
-                                  src + " AND " + where + " ORDER BY path"));
+    ASSIGN_OR_RETURN(
+        duck::Rows files,
+        conn_->Query("SELECT path, any_value(tmp_path), bool_and((day IS NOT NULL OR tenant IS NOT "
+                     "NULL) AND regexp_extract(path, '^staging/[^/]+/v[0-9]+/', 0) = '') "
+                     "FROM meta.files WHERE source = " +
+                     src + " AND " + where + " GROUP BY path ORDER BY path"));
+    // A cold file (cold_files.h) holds many batches, with a row per batch: listed once.
     for (size_t i = 0; i < files.rows.size(); ++i) {
-      std::string path = lake + files.At(i, 0);
-      if (read_only_ && !env_->Exists(path)) path = lake + files.At(i, 1);
+      std::string path = LakePath(spec_.lake, files.At(i, 0));
+      if (read_only_ && !env_->Exists(path)) path = LakePath(spec_.lake, files.At(i, 1));
       // A file of one (day, tenant) partition takes both from its hive path; any other computes
       // them from its rows.
       const bool one_partition = !source.partition_by.empty() && files.At(i, 2) == "true";
@@ -367,11 +378,18 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
       list += (list.empty() ? "" : ", ") + Literal(path);
     }
   }
+  // Files a move to the cold tier or a delete retired but not yet removed (cold_files.h) stay
+  // out of the globs: their rows are in a cold file now, or deleted.
+  ASSIGN_OR_RETURN(std::vector<std::string> retired, RetiredFiles(*this));
+  std::string retired_in;
+  for (const auto& p : retired)
+    retired_in += (retired_in.empty() ? "" : ", ") + Literal(LakePath(spec_.lake, p));
   std::vector<std::string> selects;
   for (const auto& dir : dirs) {
     const bool by_day = dir.ends_with("day=");
+    const std::string filename = retired_in.empty() ? "" : ", filename = true";
     std::string scan =
-        "read_parquet(" + Literal(lake + dir + (by_day ? "*/*.parquet" : "*.parquet")) +
+        "read_parquet(" + Literal(lake + dir + (by_day ? "*/*.parquet" : "*.parquet")) + filename +
         (by_day ? ", hive_partitioning = true, hive_types = {'day': DATE})" : ", hive_partitioning = false)");
     std::string computed;  // partition columns not in the path
     if (!by_day && !source.partition_by.day.empty()) {
@@ -380,7 +398,11 @@ Status Catalog::RefreshStagingView(const SourceSpec& source) {
     if (!source.partition_by.tenant.empty()) {
       computed += ", CAST(" + Ident(source.partition_by.tenant) + " AS VARCHAR) AS tenant";
     }
-    selects.push_back("SELECT *" + computed + " FROM " + StagingRows(source.contract, scan));
+    selects.push_back(retired_in.empty()
+                          ? "SELECT *" + computed + " FROM " + StagingRows(source.contract, scan)
+                          : "SELECT * EXCLUDE (filename)" + computed + " FROM " +
+                                StagingRows(source.contract, scan) + " WHERE filename NOT IN (" + retired_in +
+                                ")");
   }
   if (!partitioned.empty()) {
     std::string hive = "hive_partitioning = true, hive_types = {";

@@ -16,6 +16,7 @@
 //   meta.watermarks    per (stream source, tenant partition): max event time, watermark, late rows
 //   meta.feed_changes, meta.feed_heads, meta.feed_positions  change feeds of curated tables (feeds.h)
 //   meta.slo_samples, meta.slo_states  SLI samples and the state of each SLO (slo_history.h)
+//   meta.lifecycle     lifecycle actions: moved, deleted, compacted, expired, restored (lifecycle_log.h)
 //   dlq.<source>       dead-lettered rows: dlq_id, status ('open' | 'redriven'), redriven_batch
 //   curated.<table>, marts.<table>
 //   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
@@ -28,9 +29,9 @@
 // Every read and write of meta.* and dlq.* lives in catalog/, by concern: ledger.h and
 // ledger_reads.h (batches, files, counters), applied.h, tables.h (tables, pending_partitions,
 // publish_pending), test_results.h, quarantine_log.h, dlq.h, runs.h, stream_ledger.h,
-// schema_registry.h, feeds.h, slo_history.h. Those functions take this class and values; none opens a
-// transaction, so callers keep catalog rows in the same transaction as the data they describe. This is a
-// concrete class: a second implementation (PostgreSQL, for scale-out) implements the same
+// schema_registry.h, feeds.h, slo_history.h, lifecycle_log.h. Those functions take this class and values;
+// none opens a transaction, so callers keep catalog rows in the same transaction as the data they describe.
+// This is a concrete class: a second implementation (PostgreSQL, for scale-out) implements the same
 // functions, and the abstract interface is extracted then.
 #pragma once
 

@@ -223,6 +223,13 @@ Status RecordIdempotentAnswers(Catalog& catalog, const std::string& source,
   return catalog.conn().Execute("INSERT INTO meta.idempotency VALUES " + values);
 }
 
+Result<int64_t> ExpireIdempotentAnswers(Catalog& catalog, int64_t before_micros) {
+  const std::string where = " WHERE accepted_at < " + Timestamp(before_micros);
+  ASSIGN_OR_RETURN(int64_t n, catalog.conn().QueryInt("SELECT count(*) FROM meta.idempotency" + where));
+  if (n > 0) RETURN_IF_ERROR(catalog.conn().Execute("DELETE FROM meta.idempotency" + where));
+  return n;
+}
+
 Result<EventTimeStats> MeasureEventTime(Catalog& catalog, const SourceSpec& source) {
   EventTimeStats stats;
   if (source.event_time.empty()) return stats;

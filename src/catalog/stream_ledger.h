@@ -109,6 +109,12 @@ Result<std::map<std::string, IdempotentAnswer>> FindIdempotentAnswers(Catalog& c
                                                                       const std::vector<std::string>& keys);
 Status RecordIdempotentAnswers(Catalog& catalog, const std::string& source,
                                const std::vector<IdempotentAnswer>& answers, int64_t now_micros);
+// Where the answers live, as `sluice query` names them (messages, meta.lifecycle's target).
+inline constexpr const char* kIdempotencyKeysName = "meta.idempotency";
+
+// Forgets the answers recorded before `before_micros` (retention.idempotency_keys): a retry of
+// such a request is loaded again. Returns how many were deleted.
+Result<int64_t> ExpireIdempotentAnswers(Catalog& catalog, int64_t before_micros);
 
 // Per tenant partition of a batch ("" when the source has no tenant partition): the batch's
 // largest event time and how many of its rows were behind the partition's watermark.

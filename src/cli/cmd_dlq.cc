@@ -5,12 +5,15 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
+#include "catalog/stream_ledger.h"
 #include "cli/commands.h"
 #include "cli/read_commands.h"
 #include "common/env.h"
+#include "common/log.h"
 #include "engine/engine.h"
 #include "engine/redrive.h"
 #include "engine/vacuum.h"
+#include "ops/run_lineage.h"
 
 namespace sluice::cli {
 
@@ -238,23 +241,87 @@ int Vacuum(const VacuumArgs& args) {
   auto engine = Engine::Open(args.project, {MemoryLimitFlag(args.memory_limit)});
   if (!engine.ok())
     return FailWhileServing(args.project, engine.status(), "vacuum", "stop sluice serve first");
-  auto r = sluice::Vacuum(**engine);
+  Env* env = (*engine)->catalog().env();
+  const int64_t started_us = env->NowMicros();
+  auto r = sluice::Vacuum(**engine, {.dry_run = args.dry_run});
   if (!r.ok()) return Fail(r.status().message());
+  {
+    // OpenLineage events of what moved or was deleted (ops/run_lineage.h).
+    RunLineage lineage((*engine)->spec(), env, [env](const std::string& line) {
+      LogLine(env, LogLevel::kWarning, "sluice vacuum", line);
+    });
+    lineage.Vacuumed(started_us, *r);
+    const ProjectSpec::LineageSpec& ls = (*engine)->spec().lineage;
+    lineage.Close(std::min<int64_t>(30000, ls.timeout_ms * (ls.retries + 1) + 6000));
+  }
+  auto opt = [](const std::optional<int64_t>& v) { return v ? json(*v) : json(nullptr); };
   if (args.json) {
-    json out = {
-        {"dlq_retention_seconds", r->dlq_retention_seconds ? json(*r->dlq_retention_seconds) : json(nullptr)},
-        {"dlq_rows_deleted", r->dlq_rows_deleted}};
+    json moved = json::array(), deleted = json::array(), held = json::array();
+    for (const auto& m : r->moved) {
+      moved.push_back({{"source", m.source},
+                       {"cold_file", m.cold_file},
+                       {"batches", m.batches},
+                       {"hot_files", m.hot_files},
+                       {"hot_bytes", m.hot_bytes},
+                       {"cold_bytes", m.cold_bytes},
+                       {"rows", m.rows}});
+    }
+    for (const auto& d : r->deleted) {
+      deleted.push_back({{"source", d.source},
+                         {"tier", d.tier},
+                         {"files", d.files},
+                         {"batches", d.batches},
+                         {"bytes", d.bytes},
+                         {"rows", d.rows}});
+    }
+    for (const auto& h : r->held) {
+      held.push_back(
+          {{"source", h.source}, {"batch_id", h.batch_id}, {"action", h.action}, {"reason", h.reason}});
+    }
+    json out = {{"dry_run", r->dry_run},
+                {"dlq_retention_seconds", opt(r->dlq_retention_seconds)},
+                {"dlq_rows_deleted", r->dlq_rows_deleted},
+                {"idempotency_retention_seconds", opt(r->idempotency_retention_seconds)},
+                {"idempotency_keys_expired", r->idempotency_keys_expired},
+                {"staging_moved", moved},
+                {"staging_deleted", deleted},
+                {"held", held}};
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
+  const std::string would = r->dry_run ? " (dry run: nothing changed)" : "";
+  const char* deleted_word = r->dry_run ? "would be deleted" : "deleted";
   if (!r->dlq_retention_seconds) {
-    std::cout << "vacuum: no dlq.retention in sluice.yaml; DLQ rows are kept" << std::endl;
-    return 0;
+    std::cout << "vacuum: no dlq.retention in sluice.yaml; DLQ rows are kept\n";
+  } else {
+    for (const auto& [source, n] : r->dlq_rows_deleted) {
+      std::cout << "vacuum   " << DlqName(source) << ": " << n << " rows older than "
+                << *r->dlq_retention_seconds << " s " << deleted_word << "\n";
+    }
   }
-  for (const auto& [source, n] : r->dlq_rows_deleted) {
-    std::cout << "vacuum   " << DlqName(source) << ": " << n << " rows older than "
-              << *r->dlq_retention_seconds << " s deleted\n";
+  if (r->idempotency_retention_seconds) {
+    std::cout << "vacuum   " << kIdempotencyKeysName << ": " << r->idempotency_keys_expired
+              << " keys older than " << *r->idempotency_retention_seconds << " s "
+              << (r->dry_run ? "would expire" : "expired") << "\n";
   }
+  for (const auto& m : r->moved) {
+    std::cout << "vacuum   staging." << m.source << ": " << m.batches.size() << " batches, " << m.hot_files
+              << " hot files, " << m.hot_bytes << " bytes, " << m.rows << " rows "
+              << (r->dry_run ? "would move" : "moved") << " to " << m.cold_file;
+    if (!r->dry_run) std::cout << " (" << m.cold_bytes << " bytes)";
+    std::cout << "\n";
+  }
+  for (const auto& d : r->deleted) {
+    std::cout << "vacuum   staging." << d.source << ": " << d.batches.size() << " batches, " << d.files.size()
+              << " " << d.tier << " files, " << d.bytes << " bytes, " << d.rows << " rows " << deleted_word
+              << "\n";
+  }
+  for (const auto& h : r->held) {
+    std::cout << "vacuum   staging." << h.source << ": batch " << h.batch_id << " kept from " << h.action
+              << " (" << h.reason << ")\n";
+  }
+  if (r->moved.empty() && r->deleted.empty()) std::cout << "vacuum   staging: nothing to move or delete\n";
+  if (!would.empty()) std::cout << "vacuum" << would << "\n";
   std::cout << std::flush;
   return 0;
 }

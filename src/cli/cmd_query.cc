@@ -6,8 +6,10 @@
 #include <set>
 
 #include "catalog/catalog.h"
+#include "catalog/cold_files.h"
 #include "catalog/dlq.h"
 #include "catalog/ledger_reads.h"
+#include "catalog/lifecycle_log.h"
 #include "catalog/quarantine_log.h"
 #include "catalog/runs.h"
 #include "catalog/slo_history.h"
@@ -206,6 +208,27 @@ std::optional<int> QueryThroughServe(const QueryArgs& args, std::string sql) {
   return 0;
 }
 
+// How many lifecycle actions `sluice status` shows.
+constexpr int64_t kStatusLifecycleEntries = 10;
+
+// On stderr, so that the answer on stdout stays as it is: how many cold-tier files the staging
+// views the query names read (docs/LIFECYCLE.md); nothing when none.
+void ReportColdFiles(Catalog& catalog, const duck::ParsedSql& parsed) {
+  std::set<std::string> sources;
+  for (const auto& t : parsed.tables) {
+    if (t.schema == "staging" || (t.catalog == "staging" && !t.schema.empty())) sources.insert(t.name);
+  }
+  int64_t files = 0;
+  std::string names;
+  for (const auto& source : sources) {
+    auto cold = ColdFiles(catalog, source);
+    if (!cold.ok() || cold->empty()) continue;
+    files += static_cast<int64_t>(cold->size());
+    names += (names.empty() ? "" : ", ") + ("staging." + source);
+  }
+  if (files > 0) std::cerr << "sluice query: read " << files << " cold files (" << names << ")" << std::endl;
+}
+
 }  // namespace
 
 int Query(const QueryArgs& args) {
@@ -222,7 +245,11 @@ int Query(const QueryArgs& args) {
   // One query over the lake's tables, or nothing runs (catalog/user_query.h).
   Result<duck::ParsedSql> admitted = CheckUserQuery((*catalog)->conn(), sql);
   if (!admitted.ok()) return Fail("query refused: " + admitted.status().message());
-  if (args.format == "json") return PrintJson((*catalog)->conn(), sql);
+  if (args.format == "json") {
+    const int rc = PrintJson((*catalog)->conn(), sql);
+    if (rc == 0) ReportColdFiles(**catalog, *admitted);
+    return rc;
+  }
   // Table and CSV output print DuckDB's own text of every value, whatever its type (LIST,
   // STRUCT, ...): a query is wrapped in a cast to VARCHAR; an EXPLAIN's columns are text already.
   const bool is_query = admitted->kind == duck::SqlStatementKind::kSelect;
@@ -239,6 +266,7 @@ int Query(const QueryArgs& args) {
   } else {
     PrintTable(*rows);
   }
+  ReportColdFiles(**catalog, *admitted);
   return 0;
 }
 
@@ -335,6 +363,22 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
     }
     if (!list.empty()) out["slo"] = list;
   }
+  // The latest data lifecycle actions (docs/LIFECYCLE.md): moves to the cold tier, deletes, expiries.
+  auto lifecycle = RecentLifecycle(catalog, kStatusLifecycleEntries);
+  if (!lifecycle.ok()) return ctx.Fail(lifecycle.status().message());
+  if (!lifecycle->empty()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const LifecycleEntry& e : *lifecycle) {
+      list.push_back({{"at", FormatTimestampMicros(e.at_us)},
+                      {"action", LifecycleActionName(e.action)},
+                      {"target", e.target},
+                      {"files", e.files},
+                      {"bytes", e.bytes},
+                      {"rows", e.rows},
+                      {"detail", e.detail}});
+    }
+    out["lifecycle"] = list;
+  }
   out["last_run"] = !*run ? nlohmann::ordered_json(nullptr)
                           : nlohmann::ordered_json{{"started_at", (*run)->started_at},
                                                    {"finished_at", (*run)->finished_at},
@@ -377,6 +421,15 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
   if (out.contains("feeds")) PrintFeedStatus(ctx.out, nlohmann::json::parse(out["feeds"].dump()));
   PrintGateStatus(ctx.out, out["tests"], out["quarantined"]);
   if (out.contains("slo")) PrintSloStatus(ctx.out, out["slo"]);
+  if (out.contains("lifecycle")) {
+    ctx.out << "\nlifecycle (latest first)\n";
+    for (const auto& e : out["lifecycle"]) {
+      ctx.out << "  " << e["at"].get<std::string>() << "  " << e["action"].get<std::string>() << " "
+              << e["target"].get<std::string>() << ": " << e["files"] << " files, " << e["bytes"]
+              << " bytes, " << e["rows"] << " rows" << (e["detail"].get<std::string>().empty() ? "" : "; ")
+              << e["detail"].get<std::string>() << "\n";
+    }
+  }
   if (serve) PrintServeStatus(ctx.out, *serve);
   ctx.out.flush();
   return 0;

@@ -207,8 +207,10 @@ CommandLine::CommandLine() {
   // `sluice dlq list --project DIR` as well as `sluice dlq --project DIR list`.
   for (auto* c : {c_dlq_list, c_dlq_show, c_dlq_redrive}) c->fallthrough();
 
-  c_vacuum = app.add_subcommand("vacuum", "Apply retention: delete expired DLQ rows");
+  c_vacuum =
+      app.add_subcommand("vacuum", "Apply retention: move old staging to the cold tier, delete what expired");
   c_vacuum->add_option("--project", vacuum.project, "Project directory (default: .)");
+  c_vacuum->add_flag("--dry-run", vacuum.dry_run, "Print what would move and be deleted; change nothing");
   c_vacuum->add_flag("--json", vacuum.json, "Print as JSON");
   AddMemoryLimit(c_vacuum, &vacuum.memory_limit, kPipelineDefault);
 

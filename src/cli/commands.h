@@ -100,10 +100,11 @@ struct StreamsArgs {
   std::optional<int64_t> from_seq;
   bool json = false;
 };
-// `sluice vacuum` (cmd_dlq.cc): applies retention (dlq.retention).
+// `sluice vacuum [--dry-run]` (cmd_dlq.cc): applies retention (docs/LIFECYCLE.md).
 struct VacuumArgs {
   std::string project = ".";
   bool json = false;
+  bool dry_run = false;
   std::string memory_limit;
 };
 // `sluice lineage TARGET [--upstream|--downstream] [--json]` (cmd_lineage.cc): column lineage

@@ -39,6 +39,12 @@ const std::vector<std::string>& AllFailpoints() {
       // `sluice streams reset` only:
       "streams.before_reset_commit",  // position moved and the reset recorded, uncommitted
       "streams.after_reset_commit",   // reset committed, not yet reported to the operator
+      // `sluice vacuum` only (engine/vacuum.h): a move to the cold tier, then a delete:
+      "vacuum.after_delete_commit",  // files forgotten and retired in the catalog, still on disk
+      "vacuum.after_file_remove",    // the first retired file removed, the others not yet
+      "vacuum.after_cold_write",     // cold file written and fsynced, not listed by the catalog
+      "vacuum.after_move_commit",    // cold file listed, hot files retired, still on disk
+      "vacuum.after_hot_remove",     // the first retired hot file removed, the others not yet
   };
   return kFailpoints;
 }

@@ -175,6 +175,24 @@ void RunLineage::MicroBatch(const std::string& source, int64_t started_us,
                        content)});
 }
 
+void RunLineage::Vacuumed(int64_t started_us, const VacuumOutcome& outcome) {
+  if (outcome.dry_run || (outcome.moved.empty() && outcome.deleted.empty())) return;
+  RunEventContent content;
+  for (const StagingDelete& d : outcome.deleted) {
+    AddUnique(content.inputs, "staging." + d.source);
+    content.rows_read["staging." + d.source] += d.rows;
+  }
+  for (const StagingMove& m : outcome.moved) {
+    AddUnique(content.inputs, "staging." + m.source);
+    AddUnique(content.outputs, "cold." + m.source);
+    content.rows_read["staging." + m.source] += m.rows;
+    content.rows_written["cold." + m.source] += m.rows;
+  }
+  const std::string run_id = NewRunId(started_us);
+  Emit({builder_.Event(RunEventType::kStart, "vacuum", run_id, started_us, content),
+        builder_.Event(RunEventType::kComplete, "vacuum", run_id, env_->NowMicros(), content)});
+}
+
 void RunLineage::Transform(Engine& engine, const Result<RunSummary>& r) {
   const int64_t started = engine.run_started_us();
   if (!r.ok()) {

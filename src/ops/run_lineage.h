@@ -3,6 +3,7 @@
 // there too (ops/lineage_sender.h). One run per:
 //   `sluice run`               job "run":             START when it starts, COMPLETE or FAIL
 //   a micro-batch of serve     job "ingest.<source>": START and COMPLETE (or FAIL) once done
+//   `sluice vacuum` (or serve's) job "vacuum":         START and COMPLETE once it moved or deleted
 //   a transform cycle of serve job "transform":       START and COMPLETE (or FAIL) once done;
 //                              a cycle with nothing to do emits nothing, and a failing cycle
 //                              emits FAIL when its error differs from the previous cycle's
@@ -19,6 +20,7 @@
 #include "catalog/catalog.h"
 #include "engine/engine.h"
 #include "engine/stream_batch.h"
+#include "engine/vacuum.h"
 #include "ops/lineage_events.h"
 #include "ops/lineage_log.h"
 #include "ops/lineage_sender.h"
@@ -45,6 +47,11 @@ class RunLineage {
                   const Result<MicroBatchResult>& r);
   // serve: a transform cycle (engine.Transform) and what came of it.
   void Transform(Engine& engine, const Result<RunSummary>& r);
+
+  // `sluice vacuum` or serve's: START (at `started_us`) and COMPLETE of a run of job "vacuum"
+  // that moved or deleted staging (nothing for a dry run or a vacuum that did neither): inputs
+  // staging.<source> with the rows moved or deleted, outputs cold.<source> with the rows moved.
+  void Vacuumed(int64_t started_us, const VacuumOutcome& outcome);
 
   // Waits at most `wait_ms` for queued POSTs, then stops the sender (no-op without one).
   void Close(int64_t wait_ms);

@@ -12,6 +12,7 @@
 
 #include "catalog/ledger.h"
 #include "common/failpoint.h"
+#include "engine/vacuum.h"
 #include "serve/auth.h"
 #include "serve/cursors.h"
 #include "serve/server_impl.h"
@@ -57,6 +58,20 @@ Result<http::ServerOptions> HttpOptions(const ServeOptions& options, const Proje
   }
   o.log = std::move(log);
   return o;
+}
+
+// How often `sluice serve` vacuums (docs/LIFECYCLE.md): retention counts in days, an hour's
+// delay is nothing to it, and a vacuum with nothing due costs a few catalog reads.
+constexpr int64_t kServeVacuumIntervalSeconds = 3600;
+
+// True when sluice.yaml sets a retention that vacuum applies (staging, dlq, idempotency keys).
+bool RetentionConfigured(const ProjectSpec& spec) {
+  if (spec.retention.dlq_seconds || spec.retention.idempotency_keys_seconds) return true;
+  for (const auto& source : spec.sources) {
+    const StagingRetention r = spec.StagingRetentionFor(source);
+    if (r.hot_seconds || r.cold_seconds) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -256,6 +271,12 @@ Status Server::Run() {
   auto next_status = Clock::now();
   const auto slo_interval = std::chrono::milliseconds(spec.slo.interval_ms);
   auto next_slo = Clock::now();
+  // Retention applied while serving (engine/vacuum.h), every kServeVacuumInterval when
+  // sluice.yaml sets any; the files a vacuum retires are removed at the next one, once readers
+  // of the old staging view are done.
+  const std::optional<int64_t> vacuum_every =
+      RetentionConfigured(spec) ? std::optional<int64_t>(kServeVacuumIntervalSeconds) : std::nullopt;
+  auto next_vacuum = Clock::now() + std::chrono::seconds(vacuum_every.value_or(0));
   if (m.alerts) m.alerts->Start();
   bool drain_started = false;
   while (true) {
@@ -294,6 +315,20 @@ Status Server::Run() {
     if (Clock::now() >= next_slo) {
       m.EvaluateSlos();
       next_slo = Clock::now() + slo_interval;
+    }
+    if (vacuum_every && !drain_started && Clock::now() >= next_vacuum) {
+      const int64_t vacuum_started_us = m.env()->NowMicros();
+      auto vacuumed = Vacuum(*m.engine, {.defer_removal = true});
+      if (vacuumed.ok()) m.lineage->Vacuumed(vacuum_started_us, *vacuumed);
+      if (!vacuumed.ok()) {
+        m.Log("vacuum failed: " + vacuumed.status().message());
+      } else if (!vacuumed->moved.empty() || !vacuumed->deleted.empty() ||
+                 vacuumed->idempotency_keys_expired > 0) {
+        m.Log("vacuum: " + std::to_string(vacuumed->moved.size()) + " cold files written, " +
+              std::to_string(vacuumed->deleted.size()) + " groups of staging files deleted, " +
+              std::to_string(vacuumed->idempotency_keys_expired) + " idempotency keys expired");
+      }
+      next_vacuum = Clock::now() + std::chrono::seconds(*vacuum_every);
     }
     if (drain_started) {
       bool idle;

@@ -1,6 +1,7 @@
 #include "transform/curate.h"
 
 #include "catalog/applied.h"
+#include "catalog/cold_files.h"
 #include "catalog/feeds.h"
 #include "catalog/tables.h"
 #include "catalog/warehouse_changes.h"
@@ -146,7 +147,7 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     } else {
       std::string list;
       for (size_t r = 0; r < files.size(); ++r) {
-        list += (r ? ", " : "") + Literal(catalog.lake() + "/" + files[r]);
+        list += (r ? ", " : "") + Literal(LakePath(catalog.lake(), files[r]));
       }
       // The winner per key among the incoming rows (ties: later batch, then later line).
       incoming = "SELECT " + cols +

@@ -206,7 +206,7 @@ extern const char* const kParquetAndJsonlSpec;
 // those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,
 // serve_nats_streams_test.cc), nor
 // those of the PostgreSQL warehouse (warehouse.*, warehouse_test.cc), nor the lineage file's
-// (lineage.*, lineage_events_test.cc).
+// (lineage.*, lineage_events_test.cc), nor `sluice vacuum`'s (vacuum.*, retention_test.cc).
 std::vector<std::string> BatchRunFailpoints();
 
 // Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet

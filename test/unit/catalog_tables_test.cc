@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dlq.h"
+#include "catalog/lifecycle_log.h"
 #include "catalog/tables.h"
 #include "support/test_project.h"
 
@@ -152,6 +153,31 @@ TEST_F(CatalogTablesTest, RedriveMarksRowsAndKeepsFailuresOpen) {
   ASSERT_EQ(origins->size(), 2u);
   EXPECT_EQ((*origins)[0].dlq_id, a);
   EXPECT_EQ((*origins)[0].batch_id, (*rows)[0].batch_id);
+}
+
+// meta.lifecycle keeps what it is given and lists the newest first; an action rolled back with
+// its transaction leaves no row.
+TEST_F(CatalogTablesTest, LifecycleLogListsNewestFirst) {
+  LifecycleEntry moved{LifecycleAction::kMoved, "staging.orders", 2, 4096, 30, "batches b1, b2", 1'000'000};
+  LifecycleEntry expired{LifecycleAction::kExpired, "meta.idempotency", 0, 0, 5, "", 2'000'000};
+  ASSERT_TRUE(RecordLifecycle(cat(), moved).ok());
+  ASSERT_TRUE(RecordLifecycle(cat(), expired).ok());
+  ASSERT_TRUE(cat().Begin().ok());
+  ASSERT_TRUE(
+      RecordLifecycle(cat(), {LifecycleAction::kDeleted, "staging.orders", 1, 1, 1, "", 3'000'000}).ok());
+  ASSERT_TRUE(cat().Rollback().ok());
+  auto log = RecentLifecycle(cat(), 10);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].action, LifecycleAction::kExpired);
+  EXPECT_EQ((*log)[0].target, "meta.idempotency");
+  EXPECT_EQ((*log)[0].rows, 5);
+  EXPECT_EQ((*log)[1].action, LifecycleAction::kMoved);
+  EXPECT_EQ((*log)[1].files, 2);
+  EXPECT_EQ((*log)[1].bytes, 4096);
+  EXPECT_EQ((*log)[1].detail, "batches b1, b2");
+  EXPECT_EQ((*log)[1].at_us, 1'000'000);
+  EXPECT_STREQ(LifecycleActionName(LifecycleAction::kRestored), "restored");
 }
 
 }  // namespace

@@ -37,6 +37,9 @@ const std::vector<std::string>& AllFailpoints() {
       // `sluice streams reset` only:
       "streams.before_reset_commit",  // position moved and the reset recorded, uncommitted
       "streams.after_reset_commit",   // reset committed, not yet reported to the operator
+      // `sluice restore` only (engine/restore.h):
+      "restore.before_commit",  // the table's rows replaced and the version recorded, uncommitted
+      "restore.after_commit",   // restore committed, its snapshot not yet published
   };
   return kFailpoints;
 }

@@ -60,11 +60,14 @@ Status AttachTimeTravel(duck::Connection& conn, const ProjectSpec& spec, const T
                                      "." + r.table + " (" + dir + ")"));
   }
   if (!search_path) return Status::OK();
-  return conn.Execute("SET search_path = " + Literal(name + ".curated," + name + ".marts,lake.main"));
+  // The lake stays the default database (first entry); a two-part name with schema curated or
+  // marts finds only the snapshot's schemas on the path, meta and dlq only the lake's.
+  return conn.Execute("SET search_path = " + Literal("lake.main," + name + ".curated," + name +
+                                                     ".marts,lake.meta,lake.dlq"));
 }
 
 Status DetachTimeTravel(duck::Connection& conn, const std::string& name) {
-  return conn.Execute("RESET search_path; DETACH " + Ident(name));
+  return conn.Execute("USE lake; DETACH " + Ident(name));  // USE sets the search path back
 }
 
 Status CheckTimeTravelReads(const TimeTravel& travel, const std::vector<std::string>& tables) {

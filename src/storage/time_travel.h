@@ -34,7 +34,7 @@ Result<TimeTravel> ResolveTimeTravel(duck::Connection& conn, const std::string& 
 // Attaches the views of `travel` on `conn` as database `name` (an identifier; the caller makes
 // it unique when several connections share a database), and with `search_path` puts its schemas
 // first on the search path (without it, only `name.curated.<t>` reads them: serve's tenant views
-// read them so). DetachTimeTravel undoes it. Not safe for concurrent use of `conn`.
+// read them so). DetachTimeTravel undoes it (`USE lake`, detach). Not safe for concurrent use of `conn`.
 Status AttachTimeTravel(duck::Connection& conn, const ProjectSpec& spec, const TimeTravel& travel,
                         const std::string& name, bool search_path = true);
 Status DetachTimeTravel(duck::Connection& conn, const std::string& name);

@@ -589,6 +589,7 @@ void WriteParquet(const std::string& select, const std::string& path) {
   duckdb_close(&db);
 }
 
+// Also without `sluice restore`'s (restore.*, restore_test.cc).
 std::vector<std::string> BatchRunFailpoints() {
   std::vector<std::string> out;
   for (const std::string& fp : AllFailpoints()) {

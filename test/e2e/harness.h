@@ -205,8 +205,8 @@ extern const char* const kParquetAndJsonlSpec;
 // Every failpoint on the path of `sluice run`, in commit-protocol order: AllFailpoints() without
 // those of `sluice serve` (serve.*, serve_crash_test.cc) and `sluice streams reset` (streams.*,
 // serve_nats_streams_test.cc), nor
-// those of the PostgreSQL warehouse (warehouse.*, warehouse_test.cc), nor `sluice restore`'s
-// (restore.*, restore_test.cc).
+// those of the PostgreSQL warehouse (warehouse.*, warehouse_test.cc), nor the lineage file's
+// (lineage.*, lineage_events_test.cc).
 std::vector<std::string> BatchRunFailpoints();
 
 // Published copy of a table as rows: reads <lake>/published/<layer>/<table>/current/**/*.parquet

@@ -62,8 +62,8 @@ Status AttachTimeTravel(duck::Connection& conn, const ProjectSpec& spec, const T
   if (!search_path) return Status::OK();
   // The lake stays the default database (first entry); a two-part name with schema curated or
   // marts finds only the snapshot's schemas on the path, meta and dlq only the lake's.
-  return conn.Execute("SET search_path = " + Literal("lake.main," + name + ".curated," + name +
-                                                     ".marts,lake.meta,lake.dlq"));
+  return conn.Execute("SET search_path = " +
+                      Literal("lake.main," + name + ".curated," + name + ".marts,lake.meta,lake.dlq"));
 }
 
 Status DetachTimeTravel(duck::Connection& conn, const std::string& name) {

@@ -108,7 +108,8 @@ TEST(ServeTimeTravel, AsOfAnswersTheSnapshotAndTenantTokensStayFiltered) {
   }
 
   // Hostile or wrong as_of: 4xx with one line, never 5xx.
-  for (const std::string bad : {"\"abc\"", "\"1; DROP TABLE meta.batches\"", "[1]", "{}", "\"\"", "0", "1.5"}) {
+  for (const std::string bad :
+       {"\"abc\"", "\"1; DROP TABLE meta.batches\"", "[1]", "{}", "\"\"", "0", "1.5"}) {
     HttpResponse r = sql_csv(kOps, by_tenant, bad);
     EXPECT_EQ(r.status, 400) << bad << ": " << Describe(r);
   }

@@ -53,7 +53,8 @@ TEST(SnapshotAsOf, NumbersTimesAndAnythingElse) {
   auto iso = ParseAsOf(**conn, "2026-12-01T09:45:00Z");
   ASSERT_TRUE(iso.ok()) << iso.status().ToString();
   EXPECT_EQ(iso->at_us, t->at_us);
-  for (const std::string& bad : std::vector<std::string>{"0", "", "abc", "-1", "1.5", "1; DROP TABLE x", "' OR 1=1 --", "2026-13-45",
+  for (const std::string& bad :
+       std::vector<std::string>{"0", "", "abc", "-1", "1.5", "1; DROP TABLE x", "' OR 1=1 --", "2026-13-45",
                                 std::string(500, '9')}) {
     auto r = ParseAsOf(**conn, bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;

@@ -221,16 +221,19 @@ Status Catalog::CreateSchema() {
 }
 
 // DLQ rows' identity and state (dlq_id, status, redriven_batch), the ledger's redrive lineage
-// (parent_batches) and CSV headers (csv_header): added with ALTER so lakes created before get
-// them too, in the same column order. DLQ rows of such lakes get ids here, in (source, batch,
-// line) order. meta.counters holds the last dlq_id handed out: ids are never reused, even after
-// vacuum deleted the newest rows.
+// (parent_batches), CSV headers (csv_header) and stream micro-batches' cost (cpu_us,
+// bytes_written): added with ALTER so lakes created before get them too, in the same column
+// order. DLQ rows of such lakes get ids here, in (source, batch, line) order. meta.counters holds the last
+// dlq_id handed out: ids are never reused, even after vacuum deleted the newest rows.
 Status Catalog::CreateDlqIdentity() {
   RETURN_IF_ERROR(conn_->Execute(
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS parent_batches VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS csv_header VARCHAR;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS rows_late BIGINT;"
       "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS schema_version BIGINT;"
+      // The cost of stream micro-batches (ledger.h, BatchRecord::cpu_us).
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS cpu_us BIGINT;"
+      "ALTER TABLE meta.batches ADD COLUMN IF NOT EXISTS bytes_written BIGINT;"
       "CREATE TABLE IF NOT EXISTS meta.counters (name VARCHAR NOT NULL, value BIGINT NOT NULL);"
       "INSERT INTO meta.counters SELECT 'dlq_id', 0"
       " WHERE NOT EXISTS (SELECT 1 FROM meta.counters WHERE name = 'dlq_id')"));

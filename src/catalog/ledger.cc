@@ -102,7 +102,7 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const StagedBatch& sta
     RETURN_IF_ERROR(conn.Execute(
         "INSERT INTO meta.batches (source, batch_id, batch_seq, content_hash, file, rows_read, "
         "rows_staged, rows_dead, status, correlation_id, started_at, committed_at, decode_ms, "
-        "stage_ms, parent_batches, csv_header, rows_late, schema_version) VALUES (" +
+        "stage_ms, parent_batches, csv_header, rows_late, cpu_us, bytes_written, schema_version) VALUES (" +
         Literal(record.source) + ", " + Literal(record.batch_id) + ", " + std::to_string(record.batch_seq) +
         ", " + Literal(record.content_hash) + ", " + Literal(record.file) + ", " +
         std::to_string(record.rows_read) + ", " + std::to_string(record.rows_staged) + ", " +
@@ -112,7 +112,9 @@ Status CommitBatch(Catalog& catalog, BatchRecord& record, const StagedBatch& sta
         std::to_string(record.stage_ms) + ", " +
         (record.parent_batches.empty() ? "NULL" : Literal(record.parent_batches)) + ", " +
         (record.csv_header.empty() ? "NULL" : Literal(record.csv_header)) + ", " +
-        std::to_string(record.rows_late) +
+        std::to_string(record.rows_late) + ", " +
+        (record.cpu_us < 0 ? "NULL" : std::to_string(record.cpu_us)) + ", " +
+        (record.bytes_written < 0 ? "NULL" : std::to_string(record.bytes_written)) +
         // The contract version the batch was validated and staged under: the latest registered,
         // since schema evolution runs before any batch (schema_registry.h, RetainedStagingVersions).
         ", (SELECT max(version) FROM meta.schemas WHERE source = " + Literal(record.source) + "))"));

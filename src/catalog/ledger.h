@@ -44,6 +44,11 @@ struct BatchRecord {
   std::string csv_header;
   // Rows whose event time was behind their partition's watermark when they arrived (streams).
   int64_t rows_late = 0;
+  // A micro-batch of a stream source (`sluice serve`): the CPU time of the engine thread that
+  // decoded, checked and staged it, and the bytes of its staged files; -1 (NULL in the ledger)
+  // for a file's batch, whose cost is in its run's summary (docs/METRICS.md).
+  int64_t cpu_us = -1;
+  int64_t bytes_written = -1;
 };
 
 // A staging file of a batch: written at tmp_path, visible at path (both relative to the lake).

@@ -63,6 +63,20 @@ Result<std::vector<SourceLedgerStats>> LedgerStatsBySource(Catalog& catalog) {
   return out;
 }
 
+Result<StreamIngestCost> StreamIngestCostOf(Catalog& catalog) {
+  ASSIGN_OR_RETURN(int64_t columns,
+                   catalog.conn().QueryInt("SELECT count(*) FROM duckdb_columns() WHERE database_name = "
+                                           "'lake' AND schema_name = 'meta' AND table_name = 'batches' "
+                                           "AND column_name IN ('cpu_us', 'bytes_written')"));
+  if (columns < 2) return StreamIngestCost{};
+  ASSIGN_OR_RETURN(duck::Rows r,
+                   catalog.conn().Query("SELECT coalesce(sum(rows_read), 0), coalesce(sum(cpu_us), "
+                                        "0), coalesce(sum(bytes_written), 0) FROM meta.batches "
+                                        "WHERE cpu_us IS NOT NULL"));
+  return StreamIngestCost{static_cast<double>(r.IntAt(0, 0)), static_cast<double>(r.IntAt(0, 1)) / 1e6,
+                          static_cast<double>(r.IntAt(0, 2))};
+}
+
 Result<CommitDurations> BatchCommitDurations(Catalog& catalog, const std::string& source, int64_t after_us) {
   ASSIGN_OR_RETURN(
       duck::Rows r,

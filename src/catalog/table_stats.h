@@ -51,6 +51,15 @@ struct SourceLedgerStats {
   int64_t quarantined_batches = 0;  // status 'quarantined' now
 };
 Result<std::vector<SourceLedgerStats>> LedgerStatsBySource(Catalog& catalog);
+// The stream micro-batches of meta.batches (`sluice serve`; BatchRecord::cpu_us), summed over
+// every source: their rows read, the engine thread's CPU seconds and the bytes of their staged
+// files. Zeros for a lake written before these were recorded (read-only, it lacks the columns).
+struct StreamIngestCost {
+  double rows = 0;
+  double cpu_seconds = 0;
+  double bytes_written = 0;
+};
+Result<StreamIngestCost> StreamIngestCostOf(Catalog& catalog);
 // Commit durations of `source`'s batches committed after `after_us` (UTC micros of
 // committed_at; 0: all), with the latest committed_at seen (to pass as `after_us` next time).
 struct CommitDurations {

@@ -12,9 +12,11 @@
 #include "ops/alerts.h"
 #include "ops/metrics_file.h"
 #include "ops/run_lineage.h"
+#include "ops/slo_metrics.h"
 #include "ops/slo_runner.h"
 #include "serve/metrics.h"
 #include "warehouse/pg_publisher.h"
+#include "warehouse/warehouse_metrics.h"
 
 namespace sluice::cli {
 
@@ -132,17 +134,8 @@ Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
   hooks.log = [&engine](const std::string& line) {
     LogLine(engine.catalog().env(), LogLevel::kInfo, "sluice run", line);
   };
-  Histogram* lag = &metrics.GetHistogram(
-      "sluice_warehouse_publish_lag_seconds",
-      "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
-      LatencyBuckets());
-  Counter* rows =
-      &metrics.GetCounter("sluice_warehouse_rows_published_total",
-                          "Rows copied into PostgreSQL (the changed partitions of each version).");
-  hooks.published = [lag, rows](double seconds, int64_t n) {
-    lag->Observe(seconds);
-    rows->Add(static_cast<double>(n));
-  };
+  const WarehousePublishMetrics counted = RegisterWarehousePublishMetrics(metrics);
+  hooks.published = [counted](double seconds, int64_t n) { counted.Published(seconds, n); };
   ASSIGN_OR_RETURN(auto publisher, PgPublisher::Create(engine.spec(), engine.catalog().conn(),
                                                        engine.catalog().env(), hooks));
   RETURN_IF_ERROR(publisher->PublishAll());
@@ -152,9 +145,10 @@ Status PublishToWarehouse(Engine& engine, MetricsRegistry& metrics) {
 // The SLOs at the end of a run (ops/slo_runner.h; samples of earlier runs count too): changes
 // of state on stderr, and their alerts sent within a bounded time (never failing the run).
 // After a failed run (`summary` null) nothing is printed: its stderr is the one error line.
+// The SLO gauges go into `metrics`, for the metrics file (none when the evaluation failed).
 constexpr int64_t kAlertBudgetMs = 15000;
 
-void EvaluateSlos(Engine& engine, const RunSummary* summary) {
+void EvaluateSlos(Engine& engine, const RunSummary* summary, MetricsRegistry& metrics) {
   const bool quiet = summary == nullptr;
   SloRunner runner(engine.spec(), engine.catalog());
   if (runner.definitions().empty()) return;
@@ -168,6 +162,7 @@ void EvaluateSlos(Engine& engine, const RunSummary* summary) {
     if (!quiet) std::cerr << "warning: SLOs not evaluated: " << changes.status().message() << std::endl;
     return;
   }
+  SetSloMetrics(metrics, runner.Statuses());
   for (const SloTransition& t : quiet ? std::vector<SloTransition>() : *changes) {
     std::cerr << "slo: " << t.status.def.name << ": " << SloStateName(t.from) << " -> "
               << SloStateName(t.status.eval.state) << " (docs/RUNBOOKS.md#" << t.status.def.RunbookSlug()
@@ -180,7 +175,8 @@ void EvaluateSlos(Engine& engine, const RunSummary* summary) {
   (void)alerts.Flush(kAlertBudgetMs);
 }
 
-// The run of an opened engine: its summary, and the exit code.
+// The run of an opened engine: its summary, and the exit code; its SLOs and PostgreSQL publish
+// in `metrics`, for the metrics file.
 int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   RunOptions options;
   options.full_refresh = args.full_refresh;
@@ -198,7 +194,7 @@ int RunOpened(const RunArgs& args, Engine& engine, MetricsRegistry& metrics) {
   const ProjectSpec::LineageSpec& ls = engine.spec().lineage;
   lineage.Close(std::min<int64_t>(30000, ls.timeout_ms * (ls.retries + 1) + 6000));
   ClearProgress();
-  EvaluateSlos(engine, summary.ok() ? &*summary : nullptr);
+  EvaluateSlos(engine, summary.ok() ? &*summary : nullptr, metrics);
   if (!summary.ok()) {
     // What ran before the failure, with the failure in it; the error line goes to stderr.
     if (failed.error.empty()) failed.error = summary.status().message();
@@ -256,8 +252,9 @@ int Run(const RunArgs& args) {
   // through) with what the catalog holds, or only that when the lake did not open.
   Result<std::string> text = BatchRunMetricsText(engine.ok() ? &(*engine)->catalog() : nullptr,
                                                  rc == 0 || rc == 3 || rc == 4, env->NowMicros());
+  // The run's gauges end the file (BatchRunMetricsText): the SLOs and the publish come first.
   Status st =
-      text.ok() ? WriteMetricsFile(env, args.metrics_file, *text + warehouse.Render()) : text.status();
+      text.ok() ? WriteMetricsFile(env, args.metrics_file, warehouse.Render() + *text) : text.status();
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << std::endl;
     if (rc == 0) rc = 1;

@@ -11,6 +11,7 @@
 #include "cli/read_commands.h"
 #include "common/env.h"
 #include "ops/lineage_log.h"
+#include "warehouse/publish_records.h"
 
 namespace sluice::cli {
 
@@ -156,6 +157,20 @@ void PrintText(const OJson& doc, std::ostream& out) {
       if (stages.contains("publish")) out << " (" << stages["publish"]["tables"].dump() << " Parquet tables)";
       out << "\n";
     }
+    if (b.contains("postgres")) {
+      const OJson& pg = b["postgres"];
+      if (pg.is_null()) out << "  postgres  unknown: " << doc["postgres_error"].get<std::string>() << "\n";
+      if (pg.is_array() && pg.empty()) out << "  postgres  not published yet\n";
+      for (const auto& p : pg.is_array() ? pg : OJson::array()) {
+        out << "  postgres  " << p["published_at"].get<std::string>() << "  "
+            << p["pg_table"].get<std::string>() << " version " << p["version"].get<int64_t>() << " (publish #"
+            << p["publish_seq"].get<int64_t>() << ")";
+        if (!p["visible_s"].is_null()) {
+          out << "  [lake commit to visible " << Ms(p["visible_s"].get<double>() * 1000) << "]";
+        }
+        out << "\n";
+      }
+    }
   }
   for (const auto& r : doc["lineage"]) {
     std::vector<std::string> events;
@@ -226,6 +241,33 @@ int TraceOf(const TraceArgs& args, ReadContext& ctx) {
               {"stage_ms", b.stage_ms},
               {"dead_letters", dead_json},
               {"merges", merges_json}});
+  }
+  // The PostgreSQL publishes of the batches, from PostgreSQL itself (warehouse/publish_records.h).
+  if (ctx.spec.serve.postgres) {
+    std::vector<BatchKey> keys;
+    for (const BatchRecord& b : *batches) keys.emplace_back(b.source, b.batch_id);
+    auto publishes = ReadBatchPublishes(ctx.spec, keys);
+    if (!publishes.ok()) {
+      doc["postgres_error"] = publishes.status().message();
+      ctx.err << "warning: PostgreSQL publishes not read: " << publishes.status().message() << "\n";
+    }
+    for (auto& b : doc["batches"]) {
+      if (!publishes.ok()) {
+        b["postgres"] = nullptr;
+        continue;
+      }
+      OJson list = OJson::array();
+      auto it = publishes->find({b["source"].get<std::string>(), b["batch_id"].get<std::string>()});
+      for (const BatchPublish& p : it == publishes->end() ? std::vector<BatchPublish>() : it->second) {
+        list.push_back(OJson{{"table", p.table},
+                             {"pg_table", p.pg_table},
+                             {"version", p.version},
+                             {"publish_seq", p.publish_seq},
+                             {"published_at", p.published_at},
+                             {"visible_s", p.visible_seconds < 0 ? OJson() : OJson(p.visible_seconds)}});
+      }
+      b["postgres"] = list;
+    }
   }
   std::string lineage_error;
   doc["lineage"] = LineageRuns(ctx.spec, ids, &lineage_error);

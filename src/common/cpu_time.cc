@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <cstdio>
 #include <string_view>
@@ -15,6 +16,12 @@ int64_t ProcessCpuMicros() {
     return static_cast<int64_t>(tv.tv_sec) * 1000000 + static_cast<int64_t>(tv.tv_usec);
   };
   return micros(usage.ru_utime) + micros(usage.ru_stime);
+}
+
+int64_t ThreadCpuMicros() {
+  struct timespec ts {};
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + static_cast<int64_t>(ts.tv_nsec) / 1000;
 }
 
 int64_t ProcessWriteBytes() {

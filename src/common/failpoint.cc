@@ -34,6 +34,8 @@ const std::vector<std::string>& AllFailpoints() {
       "warehouse.during_copy",    // a COPY FROM STDIN in flight: rows sent, not ended
       "warehouse.before_commit",  // partitions deleted and COPYed in PostgreSQL, not committed
       "warehouse.after_commit",   // PostgreSQL committed, the publisher not yet told
+      // every OpenLineage event written to lake/lineage (ops/lineage_log.cc):
+      "lineage.after_append",  // lines appended to the day's file, not yet fsynced
       // `sluice streams reset` only:
       "streams.before_reset_commit",  // position moved and the reset recorded, uncommitted
       "streams.after_reset_commit",   // reset committed, not yet reported to the operator

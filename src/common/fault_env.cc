@@ -137,6 +137,12 @@ Status FaultInjectionEnv::WriteFile(const std::string& path, const std::string& 
   return Env::WriteFile(path, data);
 }
 
+Status FaultInjectionEnv::AppendFile(const std::string& path, const std::string& data) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(CountMutation(path));
+  return Env::AppendFile(path, data);
+}
+
 Status FaultInjectionEnv::SyncFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
   RETURN_IF_ERROR(CountMutation(path));

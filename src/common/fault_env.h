@@ -46,7 +46,7 @@ class FaultInjectionEnv : public Env {
   explicit FaultInjectionEnv(const std::string& root);
 
   // The `n`th mutating call from now on (1 = the next) returns an injected IOError and does
-  // nothing; 0 disables. Mutating calls: WriteFile, Rename, CreateDirs, RemoveAll, RemoveDir,
+  // nothing; 0 disables. Mutating calls: WriteFile, AppendFile, Rename, CreateDirs, RemoveAll, RemoveDir,
   // Truncate, LinkFile, Symlink and the three syncs (WriteFileAtomic counts as its parts).
   void FailNthMutation(int64_t n);
   // Mutating calls so far (failed ones included).
@@ -63,6 +63,8 @@ class FaultInjectionEnv : public Env {
   const std::string& root() const { return root_; }
 
   Status WriteFile(const std::string& path, const std::string& data) override;
+  // Appended bytes are durable once SyncFile records the file's new size.
+  Status AppendFile(const std::string& path, const std::string& data) override;
   Status SyncFile(const std::string& path) override;
   Status SyncDir(const std::string& dir) override;
   Status SyncFileSystem(const std::string& path) override;

@@ -1,6 +1,9 @@
 #include "ops/lineage_log.h"
 
 #include <algorithm>
+#include <filesystem>
+
+#include "common/failpoint.h"
 
 namespace sluice {
 
@@ -25,16 +28,22 @@ Status LineageLog::Append(int64_t event_us, const std::vector<std::string>& line
   std::lock_guard<std::mutex> lock(mu_);
   const std::string path = FileOf(event_us);
   if (!checked_.count(path)) {
-    RETURN_IF_ERROR(env_->CreateDirs(dir_));
+    if (!env_->Exists(dir_)) {
+      // A new directory is durable once its parent's entries are.
+      RETURN_IF_ERROR(env_->CreateDirs(dir_));
+      RETURN_IF_ERROR(env_->SyncDir(std::filesystem::path(dir_).parent_path().string()));
+    }
     const bool existed = env_->Exists(path);
     RETURN_IF_ERROR(RepairTail(path));
     RETURN_IF_ERROR(env_->AppendFile(path, data));
+    SLUICE_FAILPOINT("lineage.after_append");
     RETURN_IF_ERROR(env_->SyncFile(path));
     if (!existed) RETURN_IF_ERROR(env_->SyncDir(dir_));
     checked_.insert(path);
     return Status::OK();
   }
   RETURN_IF_ERROR(env_->AppendFile(path, data));
+  SLUICE_FAILPOINT("lineage.after_append");
   return env_->SyncFile(path);
 }
 

@@ -1,7 +1,8 @@
 // The metrics file of a batch run (`sluice run --metrics-file PATH`, docs/METRICS.md): the
 // pipeline metrics read from the catalog and two gauges of the run itself, in Prometheus text
 // 0.0.4, replaced atomically at the end of every run so a node_exporter textfile collector
-// (which reads *.prom) never sees half a file.
+// (which reads *.prom) never sees half a file. `sluice run` puts the run's SLO gauges
+// (ops/slo_metrics.h) and PostgreSQL publish before that text: the run's gauges end the file.
 #pragma once
 
 #include <cstdint>

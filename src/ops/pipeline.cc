@@ -166,6 +166,11 @@ Json PipelineJson(const ProjectSpec& spec, const PipelineFacts& facts, const nlo
         if (live.is_object()) {
           detail["lag_messages"] = Number(live, "lag_messages");
           detail["lag_seconds"] = Number(live, "lag_seconds");
+          // A NATS source: the stream position its consumer has committed (docs/JETSTREAM.md).
+          if (live.contains("committed_seq")) {
+            detail["stream"] = live["stream"];
+            detail["committed_seq"] = live["committed_seq"];
+          }
           if (Member(live, "paused").is_boolean() && live["paused"].get<bool>()) state = "warning";
           if (live.contains("error")) {
             state = "error";

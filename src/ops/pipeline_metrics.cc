@@ -134,6 +134,13 @@ Status PipelineMetrics::Collect(Catalog& catalog, int64_t now_us) {
   PipelineFigures next;
   next.rows = from_runs_.rows;
   next.stages = from_runs_.stages;
+  // The micro-batches `sluice serve` committed: their cost is in the ledger, not in a run.
+  ASSIGN_OR_RETURN(StreamIngestCost stream, StreamIngestCostOf(catalog));
+  StageFigures& ingest = next.stages["ingest"];
+  ingest.cpu_seconds += stream.cpu_seconds;
+  ingest.bytes_written += stream.bytes_written;
+  ingest.rows += stream.rows;
+  for (const auto& [stage, errors] : live_errors_) next.stages[stage].errors += errors;
 
   ASSIGN_OR_RETURN(std::vector<SourceLedgerStats> ledger, LedgerStatsBySource(catalog));
   for (const auto& source : spec.sources) next.quarantined_batches[source.name] = 0;
@@ -206,6 +213,11 @@ Status PipelineMetrics::Collect(Catalog& catalog, int64_t now_us) {
   return Status::OK();
 }
 
+void PipelineMetrics::SetLiveStageErrors(const std::string& stage, double errors) {
+  figures_.stages[stage].errors += errors - live_errors_[stage];
+  live_errors_[stage] = errors;
+}
+
 std::string PipelineMetrics::Render(int64_t now_us) {
   // Counters and histograms: kept, brought up to the figures.
   for (const auto& [key, rows] : figures_.rows) {
@@ -218,15 +230,22 @@ std::string PipelineMetrics::Render(int64_t now_us) {
     const MetricLabels labels = {{"stage", stage}};
     AddUpTo(cumulative_.GetCounter(
                 "sluice_stage_errors_total",
-                "Runs that failed in the stage (ingest: also landing files refused whole).", labels),
+                "Runs that failed in the stage (ingest: also landing files refused whole and failed "
+                "micro-batch commits of `sluice serve`).",
+                labels),
             f.errors);
     AddUpTo(cumulative_.GetCounter(
                 "sluice_stage_cpu_seconds_total",
-                "CPU seconds (user + system, all threads) of the process during the stage.", labels),
+                "CPU seconds of the stage (runs: the process's, all threads; serve's micro-batches: "
+                "the engine thread's).",
+                labels),
             f.cpu_seconds);
-    AddUpTo(cumulative_.GetCounter("sluice_stage_bytes_written_total",
-                                   "Bytes the process wrote to storage during the stage.", labels),
-            f.bytes_written);
+    AddUpTo(
+        cumulative_.GetCounter("sluice_stage_bytes_written_total",
+                               "Bytes written by the stage (runs: the process's writes to storage; serve's "
+                               "micro-batches: their staged files).",
+                               labels),
+        f.bytes_written);
   }
   for (auto& [table, seconds] : pending_merges_) {
     Histogram& h =

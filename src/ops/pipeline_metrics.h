@@ -36,11 +36,13 @@ const std::vector<std::string>& MetricStages();
 // How many partitions sluice_partition_rows lists per table.
 inline constexpr size_t kTopPartitions = 5;
 
+// Per stage, over the recorded runs; ingest also over the stream micro-batches in the ledger
+// (`sluice serve`, catalog/table_stats.h StreamIngestCostOf).
 struct StageFigures {
-  double errors = 0;         // failed runs that stopped in the stage (+ refused files: ingest)
-  double cpu_seconds = 0;    // over the recorded runs
-  double bytes_written = 0;  // over the recorded runs
-  double rows = 0;           // the stage's rows in the recorded runs: the costs' denominator
+  double errors = 0;  // failed runs that stopped in the stage (+ refused files: ingest)
+  double cpu_seconds = 0;
+  double bytes_written = 0;
+  double rows = 0;  // the stage's rows (ingest: rows read): the costs' denominator
 };
 
 struct TableFigures {
@@ -93,6 +95,11 @@ class PipelineMetrics {
   std::string Render(int64_t now_us);
   nlohmann::json Json(int64_t now_us) const;
 
+  // Errors of `stage` this process counted itself and the catalog does not record (`sluice
+  // serve`: its failed micro-batch commits), `errors` in all so far; added to the catalog's from
+  // now on (Render, Json, and every Collect after).
+  void SetLiveStageErrors(const std::string& stage, double errors);
+
  private:
   Options options_;
   PipelineFigures figures_;
@@ -102,6 +109,7 @@ class PipelineMetrics {
   std::map<std::string, std::vector<double>> pending_commits_;     // per source
   std::map<std::string, std::pair<double, double>> merge_totals_;  // table -> (count, sum)
   int64_t last_run_us_ = 0;
+  std::map<std::string, double> live_errors_;      // SetLiveStageErrors, per stage
   std::map<std::string, int64_t> last_commit_us_;  // per source: batches read up to here
   struct Scan {
     int64_t at_us = 0;    // now_us of the Collect that counted the partitions

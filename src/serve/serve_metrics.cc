@@ -132,6 +132,7 @@ std::string Server::Impl::PipelineMetricsText() {
     if (!st.ok()) Log("metrics: reading the catalog failed: " + st.message());
     pipeline_metrics_read_us = mono;
   }
+  pipeline_metrics.SetLiveStageErrors("ingest", static_cast<double>(ingest_commit_failures.load()));
   return pipeline_metrics.Render(env()->NowMicros());
 }
 

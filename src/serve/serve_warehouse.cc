@@ -1,6 +1,7 @@
 // `sluice serve`'s side of the PostgreSQL warehouse (warehouse/pg_publisher.h): the publisher's
 // thread, its metrics and its part of /v1/stats and serve.json.
 #include "serve/server_impl.h"
+#include "warehouse/warehouse_metrics.h"
 
 namespace sluice {
 
@@ -8,17 +9,10 @@ Status Server::Impl::OpenWarehouse() {
   if (!engine->spec().serve.postgres) return Status::OK();
   PgPublisher::Hooks hooks;
   hooks.log = [this](const std::string& line) { Log(line); };
-  Histogram* lag = &metrics.GetHistogram(
-      "sluice_warehouse_publish_lag_seconds",
-      "From a commit in the lake to its rows being visible in PostgreSQL (per table version published).",
-      LatencyBuckets());
-  Counter* rows =
-      &metrics.GetCounter("sluice_warehouse_rows_published_total",
-                          "Rows copied into PostgreSQL (the changed partitions of each version).");
-  hooks.published = [this, lag, rows](double seconds, int64_t n) {
-    lag->Observe(seconds);
+  const WarehousePublishMetrics counted = RegisterWarehousePublishMetrics(metrics);
+  hooks.published = [this, counted](double seconds, int64_t n) {
+    counted.Published(seconds, n);
     warehouse_lag_samples.Add(seconds, 1);
-    rows->Add(static_cast<double>(n));
   };
   warehouse_lag_versions = &metrics.GetGauge(
       "sluice_warehouse_lag_versions", "Table versions committed in the lake and not yet in PostgreSQL.");

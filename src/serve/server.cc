@@ -376,6 +376,7 @@ void Server::Impl::IngestHttp(SourceState& s) {
     budget.Release(bytes);
     lineage->MicroBatch(s.spec->name, started_us, parts, r);
     if (!r.ok()) {
+      ++ingest_commit_failures;
       Log("source " + s.spec->name + ": a batch of " + std::to_string(items.size()) +
               " requests failed, nothing of it committed: " + r.status().ToString(),
           {parts.size() == 1 ? parts[0].correlation_id : "", "", s.spec->name, ""});
@@ -426,6 +427,7 @@ void Server::Impl::IngestNats(SourceState& s) {
     budget.Release(batch->bytes);
     lineage->MicroBatch(s.spec->name, started_us, batch->parts, r);
     if (!r.ok()) {
+      ++ingest_commit_failures;
       Log("source " + s.spec->name + ": batch of stream sequences " + std::to_string(batch->range.first_seq) +
               ".." + std::to_string(batch->range.last_seq) +
               " failed, not acknowledged; consuming again from the last commit: " + r.status().ToString(),

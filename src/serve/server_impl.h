@@ -135,6 +135,8 @@ struct Server::Impl {
   std::mutex pipeline_metrics_mu;  // guards the two below
   PipelineMetrics pipeline_metrics{PipelineMetrics::Options{.batch_commit_histogram = false}};
   int64_t pipeline_metrics_read_us = -1;  // MonotonicMicros of the last read; -1: never
+  // Micro-batch commits (HTTP and NATS) that failed: sluice_stage_errors_total{stage="ingest"}.
+  std::atomic<int64_t> ingest_commit_failures{0};
   std::string PipelineMetricsText();
 
   DirJanitor janitor;

@@ -156,7 +156,8 @@ struct TableSpec {
   std::vector<std::string> columns;
   std::vector<TableTest> tests;
   // The tables this model reads, as DuckDB's parser finds them (marts only; each name once, in
-  // text order): marts.<t>, curated.<t> and staging.<s> names.
+  // text order, unqualified): depends_on the marts, reads_curated the curated tables,
+  // reads_staging the sources.
   std::vector<std::string> depends_on;
   std::vector<std::string> reads_curated;
   std::vector<std::string> reads_staging;

@@ -3,6 +3,7 @@
 #include "catalog/applied.h"
 #include "catalog/feeds.h"
 #include "catalog/tables.h"
+#include "catalog/warehouse_changes.h"
 #include "common/failpoint.h"
 #include "transform/quality.h"
 #include "transform/quarantine.h"
@@ -216,6 +217,10 @@ Status MergeBatches(Catalog& catalog, const TableSpec& table, const SourceSpec* 
     RETURN_IF_ERROR(AddPendingPartitions(catalog, touched));
     RETURN_IF_ERROR(AddPublishPending(catalog, table.name, touched));
     RETURN_IF_ERROR(RecordApplied(catalog, table.name, source->name, batches));
+    std::vector<std::string> batch_ids;
+    batch_ids.reserve(batches.size());
+    for (const PendingBatch& b : batches) batch_ids.push_back(b.batch_id);
+    RETURN_IF_ERROR(AddWarehouseBatches(catalog, table.name, source->name, batch_ids));
     ASSIGN_OR_RETURN(int64_t rows, conn.QueryInt("SELECT count(*) FROM " + target));
     RETURN_IF_ERROR(RecordNewVersion(catalog, table.name, rows));
   }

@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "catalog/tables.h"
+#include "catalog/warehouse_changes.h"
 #include "common/failpoint.h"
 #include "common/hash.h"
 #include "transform/quality.h"
@@ -75,6 +76,7 @@ Status RefreshOne(Catalog& catalog, const TableSpec& mart, bool full_refresh,
     result.partitions[mart.name] = result.pending_partitions;
   }
   ASSIGN_OR_RETURN(result.rows[mart.name], conn.QueryInt("SELECT count(*) FROM " + target));
+  RETURN_IF_ERROR(AddMartWarehouseBatches(catalog, mart.name));
   RETURN_IF_ERROR(EnsureTableRow(catalog, mart.name, "marts"));
   RETURN_IF_ERROR(RecordNewVersion(catalog, mart.name, result.rows[mart.name], model_hash));
   ASSIGN_OR_RETURN(auto outcomes, RunTableTests(catalog, "marts", mart, context));

@@ -39,6 +39,32 @@ std::string CsvExpr(const std::string& c, const std::string& type) {
 
 bool Quoted(const std::string& pg_type) { return pg_type == "text" || pg_type == "jsonb"; }
 
+// Records `batches` as brought by version `version` of table `name_lit` (a literal) in publish
+// `seq`, in the caller's transaction; a batch already recorded keeps the version that first
+// brought it. published_at is the time just before COMMIT (clock_timestamp, not the
+// transaction's start).
+Status RecordBatches(PgConnection& pg, const std::string& schema, const std::string& name_lit,
+                     int64_t version, const std::string& seq, const std::vector<WarehouseBatch>& batches) {
+  constexpr size_t kPerStatement = 1000;
+  for (size_t first = 0; first < batches.size(); first += kPerStatement) {
+    std::string values;
+    for (size_t i = first; i < std::min(batches.size(), first + kPerStatement); ++i) {
+      const WarehouseBatch& b = batches[i];
+      values += (values.empty() ? "(" : ", (") + pg.Literal(b.source) + ", " + pg.Literal(b.batch_id) + ", " +
+                pg.Literal(b.correlation_id) + ", " + pg.Literal(b.committed_at) + ")";
+    }
+    RETURN_IF_ERROR(
+        pg.Exec("INSERT INTO " + schema + "._sluice_publish_batches SELECT " + name_lit + ", " +
+                std::to_string(version) + ", " + seq +
+                ", v.source, v.batch_id, nullif(v.correlation_id, ''), CAST(nullif(v.committed_at, "
+                "'') AS timestamp) AT TIME ZONE 'UTC', clock_timestamp() FROM (VALUES " +
+                values +
+                ") v(source, batch_id, correlation_id, committed_at) ON CONFLICT (table_name, "
+                "source, batch_id) DO NOTHING"));
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 std::string PgTypeFor(const std::string& t) {
@@ -98,7 +124,9 @@ PgPublisher::PgPublisher(const ProjectSpec& spec, std::unique_ptr<duck::Connecti
   for (const std::string& name : pg_.publish) {
     for (const TableSpec& t : spec.tables) {
       const std::string qualified = (t.kind == TableKind::kMart ? "marts." : "curated.") + t.name;
-      if (qualified == name) tables_.push_back({qualified, PublishTargetFor(spec, t)});
+      if (qualified == name) {
+        tables_.push_back({qualified, PublishTargetFor(spec, t), WarehouseUpstream(spec, t.name)});
+      }
     }
   }
 }
@@ -118,7 +146,15 @@ Status PgPublisher::EnsureConnected() {
   std::string sql =
       "CREATE SCHEMA IF NOT EXISTS " + schema + "; CREATE TABLE IF NOT EXISTS " + schema +
       "._sluice_publish (table_name text PRIMARY KEY, version bigint NOT NULL, rows_copied bigint NOT "
-      "NULL, published_at timestamptz NOT NULL)";
+      "NULL, published_at timestamptz NOT NULL, publish_seq bigint); ALTER TABLE " +
+      schema +
+      "._sluice_publish ADD COLUMN IF NOT EXISTS publish_seq bigint; CREATE SEQUENCE IF NOT EXISTS " +
+      schema + "._sluice_publish_seq; CREATE TABLE IF NOT EXISTS " + schema +
+      "._sluice_publish_batches (table_name text NOT NULL, version bigint NOT NULL, publish_seq bigint NOT "
+      "NULL, source text NOT NULL, batch_id text NOT NULL, correlation_id text, lake_committed_at "
+      "timestamptz, published_at timestamptz NOT NULL, PRIMARY KEY (table_name, source, batch_id)); CREATE "
+      "INDEX IF NOT EXISTS _sluice_publish_batches_correlation ON " +
+      schema + "._sluice_publish_batches (correlation_id)";
   if (pg_.row_security) {
     // Which tenant each BI role may read (docs/WAREHOUSE.md); a role sees only its own rows here.
     sql += "; CREATE TABLE IF NOT EXISTS " + schema +
@@ -207,7 +243,7 @@ Status PgPublisher::PublishOne(Table& t) {
       if (!done) (void)c->Execute("ROLLBACK");
     }
   } guard{conn_.get()};
-  ASSIGN_OR_RETURN(WarehouseDelta delta, ReadWarehouseDelta(*conn_, t.target.table, from));
+  ASSIGN_OR_RETURN(WarehouseDelta delta, ReadWarehouseDelta(*conn_, t.target.table, from, t.upstream));
   if (delta.version <= from) {
     guard.done = true;
     return conn_->Execute("COMMIT");
@@ -366,12 +402,18 @@ Status PgPublisher::PublishOne(Table& t) {
                                ASSIGN_OR_RETURN(buffer, env_->ReadFile(files[next_file++]));
                                return std::string_view(buffer);
                              }));
+  // The version, its place in the order of publishes, and the batches it brought.
+  ASSIGN_OR_RETURN(auto seq_row,
+                   pg.Query("SELECT nextval(" + pg.Literal(schema + "._sluice_publish_seq") + "::regclass)"));
+  const std::string seq = *seq_row.at(0).at(0);
+  RETURN_IF_ERROR(RecordBatches(pg, schema, name_lit, delta.version, seq, delta.batches));
   SLUICE_FAILPOINT("warehouse.before_commit");
   RETURN_IF_ERROR(
       pg.Exec("INSERT INTO " + schema + "._sluice_publish VALUES (" + name_lit + ", " +
-              std::to_string(delta.version) + ", " + std::to_string(rows) +
-              ", now()) ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version, rows_copied = "
-              "EXCLUDED.rows_copied, published_at = EXCLUDED.published_at"));
+              std::to_string(delta.version) + ", " + std::to_string(rows) + ", now(), " + seq +
+              ") ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version, rows_copied = "
+              "EXCLUDED.rows_copied, published_at = EXCLUDED.published_at, publish_seq = "
+              "EXCLUDED.publish_seq"));
   RETURN_IF_ERROR(pg.Exec("COMMIT"));
   SLUICE_FAILPOINT("warehouse.after_commit");
   double seconds = 0;

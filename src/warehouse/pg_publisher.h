@@ -4,7 +4,8 @@
 // One PostgreSQL transaction per table version: it deletes the (day, tenant) partitions the
 // versions since the last publish changed (catalog/warehouse_changes.h; every row for a full
 // rebuild), COPYs their rows from one read snapshot of the lake, adds new columns, and records
-// the version in <schema>._sluice_publish. A BI reader sees a table at one sluice version or
+// the version in <schema>._sluice_publish and the batches it brought (with their correlation
+// ids) in <schema>._sluice_publish_batches. A BI reader sees a table at one sluice version or
 // the next, never between. The recorded version makes catch-up idempotent: after a crash of
 // either side, the next pass compares versions and sends what is missing, once.
 //
@@ -94,6 +95,7 @@ class PgPublisher {
   struct Table {
     std::string qualified;  // curated.orders
     PublishTarget target;
+    std::vector<std::string> upstream;  // the curated tables whose merges bring its rows
     int64_t lake_version = 0, published = 0, pruned = 0, rows = 0;
   };
   Status PublishOne(Table& t);

@@ -4,7 +4,7 @@
 //
 //   node dashboard_check.js <url> <token> <screenshot.png> <user-data-dir>
 //
-// {"prompted": the page asked for a token, "nodes": [{id, kind, state, rows, slo, text}],
+// {"prompted": the page asked for a token, "nodes": [{id, kind, state, rows, slo, text, tooltip}],
 //  "edges": ["from>to", ...], "slos": [{name, state}], "slo_empty": bool, "dlq": [{key, rows}],
 //  "batches": n, "chart_points": {throughput, lag}, "requests": [...], "external": [...],
 //  "console_errors": [...], "failed_loads": [{url, status}], "csp": the page's
@@ -74,6 +74,7 @@ async function main() {
       id: g.dataset.node, kind: g.dataset.kind, state: g.dataset.state,
       rows: g.dataset.rows === '' ? null : Number(g.dataset.rows), slo: g.dataset.slo,
       text: Array.from(g.querySelectorAll('text')).map((t) => t.textContent),
+      tooltip: (g.querySelector('title') || {}).textContent || '',
       box: (() => { const r = g.getBoundingClientRect(); return [r.width, r.height]; })(),
     })));
     out.edges = await page.$$eval('#graph path.edge', (ps) => ps.map((p) => p.dataset.from + '>' + p.dataset.to));

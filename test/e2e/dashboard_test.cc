@@ -15,7 +15,9 @@
 #include <thread>
 
 #include "harness.h"
+#include "postgres_server.h"
 #include "serve_harness.h"
+#include "support/nats_server.h"
 
 namespace sluice::e2e {
 namespace {
@@ -104,7 +106,8 @@ class DashboardTest : public ::testing::Test {
   }
 
   // Runs dashboard_check.js against the server; its JSON (null and a test failure when it fails).
-  Json Browse() {
+  // Also keeps the screenshot as `shot_name` in SLUICE_SCREENSHOT_DIR when that is set.
+  Json Browse(const std::string& shot_name = "dashboard.png") {
     const std::string shot = tmp_.path() + "/dashboard.png";
     ProcessOptions options;
     options.env = {{"NODE_PATH", std::string(SLUICE_DOCS_ROOT) + "/third_party/node/node_modules"}};
@@ -118,7 +121,7 @@ class DashboardTest : public ::testing::Test {
     EXPECT_TRUE(std::filesystem::exists(shot)) << shot;
     if (const char* dir = std::getenv("SLUICE_SCREENSHOT_DIR"); dir != nullptr && *dir != '\0') {
       std::filesystem::create_directories(dir);
-      std::filesystem::copy_file(shot, std::string(dir) + "/dashboard.png",
+      std::filesystem::copy_file(shot, std::string(dir) + "/" + shot_name,
                                  std::filesystem::copy_options::overwrite_existing);
     }
     if (!r.ok()) return nullptr;
@@ -279,6 +282,123 @@ TEST_F(DashboardTest, GraphCountsAndChartsInChromium) {
   for (const auto& n : seen["nodes"]) {
     EXPECT_EQ(n["slo"], n["id"] == "sources.orders" ? "breach" : "") << n.dump();
   }
+}
+
+// A NATS JetStream source (a real nats-server) and the PostgreSQL warehouse (a real PostgreSQL):
+// the browser shows the source node with the rows its consumer read and its lag, and a node per
+// PostgreSQL table with its rows and the version PostgreSQL holds. Ground truths: the lines
+// published to the stream and the stream's last sequence (the NATS client), the rows and
+// versions in PostgreSQL (psql).
+TEST_F(DashboardTest, NatsSourceAndPostgresNodesInChromium) {
+  Postgres pg;
+  ASSERT_TRUE(pg.available()) << "no PostgreSQL server binaries: run scripts/setup.sh";
+  auto nats = test::NatsServer::Start();
+  ASSERT_NE(nats, nullptr);
+  OrderGeneratorOptions o;
+  o.orders = 400;
+  o.batches = 2;
+  o.tenants = 3;
+  o.days = 4;
+  project_ = std::make_unique<Project>(MakeExampleProject(tmp_.path() + "/p", o));
+  MakeStreamSource(*project_,
+                   "    type: nats\n    nats: {url: " + nats->url() +
+                       ", stream: ORDERS, subject: orders.>, durable: sluice_orders}\n"
+                       "    batch: {max_rows: 200, max_wait: 200ms}\n",
+                   "transform: {interval: 100ms, publish_interval: 200ms}\n"
+                   "serve:\n  auth:\n    tokens:\n"
+                   "      - {name: ops, secret_env: DASH_OPS_TOKEN, scopes: [\"read:*\"]}\n"
+                   "  postgres:\n    dsn_env: SLUICE_PG_DSN\n    schema: analytics\n"
+                   "    publish: [curated.orders, marts.daily_revenue]\n");
+  expected_ = Json::parse(ReadFileOrDie(project_->Landing() + "/expected.json"));
+  std::vector<std::string> lines;
+  for (const std::string& body : LandingBodies(*project_, 1))
+    lines.push_back(body.substr(0, body.size() - 1));
+  ASSERT_EQ(static_cast<int64_t>(lines.size()), expected_["lines_total"].get<int64_t>());
+  ASSERT_NO_FATAL_FAILURE(test::CreateStream(nats->url(), "ORDERS", {"orders.>"}));
+  server_ = ServeProcess::Start(*project_, {}, {{"DASH_OPS_TOKEN", kOpsToken}, {"SLUICE_PG_DSN", pg.Dsn()}});
+  ASSERT_NE(server_, nullptr);
+  client_ = std::make_unique<HttpClient>(server_->port());
+  ASSERT_NO_FATAL_FAILURE(test::PublishAll(nats->url(), "orders.new", lines));
+  const test::StreamState stream = test::GetStreamState(nats->url(), "ORDERS");
+  ASSERT_EQ(stream.messages, lines.size());
+
+  // Everything consumed, merged and in PostgreSQL.
+  const int64_t read = expected_["lines_total"];
+  const int64_t curated = static_cast<int64_t>(expected_["final_state"].size());
+  const int64_t mart = static_cast<int64_t>(expected_["mart_daily_revenue"].size());
+  auto node = [](const Json& p, const std::string& id) {
+    for (const auto& n : p["nodes"]) {
+      if (n["id"] == id) return n;
+    }
+    return Json();
+  };
+  Json pipeline = WaitFor("/v1/pipeline", [&](const Json& p) {
+    const Json source = node(p, "sources.orders");
+    return source["rows"] == read && source["detail"]["lag_messages"] == 0 &&
+           node(p, "postgres.analytics.orders")["rows"] == curated &&
+           node(p, "postgres.analytics.daily_revenue")["rows"] == mart;
+  });
+  WaitFor(
+      "/v1/history",
+      [&](const Json& h) {
+        int with_data = 0;
+        for (const auto& s : h["samples"])
+          with_data += s["sources"]["orders"]["rows_staged"].get<double>() > 0;
+        return h["samples"].size() >= 2 && with_data >= 1;
+      },
+      60);
+
+  // The ground truths: PostgreSQL through psql, the stream through the NATS client.
+  const std::map<std::string, std::string> pg_table = {
+      {"postgres.analytics.orders", "curated.orders"},
+      {"postgres.analytics.daily_revenue", "marts.daily_revenue"}};
+  std::map<std::string, int64_t> pg_rows, pg_version;
+  for (const auto& [id, table] : pg_table) {
+    const std::string name = id.substr(std::string("postgres.").size());
+    pg_rows[id] = std::stoll(pg.Scalar("SELECT count(*) FROM " + name));
+    pg_version[id] = std::stoll(
+        pg.Scalar("SELECT version FROM analytics._sluice_publish WHERE table_name = '" + table + "'"));
+  }
+  EXPECT_EQ(pg_rows["postgres.analytics.orders"], curated);
+  EXPECT_EQ(pg_rows["postgres.analytics.daily_revenue"], mart);
+
+  Json seen = Browse("dashboard-nats-postgres.png");
+  ASSERT_TRUE(seen.is_object()) << seen.dump();
+  EXPECT_EQ(seen["console_errors"], Json::array());
+  EXPECT_EQ(seen["external"], Json::array());
+  std::map<std::string, Json> shown;
+  for (const auto& n : seen["nodes"]) shown[n["id"].get<std::string>()] = n;
+  ASSERT_TRUE(shown.count("sources.orders")) << seen.dump();
+  const Json& source = shown["sources.orders"];
+  EXPECT_EQ(source["kind"], "source");
+  EXPECT_EQ(source["state"], "ok");
+  EXPECT_EQ(source["rows"], read);
+  // "1,234 rows read" (en-US grouping).
+  std::string grouped = std::to_string(read);
+  for (int i = static_cast<int>(grouped.size()) - 3; i > 0; i -= 3)
+    grouped.insert(static_cast<size_t>(i), ",");
+  EXPECT_EQ(source["text"][1], grouped + " rows read") << source.dump();
+  EXPECT_EQ(source["text"][2], "lag 0 msgs") << source.dump();
+  const std::string tooltip = source["tooltip"];
+  EXPECT_NE(tooltip.find("committed_seq: " + std::to_string(stream.last_seq)), std::string::npos) << tooltip;
+  EXPECT_NE(tooltip.find("lag_messages: 0"), std::string::npos) << tooltip;
+  for (const auto& [id, table] : pg_table) {
+    ASSERT_TRUE(shown.count(id)) << id << " not drawn: " << seen.dump();
+    const Json& n = shown[id];
+    EXPECT_EQ(n["kind"], "postgres") << id;
+    EXPECT_EQ(n["state"], "ok") << id;
+    EXPECT_EQ(n["rows"], pg_rows[id]) << id;
+    EXPECT_EQ(n["text"][2], "published v" + std::to_string(pg_version[id])) << n.dump();
+    EXPECT_NE(n["tooltip"].get<std::string>().find("published_version: " + std::to_string(pg_version[id])),
+              std::string::npos)
+        << n.dump();
+  }
+  // The lag chart has the stream source and the warehouse.
+  const std::set<std::string> legend = seen["lag_legend"].get<std::set<std::string>>();
+  EXPECT_TRUE(legend.count("orders")) << seen["lag_legend"].dump();
+  EXPECT_TRUE(legend.count("PostgreSQL")) << seen["lag_legend"].dump();
+  ProcessResult stopped = server_->Terminate();
+  EXPECT_TRUE(stopped.ok()) << stopped.Describe();
 }
 
 }  // namespace

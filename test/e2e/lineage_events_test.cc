@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/failpoint.h"
 #include "harness.h"
 #include "serve_harness.h"
 
@@ -220,6 +221,60 @@ TEST_F(LineageEventsTest, RunEmitsStartAndCompleteThatValidate) {
   bad = events[1];
   bad["eventType"] = "DONE";
   EXPECT_EQ(Validate({bad}, "OpenLineage.json").exit_code, 1);
+}
+
+// A power cut (common/fault_env.h) keeps every event an Append returned from -- the first one
+// of a new lineage directory too -- and never one it had not synced; the next run appends after
+// them and every line stays whole and valid.
+TEST_F(LineageEventsTest, PowerCutsKeepEveryWrittenEventAndNoHalfWrittenOne) {
+  OrderGeneratorOptions o;
+  o.orders = 200;
+  o.batches = 2;
+  Project p = MakeExampleProject(tmp_.path() + "/shop", o);
+  auto cut_at = [&](const std::string& failpoint) {
+    fs::remove(p.Path(kPowerCutMarker));
+    ProcessResult r = p.Sluice("run", {}, {{"SLUICE_FAILPOINTS", failpoint + "=powercut"}});
+    ASSERT_TRUE(r.signaled) << failpoint << " was not reached: " << r.Describe();
+    ASSERT_TRUE(fs::exists(p.Path(kPowerCutMarker)))
+        << "no power cut at " << failpoint << ": " << r.Describe();
+  };
+  // A lake without lake/lineage (as one made before sluice wrote lineage events), and a batch
+  // left for the next run.
+  const std::string held = tmp_.path() + "/batch-0002.jsonl";
+  fs::rename(p.Landing() + "/batch-0002.jsonl", held);
+  ASSERT_FALSE(p.RunJson().is_null());
+  fs::remove_all(p.Lake() + "/lineage");
+  fs::rename(held, p.Landing() + "/batch-0002.jsonl");
+
+  // A run cut after its START event was written and before anything else synced the lake (its
+  // staging files are written, not yet synced): the event survives, in the directory it created.
+  cut_at("ingest.after_stage_write");
+  std::vector<Json> events = ReadEvents(p);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["eventType"], "START");
+
+  // Run again: its START and COMPLETE follow; the cut run stays a START without an end.
+  ASSERT_FALSE(p.RunJson().is_null());
+  events = ReadEvents(p);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[1]["eventType"], "START");
+  EXPECT_EQ(events[2]["eventType"], "COMPLETE");
+  EXPECT_EQ(events[2]["run"]["runId"], events[1]["run"]["runId"]);
+  EXPECT_NE(events[1]["run"]["runId"], events[0]["run"]["runId"]);
+
+  // Cut between the write of an event and its fsync: the file is exactly what it was before.
+  const std::string file =
+      p.Lake() + "/lineage/" + Basename(fs::directory_iterator(p.Lake() + "/lineage")->path());
+  const std::string before = ReadFileOrDie(file);
+  cut_at("lineage.after_append");
+  EXPECT_EQ(ReadFileOrDie(file), before);
+
+  ASSERT_FALSE(p.RunJson().is_null());
+  events = ReadEvents(p);
+  ASSERT_EQ(events.size(), 5u);
+  EXPECT_EQ(events[3]["eventType"], "START");
+  EXPECT_EQ(events[4]["eventType"], "COMPLETE");
+  ExpectValid(events);
 }
 
 TEST_F(LineageEventsTest, FailedRunEmitsFailThatValidates) {

@@ -416,5 +416,72 @@ TEST(MetricsFile, ReplacedAtomically) {
   EXPECT_EQ(names, std::vector<std::string>{"sluice.prom"});
 }
 
+// The SLOs evaluated at the end of a run are in the file, as /metrics of `sluice serve` has them
+// (docs/SLO.md): a source with 20% of its rows dead-lettered breaches its error rate (objective
+// 1%, over min_events); the values are the hand-computed ratio and what `sluice status --json`
+// shows.
+TEST(MetricsFile, SloFamiliesOfTheRun) {
+  TempDir tmp("sluice-e2e-metrics-slo");
+  Project p(tmp.path());
+  WriteFileOrDie(p.Path("contracts/events.yaml"),
+                 "name: events\ncolumns:\n  id: {type: string, required: true}\n"
+                 "  n: {type: int64, required: true}\n");
+  WriteFileOrDie(p.Path("sluice.yaml"),
+                 "name: slo\nsources:\n  events:\n    type: files\n    path: landing/*.jsonl\n"
+                 "    max_dead_ratio: 1\n    contract: contracts/events.yaml\ntables:\n  events:\n"
+                 "    from: events\n    key: [id]\n    version: n\nslo:\n  consumer_lag: off\n");
+  // 200 events; every fifth lacks its required n: 40 dead-lettered.
+  std::string lines;
+  int bad = 0;
+  for (int i = 0; i < 200; ++i) {
+    const bool dead = i % 5 == 0;
+    bad += dead ? 1 : 0;
+    lines += dead ? "{\"id\":\"e" + std::to_string(i) + "\"}\n"
+                  : "{\"id\":\"e" + std::to_string(i) + "\",\"n\":" + std::to_string(i) + "}\n";
+  }
+  WriteFileOrDie(p.Path("landing/a.jsonl"), lines);
+  const std::string file = tmp.path() + "/sluice.prom";
+  ProcessResult run = p.Sluice("run", {"--metrics-file", file});
+  ASSERT_TRUE(run.ok()) << run.Describe();
+  EXPECT_NE(run.err.find("slo: error_rate:events: ok -> breach"), std::string::npos) << run.err;
+
+  ExpectPromtoolAccepts(file);
+  const Json m = ParseExposition(file);
+  ASSERT_FALSE(m.is_null());
+  for (const char* family : {"sluice_slo_state", "sluice_slo_value", "sluice_slo_objective",
+                             "sluice_slo_budget_remaining_ratio", "sluice_slo_burn_rate"}) {
+    EXPECT_EQ(m["families"].value(family, ""), "gauge") << family << ":\n" << ReadFileOrDie(file);
+  }
+  const std::map<std::string, std::string> slo = {{"slo", "error_rate:events"}};
+  const double ratio = bad / 200.0;
+  EXPECT_EQ(Sample(m, "sluice_slo_state", slo), 2) << ReadFileOrDie(file);
+  EXPECT_NEAR(Sample(m, "sluice_slo_value", slo), ratio, 1e-12);
+  EXPECT_EQ(Sample(m, "sluice_slo_objective", slo), 0.01);
+  for (const char* window : {"5m", "30m", "1h", "6h", "3d"}) {
+    EXPECT_NEAR(Sample(m, "sluice_slo_burn_rate", {{"slo", "error_rate:events"}, {"window", window}}),
+                ratio / 0.01, 1e-9)
+        << window;
+  }
+
+  // `sluice status --json`: the same evaluation.
+  ProcessResult status = p.Sluice("status", {"--json"});
+  ASSERT_TRUE(status.ok()) << status.Describe();
+  const Json slos = Json::parse(status.out)["slo"];
+  ASSERT_EQ(slos.size(), 1u) << status.out;
+  const Json& s = slos[0];
+  EXPECT_EQ(s["name"], "error_rate:events");
+  EXPECT_EQ(s["state"], "breach");
+  EXPECT_EQ(s["events"], 200);
+  EXPECT_EQ(Sample(m, "sluice_slo_value", slo), s["value"].get<double>());
+  EXPECT_EQ(Sample(m, "sluice_slo_objective", slo), s["objective"].get<double>());
+  EXPECT_EQ(Sample(m, "sluice_slo_budget_remaining_ratio", slo), s["budget_remaining"].get<double>());
+  EXPECT_LT(s["budget_remaining"].get<double>(), 1);
+  for (const auto& [window, burn] : s["burn_rates"].items()) {
+    EXPECT_EQ(Sample(m, "sluice_slo_burn_rate", {{"slo", "error_rate:events"}, {"window", window}}),
+              burn.get<double>())
+        << window;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::e2e

@@ -774,6 +774,31 @@ TEST(ServeNats, TransientCommitFailuresAreExactlyOnce) {
                          << "\nserve stderr:\n"
                          << serve->Stderr().substr(0, 4000);
   }
+  // Every failed commit of this process counts once in the ingest stage's errors (METRICS.md).
+  {
+    const std::string log = serve->Stderr();
+    size_t logged = 0;
+    for (size_t at = log.find("failed, not acknowledged"); at != std::string::npos;
+         at = log.find("failed, not acknowledged", at + 1)) {
+      ++logged;
+    }
+    HttpClient http(serve->port());
+    const std::string metrics = http.Get("/metrics").body;
+    EXPECT_EQ(MetricValue(metrics, "sluice_stage_errors_total{stage=\"ingest\"}"),
+              static_cast<double>(logged))
+        << metrics;
+    // The committed micro-batches' cost: the engine thread's CPU, their staged files' bytes.
+    double staged_bytes = 0;
+    for (const auto& e : fs::recursive_directory_iterator(np.project->Lake() + "/staging/orders")) {
+      if (e.is_regular_file() && e.path().extension() == ".parquet") {
+        staged_bytes += static_cast<double>(e.file_size());
+      }
+    }
+    EXPECT_GT(staged_bytes, 0);
+    EXPECT_GT(MetricValue(metrics, "sluice_stage_cpu_seconds_total{stage=\"ingest\"}"), 0) << metrics;
+    EXPECT_GE(MetricValue(metrics, "sluice_stage_bytes_written_total{stage=\"ingest\"}"), staged_bytes)
+        << metrics;
+  }
   ProcessResult stopped = serve->Terminate();
   read_log(*serve);
   RecordProperty("failed_batches", std::to_string(failures));

@@ -10,9 +10,11 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "harness.h"
+#include "postgres_server.h"
 #include "prometheus_text.h"
 #include "serve_harness.h"
 
@@ -21,125 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-const char kPassword[] = "pw-never-logged-7731";
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string PgBin() {
-  std::string best;
-  for (const auto& e : fs::directory_iterator("/usr/lib/postgresql")) {
-    if (fs::exists(e.path() / "bin/initdb") && e.path().string() > best) best = e.path().string();
-  }
-  return best.empty() ? "" : best + "/bin";
-}
-
-// A throw-away PostgreSQL cluster on 127.0.0.1 (as the `postgres` user when the tests run as
-// root: the server refuses to run as root). Stopped and deleted on destruction.
-class Postgres {
- public:
-  Postgres() : port_(FreePort()) {
-    bin_ = PgBin();
-    if (bin_.empty()) return;
-    if (::getuid() == 0) {
-      as_server_ = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-      RunProcess("/bin/chown", {"postgres:", dir_.path()}, {});
-    }
-    ProcessResult r = Server("initdb", {"-D", data(), "-U", "sluice", "-A", "md5", "--pwfile", PwFile(),
-                                        "--locale=C", "-E", "UTF8", "--no-sync"});
-    EXPECT_TRUE(r.ok()) << r.Describe();
-    WriteFileOrDie(data() + "/postgresql.auto.conf",
-                   "listen_addresses = '127.0.0.1'\nport = " + std::to_string(port_) +
-                       "\nunix_socket_directories = ''\nfsync = off\ntimezone = 'Europe/Paris'\n");
-    if (::getuid() == 0) RunProcess("/bin/chown", {"-R", "postgres:", data()}, {});
-    Start();
-  }
-  ~Postgres() {
-    if (!bin_.empty()) Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
-  }
-  bool available() const { return !bin_.empty(); }
-  void Start() {
-    ProcessResult r = Server("pg_ctl", {"-D", data(), "-l", dir_.path() + "/server.log", "-w", "start"});
-    ASSERT_TRUE(r.ok()) << r.Describe() << ReadFileOrDie(dir_.path() + "/server.log");
-  }
-  // As a crash would: no shutdown checkpoint, open transactions lost.
-  void KillImmediate() {
-    ProcessResult r = Server("pg_ctl", {"-D", data(), "-m", "immediate", "-w", "stop"});
-    ASSERT_TRUE(r.ok()) << r.Describe();
-  }
-  std::string Dsn(const std::string& user = "sluice", const std::string& password = kPassword) const {
-    return "postgresql://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_) + "/postgres";
-  }
-  // psql -c SQL as `user`; rows as fields split by '|' ("NULL" for null). A test failure when
-  // psql fails, unless `may_fail`.
-  std::vector<std::vector<std::string>> Rows(const std::string& sql, const std::string& user = "sluice",
-                                             const std::string& password = kPassword, bool may_fail = false) {
-    ProcessResult r = RunProcess("/usr/bin/psql",
-                                 {"-XAtq", "-v", "ON_ERROR_STOP=1", "-P", "null=NULL", "-F", "|", "-d",
-                                  Dsn(user, password), "-c", sql},
-                                 {});
-    if (!may_fail) {
-      EXPECT_TRUE(r.ok()) << sql << ": " << r.Describe();
-    }
-    std::vector<std::vector<std::string>> rows;
-    size_t pos = 0;
-    while (pos < r.out.size()) {
-      size_t nl = r.out.find('\n', pos);
-      if (nl == std::string::npos) nl = r.out.size();
-      std::vector<std::string> fields;
-      std::string line = r.out.substr(pos, nl - pos);
-      size_t f = 0;
-      while (true) {
-        size_t bar = line.find('|', f);
-        fields.push_back(line.substr(f, bar == std::string::npos ? std::string::npos : bar - f));
-        if (bar == std::string::npos) break;
-        f = bar + 1;
-      }
-      rows.push_back(fields);
-      pos = nl + 1;
-    }
-    return rows;
-  }
-  std::string Scalar(const std::string& sql) {
-    auto rows = Rows(sql);
-    return rows.empty() || rows[0].empty() ? "" : rows[0][0];
-  }
-
- private:
-  std::string data() const { return dir_.path() + "/data"; }
-  std::string PwFile() {
-    const std::string path = dir_.path() + "/pw";
-    WriteFileOrDie(path, std::string(kPassword) + "\n");
-    if (::getuid() == 0) RunProcess("/bin/chown", {"postgres:", path}, {});
-    return path;
-  }
-  ProcessResult Server(const std::string& tool, std::vector<std::string> args) {
-    std::vector<std::string> all = as_server_;
-    all.push_back(bin_ + "/" + tool);
-    for (auto& a : args) all.push_back(std::move(a));
-    const std::string first = all.front();
-    all.erase(all.begin());
-    ProcessOptions o;
-    o.cwd = "/tmp";
-    o.timeout_seconds = 120;
-    return RunProcess(first, all, o);
-  }
-  TempDir dir_{"sluice-pg"};
-  int port_;
-  std::string bin_;
-  std::vector<std::string> as_server_;
-};
 
 // The published columns of each table, cast to text the same way on both sides.
 const char kOrdersColumns[] =
@@ -358,6 +241,167 @@ TEST_F(Warehouse, UnknownPublishedTableIsALoadError) {
   EXPECT_NE(r.err.find("serve.postgres.publish"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("'curated.nope'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("known: curated.orders, marts.daily_revenue"), std::string::npos) << r.err;
+}
+
+// The PostgreSQL publishes `sluice trace` shows for a batch (the warehouse_test Trace* tests).
+struct ShownPublish {
+  std::string table;
+  int64_t version = 0, publish_seq = 0;
+};
+std::map<std::string, ShownPublish> PublishesInTrace(const Json& trace) {
+  std::map<std::string, ShownPublish> out;
+  if (!trace.contains("batches") || trace["batches"].size() != 1) return out;
+  const Json& pg = trace["batches"][0].value("postgres", Json());
+  for (const auto& p : pg.is_array() ? pg : Json::array()) {
+    out[p["table"].get<std::string>()] = {p["pg_table"].get<std::string>(), p["version"].get<int64_t>(),
+                                          p["publish_seq"].get<int64_t>()};
+    EXPECT_EQ(p["published_at"].get<std::string>().size(), 24u) << p.dump();
+    EXPECT_TRUE(p["visible_s"].is_number() && p["visible_s"].get<double>() >= 0) << p.dump();
+  }
+  return out;
+}
+
+// `sluice run`: each published version records, in PostgreSQL, the batches it brought with their
+// correlation ids; a later run's batch is recorded against the later version only, and `sluice
+// trace` shows the publish of each batch with PostgreSQL's version and sequence.
+TEST_F(Warehouse, RunRecordsTheBatchesOfEachVersionAndTraceShowsThem) {
+  AddWarehouse(*project_);
+  auto held = HoldBack(*project_, dir_.path() + "/aside", 1);
+  ASSERT_TRUE(Run().ok());
+  fs::rename(dir_.path() + "/aside/" + held[0], project_->Landing() + "/" + held[0]);
+  ASSERT_TRUE(Run().ok());
+  auto batches = project_->Rows("SELECT batch_id, correlation_id FROM meta.batches ORDER BY batch_seq");
+  ASSERT_EQ(batches.size(), 2u);
+  const std::string published =
+      "SELECT table_name, version, publish_seq FROM analytics._sluice_publish ORDER BY table_name";
+  auto now = pg_.Rows(published);
+  ASSERT_EQ(now.size(), 2u);
+  // Per table: the first run's batch in version 1, the second's in the version PostgreSQL holds.
+  for (size_t b = 0; b < 2; ++b) {
+    auto rows = pg_.Rows(
+        "SELECT table_name, version, publish_seq, source, batch_id FROM analytics._sluice_publish_batches "
+        "WHERE correlation_id = '" +
+        batches[b][1] + "' ORDER BY table_name");
+    ASSERT_EQ(rows.size(), 2u) << batches[b][1];
+    for (size_t t = 0; t < 2; ++t) {
+      EXPECT_EQ(rows[t][0], now[t][0]);
+      EXPECT_EQ(rows[t][1], b == 0 ? "1" : now[t][1]) << rows[t][0];
+      if (b == 1) {
+        EXPECT_EQ(rows[t][2], now[t][2]) << rows[t][0];
+      }
+      EXPECT_EQ(rows[t][3], "orders");
+      EXPECT_EQ(rows[t][4], batches[b][0]);
+    }
+    // The published rows of the batch carry its id.
+    EXPECT_EQ(pg_.Scalar("SELECT string_agg(DISTINCT _batch_id, ',') FROM analytics.orders WHERE "
+                         "_correlation_id = '" +
+                         batches[b][1] + "'"),
+              batches[b][0]);
+    ProcessResult r = project_->Sluice("trace", {batches[b][1], "--json"}, Env());
+    ASSERT_TRUE(r.ok()) << r.Describe();
+    auto shown = PublishesInTrace(Json::parse(r.out));
+    ASSERT_EQ(shown.size(), 2u) << r.out;
+    for (size_t t = 0; t < 2; ++t) {
+      const ShownPublish& p = shown[rows[t][0]];
+      EXPECT_EQ(std::to_string(p.version), rows[t][1]) << rows[t][0];
+      EXPECT_EQ(std::to_string(p.publish_seq), rows[t][2]) << rows[t][0];
+    }
+    EXPECT_EQ(shown["curated.orders"].table, "analytics.orders");
+  }
+  // Publish sequences grow from one publish to the next.
+  EXPECT_LT(std::stoll(pg_.Scalar("SELECT max(publish_seq) FROM analytics._sluice_publish_batches WHERE "
+                                  "correlation_id = '" +
+                                  batches[0][1] + "'")),
+            std::stoll(pg_.Scalar("SELECT min(publish_seq) FROM analytics._sluice_publish_batches WHERE "
+                                  "correlation_id = '" +
+                                  batches[1][1] + "'")));
+  // The text form names the stage; without the DSN, trace says why it cannot tell.
+  ProcessResult text = project_->Sluice("trace", {batches[1][1]}, Env());
+  ASSERT_TRUE(text.ok()) << text.Describe();
+  EXPECT_NE(text.out.find("  postgres  "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("analytics.orders version " + now[0][1] + " (publish #" + now[0][2] + ")"),
+            std::string::npos)
+      << text.out;
+  ProcessResult blind = project_->Sluice("trace", {batches[1][1]});
+  ASSERT_TRUE(blind.ok()) << blind.Describe();
+  EXPECT_NE(blind.out.find("  postgres  unknown: "), std::string::npos) << blind.out;
+  EXPECT_NE(blind.err.find("SLUICE_PG_DSN"), std::string::npos) << blind.err;
+}
+
+// `sluice serve`: a batch pushed with a known correlation id is recorded in PostgreSQL against
+// the version of each table that brought it, in the transaction that made its rows visible, and
+// `sluice trace` (answered by the server) shows that publish with the same version and sequence.
+TEST_F(Warehouse, ServeRecordsTheCorrelationIdOfAPublishedBatch) {
+  MakeStreamSource(*project_, "    type: http\n", "transform: {interval: 300ms}");
+  AddWarehouse(*project_);
+  const std::vector<std::string> lines = HeldBackLines();
+  ASSERT_GT(lines.size(), 100u);
+  auto server = ServeProcess::Start(*project_, {}, Env());
+  ASSERT_NE(server, nullptr);
+  HttpClient http(server->port());
+  auto caught_up = [&](int64_t min_version) {
+    const auto until = Clock::now() + std::chrono::seconds(90);
+    while (Clock::now() < until) {
+      Json j = http.Get("/v1/stats").json();
+      if (j.contains("warehouse") && j["warehouse"]["lag_versions"] == 0 &&
+          j["sources"]["orders"]["queue_depth"] == 0) {
+        const Json& t = j["warehouse"]["tables"]["curated.orders"];
+        if (t["published_version"].get<int64_t>() >= min_version)
+          return t["published_version"].get<int64_t>();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "not published; stderr: " << server->Stderr();
+    return int64_t{-1};
+  };
+  const size_t half = lines.size() / 2;
+  std::vector<std::string> ids = {"pg-trace-first", "pg-trace-second"};
+  std::vector<std::string> batch_ids;
+  std::vector<int64_t> versions;
+  for (size_t i = 0; i < 2; ++i) {
+    std::string body;
+    for (size_t k = i == 0 ? 0 : half; k < (i == 0 ? half : lines.size()); ++k) body += lines[k] + "\n";
+    HttpResponse r = http.Post("/v1/sources/orders/events", body,
+                               {{"Idempotency-Key", "k" + std::to_string(i)}, {"X-Correlation-ID", ids[i]}});
+    ASSERT_EQ(r.status, 200) << Describe(r);
+    batch_ids.push_back(r.json()["batch_id"]);
+    versions.push_back(caught_up(versions.empty() ? 1 : versions.back() + 1));
+    ASSERT_GT(versions.back(), 0);
+  }
+  ASSERT_EQ(versions[1], versions[0] + 1);  // one batch, one merge, one version
+  // psql: each batch against the curated version that merged it, in the publish recorded for
+  // that version; the published rows of the batch carry it.
+  for (size_t i = 0; i < 2; ++i) {
+    auto rows = pg_.Rows(
+        "SELECT version, publish_seq, batch_id FROM analytics._sluice_publish_batches WHERE table_name = "
+        "'curated.orders' AND correlation_id = '" +
+        ids[i] + "'");
+    ASSERT_EQ(rows.size(), 1u) << ids[i];
+    EXPECT_EQ(rows[0][0], std::to_string(versions[i]));
+    EXPECT_EQ(rows[0][2], batch_ids[i]);
+    EXPECT_EQ(pg_.Scalar("SELECT count(DISTINCT _batch_id) FROM analytics.orders WHERE _correlation_id = '" +
+                         ids[i] + "'"),
+              "1");
+    if (i == 1) {
+      EXPECT_EQ(rows[0][1],
+                pg_.Scalar(
+                    "SELECT publish_seq FROM analytics._sluice_publish WHERE table_name = 'curated.orders'"));
+    }
+    EXPECT_EQ(pg_.Scalar("SELECT count(*) FROM analytics._sluice_publish_batches WHERE table_name = "
+                         "'marts.daily_revenue' AND correlation_id = '" +
+                         ids[i] + "'"),
+              "1");
+    ProcessResult t = project_->Sluice("trace", {ids[i], "--json"}, Env());
+    ASSERT_TRUE(t.ok()) << t.Describe();
+    EXPECT_NE(t.err.find("answered by the running sluice serve"), std::string::npos) << t.err;
+    auto shown = PublishesInTrace(Json::parse(t.out));
+    EXPECT_EQ(shown["curated.orders"].version, versions[i]) << t.out;
+    EXPECT_EQ(std::to_string(shown["curated.orders"].publish_seq), rows[0][1]) << t.out;
+    EXPECT_EQ(shown.count("marts.daily_revenue"), 1u) << t.out;
+  }
+  ProcessResult stopped = server->Terminate();
+  ASSERT_TRUE(stopped.ok()) << stopped.Describe();
+  ExpectSameTables(*project_, pg_);
 }
 
 // `sluice serve`: ingest goes on while PostgreSQL is down, the lag grows, then catches up.

@@ -1,12 +1,14 @@
-// Unit tests of common/: Status and Result, timestamps, UTF-8 validation, failpoints, and a
-// known-answer test of the content hash.
+// Unit tests of common/: Status and Result, timestamps, UTF-8 validation, failpoints, a
+// known-answer test of the content hash, and a thread's CPU time.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <string>
+#include <thread>
 
+#include "common/cpu_time.h"
 #include "common/env.h"
 #include "common/failpoint.h"
 #include "common/hash.h"
@@ -206,6 +208,27 @@ TEST(ContentHashTest, CorrelationIdsAreFreshHex) {
     EXPECT_EQ(id.size(), 32u);
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
   }
+}
+
+// ---- CPU time ------------------------------------------------------------------------------
+
+// A thread's CPU time is its own: the thread that waits while another spins gains next to none
+// of the spinner's, which the process's CPU time has.
+TEST(CpuTimeTest, ThreadCpuIsTheCallingThreadsOwn) {
+  const int64_t process0 = ProcessCpuMicros();
+  const int64_t waiter0 = ThreadCpuMicros();
+  int64_t spun = 0;
+  std::thread spinner([&spun] {
+    const int64_t start = ThreadCpuMicros();
+    volatile uint64_t x = 0;
+    while (ThreadCpuMicros() - start < 200000) x = x + 1;
+    spun = ThreadCpuMicros() - start;
+  });
+  spinner.join();
+  const int64_t waited = ThreadCpuMicros() - waiter0;
+  EXPECT_GE(spun, 200000);
+  EXPECT_LT(waited, spun / 4);
+  EXPECT_GE(ProcessCpuMicros() - process0, spun);
 }
 
 }  // namespace

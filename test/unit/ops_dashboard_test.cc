@@ -114,7 +114,9 @@ TEST(PipelineJson, StatesRowsFreshnessAndVisibility) {
   facts.recent_batches = {b};
   const nlohmann::json status = {
       {"sources",
-       {{"clicks", {{"error", "not connected"}, {"lag_seconds", 3.5}}}, {"orders", {{"lag_seconds", 0}}}}},
+       {{"clicks",
+         {{"error", "not connected"}, {"lag_seconds", 3.5}, {"stream", "CLICKS"}, {"committed_seq", 42}}},
+        {"orders", {{"lag_seconds", 0}}}}},
       {"feeds",
        {{"ml_features", {{"started", true}, {"lag_changes", 12}, {"lag_seconds", 4}, {"stale", true}}}}},
       {"warehouse",
@@ -133,6 +135,10 @@ TEST(PipelineJson, StatesRowsFreshnessAndVisibility) {
   EXPECT_EQ(by_id["sources.orders"]["freshness_seconds"], 60.0);
   EXPECT_EQ(by_id["sources.clicks"]["state"], "error");
   EXPECT_EQ(by_id["sources.clicks"]["error"], "not connected");
+  // A NATS source: the stream position its consumer committed; an HTTP source has none.
+  EXPECT_EQ(by_id["sources.clicks"]["detail"]["committed_seq"], 42);
+  EXPECT_EQ(by_id["sources.clicks"]["detail"]["stream"], "CLICKS");
+  EXPECT_FALSE(by_id["sources.orders"]["detail"].contains("committed_seq"));
   EXPECT_EQ(by_id["staging.clicks"]["state"], "idle");
   EXPECT_EQ(by_id["staging.orders"]["rows"], 990);
   EXPECT_EQ(by_id["curated.orders"]["rows"], 700);

@@ -181,5 +181,28 @@ TEST_F(PipelineMetricsLakeTest, CollectIsIncrementalAndThrottlesPartitionScans) 
   EXPECT_DOUBLE_EQ(m.Json(now_us)["stages"]["curate"]["rows"].get<double>(), 6);
 }
 
+// Errors only the process counted (serve's failed micro-batch commits) add to the catalog's, in
+// the text and the JSON, and stay added after the next Collect; set again, they are replaced.
+TEST_F(PipelineMetricsLakeTest, LiveStageErrorsAddToTheCatalogs) {
+  Write("landing/orders/b1.jsonl", Orders("a", "t1", "2026-01-01", 2));
+  Run();
+  PipelineMetrics m;
+  const int64_t now_us = 1767225600000000LL;
+  ASSERT_TRUE(m.Collect(cat(), now_us).ok());
+  const double from_catalog = m.figures().stages.at("ingest").errors;
+  m.SetLiveStageErrors("ingest", 3);
+  std::string text = m.Render(now_us);
+  const std::string line = "sluice_stage_errors_total{stage=\"ingest\"} ";
+  EXPECT_NE(text.find(line + std::to_string(static_cast<int>(from_catalog) + 3) + "\n"), std::string::npos)
+      << text;
+  ASSERT_TRUE(m.Collect(cat(), now_us + 1000000).ok());
+  EXPECT_DOUBLE_EQ(m.figures().stages.at("ingest").errors, from_catalog + 3);
+  m.SetLiveStageErrors("ingest", 5);
+  EXPECT_DOUBLE_EQ(m.Json(now_us)["stages"]["ingest"]["errors"].get<double>(), from_catalog + 5);
+  text = m.Render(now_us + 1000000);
+  EXPECT_NE(text.find(line + std::to_string(static_cast<int>(from_catalog) + 5) + "\n"), std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace sluice

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "catalog/table_stats.h"
 #include "engine/engine.h"
 #include "support/test_project.h"
 
@@ -103,6 +104,35 @@ TEST_F(StreamIngestTest, OneStagingFilePerMicroBatchAndDay) {
                 "s._batch_id WHERE s.order_id = 'o3' AND s._correlation_id = b.correlation_id "
                 "AND s._correlation_id <> ''"),
             1);
+}
+
+// A micro-batch's cost is in its ledger row (docs/METRICS.md): the engine thread's CPU time and
+// the bytes of its staged files, as stat gives them; a file's batch has none (its cost is in its
+// run's summary). StreamIngestCostOf sums the micro-batches'.
+TEST_F(StreamIngestTest, MicroBatchCostIsInTheLedger) {
+  const std::string a =
+      Order("o1", "t1", "paid", "1.00", "2026-01-02", 1) + Order("o2", "t2", "paid", "2.00", "2026-01-03", 1);
+  MicroBatchResult r = Ingest({Part(a, "corr-a"), Part("{\"order_id\": broken\n", "corr-b")});
+  ASSERT_FALSE(r.batch_id.empty());
+  int64_t file_bytes = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ + "/lake/staging/orders")) {
+    if (e.is_regular_file() && e.path().extension() == ".parquet") {
+      file_bytes += static_cast<int64_t>(e.file_size());
+    }
+  }
+  ASSERT_GT(file_bytes, 0);
+  EXPECT_EQ(Int("SELECT bytes_written FROM meta.batches WHERE batch_id = '" + r.batch_id + "'"), file_bytes);
+  EXPECT_GT(Int("SELECT cpu_us FROM meta.batches WHERE batch_id = '" + r.batch_id + "'"), 0);
+  Write("more.jsonl", Order("o4", "t2", "paid", "4.00", "2026-01-04", 1));
+  ASSERT_TRUE(engine_->IngestFile("orders", dir_ + "/more.jsonl").ok());
+  EXPECT_EQ(Q("SELECT count(*) FROM meta.batches WHERE cpu_us IS NULL AND bytes_written IS NULL"), "1\n");
+  Result<StreamIngestCost> cost = StreamIngestCostOf(cat());
+  ASSERT_TRUE(cost.ok()) << cost.status().ToString();
+  EXPECT_EQ(cost->rows, 3);  // the micro-batch's rows read: two valid, one malformed
+  EXPECT_EQ(cost->bytes_written, static_cast<double>(file_bytes));
+  EXPECT_EQ(cost->cpu_seconds, static_cast<double>(Int("SELECT cpu_us FROM meta.batches WHERE batch_id = '" +
+                                                       r.batch_id + "'")) /
+                                   1e6);
 }
 
 TEST_F(StreamIngestTest, IdempotencyKeyReplaysAndRefusesOtherContent) {

@@ -184,7 +184,16 @@
   function nodeFreshText(n) {
     const d = n.detail || {};
     if (n.state === 'error') return 'error: ' + truncate(String(n.error || ''), 24);
-    if (n.kind === 'source' && d.lag_seconds > 0) return 'lag ' + fmtAge(d.lag_seconds);
+    // A stream source's consumer lag: messages (NATS) or requests (HTTP) not yet committed.
+    if (n.kind === 'source' && typeof d.lag_messages === 'number') {
+      return 'lag ' + fmtInt(d.lag_messages) + (n.type === 'nats' ? ' msgs' : ' requests') +
+          (d.lag_seconds > 0 ? ', ' + fmtAge(d.lag_seconds) : '');
+    }
+    // A PostgreSQL table: the lake version PostgreSQL holds, and the lake's when it is behind.
+    if (n.kind === 'postgres' && typeof d.published_version === 'number') {
+      return 'published v' + d.published_version +
+          (d.published_version === d.version ? '' : ' of v' + d.version);
+    }
     if (n.kind === 'consumer') return d.lag_seconds ? 'lag ' + fmtAge(d.lag_seconds) : n.state;
     if (n.freshness_seconds === null || n.freshness_seconds === undefined) return n.state;
     return 'updated ' + fmtAge(n.freshness_seconds) + ' ago';

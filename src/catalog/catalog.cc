@@ -5,6 +5,7 @@
 #include "catalog/ledger.h"
 #include "catalog/lifecycle_log.h"
 #include "catalog/slo_history.h"
+#include "catalog/snapshots.h"
 #include "catalog/stream_ledger.h"
 #include "catalog/warehouse_changes.h"
 #include "common/memory_limit.h"
@@ -177,6 +178,7 @@ Result<std::unique_ptr<Catalog>> Catalog::Open(const ProjectSpec& spec, const Ca
     RETURN_IF_ERROR(RecoverColdTier(*cat).WithContext("recovering the cold tier"));
   }
   for (const auto& source : spec.sources) RETURN_IF_ERROR(cat->RefreshStagingView(source));
+  if (options.read_only && options.before_sandbox) RETURN_IF_ERROR(options.before_sandbox(*cat));
   if (options.read_only) {
     // User SQL may read the lake and nothing else, and may not change settings back.
     // A cold tier outside the lake (retention.staging.cold_path) is read too.
@@ -220,6 +222,7 @@ Status Catalog::CreateSchema() {
   RETURN_IF_ERROR(CreateSloTables(*conn_));
   RETURN_IF_ERROR(CreateLifecycleTables(*conn_));
   RETURN_IF_ERROR(CreateColdTierTables(*conn_));
+  RETURN_IF_ERROR(CreateSnapshotTable(*conn_));
   std::vector<std::pair<std::string, std::string>> consumers;
   for (const auto& c : spec_.consumers) consumers.emplace_back(c.name, c.table);
   RETURN_IF_ERROR(ForgetFeedsWithoutConsumers(*conn_, consumers));

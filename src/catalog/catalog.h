@@ -17,6 +17,7 @@
 //   meta.feed_changes, meta.feed_heads, meta.feed_positions  change feeds of curated tables (feeds.h)
 //   meta.slo_samples, meta.slo_states  SLI samples and the state of each SLO (slo_history.h)
 //   meta.lifecycle     lifecycle actions: moved, deleted, compacted, expired, restored (lifecycle_log.h)
+//   meta.snapshots     every published version of a table, numbered by publish round (snapshots.h)
 //   dlq.<source>       dead-lettered rows: dlq_id, status ('open' | 'redriven'), redriven_batch
 //   curated.<table>, marts.<table>
 //   staging.<source>   a view over the committed staging Parquet files (in-memory catalog)
@@ -29,10 +30,10 @@
 // Every read and write of meta.* and dlq.* lives in catalog/, by concern: ledger.h and
 // ledger_reads.h (batches, files, counters), applied.h, tables.h (tables, pending_partitions,
 // publish_pending), test_results.h, quarantine_log.h, dlq.h, runs.h, stream_ledger.h,
-// schema_registry.h, feeds.h, slo_history.h, lifecycle_log.h. Those functions take this class and values;
-// none opens a transaction, so callers keep catalog rows in the same transaction as the data they describe.
-// This is a concrete class: a second implementation (PostgreSQL, for scale-out) implements the same
-// functions, and the abstract interface is extracted then.
+// schema_registry.h, feeds.h, slo_history.h, lifecycle_log.h, snapshots.h. Those functions take this class
+// and values; none opens a transaction, so callers keep catalog rows in the same transaction as the data
+// they describe. This is a concrete class: a second implementation (PostgreSQL, for scale-out) implements
+// the same functions, and the abstract interface is extracted then.
 #pragma once
 
 #include <functional>
@@ -49,6 +50,8 @@
 
 namespace sluice {
 
+class Catalog;
+
 struct CatalogOptions {
   bool read_only = false;
   // DuckDB's memory_limit in bytes (common/memory_limit.h shares a process's limit out); 0: the
@@ -57,6 +60,9 @@ struct CatalogOptions {
   // opened); read-only opens do not spill (a query over the limit fails with out of memory).
   int64_t memory_limit_bytes = 0;
   duck::OpenOptions duck;
+  // Read-only opens: runs once the lake and staging are attached, before the sandbox is locked
+  // (settings and attachments are refused after), e.g. to attach a snapshot for time travel.
+  std::function<Status(Catalog&)> before_sandbox;
 };
 
 // The directory under the lake where DuckDB spills, relative to the lake.

@@ -13,6 +13,7 @@
 #include "catalog/quarantine_log.h"
 #include "catalog/runs.h"
 #include "catalog/slo_history.h"
+#include "catalog/snapshots.h"
 #include "catalog/tables.h"
 #include "catalog/test_results.h"
 #include "catalog/user_query.h"
@@ -26,16 +27,28 @@
 #include "ingest/csv_reader.h"
 #include "ops/pipeline_metrics.h"
 #include "ops/slo.h"
+#include "storage/time_travel.h"
 
 namespace sluice::cli {
 
 namespace {
 
-Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const std::string& memory_limit) {
+constexpr const char* kTimeTravelDatabase = "as_of";
+
+// `travel`, when given, receives the snapshots of `as_of` (non-empty), attached before the
+// sandbox is locked (storage/time_travel.h).
+Result<std::unique_ptr<Catalog>> OpenReadOnly(const std::string& project, const std::string& memory_limit,
+                                              const std::string& as_of = "", TimeTravel* travel = nullptr) {
   ASSIGN_OR_RETURN(ProjectSpec spec, LoadProject(project));
   if (auto limit = MemoryLimitFlag(memory_limit)) spec.memory_limit_bytes = limit;
   CatalogOptions options;
   options.read_only = true;
+  if (!as_of.empty()) {
+    options.before_sandbox = [&](Catalog& catalog) -> Status {
+      ASSIGN_OR_RETURN(*travel, ResolveTimeTravel(catalog.conn(), as_of));
+      return AttachTimeTravel(catalog.conn(), catalog.spec(), *travel, kTimeTravelDatabase);
+    };
+  }
   return Catalog::Open(spec, options);
 }
 
@@ -232,8 +245,9 @@ void ReportColdFiles(Catalog& catalog, const duck::ParsedSql& parsed) {
 }  // namespace
 
 int Query(const QueryArgs& args) {
-  auto catalog = OpenReadOnly(args.project, args.memory_limit);
-  if (!catalog.ok() && catalog.status().code() == StatusCode::kUnavailable) {
+  TimeTravel travel;
+  auto catalog = OpenReadOnly(args.project, args.memory_limit, args.as_of, &travel);
+  if (!catalog.ok() && catalog.status().code() == StatusCode::kUnavailable && args.as_of.empty()) {
     // `sluice serve` holds the lake: it answers instead.
     if (std::optional<int> answered = QueryThroughServe(args, args.sql)) return *answered;
   }
@@ -245,6 +259,14 @@ int Query(const QueryArgs& args) {
   // One query over the lake's tables, or nothing runs (catalog/user_query.h).
   Result<duck::ParsedSql> admitted = CheckUserQuery((*catalog)->conn(), sql);
   if (!admitted.ok()) return Fail("query refused: " + admitted.status().message());
+  if (!args.as_of.empty()) {
+    std::vector<std::string> reads;
+    for (const duck::SqlTableRef& t : admitted->tables) {
+      if (t.catalog.empty() && !t.schema.empty()) reads.push_back(t.schema + "." + t.name);
+    }
+    if (Status st = CheckTimeTravelReads(travel, reads); !st.ok())
+      return Fail("query refused: " + st.message());
+  }
   if (args.format == "json") {
     const int rc = PrintJson((*catalog)->conn(), sql);
     if (rc == 0) ReportColdFiles(**catalog, *admitted);
@@ -327,6 +349,24 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
          table.updated_at ? nlohmann::ordered_json(*table.updated_at) : nlohmann::ordered_json(nullptr)},
         {"freshness_seconds", table.updated_at ? nlohmann::ordered_json(table.freshness_seconds)
                                                : nlohmann::ordered_json(nullptr)}};
+  }
+  // The time-travel range of each table: its live snapshots (catalog/snapshots.h).
+  auto snapshots = AllSnapshots(catalog);
+  if (!snapshots.ok()) return ctx.Fail(snapshots.status().message());
+  for (const SnapshotRecord& s : *snapshots) {
+    if (!tables.contains(s.table)) continue;
+    auto& tt = tables[s.table]["time_travel"];
+    if (tt.is_null()) tt = {{"snapshots", 0}, {"expired", 0}, {"oldest", nullptr}, {"newest", nullptr}};
+    if (!s.live()) {
+      tt["expired"] = tt["expired"].get<int64_t>() + 1;
+      continue;
+    }
+    nlohmann::ordered_json point = {{"snapshot", s.snapshot},
+                                    {"version", s.version},
+                                    {"committed_at", FormatTimestampMicros(s.committed_at_us)}};
+    tt["snapshots"] = tt["snapshots"].get<int64_t>() + 1;
+    if (tt["oldest"].is_null()) tt["oldest"] = point;
+    tt["newest"] = point;
   }
   auto run = LastRun(catalog);
   if (!run.ok()) return ctx.Fail(run.status().message());
@@ -416,6 +456,13 @@ int StatusOf(const StatusArgs& args, ReadContext& ctx) {
     ctx.out << s["rows"] << " rows, version " << s["version"] << " (published " << s["published_version"]
             << "), updated " << s["updated_at"].get<std::string>() << ", " << s["freshness_seconds"]
             << " s ago\n";
+    if (s.contains("time_travel") && !s["time_travel"]["oldest"].is_null()) {
+      const auto& tt = s["time_travel"];
+      ctx.out << "    time travel: snapshots " << tt["oldest"]["snapshot"] << " ("
+              << tt["oldest"]["committed_at"].get<std::string>() << ") to " << tt["newest"]["snapshot"]
+              << " (" << tt["newest"]["committed_at"].get<std::string>() << "), " << tt["snapshots"]
+              << " kept, " << tt["expired"] << " expired\n";
+    }
   }
   if (out.contains("streams")) PrintStreamStatus(ctx.out, out["streams"]);
   if (out.contains("feeds")) PrintFeedStatus(ctx.out, nlohmann::json::parse(out["feeds"].dump()));

@@ -127,6 +127,8 @@ CommandLine::CommandLine() {
   c_query->add_option("--format", query.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}));
   c_query->add_option("--project", query.project, "Project directory (default: .)");
+  c_query->add_option("--as-of", query.as_of,
+                      "Read curated tables and marts as of a snapshot number or a UTC timestamp");
   AddMemoryLimit(c_query, &query.memory_limit, kQueryDefault);
 
   c_serve =
@@ -214,6 +216,15 @@ CommandLine::CommandLine() {
   c_vacuum->add_flag("--json", vacuum.json, "Print as JSON");
   AddMemoryLimit(c_vacuum, &vacuum.memory_limit, kPipelineDefault);
 
+  c_restore =
+      app.add_subcommand("restore", "Make an earlier snapshot of a table current again (a new commit)");
+  c_restore->add_option("table", restore.table, "Curated table or mart (orders or curated.orders)")
+      ->required();
+  c_restore->add_option("--to", restore.to, "Snapshot number (or UTC timestamp) to restore")->required();
+  c_restore->add_option("--project", restore.project, "Project directory (default: .)");
+  c_restore->add_flag("--json", restore.json, "Print as JSON");
+  AddMemoryLimit(c_restore, &restore.memory_limit, kPipelineDefault);
+
   c_streams = app.add_subcommand("streams", "Positions of nats sources in their streams");
   c_streams->require_subcommand(1);
   c_streams->add_option("--project", streams.project, "Project directory (default: .)");
@@ -264,7 +275,8 @@ CommandLine::CommandLine() {
   project_of = {{c_run, &run.project},         {c_ing, &ing.project},         {c_query, &query.project},
                 {c_serve, &serve.project},     {c_status, &status.project},   {c_schema, &schema.project},
                 {c_batches, &batches.project}, {c_dlq, &dlq.project},         {c_vacuum, &vacuum.project},
-                {c_streams, &streams.project}, {c_lineage, &lineage.project}, {c_trace, &trace.project}};
+                {c_streams, &streams.project}, {c_lineage, &lineage.project}, {c_trace, &trace.project},
+                {c_restore, &restore.project}};
 }
 
 std::string CommandLine::Chosen() const {

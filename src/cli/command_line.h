@@ -32,6 +32,7 @@ struct CommandLine {
   BatchesArgs batches;
   DlqArgs dlq;
   VacuumArgs vacuum;
+  RestoreArgs restore;
   StreamsArgs streams;
   LineageArgs lineage;
   TraceArgs trace;
@@ -58,6 +59,7 @@ struct CommandLine {
   CLI::App* c_dlq_show = nullptr;
   CLI::App* c_dlq_redrive = nullptr;
   CLI::App* c_vacuum = nullptr;
+  CLI::App* c_restore = nullptr;
   CLI::App* c_streams = nullptr;
   CLI::App* c_streams_reset = nullptr;
   CLI::App* c_lineage = nullptr;

@@ -43,6 +43,7 @@ struct QueryArgs {
   std::string sql;
   std::string format = "table";
   std::string memory_limit;
+  std::string as_of;  // "": now; a snapshot number or a timestamp (docs/LIFECYCLE.md)
 };
 struct StatusArgs {
   std::string project = ".";
@@ -100,6 +101,14 @@ struct StreamsArgs {
   std::optional<int64_t> from_seq;
   bool json = false;
 };
+// `sluice restore TABLE --to SNAPSHOT` (cmd_restore.cc): an earlier snapshot current again.
+struct RestoreArgs {
+  std::string project = ".";
+  std::string table;
+  std::string to;
+  bool json = false;
+  std::string memory_limit;
+};
 // `sluice vacuum [--dry-run]` (cmd_dlq.cc): applies retention (docs/LIFECYCLE.md).
 struct VacuumArgs {
   std::string project = ".";
@@ -130,6 +139,7 @@ int Schema(const SchemaArgs& args);
 int Batches(const BatchesArgs& args);
 int Dlq(const DlqArgs& args);
 int Vacuum(const VacuumArgs& args);
+int Restore(const RestoreArgs& args);
 int Streams(const StreamsArgs& args);
 int Serve(const ServeArgs& args);
 int Generate(const GenerateArgs& args);

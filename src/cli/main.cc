@@ -68,6 +68,7 @@ static int RunCommandLine(int argc, char** argv) {
     if (*cl.c_batches) return Batches(cl.batches);
     if (*cl.c_dlq) return Dlq(cl.dlq);
     if (*cl.c_vacuum) return Vacuum(cl.vacuum);
+    if (*cl.c_restore) return Restore(cl.restore);
     if (*cl.c_streams) return Streams(cl.streams);
   } catch (const std::exception& e) {
     return Fail(std::string("internal error: ") + e.what());

@@ -45,6 +45,9 @@ const std::vector<std::string>& AllFailpoints() {
       "vacuum.after_cold_write",     // cold file written and fsynced, not listed by the catalog
       "vacuum.after_move_commit",    // cold file listed, hot files retired, still on disk
       "vacuum.after_hot_remove",     // the first retired hot file removed, the others not yet
+      // `sluice restore` only (engine/restore.h):
+      "restore.before_commit",  // the table's rows replaced and the version recorded, uncommitted
+      "restore.after_commit",   // restore committed, its snapshot not yet published
   };
   return kFailpoints;
 }

@@ -7,6 +7,7 @@
 
 #include "catalog/ledger.h"
 #include "catalog/runs.h"
+#include "catalog/snapshots.h"
 #include "catalog/tables.h"
 #include "common/cpu_time.h"
 #include "common/hash.h"
@@ -395,9 +396,12 @@ Status Engine::Publish(RunSummary& summary) {
   int64_t cpu0 = ProcessCpuMicros();
   int64_t bytes0 = ProcessWriteBytes();
   summary.failed_stage = "publish";
+  // One snapshot number for every table this round publishes (catalog/snapshots.h).
+  ASSIGN_OR_RETURN(int64_t snapshot, NextSnapshot(*catalog_));
+  const int64_t committed_at_us = env->NowMicros();
   for (const auto& table : spec().tables) {
     PublishTarget target = PublishTargetFor(spec(), table);
-    ASSIGN_OR_RETURN(bool published, PublishTable(*catalog_, target));
+    ASSIGN_OR_RETURN(bool published, PublishTable(*catalog_, target, snapshot, committed_at_us));
     if (!published) continue;
     ++summary.published;
     ASSIGN_OR_RETURN(std::optional<TableState> state, FindTable(*catalog_, table.name));

@@ -14,6 +14,7 @@
 #include "duck/result_stream.h"
 #include "serve/query_service.h"
 #include "serve/rows_query.h"
+#include "storage/time_travel.h"
 #include "storage/version_pins.h"
 
 namespace sluice {
@@ -237,7 +238,7 @@ Result<std::shared_ptr<const VersionFacts>> FactsOf(QueryService& s, duck::Conne
 std::optional<http::Response> KeptRowsAnswer(QueryService& s, const http::Request& req,
                                              const http::Principal& who) {
   const auto started = Clock::now();
-  if (req.captures.empty() || req.Param("cursor")) return std::nullopt;
+  if (req.captures.empty() || req.Param("cursor") || req.Param("as_of")) return std::nullopt;
   const std::string& name = req.captures[0];
   const ServedTable* t = s.Find(name);
   if (t == nullptr || !t->published() || !who.Can("read:" + name)) return std::nullopt;
@@ -314,13 +315,26 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
   if (!lease.ok()) return res.SetError(503, lease.status().message());
   duck::Connection& conn = lease->conn();
 
-  // The version: the cursor's, or the one `current` names now, pinned while its files are in
-  // place before they are read (publishing moves a version away only while it is not pinned).
+  // as_of= (docs/QUERY_API.md): this table's version in that snapshot; a cursor carries it on.
+  std::optional<int64_t> as_of_version;
+  if (const std::optional<std::string> as_of = req.Param("as_of"); as_of && !cursor) {
+    Result<TimeTravel> travel = ResolveTimeTravel(conn, *as_of);
+    Status st = travel.ok() ? CheckTimeTravelReads(*travel, {name}) : travel.status();
+    if (!st.ok())
+      return res.SetError(st.code() == StatusCode::kNotFound ? 404 : 400, "as_of: " + st.message());
+    for (const SnapshotRecord& r : travel->tables) {
+      if (r.layer + "." + r.table == name) as_of_version = r.version;
+    }
+  }
+
+  // The version: the cursor's, as_of's, or the one `current` names now, pinned while its files
+  // are in place before they are read (publishing moves a version away only while it is not pinned).
   Result<std::shared_ptr<const VersionFacts>> facts = Status::NotFound("");
   const std::string table_dir = PublishedTableDir(s.lake(), *t);
   for (int attempt = 0; attempt < 10; ++attempt) {
-    Result<int64_t> n =
-        cursor ? Result<int64_t>(state.version) : CurrentPublishedVersion(s.env(), s.lake(), *t);
+    Result<int64_t> n = cursor          ? Result<int64_t>(state.version)
+                        : as_of_version ? Result<int64_t>(*as_of_version)
+                                        : CurrentPublishedVersion(s.env(), s.lake(), *t);
     if (!n.ok()) {
       facts = n.status();
       break;
@@ -334,9 +348,13 @@ void ServeRows(QueryService& s, const http::Request& req, const http::Principal&
     facts = Status::NotFound("version " + std::to_string(*n) + " of " + name + " is no longer published");
     // Without a cursor: removed between reading `current` and the pin, so `current` names a
     // newer version now.
-    if (cursor) break;
+    if (cursor || as_of_version) break;
   }
   if (!facts.ok()) {
+    if (as_of_version && facts.status().code() == StatusCode::kNotFound) {
+      return res.SetError(404, "as_of: version " + std::to_string(*as_of_version) + " of " + name +
+                                   " has expired (retention.snapshots)");
+    }
     if (cursor && facts.status().code() == StatusCode::kNotFound) {
       return res.SetError(410, "version " + std::to_string(state.version) + " of " + name +
                                    " the cursor reads is no longer kept; start again without cursor=");

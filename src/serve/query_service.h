@@ -33,6 +33,7 @@ class QueryService {
   CursorRegistry& cursors() { return cursors_; }
   Env* env() { return impl_.env(); }
   const std::string& lake() { return impl_.engine->spec().lake; }
+  const ProjectSpec& spec() { return impl_.engine->spec(); }
 
   // A connection of the pool (`USE lake` done), returned to it when the handle is destroyed.
   class Lease {

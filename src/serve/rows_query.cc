@@ -46,7 +46,7 @@ Result<RowsQuery> ParseRowsQuery(const std::vector<std::pair<std::string, std::s
       return Status::InvalidArgument("parameter '" + name + "' is given twice; give it once");
     }
     seen.push_back(name);
-    if (name == "limit" || name == "cursor") continue;
+    if (name == "limit" || name == "cursor" || name == "as_of") continue;
     if (name == "day_from" || name == "day_to") {
       if (table.day_key.empty()) {
         return Status::InvalidArgument(table.qualified() + " has no day partition; drop " + name);
@@ -81,9 +81,9 @@ Result<RowsQuery> ParseRowsQuery(const std::vector<std::pair<std::string, std::s
       }
     } else {
       if (!FindColumn(columns, name)) {
-        return Status::InvalidArgument("unknown parameter or column '" + name + "' of " + table.qualified() +
-                                       " (columns: " + ColumnList(columns) +
-                                       "; parameters: day_from, day_to, tenant, order, limit, cursor)");
+        return Status::InvalidArgument(
+            "unknown parameter or column '" + name + "' of " + table.qualified() + " (columns: " +
+            ColumnList(columns) + "; parameters: day_from, day_to, tenant, order, limit, cursor, as_of)");
       }
       q.filters.emplace_back(name, value);
     }

@@ -2,6 +2,7 @@
 // query` (catalog/user_query.h), on a connection of the query service's pool, with a row limit,
 // a time limit (Connection::Interrupt from a timer) and the service's concurrency limit.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -16,6 +17,8 @@
 #include "serve/query_api.h"
 #include "serve/query_service.h"
 #include "serve/tenant_views.h"
+#include "storage/time_travel.h"
+#include "storage/version_pins.h"
 
 namespace sluice {
 
@@ -55,14 +58,25 @@ class Deadline {
   std::thread thread_;
 };
 
-// The SQL of the request body, or a one-line reason it has none.
-Result<std::string> SqlOf(const http::Request& req) {
+// The SQL of the request body, or a one-line reason it has none; `as_of` gets the body's
+// "as_of" (a snapshot number or a timestamp string), "" without one.
+Result<std::string> SqlOf(const http::Request& req, std::string* as_of) {
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded() || !body.is_object()) {
     return Status::InvalidArgument("the body must be a JSON object {\"sql\": \"SELECT ...\"}");
   }
   if (!body.contains("sql") || !body["sql"].is_string()) {
     return Status::InvalidArgument("the body needs \"sql\": a string holding one query");
+  }
+  if (body.contains("as_of")) {
+    const auto& v = body["as_of"];
+    if (v.is_number_integer()) {
+      *as_of = v.dump();
+    } else if (v.is_string() && !v.get<std::string>().empty()) {
+      *as_of = v.get<std::string>();
+    } else {
+      return Status::InvalidArgument("\"as_of\" must be a snapshot number or a timestamp string");
+    }
   }
   std::string sql = body["sql"].get<std::string>();
   while (!sql.empty() && (std::isspace(static_cast<unsigned char>(sql.back())) || sql.back() == ';')) {
@@ -108,7 +122,8 @@ bool AdmitTables(QueryService& s, const duck::ParsedSql& parsed, const http::Pri
 
 void ServeSql(QueryService& s, const http::Request& req, const http::Principal& who, http::Response& res) {
   const auto started = Clock::now();
-  Result<std::string> sql = SqlOf(req);
+  std::string as_of;
+  Result<std::string> sql = SqlOf(req, &as_of);
   if (!sql.ok()) return res.SetError(400, sql.status().message());
   if (who.tenants && who.tenants->empty()) {
     return res.SetError(403, "token '" + who.name + "' is bound to no tenant");
@@ -143,9 +158,46 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
     Result<duck::ParsedSql> wrapped = check(run);
     if (!wrapped.ok()) return res.SetError(400, "query refused: " + wrapped.status().message() + bound);
   }
+  // as_of (docs/QUERY_API.md): the tables of that snapshot, pinned for the request, read through
+  // views of a database of this request's own (storage/time_travel.h); a tenant-bound token's
+  // views filter those instead of the lake's tables.
+  std::string travel_db;
+  if (!as_of.empty()) {
+    Result<TimeTravel> travel = ResolveTimeTravel(conn, as_of);
+    std::vector<std::string> reads;
+    for (const duck::SqlTableRef& t : admitted->tables) {
+      if (t.catalog.empty() && !t.schema.empty()) reads.push_back(t.schema + "." + t.name);
+    }
+    Status st = travel.ok() ? CheckTimeTravelReads(*travel, reads) : travel.status();
+    if (st.ok()) {
+      for (const SnapshotRecord& r : travel->tables) {
+        const std::string dir = s.lake() + "/" + r.path;
+        if (!PublishedVersionPins().PinIfPresent(
+                r.layer + "." + r.table, r.version,
+                started + std::chrono::milliseconds(s.limits().timeout_ms) + std::chrono::minutes(1),
+                [&] { return s.env()->Exists(dir); })) {
+          st = Status::NotFound("snapshot " + std::to_string(r.snapshot) + " of " + r.layer + "." + r.table +
+                                " has expired");
+          break;
+        }
+      }
+    }
+    if (!st.ok()) {
+      return res.SetError(st.code() == StatusCode::kNotFound ? 404 : 400, "as_of: " + st.message());
+    }
+    static std::atomic<int64_t> next{0};
+    travel_db = "as_of_" + std::to_string(next.fetch_add(1));
+    Status attached = AttachTimeTravel(conn, s.spec(), *travel, travel_db, /*search_path=*/!who.tenants);
+    if (!attached.ok()) {
+      (void)DetachTimeTravel(conn, travel_db);
+      lease->Discard();
+      return res.SetError(500, "query failed: " + duck::FirstLine(attached.message()));
+    }
+  }
   std::unique_ptr<TenantViews> views;
   if (who.tenants) {
-    Result<std::unique_ptr<TenantViews>> bound_views = TenantViews::Bind(conn, tenant_tables, *who.tenants);
+    Result<std::unique_ptr<TenantViews>> bound_views =
+        TenantViews::Bind(conn, tenant_tables, *who.tenants, travel_db.empty() ? "lake" : travel_db);
     if (!bound_views.ok()) {
       lease->Discard();  // whatever state the binding left it in
       return res.SetError(500, "query failed: " + duck::FirstLine(bound_views.status().message()));
@@ -198,6 +250,7 @@ void ServeSql(QueryService& s, const http::Request& req, const http::Principal& 
     timed_out = deadline.Done();
   }
   if (views && !views->Unbind().ok()) lease->Discard();
+  if (!travel_db.empty() && !DetachTimeTravel(conn, travel_db).ok()) lease->Discard();
   s.sql_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
   if (timed_out && !st.ok()) {
     s.sql_timeouts->Add();

@@ -15,7 +15,8 @@ const duck::ReadOnlyRules& TenantQueryRules() {
 
 Result<std::unique_ptr<TenantViews>> TenantViews::Bind(duck::Connection& conn,
                                                        const std::vector<const ServedTable*>& tables,
-                                                       const std::vector<std::string>& tenants) {
+                                                       const std::vector<std::string>& tenants,
+                                                       const std::string& from) {
   if (tenants.empty()) return Status::InvalidArgument("no tenant to filter on");
   static std::atomic<int64_t> next{0};
   const std::string database = "tenant_views_" + std::to_string(next.fetch_add(1));
@@ -35,8 +36,8 @@ Result<std::unique_ptr<TenantViews>> TenantViews::Bind(duck::Connection& conn,
       return Status::InvalidArgument(t->qualified() + " has no tenant column");
     }
     RETURN_IF_ERROR(conn.Execute("CREATE VIEW " + Ident(database) + "." + Ident(t->layer) + "." +
-                                 Ident(t->name) + " AS SELECT * FROM lake." + Ident(t->layer) + "." +
-                                 Ident(t->name) + " WHERE CAST(" + Ident(t->lake_tenant_column) +
+                                 Ident(t->name) + " AS SELECT * FROM " + Ident(from) + "." + Ident(t->layer) +
+                                 "." + Ident(t->name) + " WHERE CAST(" + Ident(t->lake_tenant_column) +
                                  " AS VARCHAR) IN (" + in + ")")
                         .WithContext("the tenant view of " + t->qualified()));
   }

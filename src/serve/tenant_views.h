@@ -34,10 +34,12 @@ class TenantViews {
  public:
   // Binds `conn` (on the lake's database, `USE lake` in effect) to views of `tables` (each a
   // served curated table or mart with a lake tenant column) filtered to `tenants` (not empty).
-  // Errors: DuckDB's, with the table named.
+  // The views read `from`.<layer>.<table>: the lake's tables, or a snapshot's views attached
+  // by storage/time_travel.h (as_of). Errors: DuckDB's, with the table named.
   static Result<std::unique_ptr<TenantViews>> Bind(duck::Connection& conn,
                                                    const std::vector<const ServedTable*>& tables,
-                                                   const std::vector<std::string>& tenants);
+                                                   const std::vector<std::string>& tenants,
+                                                   const std::string& from = "lake");
   // Unbind(), ignoring its error (the caller asked `ok()` when it mattered).
   ~TenantViews();
   TenantViews(const TenantViews&) = delete;

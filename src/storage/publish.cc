@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "catalog/snapshots.h"
 #include "catalog/tables.h"
 #include "common/failpoint.h"
 #include "storage/version_pins.h"
@@ -61,10 +62,12 @@ PublishTarget PublishTargetFor(const ProjectSpec& spec, const TableSpec& table) 
     target.day_key = target.day_expr = table.partition_by.day;
     target.tenant_key = target.tenant_expr = table.partition_by.tenant;
   }
+  target.retention = spec.SnapshotRetentionFor(table);
   return target;
 }
 
-Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
+Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target, int64_t snapshot,
+                          int64_t committed_at_us) {
   auto& conn = catalog.conn();
   Env* env = catalog.env();
   ASSIGN_OR_RETURN(std::optional<TableState> row, FindTable(catalog, target.table));
@@ -166,16 +169,37 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
     SLUICE_FAILPOINT("publish.after_swap");
   }
 
+  const std::string qualified = target.layer + "." + target.table;
+  const int64_t now_us = committed_at_us;
+  std::set<int64_t> live;  // versions whose snapshot time travel may still read
   RETURN_IF_ERROR(catalog.Begin());
-  Status st = RecordPublished(catalog, target.table, version);
+  Status st = [&]() -> Status {
+    RETURN_IF_ERROR(RecordPublished(catalog, target.table, version));
+    ASSIGN_OR_RETURN(std::optional<int64_t> restored_from, RestoredFrom(catalog, target.table));
+    RETURN_IF_ERROR(RecordSnapshot(catalog, {snapshot, target.table, target.layer, version,
+                                             "published/" + target.layer + "/" + target.table + "/" + vname,
+                                             row->rows, now_us, restored_from, std::nullopt}));
+    if (restored_from) RETURN_IF_ERROR(SetRestoredFrom(catalog, target.table, std::nullopt));
+    ASSIGN_OR_RETURN(std::vector<SnapshotRecord> snapshots, TableSnapshots(catalog, target.table));
+    std::vector<int64_t> expire = SnapshotsToExpire(snapshots, target.retention, now_us, [&](int64_t v) {
+      return PublishedVersionPins().IsPinned(qualified, v);
+    });
+    RETURN_IF_ERROR(ExpireSnapshots(catalog, target.table, expire, now_us));
+    for (const SnapshotRecord& s : snapshots) {
+      if (std::find(expire.begin(), expire.end(), s.snapshot) == expire.end() && s.live())
+        live.insert(s.version);
+    }
+    return Status::OK();
+  }();
   if (!st.ok()) {
     (void)catalog.Rollback();
     return st;
   }
   RETURN_IF_ERROR(catalog.Commit());
 
-  // Keep the new version and the one before it; older ones have had a whole publish to drain,
-  // unless a reader pinned them (version_pins.h): a later publish removes them once unpinned.
+  // Keep the new version, the one before it (a whole publish to drain) and every live snapshot's;
+  // older ones go unless a reader pinned them (version_pins.h): a later publish removes them once
+  // unpinned.
   ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
   for (const std::string& name : names) {
     if (name == "current" || name == vname || name == prev.filename().string()) continue;
@@ -186,13 +210,12 @@ Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target) {
       RETURN_IF_ERROR(env->RemoveAll(dir + "/" + name));
       continue;
     }
+    if (live.count(n) > 0) continue;
     // Moved aside while no reader can pin it (version_pins.h), then removed: a reader that pinned
     // a version in place reads all of its files.
     const std::string aside = dir + "/" + name + ".removed";
-    ASSIGN_OR_RETURN(bool retired,
-                     PublishedVersionPins().RetireUnlessPinned(target.layer + "." + target.table, n, [&] {
-                       return env->Rename(dir + "/" + name, aside);
-                     }));
+    ASSIGN_OR_RETURN(bool retired, PublishedVersionPins().RetireUnlessPinned(
+                                       qualified, n, [&] { return env->Rename(dir + "/" + name, aside); }));
     if (retired) RETURN_IF_ERROR(env->RemoveAll(aside));
   }
   return true;

@@ -15,7 +15,8 @@
 // `current` once sees one whole version (G4). Only days with a partition changed since the last
 // publish are written; unchanged days are hard links to the previous version's files. A previous
 // version in another layout (the day=/tenant= directories of earlier releases) is not linked from:
-// the next publish writes every day. The previous version stays until the next publish, so readers
+// the next publish writes every day. Versions stay as long as retention.snapshots keeps their
+// snapshot (time travel); the previous version stays at least until the next publish, so readers
 // that resolved it can finish.
 #pragma once
 
@@ -41,6 +42,8 @@ struct PublishTarget {
   // the rows. Empty keys: not partitioned that way.
   std::string day_key, day_expr, tenant_key, tenant_expr;
   int64_t row_group_rows = kPublishRowGroupRows;
+  // How many published versions stay readable for time travel (catalog/snapshots.h).
+  SnapshotRetention retention;
   bool partitioned() const { return !day_key.empty() || !tenant_key.empty(); }
 };
 
@@ -48,10 +51,16 @@ struct PublishTarget {
 // its source's partition_by; a mart's keys are its own partition_by columns.
 PublishTarget PublishTargetFor(const ProjectSpec& spec, const TableSpec& table);
 
-// Publishes `target` if meta.tables says its version is newer than the published one.
+// Publishes `target` if meta.tables says its version is newer than the published one, as
+// snapshot `snapshot` committed at `committed_at_us` (NextSnapshot and one clock reading per
+// publish round, so that a time travels to one consistent cut) in the same catalog transaction.
 // Days changed since the last publish come from meta.publish_pending (day, tenant).
+// Then expires snapshots past target.retention (unless pinned, version_pins.h) and removes the
+// files of versions that are neither live snapshots, nor the previous one (readers that
+// resolved `current` before the swap finish on it), nor pinned.
 // Returns true when a new version was published. Not safe to call concurrently for one table.
-Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target);
+Result<bool> PublishTable(Catalog& catalog, const PublishTarget& target, int64_t snapshot,
+                          int64_t committed_at_us);
 
 // Removes half-written version directories (v<N>.tmp) left by a crash.
 Status RecoverPublished(Catalog& catalog);

@@ -33,7 +33,10 @@ using testing::MartTable;
 using testing::Order;
 using testing::OrdersSpec;
 
-const std::string kSpec = OrdersSpec("[order_id]", "", MartTable("daily_revenue"));
+// keep_last 2: a publish keeps the current version and the one before it (and pinned ones), the
+// versions these tests count; time travel's longer retention is tested in time_travel_test.cc.
+const std::string kSpec =
+    OrdersSpec("[order_id]", "", MartTable("daily_revenue")) + "retention:\n  snapshots: {keep_last: 2}\n";
 
 const char* kDailyRevenue =
     "SELECT CAST(created_at AS DATE) AS day, tenant_id, count(*) AS orders, sum(amount) AS revenue\n"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "catalog/lifecycle_log.h"
 #include "catalog/snapshots.h"
 #include "catalog/tables.h"
 #include "common/failpoint.h"
@@ -109,6 +110,13 @@ Result<RestoreOutcome> Restore(Engine& engine, const std::string& name, const st
     RETURN_IF_ERROR(ReplacePublishPendingWithAll(catalog, bare));
     RETURN_IF_ERROR(SetRestoredFrom(catalog, bare, from->snapshot));
     for (const std::string& mart : out.marts_to_refresh) RETURN_IF_ERROR(ForgetModelHash(catalog, mart));
+    LifecycleEntry entry;
+    entry.action = LifecycleAction::kRestored;
+    entry.target = out.table;
+    entry.rows = from->rows;
+    entry.detail = "to snapshot " + std::to_string(from->snapshot) + " (version " +
+                   std::to_string(from->version) + "), undo: --to " + std::to_string(out.previous_snapshot);
+    RETURN_IF_ERROR(RecordLifecycle(catalog, entry));
     SLUICE_FAILPOINT("restore.before_commit");
     return Status::OK();
   }();

@@ -95,6 +95,17 @@ TEST(Restore, AnEarlierSnapshotIsCurrentAgainAndTheRestoreIsUndone) {
   EXPECT_EQ(p.Rows(kCurated), curated[2]);
   ASSERT_FALSE(p.RunJson().is_null());
   EXPECT_EQ(p.Rows(kMart), mart[2]);
+  // Both restores are lifecycle actions in `sluice status`, newest first.
+  ProcessResult status = p.Sluice("status", {"--json"});
+  ASSERT_TRUE(status.ok()) << status.Describe();
+  std::vector<std::string> restores;
+  const Json status_json = Json::parse(status.out);
+  for (const auto& e : status_json["lifecycle"]) {
+    if (e["action"] == "restored")
+      restores.push_back(Str(e["target"]) + " " + Str(e["detail"]).substr(0, 13));
+  }
+  EXPECT_EQ(restores,
+            (std::vector<std::string>{"curated.orders to snapshot 3", "curated.orders to snapshot 1"}));
 
   // Wrong or hostile input: one clear error line, nothing changed.
   for (const std::vector<std::string>& bad :

@@ -55,9 +55,9 @@ Result<SnapshotRetention> ParseSnapshotRetention(const YamlFile& file, const Yam
     char* end = nullptr;
     long long n = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end != '\0' || n < 1 || n > 1000000) {
-      return file.Error(last->value, field + ".keep_last",
-                        "expected a whole number of at least 1 (the current snapshot counts), found '" +
-                            v + "'");
+      return file.Error(
+          last->value, field + ".keep_last",
+          "expected a whole number of at least 1 (the current snapshot counts), found '" + v + "'");
     }
     out.keep_last = n;
   }

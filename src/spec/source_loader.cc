@@ -31,9 +31,8 @@ Status ProjectLoader::ParseSource(const YamlEntry& entry) {
                              "' (known: files, http, nats, postgres; supported: files, http, nats)");
     }
   }
-  std::vector<std::string> allowed = {"type",         "format",     "contract",
-                                      "partition_by", "event_time", "allowed_lateness",
-                                      "retention",    "replay_window"};
+  std::vector<std::string> allowed = {"type",       "format",           "contract",  "partition_by",
+                                      "event_time", "allowed_lateness", "retention", "replay_window"};
   if (source.type == SourceType::kFiles) {
     allowed.insert(allowed.end(), {"path", "csv", "max_dead_ratio"});
   } else {

@@ -28,8 +28,8 @@ Status ProjectLoader::ParseTable(const YamlEntry& entry) {
   }
   if (const YamlEntry* retention = FindEntry(keys, "retention")) {
     ASSIGN_OR_RETURN(auto entries, file_.Entries(retention->value, field + ".retention"));
-    RETURN_IF_ERROR(file_.CheckKeys(entries, field + ".retention", {"snapshots"},
-                                    "staging retention is set per source"));
+    RETURN_IF_ERROR(
+        file_.CheckKeys(entries, field + ".retention", {"snapshots"}, "staging retention is set per source"));
     if (const YamlEntry* snapshots = FindEntry(entries, "snapshots")) {
       ASSIGN_OR_RETURN(table.snapshot_retention,
                        ParseSnapshotRetention(file_, *snapshots, field + ".retention.snapshots"));

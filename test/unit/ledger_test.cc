@@ -487,12 +487,14 @@ TEST_F(LedgerTest, LakeOfTheOlderLayoutOpensAndKeepsReadingItsFiles) {
                   .ok());
   const std::string b = duck::Literal("staging/orders/"), ta = duck::Literal("/" + a.batch_id + "_0.parquet");
   ASSERT_TRUE(conn.Execute("DELETE FROM meta.files; DELETE FROM meta.file_partitions;"
-                           "INSERT INTO meta.files SELECT 'orders', " +
+                           "INSERT INTO meta.files (source, batch_id, path, tmp_path, day, tenant, rows) "
+                           "SELECT 'orders', " +
                            duck::Literal(a.batch_id) + ", " + b + " || 'day=' || d || '/tenant=' || t || " +
                            ta +
                            ", 'x', CAST(d AS DATE), t, n FROM (VALUES ('2026-01-01', 't1', 1), "
                            "('2026-01-02', 't2', 2)) v(d, t, n);"
-                           "INSERT INTO meta.files VALUES ('orders', " +
+                           "INSERT INTO meta.files (source, batch_id, path, tmp_path, day, tenant, rows) "
+                           "VALUES ('orders', " +
                            duck::Literal(m.batch_id) + ", " +
                            duck::Literal("staging/orders/stream/" + m.batch_id + "_0.parquet") +
                            ", 'y', NULL, NULL, 2)")

@@ -41,6 +41,17 @@ std::string DayAt(int i) {
 // which forks and reports a child's SIGKILL as exit status 1: the crash tests need the signal).
 constexpr const char* kLibFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
+// The environment of a sluice process whose clock starts at `at` (UTC). libfaketime is preloaded
+// ahead of the sanitizers' runtime: ASan must not insist on coming first.
+std::vector<std::pair<std::string, std::string>> ClockAt(const std::string& at) {
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  const std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
+  return {{"TZ", "UTC"},
+          {"LD_PRELOAD", kLibFaketime},
+          {"FAKETIME", "@" + at},
+          {"ASAN_OPTIONS", asan_options + "verify_asan_link_order=0"}};
+}
+
 // `sluice <command> <args> --project <dir>` with the process's clock starting at `at` (UTC).
 ProcessResult SluiceAt(const Project& p, const std::string& at, const std::string& command,
                        const std::vector<std::string>& args = {},
@@ -51,13 +62,7 @@ ProcessResult SluiceAt(const Project& p, const std::string& at, const std::strin
   argv.push_back(p.dir());
   ProcessOptions o;
   o.cwd = p.dir();
-  // libfaketime is preloaded ahead of the sanitizers' runtime: ASan must not insist on coming first.
-  const char* asan = std::getenv("ASAN_OPTIONS");
-  const std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
-  o.env = {{"TZ", "UTC"},
-           {"LD_PRELOAD", kLibFaketime},
-           {"FAKETIME", "@" + at},
-           {"ASAN_OPTIONS", asan_options + "verify_asan_link_order=0"}};
+  o.env = ClockAt(at);
   o.env.insert(o.env.end(), env.begin(), env.end());
   return RunProcess(SluiceBinary(), argv, o);
 }
@@ -401,9 +406,7 @@ TEST(IdempotencyRetention, RetryAfterExpiryIsLoadedAgain) {
             "\",\"tenant_id\":\"t01\",\"status\":\"paid\",\"amount\":1.5,"
             "\"created_at\":\"2026-01-05T10:00:00Z\",\"seq\":1}\n";
   }
-  auto serve_at = [&](const std::string& at) {
-    return ServeProcess::Start(p, {}, {{"TZ", "UTC"}, {"LD_PRELOAD", kLibFaketime}, {"FAKETIME", "@" + at}});
-  };
+  auto serve_at = [&](const std::string& at) { return ServeProcess::Start(p, {}, ClockAt(at)); };
   auto post = [&](const std::string& at) {
     auto server = serve_at(at);
     EXPECT_NE(server, nullptr);

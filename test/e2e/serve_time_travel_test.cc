@@ -102,7 +102,8 @@ TEST(ServeTimeTravel, AsOfAnswersTheSnapshotAndTenantTokensStayFiltered) {
   EXPECT_EQ(std::to_string(rows.json()["rows"].size()), rows1);
   HttpResponse tenant_rows = client.Get("/v1/tables/curated.orders/rows?as_of=1&limit=100000", Bearer(kAcme));
   ASSERT_EQ(tenant_rows.status, 200) << Describe(tenant_rows);
-  for (const Json& r : tenant_rows.json()["rows"]) {
+  const Json tenant_json = tenant_rows.json();
+  for (const Json& r : tenant_json["rows"]) {
     const std::string t = r["tenant_id"].get<std::string>();
     EXPECT_TRUE(t == "t01" || t == "t03") << t;
   }
